@@ -1,0 +1,185 @@
+//! Server configuration: a typed TOML file (unknown keys refused) overridden by `STS_*`
+//! environment variables and then by command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Configuration errors, worded for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Toml {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("environment variable {name}: {message}")]
+    Env { name: &'static str, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Data directory (keys, users, instances).
+    pub data_dir: PathBuf,
+    /// Base URL clients use to reach this server (no trailing slash); it goes into WSDL
+    /// `soap:address` and schema locations. Default: `http://{listen}`.
+    pub public_base_url: Option<String>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Deepest element nesting accepted in XML input.
+    pub max_xml_depth: usize,
+    /// Tolerated clock difference with clients, in seconds.
+    pub clock_skew_secs: u64,
+    /// How long a UsernameToken `Created` stays acceptable (and its nonce remembered), seconds.
+    pub nonce_window_secs: u64,
+    /// `tracing` filter, e.g. `info` or `sts=debug`.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("sts-data"),
+            public_base_url: None,
+            max_body_bytes: 1024 * 1024,
+            max_xml_depth: 48,
+            clock_skew_secs: 300,
+            nonce_window_secs: 300,
+            log: "info".to_owned(),
+        }
+    }
+}
+
+fn env_parse<T: std::str::FromStr>(
+    name: &'static str,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<T>, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match get(name) {
+        None => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|e: T::Err| ConfigError::Env {
+            name,
+            message: e.to_string(),
+        }),
+    }
+}
+
+impl Config {
+    /// Loads `file` (if given), then applies the environment as read by `get`.
+    pub fn load(
+        file: Option<&Path>,
+        get: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut cfg = match file {
+            None => Config::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Toml {
+                    path: path.to_owned(),
+                    source,
+                })?
+            }
+        };
+        if let Some(v) = env_parse("STS_LISTEN", get)? {
+            cfg.listen = v;
+        }
+        if let Some(v) = get("STS_DATA_DIR") {
+            cfg.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("STS_PUBLIC_BASE_URL") {
+            cfg.public_base_url = Some(v);
+        }
+        if let Some(v) = env_parse("STS_MAX_BODY_BYTES", get)? {
+            cfg.max_body_bytes = v;
+        }
+        if let Some(v) = env_parse("STS_MAX_XML_DEPTH", get)? {
+            cfg.max_xml_depth = v;
+        }
+        if let Some(v) = env_parse("STS_CLOCK_SKEW_SECS", get)? {
+            cfg.clock_skew_secs = v;
+        }
+        if let Some(v) = env_parse("STS_NONCE_WINDOW_SECS", get)? {
+            cfg.nonce_window_secs = v;
+        }
+        if let Some(v) = get("STS_LOG") {
+            cfg.log = v;
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "max_body_bytes must be at least 1024".into(),
+            ));
+        }
+        if !(8..=256).contains(&self.max_xml_depth) {
+            return Err(ConfigError::Invalid(
+                "max_xml_depth must be between 8 and 256".into(),
+            ));
+        }
+        if let Some(u) = &self.public_base_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid(
+                "public_base_url must start with http:// or https://".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn base_url(&self) -> String {
+        match &self.public_base_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("sts.toml");
+        std::fs::write(&f, "listen = \"0.0.0.0:9000\"\nmax_body_bytes = 4096\n").unwrap();
+        let env = |k: &str| (k == "STS_MAX_BODY_BYTES").then(|| "8192".to_string());
+        let c = Config::load(Some(&f), &env).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.max_body_bytes, 8192);
+        assert_eq!(c.base_url(), "http://0.0.0.0:9000");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("sts.toml");
+        std::fs::write(&f, "listne = \"0.0.0.0:9000\"\n").unwrap();
+        let err = Config::load(Some(&f), &|_| None).unwrap_err().to_string();
+        assert!(err.contains("listne"), "{err}");
+        let env = |k: &str| (k == "STS_LISTEN").then(|| "nope".to_string());
+        assert!(Config::load(None, &env).is_err());
+    }
+}

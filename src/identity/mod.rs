@@ -1,0 +1,230 @@
+//! Users and their credentials.
+//!
+//! Passwords are stored as argon2id hashes. A WS-Security PasswordDigest is computed by the
+//! client from the plain password, so a user who may authenticate with digests needs a
+//! recoverable secret: it is kept in `digest_secret`, only for users created with `--digest`,
+//! in the same owner-only file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
+
+/// Errors of the identity layer.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("reading or writing the user file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the user file {path} is invalid: {source}")]
+    Format {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("hashing the password failed")]
+    Hash,
+    #[error("user `{0}` already exists in realm `{1}`")]
+    Exists(String, String),
+}
+
+/// A user of a realm.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub username: String,
+    #[serde(default = "root")]
+    pub realm: String,
+    /// argon2id PHC string.
+    pub password_hash: Secret<String>,
+    /// The plain password, only for users allowed to use PasswordDigest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest_secret: Option<Secret<String>>,
+    /// Attributes (`cn`, `mail`, `isMemberOf`, ...), multi-valued.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub disabled: bool,
+    #[serde(default)]
+    pub admin: bool,
+}
+
+fn root() -> String {
+    "/".to_owned()
+}
+
+/// Normalises a realm name to `/` or `/a/b`.
+pub fn normalize_realm(realm: &str) -> String {
+    let trimmed = realm.trim_matches('/');
+    if trimmed.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+/// Argon2id with the OWASP-recommended minimum (19 MiB, 2 passes, 1 lane).
+fn argon2() -> Result<Argon2<'static>, IdentityError> {
+    let params = Params::new(19 * 1024, 2, 1, None).map_err(|_| IdentityError::Hash)?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// Hashes a password into an argon2id PHC string.
+pub fn hash_password(password: &str) -> Result<Secret<String>, IdentityError> {
+    let mut salt = [0u8; 16];
+    openssl::rand::rand_bytes(&mut salt).map_err(|_| IdentityError::Hash)?;
+    let salt = SaltString::encode_b64(&salt).map_err(|_| IdentityError::Hash)?;
+    let hash = argon2()?
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|_| IdentityError::Hash)?;
+    Ok(Secret::new(hash.to_string()))
+}
+
+/// Checks a password against a PHC string (argon2 verification is constant-time).
+pub fn verify_password(password: &str, phc: &Secret<String>) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc.expose()) else {
+        return false;
+    };
+    argon2()
+        .map(|a| a.verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+/// Where users come from. The engine knows only this trait.
+pub trait UserStore: Send + Sync {
+    fn find(&self, realm: &str, username: &str) -> Result<Option<User>, IdentityError>;
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserFile {
+    users: Vec<User>,
+}
+
+/// Users in `users.json` of the data directory, re-read when the file changes, so that
+/// `sts user add` takes effect without a restart.
+pub struct FileUserStore {
+    path: PathBuf,
+    cache: RwLock<(Option<SystemTime>, Arc<UserFile>)>,
+}
+
+impl FileUserStore {
+    pub fn open(path: &Path) -> Result<Self, IdentityError> {
+        let store = FileUserStore {
+            path: path.to_owned(),
+            cache: RwLock::new((None, Arc::new(UserFile::default()))),
+        };
+        store.current()?;
+        Ok(store)
+    }
+
+    fn read(&self) -> Result<UserFile, IdentityError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| IdentityError::Format {
+                path: self.path.clone(),
+                source,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(UserFile::default()),
+            Err(source) => Err(IdentityError::Io {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+
+    fn current(&self) -> Result<Arc<UserFile>, IdentityError> {
+        let mtime = std::fs::metadata(&self.path)
+            .and_then(|m| m.modified())
+            .ok();
+        if let Ok(guard) = self.cache.read()
+            && guard.0.is_some()
+            && guard.0 == mtime
+        {
+            return Ok(guard.1.clone());
+        }
+        let file = Arc::new(self.read()?);
+        if let Ok(mut guard) = self.cache.write() {
+            *guard = (mtime, file.clone());
+        }
+        Ok(file)
+    }
+
+    /// Every user, for listings.
+    pub fn list(&self) -> Result<Vec<User>, IdentityError> {
+        Ok(self.current()?.users.clone())
+    }
+
+    /// Adds a user and writes the file (owner-only permissions).
+    pub fn add(&self, user: User) -> Result<(), IdentityError> {
+        let mut file = self.read()?;
+        if file
+            .users
+            .iter()
+            .any(|u| u.username == user.username && u.realm == user.realm)
+        {
+            return Err(IdentityError::Exists(user.username, user.realm));
+        }
+        file.users.push(user);
+        let json = serde_json::to_vec_pretty(&file).map_err(|source| IdentityError::Format {
+            path: self.path.clone(),
+            source,
+        })?;
+        crate::datadir::write_private(&self.path, &json).map_err(|source| IdentityError::Io {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+impl UserStore for FileUserStore {
+    fn find(&self, realm: &str, username: &str) -> Result<Option<User>, IdentityError> {
+        let realm = normalize_realm(realm);
+        Ok(self
+            .current()?
+            .users
+            .iter()
+            .find(|u| u.username == username && normalize_realm(&u.realm) == realm)
+            .cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argon2id_hash_verifies_only_the_right_password() {
+        let h = hash_password("s3cret").unwrap();
+        assert!(h.expose().starts_with("$argon2id$"));
+        assert!(verify_password("s3cret", &h));
+        assert!(!verify_password("s3cret ", &h));
+    }
+
+    #[test]
+    fn file_store_finds_users_added_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileUserStore::open(&dir.path().join("users.json")).unwrap();
+        assert!(store.find("/", "alice").unwrap().is_none());
+        store
+            .add(User {
+                username: "alice".into(),
+                realm: "/".into(),
+                password_hash: hash_password("pw").unwrap(),
+                digest_secret: None,
+                attributes: BTreeMap::new(),
+                disabled: false,
+                admin: false,
+            })
+            .unwrap();
+        assert!(store.find("", "alice").unwrap().is_some());
+        assert!(store.find("/other", "alice").unwrap().is_none());
+        assert!(store.add(store.find("/", "alice").unwrap().unwrap()).is_err());
+    }
+}

@@ -1,0 +1,321 @@
+//! STS instance configuration in the JSON of OpenAM's publish API (`instance_state`).
+//!
+//! Key names and wire types follow OpenAM 13.5: many booleans and numbers travel as strings
+//! (`"persist-issued-tokens-in-cts":"false"`), some as JSON booleans. Input accepts both forms;
+//! output is written the way OpenAM writes it. Unknown keys are refused, so that a typo never
+//! silently falls back to a default. Keys marked "sts extension" are not in OpenAM.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Token types of OpenAM's STS (`TokenType.name()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TokenType {
+    #[serde(rename = "USERNAME")]
+    Username,
+    #[serde(rename = "OPENAM")]
+    OpenAm,
+    #[serde(rename = "X509")]
+    X509,
+    #[serde(rename = "OPENIDCONNECT")]
+    OpenIdConnect,
+    #[serde(rename = "SAML2")]
+    Saml2,
+}
+
+/// A SOAP STS instance (`SoapSTSInstanceConfig`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoapInstanceConfig {
+    #[serde(rename = "deployment-config")]
+    pub deployment: SoapDeploymentConfig,
+    #[serde(rename = "saml2-config", default, skip_serializing_if = "Option::is_none")]
+    pub saml2: Option<Saml2Config>,
+    #[serde(
+        rename = "oidc-id-token-config",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub oidc: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(
+        rename = "persist-issued-tokens-in-cts",
+        with = "str_bool",
+        default = "yes"
+    )]
+    pub persist_issued_tokens: bool,
+    #[serde(rename = "security-policy-validated-token-config", default)]
+    pub validated_tokens: Vec<TokenValidationConfig>,
+    #[serde(rename = "soap-keystore-config", default)]
+    pub keystore: Option<SoapKeystoreConfig>,
+    #[serde(rename = "issued-token-types")]
+    pub issued_token_types: Vec<TokenType>,
+    #[serde(
+        rename = "delegation-relationship-supported",
+        with = "str_bool",
+        default
+    )]
+    pub delegation_supported: bool,
+    #[serde(rename = "soap-delegation-config", default)]
+    pub delegation: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `security-policy-validated-token-config` entries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenValidationConfig {
+    #[serde(rename = "validatedTokenType")]
+    pub validated_token_type: TokenType,
+    #[serde(rename = "invalidateInterimOpenAMSession")]
+    pub invalidate_interim_session: bool,
+}
+
+/// `deployment-config` of a SOAP instance (`SoapDeploymentConfig`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoapDeploymentConfig {
+    #[serde(rename = "deployment-url-element")]
+    pub url_element: String,
+    #[serde(rename = "deployment-realm", default = "root_realm")]
+    pub realm: String,
+    #[serde(rename = "deployment-auth-target-mappings", default)]
+    pub auth_target_mappings: serde_json::Map<String, serde_json::Value>,
+    #[serde(rename = "deployment-offloaded-two-way-tls-header-key", default)]
+    pub offloaded_tls_header_key: Option<String>,
+    #[serde(rename = "deployment-tls-offload-engine-hosts", default)]
+    pub tls_offload_engine_hosts: Vec<String>,
+    #[serde(rename = "deployment-service-name", default)]
+    pub service_name: Option<String>,
+    #[serde(rename = "deployment-service-port", default)]
+    pub service_port: Option<String>,
+    /// OpenAM's WSDL choice (`sts_ut_transport.wsdl`, ...). This STS generates the WSDL from
+    /// the instance, so the value is kept for compatibility and echoed back.
+    #[serde(rename = "deployment-wsdl-location", default = "default_wsdl")]
+    pub wsdl_location: String,
+    #[serde(rename = "deployment-custom-wsdl-location", default)]
+    pub custom_wsdl_location: Option<String>,
+    #[serde(rename = "deployment-custom-service-port", default)]
+    pub custom_service_port: Option<String>,
+    #[serde(rename = "deployment-custom-service-name", default)]
+    pub custom_service_name: Option<String>,
+    #[serde(rename = "deployment-am-url", default)]
+    pub am_url: Option<String>,
+}
+
+fn root_realm() -> String {
+    "/".to_owned()
+}
+
+fn default_wsdl() -> String {
+    "sts_ut_transport.wsdl".to_owned()
+}
+
+/// `soap-keystore-config`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoapKeystoreConfig {
+    #[serde(rename = "soap-keystore-filename", default)]
+    pub filename: Option<String>,
+    #[serde(rename = "soap-keystore-password", default)]
+    pub password: Option<crate::secret::Secret<String>>,
+    #[serde(rename = "soap-signature-key-alias", default)]
+    pub signature_key_alias: Option<String>,
+    #[serde(rename = "soap-encryption-key-alias", default)]
+    pub encryption_key_alias: Option<String>,
+    #[serde(rename = "soap-signature-key-password", default)]
+    pub signature_key_password: Option<crate::secret::Secret<String>>,
+    #[serde(rename = "soap-encryption-key-password", default)]
+    pub encryption_key_password: Option<crate::secret::Secret<String>>,
+}
+
+/// `saml2-config` (`SAML2Config`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Saml2Config {
+    #[serde(rename = "issuer-name")]
+    pub issuer_name: String,
+    #[serde(rename = "saml2-name-id-format", default = "unspecified_format")]
+    pub name_id_format: String,
+    #[serde(
+        rename = "saml2-token-lifetime-seconds",
+        with = "str_u64",
+        default = "ten_minutes"
+    )]
+    pub token_lifetime_seconds: u64,
+    #[serde(rename = "saml2-custom-conditions-provider-class-name", default)]
+    pub custom_conditions_provider: Option<String>,
+    #[serde(rename = "saml2-custom-subject-provider-class-name", default)]
+    pub custom_subject_provider: Option<String>,
+    #[serde(rename = "saml2-custom-attribute-statements-provider-class-name", default)]
+    pub custom_attribute_statements_provider: Option<String>,
+    #[serde(
+        rename = "saml2-custom-authentication-statements-provider-class-name",
+        default
+    )]
+    pub custom_authentication_statements_provider: Option<String>,
+    #[serde(rename = "saml2-custom-authz-decision-statements-provider-class-name", default)]
+    pub custom_authz_decision_statements_provider: Option<String>,
+    #[serde(rename = "saml2-custom-attribute-mapper-class-name", default)]
+    pub custom_attribute_mapper: Option<String>,
+    #[serde(rename = "saml2-custom-authn-context-mapper-class-name", default)]
+    pub custom_authn_context_mapper: Option<String>,
+    #[serde(rename = "saml2-sign-assertion", with = "str_bool", default)]
+    pub sign_assertion: bool,
+    #[serde(rename = "saml2-encrypt-assertion", with = "str_bool", default)]
+    pub encrypt_assertion: bool,
+    #[serde(rename = "saml2-encrypt-attributes", with = "str_bool", default)]
+    pub encrypt_attributes: bool,
+    #[serde(rename = "saml2-encrypt-nameid", with = "str_bool", default)]
+    pub encrypt_nameid: bool,
+    #[serde(rename = "saml2-encryption-algorithm", default)]
+    pub encryption_algorithm: Option<String>,
+    #[serde(
+        rename = "saml2-encryption-algorithm-strength",
+        with = "str_u64",
+        default
+    )]
+    pub encryption_algorithm_strength: u64,
+    /// SAML attribute name -> user attribute name.
+    #[serde(rename = "saml2-attribute-map", default)]
+    pub attribute_map: BTreeMap<String, String>,
+    #[serde(rename = "saml2-keystore-filename", default)]
+    pub keystore_filename: Option<String>,
+    #[serde(rename = "saml2-keystore-password", default)]
+    pub keystore_password: Option<crate::secret::Secret<String>>,
+    #[serde(rename = "saml2-sp-acs-url", default)]
+    pub sp_acs_url: Option<String>,
+    #[serde(rename = "saml2-sp-entity-id", default)]
+    pub sp_entity_id: Option<String>,
+    /// Names a key in the data directory's `keys/` folder (`<alias>.key.pem`, `<alias>.crt.pem`).
+    #[serde(rename = "saml2-signature-key-alias", default)]
+    pub signature_key_alias: Option<String>,
+    #[serde(rename = "saml2-signature-key-password", default)]
+    pub signature_key_password: Option<crate::secret::Secret<String>>,
+    #[serde(rename = "saml2-encryption-key-alias", default)]
+    pub encryption_key_alias: Option<String>,
+    /// sts extension: XML-DSig SignatureMethod URI (default RSA-SHA256).
+    #[serde(
+        rename = "saml2-signature-algorithm",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub signature_algorithm: Option<String>,
+    /// sts extension: XML-DSig DigestMethod URI (default SHA-256).
+    #[serde(
+        rename = "saml2-digest-algorithm",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub digest_algorithm: Option<String>,
+}
+
+fn unspecified_format() -> String {
+    "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified".to_owned()
+}
+
+fn ten_minutes() -> u64 {
+    600
+}
+
+impl SoapInstanceConfig {
+    /// The realm-qualified id OpenAM uses for an instance: realm and url element joined, without
+    /// leading or trailing `/` (`username-transformer`, `myRealm/soap-x`).
+    pub fn subpath(&self) -> String {
+        subpath(&self.deployment.realm, &self.deployment.url_element)
+    }
+}
+
+/// Joins realm and url element the way OpenAM names instances.
+pub fn subpath(realm: &str, url_element: &str) -> String {
+    let joined = format!("{}/{}", realm.trim_matches('/'), url_element.trim_matches('/'));
+    joined.trim_matches('/').to_owned()
+}
+
+/// OpenAM writes booleans as `"true"`/`"false"`; accept those and JSON booleans.
+mod str_bool {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(v: &bool, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if *v { "true" } else { "false" })
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Bool(b) => Ok(b),
+            serde_json::Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+            serde_json::Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+            serde_json::Value::Null => Ok(false),
+            other => Err(D::Error::custom(format!(
+                "expected \"true\" or \"false\", found {other}"
+            ))),
+        }
+    }
+}
+
+/// OpenAM writes numbers as strings; accept those and JSON numbers.
+mod str_u64 {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Number(n) => n
+                .as_u64()
+                .ok_or_else(|| D::Error::custom("expected a non-negative integer")),
+            serde_json::Value::String(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| D::Error::custom(format!("expected a number, found \"{s}\""))),
+            other => Err(D::Error::custom(format!(
+                "expected a number, found {other}"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_openam_json_and_writes_it_back_in_openam_types() {
+        let json = r#"{
+          "deployment-config": {"deployment-url-element": "soap-x", "deployment-realm": "/myRealm",
+             "deployment-auth-target-mappings": {}, "deployment-wsdl-location": "sts_ut_transport.wsdl",
+             "deployment-am-url": null},
+          "saml2-config": {"issuer-name": "idp", "saml2-sp-entity-id": "sp", "saml2-sign-assertion": "true",
+             "saml2-token-lifetime-seconds": "300", "saml2-attribute-map": {"email": "mail"}},
+          "persist-issued-tokens-in-cts": "false",
+          "security-policy-validated-token-config": [{"validatedTokenType": "USERNAME", "invalidateInterimOpenAMSession": true}],
+          "issued-token-types": ["SAML2"],
+          "soap-keystore-config": null
+        }"#;
+        let c: SoapInstanceConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(c.subpath(), "myRealm/soap-x");
+        let s = c.saml2.as_ref().unwrap();
+        assert!(s.sign_assertion);
+        assert_eq!(s.token_lifetime_seconds, 300);
+        assert!(!c.persist_issued_tokens);
+        let back = serde_json::to_value(&c).unwrap();
+        assert_eq!(back["persist-issued-tokens-in-cts"], "false");
+        assert_eq!(back["saml2-config"]["saml2-token-lifetime-seconds"], "300");
+        assert_eq!(
+            back["security-policy-validated-token-config"][0]["invalidateInterimOpenAMSession"],
+            true
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_keys() {
+        let json = r#"{"deployment-config": {"deployment-url-element": "x"}, "issued-token-types": ["SAML2"], "saml2-confg": {}}"#;
+        let err = serde_json::from_str::<SoapInstanceConfig>(json).unwrap_err();
+        assert!(err.to_string().contains("saml2-confg"), "{err}");
+    }
+}

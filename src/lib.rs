@@ -1,0 +1,77 @@
+//! `sts`: a WS-Trust 1.4 Security Token Service with OpenAM-compatible instance configuration.
+//!
+//! Data flows one way: HTTP ([`server`]) -> SOAP envelope and WS-Security header ([`soap`]) ->
+//! WS-Trust messages ([`wstrust`]) -> the token [`engine`] (authenticate a credential to a
+//! principal, issue a token) -> token formats ([`tokens`]) and signatures ([`xmldsig`]).
+//! Nothing below the engine knows about HTTP, and only `xmldsig::ffi` contains `unsafe`.
+#![deny(unsafe_code)]
+
+pub mod clock;
+pub mod config;
+pub mod datadir;
+pub mod engine;
+pub mod identity;
+pub mod instance;
+pub mod secret;
+pub mod server;
+pub mod soap;
+pub mod tokens;
+pub mod wstrust;
+pub mod xml;
+pub mod xmldsig;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Start-up failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    DataDir(#[from] datadir::DataDirError),
+    #[error(transparent)]
+    Identity(#[from] identity::IdentityError),
+    #[error("instance {path}: {message}")]
+    Instance { path: String, message: String },
+    #[error("two instances are published at /sts/{0}")]
+    Duplicate(String),
+}
+
+/// Loads keys, users and instances from the data directory into the server state.
+pub fn build_state(
+    cfg: &config::Config,
+    clock: Arc<dyn clock::Clock>,
+) -> Result<server::AppState, StartError> {
+    let keys = datadir::load_keys(&cfg.data_dir)?;
+    let users = Arc::new(identity::FileUserStore::open(
+        &cfg.data_dir.join("users.json"),
+    )?);
+    let mut instances = HashMap::new();
+    for (path, config) in datadir::load_soap_instances(&cfg.data_dir)? {
+        let subpath = config.subpath();
+        let inst = engine::Instance::resolve(config, &keys, datadir::DEFAULT_KEY).map_err(
+            |message| StartError::Instance {
+                path: path.display().to_string(),
+                message,
+            },
+        )?;
+        if instances.insert(subpath.clone(), inst).is_some() {
+            return Err(StartError::Duplicate(subpath));
+        }
+    }
+    let freshness = engine::Freshness {
+        max_skew: chrono::Duration::seconds(i64::try_from(cfg.clock_skew_secs).unwrap_or(300)),
+        window: chrono::Duration::seconds(i64::try_from(cfg.nonce_window_secs).unwrap_or(300)),
+    };
+    let base_url = cfg.base_url();
+    Ok(server::AppState {
+        engine: engine::Engine::new(clock, users, freshness),
+        instances,
+        secure_transport: base_url.starts_with("https://"),
+        base_url,
+        limits: xml::Limits {
+            max_depth: cfg.max_xml_depth,
+            ..xml::Limits::default()
+        },
+        max_body_bytes: cfg.max_body_bytes,
+    })
+}

@@ -1,0 +1,226 @@
+//! The `sts` command: CLI -> config -> logging -> server.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use sts::config::Config;
+use sts::identity::{FileUserStore, User, hash_password, normalize_realm};
+use sts::secret::Secret;
+
+/// A WS-Trust 1.4 Security Token Service (SOAP 1.1/1.2) issuing signed SAML 2.0 assertions,
+/// configured with OpenAM-compatible instance JSON.
+#[derive(Parser)]
+#[command(name = "sts", version, about, long_about = None)]
+struct Cli {
+    /// TOML configuration file (also STS_CONFIG). Environment variables STS_* override it;
+    /// flags override both.
+    #[arg(long, global = true, env = "STS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory holding keys, users and instances (also STS_DATA_DIR).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server. On first start in an empty data directory, creates signing keys, the
+    /// user `demo` (password from STS_DEMO_PASSWORD, else generated and printed once) and the
+    /// SOAP instance `soap-username-transformer`.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (also STS_LISTEN; port 0 picks one).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Create the data directory's keys, demo user and demo instance, then exit.
+    Init,
+    /// Manage users of the identity store.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user. The password is read from STS_USER_PASSWORD, else from standard input.
+    Add {
+        username: String,
+        /// Realm of the user.
+        #[arg(long, default_value = "/")]
+        realm: String,
+        /// Also keep the password in recoverable form, so the user can authenticate with
+        /// WS-Security PasswordDigest (which needs the plain password on the server).
+        #[arg(long)]
+        digest: bool,
+        /// Attribute as name=value (repeatable; repeated names add values).
+        #[arg(long = "attr", value_name = "NAME=VALUE")]
+        attrs: Vec<String>,
+        /// Grant the administrator role.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List users (never their secrets).
+    List,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sts: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+type AnyError = Box<dyn std::error::Error + Send + Sync>;
+
+fn load_config(cli: &Cli) -> Result<Config, AnyError> {
+    let mut cfg = Config::load(cli.config.as_deref(), &|k| std::env::var(k).ok())?;
+    if let Some(d) = &cli.data_dir {
+        cfg.data_dir = d.clone();
+    }
+    Ok(cfg)
+}
+
+fn run(cli: Cli) -> Result<(), AnyError> {
+    let mut cfg = load_config(&cli)?;
+    match cli.command {
+        Command::Serve { listen } => {
+            if let Some(l) = listen {
+                cfg.listen = l;
+            }
+            serve(cfg)
+        }
+        Command::Init => {
+            let boot = sts::datadir::bootstrap(&cfg.data_dir, std::env::var("STS_DEMO_PASSWORD").ok())?;
+            print_bootstrap(&boot);
+            println!("data directory ready: {}", cfg.data_dir.display());
+            Ok(())
+        }
+        Command::User { command } => user(&cfg, command),
+    }
+}
+
+fn print_bootstrap(boot: &sts::datadir::Bootstrap) {
+    if boot.created_keys {
+        println!("created signing keys (RSA `sts-signing`, EC P-256 `sts-signing-ec`)");
+    }
+    if let Some(p) = &boot.demo_password {
+        // Printed once, on purpose: this is how the operator learns the generated password.
+        println!("created user `demo` with password: {}", p.expose());
+    }
+    if boot.created_instance {
+        println!("created SOAP STS instance `soap-username-transformer`");
+    }
+}
+
+fn user(cfg: &Config, command: UserCommand) -> Result<(), AnyError> {
+    std::fs::create_dir_all(&cfg.data_dir)?;
+    let store = FileUserStore::open(&cfg.data_dir.join("users.json"))?;
+    match command {
+        UserCommand::Add {
+            username,
+            realm,
+            digest,
+            attrs,
+            admin,
+        } => {
+            let password = match std::env::var("STS_USER_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut s = String::new();
+                    std::io::stdin().read_to_string(&mut s)?;
+                    s.trim_end_matches(['\n', '\r']).to_owned()
+                }
+            };
+            if password.is_empty() {
+                return Err("the password must not be empty".into());
+            }
+            let mut attributes = std::collections::BTreeMap::<String, Vec<String>>::new();
+            for a in attrs {
+                let (k, v) = a
+                    .split_once('=')
+                    .ok_or_else(|| format!("--attr `{a}` is not NAME=VALUE"))?;
+                attributes.entry(k.to_owned()).or_default().push(v.to_owned());
+            }
+            store.add(User {
+                username: username.clone(),
+                realm: normalize_realm(&realm),
+                password_hash: hash_password(&password)?,
+                digest_secret: digest.then(|| Secret::new(password)),
+                attributes,
+                disabled: false,
+                admin,
+            })?;
+            println!("added user `{username}` to realm `{}`", normalize_realm(&realm));
+        }
+        UserCommand::List => {
+            for u in store.list()? {
+                println!(
+                    "{}\t{}\t{}{}{}",
+                    u.realm,
+                    u.username,
+                    if u.digest_secret.is_some() { "digest" } else { "-" },
+                    if u.admin { "\tadmin" } else { "" },
+                    if u.disabled { "\tdisabled" } else { "" }
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn serve(mut cfg: Config) -> Result<(), AnyError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cfg.log)?)
+        .with_writer(std::io::stderr)
+        .init();
+    let boot = sts::datadir::bootstrap(&cfg.data_dir, std::env::var("STS_DEMO_PASSWORD").ok())?;
+    print_bootstrap(&boot);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = sts::server::bind(cfg.listen).await?;
+        cfg.listen = listener.local_addr()?;
+        let state = Arc::new(sts::build_state(&cfg, Arc::new(sts::clock::SystemClock))?);
+        println!("sts {} listening on http://{}", env!("CARGO_PKG_VERSION"), cfg.listen);
+        let mut names: Vec<&String> = state.instances.keys().collect();
+        names.sort();
+        for name in names {
+            println!("SOAP STS instance: {}/sts/{name}", state.base_url);
+            println!("  WSDL: {}/sts/{name}?wsdl", state.base_url);
+        }
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        sts::server::serve(state, listener, shutdown_signal()).await;
+        tracing::info!("stopped");
+        Ok::<(), AnyError>(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; finishing open requests");
+}

@@ -1,0 +1,102 @@
+//! WSDL per instance and the schemas it imports.
+
+use crate::engine::Instance;
+use crate::instance::TokenType;
+
+const WSDL_TEMPLATE: &str = include_str!("../../wsdl/sts.wsdl");
+
+/// Schemas served at `/xsd/<name>`, from the `xsd/` folder (a test checks that every file of
+/// the folder is listed).
+pub const XSD_FILES: &[(&str, &str)] = &[
+    (
+        "ws-trust-1.3.xsd",
+        include_str!("../../xsd/ws-trust-1.3.xsd"),
+    ),
+    (
+        "ws-trust-1.4.xsd",
+        include_str!("../../xsd/ws-trust-1.4.xsd"),
+    ),
+    ("ws-policy.xsd", include_str!("../../xsd/ws-policy.xsd")),
+    ("ws-addr.xsd", include_str!("../../xsd/ws-addr.xsd")),
+    (
+        "oasis-wss-wssecurity-secext-1.0.xsd",
+        include_str!("../../xsd/oasis-wss-wssecurity-secext-1.0.xsd"),
+    ),
+    (
+        "oasis-wss-wssecurity-utility-1.0.xsd",
+        include_str!("../../xsd/oasis-wss-wssecurity-utility-1.0.xsd"),
+    ),
+];
+
+pub fn xsd(name: &str) -> Option<&'static str> {
+    XSD_FILES.iter().find(|(n, _)| *n == name).map(|(_, x)| *x)
+}
+
+const INCLUDE_ALWAYS: &str =
+    "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702/IncludeToken/AlwaysToRecipient";
+
+/// WS-SecurityPolicy for what the instance accepts: the supporting tokens of its
+/// `security-policy-validated-token-config`, a timestamp, WS-Trust 1.3, and, when the public
+/// URL is https, a transport binding.
+pub fn security_policy(instance: &Instance, https: bool) -> String {
+    let mut p = String::from(
+        "<wsp:Policy wsu:Id=\"STS_Security_Policy\"><wsp:ExactlyOne><wsp:All>",
+    );
+    if https {
+        p.push_str(concat!(
+            "<sp:TransportBinding><wsp:Policy><sp:TransportToken><wsp:Policy><sp:HttpsToken/>",
+            "</wsp:Policy></sp:TransportToken><sp:AlgorithmSuite><wsp:Policy><sp:Basic256Sha256/>",
+            "</wsp:Policy></sp:AlgorithmSuite><sp:Layout><wsp:Policy><sp:Lax/></wsp:Policy>",
+            "</sp:Layout><sp:IncludeTimestamp/></wsp:Policy></sp:TransportBinding>"
+        ));
+    }
+    if instance.accepts(TokenType::Username) {
+        p.push_str(&format!(
+            "<sp:SupportingTokens><wsp:Policy><sp:UsernameToken sp:IncludeToken=\"{INCLUDE_ALWAYS}\"><wsp:Policy><sp:WssUsernameToken10/></wsp:Policy></sp:UsernameToken></wsp:Policy></sp:SupportingTokens>"
+        ));
+    }
+    p.push_str(concat!(
+        "<sp:Wss11><wsp:Policy/></sp:Wss11>",
+        "<sp:Trust13><wsp:Policy><sp:MustSupportIssuedTokens/></wsp:Policy></sp:Trust13>",
+        "<wsam:Addressing wsp:Optional=\"true\"><wsp:Policy/></wsam:Addressing>",
+        "</wsp:All></wsp:ExactlyOne></wsp:Policy>"
+    ));
+    p
+}
+
+/// The WSDL of one instance.
+pub fn wsdl(instance: &Instance, endpoint_url: &str, base_url: &str) -> String {
+    let esc = |s: &str| crate::xml::escape_attr(s).into_owned();
+    WSDL_TEMPLATE
+        .replace("{{ENDPOINT_URL}}", &esc(endpoint_url))
+        .replace("{{XSD_BASE}}", &esc(&format!("{base_url}/xsd/")))
+        .replace(
+            "{{SECURITY_POLICY}}",
+            &security_policy(instance, base_url.starts_with("https://")),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_schema_file_is_served() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("xsd");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if name.ends_with(".xsd") {
+                assert!(xsd(&name).is_some(), "{name} is not listed in XSD_FILES");
+            }
+        }
+    }
+
+    #[test]
+    fn template_placeholders_are_all_known() {
+        let rest = WSDL_TEMPLATE
+            .replace("{{ENDPOINT_URL}}", "")
+            .replace("{{XSD_BASE}}", "")
+            .replace("{{SECURITY_POLICY}}", "");
+        assert!(!rest.contains("{{"), "unknown placeholder in wsdl/sts.wsdl");
+    }
+}

@@ -1,0 +1,226 @@
+//! HTTP front end (warp): routes and nothing else. Protocol work happens in `soap`,
+//! `wstrust` and `engine`; errors become wire errors in [`reject`].
+
+pub mod metadata;
+pub mod reject;
+pub mod soap;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{Buf, BytesMut};
+use futures_util::StreamExt;
+use warp::Filter;
+use warp::http::{Response, StatusCode};
+
+use crate::engine::{Engine, Instance};
+use crate::xml::Limits;
+
+/// Shared state of the server.
+pub struct AppState {
+    pub engine: Engine,
+    /// Instances by realm-qualified subpath (`soap-x`, `myRealm/soap-x`).
+    pub instances: HashMap<String, Instance>,
+    pub base_url: String,
+    pub limits: Limits,
+    pub max_body_bytes: usize,
+    pub secure_transport: bool,
+}
+
+/// A finished HTTP reply.
+#[derive(Debug)]
+pub struct HttpReply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl warp::Reply for HttpReply {
+    fn into_response(self) -> warp::reply::Response {
+        let mut r = Response::new(self.body.into());
+        *r.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let Ok(v) = warp::http::HeaderValue::from_str(self.content_type) {
+            r.headers_mut().insert(warp::http::header::CONTENT_TYPE, v);
+        }
+        r
+    }
+}
+
+enum Body {
+    Complete(bytes::Bytes),
+    TooLarge,
+    Broken,
+}
+
+/// Reads the body up to `max` bytes, with or without Content-Length; a declared or actual
+/// size beyond `max` stops reading at once.
+fn limited_body(max: usize) -> impl Filter<Extract = (Body,), Error = warp::Rejection> + Clone {
+    warp::header::optional::<u64>("content-length")
+        .and(warp::body::stream())
+        .then(move |len, stream| collect_body(len, stream, max))
+}
+
+async fn collect_body<S, B>(len: Option<u64>, stream: S, max: usize) -> Body
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    if len.is_some_and(|l| l > max as u64) {
+        return Body::TooLarge;
+    }
+    let mut stream = std::pin::pin!(stream);
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let Ok(mut chunk) = chunk else {
+            return Body::Broken;
+        };
+        if buf.len() + chunk.remaining() > max {
+            return Body::TooLarge;
+        }
+        while chunk.has_remaining() {
+            let c = chunk.chunk();
+            let n = c.len();
+            buf.extend_from_slice(c);
+            chunk.advance(n);
+        }
+    }
+    Body::Complete(buf.freeze())
+}
+
+fn with_state(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (Arc<AppState>,), Error = std::convert::Infallible> + Clone {
+    warp::any().map(move || state.clone())
+}
+
+fn subpath_of(tail: &warp::path::Tail) -> String {
+    tail.as_str().trim_matches('/').to_owned()
+}
+
+fn text(status: u16, content_type: &'static str, body: String) -> HttpReply {
+    HttpReply {
+        status,
+        content_type,
+        body,
+    }
+}
+
+/// All routes.
+pub fn routes(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
+    let max = state.max_body_bytes;
+    let soap_post = warp::post()
+        .and(warp::path("sts"))
+        .and(warp::path::tail())
+        .and(warp::header::optional::<String>("content-type"))
+        .and(warp::header::optional::<String>("soapaction"))
+        .and(limited_body(max))
+        .and(with_state(state.clone()))
+        .then(
+            |tail: warp::path::Tail,
+             content_type: Option<String>,
+             soap_action: Option<String>,
+             body: Body,
+             state: Arc<AppState>| async move {
+                let subpath = subpath_of(&tail);
+                let http = soap::SoapHttp {
+                    content_type,
+                    soap_action,
+                };
+                let body = match body {
+                    Body::Complete(b) => b,
+                    Body::TooLarge => return too_large(&state, &http),
+                    Body::Broken => {
+                        return text(400, "text/plain; charset=utf-8", "broken request body\n".into());
+                    }
+                };
+                let st = state.clone();
+                tokio::task::spawn_blocking(move || soap::handle(&st, &subpath, &http, &body))
+                    .await
+                    .unwrap_or_else(|_| {
+                        text(500, "text/plain; charset=utf-8", "internal error\n".into())
+                    })
+            },
+        );
+    let wsdl_get = warp::get()
+        .and(warp::path("sts"))
+        .and(warp::path::tail())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(with_state(state.clone()))
+        .map(|tail: warp::path::Tail, query: String, state: Arc<AppState>| {
+            let subpath = subpath_of(&tail);
+            let Some(instance) = state.instances.get(&subpath) else {
+                return text(404, "text/plain; charset=utf-8", format!("no STS instance at /sts/{subpath}\n"));
+            };
+            if !query.split('&').any(|p| p.eq_ignore_ascii_case("wsdl")) {
+                return text(405, "text/plain; charset=utf-8", "POST SOAP requests here; GET ?wsdl for the WSDL\n".into());
+            }
+            let endpoint = format!("{}/sts/{subpath}", state.base_url);
+            text(200, "text/xml; charset=utf-8", metadata::wsdl(instance, &endpoint, &state.base_url))
+        });
+    let xsd_get = warp::get()
+        .and(warp::path("xsd"))
+        .and(warp::path::param::<String>())
+        .and(warp::path::end())
+        .map(|name: String| match metadata::xsd(&name) {
+            Some(x) => text(200, "text/xml; charset=utf-8", x.to_owned()),
+            None => text(404, "text/plain; charset=utf-8", format!("no schema named {name}\n")),
+        });
+    let health = warp::get()
+        .and(warp::path("health"))
+        .and(warp::path::end())
+        .map(|| text(200, "application/json", "{\"status\":\"ok\"}".into()));
+    soap_post
+        .or(wsdl_get)
+        .unify()
+        .or(xsd_get)
+        .unify()
+        .or(health)
+        .unify()
+        .recover(|r: warp::Rejection| async move {
+            let reply = if r.is_not_found() {
+                text(404, "text/plain; charset=utf-8", "not found\n".into())
+            } else if r.find::<warp::reject::MethodNotAllowed>().is_some() {
+                text(405, "text/plain; charset=utf-8", "method not allowed\n".into())
+            } else {
+                text(400, "text/plain; charset=utf-8", "bad request\n".into())
+            };
+            Ok::<_, std::convert::Infallible>(reply)
+        })
+}
+
+fn too_large(state: &AppState, http: &soap::SoapHttp) -> HttpReply {
+    let version = http
+        .content_type
+        .as_deref()
+        .and_then(crate::soap::version_from_content_type)
+        .unwrap_or(crate::soap::SoapVersion::V11);
+    let failure = reject::SoapFailure::TooLarge(state.max_body_bytes);
+    let (status, code, reason) = reject::soap_fault(&failure);
+    HttpReply {
+        status,
+        content_type: version.content_type(),
+        body: crate::soap::write_fault(version, None, code, &reason),
+    }
+}
+
+/// Serves until `shutdown` completes, then drains open requests.
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    warp::serve(routes(state))
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await
+}
+
+/// Binds the listener (port 0 picks a free port).
+pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await
+}

@@ -1,0 +1,66 @@
+//! The one place where errors of every layer become wire errors (SOAP faults here; JSON
+//! errors join when the REST front end does).
+
+use crate::engine::EngineError;
+use crate::soap::{FaultCode, SoapError};
+use crate::wstrust::RstError;
+use crate::xml::XmlError;
+
+/// Everything that can fail while serving a SOAP request.
+#[derive(Debug, thiserror::Error)]
+pub enum SoapFailure {
+    #[error(transparent)]
+    Soap(#[from] SoapError),
+    #[error(transparent)]
+    Rst(#[from] RstError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{0}")]
+    Dispatch(String),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("the request body exceeds {0} bytes")]
+    TooLarge(usize),
+    #[error("no STS instance is published at this address")]
+    UnknownInstance,
+    #[error("Content-Type must be text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2)")]
+    ContentType,
+}
+
+/// The HTTP status, fault code and reason for a failure.
+pub fn soap_fault(f: &SoapFailure) -> (u16, FaultCode, String) {
+    use FaultCode as C;
+    // Internal failures are logged by the caller; the client only learns that it failed.
+    let reason = match f {
+        SoapFailure::Engine(EngineError::RequestFailed(_)) => {
+            "The specified request failed".to_owned()
+        }
+        other => other.to_string(),
+    };
+    let (status, code) = match f {
+        SoapFailure::Soap(SoapError::VersionMismatch) => (500, C::VersionMismatch),
+        SoapFailure::Soap(SoapError::MustUnderstand(..)) => (500, C::MustUnderstand),
+        SoapFailure::Soap(SoapError::Xml(XmlError::TooDeep(_) | XmlError::TooManyElements(_))) => {
+            (500, C::InvalidRequest)
+        }
+        SoapFailure::Soap(_) | SoapFailure::Rst(_) | SoapFailure::Dispatch(_) => {
+            (500, C::InvalidRequest)
+        }
+        SoapFailure::Unsupported(_) => (500, C::BadRequest),
+        SoapFailure::TooLarge(_) => (413, C::InvalidRequest),
+        SoapFailure::UnknownInstance => (404, C::InvalidRequest),
+        SoapFailure::ContentType => (415, C::InvalidRequest),
+        SoapFailure::Engine(e) => (
+            500,
+            match e {
+                EngineError::InvalidRequest(_) => C::InvalidRequest,
+                EngineError::FailedAuthentication(_) => C::FailedAuthentication,
+                EngineError::BadRequest(_) => C::BadRequest,
+                EngineError::ExpiredData(_) => C::ExpiredData,
+                EngineError::InvalidTimeRange(_) => C::InvalidTimeRange,
+                EngineError::RequestFailed(_) => C::RequestFailed,
+            },
+        ),
+    };
+    (status, code, reason)
+}

@@ -1,0 +1,233 @@
+//! The SOAP STS endpoint: envelope in, engine call, envelope out. Synchronous on purpose: it
+//! runs on the blocking pool, because password hashing and signing are CPU-bound.
+
+use crate::engine::{Credential, EngineError, IssueRequest, KeyType, MessageTimestamp};
+use crate::instance::TokenType;
+use crate::soap::{
+    self, FAULT_ACTION, ReplyAddressing, RequestHeaders, SoapVersion, read_headers,
+};
+use crate::wstrust::{self, KEY_TYPE_BEARER, Operation, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS};
+
+use super::reject::{SoapFailure, soap_fault};
+use super::{AppState, HttpReply};
+
+/// HTTP facts the SOAP layer needs.
+#[derive(Debug, Default)]
+pub struct SoapHttp {
+    pub content_type: Option<String>,
+    pub soap_action: Option<String>,
+}
+
+struct Ok200 {
+    version: SoapVersion,
+    wsa_ns: &'static str,
+    relates_to: Option<String>,
+    op: Operation,
+    body: String,
+}
+
+/// Handles one POST to `/sts/{subpath}`.
+pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> HttpReply {
+    let ct_version = http
+        .content_type
+        .as_deref()
+        .and_then(soap::version_from_content_type);
+    // Until the envelope is read, answer in the version the Content-Type announced.
+    let mut version = ct_version.unwrap_or(SoapVersion::V11);
+    let mut reply_addr: Option<(&'static str, Option<String>)> = None;
+    let result = (|| -> Result<Ok200, SoapFailure> {
+        let ct_version = ct_version.ok_or(SoapFailure::ContentType)?;
+        let instance = state
+            .instances
+            .get(subpath)
+            .ok_or(SoapFailure::UnknownInstance)?;
+        let env = soap::parse_envelope(body, state.limits)?;
+        version = env.version;
+        if env.version != ct_version {
+            return Err(SoapFailure::Soap(soap::SoapError::VersionMismatch));
+        }
+        let headers = read_headers(&env)?;
+        let wsa_ns = headers.addressing.ns.unwrap_or(wstrust::WSA_NSS[0]);
+        reply_addr = Some((wsa_ns, headers.addressing.message_id.clone()));
+        let rst = wstrust::parse_rst(&env.body)?;
+        let op = dispatch(&headers, http, &rst)?;
+        let body = match op {
+            Operation::Issue => issue(state, instance, &headers, &rst)?,
+            other => {
+                return Err(SoapFailure::Unsupported(format!(
+                    "{other:?} is not supported by this STS yet"
+                )));
+            }
+        };
+        Ok(Ok200 {
+            version,
+            wsa_ns,
+            relates_to: headers.addressing.message_id,
+            op,
+            body,
+        })
+    })();
+    match result {
+        Ok(ok) => {
+            let action = ok.op.response_action();
+            let addr = ReplyAddressing {
+                wsa_ns: ok.wsa_ns,
+                action: &action,
+                relates_to: ok.relates_to.as_deref(),
+            };
+            HttpReply {
+                status: 200,
+                content_type: ok.version.content_type(),
+                body: soap::write_envelope(ok.version, Some(&addr), &ok.body),
+            }
+        }
+        Err(failure) => {
+            let (status, code, reason) = soap_fault(&failure);
+            if let SoapFailure::Engine(EngineError::RequestFailed(detail)) = &failure {
+                tracing::error!(instance = subpath, %detail, "request failed");
+            } else {
+                tracing::info!(instance = subpath, ?code, %reason, "fault");
+            }
+            let addr = reply_addr.as_ref().map(|(ns, rel)| ReplyAddressing {
+                wsa_ns: ns,
+                action: FAULT_ACTION,
+                relates_to: rel.as_deref(),
+            });
+            HttpReply {
+                status,
+                content_type: version.content_type(),
+                body: soap::write_fault(version, addr.as_ref(), code, &reason),
+            }
+        }
+    }
+}
+
+/// Picks the operation: wsa:Action, then SOAPAction, then the Content-Type `action`, then
+/// wst:RequestType; never the body element name (generated clients share one). A RequestType
+/// that contradicts the action is refused.
+fn dispatch(
+    headers: &RequestHeaders,
+    http: &SoapHttp,
+    rst: &wstrust::Rst,
+) -> Result<Operation, SoapFailure> {
+    let declared = [
+        headers.addressing.action.clone(),
+        http.soap_action
+            .as_deref()
+            .map(|a| a.trim().trim_matches('"').to_owned())
+            .filter(|a| !a.is_empty()),
+        http.content_type.as_deref().and_then(soap::content_type_action),
+    ];
+    let action = declared.into_iter().flatten().next();
+    let op = match &action {
+        Some(a) => Operation::from_action(a).ok_or_else(|| {
+            SoapFailure::Dispatch(format!("action `{a}` is not a WS-Trust request action"))
+        })?,
+        None => rst.request_type.ok_or_else(|| {
+            SoapFailure::Dispatch("the request names no action and no wst:RequestType".into())
+        })?,
+    };
+    if let Some(rt) = rst.request_type
+        && rt != op
+    {
+        return Err(SoapFailure::Dispatch(format!(
+            "wst:RequestType {rt:?} contradicts the action {op:?}"
+        )));
+    }
+    Ok(op)
+}
+
+fn issue(
+    state: &AppState,
+    instance: &crate::engine::Instance,
+    headers: &RequestHeaders,
+    rst: &wstrust::Rst,
+) -> Result<String, SoapFailure> {
+    if let Some(ts) = &headers.timestamp {
+        state.engine.check_timestamp(&MessageTimestamp {
+            created: ts.created,
+            expires: ts.expires,
+        })?;
+    }
+    let ut = headers.username_token.as_ref().ok_or_else(|| {
+        EngineError::FailedAuthentication(
+            "a wsse:Security header with a UsernameToken is required".into(),
+        )
+    })?;
+    if !instance.accepts(TokenType::Username) {
+        return Err(EngineError::FailedAuthentication(
+            "this instance does not accept UsernameTokens".into(),
+        )
+        .into());
+    }
+    // Request checks that need no authentication come first, but unsupported choices are only
+    // revealed to authenticated callers.
+    let token_type_uri = rst.token_type.as_deref().unwrap_or(TOKEN_TYPE_SAML20);
+    let token_type = match token_type_uri {
+        TOKEN_TYPE_SAML20 | TOKEN_TYPE_SAML20_NS => Some(TokenType::Saml2),
+        _ => None,
+    };
+    let cred = if ut.digest {
+        let (Some(nonce), Some(created)) = (&ut.nonce, &ut.created) else {
+            return Err(EngineError::InvalidRequest(
+                "a PasswordDigest UsernameToken needs wsse:Nonce and wsu:Created".into(),
+            )
+            .into());
+        };
+        Credential::PasswordDigest {
+            username: ut.username.clone(),
+            digest: ut.password.clone(),
+            nonce: nonce.clone(),
+            created: created.clone(),
+        }
+    } else {
+        Credential::PasswordText {
+            username: ut.username.clone(),
+            password: ut.password.clone(),
+            nonce: ut.nonce.clone(),
+            created: ut.created.clone(),
+        }
+    };
+    let principal = state
+        .engine
+        .authenticate(&instance.config.deployment.realm, &cred)?;
+    let token_type = token_type.ok_or_else(|| {
+        SoapFailure::Unsupported(format!("token type `{token_type_uri}` is not issued here"))
+    })?;
+    let key_type = match rst.key_type.as_deref() {
+        None | Some(KEY_TYPE_BEARER) => KeyType::Bearer,
+        Some(other) => {
+            return Err(SoapFailure::Unsupported(format!(
+                "key type `{other}` is not supported (Bearer is)"
+            )));
+        }
+    };
+    let issued = state.engine.issue(
+        instance,
+        &principal,
+        &IssueRequest {
+            token_type,
+            key_type,
+            applies_to: rst.applies_to.clone(),
+            lifetime_created: rst.lifetime_created,
+            lifetime_expires: rst.lifetime_expires,
+            secure_transport: state.secure_transport,
+        },
+    )?;
+    tracing::info!(
+        instance = %instance.config.subpath(),
+        principal = %principal.name,
+        token = %issued.id,
+        "issued SAML2 assertion"
+    );
+    Ok(wstrust::write_issue_response(&wstrust::IssuedTokenResponse {
+        context: rst.context.as_deref(),
+        token_type_uri,
+        token_xml: &issued.xml,
+        token_id: &issued.id,
+        created: issued.created,
+        expires: issued.expires,
+        applies_to: issued.audience.as_deref(),
+        key_type: KEY_TYPE_BEARER,
+    }))
+}

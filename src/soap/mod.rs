@@ -1,0 +1,508 @@
+//! SOAP 1.1/1.2 envelopes, WS-Addressing and the WS-Security header; fault and reply writers.
+
+use chrono::{DateTime, Utc};
+
+use crate::secret::Secret;
+use crate::wstrust::{WSA_NSS, WSSE, WSU, parse_datetime};
+use crate::xml::{Element, Limits, XmlError, escape_attr, escape_text};
+
+pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+pub const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
+pub const PASSWORD_TEXT: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText";
+pub const PASSWORD_DIGEST: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest";
+const BASE64_BINARY: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary";
+
+/// SOAP version of a message; replies use the version of the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SoapVersion {
+    V11,
+    V12,
+}
+
+impl SoapVersion {
+    pub fn ns(self) -> &'static str {
+        match self {
+            SoapVersion::V11 => SOAP11_NS,
+            SoapVersion::V12 => SOAP12_NS,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            SoapVersion::V11 => "text/xml; charset=utf-8",
+            SoapVersion::V12 => "application/soap+xml; charset=utf-8",
+        }
+    }
+}
+
+/// Envelope-level failures; each maps to a SOAP fault.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SoapError {
+    #[error("{0}")]
+    Xml(#[from] XmlError),
+    #[error("the document element is not a SOAP 1.1 or 1.2 Envelope")]
+    VersionMismatch,
+    #[error("the SOAP envelope has no Body")]
+    NoBody,
+    #[error("the SOAP Body must contain exactly one element")]
+    BodyChildren,
+    #[error("header {{{0}}}{1} is marked mustUnderstand but is not understood")]
+    MustUnderstand(String, String),
+    #[error("{0}")]
+    InvalidHeader(String),
+}
+
+/// A received envelope.
+#[derive(Debug)]
+pub struct Envelope {
+    pub version: SoapVersion,
+    pub headers: Vec<Element>,
+    pub body: Element,
+}
+
+/// Parses an envelope from bytes.
+pub fn parse_envelope(bytes: &[u8], limits: Limits) -> Result<Envelope, SoapError> {
+    let root = crate::xml::parse(bytes, limits)?;
+    let version = match (root.ns.as_deref(), root.local.as_str()) {
+        (Some(SOAP11_NS), "Envelope") => SoapVersion::V11,
+        (Some(SOAP12_NS), "Envelope") => SoapVersion::V12,
+        _ => return Err(SoapError::VersionMismatch),
+    };
+    let ns = version.ns();
+    let mut headers = Vec::new();
+    let mut body = None;
+    for child in root.children.into_iter() {
+        let crate::xml::Node::Element(e) = child else {
+            continue;
+        };
+        match (e.ns.as_deref() == Some(ns), e.local.as_str()) {
+            (true, "Header") if body.is_none() => {
+                headers.extend(e.children.into_iter().filter_map(|n| match n {
+                    crate::xml::Node::Element(h) => Some(h),
+                    crate::xml::Node::Text(_) => None,
+                }))
+            }
+            (true, "Body") => body = Some(e),
+            _ => {}
+        }
+    }
+    let body = body.ok_or(SoapError::NoBody)?;
+    let mut elems = body.children.into_iter().filter_map(|n| match n {
+        crate::xml::Node::Element(e) => Some(e),
+        crate::xml::Node::Text(_) => None,
+    });
+    let first = elems.next().ok_or(SoapError::BodyChildren)?;
+    if elems.next().is_some() {
+        return Err(SoapError::BodyChildren);
+    }
+    Ok(Envelope {
+        version,
+        headers,
+        body: first,
+    })
+}
+
+/// Whether a header block is addressed to this node (no actor/role, or next/ultimate receiver).
+fn targets_us(h: &Element, v: SoapVersion) -> bool {
+    match v {
+        SoapVersion::V11 => h
+            .attr(Some(SOAP11_NS), "actor")
+            .is_none_or(|a| a == "http://schemas.xmlsoap.org/soap/actor/next"),
+        SoapVersion::V12 => h.attr(Some(SOAP12_NS), "role").is_none_or(|r| {
+            r == "http://www.w3.org/2003/05/soap-envelope/role/next"
+                || r == "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver"
+        }),
+    }
+}
+
+fn must_understand(h: &Element, v: SoapVersion) -> bool {
+    h.attr(Some(v.ns()), "mustUnderstand")
+        .or_else(|| h.attr(None, "mustUnderstand"))
+        .is_some_and(|m| matches!(m.trim(), "1" | "true"))
+}
+
+/// WS-Addressing headers of a request.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Addressing {
+    pub ns: Option<&'static str>,
+    pub action: Option<String>,
+    pub message_id: Option<String>,
+}
+
+/// A WS-Security UsernameToken.
+#[derive(Debug, Clone)]
+pub struct UsernameToken {
+    pub username: String,
+    pub password: Secret<String>,
+    pub digest: bool,
+    pub nonce: Option<Vec<u8>>,
+    pub created: Option<String>,
+}
+
+/// A wsu:Timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timestamp {
+    pub created: Option<DateTime<Utc>>,
+    pub expires: Option<DateTime<Utc>>,
+}
+
+/// What the header blocks carried.
+#[derive(Debug, Default, Clone)]
+pub struct RequestHeaders {
+    pub addressing: Addressing,
+    pub username_token: Option<UsernameToken>,
+    pub timestamp: Option<Timestamp>,
+}
+
+/// Reads the header blocks: WS-Addressing (duplicates tolerated when they agree) and the
+/// WS-Security header; any other block marked mustUnderstand is refused.
+pub fn read_headers(env: &Envelope) -> Result<RequestHeaders, SoapError> {
+    let mut out = RequestHeaders::default();
+    let mut security_seen = false;
+    for h in &env.headers {
+        if !targets_us(h, env.version) {
+            continue;
+        }
+        let ns = h.ns.as_deref().unwrap_or("");
+        if let Some(wsa) = WSA_NSS.iter().find(|n| **n == ns) {
+            out.addressing.ns.get_or_insert(wsa);
+            match h.local.as_str() {
+                "Action" => {
+                    let a = h.text();
+                    match &out.addressing.action {
+                        Some(prev) if *prev != a => {
+                            return Err(SoapError::InvalidHeader(
+                                "conflicting wsa:Action headers".into(),
+                            ));
+                        }
+                        _ => out.addressing.action = Some(a),
+                    }
+                }
+                "MessageID" => {
+                    if out.addressing.message_id.is_none() {
+                        out.addressing.message_id = Some(h.text());
+                    }
+                }
+                _ => {}
+            }
+        } else if ns == WSSE && h.local == "Security" {
+            if security_seen {
+                return Err(SoapError::InvalidHeader(
+                    "more than one wsse:Security header for this node".into(),
+                ));
+            }
+            security_seen = true;
+            read_security(h, &mut out)?;
+        } else if must_understand(h, env.version) {
+            return Err(SoapError::MustUnderstand(ns.to_owned(), h.local.clone()));
+        }
+    }
+    Ok(out)
+}
+
+fn read_security(sec: &Element, out: &mut RequestHeaders) -> Result<(), SoapError> {
+    let bad = |m: &str| SoapError::InvalidHeader(m.to_owned());
+    for child in sec.elements() {
+        let ns = child.ns.as_deref().unwrap_or("");
+        match (ns, child.local.as_str()) {
+            (WSSE, "UsernameToken") => {
+                if out.username_token.is_some() {
+                    return Err(bad("more than one wsse:UsernameToken"));
+                }
+                let username = child
+                    .child(&[WSSE], "Username")
+                    .map(Element::text)
+                    .filter(|u| !u.is_empty())
+                    .ok_or_else(|| bad("wsse:UsernameToken has no wsse:Username"))?;
+                let pw = child
+                    .child(&[WSSE], "Password")
+                    .ok_or_else(|| bad("wsse:UsernameToken has no wsse:Password"))?;
+                let digest = match pw.attr(None, "Type").map(str::trim) {
+                    None | Some(PASSWORD_TEXT) => false,
+                    Some(PASSWORD_DIGEST) => true,
+                    Some(other) => {
+                        return Err(SoapError::InvalidHeader(format!(
+                            "unsupported wsse:Password Type `{other}`"
+                        )));
+                    }
+                };
+                let nonce = match child.child(&[WSSE], "Nonce") {
+                    None => None,
+                    Some(n) => {
+                        if n.attr(None, "EncodingType").is_some_and(|e| e != BASE64_BINARY) {
+                            return Err(bad("wsse:Nonce must be Base64Binary"));
+                        }
+                        Some(
+                            base64_decode(&n.text())
+                                .ok_or_else(|| bad("wsse:Nonce is not valid base64"))?,
+                        )
+                    }
+                };
+                let created = child
+                    .child(&[WSU], "Created")
+                    .or_else(|| child.child(&[WSSE], "Created"))
+                    .map(Element::text);
+                out.username_token = Some(UsernameToken {
+                    username,
+                    // Text content, untrimmed: a password may end in spaces.
+                    password: Secret::new(raw_text(pw)),
+                    digest,
+                    nonce,
+                    created,
+                });
+            }
+            (WSU, "Timestamp") => {
+                if out.timestamp.is_some() {
+                    return Err(bad("more than one wsu:Timestamp"));
+                }
+                let read = |name: &str| -> Result<Option<DateTime<Utc>>, SoapError> {
+                    child
+                        .child(&[WSU], name)
+                        .map(|e| {
+                            parse_datetime(&e.text()).ok_or_else(|| {
+                                SoapError::InvalidHeader(format!(
+                                    "wsu:Timestamp/wsu:{name} is not a dateTime"
+                                ))
+                            })
+                        })
+                        .transpose()
+                };
+                out.timestamp = Some(Timestamp {
+                    created: read("Created")?,
+                    expires: read("Expires")?,
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn raw_text(e: &Element) -> String {
+    e.children
+        .iter()
+        .filter_map(|n| match n {
+            crate::xml::Node::Text(t) => Some(t.as_str()),
+            crate::xml::Node::Element(_) => None,
+        })
+        .collect()
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(compact).ok()
+}
+
+/// Fault codes: the WS-Trust ones, and the SOAP-level ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultCode {
+    InvalidRequest,
+    FailedAuthentication,
+    BadRequest,
+    RequestFailed,
+    InvalidSecurityToken,
+    ExpiredData,
+    InvalidTimeRange,
+    /// SOAP VersionMismatch (no WS-Trust subcode).
+    VersionMismatch,
+    /// SOAP MustUnderstand (no WS-Trust subcode).
+    MustUnderstand,
+}
+
+impl FaultCode {
+    fn wst_local(self) -> Option<&'static str> {
+        Some(match self {
+            Self::InvalidRequest => "InvalidRequest",
+            Self::FailedAuthentication => "FailedAuthentication",
+            Self::BadRequest => "BadRequest",
+            Self::RequestFailed => "RequestFailed",
+            Self::InvalidSecurityToken => "InvalidSecurityToken",
+            Self::ExpiredData => "ExpiredData",
+            Self::InvalidTimeRange => "InvalidTimeRange",
+            Self::VersionMismatch | Self::MustUnderstand => return None,
+        })
+    }
+
+    /// Whether the fault is the server's (SOAP 1.2 `Receiver`) rather than the sender's.
+    fn receiver(self) -> bool {
+        matches!(self, Self::RequestFailed)
+    }
+}
+
+/// Reply addressing: the response action and the request's MessageID, if any.
+#[derive(Debug, Clone)]
+pub struct ReplyAddressing<'a> {
+    pub wsa_ns: &'a str,
+    pub action: &'a str,
+    pub relates_to: Option<&'a str>,
+}
+
+fn write_header(out: &mut String, prefix: &str, addr: Option<&ReplyAddressing<'_>>) {
+    let Some(a) = addr else {
+        return;
+    };
+    out.push('<');
+    out.push_str(prefix);
+    out.push_str(":Header><wsa:Action xmlns:wsa=\"");
+    out.push_str(a.wsa_ns);
+    out.push_str("\">");
+    out.push_str(&escape_text(a.action));
+    out.push_str("</wsa:Action><wsa:MessageID xmlns:wsa=\"");
+    out.push_str(a.wsa_ns);
+    out.push_str("\">urn:uuid:");
+    out.push_str(&uuid::Uuid::new_v4().to_string());
+    out.push_str("</wsa:MessageID>");
+    if let Some(rel) = a.relates_to {
+        out.push_str("<wsa:RelatesTo xmlns:wsa=\"");
+        out.push_str(a.wsa_ns);
+        out.push_str("\">");
+        out.push_str(&escape_text(rel));
+        out.push_str("</wsa:RelatesTo>");
+    }
+    out.push_str("</");
+    out.push_str(prefix);
+    out.push_str(":Header>");
+}
+
+/// Wraps a body in an envelope of `version`. Reply headers never carry mustUnderstand.
+pub fn write_envelope(
+    version: SoapVersion,
+    addr: Option<&ReplyAddressing<'_>>,
+    body: &str,
+) -> String {
+    let mut out = String::with_capacity(body.len() + 512);
+    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap:Envelope xmlns:soap=\"");
+    out.push_str(version.ns());
+    out.push_str("\">");
+    write_header(&mut out, "soap", addr);
+    out.push_str("<soap:Body>");
+    out.push_str(body);
+    out.push_str("</soap:Body></soap:Envelope>");
+    out
+}
+
+/// WS-Addressing's action for faults.
+pub const FAULT_ACTION: &str = "http://www.w3.org/2005/08/addressing/soap/fault";
+
+/// A SOAP fault: SOAP 1.1 `faultcode` is the `wst:` QName; SOAP 1.2 puts `Sender`/`Receiver`
+/// in `Code/Value` and the `wst:` QName in `Subcode/Value`.
+pub fn write_fault(
+    version: SoapVersion,
+    addr: Option<&ReplyAddressing<'_>>,
+    code: FaultCode,
+    reason: &str,
+) -> String {
+    let wst = crate::wstrust::WST;
+    let reason = escape_text(reason);
+    let body = match version {
+        SoapVersion::V11 => {
+            let faultcode = match code.wst_local() {
+                Some(local) => format!("wst:{local}"),
+                None if code == FaultCode::VersionMismatch => "soap:VersionMismatch".into(),
+                None => "soap:MustUnderstand".into(),
+            };
+            format!(
+                "<soap:Fault xmlns:wst=\"{wst}\"><faultcode>{faultcode}</faultcode><faultstring>{reason}</faultstring></soap:Fault>"
+            )
+        }
+        SoapVersion::V12 => {
+            let value = match code {
+                FaultCode::VersionMismatch => "soap:VersionMismatch",
+                FaultCode::MustUnderstand => "soap:MustUnderstand",
+                c if c.receiver() => "soap:Receiver",
+                _ => "soap:Sender",
+            };
+            let subcode = code
+                .wst_local()
+                .map(|l| format!("<soap:Subcode><soap:Value>wst:{l}</soap:Value></soap:Subcode>"))
+                .unwrap_or_default();
+            format!(
+                "<soap:Fault xmlns:wst=\"{wst}\"><soap:Code><soap:Value>{value}</soap:Value>{subcode}</soap:Code><soap:Reason><soap:Text xml:lang=\"en\">{reason}</soap:Text></soap:Reason></soap:Fault>"
+            )
+        }
+    };
+    write_envelope(version, addr, &body)
+}
+
+/// Reads the `action` parameter of a SOAP 1.2 Content-Type.
+pub fn content_type_action(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        (k.trim().eq_ignore_ascii_case("action")).then(|| v.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// The SOAP version a Content-Type announces, if it is a SOAP one.
+pub fn version_from_content_type(content_type: &str) -> Option<SoapVersion> {
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match media.as_str() {
+        "text/xml" => Some(SoapVersion::V11),
+        "application/soap+xml" => Some(SoapVersion::V12),
+        _ => None,
+    }
+}
+
+/// An attribute-safe copy of a string, for callers writing their own markup.
+pub fn attr(s: &str) -> std::borrow::Cow<'_, str> {
+    escape_attr(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAPTURE: &str = r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header><a:Action s:mustUnderstand="1">A</a:Action><a:MessageID>m1</a:MessageID><a:Action>A</a:Action><a:MessageID>m2</a:MessageID><o:Security s:mustUnderstand="1" xmlns:o="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><o:UsernameToken><o:Username>alice</o:Username><o:Password>s3cret </o:Password></o:UsernameToken></o:Security></s:Header><s:Body><x xmlns="urn:x"/></s:Body></s:Envelope>"#;
+
+    #[test]
+    fn reads_addressing_and_username_token() {
+        let env = parse_envelope(CAPTURE.as_bytes(), Limits::default()).unwrap();
+        assert_eq!(env.version, SoapVersion::V12);
+        let h = read_headers(&env).unwrap();
+        assert_eq!(h.addressing.action.as_deref(), Some("A"));
+        assert_eq!(h.addressing.message_id.as_deref(), Some("m1"));
+        let ut = h.username_token.unwrap();
+        assert_eq!(ut.username, "alice");
+        assert_eq!(ut.password.expose(), "s3cret ");
+        assert!(!ut.digest);
+    }
+
+    #[test]
+    fn refuses_unknown_must_understand_headers_and_conflicts() {
+        let x = CAPTURE.replace("<a:Action>A</a:Action>", "<a:Action>B</a:Action>");
+        let env = parse_envelope(x.as_bytes(), Limits::default()).unwrap();
+        assert!(matches!(read_headers(&env), Err(SoapError::InvalidHeader(_))));
+        let x = CAPTURE.replace("<s:Header>", r#"<s:Header><z:Y xmlns:z="urn:z" s:mustUnderstand="true"/>"#);
+        let env = parse_envelope(x.as_bytes(), Limits::default()).unwrap();
+        assert_eq!(
+            read_headers(&env).unwrap_err(),
+            SoapError::MustUnderstand("urn:z".into(), "Y".into())
+        );
+    }
+
+    #[test]
+    fn faults_follow_each_soap_version() {
+        let f11 = write_fault(SoapVersion::V11, None, FaultCode::FailedAuthentication, "no");
+        assert!(f11.contains("<faultcode>wst:FailedAuthentication</faultcode>"));
+        let f12 = write_fault(SoapVersion::V12, None, FaultCode::FailedAuthentication, "a<b");
+        assert!(f12.contains("<soap:Value>soap:Sender</soap:Value><soap:Subcode><soap:Value>wst:FailedAuthentication</soap:Value></soap:Subcode>"));
+        assert!(f12.contains("a&lt;b"));
+        let r = write_fault(SoapVersion::V12, None, FaultCode::RequestFailed, "x");
+        assert!(r.contains("soap:Receiver"));
+    }
+
+    #[test]
+    fn content_type_helpers() {
+        assert_eq!(
+            content_type_action(r#"application/soap+xml; charset=utf-8; action="urn:a""#).as_deref(),
+            Some("urn:a")
+        );
+        assert_eq!(version_from_content_type("Text/XML; charset=utf-8"), Some(SoapVersion::V11));
+        assert_eq!(version_from_content_type("application/json"), None);
+    }
+}

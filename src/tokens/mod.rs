@@ -1,0 +1,3 @@
+//! Token formats the engine issues.
+
+pub mod saml2;

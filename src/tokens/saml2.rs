@@ -1,0 +1,115 @@
+//! SAML 2.0 assertions: built as text with every namespace declared on the assertion itself
+//! (clients cut it out of the RSTR as text), then signed by libxmlsec1.
+
+use chrono::{DateTime, Utc};
+
+use crate::xml::{escape_attr, escape_text};
+use crate::xmldsig::{self, DigestAlgorithm, SignatureAlgorithm, SigningKey};
+
+pub const SAML2_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+pub const CM_BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
+pub const AC_PASSWORD: &str = "urn:oasis:names:tc:SAML:2.0:ac:classes:Password";
+pub const AC_PASSWORD_PROTECTED_TRANSPORT: &str =
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
+const ATTRNAME_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified";
+
+/// Everything that goes into one assertion.
+#[derive(Debug, Clone)]
+pub struct AssertionSpec<'a> {
+    pub id: &'a str,
+    pub issuer: &'a str,
+    pub issue_instant: DateTime<Utc>,
+    pub name_id: &'a str,
+    pub name_id_format: &'a str,
+    pub not_before: DateTime<Utc>,
+    pub not_on_or_after: DateTime<Utc>,
+    pub recipient: Option<&'a str>,
+    pub audience: Option<&'a str>,
+    pub authn_instant: DateTime<Utc>,
+    pub authn_context: &'a str,
+    pub attributes: &'a [(String, Vec<String>)],
+}
+
+/// How to sign: key and algorithms.
+#[derive(Debug, Clone, Copy)]
+pub struct SignWith<'a> {
+    pub key: &'a SigningKey,
+    pub signature: SignatureAlgorithm,
+    pub digest: DigestAlgorithm,
+}
+
+/// SAML's xs:dateTime: UTC, whole seconds.
+pub fn saml_datetime(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A fresh assertion ID: `_` and 128 random bits in hex (an NCName, as SAML requires).
+pub fn new_assertion_id() -> String {
+    format!("_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Builds the assertion; signs it when `sign` is given (the signature goes right after
+/// `saml2:Issuer`, where the SAML schema puts it).
+pub fn build(spec: &AssertionSpec<'_>, sign: Option<SignWith<'_>>) -> Result<String, xmldsig::DsigError> {
+    let mut out = String::with_capacity(4096);
+    out.push_str(&format!(
+        "<saml2:Assertion xmlns:saml2=\"{SAML2_NS}\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" ID=\"{}\" IssueInstant=\"{}\" Version=\"2.0\"><saml2:Issuer>{}</saml2:Issuer>",
+        escape_attr(spec.id),
+        saml_datetime(spec.issue_instant),
+        escape_text(spec.issuer),
+    ));
+    if let Some(s) = &sign {
+        out.push_str(&xmldsig::signature_template(spec.id, s.signature, s.digest));
+    }
+    out.push_str(&format!(
+        "<saml2:Subject><saml2:NameID Format=\"{}\">{}</saml2:NameID><saml2:SubjectConfirmation Method=\"{CM_BEARER}\"><saml2:SubjectConfirmationData NotOnOrAfter=\"{}\"",
+        escape_attr(spec.name_id_format),
+        escape_text(spec.name_id),
+        saml_datetime(spec.not_on_or_after),
+    ));
+    if let Some(r) = spec.recipient {
+        out.push_str(&format!(" Recipient=\"{}\"", escape_attr(r)));
+    }
+    out.push_str(&format!(
+        "/></saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore=\"{}\" NotOnOrAfter=\"{}\">",
+        saml_datetime(spec.not_before),
+        saml_datetime(spec.not_on_or_after),
+    ));
+    if let Some(a) = spec.audience {
+        out.push_str(&format!(
+            "<saml2:AudienceRestriction><saml2:Audience>{}</saml2:Audience></saml2:AudienceRestriction>",
+            escape_text(a)
+        ));
+    }
+    out.push_str(&format!(
+        "</saml2:Conditions><saml2:AuthnStatement AuthnInstant=\"{}\"><saml2:AuthnContext><saml2:AuthnContextClassRef>{}</saml2:AuthnContextClassRef></saml2:AuthnContext></saml2:AuthnStatement>",
+        saml_datetime(spec.authn_instant),
+        escape_text(spec.authn_context),
+    ));
+    if !spec.attributes.is_empty() {
+        out.push_str("<saml2:AttributeStatement>");
+        for (name, values) in spec.attributes {
+            out.push_str(&format!(
+                "<saml2:Attribute Name=\"{}\" NameFormat=\"{ATTRNAME_UNSPECIFIED}\">",
+                escape_attr(name)
+            ));
+            for v in values {
+                out.push_str(&format!(
+                    "<saml2:AttributeValue xsi:type=\"xs:string\">{}</saml2:AttributeValue>",
+                    escape_text(v)
+                ));
+            }
+            out.push_str("</saml2:Attribute>");
+        }
+        out.push_str("</saml2:AttributeStatement>");
+    }
+    out.push_str("</saml2:Assertion>");
+    match sign {
+        None => Ok(out),
+        Some(s) => {
+            let signed = xmldsig::sign_enveloped(out.as_bytes(), "ID", s.signature, s.key)?;
+            String::from_utf8(signed)
+                .map_err(|_| xmldsig::DsigError::Native(xmldsig::FfiError::Serialize))
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! WS-Trust 1.3/1.4 messages: the RequestSecurityToken model and its parser, and the writer of
+//! responses. No I/O, no HTTP.
+
+use chrono::{DateTime, Utc};
+
+use crate::xml::{Element, escape_attr, escape_text};
+
+/// WS-Trust 1.3 namespace, used for every core element of 1.3 and 1.4.
+pub const WST: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512";
+/// WS-Trust 1.4 extension namespace. Some clients also put core elements in it; both are read.
+pub const WST14: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200802";
+pub const WST_NSS: [&str; 2] = [WST, WST14];
+
+pub const WSU: &str =
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
+pub const WSSE: &str =
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
+pub const WSSE11: &str = "http://docs.oasis-open.org/wss/oasis-wss-wssecurity-secext-1.1.xsd";
+/// WS-Policy namespaces in which clients send `AppliesTo`.
+pub const WSP_NSS: [&str; 3] = [
+    "http://schemas.xmlsoap.org/ws/2004/09/policy",
+    "http://www.w3.org/ns/ws-policy",
+    "http://schemas.xmlsoap.org/ws/2002/12/policy",
+];
+pub const WSA_NSS: [&str; 2] = [
+    "http://www.w3.org/2005/08/addressing",
+    "http://schemas.xmlsoap.org/ws/2004/08/addressing",
+];
+
+pub const TOKEN_TYPE_SAML20: &str =
+    "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0";
+pub const TOKEN_TYPE_SAML20_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+pub const SAMLID_VALUE_TYPE: &str =
+    "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLID";
+
+pub const KEY_TYPE_BEARER: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Bearer";
+
+/// The bindings of WS-Trust, named by their action suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Issue,
+    Validate,
+    Cancel,
+    Renew,
+}
+
+impl Operation {
+    const ALL: [Operation; 4] = [Self::Issue, Self::Validate, Self::Cancel, Self::Renew];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Issue => "Issue",
+            Self::Validate => "Validate",
+            Self::Cancel => "Cancel",
+            Self::Renew => "Renew",
+        }
+    }
+
+    /// The request action, e.g. `.../200512/RST/Issue`.
+    pub fn request_action(self) -> String {
+        format!("{WST}/RST/{}", self.name())
+    }
+
+    /// The response action: `RSTRC/IssueFinal` for Issue, `RSTR/<Op>Final` otherwise.
+    pub fn response_action(self) -> String {
+        match self {
+            Self::Issue => format!("{WST}/RSTRC/IssueFinal"),
+            op => format!("{WST}/RSTR/{}Final", op.name()),
+        }
+    }
+
+    /// Recognises an action URI (`.../RST/Issue`) in either WS-Trust namespace.
+    pub fn from_action(action: &str) -> Option<Operation> {
+        let action = action.trim();
+        Self::ALL.into_iter().find(|op| {
+            WST_NSS
+                .iter()
+                .any(|ns| action == format!("{ns}/RST/{}", op.name()))
+        })
+    }
+
+    /// Recognises a `wst:RequestType` URI (`.../200512/Issue`).
+    pub fn from_request_type(uri: &str) -> Option<Operation> {
+        Self::ALL.into_iter().find(|op| {
+            WST_NSS
+                .iter()
+                .any(|ns| uri == format!("{ns}/{}", op.name()))
+        })
+    }
+}
+
+/// Malformed requests, each a `wst:InvalidRequest`.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct RstError(pub String);
+
+/// A parsed `wst:RequestSecurityToken`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rst {
+    pub context: Option<String>,
+    pub request_type: Option<Operation>,
+    pub request_type_uri: Option<String>,
+    pub token_type: Option<String>,
+    pub key_type: Option<String>,
+    pub applies_to: Option<String>,
+    pub lifetime_created: Option<DateTime<Utc>>,
+    pub lifetime_expires: Option<DateTime<Utc>>,
+}
+
+/// Parses a datetime as WS-Security writes it (`Z`, offsets, fractional seconds).
+pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+/// Reads an RST. Children may come in any order and with any prefixes; unknown elements of
+/// other namespaces are extensions and ignored, unknown WS-Trust elements are refused.
+pub fn parse_rst(el: &Element) -> Result<Rst, RstError> {
+    if el.local != "RequestSecurityToken" || !el.ns.as_deref().is_some_and(|n| WST_NSS.contains(&n))
+    {
+        return Err(RstError(format!(
+            "the SOAP body must hold a wst:RequestSecurityToken, not {{{}}}{}",
+            el.ns.as_deref().unwrap_or(""),
+            el.local
+        )));
+    }
+    let mut rst = Rst {
+        context: el.attr(None, "Context").map(str::to_owned),
+        ..Rst::default()
+    };
+    fn once(slot: &mut Option<String>, value: String, name: &str) -> Result<(), RstError> {
+        if slot.is_some() {
+            return Err(RstError(format!("wst:{name} appears more than once")));
+        }
+        *slot = Some(value);
+        Ok(())
+    }
+    for child in el.elements() {
+        let ns = child.ns.as_deref().unwrap_or("");
+        if WST_NSS.contains(&ns) {
+            match child.local.as_str() {
+                "RequestType" => {
+                    let uri = child.text();
+                    let op = Operation::from_request_type(&uri)
+                        .ok_or_else(|| RstError(format!("unknown wst:RequestType `{uri}`")))?;
+                    once(&mut rst.request_type_uri, uri, "RequestType")?;
+                    rst.request_type = Some(op);
+                }
+                "TokenType" => once(&mut rst.token_type, child.text(), "TokenType")?,
+                "KeyType" => once(&mut rst.key_type, child.text(), "KeyType")?,
+                "Lifetime" => {
+                    if rst.lifetime_created.is_some() || rst.lifetime_expires.is_some() {
+                        return Err(RstError("wst:Lifetime appears more than once".into()));
+                    }
+                    let read = |name: &str| -> Result<Option<DateTime<Utc>>, RstError> {
+                        match child.child(&[WSU], name) {
+                            None => Ok(None),
+                            Some(e) => parse_datetime(&e.text()).map(Some).ok_or_else(|| {
+                                RstError(format!("wst:Lifetime/wsu:{name} is not a dateTime"))
+                            }),
+                        }
+                    };
+                    rst.lifetime_created = read("Created")?;
+                    rst.lifetime_expires = read("Expires")?;
+                }
+                // Known WS-Trust elements that this STS does not act on for Issue yet.
+                "KeySize" | "Claims" | "Entropy" | "ComputedKeyAlgorithm" | "Encryption"
+                | "ProofEncryption" | "UseKey" | "SignWith" | "EncryptWith" | "Renewing"
+                | "AuthenticationType" | "KeyWrapAlgorithm" | "SignatureAlgorithm"
+                | "EncryptionAlgorithm" | "CanonicalizationAlgorithm" | "Forwardable"
+                | "Delegatable" | "Participants" | "ValidateTarget" | "CancelTarget"
+                | "RenewTarget" | "OnBehalfOf" | "ActAs" | "SecondaryParameters"
+                | "AllowPostdating" | "DelegateTo" | "Issuer" => {}
+                other => {
+                    return Err(RstError(format!(
+                        "unknown WS-Trust element wst:{other} in the request"
+                    )));
+                }
+            }
+        } else if WSP_NSS.contains(&ns) && child.local == "AppliesTo" {
+            let address = child
+                .elements()
+                .find(|e| {
+                    e.local == "EndpointReference"
+                        && e.ns.as_deref().is_some_and(|n| WSA_NSS.contains(&n))
+                })
+                .and_then(|epr| epr.child(&WSA_NSS, "Address"))
+                .map(Element::text)
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| {
+                    RstError("wsp:AppliesTo must hold a wsa:EndpointReference with an Address".into())
+                })?;
+            once(&mut rst.applies_to, address, "AppliesTo")?;
+        }
+    }
+    Ok(rst)
+}
+
+/// What an Issue produced, ready to be written as an RSTR.
+#[derive(Debug, Clone)]
+pub struct IssuedTokenResponse<'a> {
+    pub context: Option<&'a str>,
+    pub token_type_uri: &'a str,
+    pub token_xml: &'a str,
+    pub token_id: &'a str,
+    pub created: DateTime<Utc>,
+    pub expires: DateTime<Utc>,
+    pub applies_to: Option<&'a str>,
+    pub key_type: &'a str,
+}
+
+/// xs:dateTime in UTC with millisecond precision, as WS-Security writes it.
+pub fn wsu_datetime(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn saml_reference(id: &str) -> String {
+    format!(
+        concat!(
+            "<wsse:SecurityTokenReference xmlns:wsse=\"{wsse}\" xmlns:wsse11=\"{wsse11}\" wsse11:TokenType=\"{tt}\">",
+            "<wsse:KeyIdentifier ValueType=\"{vt}\">{id}</wsse:KeyIdentifier></wsse:SecurityTokenReference>"
+        ),
+        wsse = WSSE,
+        wsse11 = WSSE11,
+        tt = TOKEN_TYPE_SAML20,
+        vt = SAMLID_VALUE_TYPE,
+        id = escape_text(id),
+    )
+}
+
+/// Writes the RSTRC of an Issue: one RSTR with TokenType, RequestedSecurityToken, both
+/// references, Lifetime, AppliesTo and KeyType.
+pub fn write_issue_response(r: &IssuedTokenResponse<'_>) -> String {
+    let mut out = String::with_capacity(r.token_xml.len() + 2048);
+    out.push_str("<wst:RequestSecurityTokenResponseCollection xmlns:wst=\"");
+    out.push_str(WST);
+    out.push_str("\"><wst:RequestSecurityTokenResponse");
+    if let Some(ctx) = r.context {
+        out.push_str(" Context=\"");
+        out.push_str(&escape_attr(ctx));
+        out.push('"');
+    }
+    out.push_str("><wst:TokenType>");
+    out.push_str(&escape_text(r.token_type_uri));
+    out.push_str("</wst:TokenType><wst:RequestedSecurityToken>");
+    out.push_str(r.token_xml);
+    out.push_str("</wst:RequestedSecurityToken><wst:RequestedAttachedReference>");
+    let reference = saml_reference(r.token_id);
+    out.push_str(&reference);
+    out.push_str("</wst:RequestedAttachedReference><wst:RequestedUnattachedReference>");
+    out.push_str(&reference);
+    out.push_str("</wst:RequestedUnattachedReference><wst:Lifetime xmlns:wsu=\"");
+    out.push_str(WSU);
+    out.push_str("\"><wsu:Created>");
+    out.push_str(&wsu_datetime(r.created));
+    out.push_str("</wsu:Created><wsu:Expires>");
+    out.push_str(&wsu_datetime(r.expires));
+    out.push_str("</wsu:Expires></wst:Lifetime>");
+    if let Some(address) = r.applies_to {
+        out.push_str("<wsp:AppliesTo xmlns:wsp=\"");
+        out.push_str(WSP_NSS[0]);
+        out.push_str("\"><wsa:EndpointReference xmlns:wsa=\"");
+        out.push_str(WSA_NSS[0]);
+        out.push_str("\"><wsa:Address>");
+        out.push_str(&escape_text(address));
+        out.push_str("</wsa:Address></wsa:EndpointReference></wsp:AppliesTo>");
+    }
+    out.push_str("<wst:KeyType>");
+    out.push_str(&escape_text(r.key_type));
+    out.push_str("</wst:KeyType></wst:RequestSecurityTokenResponse></wst:RequestSecurityTokenResponseCollection>");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xml::{Limits, parse};
+
+    fn rst(xml: &str) -> Result<Rst, RstError> {
+        parse_rst(&parse(xml.as_bytes(), Limits::default()).unwrap())
+    }
+
+    #[test]
+    fn reads_children_in_any_order_with_any_prefix() {
+        let r = rst(r#"<t:RequestSecurityToken xmlns:t="http://docs.oasis-open.org/ws-sx/ws-trust/200512" Context="c1">
+            <wsp:AppliesTo xmlns:wsp="http://schemas.xmlsoap.org/ws/2004/09/policy"><a:EndpointReference xmlns:a="http://www.w3.org/2005/08/addressing"><a:Address> urn:rp </a:Address></a:EndpointReference></wsp:AppliesTo>
+            <t:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Bearer</t:KeyType>
+            <RequestType xmlns="http://docs.oasis-open.org/ws-sx/ws-trust/200802">http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue</RequestType>
+            <t:Lifetime><u:Created xmlns:u="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">2026-01-01T00:00:00+00:00</u:Created></t:Lifetime>
+            <x:Ext xmlns:x="urn:ext"/></t:RequestSecurityToken>"#)
+        .unwrap();
+        assert_eq!(r.request_type, Some(Operation::Issue));
+        assert_eq!(r.applies_to.as_deref(), Some("urn:rp"));
+        assert_eq!(r.context.as_deref(), Some("c1"));
+        assert_eq!(r.key_type.as_deref(), Some(KEY_TYPE_BEARER));
+        assert!(r.lifetime_created.is_some() && r.lifetime_expires.is_none());
+        assert_eq!(r.token_type, None);
+    }
+
+    #[test]
+    fn refuses_unknown_wst_elements_duplicates_and_bad_types() {
+        let ns = r#"xmlns="http://docs.oasis-open.org/ws-sx/ws-trust/200512""#;
+        assert!(rst(&format!("<RequestSecurityToken {ns}><x/></RequestSecurityToken>")).is_err());
+        assert!(rst(&format!("<RequestSecurityToken {ns}><TokenType>a</TokenType><TokenType>b</TokenType></RequestSecurityToken>")).is_err());
+        assert!(rst(&format!("<RequestSecurityToken {ns}><RequestType>urn:nope</RequestType></RequestSecurityToken>")).is_err());
+        assert!(rst("<RequestSecurityToken/>").is_err());
+    }
+
+    #[test]
+    fn actions_and_request_types_round_trip() {
+        for op in Operation::ALL {
+            assert_eq!(Operation::from_action(&op.request_action()), Some(op));
+        }
+        assert_eq!(
+            Operation::Issue.response_action(),
+            "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RSTRC/IssueFinal"
+        );
+        assert_eq!(Operation::from_action("urn:other"), None);
+    }
+}

@@ -1,0 +1,320 @@
+//! A small, namespace-resolved element tree for hostile input, and escaping for output.
+//!
+//! Parsing refuses DTDs (and therefore any entity other than the five predefined ones and
+//! character references), non-UTF-8 input, and input beyond the [`Limits`]. Every element keeps
+//! the byte span it had in the input, so that a signed fragment can be handed to a verifier as
+//! it arrived.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use quick_xml::NsReader;
+use quick_xml::XmlVersion;
+use quick_xml::events::Event;
+use quick_xml::name::ResolveResult;
+
+/// Why a document was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum XmlError {
+    #[error("the body is not UTF-8 encoded XML")]
+    NotUtf8,
+    #[error("the XML is not well-formed: {0}")]
+    Malformed(String),
+    #[error("DTDs are not allowed")]
+    Dtd,
+    #[error("entity `&{0};` is not allowed (only the predefined XML entities are)")]
+    Entity(String),
+    #[error("elements nest deeper than {0} levels")]
+    TooDeep(usize),
+    #[error("more than {0} elements")]
+    TooManyElements(usize),
+    #[error("an element has more than {0} attributes")]
+    TooManyAttributes(usize),
+    #[error("namespace prefix `{0}` is not declared")]
+    UnknownPrefix(String),
+    #[error("the document has no root element")]
+    Empty,
+}
+
+/// Bounds applied while parsing.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub max_elements: usize,
+    pub max_attributes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 48,
+            max_elements: 20_000,
+            max_attributes: 64,
+        }
+    }
+}
+
+/// A namespace-qualified attribute. Namespace declarations are not attributes here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attr {
+    pub ns: Option<String>,
+    pub local: String,
+    pub value: String,
+}
+
+/// A child of an element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    Element(Element),
+    Text(String),
+}
+
+/// An element with its resolved name, attributes, children and input span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Element {
+    pub ns: Option<String>,
+    pub local: String,
+    pub attrs: Vec<Attr>,
+    pub children: Vec<Node>,
+    /// Byte range of the whole element (start tag to end tag) in the parsed input.
+    pub span: Range<usize>,
+}
+
+impl Element {
+    /// Whether the element has namespace `ns` and local name `local`.
+    pub fn is(&self, ns: &str, local: &str) -> bool {
+        self.local == local && self.ns.as_deref() == Some(ns)
+    }
+
+    /// Child elements, in order.
+    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+
+    /// Child elements named `local` in any of the namespaces `nss`.
+    pub fn children_named<'a>(
+        &'a self,
+        nss: &'a [&'a str],
+        local: &'a str,
+    ) -> impl Iterator<Item = &'a Element> + 'a {
+        self.elements()
+            .filter(move |e| e.local == local && e.ns.as_deref().is_some_and(|n| nss.contains(&n)))
+    }
+
+    /// The first child element named `local` in any of the namespaces `nss`.
+    pub fn child<'a>(&'a self, nss: &'a [&'a str], local: &'a str) -> Option<&'a Element> {
+        self.children_named(nss, local).next()
+    }
+
+    /// The value of an attribute; `ns` None means an unqualified attribute.
+    pub fn attr(&self, ns: Option<&str>, local: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|a| a.local == local && a.ns.as_deref() == ns)
+            .map(|a| a.value.as_str())
+    }
+
+    /// The concatenated text of the direct text children, trimmed.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for n in &self.children {
+            if let Node::Text(t) = n {
+                s.push_str(t);
+            }
+        }
+        let trimmed = s.trim();
+        if trimmed.len() == s.len() {
+            s
+        } else {
+            trimmed.to_owned()
+        }
+    }
+}
+
+fn resolved(r: ResolveResult<'_>) -> Result<Option<String>, XmlError> {
+    match r {
+        ResolveResult::Bound(ns) => Ok(Some(ns.into_inner().to_owned())),
+        ResolveResult::Unbound => Ok(None),
+        ResolveResult::Unknown(p) => Err(XmlError::UnknownPrefix(p)),
+    }
+}
+
+/// Parses a whole document into its root element.
+pub fn parse(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
+    let text = std::str::from_utf8(input).map_err(|_| XmlError::NotUtf8)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let offset = input.len() - text.len();
+    let mut reader = NsReader::from_str(text);
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    let mut count = 0usize;
+    loop {
+        let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        let (ns, event) = reader
+            .read_resolved_event()
+            .map_err(|e| XmlError::Malformed(e.to_string()))?;
+        let ns = match &event {
+            Event::Start(_) | Event::Empty(_) => Some(resolved(ns)?),
+            _ => None,
+        };
+        let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                if root.is_some() {
+                    return Err(XmlError::Malformed("content after the root element".into()));
+                }
+                count += 1;
+                if count > limits.max_elements {
+                    return Err(XmlError::TooManyElements(limits.max_elements));
+                }
+                if stack.len() >= limits.max_depth {
+                    return Err(XmlError::TooDeep(limits.max_depth));
+                }
+                let mut attrs = Vec::new();
+                for a in e.attributes().with_checks(true) {
+                    let a = a.map_err(|e| XmlError::Malformed(e.to_string()))?;
+                    if a.key.as_namespace_binding().is_some() {
+                        continue;
+                    }
+                    if attrs.len() >= limits.max_attributes {
+                        return Err(XmlError::TooManyAttributes(limits.max_attributes));
+                    }
+                    let (ans, local) = reader.resolver().resolve_attribute(a.key);
+                    let value = a
+                        .normalized_value(XmlVersion::Implicit1_0)
+                        .map_err(|e| match e {
+                            quick_xml::Error::Escape(
+                                quick_xml::escape::EscapeError::UnrecognizedEntity(_, name),
+                            ) => XmlError::Entity(name),
+                            other => XmlError::Malformed(other.to_string()),
+                        })?;
+                    attrs.push(Attr {
+                        ns: resolved(ans)?,
+                        local: local.into_inner().to_owned(),
+                        value: value.into_owned(),
+                    });
+                }
+                let el = Element {
+                    ns: ns.flatten(),
+                    local: e.local_name().into_inner().to_owned(),
+                    attrs,
+                    children: Vec::new(),
+                    span: offset + before..offset + after,
+                };
+                if matches!(event, Event::Empty(_)) {
+                    attach(&mut stack, &mut root, el);
+                } else {
+                    stack.push(el);
+                }
+            }
+            Event::End(_) => {
+                let mut el = stack
+                    .pop()
+                    .ok_or_else(|| XmlError::Malformed("unmatched end tag".into()))?;
+                el.span.end = offset + after;
+                attach(&mut stack, &mut root, el);
+            }
+            Event::Text(t) => push_text(&mut stack, t.xml10_content())?,
+            Event::CData(t) => push_text(&mut stack, t.xml10_content())?,
+            Event::GeneralRef(r) => {
+                let ch = r
+                    .resolve_char_ref()
+                    .map_err(|e| XmlError::Malformed(e.to_string()))?;
+                let s = match ch {
+                    Some(c) => c.to_string(),
+                    None => quick_xml::escape::resolve_predefined_entity(&r)
+                        .ok_or_else(|| XmlError::Entity(r.to_string()))?
+                        .to_owned(),
+                };
+                push_text(&mut stack, Cow::Owned(s))?;
+            }
+            Event::DocType(_) => return Err(XmlError::Dtd),
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Eof => break,
+        }
+    }
+    if !stack.is_empty() {
+        return Err(XmlError::Malformed("unexpected end of input".into()));
+    }
+    root.ok_or(XmlError::Empty)
+}
+
+fn attach(stack: &mut [Element], root: &mut Option<Element>, el: Element) {
+    match stack.last_mut() {
+        Some(parent) => parent.children.push(Node::Element(el)),
+        None => *root = Some(el),
+    }
+}
+
+fn push_text(stack: &mut [Element], text: Cow<'_, str>) -> Result<(), XmlError> {
+    match stack.last_mut() {
+        Some(parent) => {
+            if let Some(Node::Text(prev)) = parent.children.last_mut() {
+                prev.push_str(&text);
+            } else {
+                parent.children.push(Node::Text(text.into_owned()));
+            }
+            Ok(())
+        }
+        None if text.trim().is_empty() => Ok(()),
+        None => Err(XmlError::Malformed("text outside the root element".into())),
+    }
+}
+
+/// Escapes text content.
+pub fn escape_text(s: &str) -> Cow<'_, str> {
+    quick_xml::escape::partial_escape(s)
+}
+
+/// Escapes an attribute value (double-quoted).
+pub fn escape_attr(s: &str) -> Cow<'_, str> {
+    quick_xml::escape::escape(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<Element, XmlError> {
+        parse(s.as_bytes(), Limits::default())
+    }
+
+    #[test]
+    fn resolves_namespaces_redeclared_per_element() {
+        let e = p(r#"<a:x xmlns:a="urn:a"><a:y xmlns:a="urn:b" a:at="1">t &amp; &#x41;</a:y><z xmlns="urn:c"/></a:x>"#)
+            .unwrap();
+        assert!(e.is("urn:a", "x"));
+        let y = e.child(&["urn:b"], "y").unwrap();
+        assert_eq!(y.attr(Some("urn:b"), "at"), Some("1"));
+        assert_eq!(y.text(), "t & A");
+        assert!(e.child(&["urn:c"], "z").is_some());
+    }
+
+    #[test]
+    fn spans_cover_whole_elements() {
+        let s = r#"<r><in a="1"><b/></in></r>"#;
+        let e = p(s).unwrap();
+        let inner = e.elements().next().unwrap();
+        assert_eq!(&s[inner.span.clone()], r#"<in a="1"><b/></in>"#);
+    }
+
+    #[test]
+    fn refuses_dtds_entities_and_depth() {
+        assert_eq!(
+            p(r#"<!DOCTYPE r [<!ENTITY x "y">]><r>&x;</r>"#),
+            Err(XmlError::Dtd)
+        );
+        assert_eq!(p("<r>&x;</r>"), Err(XmlError::Entity("x".into())));
+        assert!(matches!(p(r#"<r a="&x;"/>"#), Err(XmlError::Entity(_))));
+        let deep = "<a>".repeat(100) + &"</a>".repeat(100);
+        assert_eq!(p(&deep), Err(XmlError::TooDeep(48)));
+        assert!(matches!(p("<a><b></a>"), Err(XmlError::Malformed(_))));
+        assert!(matches!(p("<a/><b/>"), Err(XmlError::Malformed(_))));
+        assert_eq!(p("<p:a/>"), Err(XmlError::UnknownPrefix("p".into())));
+        assert_eq!(parse(b"<a>\xff</a>", Limits::default()), Err(XmlError::NotUtf8));
+        assert!(matches!(p(r#"<a x="1" x="2"/>"#), Err(XmlError::Malformed(_))));
+    }
+}

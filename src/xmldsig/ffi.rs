@@ -1,0 +1,357 @@
+//! Every call into libxmlsec1 and libxml2 lives here, behind RAII owners.
+//!
+//! This is the only module of the crate allowed to use `unsafe`. Everything it hands out is
+//! safe to use: documents, keys and signature contexts are owned values freed on drop, and each
+//! operation reports a typed [`FfiError`]. There is no code path that reports a signature as
+//! valid without libxmlsec1 having computed it.
+#![allow(unsafe_code)]
+
+use std::ffi::{CString, c_char, c_int, c_uint};
+use std::ptr::{self, NonNull};
+use std::sync::OnceLock;
+
+use xmlsec::bindings as b;
+
+/// Errors from the native libraries, without any secret material in them.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum FfiError {
+    #[error("libxmlsec1 failed to initialise: {0}")]
+    Init(&'static str),
+    #[error("the XML could not be parsed by libxml2")]
+    Parse,
+    #[error("the XML carries a DTD, which is refused")]
+    Dtd,
+    #[error("the document has no root element")]
+    NoRoot,
+    #[error("the root element has no `{0}` attribute")]
+    NoIdAttribute(String),
+    #[error("the ID value is already used in the document")]
+    DuplicateId,
+    #[error("no ds:Signature element was found")]
+    NoSignature,
+    #[error("the key or certificate could not be loaded")]
+    KeyLoad,
+    #[error("libxmlsec1 could not create the signature")]
+    Sign,
+    #[error("libxmlsec1 could not process the signature")]
+    Verify,
+    #[error("the signature value does not match")]
+    BadSignature,
+    #[error("a string given to the native library contains a NUL byte")]
+    Nul,
+    #[error("input is larger than the native library accepts")]
+    TooLarge,
+    #[error("serialising the document failed")]
+    Serialize,
+}
+
+unsafe extern "C" {
+    // Declared in <xmlsec/errors.h>, which the bindgen header of the `xmlsec` crate leaves out.
+    fn xmlSecErrorsDefaultCallbackEnableOutput(enabled: c_int);
+}
+
+/// Initialises libxml2 and libxmlsec1 (OpenSSL engine) exactly once per process.
+pub fn init() -> Result<(), FfiError> {
+    static INIT: OnceLock<Result<(), FfiError>> = OnceLock::new();
+    INIT.get_or_init(|| {
+        // SAFETY: these are the documented process-wide initialisers. OnceLock guarantees that
+        // they run once, before any other call of this module uses the libraries.
+        unsafe {
+            b::xmlInitParser();
+            if b::xmlSecInit() < 0 {
+                return Err(FfiError::Init("xmlSecInit"));
+            }
+            if b::xmlSecOpenSSLAppInit(ptr::null()) < 0 {
+                return Err(FfiError::Init("xmlSecOpenSSLAppInit"));
+            }
+            if b::xmlSecOpenSSLInit() < 0 {
+                return Err(FfiError::Init("xmlSecOpenSSLInit"));
+            }
+            // Library diagnostics go nowhere: failures surface as typed errors, and what the
+            // library would print can contain attacker-controlled input.
+            xmlSecErrorsDefaultCallbackEnableOutput(0);
+        }
+        Ok(())
+    })
+    .clone()
+}
+
+/// Parser options for every document: no network, no entity substitution, no DTD loading,
+/// no recovery from malformed input, and no diagnostics on stderr.
+const PARSE_OPTIONS: c_int = (b::xmlParserOption_XML_PARSE_NONET
+    | b::xmlParserOption_XML_PARSE_NOERROR
+    | b::xmlParserOption_XML_PARSE_NOWARNING) as c_int;
+
+/// An owned libxml2 document.
+pub struct Doc {
+    ptr: NonNull<b::xmlDoc>,
+}
+
+impl Doc {
+    /// Parses `xml` strictly. A document with any DTD (internal or external subset) is refused.
+    pub fn parse(xml: &[u8]) -> Result<Doc, FfiError> {
+        init()?;
+        let len = c_int::try_from(xml.len()).map_err(|_| FfiError::TooLarge)?;
+        // SAFETY: `xml` is valid for `len` bytes for the duration of the call; URL and encoding
+        // may be null. The returned pointer is owned by the new `Doc` and freed in `Drop`.
+        let raw = unsafe {
+            b::xmlReadMemory(
+                xml.as_ptr().cast::<c_char>(),
+                len,
+                ptr::null(),
+                ptr::null(),
+                PARSE_OPTIONS,
+            )
+        };
+        let doc = Doc {
+            ptr: NonNull::new(raw).ok_or(FfiError::Parse)?,
+        };
+        // SAFETY: `doc.ptr` is a valid document owned by us.
+        let has_dtd = unsafe {
+            !(*doc.ptr.as_ptr()).intSubset.is_null() || !(*doc.ptr.as_ptr()).extSubset.is_null()
+        };
+        if has_dtd {
+            return Err(FfiError::Dtd);
+        }
+        Ok(doc)
+    }
+
+    fn root(&self) -> Result<*mut b::xmlNode, FfiError> {
+        // SAFETY: the document is valid while `self` lives; the root is owned by the document.
+        let root = unsafe { b::xmlDocGetRootElement(self.ptr.as_ptr()) };
+        if root.is_null() {
+            Err(FfiError::NoRoot)
+        } else {
+            Ok(root)
+        }
+    }
+
+    /// Declares the root element's attribute `attr` (e.g. SAML's `ID`) as an XML ID, so that
+    /// `URI="#value"` references resolve to it, and returns its value.
+    pub fn register_root_id(&mut self, attr: &str) -> Result<String, FfiError> {
+        let root = self.root()?;
+        let name = CString::new(attr).map_err(|_| FfiError::Nul)?;
+        // SAFETY: root and name are valid; the attribute belongs to the document.
+        let prop = unsafe { b::xmlHasProp(root, name.as_ptr().cast()) };
+        if prop.is_null() {
+            return Err(FfiError::NoIdAttribute(attr.to_owned()));
+        }
+        // SAFETY: `prop` is an attribute node of `root`; xmlNodeGetContent returns a fresh
+        // copy that we free with xmlFree.
+        let value = unsafe {
+            let raw = b::xmlNodeGetContent(prop.cast());
+            if raw.is_null() {
+                return Err(FfiError::NoIdAttribute(attr.to_owned()));
+            }
+            let owned = std::ffi::CStr::from_ptr(raw.cast()).to_string_lossy().into_owned();
+            if let Some(free) = b::xmlFree {
+                free(raw.cast());
+            }
+            owned
+        };
+        let cvalue = CString::new(value.as_str()).map_err(|_| FfiError::Nul)?;
+        // SAFETY: doc, value and attribute are valid; libxml copies the value into its ID table.
+        let id = unsafe { b::xmlAddID(ptr::null_mut(), self.ptr.as_ptr(), cvalue.as_ptr().cast(), prop) };
+        if id.is_null() {
+            return Err(FfiError::DuplicateId);
+        }
+        Ok(value)
+    }
+
+    fn signature_node(&self) -> Result<*mut b::xmlNode, FfiError> {
+        let root = self.root()?;
+        // SAFETY: root is valid; the two static strings are NUL-terminated constants of libxmlsec1.
+        let node = unsafe {
+            b::xmlSecFindNode(
+                root,
+                b::xmlSecNodeSignature.as_ptr(),
+                b::xmlSecDSigNs.as_ptr(),
+            )
+        };
+        if node.is_null() {
+            Err(FfiError::NoSignature)
+        } else {
+            Ok(node)
+        }
+    }
+
+    /// Serialises the root element (no XML declaration), as libxml2 writes it.
+    pub fn root_to_bytes(&self) -> Result<Vec<u8>, FfiError> {
+        let root = self.root()?;
+        // SAFETY: xmlBufferCreate returns an owned buffer (or null), freed below on every path.
+        unsafe {
+            let buf = b::xmlBufferCreate();
+            if buf.is_null() {
+                return Err(FfiError::Serialize);
+            }
+            let written = b::xmlNodeDump(buf, self.ptr.as_ptr(), root, 0, 0);
+            let out = if written < 0 {
+                Err(FfiError::Serialize)
+            } else {
+                let content = b::xmlBufferContent(buf);
+                let len = usize::try_from(b::xmlBufferLength(buf)).unwrap_or(0);
+                if content.is_null() {
+                    Err(FfiError::Serialize)
+                } else {
+                    Ok(std::slice::from_raw_parts(content, len).to_vec())
+                }
+            };
+            b::xmlBufferFree(buf);
+            out
+        }
+    }
+}
+
+impl Drop for Doc {
+    fn drop(&mut self) {
+        // SAFETY: we own the document and nothing borrowed from it outlives `self`.
+        unsafe { b::xmlFreeDoc(self.ptr.as_ptr()) }
+    }
+}
+
+/// An owned libxmlsec1 key (private key with its certificate, or a public key from a
+/// certificate). Not `Send`: OpenSSL key objects are kept per thread by the callers, because
+/// duplicating a key with its certificate is expensive.
+pub struct Key {
+    ptr: NonNull<b::xmlSecKey>,
+}
+
+impl Key {
+    /// Loads a PEM private key (PKCS#8 or traditional) and attaches its PEM certificate, so
+    /// that signing writes the certificate into `ds:KeyInfo/ds:X509Data`.
+    pub fn private_with_cert(key_pem: &[u8], cert_pem: &[u8]) -> Result<Key, FfiError> {
+        init()?;
+        let key = Self::load(key_pem, b::xmlSecKeyDataFormat_xmlSecKeyDataFormatPem)?;
+        let len = c_uint::try_from(cert_pem.len()).map_err(|_| FfiError::TooLarge)?;
+        // SAFETY: key is valid and owned; cert_pem is valid for `len` bytes during the call.
+        let rc = unsafe {
+            b::xmlSecOpenSSLAppKeyCertLoadMemory(
+                key.ptr.as_ptr(),
+                cert_pem.as_ptr(),
+                len,
+                b::xmlSecKeyDataFormat_xmlSecKeyDataFormatCertPem,
+            )
+        };
+        if rc < 0 {
+            return Err(FfiError::KeyLoad);
+        }
+        Ok(key)
+    }
+
+    /// Loads the public key of a PEM certificate, for verification against a trusted signer.
+    pub fn public_from_cert(cert_pem: &[u8]) -> Result<Key, FfiError> {
+        init()?;
+        Self::load(cert_pem, b::xmlSecKeyDataFormat_xmlSecKeyDataFormatCertPem)
+    }
+
+    fn load(pem: &[u8], format: b::xmlSecKeyDataFormat) -> Result<Key, FfiError> {
+        let len = c_uint::try_from(pem.len()).map_err(|_| FfiError::TooLarge)?;
+        // SAFETY: `pem` is valid for `len` bytes; no password or callback is passed.
+        let raw = unsafe {
+            b::xmlSecOpenSSLAppKeyLoadMemory(
+                pem.as_ptr(),
+                len,
+                format,
+                ptr::null(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        Ok(Key {
+            ptr: NonNull::new(raw).ok_or(FfiError::KeyLoad)?,
+        })
+    }
+}
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        // SAFETY: we own the key; signature contexts only borrow it (see `DsigCtx`).
+        unsafe { b::xmlSecKeyDestroy(self.ptr.as_ptr()) }
+    }
+}
+
+/// A signature context that borrows a key for one operation. The key pointer is detached
+/// before the context is destroyed, so the context never frees a key it does not own.
+struct DsigCtx<'k> {
+    ptr: NonNull<b::xmlSecDSigCtx>,
+    _key: std::marker::PhantomData<&'k Key>,
+}
+
+impl<'k> DsigCtx<'k> {
+    fn new(key: &'k Key) -> Result<Self, FfiError> {
+        init()?;
+        // SAFETY: a null keys manager is allowed: the key is set explicitly below.
+        let raw = unsafe { b::xmlSecDSigCtxCreate(ptr::null_mut()) };
+        let ptr = NonNull::new(raw).ok_or(FfiError::Init("xmlSecDSigCtxCreate"))?;
+        // SAFETY: `ptr` is a freshly created context we own. References may only point into
+        // the same document: no files, no network.
+        unsafe {
+            (*ptr.as_ptr()).signKey = key.ptr.as_ptr();
+            (*ptr.as_ptr()).enabledReferenceUris = b::xmlSecTransformUriTypeSameDocument as c_uint;
+        }
+        Ok(DsigCtx {
+            ptr,
+            _key: std::marker::PhantomData,
+        })
+    }
+}
+
+impl Drop for DsigCtx<'_> {
+    fn drop(&mut self) {
+        // SAFETY: detach the borrowed key first so that xmlSecDSigCtxDestroy does not free it.
+        unsafe {
+            (*self.ptr.as_ptr()).signKey = ptr::null_mut();
+            b::xmlSecDSigCtxDestroy(self.ptr.as_ptr());
+        }
+    }
+}
+
+/// Completes the `ds:Signature` template inside `doc` with `key` (digests, signature value,
+/// certificate).
+pub fn sign(doc: &mut Doc, key: &Key) -> Result<(), FfiError> {
+    let node = doc.signature_node()?;
+    let ctx = DsigCtx::new(key)?;
+    // SAFETY: ctx, key and node are valid; node belongs to `doc`, which we borrow mutably.
+    let rc = unsafe { b::xmlSecDSigCtxSign(ctx.ptr.as_ptr(), node) };
+    if rc < 0 {
+        return Err(FfiError::Sign);
+    }
+    Ok(())
+}
+
+/// Verifies the first `ds:Signature` in `doc` with `key` only (the document's KeyInfo is not
+/// trusted). Returns the URIs of the references that the signature covers, as libxmlsec1
+/// processed them. `Ok` only when libxmlsec1 reports the status Succeeded.
+pub fn verify(doc: &Doc, key: &Key) -> Result<Vec<String>, FfiError> {
+    let node = doc.signature_node()?;
+    let ctx = DsigCtx::new(key)?;
+    // SAFETY: ctx, key and node are valid for the duration of the call.
+    let rc = unsafe { b::xmlSecDSigCtxVerify(ctx.ptr.as_ptr(), node) };
+    if rc < 0 {
+        return Err(FfiError::Verify);
+    }
+    // SAFETY: reading plain fields of the context we own.
+    let status = unsafe { (*ctx.ptr.as_ptr()).status };
+    if status != b::xmlSecDSigStatus_xmlSecDSigStatusSucceeded {
+        return Err(FfiError::BadSignature);
+    }
+    let mut uris = Vec::new();
+    // SAFETY: signedInfoReferences is a pointer list of xmlSecDSigReferenceCtx owned by ctx.
+    unsafe {
+        let list = &mut (*ctx.ptr.as_ptr()).signedInfoReferences as *mut b::xmlSecPtrList;
+        let size = b::xmlSecPtrListGetSize(list);
+        for i in 0..size {
+            let item = b::xmlSecPtrListGetItem(list, i).cast::<b::xmlSecDSigReferenceCtx>();
+            if item.is_null() {
+                return Err(FfiError::Verify);
+            }
+            let uri = (*item).uri;
+            uris.push(if uri.is_null() {
+                String::new()
+            } else {
+                std::ffi::CStr::from_ptr(uri.cast()).to_string_lossy().into_owned()
+            });
+        }
+    }
+    Ok(uris)
+}
