@@ -112,8 +112,9 @@ pub fn routes(
     state: Arc<AppState>,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
     let max = state.max_body_bytes;
-    let soap_post = warp::post()
-        .and(warp::path("sts"))
+    // Path before method, so that unknown paths are 404 rather than 405.
+    let soap_post = warp::path("sts")
+        .and(warp::post())
         .and(warp::path::tail())
         .and(warp::header::optional::<String>("content-type"))
         .and(warp::header::optional::<String>("soapaction"))
@@ -145,8 +146,8 @@ pub fn routes(
                     })
             },
         );
-    let wsdl_get = warp::get()
-        .and(warp::path("sts"))
+    let wsdl_get = warp::path("sts")
+        .and(warp::get())
         .and(warp::path::tail())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(with_state(state.clone()))
@@ -161,16 +162,16 @@ pub fn routes(
             let endpoint = format!("{}/sts/{subpath}", state.base_url);
             text(200, "text/xml; charset=utf-8", metadata::wsdl(instance, &endpoint, &state.base_url))
         });
-    let xsd_get = warp::get()
-        .and(warp::path("xsd"))
+    let xsd_get = warp::path("xsd")
+        .and(warp::get())
         .and(warp::path::param::<String>())
         .and(warp::path::end())
         .map(|name: String| match metadata::xsd(&name) {
             Some(x) => text(200, "text/xml; charset=utf-8", x.to_owned()),
             None => text(404, "text/plain; charset=utf-8", format!("no schema named {name}\n")),
         });
-    let health = warp::get()
-        .and(warp::path("health"))
+    let health = warp::path("health")
+        .and(warp::get())
         .and(warp::path::end())
         .map(|| text(200, "application/json", "{\"status\":\"ok\"}".into()));
     soap_post

@@ -1,0 +1,122 @@
+//! The `sts` binary: help, version, first start, configuration errors, graceful shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::common::*;
+
+fn sts() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sts"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("STS_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+#[test]
+fn help_and_version_explain_every_command() {
+    let (ok, out) = run(sts().arg("--help"));
+    assert!(ok, "{out}");
+    for cmd in ["serve", "init", "user"] {
+        assert!(out.contains(cmd), "--help misses {cmd}: {out}");
+    }
+    let (ok, out) = run(sts().args(["user", "--help"]));
+    assert!(ok && out.contains("add") && out.contains("list"), "{out}");
+    let (ok, out) = run(sts().arg("--version"));
+    assert!(ok && out.trim() == format!("sts {}", env!("CARGO_PKG_VERSION")), "{out}");
+}
+
+#[test]
+fn unknown_config_keys_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("sts.toml");
+    std::fs::write(&cfg, "listen = \"127.0.0.1:0\"\nmax_bodybytes = 1\n").unwrap();
+    let (ok, out) = run(sts().arg("--config").arg(&cfg).arg("init"));
+    assert!(!ok);
+    assert!(out.contains("max_bodybytes"), "{out}");
+}
+
+#[test]
+fn first_start_serves_issue_and_sigterm_stops_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = sts()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("STS_DATA_DIR", &data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut password = None;
+    let mut wsdl = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(p) = line.strip_prefix("created user `demo` with password: ") {
+            password = Some(p.to_owned());
+        }
+        if let Some(w) = line.trim().strip_prefix("WSDL: ") {
+            wsdl = Some(w.to_owned());
+            break;
+        }
+    }
+    let password = password.expect("generated demo password printed once");
+    let wsdl = wsdl.expect("WSDL URL printed");
+    assert!(wsdl.ends_with("/sts/soap-username-transformer?wsdl"), "{wsdl}");
+    for f in ["keys/sts-signing.key.pem", "keys/sts-signing.crt.pem", "users.json", "instances/soap/soap-username-transformer.json"] {
+        assert!(data.join(f).exists(), "{f} not created");
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(data.join("keys/sts-signing.key.pem")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "private key readable by others");
+    let endpoint = wsdl.trim_end_matches("?wsdl").to_owned();
+    let client = reqwest::blocking::Client::new();
+    let r = client
+        .post(&endpoint)
+        .header("Content-Type", "text/xml")
+        .body(envelope(SOAP11, &username_text("demo", &password), RST_ISSUE))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let bad = client
+        .post(&endpoint)
+        .header("Content-Type", "text/xml")
+        .body(envelope(SOAP11, &username_text("demo", "wrong-password-xyz"), RST_ISSUE))
+        .send()
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 500);
+    // SIGTERM: the server stops and exits 0.
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(log.contains("shutdown requested"), "{log}");
+    assert!(!log.contains(&password) && !log.contains("wrong-password-xyz"), "a secret reached the log");
+    // A second start reuses the data directory and prints no password.
+    let (ok, out) = run(sts().arg("--data-dir").arg(&data).arg("init"));
+    assert!(ok && !out.contains("password"), "{out}");
+}
+
+#[test]
+fn user_add_provisions_digest_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out) = run(sts()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["user", "add", "carol", "--digest", "--attr", "mail=carol@example.com"])
+        .env("STS_USER_PASSWORD", "pw-carol"));
+    assert!(ok, "{out}");
+    let (ok, out) = run(sts().arg("--data-dir").arg(dir.path()).args(["user", "list"]));
+    assert!(ok && out.contains("carol\tdigest"), "{out}");
+    assert!(!out.contains("pw-carol"));
+    let (ok, _) = run(sts()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["user", "add", "carol"])
+        .env("STS_USER_PASSWORD", "x"));
+    assert!(!ok, "duplicate user accepted");
+}

@@ -1,0 +1,320 @@
+//! Test harness: a real server on a free port, in process (so the clock can be pinned), with
+//! its own data directory.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use sts::clock::Clock;
+use sts::identity::{FileUserStore, User, hash_password};
+use sts::secret::Secret;
+
+pub const DEMO_PASSWORD: &str = "changeit";
+pub const INSTANCE: &str = "soap-username-transformer";
+pub const WST: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512";
+pub const SAML2: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+pub const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+pub const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
+pub const ISSUE_ACTION: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue";
+
+pub struct TestServer {
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Options for a test server.
+#[derive(Default)]
+pub struct Opts {
+    pub clock: Option<Arc<dyn Clock>>,
+    /// Extra SOAP instance files: (file name, JSON).
+    pub instances: Vec<(String, serde_json::Value)>,
+    pub max_body_bytes: Option<usize>,
+}
+
+pub fn start() -> TestServer {
+    start_with(Opts::default())
+}
+
+pub fn start_with(opts: Opts) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    sts::datadir::bootstrap(dir.path(), Some(DEMO_PASSWORD.into())).unwrap();
+    let users = FileUserStore::open(&dir.path().join("users.json")).unwrap();
+    users
+        .add(User {
+            username: "alice".into(),
+            realm: "/".into(),
+            password_hash: hash_password("s3cret").unwrap(),
+            digest_secret: Some(Secret::new("s3cret".into())),
+            attributes: [("mail".to_string(), vec!["alice@example.com".to_string()])].into(),
+            disabled: false,
+            admin: false,
+        })
+        .unwrap();
+    for (name, json) in &opts.instances {
+        std::fs::write(
+            dir.path().join("instances/soap").join(name),
+            serde_json::to_vec(json).unwrap(),
+        )
+        .unwrap();
+    }
+    let mut cfg = sts::config::Config {
+        data_dir: dir.path().to_owned(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    };
+    if let Some(m) = opts.max_body_bytes {
+        cfg.max_body_bytes = m;
+    }
+    let clock = opts
+        .clock
+        .unwrap_or_else(|| Arc::new(sts::clock::SystemClock));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = sts::server::bind(cfg.listen).await.unwrap();
+            cfg.listen = listener.local_addr().unwrap();
+            let state = Arc::new(sts::build_state(&cfg, clock).unwrap());
+            addr_tx.send(cfg.listen).unwrap();
+            sts::server::serve(state, listener, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+    });
+    let addr = addr_rx.recv().unwrap();
+    TestServer {
+        base: format!("http://{addr}"),
+        dir,
+        shutdown: Some(tx),
+        thread: Some(thread),
+    }
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn instance_url(&self) -> String {
+        self.url(&format!("/sts/{INSTANCE}"))
+    }
+
+    pub fn cert(&self, alias: &str) -> PathBuf {
+        self.dir.path().join(format!("keys/{alias}.crt.pem"))
+    }
+
+    /// POSTs a body with the given headers.
+    pub fn post(&self, path: &str, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Reply {
+        let client = reqwest::blocking::Client::new();
+        let mut req = client.post(self.url(path)).body(body.into());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().unwrap();
+        Reply::from(resp)
+    }
+
+    pub fn post_soap11(&self, body: &str) -> Reply {
+        self.post(
+            &format!("/sts/{INSTANCE}"),
+            &[
+                ("Content-Type", "text/xml; charset=utf-8"),
+                ("SOAPAction", &format!("\"{ISSUE_ACTION}\"")),
+            ],
+            body,
+        )
+    }
+
+    pub fn post_soap12(&self, body: &str) -> Reply {
+        self.post(
+            &format!("/sts/{INSTANCE}"),
+            &[(
+                "Content-Type",
+                &format!("application/soap+xml; charset=utf-8; action=\"{ISSUE_ACTION}\""),
+            )],
+            body,
+        )
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        Reply::from(reqwest::blocking::get(self.url(path)).unwrap())
+    }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl From<reqwest::blocking::Response> for Reply {
+    fn from(r: reqwest::blocking::Response) -> Self {
+        let status = r.status().as_u16();
+        let content_type = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        Reply {
+            status,
+            content_type,
+            body: r.text().unwrap(),
+        }
+    }
+}
+
+impl Reply {
+    pub fn doc(&self) -> sts::xml::Element {
+        sts::xml::parse(self.body.as_bytes(), sts::xml::Limits::default())
+            .unwrap_or_else(|e| panic!("reply is not XML ({e}): {}", self.body))
+    }
+
+    /// The issued assertion, cut out as text (as clients do).
+    pub fn assertion_text(&self) -> String {
+        let start = self
+            .body
+            .find("<saml2:Assertion")
+            .unwrap_or_else(|| panic!("no assertion in {}", self.body));
+        let end = self.body.find("</saml2:Assertion>").unwrap() + "</saml2:Assertion>".len();
+        self.body[start..end].to_owned()
+    }
+
+    /// Asserts a fault and returns its `wst:` code (SOAP 1.1 faultcode, SOAP 1.2 Subcode).
+    pub fn fault_code(&self) -> String {
+        let doc = self.doc();
+        let body = doc
+            .elements()
+            .find(|e| e.local == "Body")
+            .unwrap_or_else(|| panic!("no Body: {}", self.body));
+        let fault = body
+            .elements()
+            .find(|e| e.local == "Fault")
+            .unwrap_or_else(|| panic!("not a fault: {}", self.body));
+        if let Some(fc) = fault.elements().find(|e| e.local == "faultcode") {
+            return fc.text();
+        }
+        let code = fault.child(&[SOAP12], "Code").unwrap();
+        match code.child(&[SOAP12], "Subcode") {
+            Some(sub) => sub.child(&[SOAP12], "Value").unwrap().text(),
+            None => code.child(&[SOAP12], "Value").unwrap().text(),
+        }
+    }
+}
+
+/// A SOAP envelope with the given security header content and RST children.
+pub fn envelope(soap_ns: &str, security: &str, rst_children: &str) -> String {
+    format!(
+        concat!(
+            "<s:Envelope xmlns:s=\"{soap}\"><s:Header>",
+            "<wsa:Action xmlns:wsa=\"http://www.w3.org/2005/08/addressing\">{action}</wsa:Action>",
+            "<wsa:MessageID xmlns:wsa=\"http://www.w3.org/2005/08/addressing\">urn:uuid:5e1f2a3b-0000-4000-8000-000000000001</wsa:MessageID>",
+            "<wsse:Security xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\" ",
+            "xmlns:wsu=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd\">{security}</wsse:Security>",
+            "</s:Header><s:Body><wst:RequestSecurityToken xmlns:wst=\"{wst}\">{rst}</wst:RequestSecurityToken></s:Body></s:Envelope>"
+        ),
+        soap = soap_ns,
+        action = ISSUE_ACTION,
+        security = security,
+        wst = WST,
+        rst = rst_children,
+    )
+}
+
+pub fn username_text(user: &str, password: &str) -> String {
+    format!(
+        "<wsse:UsernameToken><wsse:Username>{user}</wsse:Username><wsse:Password Type=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText\">{password}</wsse:Password></wsse:UsernameToken>"
+    )
+}
+
+/// A PasswordDigest UsernameToken with a fresh random nonce, created now.
+pub fn username_digest(user: &str, password: &str) -> String {
+    let mut nonce = [0u8; 16];
+    openssl::rand::rand_bytes(&mut nonce).unwrap();
+    let created = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
+    username_digest_with(user, password, &nonce, &created)
+}
+
+pub fn username_digest_with(user: &str, password: &str, nonce: &[u8], created: &str) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut h = openssl::sha::Sha1::new();
+    h.update(nonce);
+    h.update(created.as_bytes());
+    h.update(password.as_bytes());
+    let digest = b64.encode(h.finish());
+    format!(
+        "<wsse:UsernameToken><wsse:Username>{user}</wsse:Username><wsse:Password Type=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest\">{digest}</wsse:Password><wsse:Nonce EncodingType=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary\">{}</wsse:Nonce><wsu:Created>{created}</wsu:Created></wsse:UsernameToken>",
+        b64.encode(nonce)
+    )
+}
+
+pub const RST_ISSUE: &str = "<wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue</wst:RequestType>";
+
+pub fn applies_to(address: &str) -> String {
+    format!(
+        "<wsp:AppliesTo xmlns:wsp=\"http://schemas.xmlsoap.org/ws/2004/09/policy\"><wsa:EndpointReference xmlns:wsa=\"http://www.w3.org/2005/08/addressing\"><wsa:Address>{address}</wsa:Address></wsa:EndpointReference></wsp:AppliesTo>"
+    )
+}
+
+/// Runs a command; returns (success, stdout+stderr).
+pub fn run(cmd: &mut Command) -> (bool, String) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (is it installed? see README)"));
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// Verifies an assertion with `xmlsec1`, trusting only `cert`.
+pub fn xmlsec1_verify(assertion: &str, cert: &Path) -> (bool, String) {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), assertion).unwrap();
+    run(Command::new("xmlsec1")
+        .arg("--verify")
+        .arg("--trusted-pem")
+        .arg(cert)
+        .arg("--id-attr:ID")
+        .arg("urn:oasis:names:tc:SAML:2.0:assertion:Assertion")
+        .arg(f.path()))
+}
+
+/// Verifies an assertion with python `signxml`, trusting only `cert`.
+pub fn signxml_verify(assertion: &str, cert: &Path) -> (bool, String) {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), assertion).unwrap();
+    run(Command::new("python3")
+        .arg(peers_dir().join("signxml_verify.py"))
+        .arg(f.path())
+        .arg(cert))
+}
+
+pub fn peers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
+}
+
+pub fn captures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/soap/captures")
+}

@@ -1,0 +1,194 @@
+//! Hostile and bad input: every case gets a specific fault (or HTTP error), never a panic.
+
+use crate::common::*;
+
+fn issue_body(soap: &str) -> String {
+    envelope(soap, &username_text("demo", DEMO_PASSWORD), RST_ISSUE)
+}
+
+#[test]
+fn authentication_failures() {
+    let s = start();
+    let wrong = s.post_soap11(&envelope(SOAP11, &username_text("demo", "nope"), RST_ISSUE));
+    assert_eq!(wrong.status, 500);
+    assert_eq!(wrong.fault_code(), "wst:FailedAuthentication");
+    let unknown = s.post_soap11(&envelope(SOAP11, &username_text("mallory", "x"), RST_ISSUE));
+    assert_eq!(unknown.fault_code(), "wst:FailedAuthentication");
+    // The same reason for unknown users and wrong passwords.
+    assert_eq!(
+        wrong.body.split("<faultstring>").nth(1),
+        unknown.body.split("<faultstring>").nth(1)
+    );
+    let none = s.post_soap11(&envelope(SOAP11, "", RST_ISSUE));
+    assert_eq!(none.fault_code(), "wst:FailedAuthentication");
+    let bad_digest = s.post_soap11(&envelope(SOAP11, &username_digest("demo", "nope"), RST_ISSUE));
+    assert_eq!(bad_digest.fault_code(), "wst:FailedAuthentication");
+    // SOAP 1.2: Code/Value Sender with the wst: QName as Subcode.
+    let f12 = s.post_soap12(&envelope(SOAP12, &username_text("demo", "nope"), RST_ISSUE));
+    assert_eq!(f12.status, 500);
+    assert!(f12.content_type.starts_with("application/soap+xml"));
+    assert!(f12.body.contains("<soap:Value>soap:Sender</soap:Value>"), "{}", f12.body);
+    assert_eq!(f12.fault_code(), "wst:FailedAuthentication");
+    // Secrets never appear in faults.
+    assert!(!wrong.body.contains("nope") && !f12.body.contains("nope"));
+}
+
+#[test]
+fn stale_and_future_timestamps_and_usernametokens() {
+    let s = start();
+    let ts = |created: &str, expires: &str| {
+        format!("<wsu:Timestamp><wsu:Created>{created}</wsu:Created><wsu:Expires>{expires}</wsu:Expires></wsu:Timestamp>{}", username_text("demo", DEMO_PASSWORD))
+    };
+    let expired = s.post_soap11(&envelope(SOAP11, &ts("2020-01-01T00:00:00Z", "2020-01-01T00:05:00Z"), RST_ISSUE));
+    assert_eq!(expired.fault_code(), "wst:ExpiredData");
+    let future = s.post_soap11(&envelope(SOAP11, &ts("2099-01-01T00:00:00Z", "2099-01-01T00:05:00Z"), RST_ISSUE));
+    assert_eq!(future.fault_code(), "wst:ExpiredData");
+    let now = chrono::Utc::now();
+    let fresh = s.post_soap11(&envelope(
+        SOAP11,
+        &ts(
+            &now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            &(now + chrono::Duration::minutes(5)).format("%Y-%m-%dT%H:%M:%S+00:00").to_string(),
+        ),
+        RST_ISSUE,
+    ));
+    assert_eq!(fresh.status, 200, "{}", fresh.body);
+    let old = username_digest_with("demo", DEMO_PASSWORD, b"0123456789abcdef", "2020-01-01T00:00:00Z");
+    assert_eq!(s.post_soap11(&envelope(SOAP11, &old, RST_ISSUE)).fault_code(), "wst:ExpiredData");
+    let no_nonce = "<wsse:UsernameToken><wsse:Username>demo</wsse:Username><wsse:Password Type=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest\">x</wsse:Password></wsse:UsernameToken>";
+    assert_eq!(s.post_soap11(&envelope(SOAP11, no_nonce, RST_ISSUE)).fault_code(), "wst:InvalidRequest");
+}
+
+#[test]
+fn unsupported_token_and_key_types_are_bad_requests() {
+    let s = start();
+    let r = s.post_soap11(&envelope(
+        SOAP11,
+        &username_text("demo", DEMO_PASSWORD),
+        &format!("{RST_ISSUE}<wst:TokenType>http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV1.1</wst:TokenType>"),
+    ));
+    assert_eq!(r.fault_code(), "wst:BadRequest");
+    assert!(r.body.contains("SAMLV1.1"));
+    let r = s.post_soap11(&envelope(
+        SOAP11,
+        &username_text("demo", DEMO_PASSWORD),
+        &format!("{RST_ISSUE}<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/PublicKey</wst:KeyType>"),
+    ));
+    assert_eq!(r.fault_code(), "wst:BadRequest");
+    // Validate is in the WSDL but not served yet: a clear BadRequest, not a crash.
+    let v = s.post(
+        &format!("/sts/{INSTANCE}"),
+        &[("Content-Type", "text/xml"), ("SOAPAction", "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Validate")],
+        envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), "<wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Validate</wst:RequestType>")
+            .replace("/RST/Issue<", "/RST/Validate<"),
+    );
+    assert_eq!(v.fault_code(), "wst:BadRequest", "{}", v.body);
+}
+
+#[test]
+fn malformed_requests_are_invalid_requests() {
+    let s = start();
+    for (what, body) in [
+        ("not XML", "this is not xml".to_string()),
+        ("truncated", issue_body(SOAP11)[..200].to_string()),
+        ("no RST in body", issue_body(SOAP11).replace("RequestSecurityToken", "Other")),
+        ("unknown wst element", envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), "<wst:x/>")),
+        ("contradicting RequestType", envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), "<wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Cancel</wst:RequestType>")),
+        ("two UsernameTokens", envelope(SOAP11, &format!("{0}{0}", username_text("demo", DEMO_PASSWORD)), RST_ISSUE)),
+        ("bad nonce", envelope(SOAP11, &username_digest("demo", DEMO_PASSWORD).replace("==</wsse:Nonce>", "=!</wsse:Nonce>"), RST_ISSUE)),
+        ("empty body", format!("<s:Envelope xmlns:s=\"{SOAP11}\"><s:Body/></s:Envelope>")),
+        ("no body", format!("<s:Envelope xmlns:s=\"{SOAP11}\"/>")),
+        ("undeclared prefix", "<s:Envelope/>".to_string()),
+    ] {
+        let r = s.post_soap11(&body);
+        assert_eq!(r.status, 500, "{what}: {}", r.body);
+        assert_eq!(r.fault_code(), "wst:InvalidRequest", "{what}: {}", r.body);
+    }
+    let latin1 = issue_body(SOAP11).replace(">demo<", ">d\u{e9}mo<").replace('\u{e9}', "\u{1}");
+    let bytes: Vec<u8> = latin1.bytes().map(|b| if b == 1 { 0xe9 } else { b }).collect();
+    let r = s.post(&format!("/sts/{INSTANCE}"), &[("Content-Type", "text/xml")], bytes);
+    assert_eq!(r.fault_code(), "wst:InvalidRequest");
+    assert!(r.body.contains("UTF-8"), "{}", r.body);
+    // The capture where node-soap sends an RST holding only <x/> in the wst namespace.
+    let body = std::fs::read(captures_dir().join("node-soap-soap12port-noforce.xml")).unwrap();
+    let r = s.post(&format!("/sts/{INSTANCE}"), &[("Content-Type", "text/xml; charset=utf-8"), ("SOAPAction", ISSUE_ACTION)], body);
+    assert_eq!(r.fault_code(), "wst:InvalidRequest");
+}
+
+#[test]
+fn dtds_entities_depth_and_size_are_refused() {
+    let s = start_with(Opts { max_body_bytes: Some(64 * 1024), ..Default::default() });
+    let xxe = format!(
+        "<?xml version=\"1.0\"?><!DOCTYPE s:Envelope [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>{}",
+        issue_body(SOAP11).replace(">demo<", ">&xxe;<")
+    );
+    let r = s.post_soap11(&xxe);
+    assert_eq!(r.fault_code(), "wst:InvalidRequest");
+    assert!(r.body.contains("DTD"), "{}", r.body);
+    assert!(!r.body.contains("root:"));
+    let billion = format!(
+        "<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;\">]>{}",
+        issue_body(SOAP11).replace(">demo<", ">&lol2;<")
+    );
+    assert_eq!(s.post_soap11(&billion).fault_code(), "wst:InvalidRequest");
+    let undefined_entity = issue_body(SOAP11).replace(">demo<", ">&ent;<");
+    assert_eq!(s.post_soap11(&undefined_entity).fault_code(), "wst:InvalidRequest");
+    let deep = envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), &format!("{RST_ISSUE}<x:a xmlns:x=\"urn:x\">{}{}</x:a>", "<x:a>".repeat(200), "</x:a>".repeat(200)));
+    let r = s.post_soap11(&deep);
+    assert_eq!(r.fault_code(), "wst:InvalidRequest");
+    assert!(r.body.contains("deeper than"), "{}", r.body);
+    let padding = "<!-- pad -->".repeat(8 * 1024);
+    let big = issue_body(SOAP11).replace("<s:Body>", &format!("<s:Body>{padding}"));
+    let r = s.post_soap11(&big);
+    assert_eq!(r.status, 413);
+    assert_eq!(r.fault_code(), "wst:InvalidRequest");
+    assert!(r.body.contains("exceeds 65536 bytes"));
+    // Chunked bodies (no Content-Length) are bounded the same way.
+    use std::io::{Read, Write};
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let mut req = format!(
+        "POST /sts/{INSTANCE} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    .into_bytes();
+    for c in big.as_bytes().chunks(4096) {
+        req.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+        req.extend_from_slice(c);
+        req.extend_from_slice(b"\r\n");
+    }
+    req.extend_from_slice(b"0\r\n\r\n");
+    let _ = tcp.write_all(&req);
+    let mut head = [0u8; 12];
+    tcp.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 413");
+    // After all that, the server still works.
+    assert_eq!(s.post_soap11(&issue_body(SOAP11)).status, 200);
+}
+
+#[test]
+fn transport_level_errors() {
+    let s = start();
+    let r = s.post(&format!("/sts/{INSTANCE}"), &[("Content-Type", "application/json")], issue_body(SOAP11));
+    assert_eq!(r.status, 415);
+    assert_eq!(r.fault_code(), "wst:InvalidRequest");
+    let r = s.post("/sts/no-such-instance", &[("Content-Type", "text/xml")], issue_body(SOAP11));
+    assert_eq!(r.status, 404);
+    assert_eq!(r.fault_code(), "wst:InvalidRequest");
+    let r = s.post(&format!("/sts/{INSTANCE}"), &[("Content-Type", "application/soap+xml")], issue_body(SOAP11));
+    assert_eq!(r.status, 500);
+    assert!(r.body.contains("soap:VersionMismatch"), "{}", r.body);
+    let other = issue_body(SOAP11).replace(SOAP11, "urn:not-soap");
+    let r = s.post_soap11(&other);
+    assert!(r.body.contains("<faultcode>soap:VersionMismatch</faultcode>"), "{}", r.body);
+    let mu = issue_body(SOAP12).replace("<s:Header>", "<s:Header><z:Routing xmlns:z=\"urn:z\" s:mustUnderstand=\"true\"/>");
+    let r = s.post_soap12(&mu);
+    assert!(r.body.contains("<soap:Value>soap:MustUnderstand</soap:Value>"), "{}", r.body);
+    // mustUnderstand on the headers we do understand is fine, in every spelling.
+    let ok = issue_body(SOAP11).replace("<wsse:Security ", "<wsse:Security s:mustUnderstand=\"1\" ");
+    assert_eq!(s.post_soap11(&ok).status, 200);
+    let unknown_action = s.post(&format!("/sts/{INSTANCE}"), &[("Content-Type", "text/xml"), ("SOAPAction", "urn:nope")], issue_body(SOAP11).replace(ISSUE_ACTION, "urn:nope"));
+    assert_eq!(unknown_action.fault_code(), "wst:InvalidRequest");
+    assert_eq!(s.get(&format!("/sts/{INSTANCE}")).status, 405);
+    assert_eq!(s.get("/nothing-here").status, 404);
+}
