@@ -46,6 +46,9 @@ pub struct Config {
     pub nonce_window_secs: u64,
     /// `tracing` filter, e.g. `info` or `sts=debug`.
     pub log: String,
+    /// Threads for CPU-bound work (password hashing, signing); 0 means one per CPU. This also
+    /// bounds memory: each argon2id verification holds 19 MiB while it runs.
+    pub cpu_threads: usize,
 }
 
 impl Default for Config {
@@ -59,6 +62,7 @@ impl Default for Config {
             clock_skew_secs: 300,
             nonce_window_secs: 300,
             log: "info".to_owned(),
+            cpu_threads: 0,
         }
     }
 }
@@ -119,6 +123,9 @@ impl Config {
         if let Some(v) = env_parse("STS_NONCE_WINDOW_SECS", get)? {
             cfg.nonce_window_secs = v;
         }
+        if let Some(v) = env_parse("STS_CPU_THREADS", get)? {
+            cfg.cpu_threads = v;
+        }
         if let Some(v) = get("STS_LOG") {
             cfg.log = v;
         }
@@ -145,6 +152,15 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The number of threads for CPU-bound work.
+    pub fn cpu_threads(&self) -> usize {
+        if self.cpu_threads > 0 {
+            self.cpu_threads
+        } else {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        }
     }
 
     /// The public base URL without a trailing slash.

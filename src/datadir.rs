@@ -173,7 +173,11 @@ pub fn demo_instance() -> serde_json::Value {
 pub fn bootstrap(dir: &Path, demo_password: Option<String>) -> Result<Bootstrap, DataDirError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut out = Bootstrap::default();
-    if !dir.join("keys").join(format!("{DEFAULT_KEY}.key.pem")).exists() {
+    if !dir
+        .join("keys")
+        .join(format!("{DEFAULT_KEY}.key.pem"))
+        .exists()
+    {
         create_key(dir, DEFAULT_KEY, KeyKind::Rsa)?;
         create_key(dir, DEFAULT_EC_KEY, KeyKind::Ec)?;
         out.created_keys = true;

@@ -30,7 +30,11 @@ pub enum TokenType {
 pub struct SoapInstanceConfig {
     #[serde(rename = "deployment-config")]
     pub deployment: SoapDeploymentConfig,
-    #[serde(rename = "saml2-config", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "saml2-config",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub saml2: Option<Saml2Config>,
     #[serde(
         rename = "oidc-id-token-config",
@@ -150,14 +154,20 @@ pub struct Saml2Config {
     pub custom_conditions_provider: Option<String>,
     #[serde(rename = "saml2-custom-subject-provider-class-name", default)]
     pub custom_subject_provider: Option<String>,
-    #[serde(rename = "saml2-custom-attribute-statements-provider-class-name", default)]
+    #[serde(
+        rename = "saml2-custom-attribute-statements-provider-class-name",
+        default
+    )]
     pub custom_attribute_statements_provider: Option<String>,
     #[serde(
         rename = "saml2-custom-authentication-statements-provider-class-name",
         default
     )]
     pub custom_authentication_statements_provider: Option<String>,
-    #[serde(rename = "saml2-custom-authz-decision-statements-provider-class-name", default)]
+    #[serde(
+        rename = "saml2-custom-authz-decision-statements-provider-class-name",
+        default
+    )]
     pub custom_authz_decision_statements_provider: Option<String>,
     #[serde(rename = "saml2-custom-attribute-mapper-class-name", default)]
     pub custom_attribute_mapper: Option<String>,
@@ -231,7 +241,11 @@ impl SoapInstanceConfig {
 
 /// Joins realm and url element the way OpenAM names instances.
 pub fn subpath(realm: &str, url_element: &str) -> String {
-    let joined = format!("{}/{}", realm.trim_matches('/'), url_element.trim_matches('/'));
+    let joined = format!(
+        "{}/{}",
+        realm.trim_matches('/'),
+        url_element.trim_matches('/')
+    );
     joined.trim_matches('/').to_owned()
 }
 

@@ -48,12 +48,13 @@ pub fn build_state(
     let mut instances = HashMap::new();
     for (path, config) in datadir::load_soap_instances(&cfg.data_dir)? {
         let subpath = config.subpath();
-        let inst = engine::Instance::resolve(config, &keys, datadir::DEFAULT_KEY).map_err(
-            |message| StartError::Instance {
-                path: path.display().to_string(),
-                message,
-            },
-        )?;
+        let inst =
+            engine::Instance::resolve(config, &keys, datadir::DEFAULT_KEY).map_err(|message| {
+                StartError::Instance {
+                    path: path.display().to_string(),
+                    message,
+                }
+            })?;
         if instances.insert(subpath.clone(), inst).is_some() {
             return Err(StartError::Duplicate(subpath));
         }

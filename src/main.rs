@@ -99,7 +99,8 @@ fn run(cli: Cli) -> Result<(), AnyError> {
             serve(cfg)
         }
         Command::Init => {
-            let boot = sts::datadir::bootstrap(&cfg.data_dir, std::env::var("STS_DEMO_PASSWORD").ok())?;
+            let boot =
+                sts::datadir::bootstrap(&cfg.data_dir, std::env::var("STS_DEMO_PASSWORD").ok())?;
             print_bootstrap(&boot);
             println!("data directory ready: {}", cfg.data_dir.display());
             Ok(())
@@ -148,7 +149,10 @@ fn user(cfg: &Config, command: UserCommand) -> Result<(), AnyError> {
                 let (k, v) = a
                     .split_once('=')
                     .ok_or_else(|| format!("--attr `{a}` is not NAME=VALUE"))?;
-                attributes.entry(k.to_owned()).or_default().push(v.to_owned());
+                attributes
+                    .entry(k.to_owned())
+                    .or_default()
+                    .push(v.to_owned());
             }
             store.add(User {
                 username: username.clone(),
@@ -159,7 +163,10 @@ fn user(cfg: &Config, command: UserCommand) -> Result<(), AnyError> {
                 disabled: false,
                 admin,
             })?;
-            println!("added user `{username}` to realm `{}`", normalize_realm(&realm));
+            println!(
+                "added user `{username}` to realm `{}`",
+                normalize_realm(&realm)
+            );
         }
         UserCommand::List => {
             for u in store.list()? {
@@ -167,7 +174,11 @@ fn user(cfg: &Config, command: UserCommand) -> Result<(), AnyError> {
                     "{}\t{}\t{}{}{}",
                     u.realm,
                     u.username,
-                    if u.digest_secret.is_some() { "digest" } else { "-" },
+                    if u.digest_secret.is_some() {
+                        "digest"
+                    } else {
+                        "-"
+                    },
                     if u.admin { "\tadmin" } else { "" },
                     if u.disabled { "\tdisabled" } else { "" }
                 );
@@ -185,13 +196,18 @@ fn serve(mut cfg: Config) -> Result<(), AnyError> {
     let boot = sts::datadir::bootstrap(&cfg.data_dir, std::env::var("STS_DEMO_PASSWORD").ok())?;
     print_bootstrap(&boot);
     let rt = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(cfg.cpu_threads())
         .enable_all()
         .build()?;
     rt.block_on(async move {
         let listener = sts::server::bind(cfg.listen).await?;
         cfg.listen = listener.local_addr()?;
         let state = Arc::new(sts::build_state(&cfg, Arc::new(sts::clock::SystemClock))?);
-        println!("sts {} listening on http://{}", env!("CARGO_PKG_VERSION"), cfg.listen);
+        println!(
+            "sts {} listening on http://{}",
+            env!("CARGO_PKG_VERSION"),
+            cfg.listen
+        );
         let mut names: Vec<&String> = state.instances.keys().collect();
         names.sort();
         for name in names {

@@ -183,14 +183,14 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
                         return Err(XmlError::TooManyAttributes(limits.max_attributes));
                     }
                     let (ans, local) = reader.resolver().resolve_attribute(a.key);
-                    let value = a
-                        .normalized_value(XmlVersion::Implicit1_0)
-                        .map_err(|e| match e {
-                            quick_xml::Error::Escape(
-                                quick_xml::escape::EscapeError::UnrecognizedEntity(_, name),
-                            ) => XmlError::Entity(name),
-                            other => XmlError::Malformed(other.to_string()),
-                        })?;
+                    let value =
+                        a.normalized_value(XmlVersion::Implicit1_0)
+                            .map_err(|e| match e {
+                                quick_xml::Error::Escape(
+                                    quick_xml::escape::EscapeError::UnrecognizedEntity(_, name),
+                                ) => XmlError::Entity(name),
+                                other => XmlError::Malformed(other.to_string()),
+                            })?;
                     attrs.push(Attr {
                         ns: resolved(ans)?,
                         local: local.into_inner().to_owned(),
@@ -314,7 +314,13 @@ mod tests {
         assert!(matches!(p("<a><b></a>"), Err(XmlError::Malformed(_))));
         assert!(matches!(p("<a/><b/>"), Err(XmlError::Malformed(_))));
         assert_eq!(p("<p:a/>"), Err(XmlError::UnknownPrefix("p".into())));
-        assert_eq!(parse(b"<a>\xff</a>", Limits::default()), Err(XmlError::NotUtf8));
-        assert!(matches!(p(r#"<a x="1" x="2"/>"#), Err(XmlError::Malformed(_))));
+        assert_eq!(
+            parse(b"<a>\xff</a>", Limits::default()),
+            Err(XmlError::NotUtf8)
+        );
+        assert!(matches!(
+            p(r#"<a x="1" x="2"/>"#),
+            Err(XmlError::Malformed(_))
+        ));
     }
 }

@@ -149,7 +149,9 @@ impl Instance {
                 let alias = s.signature_key_alias.as_deref().unwrap_or(default_key);
                 let key = keys
                     .get(alias)
-                    .ok_or_else(|| format!("saml2-signature-key-alias `{alias}` names no key in keys/"))?
+                    .ok_or_else(|| {
+                        format!("saml2-signature-key-alias `{alias}` names no key in keys/")
+                    })?
                     .clone();
                 let signature = match &s.signature_algorithm {
                     None => match key.kind() {
@@ -227,12 +229,18 @@ impl Engine {
                 "wsu:Timestamp expires before it was created".into(),
             ));
         }
-        if ts.created.is_some_and(|c| c > now + self.freshness.max_skew) {
+        if ts
+            .created
+            .is_some_and(|c| c > now + self.freshness.max_skew)
+        {
             return Err(EngineError::ExpiredData(
                 "wsu:Timestamp is created in the future".into(),
             ));
         }
-        if ts.expires.is_some_and(|e| e + self.freshness.max_skew < now) {
+        if ts
+            .expires
+            .is_some_and(|e| e + self.freshness.max_skew < now)
+        {
             return Err(EngineError::ExpiredData("wsu:Timestamp has expired".into()));
         }
         Ok(())
@@ -273,9 +281,8 @@ impl Engine {
     pub fn authenticate(&self, realm: &str, cred: &Credential) -> Result<Principal, EngineError> {
         let failed = || EngineError::FailedAuthentication("authentication failed".into());
         let username = match cred {
-            Credential::PasswordText { username, .. } | Credential::PasswordDigest { username, .. } => {
-                username
-            }
+            Credential::PasswordText { username, .. }
+            | Credential::PasswordDigest { username, .. } => username,
         };
         let user = self
             .users
@@ -318,7 +325,8 @@ impl Engine {
                     created,
                     secret.map(|s| s.expose().as_str()).unwrap_or(""),
                 );
-                let ok = secret.is_some() && ct_eq(expected.as_bytes(), digest.expose().trim().as_bytes());
+                let ok = secret.is_some()
+                    && ct_eq(expected.as_bytes(), digest.expose().trim().as_bytes());
                 if ok {
                     self.check_fresh_nonce(nonce, created)?;
                 }
@@ -368,7 +376,9 @@ impl Engine {
             .as_ref()
             .ok_or_else(|| EngineError::RequestFailed("instance has no saml2-config".into()))?;
         let now = self.clock.now();
-        let max = Duration::seconds(i64::try_from(cfg.token_lifetime_seconds).unwrap_or(i64::MAX / 2_000));
+        let max = Duration::seconds(
+            i64::try_from(cfg.token_lifetime_seconds).unwrap_or(i64::MAX / 2_000),
+        );
         let not_before = match req.lifetime_created {
             Some(c) if c > now + self.freshness.max_skew => {
                 return Err(EngineError::InvalidTimeRange(
@@ -422,8 +432,9 @@ impl Engine {
             signature: s.signature,
             digest: s.digest,
         });
-        let xml = saml2::build(&spec, sign)
-            .map_err(|e| EngineError::RequestFailed(format!("signing the assertion failed: {e}")))?;
+        let xml = saml2::build(&spec, sign).map_err(|e| {
+            EngineError::RequestFailed(format!("signing the assertion failed: {e}"))
+        })?;
         Ok(Issued {
             id,
             xml,

@@ -5,7 +5,7 @@
 //! nonces are refused rather than old ones forgotten: forgetting would re-open replays).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -30,9 +30,7 @@ impl NonceCache {
     /// Records `nonce` until `until`; false if it is already recorded (a replay) or the cache
     /// is full of live entries.
     pub fn insert(&self, nonce: &[u8], until: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-        let mut h = self.hasher.build_hasher();
-        nonce.hash(&mut h);
-        let idx = usize::try_from(h.finish() % SHARDS as u64).unwrap_or(0);
+        let idx = usize::try_from(self.hasher.hash_one(nonce) % SHARDS as u64).unwrap_or(0);
         let Ok(mut shard) = self.shards[idx].lock() else {
             return false;
         };
@@ -64,7 +62,11 @@ mod tests {
         let c = NonceCache::new(16);
         assert!(c.insert(b"n1", now + Duration::seconds(10), now));
         assert!(!c.insert(b"n1", now + Duration::seconds(10), now));
-        assert!(c.insert(b"n1", now + Duration::seconds(30), now + Duration::seconds(11)));
+        assert!(c.insert(
+            b"n1",
+            now + Duration::seconds(30),
+            now + Duration::seconds(11)
+        ));
         let full = NonceCache::new(1);
         let mut accepted = 0;
         for i in 0..64u32 {

@@ -225,6 +225,10 @@ mod tests {
             .unwrap();
         assert!(store.find("", "alice").unwrap().is_some());
         assert!(store.find("/other", "alice").unwrap().is_none());
-        assert!(store.add(store.find("/", "alice").unwrap().unwrap()).is_err());
+        assert!(
+            store
+                .add(store.find("/", "alice").unwrap().unwrap())
+                .is_err()
+        );
     }
 }

@@ -39,9 +39,8 @@ const INCLUDE_ALWAYS: &str =
 /// `security-policy-validated-token-config`, a timestamp, WS-Trust 1.3, and, when the public
 /// URL is https, a transport binding.
 pub fn security_policy(instance: &Instance, https: bool) -> String {
-    let mut p = String::from(
-        "<wsp:Policy wsu:Id=\"STS_Security_Policy\"><wsp:ExactlyOne><wsp:All>",
-    );
+    let mut p =
+        String::from("<wsp:Policy wsu:Id=\"STS_Security_Policy\"><wsp:ExactlyOne><wsp:All>");
     if https {
         p.push_str(concat!(
             "<sp:TransportBinding><wsp:Policy><sp:TransportToken><wsp:Policy><sp:HttpsToken/>",

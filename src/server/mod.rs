@@ -40,7 +40,8 @@ pub struct HttpReply {
 impl warp::Reply for HttpReply {
     fn into_response(self) -> warp::reply::Response {
         let mut r = Response::new(self.body.into());
-        *r.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        *r.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if let Ok(v) = warp::http::HeaderValue::from_str(self.content_type) {
             r.headers_mut().insert(warp::http::header::CONTENT_TYPE, v);
         }
@@ -135,7 +136,11 @@ pub fn routes(
                     Body::Complete(b) => b,
                     Body::TooLarge => return too_large(&state, &http),
                     Body::Broken => {
-                        return text(400, "text/plain; charset=utf-8", "broken request body\n".into());
+                        return text(
+                            400,
+                            "text/plain; charset=utf-8",
+                            "broken request body\n".into(),
+                        );
                     }
                 };
                 let st = state.clone();
@@ -151,24 +156,42 @@ pub fn routes(
         .and(warp::path::tail())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(with_state(state.clone()))
-        .map(|tail: warp::path::Tail, query: String, state: Arc<AppState>| {
-            let subpath = subpath_of(&tail);
-            let Some(instance) = state.instances.get(&subpath) else {
-                return text(404, "text/plain; charset=utf-8", format!("no STS instance at /sts/{subpath}\n"));
-            };
-            if !query.split('&').any(|p| p.eq_ignore_ascii_case("wsdl")) {
-                return text(405, "text/plain; charset=utf-8", "POST SOAP requests here; GET ?wsdl for the WSDL\n".into());
-            }
-            let endpoint = format!("{}/sts/{subpath}", state.base_url);
-            text(200, "text/xml; charset=utf-8", metadata::wsdl(instance, &endpoint, &state.base_url))
-        });
+        .map(
+            |tail: warp::path::Tail, query: String, state: Arc<AppState>| {
+                let subpath = subpath_of(&tail);
+                let Some(instance) = state.instances.get(&subpath) else {
+                    return text(
+                        404,
+                        "text/plain; charset=utf-8",
+                        format!("no STS instance at /sts/{subpath}\n"),
+                    );
+                };
+                if !query.split('&').any(|p| p.eq_ignore_ascii_case("wsdl")) {
+                    return text(
+                        405,
+                        "text/plain; charset=utf-8",
+                        "POST SOAP requests here; GET ?wsdl for the WSDL\n".into(),
+                    );
+                }
+                let endpoint = format!("{}/sts/{subpath}", state.base_url);
+                text(
+                    200,
+                    "text/xml; charset=utf-8",
+                    metadata::wsdl(instance, &endpoint, &state.base_url),
+                )
+            },
+        );
     let xsd_get = warp::path("xsd")
         .and(warp::get())
         .and(warp::path::param::<String>())
         .and(warp::path::end())
         .map(|name: String| match metadata::xsd(&name) {
             Some(x) => text(200, "text/xml; charset=utf-8", x.to_owned()),
-            None => text(404, "text/plain; charset=utf-8", format!("no schema named {name}\n")),
+            None => text(
+                404,
+                "text/plain; charset=utf-8",
+                format!("no schema named {name}\n"),
+            ),
         });
     let health = warp::path("health")
         .and(warp::get())
@@ -185,7 +208,11 @@ pub fn routes(
             let reply = if r.is_not_found() {
                 text(404, "text/plain; charset=utf-8", "not found\n".into())
             } else if r.find::<warp::reject::MethodNotAllowed>().is_some() {
-                text(405, "text/plain; charset=utf-8", "method not allowed\n".into())
+                text(
+                    405,
+                    "text/plain; charset=utf-8",
+                    "method not allowed\n".into(),
+                )
             } else {
                 text(400, "text/plain; charset=utf-8", "bad request\n".into())
             };

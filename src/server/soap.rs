@@ -3,9 +3,7 @@
 
 use crate::engine::{Credential, EngineError, IssueRequest, KeyType, MessageTimestamp};
 use crate::instance::TokenType;
-use crate::soap::{
-    self, FAULT_ACTION, ReplyAddressing, RequestHeaders, SoapVersion, read_headers,
-};
+use crate::soap::{self, FAULT_ACTION, ReplyAddressing, RequestHeaders, SoapVersion, read_headers};
 use crate::wstrust::{self, KEY_TYPE_BEARER, Operation, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS};
 
 use super::reject::{SoapFailure, soap_fault};
@@ -116,7 +114,9 @@ fn dispatch(
             .as_deref()
             .map(|a| a.trim().trim_matches('"').to_owned())
             .filter(|a| !a.is_empty()),
-        http.content_type.as_deref().and_then(soap::content_type_action),
+        http.content_type
+            .as_deref()
+            .and_then(soap::content_type_action),
     ];
     let action = declared.into_iter().flatten().next();
     let op = match &action {
@@ -220,14 +220,16 @@ fn issue(
         token = %issued.id,
         "issued SAML2 assertion"
     );
-    Ok(wstrust::write_issue_response(&wstrust::IssuedTokenResponse {
-        context: rst.context.as_deref(),
-        token_type_uri,
-        token_xml: &issued.xml,
-        token_id: &issued.id,
-        created: issued.created,
-        expires: issued.expires,
-        applies_to: issued.audience.as_deref(),
-        key_type: KEY_TYPE_BEARER,
-    }))
+    Ok(wstrust::write_issue_response(
+        &wstrust::IssuedTokenResponse {
+            context: rst.context.as_deref(),
+            token_type_uri,
+            token_xml: &issued.xml,
+            token_id: &issued.id,
+            created: issued.created,
+            expires: issued.expires,
+            applies_to: issued.audience.as_deref(),
+            key_type: KEY_TYPE_BEARER,
+        },
+    ))
 }

@@ -178,10 +178,8 @@ pub fn read_headers(env: &Envelope) -> Result<RequestHeaders, SoapError> {
                         _ => out.addressing.action = Some(a),
                     }
                 }
-                "MessageID" => {
-                    if out.addressing.message_id.is_none() {
-                        out.addressing.message_id = Some(h.text());
-                    }
+                "MessageID" if out.addressing.message_id.is_none() => {
+                    out.addressing.message_id = Some(h.text());
                 }
                 _ => {}
             }
@@ -229,7 +227,9 @@ fn read_security(sec: &Element, out: &mut RequestHeaders) -> Result<(), SoapErro
                 let nonce = match child.child(&[WSSE], "Nonce") {
                     None => None,
                     Some(n) => {
-                        if n.attr(None, "EncodingType").is_some_and(|e| e != BASE64_BINARY) {
+                        if n.attr(None, "EncodingType")
+                            .is_some_and(|e| e != BASE64_BINARY)
+                        {
                             return Err(bad("wsse:Nonce must be Base64Binary"));
                         }
                         Some(
@@ -291,7 +291,9 @@ fn raw_text(e: &Element) -> String {
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
     use base64::Engine as _;
     let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD.decode(compact).ok()
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()
 }
 
 /// Fault codes: the WS-Trust ones, and the SOAP-level ones.
@@ -476,8 +478,14 @@ mod tests {
     fn refuses_unknown_must_understand_headers_and_conflicts() {
         let x = CAPTURE.replace("<a:Action>A</a:Action>", "<a:Action>B</a:Action>");
         let env = parse_envelope(x.as_bytes(), Limits::default()).unwrap();
-        assert!(matches!(read_headers(&env), Err(SoapError::InvalidHeader(_))));
-        let x = CAPTURE.replace("<s:Header>", r#"<s:Header><z:Y xmlns:z="urn:z" s:mustUnderstand="true"/>"#);
+        assert!(matches!(
+            read_headers(&env),
+            Err(SoapError::InvalidHeader(_))
+        ));
+        let x = CAPTURE.replace(
+            "<s:Header>",
+            r#"<s:Header><z:Y xmlns:z="urn:z" s:mustUnderstand="true"/>"#,
+        );
         let env = parse_envelope(x.as_bytes(), Limits::default()).unwrap();
         assert_eq!(
             read_headers(&env).unwrap_err(),
@@ -487,9 +495,19 @@ mod tests {
 
     #[test]
     fn faults_follow_each_soap_version() {
-        let f11 = write_fault(SoapVersion::V11, None, FaultCode::FailedAuthentication, "no");
+        let f11 = write_fault(
+            SoapVersion::V11,
+            None,
+            FaultCode::FailedAuthentication,
+            "no",
+        );
         assert!(f11.contains("<faultcode>wst:FailedAuthentication</faultcode>"));
-        let f12 = write_fault(SoapVersion::V12, None, FaultCode::FailedAuthentication, "a<b");
+        let f12 = write_fault(
+            SoapVersion::V12,
+            None,
+            FaultCode::FailedAuthentication,
+            "a<b",
+        );
         assert!(f12.contains("<soap:Value>soap:Sender</soap:Value><soap:Subcode><soap:Value>wst:FailedAuthentication</soap:Value></soap:Subcode>"));
         assert!(f12.contains("a&lt;b"));
         let r = write_fault(SoapVersion::V12, None, FaultCode::RequestFailed, "x");
@@ -499,10 +517,14 @@ mod tests {
     #[test]
     fn content_type_helpers() {
         assert_eq!(
-            content_type_action(r#"application/soap+xml; charset=utf-8; action="urn:a""#).as_deref(),
+            content_type_action(r#"application/soap+xml; charset=utf-8; action="urn:a""#)
+                .as_deref(),
             Some("urn:a")
         );
-        assert_eq!(version_from_content_type("Text/XML; charset=utf-8"), Some(SoapVersion::V11));
+        assert_eq!(
+            version_from_content_type("Text/XML; charset=utf-8"),
+            Some(SoapVersion::V11)
+        );
         assert_eq!(version_from_content_type("application/json"), None);
     }
 }

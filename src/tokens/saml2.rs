@@ -50,7 +50,10 @@ pub fn new_assertion_id() -> String {
 
 /// Builds the assertion; signs it when `sign` is given (the signature goes right after
 /// `saml2:Issuer`, where the SAML schema puts it).
-pub fn build(spec: &AssertionSpec<'_>, sign: Option<SignWith<'_>>) -> Result<String, xmldsig::DsigError> {
+pub fn build(
+    spec: &AssertionSpec<'_>,
+    sign: Option<SignWith<'_>>,
+) -> Result<String, xmldsig::DsigError> {
     let mut out = String::with_capacity(4096);
     out.push_str(&format!(
         "<saml2:Assertion xmlns:saml2=\"{SAML2_NS}\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" ID=\"{}\" IssueInstant=\"{}\" Version=\"2.0\"><saml2:Issuer>{}</saml2:Issuer>",

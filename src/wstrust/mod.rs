@@ -165,13 +165,33 @@ pub fn parse_rst(el: &Element) -> Result<Rst, RstError> {
                     rst.lifetime_expires = read("Expires")?;
                 }
                 // Known WS-Trust elements that this STS does not act on for Issue yet.
-                "KeySize" | "Claims" | "Entropy" | "ComputedKeyAlgorithm" | "Encryption"
-                | "ProofEncryption" | "UseKey" | "SignWith" | "EncryptWith" | "Renewing"
-                | "AuthenticationType" | "KeyWrapAlgorithm" | "SignatureAlgorithm"
-                | "EncryptionAlgorithm" | "CanonicalizationAlgorithm" | "Forwardable"
-                | "Delegatable" | "Participants" | "ValidateTarget" | "CancelTarget"
-                | "RenewTarget" | "OnBehalfOf" | "ActAs" | "SecondaryParameters"
-                | "AllowPostdating" | "DelegateTo" | "Issuer" => {}
+                "KeySize"
+                | "Claims"
+                | "Entropy"
+                | "ComputedKeyAlgorithm"
+                | "Encryption"
+                | "ProofEncryption"
+                | "UseKey"
+                | "SignWith"
+                | "EncryptWith"
+                | "Renewing"
+                | "AuthenticationType"
+                | "KeyWrapAlgorithm"
+                | "SignatureAlgorithm"
+                | "EncryptionAlgorithm"
+                | "CanonicalizationAlgorithm"
+                | "Forwardable"
+                | "Delegatable"
+                | "Participants"
+                | "ValidateTarget"
+                | "CancelTarget"
+                | "RenewTarget"
+                | "OnBehalfOf"
+                | "ActAs"
+                | "SecondaryParameters"
+                | "AllowPostdating"
+                | "DelegateTo"
+                | "Issuer" => {}
                 other => {
                     return Err(RstError(format!(
                         "unknown WS-Trust element wst:{other} in the request"
@@ -189,7 +209,9 @@ pub fn parse_rst(el: &Element) -> Result<Rst, RstError> {
                 .map(Element::text)
                 .filter(|a| !a.is_empty())
                 .ok_or_else(|| {
-                    RstError("wsp:AppliesTo must hold a wsa:EndpointReference with an Address".into())
+                    RstError(
+                        "wsp:AppliesTo must hold a wsa:EndpointReference with an Address".into(),
+                    )
                 })?;
             once(&mut rst.applies_to, address, "AppliesTo")?;
         }
@@ -301,7 +323,12 @@ mod tests {
     #[test]
     fn refuses_unknown_wst_elements_duplicates_and_bad_types() {
         let ns = r#"xmlns="http://docs.oasis-open.org/ws-sx/ws-trust/200512""#;
-        assert!(rst(&format!("<RequestSecurityToken {ns}><x/></RequestSecurityToken>")).is_err());
+        assert!(
+            rst(&format!(
+                "<RequestSecurityToken {ns}><x/></RequestSecurityToken>"
+            ))
+            .is_err()
+        );
         assert!(rst(&format!("<RequestSecurityToken {ns}><TokenType>a</TokenType><TokenType>b</TokenType></RequestSecurityToken>")).is_err());
         assert!(rst(&format!("<RequestSecurityToken {ns}><RequestType>urn:nope</RequestType></RequestSecurityToken>")).is_err());
         assert!(rst("<RequestSecurityToken/>").is_err());

@@ -143,7 +143,9 @@ impl Doc {
             if raw.is_null() {
                 return Err(FfiError::NoIdAttribute(attr.to_owned()));
             }
-            let owned = std::ffi::CStr::from_ptr(raw.cast()).to_string_lossy().into_owned();
+            let owned = std::ffi::CStr::from_ptr(raw.cast())
+                .to_string_lossy()
+                .into_owned();
             if let Some(free) = b::xmlFree {
                 free(raw.cast());
             }
@@ -151,7 +153,14 @@ impl Doc {
         };
         let cvalue = CString::new(value.as_str()).map_err(|_| FfiError::Nul)?;
         // SAFETY: doc, value and attribute are valid; libxml copies the value into its ID table.
-        let id = unsafe { b::xmlAddID(ptr::null_mut(), self.ptr.as_ptr(), cvalue.as_ptr().cast(), prop) };
+        let id = unsafe {
+            b::xmlAddID(
+                ptr::null_mut(),
+                self.ptr.as_ptr(),
+                cvalue.as_ptr().cast(),
+                prop,
+            )
+        };
         if id.is_null() {
             return Err(FfiError::DuplicateId);
         }
@@ -349,7 +358,9 @@ pub fn verify(doc: &Doc, key: &Key) -> Result<Vec<String>, FfiError> {
             uris.push(if uri.is_null() {
                 String::new()
             } else {
-                std::ffi::CStr::from_ptr(uri.cast()).to_string_lossy().into_owned()
+                std::ffi::CStr::from_ptr(uri.cast())
+                    .to_string_lossy()
+                    .into_owned()
             });
         }
     }

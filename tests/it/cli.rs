@@ -25,7 +25,10 @@ fn help_and_version_explain_every_command() {
     let (ok, out) = run(sts().args(["user", "--help"]));
     assert!(ok && out.contains("add") && out.contains("list"), "{out}");
     let (ok, out) = run(sts().arg("--version"));
-    assert!(ok && out.trim() == format!("sts {}", env!("CARGO_PKG_VERSION")), "{out}");
+    assert!(
+        ok && out.trim() == format!("sts {}", env!("CARGO_PKG_VERSION")),
+        "{out}"
+    );
 }
 
 #[test]
@@ -64,38 +67,66 @@ fn first_start_serves_issue_and_sigterm_stops_gracefully() {
     }
     let password = password.expect("generated demo password printed once");
     let wsdl = wsdl.expect("WSDL URL printed");
-    assert!(wsdl.ends_with("/sts/soap-username-transformer?wsdl"), "{wsdl}");
-    for f in ["keys/sts-signing.key.pem", "keys/sts-signing.crt.pem", "users.json", "instances/soap/soap-username-transformer.json"] {
+    assert!(
+        wsdl.ends_with("/sts/soap-username-transformer?wsdl"),
+        "{wsdl}"
+    );
+    for f in [
+        "keys/sts-signing.key.pem",
+        "keys/sts-signing.crt.pem",
+        "users.json",
+        "instances/soap/soap-username-transformer.json",
+    ] {
         assert!(data.join(f).exists(), "{f} not created");
     }
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(data.join("keys/sts-signing.key.pem")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(data.join("keys/sts-signing.key.pem"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o077, 0, "private key readable by others");
     let endpoint = wsdl.trim_end_matches("?wsdl").to_owned();
     let client = reqwest::blocking::Client::new();
     let r = client
         .post(&endpoint)
         .header("Content-Type", "text/xml")
-        .body(envelope(SOAP11, &username_text("demo", &password), RST_ISSUE))
+        .body(envelope(
+            SOAP11,
+            &username_text("demo", &password),
+            RST_ISSUE,
+        ))
         .send()
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let bad = client
         .post(&endpoint)
         .header("Content-Type", "text/xml")
-        .body(envelope(SOAP11, &username_text("demo", "wrong-password-xyz"), RST_ISSUE))
+        .body(envelope(
+            SOAP11,
+            &username_text("demo", "wrong-password-xyz"),
+            RST_ISSUE,
+        ))
         .send()
         .unwrap();
     assert_eq!(bad.status().as_u16(), 500);
     // SIGTERM: the server stops and exits 0.
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status {status}");
     let mut log = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
     assert!(log.contains("shutdown requested"), "{log}");
-    assert!(!log.contains(&password) && !log.contains("wrong-password-xyz"), "a secret reached the log");
+    assert!(
+        !log.contains(&password) && !log.contains("wrong-password-xyz"),
+        "a secret reached the log"
+    );
     // A second start reuses the data directory and prints no password.
     let (ok, out) = run(sts().arg("--data-dir").arg(&data).arg("init"));
     assert!(ok && !out.contains("password"), "{out}");
@@ -107,10 +138,20 @@ fn user_add_provisions_digest_users() {
     let (ok, out) = run(sts()
         .arg("--data-dir")
         .arg(dir.path())
-        .args(["user", "add", "carol", "--digest", "--attr", "mail=carol@example.com"])
+        .args([
+            "user",
+            "add",
+            "carol",
+            "--digest",
+            "--attr",
+            "mail=carol@example.com",
+        ])
         .env("STS_USER_PASSWORD", "pw-carol"));
     assert!(ok, "{out}");
-    let (ok, out) = run(sts().arg("--data-dir").arg(dir.path()).args(["user", "list"]));
+    let (ok, out) = run(sts()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["user", "list"]));
     assert!(ok && out.contains("carol\tdigest"), "{out}");
     assert!(!out.contains("pw-carol"));
     let (ok, _) = run(sts()

@@ -270,7 +270,8 @@ pub fn username_digest_with(user: &str, password: &str, nonce: &[u8], created: &
     )
 }
 
-pub const RST_ISSUE: &str = "<wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue</wst:RequestType>";
+pub const RST_ISSUE: &str =
+    "<wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue</wst:RequestType>";
 
 pub fn applies_to(address: &str) -> String {
     format!(

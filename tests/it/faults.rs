@@ -21,13 +21,21 @@ fn authentication_failures() {
     );
     let none = s.post_soap11(&envelope(SOAP11, "", RST_ISSUE));
     assert_eq!(none.fault_code(), "wst:FailedAuthentication");
-    let bad_digest = s.post_soap11(&envelope(SOAP11, &username_digest("demo", "nope"), RST_ISSUE));
+    let bad_digest = s.post_soap11(&envelope(
+        SOAP11,
+        &username_digest("demo", "nope"),
+        RST_ISSUE,
+    ));
     assert_eq!(bad_digest.fault_code(), "wst:FailedAuthentication");
     // SOAP 1.2: Code/Value Sender with the wst: QName as Subcode.
     let f12 = s.post_soap12(&envelope(SOAP12, &username_text("demo", "nope"), RST_ISSUE));
     assert_eq!(f12.status, 500);
     assert!(f12.content_type.starts_with("application/soap+xml"));
-    assert!(f12.body.contains("<soap:Value>soap:Sender</soap:Value>"), "{}", f12.body);
+    assert!(
+        f12.body.contains("<soap:Value>soap:Sender</soap:Value>"),
+        "{}",
+        f12.body
+    );
     assert_eq!(f12.fault_code(), "wst:FailedAuthentication");
     // Secrets never appear in faults.
     assert!(!wrong.body.contains("nope") && !f12.body.contains("nope"));
@@ -37,26 +45,52 @@ fn authentication_failures() {
 fn stale_and_future_timestamps_and_usernametokens() {
     let s = start();
     let ts = |created: &str, expires: &str| {
-        format!("<wsu:Timestamp><wsu:Created>{created}</wsu:Created><wsu:Expires>{expires}</wsu:Expires></wsu:Timestamp>{}", username_text("demo", DEMO_PASSWORD))
+        format!(
+            "<wsu:Timestamp><wsu:Created>{created}</wsu:Created><wsu:Expires>{expires}</wsu:Expires></wsu:Timestamp>{}",
+            username_text("demo", DEMO_PASSWORD)
+        )
     };
-    let expired = s.post_soap11(&envelope(SOAP11, &ts("2020-01-01T00:00:00Z", "2020-01-01T00:05:00Z"), RST_ISSUE));
+    let expired = s.post_soap11(&envelope(
+        SOAP11,
+        &ts("2020-01-01T00:00:00Z", "2020-01-01T00:05:00Z"),
+        RST_ISSUE,
+    ));
     assert_eq!(expired.fault_code(), "wst:ExpiredData");
-    let future = s.post_soap11(&envelope(SOAP11, &ts("2099-01-01T00:00:00Z", "2099-01-01T00:05:00Z"), RST_ISSUE));
+    let future = s.post_soap11(&envelope(
+        SOAP11,
+        &ts("2099-01-01T00:00:00Z", "2099-01-01T00:05:00Z"),
+        RST_ISSUE,
+    ));
     assert_eq!(future.fault_code(), "wst:ExpiredData");
     let now = chrono::Utc::now();
     let fresh = s.post_soap11(&envelope(
         SOAP11,
         &ts(
             &now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-            &(now + chrono::Duration::minutes(5)).format("%Y-%m-%dT%H:%M:%S+00:00").to_string(),
+            &(now + chrono::Duration::minutes(5))
+                .format("%Y-%m-%dT%H:%M:%S+00:00")
+                .to_string(),
         ),
         RST_ISSUE,
     ));
     assert_eq!(fresh.status, 200, "{}", fresh.body);
-    let old = username_digest_with("demo", DEMO_PASSWORD, b"0123456789abcdef", "2020-01-01T00:00:00Z");
-    assert_eq!(s.post_soap11(&envelope(SOAP11, &old, RST_ISSUE)).fault_code(), "wst:ExpiredData");
+    let old = username_digest_with(
+        "demo",
+        DEMO_PASSWORD,
+        b"0123456789abcdef",
+        "2020-01-01T00:00:00Z",
+    );
+    assert_eq!(
+        s.post_soap11(&envelope(SOAP11, &old, RST_ISSUE))
+            .fault_code(),
+        "wst:ExpiredData"
+    );
     let no_nonce = "<wsse:UsernameToken><wsse:Username>demo</wsse:Username><wsse:Password Type=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest\">x</wsse:Password></wsse:UsernameToken>";
-    assert_eq!(s.post_soap11(&envelope(SOAP11, no_nonce, RST_ISSUE)).fault_code(), "wst:InvalidRequest");
+    assert_eq!(
+        s.post_soap11(&envelope(SOAP11, no_nonce, RST_ISSUE))
+            .fault_code(),
+        "wst:InvalidRequest"
+    );
 }
 
 #[test]
@@ -91,12 +125,43 @@ fn malformed_requests_are_invalid_requests() {
     for (what, body) in [
         ("not XML", "this is not xml".to_string()),
         ("truncated", issue_body(SOAP11)[..200].to_string()),
-        ("no RST in body", issue_body(SOAP11).replace("RequestSecurityToken", "Other")),
-        ("unknown wst element", envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), "<wst:x/>")),
-        ("contradicting RequestType", envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), "<wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Cancel</wst:RequestType>")),
-        ("two UsernameTokens", envelope(SOAP11, &format!("{0}{0}", username_text("demo", DEMO_PASSWORD)), RST_ISSUE)),
-        ("bad nonce", envelope(SOAP11, &username_digest("demo", DEMO_PASSWORD).replace("==</wsse:Nonce>", "=!</wsse:Nonce>"), RST_ISSUE)),
-        ("empty body", format!("<s:Envelope xmlns:s=\"{SOAP11}\"><s:Body/></s:Envelope>")),
+        (
+            "no RST in body",
+            issue_body(SOAP11).replace("RequestSecurityToken", "Other"),
+        ),
+        (
+            "unknown wst element",
+            envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), "<wst:x/>"),
+        ),
+        (
+            "contradicting RequestType",
+            envelope(
+                SOAP11,
+                &username_text("demo", DEMO_PASSWORD),
+                "<wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Cancel</wst:RequestType>",
+            ),
+        ),
+        (
+            "two UsernameTokens",
+            envelope(
+                SOAP11,
+                &format!("{0}{0}", username_text("demo", DEMO_PASSWORD)),
+                RST_ISSUE,
+            ),
+        ),
+        (
+            "bad nonce",
+            envelope(
+                SOAP11,
+                &username_digest("demo", DEMO_PASSWORD)
+                    .replace("==</wsse:Nonce>", "=!</wsse:Nonce>"),
+                RST_ISSUE,
+            ),
+        ),
+        (
+            "empty body",
+            format!("<s:Envelope xmlns:s=\"{SOAP11}\"><s:Body/></s:Envelope>"),
+        ),
         ("no body", format!("<s:Envelope xmlns:s=\"{SOAP11}\"/>")),
         ("undeclared prefix", "<s:Envelope/>".to_string()),
     ] {
@@ -104,20 +169,39 @@ fn malformed_requests_are_invalid_requests() {
         assert_eq!(r.status, 500, "{what}: {}", r.body);
         assert_eq!(r.fault_code(), "wst:InvalidRequest", "{what}: {}", r.body);
     }
-    let latin1 = issue_body(SOAP11).replace(">demo<", ">d\u{e9}mo<").replace('\u{e9}', "\u{1}");
-    let bytes: Vec<u8> = latin1.bytes().map(|b| if b == 1 { 0xe9 } else { b }).collect();
-    let r = s.post(&format!("/sts/{INSTANCE}"), &[("Content-Type", "text/xml")], bytes);
+    let latin1 = issue_body(SOAP11)
+        .replace(">demo<", ">d\u{e9}mo<")
+        .replace('\u{e9}', "\u{1}");
+    let bytes: Vec<u8> = latin1
+        .bytes()
+        .map(|b| if b == 1 { 0xe9 } else { b })
+        .collect();
+    let r = s.post(
+        &format!("/sts/{INSTANCE}"),
+        &[("Content-Type", "text/xml")],
+        bytes,
+    );
     assert_eq!(r.fault_code(), "wst:InvalidRequest");
     assert!(r.body.contains("UTF-8"), "{}", r.body);
     // The capture where node-soap sends an RST holding only <x/> in the wst namespace.
     let body = std::fs::read(captures_dir().join("node-soap-soap12port-noforce.xml")).unwrap();
-    let r = s.post(&format!("/sts/{INSTANCE}"), &[("Content-Type", "text/xml; charset=utf-8"), ("SOAPAction", ISSUE_ACTION)], body);
+    let r = s.post(
+        &format!("/sts/{INSTANCE}"),
+        &[
+            ("Content-Type", "text/xml; charset=utf-8"),
+            ("SOAPAction", ISSUE_ACTION),
+        ],
+        body,
+    );
     assert_eq!(r.fault_code(), "wst:InvalidRequest");
 }
 
 #[test]
 fn dtds_entities_depth_and_size_are_refused() {
-    let s = start_with(Opts { max_body_bytes: Some(64 * 1024), ..Default::default() });
+    let s = start_with(Opts {
+        max_body_bytes: Some(64 * 1024),
+        ..Default::default()
+    });
     let xxe = format!(
         "<?xml version=\"1.0\"?><!DOCTYPE s:Envelope [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>{}",
         issue_body(SOAP11).replace(">demo<", ">&xxe;<")
@@ -132,8 +216,19 @@ fn dtds_entities_depth_and_size_are_refused() {
     );
     assert_eq!(s.post_soap11(&billion).fault_code(), "wst:InvalidRequest");
     let undefined_entity = issue_body(SOAP11).replace(">demo<", ">&ent;<");
-    assert_eq!(s.post_soap11(&undefined_entity).fault_code(), "wst:InvalidRequest");
-    let deep = envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), &format!("{RST_ISSUE}<x:a xmlns:x=\"urn:x\">{}{}</x:a>", "<x:a>".repeat(200), "</x:a>".repeat(200)));
+    assert_eq!(
+        s.post_soap11(&undefined_entity).fault_code(),
+        "wst:InvalidRequest"
+    );
+    let deep = envelope(
+        SOAP11,
+        &username_text("demo", DEMO_PASSWORD),
+        &format!(
+            "{RST_ISSUE}<x:a xmlns:x=\"urn:x\">{}{}</x:a>",
+            "<x:a>".repeat(200),
+            "</x:a>".repeat(200)
+        ),
+    );
     let r = s.post_soap11(&deep);
     assert_eq!(r.fault_code(), "wst:InvalidRequest");
     assert!(r.body.contains("deeper than"), "{}", r.body);
@@ -147,7 +242,8 @@ fn dtds_entities_depth_and_size_are_refused() {
     use std::io::{Read, Write};
     let addr = s.base.trim_start_matches("http://").to_owned();
     let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
-    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
     let mut req = format!(
         "POST /sts/{INSTANCE} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n"
     )
@@ -169,25 +265,55 @@ fn dtds_entities_depth_and_size_are_refused() {
 #[test]
 fn transport_level_errors() {
     let s = start();
-    let r = s.post(&format!("/sts/{INSTANCE}"), &[("Content-Type", "application/json")], issue_body(SOAP11));
+    let r = s.post(
+        &format!("/sts/{INSTANCE}"),
+        &[("Content-Type", "application/json")],
+        issue_body(SOAP11),
+    );
     assert_eq!(r.status, 415);
     assert_eq!(r.fault_code(), "wst:InvalidRequest");
-    let r = s.post("/sts/no-such-instance", &[("Content-Type", "text/xml")], issue_body(SOAP11));
+    let r = s.post(
+        "/sts/no-such-instance",
+        &[("Content-Type", "text/xml")],
+        issue_body(SOAP11),
+    );
     assert_eq!(r.status, 404);
     assert_eq!(r.fault_code(), "wst:InvalidRequest");
-    let r = s.post(&format!("/sts/{INSTANCE}"), &[("Content-Type", "application/soap+xml")], issue_body(SOAP11));
+    let r = s.post(
+        &format!("/sts/{INSTANCE}"),
+        &[("Content-Type", "application/soap+xml")],
+        issue_body(SOAP11),
+    );
     assert_eq!(r.status, 500);
     assert!(r.body.contains("soap:VersionMismatch"), "{}", r.body);
     let other = issue_body(SOAP11).replace(SOAP11, "urn:not-soap");
     let r = s.post_soap11(&other);
-    assert!(r.body.contains("<faultcode>soap:VersionMismatch</faultcode>"), "{}", r.body);
-    let mu = issue_body(SOAP12).replace("<s:Header>", "<s:Header><z:Routing xmlns:z=\"urn:z\" s:mustUnderstand=\"true\"/>");
+    assert!(
+        r.body
+            .contains("<faultcode>soap:VersionMismatch</faultcode>"),
+        "{}",
+        r.body
+    );
+    let mu = issue_body(SOAP12).replace(
+        "<s:Header>",
+        "<s:Header><z:Routing xmlns:z=\"urn:z\" s:mustUnderstand=\"true\"/>",
+    );
     let r = s.post_soap12(&mu);
-    assert!(r.body.contains("<soap:Value>soap:MustUnderstand</soap:Value>"), "{}", r.body);
+    assert!(
+        r.body
+            .contains("<soap:Value>soap:MustUnderstand</soap:Value>"),
+        "{}",
+        r.body
+    );
     // mustUnderstand on the headers we do understand is fine, in every spelling.
-    let ok = issue_body(SOAP11).replace("<wsse:Security ", "<wsse:Security s:mustUnderstand=\"1\" ");
+    let ok =
+        issue_body(SOAP11).replace("<wsse:Security ", "<wsse:Security s:mustUnderstand=\"1\" ");
     assert_eq!(s.post_soap11(&ok).status, 200);
-    let unknown_action = s.post(&format!("/sts/{INSTANCE}"), &[("Content-Type", "text/xml"), ("SOAPAction", "urn:nope")], issue_body(SOAP11).replace(ISSUE_ACTION, "urn:nope"));
+    let unknown_action = s.post(
+        &format!("/sts/{INSTANCE}"),
+        &[("Content-Type", "text/xml"), ("SOAPAction", "urn:nope")],
+        issue_body(SOAP11).replace(ISSUE_ACTION, "urn:nope"),
+    );
     assert_eq!(unknown_action.fault_code(), "wst:InvalidRequest");
     assert_eq!(s.get(&format!("/sts/{INSTANCE}")).status, 405);
     assert_eq!(s.get("/nothing-here").status, 404);

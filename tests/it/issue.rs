@@ -24,7 +24,10 @@ fn soap11_password_text_issue_returns_a_complete_rstrc_and_signed_assertion() {
     let r = s.post_soap11(&body);
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.content_type.starts_with("text/xml"), "{}", r.content_type);
-    assert!(!r.body.contains("mustUnderstand"), "reply headers must not carry mustUnderstand");
+    assert!(
+        !r.body.contains("mustUnderstand"),
+        "reply headers must not carry mustUnderstand"
+    );
     let env = r.doc();
     assert!(env.is(SOAP11, "Envelope"));
     let header = child(&env, SOAP11, "Header");
@@ -36,13 +39,24 @@ fn soap11_password_text_issue_returns_a_complete_rstrc_and_signed_assertion() {
         child(header, WSA, "RelatesTo").text(),
         "urn:uuid:5e1f2a3b-0000-4000-8000-000000000001"
     );
-    let rstrc = child(child(&env, SOAP11, "Body"), WST, "RequestSecurityTokenResponseCollection");
+    let rstrc = child(
+        child(&env, SOAP11, "Body"),
+        WST,
+        "RequestSecurityTokenResponseCollection",
+    );
     let rstrs: Vec<_> = rstrc.elements().collect();
     assert_eq!(rstrs.len(), 1);
     let rstr = rstrs[0];
     // TokenType echoes the requested URI, with no surrounding whitespace.
-    assert!(r.body.contains("<wst:TokenType>urn:oasis:names:tc:SAML:2.0:assertion</wst:TokenType>"));
-    let assertion = child(child(rstr, WST, "RequestedSecurityToken"), SAML2, "Assertion");
+    assert!(
+        r.body
+            .contains("<wst:TokenType>urn:oasis:names:tc:SAML:2.0:assertion</wst:TokenType>")
+    );
+    let assertion = child(
+        child(rstr, WST, "RequestedSecurityToken"),
+        SAML2,
+        "Assertion",
+    );
     let id = assertion.attr(None, "ID").unwrap().to_owned();
     for r in ["RequestedAttachedReference", "RequestedUnattachedReference"] {
         let str_ = child(
@@ -78,21 +92,35 @@ fn soap11_password_text_issue_returns_a_complete_rstrc_and_signed_assertion() {
         Some("urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified")
     );
     let sc = child(subject, SAML2, "SubjectConfirmation");
-    assert_eq!(sc.attr(None, "Method"), Some("urn:oasis:names:tc:SAML:2.0:cm:bearer"));
-    assert!(child(sc, SAML2, "SubjectConfirmationData").attr(None, "NotOnOrAfter").is_some());
+    assert_eq!(
+        sc.attr(None, "Method"),
+        Some("urn:oasis:names:tc:SAML:2.0:cm:bearer")
+    );
+    assert!(
+        child(sc, SAML2, "SubjectConfirmationData")
+            .attr(None, "NotOnOrAfter")
+            .is_some()
+    );
     let cond = child(assertion, SAML2, "Conditions");
     assert!(cond.attr(None, "NotBefore").is_some() && cond.attr(None, "NotOnOrAfter").is_some());
     assert_eq!(
         child(child(cond, SAML2, "AudienceRestriction"), SAML2, "Audience").text(),
         "urn:test:rp"
     );
-    assert!(child(assertion, SAML2, "AuthnStatement").attr(None, "AuthnInstant").is_some());
+    assert!(
+        child(assertion, SAML2, "AuthnStatement")
+            .attr(None, "AuthnInstant")
+            .is_some()
+    );
     let attrs = child(assertion, SAML2, "AttributeStatement");
     let mail = attrs
         .elements()
         .find(|a| a.attr(None, "Name") == Some("email"))
         .expect("email attribute from saml2-attribute-map");
-    assert_eq!(child(mail, SAML2, "AttributeValue").text(), "demo@example.com");
+    assert_eq!(
+        child(mail, SAML2, "AttributeValue").text(),
+        "demo@example.com"
+    );
     // The signature follows Issuer, as the SAML schema requires.
     let order: Vec<&str> = assertion.elements().map(|e| e.local.as_str()).collect();
     assert_eq!(&order[..3], ["Issuer", "Signature", "Subject"]);
@@ -104,15 +132,25 @@ fn soap11_password_text_issue_returns_a_complete_rstrc_and_signed_assertion() {
     assert!(ok, "xmlsec1 rejected the assertion: {out}");
     let (ok, out) = signxml_verify(&text, &cert);
     assert!(ok, "signxml rejected the assertion: {out}");
-    assert!(text.contains("<ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/>"));
-    assert!(text.contains("<ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>"));
+    assert!(text.contains(
+        "<ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/>"
+    ));
+    assert!(
+        text.contains("<ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>")
+    );
     assert!(text.contains("http://www.w3.org/2001/10/xml-exc-c14n#"));
     assert!(text.contains("<ds:X509Certificate>"));
     // ...and reject it after one byte of the signed content changes.
     let tampered = text.replacen(">demo</saml2:NameID>", ">demp</saml2:NameID>", 1);
     assert_ne!(tampered, text);
-    assert!(!xmlsec1_verify(&tampered, &cert).0, "xmlsec1 accepted a tampered assertion");
-    assert!(!signxml_verify(&tampered, &cert).0, "signxml accepted a tampered assertion");
+    assert!(
+        !xmlsec1_verify(&tampered, &cert).0,
+        "xmlsec1 accepted a tampered assertion"
+    );
+    assert!(
+        !signxml_verify(&tampered, &cert).0,
+        "signxml accepted a tampered assertion"
+    );
     // And our own verifier (the one later input validation uses) agrees.
     let pem = std::fs::read(&cert).unwrap();
     let verified = sts::xmldsig::verify_enveloped(text.as_bytes(), "ID", &pem).unwrap();
@@ -127,10 +165,17 @@ fn soap12_digest_issue_answers_in_soap12_and_refuses_a_replayed_nonce() {
     let body = envelope(SOAP12, &token, RST_ISSUE);
     let r = s.post_soap12(&body);
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.content_type.starts_with("application/soap+xml"), "{}", r.content_type);
+    assert!(
+        r.content_type.starts_with("application/soap+xml"),
+        "{}",
+        r.content_type
+    );
     assert!(r.doc().is(SOAP12, "Envelope"));
     // No AppliesTo: the audience is the instance's saml2-sp-entity-id.
-    assert!(r.body.contains("<saml2:Audience>urn:sts:demo-sp</saml2:Audience>"));
+    assert!(
+        r.body
+            .contains("<saml2:Audience>urn:sts:demo-sp</saml2:Audience>")
+    );
     // A missing TokenType means the default, SAML 2.0.
     assert!(r.body.contains(
         "<wst:TokenType>http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0</wst:TokenType>"
@@ -138,7 +183,11 @@ fn soap12_digest_issue_answers_in_soap12_and_refuses_a_replayed_nonce() {
     let again = s.post_soap12(&body);
     assert_eq!(again.status, 500);
     assert_eq!(again.fault_code(), "wst:FailedAuthentication");
-    assert!(again.body.contains("nonce was already used"), "{}", again.body);
+    assert!(
+        again.body.contains("nonce was already used"),
+        "{}",
+        again.body
+    );
     // A fresh nonce works again.
     let fresh = envelope(SOAP12, &username_digest("demo", DEMO_PASSWORD), RST_ISSUE);
     assert_eq!(s.post_soap12(&fresh).status, 200);
@@ -170,7 +219,11 @@ fn lifetime_is_capped_by_the_instance_and_honoured_when_shorter() {
         &format!("{RST_ISSUE}{}", lifetime(60)),
     ));
     assert_eq!(short.status, 200, "{}", short.body);
-    assert!((58..=61).contains(&expires_of(&short)), "{}", expires_of(&short));
+    assert!(
+        (58..=61).contains(&expires_of(&short)),
+        "{}",
+        expires_of(&short)
+    );
     let long = s.post_soap11(&envelope(
         SOAP11,
         &username_text("demo", DEMO_PASSWORD),
@@ -207,7 +260,15 @@ fn per_instance_ecdsa_algorithms_realm_path_and_recipient() {
     });
     let body = envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), RST_ISSUE);
     // Unknown in the top-level realm; published under /sts/{realm}/{element}.
-    assert_eq!(s.post("/sts/soap-ec", &[("Content-Type", "text/xml")], body.clone()).status, 404);
+    assert_eq!(
+        s.post(
+            "/sts/soap-ec",
+            &[("Content-Type", "text/xml")],
+            body.clone()
+        )
+        .status,
+        404
+    );
     let r = s.post(
         "/sts/myRealm/soap-ec",
         &[("Content-Type", "text/xml"), ("SOAPAction", ISSUE_ACTION)],
@@ -264,18 +325,62 @@ fn client_captures_are_accepted_with_the_clock_pinned_to_their_time() {
         ..Default::default()
     });
     let cases = [
-        ("zeep-issue-soap11-usernametoken.xml", "text/xml; charset=utf-8", Some(ISSUE_ACTION)),
-        ("zeep-cxfwsdl-issue.xml", "text/xml; charset=utf-8", Some(ISSUE_ACTION)),
-        ("zeep-create_message-issue.xml", "text/xml; charset=utf-8", Some(ISSUE_ACTION)),
-        ("node-soap-issue-soap11-usernametoken.xml", "text/xml; charset=utf-8", Some(ISSUE_ACTION)),
-        ("node-soap-cxfwsdl-issue.xml", "text/xml; charset=utf-8", Some(ISSUE_ACTION)),
-        ("zeep-issue-soap12-digest-wsa.xml", "application/soap+xml; charset=utf-8", None),
-        ("zeep-issue-soap12-digest-timestamp.xml", "application/soap+xml; charset=utf-8", None),
-        ("node-soap-issue-soap12-digest.xml", "application/soap+xml; charset=utf-8", None),
-        ("wss4j-issue-soap11-digest.xml", "text/xml; charset=utf-8", Some(ISSUE_ACTION)),
-        ("zeep-raw-soap12.xml", "application/soap+xml; charset=utf-8", None),
+        (
+            "zeep-issue-soap11-usernametoken.xml",
+            "text/xml; charset=utf-8",
+            Some(ISSUE_ACTION),
+        ),
+        (
+            "zeep-cxfwsdl-issue.xml",
+            "text/xml; charset=utf-8",
+            Some(ISSUE_ACTION),
+        ),
+        (
+            "zeep-create_message-issue.xml",
+            "text/xml; charset=utf-8",
+            Some(ISSUE_ACTION),
+        ),
+        (
+            "node-soap-issue-soap11-usernametoken.xml",
+            "text/xml; charset=utf-8",
+            Some(ISSUE_ACTION),
+        ),
+        (
+            "node-soap-cxfwsdl-issue.xml",
+            "text/xml; charset=utf-8",
+            Some(ISSUE_ACTION),
+        ),
+        (
+            "zeep-issue-soap12-digest-wsa.xml",
+            "application/soap+xml; charset=utf-8",
+            None,
+        ),
+        (
+            "zeep-issue-soap12-digest-timestamp.xml",
+            "application/soap+xml; charset=utf-8",
+            None,
+        ),
+        (
+            "node-soap-issue-soap12-digest.xml",
+            "application/soap+xml; charset=utf-8",
+            None,
+        ),
+        (
+            "wss4j-issue-soap11-digest.xml",
+            "text/xml; charset=utf-8",
+            Some(ISSUE_ACTION),
+        ),
+        (
+            "zeep-raw-soap12.xml",
+            "application/soap+xml; charset=utf-8",
+            None,
+        ),
         // No SOAPAction, no action parameter: dispatch falls through to wsa:Action.
-        ("node-soap-raw.xml", "application/soap+xml; charset=utf-8", None),
+        (
+            "node-soap-raw.xml",
+            "application/soap+xml; charset=utf-8",
+            None,
+        ),
     ];
     for (file, ct, action) in cases {
         let body = std::fs::read(captures_dir().join(file)).unwrap();
@@ -296,7 +401,10 @@ fn client_captures_are_accepted_with_the_clock_pinned_to_their_time() {
                 .elements()
                 .find(|e| e.local == "MessageID")
                 .map(|e| e.text());
-            assert!(first_id.is_some_and(|id| r.body.contains(&format!(">{id}</wsa:RelatesTo>"))), "{file}");
+            assert!(
+                first_id.is_some_and(|id| r.body.contains(&format!(">{id}</wsa:RelatesTo>"))),
+                "{file}"
+            );
         }
         if file.contains("digest") {
             // The same capture again is a replayed nonce.

@@ -1,4 +1,5 @@
 //! Integration tests: one binary; each test starts a real server on a free port.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cli;
 mod common;

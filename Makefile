@@ -1,0 +1,35 @@
+# The two commands of the quick start: `make run` and `make test`.
+.PHONY: run test deps deps-test build release lint bench clean
+
+DATA_DIR ?= sts-data
+LISTEN ?= 127.0.0.1:8080
+
+## Start a working STS (installs build packages if missing; first start creates sts-data/).
+run: deps
+	cargo run --release -- serve --data-dir $(DATA_DIR) --listen $(LISTEN)
+
+## Run the whole test suite (installs build and test packages if missing).
+test: deps-test
+	cargo test --all-targets
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+deps:
+	scripts/deps.sh build
+
+deps-test:
+	scripts/deps.sh test
+
+build: deps
+	cargo build
+
+release: deps
+	cargo build --release
+
+## Load benchmark of Issue (see bench/README.md).
+bench: deps
+	scripts/deps.sh bench
+	bench/run.sh
+
+clean:
+	cargo clean

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Load benchmark of SOAP Issue over HTTP keep-alive: starts a release server on a scratch data
+# directory, measures `openssl speed` RSA-2048 signing in the same run for reference, then wrk
+# with PasswordDigest (distinct nonces) and PasswordText (argon2id) UsernameTokens.
+# Knobs: DURATION (20s), CONNECTIONS (64), THREADS (2), PORT (18080).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-20s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+PORT=${PORT:-18080}
+out=bench/results
+mkdir -p "$out"
+data=$(mktemp -d)
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
+
+cargo build --release --quiet
+export STS_BENCH_USER=demo STS_BENCH_PASSWORD=bench-password
+STS_DEMO_PASSWORD=$STS_BENCH_PASSWORD STS_LOG=warn ./target/release/sts serve \
+  --data-dir "$data" --listen "127.0.0.1:$PORT" >"$out/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+url="http://127.0.0.1:$PORT/sts/soap-username-transformer"
+
+echo "== openssl speed -multi $(nproc) rsa2048"
+openssl speed -seconds 5 -multi "$(nproc)" rsa2048 2>/dev/null | tail -1 | tee "$out/openssl.txt"
+
+echo "== wrk Issue, PasswordDigest, $CONNECTIONS connections, $DURATION"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/issue_digest.lua "$url" | tee "$out/wrk-digest.txt"
+echo "peak RSS after digest run: $(grep VmHWM /proc/$pid/status)" | tee "$out/rss.txt"
+
+echo "== wrk Issue, PasswordText (argon2id), $CONNECTIONS connections, $DURATION"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/issue_text.lua "$url" | tee "$out/wrk-text.txt"
+echo "peak RSS after text run: $(grep VmHWM /proc/$pid/status)" | tee -a "$out/rss.txt"

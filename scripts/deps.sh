@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what building (`build`) or testing (`test`) sts needs, skipping what is present.
+# Debian/Ubuntu: apt-get (via sudo when not root); Python and npm packages for the test peers.
+set -euo pipefail
+mode=${1:-build}
+cd "$(dirname "$0")/.."
+
+build_pkgs=(pkg-config libxml2-dev libxmlsec1-dev libxmlsec1-openssl libssl-dev libclang-dev clang)
+test_pkgs=(xmlsec1 python3 python3-pip nodejs npm)
+
+missing=()
+want=("${build_pkgs[@]}")
+[ "$mode" = test ] && want+=("${test_pkgs[@]}")
+[ "$mode" = bench ] && want+=(wrk)
+for p in "${want[@]}"; do
+  # A tool already on PATH (e.g. python3 from pyenv, node from nvm) counts as installed.
+  case "$p" in
+    python3|nodejs|npm|xmlsec1|wrk) command -v "${p/nodejs/node}" >/dev/null 2>&1 && continue ;;
+    python3-pip) python3 -m pip --version >/dev/null 2>&1 && continue ;;
+  esac
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ "$mode" = test ]; then
+  if ! python3 -c "import zeep, signxml" 2>/dev/null; then
+    echo "deps: installing python zeep and signxml"
+    python3 -m pip install --quiet zeep==4.3.* signxml 2>/dev/null \
+      || python3 -m pip install --quiet --break-system-packages zeep==4.3.* signxml
+  fi
+  if [ ! -d tests/peers/node_modules/soap ]; then
+    echo "deps: installing npm soap for the peer tests"
+    (cd tests/peers && npm ci --no-audit --no-fund --silent)
+  fi
+fi
