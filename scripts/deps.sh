@@ -5,7 +5,7 @@ set -euo pipefail
 mode=${1:-build}
 cd "$(dirname "$0")/.."
 
-build_pkgs=(pkg-config libxml2-dev libxmlsec1-dev libxmlsec1-openssl libssl-dev libclang-dev clang)
+build_pkgs=(pkg-config libxml2-dev libxmlsec1-dev libxmlsec1-openssl libssl-dev libclang-dev)
 test_pkgs=(xmlsec1 python3 python3-pip nodejs npm)
 
 missing=()

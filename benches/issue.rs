@@ -1,0 +1,107 @@
+//! `cargo bench --bench issue`: per-request CPU cost of the Issue path's stages, single thread.
+//! (End-to-end throughput over HTTP is measured by `bench/run.sh` with wrk.)
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+fn measure(name: &str, mut f: impl FnMut()) {
+    for _ in 0..50 {
+        f();
+    }
+    let mut n = 0u32;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(2) {
+        f();
+        n += 1;
+    }
+    let per = start.elapsed() / n;
+    println!(
+        "{name:<40} {:>9.1} us/op  {:>8.0} op/s",
+        per.as_secs_f64() * 1e6,
+        1.0 / per.as_secs_f64()
+    );
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    sts::datadir::bootstrap(dir.path(), Some("bench".into())).expect("bootstrap");
+    let keys = sts::datadir::load_keys(dir.path()).expect("keys");
+    let cfg: sts::instance::SoapInstanceConfig =
+        serde_json::from_value(sts::datadir::demo_instance()).expect("instance");
+    let instance =
+        sts::engine::Instance::resolve(cfg, &keys, sts::datadir::DEFAULT_KEY).expect("resolve");
+    let signing = instance.saml_signing.clone().expect("signing");
+    let now = chrono::Utc::now();
+    let attrs = vec![("email".to_string(), vec!["demo@example.com".to_string()])];
+    let spec = |id: &'static str| sts::tokens::saml2::AssertionSpec {
+        id,
+        issuer: "sts-demo-idp",
+        issue_instant: now,
+        name_id: "demo",
+        name_id_format: "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+        not_before: now,
+        not_on_or_after: now,
+        recipient: None,
+        audience: Some("urn:bench:rp"),
+        authn_instant: now,
+        authn_context: sts::tokens::saml2::AC_PASSWORD,
+        attributes: &[],
+    };
+    let _ = &attrs;
+    let envelope = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/soap/captures/zeep-issue-soap12-digest-wsa.xml"),
+    )
+    .expect("capture");
+    // Reference: the raw signature operation alone, on the same keys, in the same run.
+    for (name, alias) in [
+        ("openssl RSA-2048 SHA-256 sign (reference)", "sts-signing"),
+        (
+            "openssl ECDSA P-256 SHA-256 sign (reference)",
+            "sts-signing-ec",
+        ),
+    ] {
+        let pem = std::fs::read(dir.path().join(format!("keys/{alias}.key.pem"))).expect("pem");
+        let pkey = openssl::pkey::PKey::private_key_from_pem(&pem).expect("pkey");
+        measure(name, || {
+            let mut signer =
+                openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &pkey)
+                    .expect("signer");
+            signer
+                .update(black_box(b"<ds:SignedInfo>...</ds:SignedInfo>"))
+                .expect("update");
+            black_box(signer.sign_to_vec().expect("sign"));
+        });
+    }
+    measure("parse envelope + headers + RST", || {
+        let env = sts::soap::parse_envelope(black_box(&envelope), Default::default()).expect("env");
+        let h = sts::soap::read_headers(&env).expect("headers");
+        black_box(sts::wstrust::parse_rst(&env.body).expect("rst"));
+        black_box(h);
+    });
+    measure("build assertion (unsigned)", || {
+        black_box(sts::tokens::saml2::build(&spec("_a"), None).expect("build"));
+    });
+    for (name, alg, key) in [
+        (
+            "build + sign assertion RSA-SHA256",
+            sts::xmldsig::SignatureAlgorithm::RsaSha256,
+            "sts-signing",
+        ),
+        (
+            "build + sign assertion ECDSA-SHA256",
+            sts::xmldsig::SignatureAlgorithm::EcdsaSha256,
+            "sts-signing-ec",
+        ),
+    ] {
+        let key = keys.get(key).expect("key").clone();
+        measure(name, || {
+            let with = sts::tokens::saml2::SignWith {
+                key: &key,
+                signature: alg,
+                digest: signing.digest,
+            };
+            black_box(sts::tokens::saml2::build(&spec("_a"), Some(with)).expect("sign"));
+        });
+    }
+}
