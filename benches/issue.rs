@@ -1,5 +1,6 @@
 //! `cargo bench --bench issue`: per-request CPU cost of the Issue path's stages, single thread.
 //! (End-to-end throughput over HTTP is measured by `bench/run.sh` with wrk.)
+#![allow(clippy::expect_used)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -32,7 +33,6 @@ fn main() {
         sts::engine::Instance::resolve(cfg, &keys, sts::datadir::DEFAULT_KEY).expect("resolve");
     let signing = instance.saml_signing.clone().expect("signing");
     let now = chrono::Utc::now();
-    let attrs = vec![("email".to_string(), vec!["demo@example.com".to_string()])];
     let spec = |id: &'static str| sts::tokens::saml2::AssertionSpec {
         id,
         issuer: "sts-demo-idp",
@@ -47,7 +47,6 @@ fn main() {
         authn_context: sts::tokens::saml2::AC_PASSWORD,
         attributes: &[],
     };
-    let _ = &attrs;
     let envelope = std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fixtures/soap/captures/zeep-issue-soap12-digest-wsa.xml"),
