@@ -15,8 +15,10 @@ data=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
 
 cargo build --release --quiet
-export STS_BENCH_USER=demo STS_BENCH_PASSWORD=bench-password
-STS_DEMO_PASSWORD=$STS_BENCH_PASSWORD STS_LOG=warn ./target/release/sts serve \
+export STS_BENCH_USER=bench STS_BENCH_PASSWORD=bench-password
+# A digest-enabled user (PasswordDigest needs the plain password on the server).
+STS_USER_PASSWORD=$STS_BENCH_PASSWORD ./target/release/sts --data-dir "$data" user add bench --digest >/dev/null
+STS_DEMO_PASSWORD=demo-password STS_LOG=warn ./target/release/sts serve \
   --data-dir "$data" --listen "127.0.0.1:$PORT" >"$out/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done

@@ -49,6 +49,8 @@ pub struct Config {
     /// Threads for CPU-bound work (password hashing, signing); 0 means one per CPU. This also
     /// bounds memory: each argon2id verification holds 19 MiB while it runs.
     pub cpu_threads: usize,
+    /// Requests processed or queued at once; beyond it, requests get HTTP 503 at once.
+    pub max_in_flight: usize,
 }
 
 impl Default for Config {
@@ -63,6 +65,7 @@ impl Default for Config {
             nonce_window_secs: 300,
             log: "info".to_owned(),
             cpu_threads: 0,
+            max_in_flight: 512,
         }
     }
 }
@@ -126,6 +129,9 @@ impl Config {
         if let Some(v) = env_parse("STS_CPU_THREADS", get)? {
             cfg.cpu_threads = v;
         }
+        if let Some(v) = env_parse("STS_MAX_IN_FLIGHT", get)? {
+            cfg.max_in_flight = v;
+        }
         if let Some(v) = get("STS_LOG") {
             cfg.log = v;
         }
@@ -137,6 +143,16 @@ impl Config {
         if self.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "max_body_bytes must be at least 1024".into(),
+            ));
+        }
+        if self.max_in_flight == 0 {
+            return Err(ConfigError::Invalid(
+                "max_in_flight must be at least 1".into(),
+            ));
+        }
+        if self.clock_skew_secs > 3600 || self.nonce_window_secs > 86_400 {
+            return Err(ConfigError::Invalid(
+                "clock_skew_secs must be at most 3600 and nonce_window_secs at most 86400".into(),
             ));
         }
         if !(8..=256).contains(&self.max_xml_depth) {

@@ -204,7 +204,9 @@ pub fn bootstrap(dir: &Path, demo_password: Option<String>) -> Result<Bootstrap,
             username: DEMO_USER.to_owned(),
             realm: "/".to_owned(),
             password_hash: hash_password(&password)?,
-            digest_secret: Some(Secret::new(password)),
+            // PasswordDigest needs the plain password on the server: opt-in only
+            // (`sts user add NAME --digest`), never by default.
+            digest_secret: None,
             attributes: attrs
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), vec![(*v).to_owned()]))

@@ -214,6 +214,14 @@ pub struct Saml2Config {
         skip_serializing_if = "Option::is_none"
     )]
     pub signature_algorithm: Option<String>,
+    /// sts extension: the AppliesTo addresses tokens may be issued for (besides
+    /// `saml2-sp-entity-id`). Empty: any AppliesTo is accepted, as OpenAM does.
+    #[serde(
+        rename = "saml2-allowed-audiences",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub allowed_audiences: Vec<String>,
     /// sts extension: XML-DSig DigestMethod URI (default SHA-256).
     #[serde(
         rename = "saml2-digest-algorithm",

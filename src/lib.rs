@@ -74,5 +74,6 @@ pub fn build_state(
             ..xml::Limits::default()
         },
         max_body_bytes: cfg.max_body_bytes,
+        in_flight: Arc::new(tokio::sync::Semaphore::new(cfg.max_in_flight)),
     })
 }

@@ -4,7 +4,8 @@
 use std::fmt;
 
 /// A secret value. Read it with [`Secret::expose`], which makes each use easy to audit.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// Deliberately not `PartialEq`: compare secrets with [`ct_eq`].
+#[derive(Clone, Default)]
 pub struct Secret<T>(T);
 
 impl<T> Secret<T> {

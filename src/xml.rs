@@ -22,8 +22,11 @@ pub enum XmlError {
     Malformed(String),
     #[error("DTDs are not allowed")]
     Dtd,
-    #[error("entity `&{0};` is not allowed (only the predefined XML entities are)")]
+    /// The entity name is kept for tests but not shown: it may be part of a password.
+    #[error("entity references other than the predefined XML entities are not allowed")]
     Entity(String),
+    #[error("the XML contains a character that XML 1.0 does not allow (U+{0:04X})")]
+    Char(u32),
     #[error("elements nest deeper than {0} levels")]
     TooDeep(usize),
     #[error("more than {0} elements")]
@@ -191,12 +194,14 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
                                 ) => XmlError::Entity(name),
                                 other => XmlError::Malformed(other.to_string()),
                             })?;
+                    check_chars(&value)?;
                     attrs.push(Attr {
                         ns: resolved(ans)?,
                         local: local.into_inner().to_owned(),
                         value: value.into_owned(),
                     });
                 }
+                check_chars(e.name().into_inner())?;
                 let el = Element {
                     ns: ns.flatten(),
                     local: e.local_name().into_inner().to_owned(),
@@ -217,14 +222,14 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
                 el.span.end = offset + after;
                 attach(&mut stack, &mut root, el);
             }
-            Event::Text(t) => push_text(&mut stack, t.xml10_content())?,
-            Event::CData(t) => push_text(&mut stack, t.xml10_content())?,
+            Event::Text(t) => push_text(&mut stack, checked(t.xml10_content())?)?,
+            Event::CData(t) => push_text(&mut stack, checked(t.xml10_content())?)?,
             Event::GeneralRef(r) => {
                 let ch = r
                     .resolve_char_ref()
                     .map_err(|e| XmlError::Malformed(e.to_string()))?;
                 let s = match ch {
-                    Some(c) => c.to_string(),
+                    Some(c) => checked(Cow::Owned(c.to_string()))?.into_owned(),
                     None => quick_xml::escape::resolve_predefined_entity(&r)
                         .ok_or_else(|| XmlError::Entity(r.to_string()))?
                         .to_owned(),
@@ -240,6 +245,24 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
         return Err(XmlError::Malformed("unexpected end of input".into()));
     }
     root.ok_or(XmlError::Empty)
+}
+
+/// XML 1.0 `Char`: tab, newline, carriage return, and U+0020 and up except U+FFFE/U+FFFF
+/// (Rust `char` already excludes surrogates).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= '\u{20}' && c != '\u{FFFE}' && c != '\u{FFFF}')
+}
+
+fn check_chars(s: &str) -> Result<(), XmlError> {
+    match s.chars().find(|c| !is_xml_char(*c)) {
+        Some(c) => Err(XmlError::Char(u32::from(c))),
+        None => Ok(()),
+    }
+}
+
+fn checked(s: Cow<'_, str>) -> Result<Cow<'_, str>, XmlError> {
+    check_chars(&s)?;
+    Ok(s)
 }
 
 fn attach(stack: &mut [Element], root: &mut Option<Element>, el: Element) {
@@ -264,14 +287,42 @@ fn push_text(stack: &mut [Element], text: Cow<'_, str>) -> Result<(), XmlError> 
     }
 }
 
-/// Escapes text content.
+/// Escapes text content. Characters XML cannot carry (which only configuration could
+/// supply, since parsed input is checked) become U+FFFD; `\r` is escaped so it survives.
 pub fn escape_text(s: &str) -> Cow<'_, str> {
-    quick_xml::escape::partial_escape(s)
+    escape(s, false)
 }
 
-/// Escapes an attribute value (double-quoted).
+/// Escapes an attribute value (double-quoted). Tab, newline and carriage return are written as
+/// character references, so that the value survives attribute-value normalisation unchanged.
 pub fn escape_attr(s: &str) -> Cow<'_, str> {
-    quick_xml::escape::escape(s)
+    escape(s, true)
+}
+
+fn escape(s: &str, attr: bool) -> Cow<'_, str> {
+    let needs = |c: char| {
+        matches!(c, '&' | '<' | '>' | '\r')
+            || (attr && matches!(c, '"' | '\t' | '\n'))
+            || !is_xml_char(c)
+    };
+    if !s.chars().any(needs) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' => out.push_str("&#13;"),
+            '"' if attr => out.push_str("&quot;"),
+            '\t' if attr => out.push_str("&#9;"),
+            '\n' if attr => out.push_str("&#10;"),
+            c if !is_xml_char(c) => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -294,6 +345,18 @@ mod tests {
     }
 
     #[test]
+    fn escaping_round_trips_through_the_parser() {
+        let v = "a\tb\nc\rd \"<&>\u{1}";
+        let doc = format!("<r a=\"{}\">{}</r>", escape_attr(v), escape_text(v));
+        let e = p(&doc).unwrap();
+        assert_eq!(e.attr(None, "a"), Some("a\tb\nc\rd \"<&>\u{FFFD}"));
+        assert_eq!(
+            e.children,
+            vec![Node::Text("a\tb\nc\rd \"<&>\u{FFFD}".into())]
+        );
+    }
+
+    #[test]
     fn spans_cover_whole_elements() {
         let s = r#"<r><in a="1"><b/></in></r>"#;
         let e = p(s).unwrap();
@@ -309,6 +372,16 @@ mod tests {
         );
         assert_eq!(p("<r>&x;</r>"), Err(XmlError::Entity("x".into())));
         assert!(matches!(p(r#"<r a="&x;"/>"#), Err(XmlError::Entity(_))));
+        assert_eq!(p("<r>a&#1;b</r>"), Err(XmlError::Char(1)));
+        assert_eq!(p("<r a=\"&#xFFFF;\"/>"), Err(XmlError::Char(0xFFFF)));
+        assert_eq!(p("<r>\u{1f}</r>"), Err(XmlError::Char(0x1f)));
+        assert_eq!(p("<r><![CDATA[\u{8}]]></r>"), Err(XmlError::Char(8)));
+        assert!(p("<r>&#xD800;</r>").is_err());
+        assert!(
+            !XmlError::Entity("secretpart".into())
+                .to_string()
+                .contains("secretpart")
+        );
         let deep = "<a>".repeat(100) + &"</a>".repeat(100);
         assert_eq!(p(&deep), Err(XmlError::TooDeep(48)));
         assert!(matches!(p("<a><b></a>"), Err(XmlError::Malformed(_))));

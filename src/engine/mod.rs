@@ -33,8 +33,19 @@ pub enum EngineError {
     #[error("{0}")]
     InvalidTimeRange(String),
     #[error("{0}")]
+    InvalidScope(String),
+    #[error("{0}")]
     RequestFailed(String),
+    /// Load shedding: retry later.
+    #[error("{0}")]
+    Busy(String),
 }
+
+/// Longest nonce accepted (WSS suggests 16 bytes; some clients send 32 or 64).
+pub const MAX_NONCE_BYTES: usize = 128;
+
+/// Longest token lifetime an instance may configure (ten years).
+pub const MAX_LIFETIME_SECS: u64 = 10 * 365 * 24 * 3600;
 
 /// Time and replay settings.
 #[derive(Debug, Clone, Copy)]
@@ -144,6 +155,60 @@ impl Instance {
         if config.issued_token_types.contains(&TokenType::Saml2) && config.saml2.is_none() {
             return Err("issued-token-types has SAML2 but saml2-config is missing".into());
         }
+        if let Some(s) = &config.saml2 {
+            if !(1..=MAX_LIFETIME_SECS).contains(&s.token_lifetime_seconds) {
+                return Err(format!(
+                    "saml2-token-lifetime-seconds must be between 1 and {MAX_LIFETIME_SECS}"
+                ));
+            }
+            // Refuse what this STS cannot honour yet rather than silently ignore it.
+            for (on, key) in [
+                (s.encrypt_assertion, "saml2-encrypt-assertion"),
+                (s.encrypt_attributes, "saml2-encrypt-attributes"),
+                (s.encrypt_nameid, "saml2-encrypt-nameid"),
+            ] {
+                if on {
+                    return Err(format!("{key} is not supported yet"));
+                }
+            }
+            for (class, key) in [
+                (
+                    &s.custom_conditions_provider,
+                    "saml2-custom-conditions-provider-class-name",
+                ),
+                (
+                    &s.custom_subject_provider,
+                    "saml2-custom-subject-provider-class-name",
+                ),
+                (
+                    &s.custom_attribute_statements_provider,
+                    "saml2-custom-attribute-statements-provider-class-name",
+                ),
+                (
+                    &s.custom_authentication_statements_provider,
+                    "saml2-custom-authentication-statements-provider-class-name",
+                ),
+                (
+                    &s.custom_authz_decision_statements_provider,
+                    "saml2-custom-authz-decision-statements-provider-class-name",
+                ),
+                (
+                    &s.custom_attribute_mapper,
+                    "saml2-custom-attribute-mapper-class-name",
+                ),
+                (
+                    &s.custom_authn_context_mapper,
+                    "saml2-custom-authn-context-mapper-class-name",
+                ),
+            ] {
+                if class.as_deref().is_some_and(|c| !c.is_empty()) {
+                    return Err(format!("{key}: custom Java classes are not supported"));
+                }
+            }
+        }
+        if config.delegation_supported {
+            return Err("delegation-relationship-supported is not supported yet".into());
+        }
         let saml_signing = match &config.saml2 {
             Some(s) if s.sign_assertion => {
                 let alias = s.signature_key_alias.as_deref().unwrap_or(default_key);
@@ -161,6 +226,13 @@ impl Instance {
                     Some(uri) => SignatureAlgorithm::from_uri(uri)
                         .ok_or_else(|| format!("unsupported saml2-signature-algorithm `{uri}`"))?,
                 };
+                if signature.key_kind() != key.kind() {
+                    return Err(format!(
+                        "saml2-signature-algorithm {} does not fit key `{alias}` ({:?})",
+                        signature.uri(),
+                        key.kind()
+                    ));
+                }
                 let digest = match &s.digest_algorithm {
                     None => DigestAlgorithm::Sha256,
                     Some(uri) => DigestAlgorithm::from_uri(uri)
@@ -263,18 +335,21 @@ impl Engine {
                 "UsernameToken is older than the freshness window".into(),
             ));
         }
-        if nonce.len() < 8 {
-            return Err(EngineError::InvalidRequest(
-                "UsernameToken nonce is shorter than 8 bytes".into(),
-            ));
+        if !(8..=MAX_NONCE_BYTES).contains(&nonce.len()) {
+            return Err(EngineError::InvalidRequest(format!(
+                "a UsernameToken nonce must have 8 to {MAX_NONCE_BYTES} bytes"
+            )));
         }
         let remember_until = created_at + self.freshness.window + self.freshness.max_skew * 2;
-        if !self.nonces.insert(nonce, remember_until, now) {
-            return Err(EngineError::FailedAuthentication(
+        match self.nonces.insert(nonce, remember_until, now) {
+            nonces::Insert::Fresh => Ok(()),
+            nonces::Insert::Replay => Err(EngineError::FailedAuthentication(
                 "the UsernameToken nonce was already used".into(),
-            ));
+            )),
+            nonces::Insert::Full => Err(EngineError::Busy(
+                "too many recent nonces; retry later".into(),
+            )),
         }
-        Ok(())
     }
 
     /// Validates a credential in `realm` to a principal.
@@ -387,15 +462,24 @@ impl Engine {
             }
             _ => now,
         };
-        let not_after = match req.lifetime_expires {
+        let not_after = match req.lifetime_expires.map(truncate_to_seconds) {
             Some(e) if e <= now => {
                 return Err(EngineError::InvalidTimeRange(
-                    "wst:Lifetime/Expires is in the past".into(),
+                    "wst:Lifetime/Expires is not in the future".into(),
                 ));
             }
             Some(e) => e.min(now + max),
             None => now + max,
         };
+        if let Some(target) = &req.applies_to
+            && !cfg.allowed_audiences.is_empty()
+            && !cfg.allowed_audiences.contains(target)
+            && cfg.sp_entity_id.as_ref() != Some(target)
+        {
+            return Err(EngineError::InvalidScope(format!(
+                "this instance does not issue tokens for `{target}`"
+            )));
+        }
         let audience = req.applies_to.clone().or_else(|| cfg.sp_entity_id.clone());
         let attributes: Vec<(String, Vec<String>)> = cfg
             .attribute_map
@@ -445,6 +529,10 @@ impl Engine {
     }
 }
 
+fn truncate_to_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
 /// A valid argon2id hash of a random password, computed once, for unknown-user timing.
 fn dummy_hash() -> Secret<String> {
     static DUMMY: std::sync::OnceLock<Secret<String>> = std::sync::OnceLock::new();
@@ -461,6 +549,53 @@ fn dummy_hash() -> Secret<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn resolve_demo(edit: impl FnOnce(&mut serde_json::Value)) -> Result<Instance, String> {
+        let dir = tempfile::tempdir().unwrap();
+        crate::datadir::bootstrap(dir.path(), Some("x".into())).unwrap();
+        let keys = crate::datadir::load_keys(dir.path()).unwrap();
+        let mut json = crate::datadir::demo_instance();
+        edit(&mut json);
+        let cfg = serde_json::from_value(json).map_err(|e| e.to_string())?;
+        Instance::resolve(cfg, &keys, crate::datadir::DEFAULT_KEY)
+    }
+
+    #[test]
+    fn instances_that_cannot_be_honoured_are_refused_at_load() {
+        assert!(resolve_demo(|_| {}).is_ok());
+        type Edit = fn(&mut serde_json::Value);
+        let cases: [(&str, Edit); 5] = [
+            ("encrypt", |j| {
+                j["saml2-config"]["saml2-encrypt-assertion"] = "true".into()
+            }),
+            ("lifetime", |j| {
+                j["saml2-config"]["saml2-token-lifetime-seconds"] = "10000000000000".into()
+            }),
+            ("zero lifetime", |j| {
+                j["saml2-config"]["saml2-token-lifetime-seconds"] = "0".into()
+            }),
+            ("key/alg", |j| {
+                j["saml2-config"]["saml2-signature-key-alias"] = "sts-signing-ec".into();
+                j["saml2-config"]["saml2-signature-algorithm"] =
+                    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256".into();
+            }),
+            ("custom class", |j| {
+                j["saml2-config"]["saml2-custom-subject-provider-class-name"] = "com.x.Y".into()
+            }),
+        ];
+        for (what, edit) in cases {
+            assert!(resolve_demo(edit).is_err(), "{what} accepted");
+        }
+        // An EC key without an explicit algorithm signs with ECDSA-SHA256.
+        let ec = resolve_demo(|j| {
+            j["saml2-config"]["saml2-signature-key-alias"] = "sts-signing-ec".into()
+        })
+        .unwrap();
+        assert_eq!(
+            ec.saml_signing.unwrap().signature,
+            SignatureAlgorithm::EcdsaSha256
+        );
+    }
 
     #[test]
     fn digest_matches_the_wss4j_capture() {

@@ -12,8 +12,20 @@ use chrono::{DateTime, Utc};
 
 const SHARDS: usize = 16;
 
+/// Outcome of recording a nonce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insert {
+    Fresh,
+    Replay,
+    /// The cache is full of live nonces.
+    Full,
+}
+
+/// Nonces are kept as SHA-256 digests: fixed size whatever the client sends.
+type Key = [u8; 32];
+
 pub struct NonceCache {
-    shards: Vec<Mutex<HashMap<Vec<u8>, i64>>>,
+    shards: Vec<Mutex<HashMap<Key, i64>>>,
     per_shard: usize,
     hasher: std::collections::hash_map::RandomState,
 }
@@ -27,27 +39,28 @@ impl NonceCache {
         }
     }
 
-    /// Records `nonce` until `until`; false if it is already recorded (a replay) or the cache
-    /// is full of live entries.
-    pub fn insert(&self, nonce: &[u8], until: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-        let idx = usize::try_from(self.hasher.hash_one(nonce) % SHARDS as u64).unwrap_or(0);
-        let Ok(mut shard) = self.shards[idx].lock() else {
-            return false;
-        };
+    /// Records `nonce` until `until`.
+    pub fn insert(&self, nonce: &[u8], until: DateTime<Utc>, now: DateTime<Utc>) -> Insert {
+        let key: Key = openssl::sha::sha256(nonce);
+        let idx = usize::try_from(self.hasher.hash_one(key) % SHARDS as u64).unwrap_or(0);
+        // A panic while holding the lock cannot leave the map inconsistent: keep using it.
+        let mut shard = self.shards[idx]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now_ms = now.timestamp_millis();
-        if let Some(exp) = shard.get(nonce)
+        if let Some(exp) = shard.get(&key)
             && *exp >= now_ms
         {
-            return false;
+            return Insert::Replay;
         }
         if shard.len() >= self.per_shard {
             shard.retain(|_, exp| *exp >= now_ms);
             if shard.len() >= self.per_shard {
-                return false;
+                return Insert::Full;
             }
         }
-        shard.insert(nonce.to_vec(), until.timestamp_millis());
-        true
+        shard.insert(key, until.timestamp_millis());
+        Insert::Fresh
     }
 }
 
@@ -60,18 +73,21 @@ mod tests {
     fn refuses_replays_until_expiry_and_stays_bounded() {
         let now = Utc::now();
         let c = NonceCache::new(16);
-        assert!(c.insert(b"n1", now + Duration::seconds(10), now));
-        assert!(!c.insert(b"n1", now + Duration::seconds(10), now));
-        assert!(c.insert(
-            b"n1",
-            now + Duration::seconds(30),
-            now + Duration::seconds(11)
-        ));
+        let until = now + Duration::seconds(10);
+        assert_eq!(c.insert(b"n1", until, now), Insert::Fresh);
+        assert_eq!(c.insert(b"n1", until, now), Insert::Replay);
+        let later = now + Duration::seconds(11);
+        assert_eq!(
+            c.insert(b"n1", later + Duration::seconds(20), later),
+            Insert::Fresh
+        );
         let full = NonceCache::new(1);
         let mut accepted = 0;
         for i in 0..64u32 {
-            if full.insert(&i.to_be_bytes(), now + Duration::seconds(10), now) {
-                accepted += 1;
+            match full.insert(&i.to_be_bytes(), now + Duration::seconds(10), now) {
+                Insert::Fresh => accepted += 1,
+                Insert::Full => {}
+                Insert::Replay => panic!("distinct nonces seen as replays"),
             }
         }
         assert!(accepted <= SHARDS, "accepted {accepted}");

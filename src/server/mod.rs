@@ -27,6 +27,9 @@ pub struct AppState {
     pub limits: Limits,
     pub max_body_bytes: usize,
     pub secure_transport: bool,
+    /// Admission control: requests being read or processed. When none is left, the request
+    /// is answered 503 at once instead of queueing without bound.
+    pub in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 /// A finished HTTP reply.
@@ -132,9 +135,15 @@ pub fn routes(
                     content_type,
                     soap_action,
                 };
+                let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
+                    return shed(&http, reject::SoapFailure::Busy);
+                };
                 let body = match body {
                     Body::Complete(b) => b,
-                    Body::TooLarge => return too_large(&state, &http),
+                    Body::TooLarge => {
+                        let max = state.max_body_bytes;
+                        return shed(&http, reject::SoapFailure::TooLarge(max));
+                    }
                     Body::Broken => {
                         return text(
                             400,
@@ -144,11 +153,15 @@ pub fn routes(
                     }
                 };
                 let st = state.clone();
-                tokio::task::spawn_blocking(move || soap::handle(&st, &subpath, &http, &body))
-                    .await
-                    .unwrap_or_else(|_| {
-                        text(500, "text/plain; charset=utf-8", "internal error\n".into())
-                    })
+                tokio::task::spawn_blocking(move || {
+                    let reply = soap::handle(&st, &subpath, &http, &body);
+                    drop(permit);
+                    reply
+                })
+                .await
+                .unwrap_or_else(|_| {
+                    text(500, "text/plain; charset=utf-8", "internal error\n".into())
+                })
             },
         );
     let wsdl_get = warp::path("sts")
@@ -220,13 +233,13 @@ pub fn routes(
         })
 }
 
-fn too_large(state: &AppState, http: &soap::SoapHttp) -> HttpReply {
+/// A fault decided before the envelope is read, in the version the Content-Type names.
+fn shed(http: &soap::SoapHttp, failure: reject::SoapFailure) -> HttpReply {
     let version = http
         .content_type
         .as_deref()
         .and_then(crate::soap::version_from_content_type)
         .unwrap_or(crate::soap::SoapVersion::V11);
-    let failure = reject::SoapFailure::TooLarge(state.max_body_bytes);
     let (status, code, reason) = reject::soap_fault(&failure);
     HttpReply {
         status,

@@ -23,6 +23,8 @@ pub enum SoapFailure {
     TooLarge(usize),
     #[error("no STS instance is published at this address")]
     UnknownInstance,
+    #[error("the server is busy; retry later")]
+    Busy,
     #[error("Content-Type must be text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2)")]
     ContentType,
 }
@@ -38,8 +40,10 @@ pub fn soap_fault(f: &SoapFailure) -> (u16, FaultCode, String) {
         other => other.to_string(),
     };
     let (status, code) = match f {
+        SoapFailure::Engine(EngineError::Busy(_)) | SoapFailure::Busy => (503, C::RequestFailed),
         SoapFailure::Soap(SoapError::VersionMismatch) => (500, C::VersionMismatch),
         SoapFailure::Soap(SoapError::MustUnderstand(..)) => (500, C::MustUnderstand),
+        SoapFailure::Soap(SoapError::OnlyAnonymous(_)) => (500, C::OnlyAnonymousAddressSupported),
         SoapFailure::Soap(SoapError::Xml(XmlError::TooDeep(_) | XmlError::TooManyElements(_))) => {
             (500, C::InvalidRequest)
         }
@@ -58,7 +62,9 @@ pub fn soap_fault(f: &SoapFailure) -> (u16, FaultCode, String) {
                 EngineError::BadRequest(_) => C::BadRequest,
                 EngineError::ExpiredData(_) => C::ExpiredData,
                 EngineError::InvalidTimeRange(_) => C::InvalidTimeRange,
+                EngineError::InvalidScope(_) => C::InvalidScope,
                 EngineError::RequestFailed(_) => C::RequestFailed,
+                EngineError::Busy(_) => C::RequestFailed,
             },
         ),
     };

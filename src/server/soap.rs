@@ -3,7 +3,7 @@
 
 use crate::engine::{Credential, EngineError, IssueRequest, KeyType, MessageTimestamp};
 use crate::instance::TokenType;
-use crate::soap::{self, FAULT_ACTION, ReplyAddressing, RequestHeaders, SoapVersion, read_headers};
+use crate::soap::{self, ReplyAddressing, RequestHeaders, SoapVersion, read_headers};
 use crate::wstrust::{self, KEY_TYPE_BEARER, Operation, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS};
 
 use super::reject::{SoapFailure, soap_fault};
@@ -40,10 +40,11 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
             .get(subpath)
             .ok_or(SoapFailure::UnknownInstance)?;
         let env = soap::parse_envelope(body, state.limits)?;
-        version = env.version;
         if env.version != ct_version {
+            // Answered in the version the Content-Type announced.
             return Err(SoapFailure::Soap(soap::SoapError::VersionMismatch));
         }
+        version = env.version;
         let headers = read_headers(&env)?;
         let wsa_ns = headers.addressing.ns.unwrap_or(wstrust::WSA_NSS[0]);
         reply_addr = Some((wsa_ns, headers.addressing.message_id.clone()));
@@ -84,17 +85,24 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
             if let SoapFailure::Engine(EngineError::RequestFailed(detail)) = &failure {
                 tracing::error!(instance = subpath, %detail, "request failed");
             } else {
-                tracing::info!(instance = subpath, ?code, %reason, "fault");
+                // Debug formatting escapes control characters: client text cannot forge log lines.
+                tracing::info!(instance = subpath, ?code, ?reason, "fault");
             }
             let addr = reply_addr.as_ref().map(|(ns, rel)| ReplyAddressing {
                 wsa_ns: ns,
-                action: FAULT_ACTION,
+                action: soap::fault_action(ns),
                 relates_to: rel.as_deref(),
             });
+            let not_understood = match &failure {
+                SoapFailure::Soap(soap::SoapError::MustUnderstand(ns, local)) => {
+                    Some((ns.as_str(), local.as_str()))
+                }
+                _ => None,
+            };
             HttpReply {
                 status,
                 content_type: version.content_type(),
-                body: soap::write_fault(version, addr.as_ref(), code, &reason),
+                body: soap::write_fault_with(version, addr.as_ref(), code, &reason, not_understood),
             }
         }
     }
@@ -160,8 +168,7 @@ fn issue(
         )
         .into());
     }
-    // Request checks that need no authentication come first, but unsupported choices are only
-    // revealed to authenticated callers.
+    // Unsupported choices are only revealed to authenticated callers.
     let token_type_uri = rst.token_type.as_deref().unwrap_or(TOKEN_TYPE_SAML20);
     let token_type = match token_type_uri {
         TOKEN_TYPE_SAML20 | TOKEN_TYPE_SAML20_NS => Some(TokenType::Saml2),
@@ -191,6 +198,11 @@ fn issue(
     let principal = state
         .engine
         .authenticate(&instance.config.deployment.realm, &cred)?;
+    if let Some(element) = rst.delegation {
+        return Err(SoapFailure::Unsupported(format!(
+            "wst:{element} (delegation) is not supported yet"
+        )));
+    }
     let token_type = token_type.ok_or_else(|| {
         SoapFailure::Unsupported(format!("token type `{token_type_uri}` is not issued here"))
     })?;

@@ -40,8 +40,14 @@ impl SoapVersion {
 pub enum SoapError {
     #[error("{0}")]
     Xml(#[from] XmlError),
-    #[error("the document element is not a SOAP 1.1 or 1.2 Envelope")]
+    #[error("the Envelope is not in the SOAP 1.1 or 1.2 namespace")]
     VersionMismatch,
+    #[error("the document element is not a SOAP Envelope")]
+    NotEnvelope,
+    #[error("the SOAP envelope must hold at most one Header, then one Body, and nothing after it")]
+    Structure,
+    #[error("only the anonymous address is supported in wsa:{0}")]
+    OnlyAnonymous(&'static str),
     #[error("the SOAP envelope has no Body")]
     NoBody,
     #[error("the SOAP Body must contain exactly one element")]
@@ -66,26 +72,36 @@ pub fn parse_envelope(bytes: &[u8], limits: Limits) -> Result<Envelope, SoapErro
     let version = match (root.ns.as_deref(), root.local.as_str()) {
         (Some(SOAP11_NS), "Envelope") => SoapVersion::V11,
         (Some(SOAP12_NS), "Envelope") => SoapVersion::V12,
-        _ => return Err(SoapError::VersionMismatch),
+        (_, "Envelope") => return Err(SoapError::VersionMismatch),
+        _ => return Err(SoapError::NotEnvelope),
     };
     let ns = version.ns();
-    let mut headers = Vec::new();
+    let mut headers = None;
     let mut body = None;
     for child in root.children.into_iter() {
         let crate::xml::Node::Element(e) = child else {
             continue;
         };
-        match (e.ns.as_deref() == Some(ns), e.local.as_str()) {
-            (true, "Header") if body.is_none() => {
-                headers.extend(e.children.into_iter().filter_map(|n| match n {
-                    crate::xml::Node::Element(h) => Some(h),
-                    crate::xml::Node::Text(_) => None,
-                }))
+        let in_soap_ns = e.ns.as_deref() == Some(ns);
+        match (in_soap_ns, e.local.as_str()) {
+            (true, "Header") if headers.is_none() && body.is_none() => {
+                headers = Some(
+                    e.children
+                        .into_iter()
+                        .filter_map(|n| match n {
+                            crate::xml::Node::Element(h) => Some(h),
+                            crate::xml::Node::Text(_) => None,
+                        })
+                        .collect::<Vec<_>>(),
+                )
             }
-            (true, "Body") => body = Some(e),
-            _ => {}
+            (true, "Body") if body.is_none() => body = Some(e),
+            // A second Header or Body, a Header after the Body, or anything after the Body
+            // would let two readers see two different requests.
+            _ => return Err(SoapError::Structure),
         }
     }
+    let headers = headers.unwrap_or_default();
     let body = body.ok_or(SoapError::NoBody)?;
     let mut elems = body.children.into_iter().filter_map(|n| match n {
         crate::xml::Node::Element(e) => Some(e),
@@ -167,6 +183,8 @@ pub fn read_headers(env: &Envelope) -> Result<RequestHeaders, SoapError> {
         if let Some(wsa) = WSA_NSS.iter().find(|n| **n == ns) {
             out.addressing.ns.get_or_insert(wsa);
             match h.local.as_str() {
+                // An empty Action says nothing; SOAPAction or the RequestType may.
+                "Action" if h.text().is_empty() => {}
                 "Action" => {
                     let a = h.text();
                     match &out.addressing.action {
@@ -180,6 +198,26 @@ pub fn read_headers(env: &Envelope) -> Result<RequestHeaders, SoapError> {
                 }
                 "MessageID" if out.addressing.message_id.is_none() => {
                     out.addressing.message_id = Some(h.text());
+                }
+                "MessageID" | "To" | "RelatesTo" => {}
+                // Replies go back on the HTTP response; another address cannot be honoured.
+                "ReplyTo" | "FaultTo" => {
+                    let address = h.child(&WSA_NSS, "Address").map(Element::text);
+                    let anonymous = address.as_deref().is_none_or(|a| {
+                        a == "http://www.w3.org/2005/08/addressing/anonymous"
+                            || a == "http://www.w3.org/2005/08/addressing/none"
+                            || a == "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
+                    });
+                    if !anonymous {
+                        return Err(SoapError::OnlyAnonymous(if h.local == "ReplyTo" {
+                            "ReplyTo"
+                        } else {
+                            "FaultTo"
+                        }));
+                    }
+                }
+                _ if must_understand(h, env.version) => {
+                    return Err(SoapError::MustUnderstand(ns.to_owned(), h.local.clone()));
                 }
                 _ => {}
             }
@@ -306,22 +344,29 @@ pub enum FaultCode {
     InvalidSecurityToken,
     ExpiredData,
     InvalidTimeRange,
+    InvalidScope,
     /// SOAP VersionMismatch (no WS-Trust subcode).
     VersionMismatch,
     /// SOAP MustUnderstand (no WS-Trust subcode).
     MustUnderstand,
+    /// WS-Addressing: a ReplyTo/FaultTo other than anonymous.
+    OnlyAnonymousAddressSupported,
 }
 
 impl FaultCode {
-    fn wst_local(self) -> Option<&'static str> {
+    /// The fault's own QName (`wst:` or `wsa:`), written as SOAP 1.1 faultcode / 1.2 Subcode.
+    fn qname(self) -> Option<String> {
+        let wst = |l: &str| format!("wst:{l}");
         Some(match self {
-            Self::InvalidRequest => "InvalidRequest",
-            Self::FailedAuthentication => "FailedAuthentication",
-            Self::BadRequest => "BadRequest",
-            Self::RequestFailed => "RequestFailed",
-            Self::InvalidSecurityToken => "InvalidSecurityToken",
-            Self::ExpiredData => "ExpiredData",
-            Self::InvalidTimeRange => "InvalidTimeRange",
+            Self::InvalidRequest => wst("InvalidRequest"),
+            Self::FailedAuthentication => wst("FailedAuthentication"),
+            Self::BadRequest => wst("BadRequest"),
+            Self::RequestFailed => wst("RequestFailed"),
+            Self::InvalidSecurityToken => wst("InvalidSecurityToken"),
+            Self::ExpiredData => wst("ExpiredData"),
+            Self::InvalidTimeRange => wst("InvalidTimeRange"),
+            Self::InvalidScope => wst("InvalidScope"),
+            Self::OnlyAnonymousAddressSupported => "wsa:OnlyAnonymousAddressSupported".to_owned(),
             Self::VersionMismatch | Self::MustUnderstand => return None,
         })
     }
@@ -340,13 +385,24 @@ pub struct ReplyAddressing<'a> {
     pub relates_to: Option<&'a str>,
 }
 
-fn write_header(out: &mut String, prefix: &str, addr: Option<&ReplyAddressing<'_>>) {
+fn write_header(out: &mut String, prefix: &str, addr: Option<&ReplyAddressing<'_>>, extra: &str) {
     let Some(a) = addr else {
+        if !extra.is_empty() {
+            out.push('<');
+            out.push_str(prefix);
+            out.push_str(":Header>");
+            out.push_str(extra);
+            out.push_str("</");
+            out.push_str(prefix);
+            out.push_str(":Header>");
+        }
         return;
     };
     out.push('<');
     out.push_str(prefix);
-    out.push_str(":Header><wsa:Action xmlns:wsa=\"");
+    out.push_str(":Header>");
+    out.push_str(extra);
+    out.push_str("<wsa:Action xmlns:wsa=\"");
     out.push_str(a.wsa_ns);
     out.push_str("\">");
     out.push_str(&escape_text(a.action));
@@ -373,19 +429,34 @@ pub fn write_envelope(
     addr: Option<&ReplyAddressing<'_>>,
     body: &str,
 ) -> String {
+    write_envelope_with(version, addr, "", body)
+}
+
+fn write_envelope_with(
+    version: SoapVersion,
+    addr: Option<&ReplyAddressing<'_>>,
+    extra_headers: &str,
+    body: &str,
+) -> String {
     let mut out = String::with_capacity(body.len() + 512);
     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap:Envelope xmlns:soap=\"");
     out.push_str(version.ns());
     out.push_str("\">");
-    write_header(&mut out, "soap", addr);
+    write_header(&mut out, "soap", addr, extra_headers);
     out.push_str("<soap:Body>");
     out.push_str(body);
     out.push_str("</soap:Body></soap:Envelope>");
     out
 }
 
-/// WS-Addressing's action for faults.
-pub const FAULT_ACTION: &str = "http://www.w3.org/2005/08/addressing/soap/fault";
+/// WS-Addressing's action for faults, in the namespace the request used.
+pub fn fault_action(wsa_ns: &str) -> &'static str {
+    if wsa_ns == WSA_NSS[1] {
+        "http://schemas.xmlsoap.org/ws/2004/08/addressing/fault"
+    } else {
+        "http://www.w3.org/2005/08/addressing/soap/fault"
+    }
+}
 
 /// A SOAP fault: SOAP 1.1 `faultcode` is the `wst:` QName; SOAP 1.2 puts `Sender`/`Receiver`
 /// in `Code/Value` and the `wst:` QName in `Subcode/Value`.
@@ -395,17 +466,29 @@ pub fn write_fault(
     code: FaultCode,
     reason: &str,
 ) -> String {
+    write_fault_with(version, addr, code, reason, None)
+}
+
+/// [`write_fault`], naming the header that was not understood (SOAP 1.2 `NotUnderstood`).
+pub fn write_fault_with(
+    version: SoapVersion,
+    addr: Option<&ReplyAddressing<'_>>,
+    code: FaultCode,
+    reason: &str,
+    not_understood: Option<(&str, &str)>,
+) -> String {
     let wst = crate::wstrust::WST;
+    let wsa = WSA_NSS[0];
     let reason = escape_text(reason);
     let body = match version {
         SoapVersion::V11 => {
-            let faultcode = match code.wst_local() {
-                Some(local) => format!("wst:{local}"),
+            let faultcode = match code.qname() {
+                Some(q) => q,
                 None if code == FaultCode::VersionMismatch => "soap:VersionMismatch".into(),
                 None => "soap:MustUnderstand".into(),
             };
             format!(
-                "<soap:Fault xmlns:wst=\"{wst}\"><faultcode>{faultcode}</faultcode><faultstring>{reason}</faultstring></soap:Fault>"
+                "<soap:Fault xmlns:wst=\"{wst}\" xmlns:wsa=\"{wsa}\"><faultcode>{faultcode}</faultcode><faultstring>{reason}</faultstring></soap:Fault>"
             )
         }
         SoapVersion::V12 => {
@@ -416,15 +499,23 @@ pub fn write_fault(
                 _ => "soap:Sender",
             };
             let subcode = code
-                .wst_local()
-                .map(|l| format!("<soap:Subcode><soap:Value>wst:{l}</soap:Value></soap:Subcode>"))
+                .qname()
+                .map(|q| format!("<soap:Subcode><soap:Value>{q}</soap:Value></soap:Subcode>"))
                 .unwrap_or_default();
             format!(
-                "<soap:Fault xmlns:wst=\"{wst}\"><soap:Code><soap:Value>{value}</soap:Value>{subcode}</soap:Code><soap:Reason><soap:Text xml:lang=\"en\">{reason}</soap:Text></soap:Reason></soap:Fault>"
+                "<soap:Fault xmlns:wst=\"{wst}\" xmlns:wsa=\"{wsa}\"><soap:Code><soap:Value>{value}</soap:Value>{subcode}</soap:Code><soap:Reason><soap:Text xml:lang=\"en\">{reason}</soap:Text></soap:Reason></soap:Fault>"
             )
         }
     };
-    write_envelope(version, addr, &body)
+    let extra = match (version, not_understood) {
+        (SoapVersion::V12, Some((ns, local))) => format!(
+            "<soap:NotUnderstood xmlns:h=\"{}\" qname=\"h:{}\"/>",
+            escape_attr(ns),
+            escape_attr(local)
+        ),
+        _ => String::new(),
+    };
+    write_envelope_with(version, addr, &extra, &body)
 }
 
 /// Reads the `action` parameter of a SOAP 1.2 Content-Type.
@@ -494,6 +585,49 @@ mod tests {
     }
 
     #[test]
+    fn envelope_structure_and_addressing_rules() {
+        let env = |inner: &str| {
+            format!(
+                r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="http://www.w3.org/2005/08/addressing">{inner}</s:Envelope>"#
+            )
+        };
+        let two_bodies = env("<s:Body><x/></s:Body><s:Body><y/></s:Body>");
+        assert_eq!(
+            parse_envelope(two_bodies.as_bytes(), Limits::default()).unwrap_err(),
+            SoapError::Structure
+        );
+        let header_after = env("<s:Body><x/></s:Body><s:Header/>");
+        assert_eq!(
+            parse_envelope(header_after.as_bytes(), Limits::default()).unwrap_err(),
+            SoapError::Structure
+        );
+        assert_eq!(
+            parse_envelope(b"<foo/>", Limits::default()).unwrap_err(),
+            SoapError::NotEnvelope
+        );
+        let reply_to = env(
+            "<s:Header><a:ReplyTo><a:Address>http://evil/</a:Address></a:ReplyTo></s:Header><s:Body><x/></s:Body>",
+        );
+        let e = parse_envelope(reply_to.as_bytes(), Limits::default()).unwrap();
+        assert_eq!(
+            read_headers(&e).unwrap_err(),
+            SoapError::OnlyAnonymous("ReplyTo")
+        );
+        let anon = env(
+            "<s:Header><a:ReplyTo><a:Address>http://www.w3.org/2005/08/addressing/anonymous</a:Address></a:ReplyTo><a:Action></a:Action></s:Header><s:Body><x/></s:Body>",
+        );
+        let e = parse_envelope(anon.as_bytes(), Limits::default()).unwrap();
+        assert_eq!(read_headers(&e).unwrap().addressing.action, None);
+        let bogus =
+            env(r#"<s:Header><a:Bogus s:mustUnderstand="1"/></s:Header><s:Body><x/></s:Body>"#);
+        let e = parse_envelope(bogus.as_bytes(), Limits::default()).unwrap();
+        assert!(matches!(
+            read_headers(&e),
+            Err(SoapError::MustUnderstand(..))
+        ));
+    }
+
+    #[test]
     fn faults_follow_each_soap_version() {
         let f11 = write_fault(
             SoapVersion::V11,
@@ -512,6 +646,19 @@ mod tests {
         assert!(f12.contains("a&lt;b"));
         let r = write_fault(SoapVersion::V12, None, FaultCode::RequestFailed, "x");
         assert!(r.contains("soap:Receiver"));
+        let mu = write_fault_with(
+            SoapVersion::V12,
+            None,
+            FaultCode::MustUnderstand,
+            "x",
+            Some(("urn:z", "Y")),
+        );
+        assert!(
+            mu.contains(
+                "<soap:Header><soap:NotUnderstood xmlns:h=\"urn:z\" qname=\"h:Y\"/></soap:Header>"
+            ),
+            "{mu}"
+        );
     }
 
     #[test]

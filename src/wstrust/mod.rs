@@ -105,6 +105,8 @@ pub struct Rst {
     pub applies_to: Option<String>,
     pub lifetime_created: Option<DateTime<Utc>>,
     pub lifetime_expires: Option<DateTime<Utc>>,
+    /// Delegation elements present (`ActAs`, `OnBehalfOf`): not served yet, so refused.
+    pub delegation: Option<&'static str>,
 }
 
 /// Parses a datetime as WS-Security writes it (`Z`, offsets, fractional seconds).
@@ -129,6 +131,8 @@ pub fn parse_rst(el: &Element) -> Result<Rst, RstError> {
         context: el.attr(None, "Context").map(str::to_owned),
         ..Rst::default()
     };
+    let mut secondary_token_type = None;
+    let mut secondary_key_type = None;
     fn once(slot: &mut Option<String>, value: String, name: &str) -> Result<(), RstError> {
         if slot.is_some() {
             return Err(RstError(format!("wst:{name} appears more than once")));
@@ -186,12 +190,17 @@ pub fn parse_rst(el: &Element) -> Result<Rst, RstError> {
                 | "ValidateTarget"
                 | "CancelTarget"
                 | "RenewTarget"
-                | "OnBehalfOf"
-                | "ActAs"
-                | "SecondaryParameters"
                 | "AllowPostdating"
                 | "DelegateTo"
                 | "Issuer" => {}
+                "ActAs" => rst.delegation = Some("ActAs"),
+                "OnBehalfOf" => rst.delegation = Some("OnBehalfOf"),
+                // WCF puts the relying party's wishes here; they apply where the request
+                // itself says nothing.
+                "SecondaryParameters" => {
+                    secondary_token_type = child.child(&WST_NSS, "TokenType").map(Element::text);
+                    secondary_key_type = child.child(&WST_NSS, "KeyType").map(Element::text);
+                }
                 other => {
                     return Err(RstError(format!(
                         "unknown WS-Trust element wst:{other} in the request"
@@ -215,6 +224,12 @@ pub fn parse_rst(el: &Element) -> Result<Rst, RstError> {
                 })?;
             once(&mut rst.applies_to, address, "AppliesTo")?;
         }
+    }
+    if rst.token_type.is_none() {
+        rst.token_type = secondary_token_type;
+    }
+    if rst.key_type.is_none() {
+        rst.key_type = secondary_key_type;
     }
     Ok(rst)
 }
@@ -332,6 +347,9 @@ mod tests {
         assert!(rst(&format!("<RequestSecurityToken {ns}><TokenType>a</TokenType><TokenType>b</TokenType></RequestSecurityToken>")).is_err());
         assert!(rst(&format!("<RequestSecurityToken {ns}><RequestType>urn:nope</RequestType></RequestSecurityToken>")).is_err());
         assert!(rst("<RequestSecurityToken/>").is_err());
+        let r = rst(&format!("<RequestSecurityToken {ns}><SecondaryParameters><TokenType>t</TokenType></SecondaryParameters><ActAs/></RequestSecurityToken>")).unwrap();
+        assert_eq!(r.token_type.as_deref(), Some("t"));
+        assert_eq!(r.delegation, Some("ActAs"));
     }
 
     #[test]

@@ -184,6 +184,19 @@ impl Doc {
         }
     }
 
+    /// Removes the `ds:Signature` element (after verification: what remains is exactly what
+    /// the enveloped signature covers).
+    pub fn remove_signature(&mut self) -> Result<(), FfiError> {
+        let node = self.signature_node()?;
+        // SAFETY: `node` belongs to this document; once unlinked nothing else refers to it,
+        // so freeing it is sound.
+        unsafe {
+            b::xmlUnlinkNode(node);
+            b::xmlFreeNode(node);
+        }
+        Ok(())
+    }
+
     /// Serialises the root element (no XML declaration), as libxml2 writes it.
     pub fn root_to_bytes(&self) -> Result<Vec<u8>, FfiError> {
         let root = self.root()?;
@@ -329,11 +342,42 @@ pub fn sign(doc: &mut Doc, key: &Key) -> Result<(), FfiError> {
 }
 
 /// Verifies the first `ds:Signature` in `doc` with `key` only (the document's KeyInfo is not
-/// trusted). Returns the URIs of the references that the signature covers, as libxmlsec1
-/// processed them. `Ok` only when libxmlsec1 reports the status Succeeded.
+/// trusted). Only exclusive C14N, the enveloped transform, SHA-2 digests and RSA/ECDSA with
+/// SHA-2 are enabled: XPath, XSLT, SHA-1 and MD5 fail. Returns the URIs of the references that
+/// the signature covers, as libxmlsec1 processed them. `Ok` only when libxmlsec1 reports the
+/// status Succeeded.
 pub fn verify(doc: &Doc, key: &Key) -> Result<Vec<String>, FfiError> {
     let node = doc.signature_node()?;
     let ctx = DsigCtx::new(key)?;
+    // SAFETY: the *GetKlass functions return pointers to static transform descriptions; the
+    // Enable functions copy them into lists owned by the context.
+    unsafe {
+        let c = ctx.ptr.as_ptr();
+        for id in [
+            b::xmlSecTransformExclC14NGetKlass(),
+            b::xmlSecOpenSSLTransformRsaSha256GetKlass(),
+            b::xmlSecOpenSSLTransformRsaSha384GetKlass(),
+            b::xmlSecOpenSSLTransformRsaSha512GetKlass(),
+            b::xmlSecOpenSSLTransformEcdsaSha256GetKlass(),
+            b::xmlSecOpenSSLTransformEcdsaSha384GetKlass(),
+            b::xmlSecOpenSSLTransformEcdsaSha512GetKlass(),
+        ] {
+            if b::xmlSecDSigCtxEnableSignatureTransform(c, id) < 0 {
+                return Err(FfiError::Init("xmlSecDSigCtxEnableSignatureTransform"));
+            }
+        }
+        for id in [
+            b::xmlSecTransformEnvelopedGetKlass(),
+            b::xmlSecTransformExclC14NGetKlass(),
+            b::xmlSecOpenSSLTransformSha256GetKlass(),
+            b::xmlSecOpenSSLTransformSha384GetKlass(),
+            b::xmlSecOpenSSLTransformSha512GetKlass(),
+        ] {
+            if b::xmlSecDSigCtxEnableReferenceTransform(c, id) < 0 {
+                return Err(FfiError::Init("xmlSecDSigCtxEnableReferenceTransform"));
+            }
+        }
+    }
     // SAFETY: ctx, key and node are valid for the duration of the call.
     let rc = unsafe { b::xmlSecDSigCtxVerify(ctx.ptr.as_ptr(), node) };
     if rc < 0 {

@@ -35,6 +35,8 @@ pub enum DsigError {
     },
     #[error("the signature does not cover exactly the document element (references: {0:?})")]
     WrongReference(Vec<String>),
+    #[error("the signed document is not acceptable: {0}")]
+    Shape(String),
 }
 
 /// Signature methods offered per instance (`saml2-signature-algorithm`).
@@ -76,7 +78,7 @@ impl SignatureAlgorithm {
         Self::ALL.into_iter().find(|a| a.uri() == uri)
     }
 
-    fn key_kind(self) -> KeyKind {
+    pub fn key_kind(self) -> KeyKind {
         match self {
             Self::RsaSha256 | Self::RsaSha384 | Self::RsaSha512 | Self::RsaSha1 => KeyKind::Rsa,
             _ => KeyKind::Ec,
@@ -266,12 +268,38 @@ impl<T> Verified<T> {
     }
 }
 
-/// The signed element, re-serialised from the verified tree: callers act on these bytes only,
-/// never on the document they received, which defeats signature wrapping.
+/// The signed element without its signature, re-serialised from the verified tree: exactly
+/// the bytes the signature covers. Callers act on these only, never on the document they
+/// received, which defeats signature wrapping.
 #[derive(Debug, Clone)]
 pub struct SignedElement {
     pub id: String,
     pub xml: Vec<u8>,
+}
+
+/// Structural rules checked before libxmlsec1 sees the document: one `ds:Signature` in the
+/// whole tree, a direct child of the document element, with one `ds:Reference` and no
+/// `ds:Object` (whose content an enveloped signature would not cover).
+fn check_shape(xml: &[u8]) -> Result<(), DsigError> {
+    let root = crate::xml::parse(xml, crate::xml::Limits::default())
+        .map_err(|e| DsigError::Shape(e.to_string()))?;
+    fn count(e: &crate::xml::Element, ns: &str, local: &str) -> usize {
+        usize::from(e.is(ns, local)) + e.elements().map(|c| count(c, ns, local)).sum::<usize>()
+    }
+    if count(&root, DS_NS, "Signature") != 1 {
+        return Err(DsigError::Shape(
+            "exactly one ds:Signature is required".into(),
+        ));
+    }
+    let sig = root.child(&[DS_NS], "Signature").ok_or_else(|| {
+        DsigError::Shape("ds:Signature must be a child of the document element".into())
+    })?;
+    if count(sig, DS_NS, "Object") != 0 || count(sig, DS_NS, "Reference") != 1 {
+        return Err(DsigError::Shape(
+            "ds:Signature must hold one ds:Reference and no ds:Object".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Verifies an enveloped signature over the document element with the key of `trusted_cert_pem`
@@ -282,6 +310,7 @@ pub fn verify_enveloped(
     id_attr: &str,
     trusted_cert_pem: &[u8],
 ) -> Result<Verified<SignedElement>, DsigError> {
+    check_shape(xml)?;
     let mut doc = ffi::Doc::parse(xml)?;
     let id = doc.register_root_id(id_attr)?;
     let key = ffi::Key::public_from_cert(trusted_cert_pem)?;
@@ -289,6 +318,7 @@ pub fn verify_enveloped(
     if uris.len() != 1 || uris[0] != format!("#{id}") {
         return Err(DsigError::WrongReference(uris));
     }
+    doc.remove_signature()?;
     Ok(Verified {
         value: SignedElement {
             id,
@@ -296,4 +326,73 @@ pub fn verify_enveloped(
         },
         _proof: Proof(()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    const ASSERTION: &str = r#"<saml2:Assertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion" ID="_abc" Version="2.0"><saml2:Issuer>me</saml2:Issuer>SIG<saml2:Subject><saml2:NameID>alice</saml2:NameID></saml2:Subject></saml2:Assertion>"#;
+
+    fn key(kind: KeyKind) -> (std::sync::Arc<SigningKey>, Vec<u8>) {
+        let dir = tempfile::tempdir().unwrap();
+        crate::datadir::create_key(dir.path(), "k", kind).unwrap();
+        let pem = std::fs::read(dir.path().join("keys/k.key.pem")).unwrap();
+        let cert = std::fs::read(dir.path().join("keys/k.crt.pem")).unwrap();
+        (
+            SigningKey::new("k", kind, Secret::new(pem), cert.clone()).unwrap(),
+            cert,
+        )
+    }
+
+    fn signed(alg: SignatureAlgorithm, digest: DigestAlgorithm, k: &SigningKey) -> String {
+        let xml = ASSERTION.replace("SIG", &signature_template("_abc", alg, digest));
+        String::from_utf8(sign_enveloped(xml.as_bytes(), "ID", alg, k).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn verifies_and_returns_only_signed_content() {
+        let (k, cert) = key(KeyKind::Rsa);
+        let s = signed(SignatureAlgorithm::RsaSha256, DigestAlgorithm::Sha256, &k);
+        let v = verify_enveloped(s.as_bytes(), "ID", &cert).unwrap();
+        let out = String::from_utf8(v.get().xml.clone()).unwrap();
+        assert!(out.contains("<saml2:NameID>alice</saml2:NameID>") && !out.contains("Signature"));
+        let (_, other) = key(KeyKind::Rsa);
+        assert!(
+            verify_enveloped(s.as_bytes(), "ID", &other).is_err(),
+            "wrong key accepted"
+        );
+        assert!(verify_enveloped(s.replace(">alice<", ">admin<").as_bytes(), "ID", &cert).is_err());
+    }
+
+    #[test]
+    fn refuses_wrapping_shapes_and_weak_algorithms() {
+        let (k, cert) = key(KeyKind::Rsa);
+        let s = signed(SignatureAlgorithm::RsaSha256, DigestAlgorithm::Sha256, &k);
+        // Content smuggled into ds:Object is not covered by the enveloped signature.
+        let object = s.replace(
+            "</ds:KeyInfo>",
+            "</ds:KeyInfo><ds:Object><saml2:Subject><saml2:NameID>admin</saml2:NameID></saml2:Subject></ds:Object>",
+        );
+        assert!(matches!(
+            verify_enveloped(object.as_bytes(), "ID", &cert),
+            Err(DsigError::Shape(_))
+        ));
+        // A signed assertion wrapped inside an unsigned one.
+        let wrapped = format!(
+            r#"<saml2:Assertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion" ID="_evil"><saml2:Advice>{s}</saml2:Advice></saml2:Assertion>"#
+        );
+        assert!(verify_enveloped(wrapped.as_bytes(), "ID", &cert).is_err());
+        // SHA-1 is not accepted on input.
+        let weak = signed(SignatureAlgorithm::RsaSha1, DigestAlgorithm::Sha1, &k);
+        assert!(verify_enveloped(weak.as_bytes(), "ID", &cert).is_err());
+        let (ek, ecert) = key(KeyKind::Ec);
+        let ec = signed(
+            SignatureAlgorithm::EcdsaSha384,
+            DigestAlgorithm::Sha512,
+            &ek,
+        );
+        assert!(verify_enveloped(ec.as_bytes(), "ID", &ecert).is_ok());
+    }
 }

@@ -42,6 +42,7 @@ pub struct Opts {
     /// Extra SOAP instance files: (file name, JSON).
     pub instances: Vec<(String, serde_json::Value)>,
     pub max_body_bytes: Option<usize>,
+    pub max_in_flight: Option<usize>,
 }
 
 pub fn start() -> TestServer {
@@ -77,6 +78,9 @@ pub fn start_with(opts: Opts) -> TestServer {
     };
     if let Some(m) = opts.max_body_bytes {
         cfg.max_body_bytes = m;
+    }
+    if let Some(m) = opts.max_in_flight {
+        cfg.max_in_flight = m;
     }
     let clock = opts
         .clock

@@ -23,10 +23,17 @@ fn authentication_failures() {
     assert_eq!(none.fault_code(), "wst:FailedAuthentication");
     let bad_digest = s.post_soap11(&envelope(
         SOAP11,
-        &username_digest("demo", "nope"),
+        &username_digest("alice", "nope"),
         RST_ISSUE,
     ));
     assert_eq!(bad_digest.fault_code(), "wst:FailedAuthentication");
+    // The demo user has no digest secret: a correct digest of its password still fails.
+    let no_secret = s.post_soap11(&envelope(
+        SOAP11,
+        &username_digest("demo", DEMO_PASSWORD),
+        RST_ISSUE,
+    ));
+    assert_eq!(no_secret.fault_code(), "wst:FailedAuthentication");
     // SOAP 1.2: Code/Value Sender with the wst: QName as Subcode.
     let f12 = s.post_soap12(&envelope(SOAP12, &username_text("demo", "nope"), RST_ISSUE));
     assert_eq!(f12.status, 500);
@@ -75,8 +82,8 @@ fn stale_and_future_timestamps_and_usernametokens() {
     ));
     assert_eq!(fresh.status, 200, "{}", fresh.body);
     let old = username_digest_with(
-        "demo",
-        DEMO_PASSWORD,
+        "alice",
+        "s3cret",
         b"0123456789abcdef",
         "2020-01-01T00:00:00Z",
     );
@@ -153,8 +160,7 @@ fn malformed_requests_are_invalid_requests() {
             "bad nonce",
             envelope(
                 SOAP11,
-                &username_digest("demo", DEMO_PASSWORD)
-                    .replace("==</wsse:Nonce>", "=!</wsse:Nonce>"),
+                &username_digest("alice", "s3cret").replace("==</wsse:Nonce>", "=!</wsse:Nonce>"),
                 RST_ISSUE,
             ),
         ),
@@ -317,4 +323,146 @@ fn transport_level_errors() {
     assert_eq!(unknown_action.fault_code(), "wst:InvalidRequest");
     assert_eq!(s.get(&format!("/sts/{INSTANCE}")).status, 405);
     assert_eq!(s.get("/nothing-here").status, 404);
+}
+
+#[test]
+fn hostile_header_values_and_envelope_structure() {
+    let s = start();
+    // Characters XML forbids never reach a reply, even before authentication.
+    let ctl = issue_body(SOAP11).replace(
+        "urn:uuid:5e1f2a3b-0000-4000-8000-000000000001",
+        "urn:a&#1;b",
+    );
+    let r = s.post_soap11(&ctl);
+    assert_eq!(r.fault_code(), "wst:InvalidRequest");
+    assert!(!r.body.contains('\u{1}'));
+    // Context is echoed exactly, whitespace characters included.
+    let ctx = envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), RST_ISSUE).replace(
+        "<wst:RequestSecurityToken ",
+        "<wst:RequestSecurityToken Context=\"a&#9;b&#10;c&lt;\" ",
+    );
+    let r = s.post_soap11(&ctx);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let doc = r.doc();
+    let rstr = doc
+        .elements()
+        .nth(1)
+        .unwrap()
+        .elements()
+        .next()
+        .unwrap()
+        .elements()
+        .next()
+        .unwrap();
+    assert_eq!(rstr.attr(None, "Context"), Some("a\tb\nc<"));
+    // Two Bodies: refused, not "the last one wins".
+    let two = issue_body(SOAP11).replace("</s:Body>", "</s:Body><s:Body><x/></s:Body>");
+    assert_eq!(s.post_soap11(&two).fault_code(), "wst:InvalidRequest");
+    // Replies only go back on the HTTP response.
+    let reply_to = issue_body(SOAP11).replace(
+        "<s:Header>",
+        "<s:Header><wsa:ReplyTo xmlns:wsa=\"http://www.w3.org/2005/08/addressing\"><wsa:Address>http://evil.example/</wsa:Address></wsa:ReplyTo>",
+    );
+    assert_eq!(
+        s.post_soap11(&reply_to).fault_code(),
+        "wsa:OnlyAnonymousAddressSupported"
+    );
+    // Delegation is refused rather than silently ignored.
+    let act_as = envelope(
+        SOAP11,
+        &username_text("demo", DEMO_PASSWORD),
+        &format!(
+            "{RST_ISSUE}<wst14:ActAs xmlns:wst14=\"http://docs.oasis-open.org/ws-sx/ws-trust/200802\"/>"
+        ),
+    );
+    assert_eq!(s.post_soap11(&act_as).fault_code(), "wst:BadRequest");
+    // Oversized nonces are refused before they are remembered.
+    let big_nonce = username_digest_with(
+        "alice",
+        "s3cret",
+        &[7u8; 4096],
+        &chrono::Utc::now().to_rfc3339(),
+    );
+    assert_eq!(
+        s.post_soap11(&envelope(SOAP11, &big_nonce, RST_ISSUE))
+            .fault_code(),
+        "wst:InvalidRequest"
+    );
+    // An envelope that is not SOAP at all is the sender's fault, not a version mismatch.
+    assert_eq!(s.post_soap11("<foo/>").fault_code(), "wst:InvalidRequest");
+    // A SOAP 1.2 envelope sent as text/xml: VersionMismatch, answered in SOAP 1.1.
+    let r = s.post_soap11(&issue_body(SOAP12));
+    assert!(
+        r.body
+            .contains("<faultcode>soap:VersionMismatch</faultcode>"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(SOAP11));
+    // SOAP 1.2 MustUnderstand faults name the header.
+    let mu = issue_body(SOAP12).replace(
+        "<s:Header>",
+        "<s:Header><z:Routing xmlns:z=\"urn:z\" s:mustUnderstand=\"true\"/>",
+    );
+    let r = s.post_soap12(&mu);
+    assert!(
+        r.body
+            .contains("<soap:NotUnderstood xmlns:h=\"urn:z\" qname=\"h:Routing\"/>"),
+        "{}",
+        r.body
+    );
+}
+
+#[test]
+fn audience_allow_list_limits_applies_to() {
+    let mut inst = sts::datadir::demo_instance();
+    inst["deployment-config"]["deployment-url-element"] = "soap-restricted".into();
+    inst["saml2-config"]["saml2-allowed-audiences"] = serde_json::json!(["urn:good:rp"]);
+    let s = start_with(Opts {
+        instances: vec![("soap-restricted.json".into(), inst)],
+        ..Default::default()
+    });
+    let post = |rp: &str| {
+        s.post(
+            "/sts/soap-restricted",
+            &[("Content-Type", "text/xml"), ("SOAPAction", ISSUE_ACTION)],
+            envelope(
+                SOAP11,
+                &username_text("demo", DEMO_PASSWORD),
+                &format!("{RST_ISSUE}{}", applies_to(rp)),
+            ),
+        )
+    };
+    assert_eq!(post("urn:good:rp").status, 200);
+    assert_eq!(
+        post("urn:sts:demo-sp").status,
+        200,
+        "saml2-sp-entity-id is always allowed"
+    );
+    assert_eq!(post("urn:evil:rp").fault_code(), "wst:InvalidScope");
+}
+
+#[test]
+fn overload_is_shed_with_503() {
+    let s = std::sync::Arc::new(start_with(Opts {
+        max_in_flight: Some(1),
+        ..Default::default()
+    }));
+    let handles: Vec<_> = (0..6)
+        .map(|_| {
+            let s = s.clone();
+            std::thread::spawn(move || s.post_soap11(&issue_body(SOAP11)))
+        })
+        .collect();
+    let replies: Vec<Reply> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let ok = replies.iter().filter(|r| r.status == 200).count();
+    let busy: Vec<&Reply> = replies.iter().filter(|r| r.status == 503).collect();
+    assert!(ok >= 1, "no request got through");
+    assert!(
+        !busy.is_empty(),
+        "nothing was shed: {:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert_eq!(busy[0].fault_code(), "wst:RequestFailed");
+    assert_eq!(ok + busy.len(), 6);
 }

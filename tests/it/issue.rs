@@ -161,7 +161,7 @@ fn soap11_password_text_issue_returns_a_complete_rstrc_and_signed_assertion() {
 #[test]
 fn soap12_digest_issue_answers_in_soap12_and_refuses_a_replayed_nonce() {
     let s = start();
-    let token = username_digest("demo", DEMO_PASSWORD);
+    let token = username_digest("alice", "s3cret");
     let body = envelope(SOAP12, &token, RST_ISSUE);
     let r = s.post_soap12(&body);
     assert_eq!(r.status, 200, "{}", r.body);
@@ -189,7 +189,7 @@ fn soap12_digest_issue_answers_in_soap12_and_refuses_a_replayed_nonce() {
         again.body
     );
     // A fresh nonce works again.
-    let fresh = envelope(SOAP12, &username_digest("demo", DEMO_PASSWORD), RST_ISSUE);
+    let fresh = envelope(SOAP12, &username_digest("alice", "s3cret"), RST_ISSUE);
     assert_eq!(s.post_soap12(&fresh).status, 200);
 }
 
