@@ -16,6 +16,10 @@ trap 'kill "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
 
 cargo build --release --quiet
 export STS_BENCH_USER=bench STS_BENCH_PASSWORD=bench-password
+STS_DEMO_PASSWORD=demo-password ./target/release/sts --data-dir "$data" init >/dev/null
+# A second instance that signs with ECDSA P-256, to show the cost of RSA-2048 itself.
+sed -e 's/"soap-username-transformer"/"soap-ecdsa"/' -e 's/"saml2-signature-key-alias": "sts-signing"/"saml2-signature-key-alias": "sts-signing-ec"/' \
+  "$data/instances/soap/soap-username-transformer.json" >"$data/instances/soap/soap-ecdsa.json"
 # A digest-enabled user (PasswordDigest needs the plain password on the server).
 STS_USER_PASSWORD=$STS_BENCH_PASSWORD ./target/release/sts --data-dir "$data" user add bench --digest >/dev/null
 STS_DEMO_PASSWORD=demo-password STS_LOG=warn ./target/release/sts serve \
@@ -30,6 +34,13 @@ openssl speed -seconds 5 -multi "$(nproc)" rsa2048 2>/dev/null | tail -1 | tee "
 echo "== wrk Issue, PasswordDigest, $CONNECTIONS connections, $DURATION"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/issue_digest.lua "$url" | tee "$out/wrk-digest.txt"
 echo "peak RSS after digest run: $(grep VmHWM /proc/$pid/status)" | tee "$out/rss.txt"
+
+echo "== wrk Issue, PasswordDigest, 16 connections, $DURATION"
+wrk -t"$THREADS" -c16 -d"$DURATION" --latency -s bench/issue_digest.lua "$url" | tee "$out/wrk-digest-16.txt"
+
+echo "== wrk Issue, PasswordDigest, ECDSA P-256 instance, $CONNECTIONS connections, $DURATION"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/issue_digest.lua "http://127.0.0.1:$PORT/sts/soap-ecdsa" | tee "$out/wrk-digest-ecdsa.txt"
+echo "peak RSS after digest runs: $(grep VmHWM /proc/$pid/status)" | tee -a "$out/rss.txt"
 
 echo "== wrk Issue, PasswordText (argon2id), $CONNECTIONS connections, $DURATION"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/issue_text.lua "$url" | tee "$out/wrk-text.txt"
