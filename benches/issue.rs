@@ -31,7 +31,8 @@ fn measure(name: &str, mut f: impl FnMut()) {
 
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    sts::datadir::bootstrap(dir.path(), Some("bench".into())).expect("bootstrap");
+    sts::datadir::bootstrap(dir.path(), Some("bench".into()), Some("bench-admin".into()))
+        .expect("bootstrap");
     let keys = sts::datadir::load_keys(dir.path()).expect("keys");
     let cfg: sts::instance::SoapInstanceConfig =
         serde_json::from_value(sts::datadir::demo_instance()).expect("instance");
@@ -50,6 +51,7 @@ fn main() {
         recipient: None,
         audience: Some("urn:bench:rp"),
         authn_instant: now,
+        session_index: None,
         authn_context: sts::tokens::saml2::AC_PASSWORD,
         attributes: &[],
     };

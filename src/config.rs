@@ -51,6 +51,20 @@ pub struct Config {
     pub cpu_threads: usize,
     /// Requests processed or queued at once; beyond it, requests get HTTP 503 at once.
     pub max_in_flight: usize,
+    /// Store URL; default `sqlite://{data_dir}/sts.db`.
+    pub store_url: Option<String>,
+    /// Name of the SSO header and cookie carrying session tokens.
+    pub session_cookie_name: String,
+    /// A session ends after this many seconds without use...
+    pub session_idle_secs: u64,
+    /// ...and at the latest this many seconds after it started.
+    pub session_max_secs: u64,
+    /// Failed authentications of one account within `lockout_window_secs` that lock it
+    /// (0 disables locking).
+    pub lockout_threshold: u32,
+    pub lockout_window_secs: u64,
+    /// How long a locked account stays locked.
+    pub lockout_duration_secs: u64,
 }
 
 impl Default for Config {
@@ -66,6 +80,13 @@ impl Default for Config {
             log: "info".to_owned(),
             cpu_threads: 0,
             max_in_flight: 512,
+            store_url: None,
+            session_cookie_name: "iPlanetDirectoryPro".to_owned(),
+            session_idle_secs: 30 * 60,
+            session_max_secs: 120 * 60,
+            lockout_threshold: 5,
+            lockout_window_secs: 300,
+            lockout_duration_secs: 300,
         }
     }
 }
@@ -132,6 +153,27 @@ impl Config {
         if let Some(v) = env_parse("STS_MAX_IN_FLIGHT", get)? {
             cfg.max_in_flight = v;
         }
+        if let Some(v) = get("STS_STORE_URL") {
+            cfg.store_url = Some(v);
+        }
+        if let Some(v) = get("STS_SESSION_COOKIE_NAME") {
+            cfg.session_cookie_name = v;
+        }
+        if let Some(v) = env_parse("STS_SESSION_IDLE_SECS", get)? {
+            cfg.session_idle_secs = v;
+        }
+        if let Some(v) = env_parse("STS_SESSION_MAX_SECS", get)? {
+            cfg.session_max_secs = v;
+        }
+        if let Some(v) = env_parse("STS_LOCKOUT_THRESHOLD", get)? {
+            cfg.lockout_threshold = v;
+        }
+        if let Some(v) = env_parse("STS_LOCKOUT_WINDOW_SECS", get)? {
+            cfg.lockout_window_secs = v;
+        }
+        if let Some(v) = env_parse("STS_LOCKOUT_DURATION_SECS", get)? {
+            cfg.lockout_duration_secs = v;
+        }
         if let Some(v) = get("STS_LOG") {
             cfg.log = v;
         }
@@ -143,6 +185,27 @@ impl Config {
         if self.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "max_body_bytes must be at least 1024".into(),
+            ));
+        }
+        let day = 86_400;
+        if !(1..=30 * day).contains(&self.session_idle_secs)
+            || !(1..=30 * day).contains(&self.session_max_secs)
+            || self.lockout_window_secs > day
+            || self.lockout_duration_secs > day
+        {
+            return Err(ConfigError::Invalid(
+                "session lifetimes must be 1 s to 30 days; lockout window and duration at most a day"
+                    .into(),
+            ));
+        }
+        if self.session_cookie_name.is_empty()
+            || !self
+                .session_cookie_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ConfigError::Invalid(
+                "session_cookie_name must be letters, digits, `-` or `_`".into(),
             ));
         }
         if self.max_in_flight == 0 {
@@ -177,6 +240,13 @@ impl Config {
         } else {
             std::thread::available_parallelism().map_or(2, |n| n.get())
         }
+    }
+
+    /// The store URL in effect.
+    pub fn store_url(&self) -> String {
+        self.store_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("sts.db").display()))
     }
 
     /// The public base URL without a trailing slash.

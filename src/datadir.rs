@@ -32,6 +32,7 @@ pub const DEFAULT_KEY: &str = "sts-signing";
 pub const DEFAULT_EC_KEY: &str = "sts-signing-ec";
 pub const DEMO_INSTANCE: &str = "soap-username-transformer";
 pub const DEMO_USER: &str = "demo";
+pub const ADMIN_USER: &str = "amadmin";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataDirError {
@@ -77,6 +78,8 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 pub struct Bootstrap {
     pub created_keys: bool,
     pub demo_password: Option<Secret<String>>,
+    /// Set when `amadmin` was created with a generated password.
+    pub admin_password: Option<Secret<String>>,
     pub created_instance: bool,
 }
 
@@ -169,8 +172,15 @@ pub fn demo_instance() -> serde_json::Value {
     })
 }
 
-/// Creates what an empty data directory lacks: keys, the demo user, the demo instance.
-pub fn bootstrap(dir: &Path, demo_password: Option<String>) -> Result<Bootstrap, DataDirError> {
+/// Creates what an empty data directory lacks: keys, the demo user, the administrator
+/// `amadmin` (whenever the top-level realm has no administrator), the demo instance.
+/// Passwords come from the arguments (`STS_DEMO_PASSWORD`, `STS_ADMIN_PASSWORD`), else they
+/// are generated and returned to be shown once. There is no fixed default password.
+pub fn bootstrap(
+    dir: &Path,
+    demo_password: Option<String>,
+    admin_password: Option<String>,
+) -> Result<Bootstrap, DataDirError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut out = Bootstrap::default();
     if !dir
@@ -213,6 +223,26 @@ pub fn bootstrap(dir: &Path, demo_password: Option<String>) -> Result<Bootstrap,
                 .collect(),
             disabled: false,
             admin: false,
+        })?;
+    }
+    let store = FileUserStore::open(&users_path)?;
+    if !store.list()?.iter().any(|u| u.admin && u.realm == "/") {
+        let password = match admin_password {
+            Some(p) => p,
+            None => {
+                let p = random_password()?;
+                out.admin_password = Some(Secret::new(p.clone()));
+                p
+            }
+        };
+        store.add(User {
+            username: ADMIN_USER.to_owned(),
+            realm: "/".to_owned(),
+            password_hash: hash_password(&password)?,
+            digest_secret: None,
+            attributes: [("cn".to_owned(), vec!["Administrator".to_owned()])].into(),
+            disabled: false,
+            admin: true,
         })?;
     }
     let soap_dir = dir.join("instances").join("soap");

@@ -15,6 +15,7 @@ pub mod instance;
 pub mod secret;
 pub mod server;
 pub mod soap;
+pub mod store;
 pub mod tokens;
 pub mod wstrust;
 pub mod xml;
@@ -34,6 +35,8 @@ pub enum StartError {
     Instance { path: String, message: String },
     #[error("two instances are published at /sts/{0}")]
     Duplicate(String),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
 }
 
 /// Loads keys, users and instances from the data directory into the server state.
@@ -64,8 +67,24 @@ pub fn build_state(
         window: chrono::Duration::seconds(i64::try_from(cfg.nonce_window_secs).unwrap_or(300)),
     };
     let base_url = cfg.base_url();
+    let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000_000));
+    let sessions = identity::sessions::Sessions::new(
+        store::open(&cfg.store_url())?,
+        clock.clone(),
+        identity::sessions::SessionPolicy {
+            idle: secs(cfg.session_idle_secs),
+            max: secs(cfg.session_max_secs),
+        },
+    );
+    let throttle = identity::throttle::Throttle::new(identity::throttle::LockoutPolicy {
+        threshold: cfg.lockout_threshold,
+        window: secs(cfg.lockout_window_secs),
+        lockout: secs(cfg.lockout_duration_secs),
+    });
     Ok(server::AppState {
-        engine: engine::Engine::new(clock, users, freshness),
+        engine: engine::Engine::new(clock, users.clone(), freshness, sessions, throttle),
+        users,
+        cookie_name: cfg.session_cookie_name.clone(),
         instances,
         secure_transport: base_url.starts_with("https://"),
         base_url,

@@ -43,6 +43,19 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage realms.
+    Realm {
+        #[command(subcommand)]
+        command: RealmCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RealmCommand {
+    /// Add a realm (e.g. `myRealm`, or `parent/child`).
+    Add { name: String },
+    /// List realms.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -64,8 +77,37 @@ enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// Set a user's password (from STS_USER_PASSWORD, else standard input). Digest-enabled
+    /// users keep their digest secret in step.
+    Passwd {
+        username: String,
+        #[arg(long, default_value = "/")]
+        realm: String,
+    },
+    /// Disable a user: authentication fails and its sessions stop working.
+    Disable {
+        username: String,
+        #[arg(long, default_value = "/")]
+        realm: String,
+    },
+    /// Enable a disabled user.
+    Enable {
+        username: String,
+        #[arg(long, default_value = "/")]
+        realm: String,
+    },
+    /// Delete a user.
+    Delete {
+        username: String,
+        #[arg(long, default_value = "/")]
+        realm: String,
+    },
     /// List users (never their secrets).
-    List,
+    List {
+        /// Only this realm.
+        #[arg(long)]
+        realm: Option<String>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -99,19 +141,46 @@ fn run(cli: Cli) -> Result<(), AnyError> {
             serve(cfg)
         }
         Command::Init => {
-            let boot =
-                sts::datadir::bootstrap(&cfg.data_dir, std::env::var("STS_DEMO_PASSWORD").ok())?;
+            let boot = bootstrap(&cfg)?;
             print_bootstrap(&boot);
             println!("data directory ready: {}", cfg.data_dir.display());
             Ok(())
         }
         Command::User { command } => user(&cfg, command),
+        Command::Realm { command } => {
+            std::fs::create_dir_all(&cfg.data_dir)?;
+            let store = FileUserStore::open(&cfg.data_dir.join("users.json"))?;
+            match command {
+                RealmCommand::Add { name } => println!("added realm `{}`", store.add_realm(&name)?),
+                RealmCommand::List => {
+                    for r in store.realms()? {
+                        println!("{r}");
+                    }
+                }
+            }
+            Ok(())
+        }
     }
+}
+
+fn bootstrap(cfg: &Config) -> Result<sts::datadir::Bootstrap, AnyError> {
+    Ok(sts::datadir::bootstrap(
+        &cfg.data_dir,
+        std::env::var("STS_DEMO_PASSWORD").ok(),
+        std::env::var("STS_ADMIN_PASSWORD").ok(),
+    )?)
 }
 
 fn print_bootstrap(boot: &sts::datadir::Bootstrap) {
     if boot.created_keys {
         println!("created signing keys (RSA `sts-signing`, EC P-256 `sts-signing-ec`)");
+    }
+    if let Some(p) = &boot.admin_password {
+        // Printed once, on purpose: the only way to learn a generated administrator password.
+        println!(
+            "created administrator `amadmin` with password: {}",
+            p.expose()
+        );
     }
     if let Some(p) = &boot.demo_password {
         // Printed once, on purpose: this is how the operator learns the generated password.
@@ -120,6 +189,21 @@ fn print_bootstrap(boot: &sts::datadir::Bootstrap) {
     if boot.created_instance {
         println!("created SOAP STS instance `soap-username-transformer`");
     }
+}
+
+fn read_password() -> Result<String, AnyError> {
+    let password = match std::env::var("STS_USER_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s)?;
+            s.trim_end_matches(['\n', '\r']).to_owned()
+        }
+    };
+    if password.is_empty() {
+        return Err("the password must not be empty".into());
+    }
+    Ok(password)
 }
 
 fn user(cfg: &Config, command: UserCommand) -> Result<(), AnyError> {
@@ -133,17 +217,7 @@ fn user(cfg: &Config, command: UserCommand) -> Result<(), AnyError> {
             attrs,
             admin,
         } => {
-            let password = match std::env::var("STS_USER_PASSWORD") {
-                Ok(p) => p,
-                Err(_) => {
-                    let mut s = String::new();
-                    std::io::stdin().read_to_string(&mut s)?;
-                    s.trim_end_matches(['\n', '\r']).to_owned()
-                }
-            };
-            if password.is_empty() {
-                return Err("the password must not be empty".into());
-            }
+            let password = read_password()?;
             let mut attributes = std::collections::BTreeMap::<String, Vec<String>>::new();
             for a in attrs {
                 let (k, v) = a
@@ -168,8 +242,35 @@ fn user(cfg: &Config, command: UserCommand) -> Result<(), AnyError> {
                 normalize_realm(&realm)
             );
         }
-        UserCommand::List => {
-            for u in store.list()? {
+        UserCommand::Passwd { username, realm } => {
+            let password = read_password()?;
+            let hash = hash_password(&password)?;
+            store.update(&realm, &username, |u| {
+                u.password_hash = hash;
+                if u.digest_secret.is_some() {
+                    u.digest_secret = Some(Secret::new(password));
+                }
+            })?;
+            println!("password of `{username}` changed");
+        }
+        UserCommand::Disable { username, realm } => {
+            store.update(&realm, &username, |u| u.disabled = true)?;
+            println!("user `{username}` disabled");
+        }
+        UserCommand::Enable { username, realm } => {
+            store.update(&realm, &username, |u| u.disabled = false)?;
+            println!("user `{username}` enabled");
+        }
+        UserCommand::Delete { username, realm } => {
+            store.delete(&realm, &username)?;
+            println!("user `{username}` deleted");
+        }
+        UserCommand::List { realm } => {
+            let only = realm.as_deref().map(normalize_realm);
+            for u in store.list()?.into_iter().filter(|u| {
+                only.as_ref()
+                    .is_none_or(|r| *r == normalize_realm(&u.realm))
+            }) {
                 println!(
                     "{}\t{}\t{}{}{}",
                     u.realm,
@@ -193,7 +294,7 @@ fn serve(mut cfg: Config) -> Result<(), AnyError> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cfg.log)?)
         .with_writer(std::io::stderr)
         .init();
-    let boot = sts::datadir::bootstrap(&cfg.data_dir, std::env::var("STS_DEMO_PASSWORD").ok())?;
+    let boot = bootstrap(&cfg)?;
     print_bootstrap(&boot);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .max_blocking_threads(cfg.cpu_threads())
@@ -216,6 +317,20 @@ fn serve(mut cfg: Config) -> Result<(), AnyError> {
         }
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
+        // Expired sessions are also refused when used; the reaper keeps the table small.
+        let reaper_state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let st = reaper_state.clone();
+                match tokio::task::spawn_blocking(move || st.engine.sessions().reap()).await {
+                    Ok(Ok(n)) if n > 0 => tracing::debug!(removed = n, "expired sessions reaped"),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "reaping sessions failed"),
+                    _ => {}
+                }
+            }
+        });
         sts::server::serve(state, listener, shutdown_signal()).await;
         tracing::info!("stopped");
         Ok::<(), AnyError>(())

@@ -13,6 +13,8 @@ use chrono::{DateTime, Duration, Utc};
 pub use nonces::NonceCache;
 
 use crate::clock::Clock;
+use crate::identity::sessions::Sessions;
+use crate::identity::throttle::Throttle;
 use crate::identity::{UserStore, verify_password};
 use crate::instance::{SoapInstanceConfig, TokenType};
 use crate::secret::{Secret, ct_eq};
@@ -82,6 +84,8 @@ pub enum Credential {
         nonce: Vec<u8>,
         created: String,
     },
+    /// An SSO session token (OpenAM's `OPENAM` input token type).
+    Session { token: Secret<String> },
 }
 
 /// A WS-Security message timestamp.
@@ -115,6 +119,8 @@ pub struct IssueRequest {
     pub lifetime_expires: Option<DateTime<Utc>>,
     /// Whether the request arrived over a protected transport (TLS).
     pub secure_transport: bool,
+    /// The public id of the session behind the token, for `AuthnStatement/@SessionIndex`.
+    pub session_index: Option<String>,
 }
 
 /// An issued token.
@@ -259,6 +265,15 @@ impl Instance {
             .iter()
             .any(|v| v.validated_token_type == t)
     }
+
+    /// `invalidateInterimOpenAMSession` for input type `t`.
+    pub fn invalidate_interim(&self, t: TokenType) -> bool {
+        self.config
+            .validated_tokens
+            .iter()
+            .find(|v| v.validated_token_type == t)
+            .is_none_or(|v| v.invalidate_interim_session)
+    }
 }
 
 /// The token engine.
@@ -267,6 +282,8 @@ pub struct Engine {
     users: Arc<dyn UserStore>,
     nonces: NonceCache,
     freshness: Freshness,
+    sessions: Sessions,
+    throttle: Throttle,
 }
 
 fn sha1_digest_b64(nonce: &[u8], created: &str, password: &str) -> String {
@@ -278,13 +295,97 @@ fn sha1_digest_b64(nonce: &[u8], created: &str, password: &str) -> String {
 }
 
 impl Engine {
-    pub fn new(clock: Arc<dyn Clock>, users: Arc<dyn UserStore>, freshness: Freshness) -> Engine {
+    pub fn new(
+        clock: Arc<dyn Clock>,
+        users: Arc<dyn UserStore>,
+        freshness: Freshness,
+        sessions: Sessions,
+        throttle: Throttle,
+    ) -> Engine {
         Engine {
             clock,
             users,
             nonces: NonceCache::new(1_000_000),
             freshness,
+            sessions,
+            throttle,
         }
+    }
+
+    /// The session service (SSO tokens).
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    fn store_failed(e: crate::store::StoreError) -> EngineError {
+        EngineError::RequestFailed(format!("store: {e}"))
+    }
+
+    /// The principal of a live session, if its user still exists and is enabled. `realm`
+    /// None accepts a session of any realm.
+    pub fn session_principal(
+        &self,
+        token: &str,
+        realm: Option<&str>,
+    ) -> Result<Option<(Principal, crate::identity::sessions::SessionInfo, bool)>, EngineError>
+    {
+        let Some(info) = self.sessions.validate(token).map_err(Self::store_failed)? else {
+            return Ok(None);
+        };
+        if realm.is_some_and(|r| crate::identity::normalize_realm(r) != info.realm) {
+            return Ok(None);
+        }
+        let user = self
+            .users
+            .find(&info.realm, &info.username)
+            .map_err(|e| EngineError::RequestFailed(format!("identity store: {e}")))?;
+        Ok(user.filter(|u| !u.disabled).map(|u| {
+            let admin = u.admin;
+            (
+                Principal {
+                    realm: info.realm.clone(),
+                    name: u.username,
+                    attributes: u.attributes,
+                },
+                info,
+                admin,
+            )
+        }))
+    }
+
+    /// Authenticates a credential and issues a token, the way every front end does it: an
+    /// input other than a session gets an interim session, ended after issuing when
+    /// `invalidate_interim` says so (OpenAM's `invalidateInterimOpenAMSession`).
+    /// `request` builds the issue request once the caller is authenticated, so that what is
+    /// unsupported is only revealed to authenticated callers.
+    pub fn authenticate_and_issue(
+        &self,
+        instance: &Instance,
+        cred: &Credential,
+        invalidate_interim: bool,
+        request: impl FnOnce() -> Result<IssueRequest, EngineError>,
+    ) -> Result<(Principal, Issued), EngineError> {
+        let realm = &instance.config.deployment.realm;
+        let principal = self.authenticate(realm, cred)?;
+        let mut req = request()?;
+        let interim = match cred {
+            Credential::Session { .. } => None,
+            _ => Some(
+                self.sessions
+                    .create(&principal.realm, &principal.name, true)
+                    .map_err(Self::store_failed)?,
+            ),
+        };
+        if !invalidate_interim {
+            req.session_index = interim.as_ref().map(|(_, info)| info.uid.clone());
+        }
+        let issued = self.issue(instance, &principal, &req);
+        if invalidate_interim && let Some((token, _)) = &interim {
+            self.sessions
+                .logout(token.expose())
+                .map_err(Self::store_failed)?;
+        }
+        Ok((principal, issued?))
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -358,7 +459,19 @@ impl Engine {
         let username = match cred {
             Credential::PasswordText { username, .. }
             | Credential::PasswordDigest { username, .. } => username,
+            Credential::Session { token } => {
+                return match self.session_principal(token.expose(), Some(realm))? {
+                    Some((p, _, _)) => Ok(p),
+                    None => Err(failed()),
+                };
+            }
         };
+        let realm_n = crate::identity::normalize_realm(realm);
+        let now = self.clock.now();
+        // A locked account fails like a wrong password, whatever was presented.
+        if self.throttle.is_locked(&realm_n, username, now) {
+            return Err(failed());
+        }
         let user = self
             .users
             .find(realm, username)
@@ -380,6 +493,7 @@ impl Engine {
                 }
                 ok
             }
+            (Credential::Session { .. }, _) => false,
             (Credential::PasswordText { password, .. }, None) => {
                 // Spend the same effort for unknown users, so timing does not reveal them.
                 let _ = verify_password(password.expose(), &dummy_hash());
@@ -409,12 +523,21 @@ impl Engine {
             }
         };
         match user {
-            Some(u) if ok && !u.disabled => Ok(Principal {
-                realm: crate::identity::normalize_realm(realm),
-                name: u.username,
-                attributes: u.attributes,
-            }),
-            _ => Err(failed()),
+            Some(u) if ok && !u.disabled => {
+                self.throttle.success(&realm_n, username);
+                Ok(Principal {
+                    realm: realm_n,
+                    name: u.username,
+                    attributes: u.attributes,
+                })
+            }
+            _ => {
+                if self.throttle.failure(&realm_n, username, now) {
+                    // The name is the client's claim; Debug-escaped, and no secret is logged.
+                    tracing::warn!(realm = %realm_n, user = ?username, "account locked after repeated failures");
+                }
+                Err(failed())
+            }
         }
     }
 
@@ -504,6 +627,7 @@ impl Engine {
             recipient: cfg.sp_acs_url.as_deref(),
             audience: audience.as_deref(),
             authn_instant: now,
+            session_index: req.session_index.as_deref(),
             authn_context: if req.secure_transport {
                 saml2::AC_PASSWORD_PROTECTED_TRANSPORT
             } else {
@@ -552,7 +676,7 @@ mod tests {
 
     fn resolve_demo(edit: impl FnOnce(&mut serde_json::Value)) -> Result<Instance, String> {
         let dir = tempfile::tempdir().unwrap();
-        crate::datadir::bootstrap(dir.path(), Some("x".into())).unwrap();
+        crate::datadir::bootstrap(dir.path(), Some("x".into()), Some("y".into())).unwrap();
         let keys = crate::datadir::load_keys(dir.path()).unwrap();
         let mut json = crate::datadir::demo_instance();
         edit(&mut json);

@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::secret::Secret;
 
+pub mod sessions;
+pub mod throttle;
+
 /// Errors of the identity layer.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
@@ -33,6 +36,22 @@ pub enum IdentityError {
     Hash,
     #[error("user `{0}` already exists in realm `{1}`")]
     Exists(String, String),
+    #[error("no user `{0}` in realm `{1}`")]
+    NoSuchUser(String, String),
+    #[error("realm `{0}` does not exist (create it with `sts realm add`)")]
+    NoSuchRealm(String),
+    #[error("realm `{0}` already exists")]
+    RealmExists(String),
+    #[error("invalid name `{0}`: use letters, digits, `.`, `_`, `-` and `@` (1-128 characters)")]
+    InvalidName(String),
+}
+
+/// Whether a user or realm name is acceptable: short, printable, no path or markup characters.
+pub fn valid_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
 }
 
 /// A user of a realm.
@@ -105,7 +124,16 @@ pub trait UserStore: Send + Sync {
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UserFile {
+    /// Realms besides the top-level realm `/`, e.g. `/myRealm`.
+    #[serde(default)]
+    realms: Vec<String>,
     users: Vec<User>,
+}
+
+impl UserFile {
+    fn has_realm(&self, realm: &str) -> bool {
+        realm == "/" || self.realms.iter().any(|r| r == realm)
+    }
 }
 
 /// Users in `users.json` of the data directory, re-read when the file changes, so that
@@ -113,6 +141,8 @@ struct UserFile {
 pub struct FileUserStore {
     path: PathBuf,
     cache: RwLock<(Option<SystemTime>, Arc<UserFile>)>,
+    /// Serialises read-modify-write cycles of this process.
+    write: std::sync::Mutex<()>,
 }
 
 impl FileUserStore {
@@ -120,6 +150,7 @@ impl FileUserStore {
         let store = FileUserStore {
             path: path.to_owned(),
             cache: RwLock::new((None, Arc::new(UserFile::default()))),
+            write: std::sync::Mutex::new(()),
         };
         store.current()?;
         Ok(store)
@@ -161,17 +192,23 @@ impl FileUserStore {
         Ok(self.current()?.users.clone())
     }
 
-    /// Adds a user and writes the file (owner-only permissions).
-    pub fn add(&self, user: User) -> Result<(), IdentityError> {
+    /// Realms, the top-level realm first.
+    pub fn realms(&self) -> Result<Vec<String>, IdentityError> {
+        let mut out = vec!["/".to_owned()];
+        out.extend(self.current()?.realms.iter().cloned());
+        Ok(out)
+    }
+
+    fn modify<T>(
+        &self,
+        f: impl FnOnce(&mut UserFile) -> Result<T, IdentityError>,
+    ) -> Result<T, IdentityError> {
+        let _guard = self
+            .write
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut file = self.read()?;
-        if file
-            .users
-            .iter()
-            .any(|u| u.username == user.username && u.realm == user.realm)
-        {
-            return Err(IdentityError::Exists(user.username, user.realm));
-        }
-        file.users.push(user);
+        let out = f(&mut file)?;
         let json = serde_json::to_vec_pretty(&file).map_err(|source| IdentityError::Format {
             path: self.path.clone(),
             source,
@@ -179,6 +216,83 @@ impl FileUserStore {
         crate::datadir::write_private(&self.path, &json).map_err(|source| IdentityError::Io {
             path: self.path.clone(),
             source,
+        })?;
+        Ok(out)
+    }
+
+    /// Adds a realm (`name` or `/name`).
+    pub fn add_realm(&self, name: &str) -> Result<String, IdentityError> {
+        let realm = normalize_realm(name);
+        if !realm.trim_start_matches('/').split('/').all(valid_name) {
+            return Err(IdentityError::InvalidName(name.to_owned()));
+        }
+        self.modify(|f| {
+            if f.has_realm(&realm) {
+                return Err(IdentityError::RealmExists(realm.clone()));
+            }
+            f.realms.push(realm.clone());
+            Ok(realm.clone())
+        })
+    }
+
+    /// Adds a user to an existing realm.
+    pub fn add(&self, mut user: User) -> Result<(), IdentityError> {
+        if !valid_name(&user.username) {
+            return Err(IdentityError::InvalidName(user.username));
+        }
+        user.realm = normalize_realm(&user.realm);
+        self.modify(|file| {
+            if !file.has_realm(&user.realm) {
+                return Err(IdentityError::NoSuchRealm(user.realm.clone()));
+            }
+            if file
+                .users
+                .iter()
+                .any(|u| u.username == user.username && normalize_realm(&u.realm) == user.realm)
+            {
+                return Err(IdentityError::Exists(
+                    user.username.clone(),
+                    user.realm.clone(),
+                ));
+            }
+            file.users.push(user);
+            Ok(())
+        })
+    }
+
+    /// Changes a user in place.
+    pub fn update(
+        &self,
+        realm: &str,
+        username: &str,
+        f: impl FnOnce(&mut User),
+    ) -> Result<User, IdentityError> {
+        let realm = normalize_realm(realm);
+        self.modify(|file| {
+            let u = file
+                .users
+                .iter_mut()
+                .find(|u| u.username == username && normalize_realm(&u.realm) == realm)
+                .ok_or_else(|| IdentityError::NoSuchUser(username.to_owned(), realm.clone()))?;
+            f(u);
+            Ok(u.clone())
+        })
+    }
+
+    /// Removes a user.
+    pub fn delete(&self, realm: &str, username: &str) -> Result<(), IdentityError> {
+        let realm = normalize_realm(realm);
+        self.modify(|file| {
+            let before = file.users.len();
+            file.users
+                .retain(|u| !(u.username == username && normalize_realm(&u.realm) == realm));
+            if file.users.len() == before {
+                return Err(IdentityError::NoSuchUser(
+                    username.to_owned(),
+                    realm.clone(),
+                ));
+            }
+            Ok(())
         })
     }
 }

@@ -35,31 +35,48 @@ pub fn xsd(name: &str) -> Option<&'static str> {
 const INCLUDE_ALWAYS: &str =
     "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702/IncludeToken/AlwaysToRecipient";
 
-/// WS-SecurityPolicy for what the instance accepts: the supporting tokens of its
-/// `security-policy-validated-token-config`, a timestamp, WS-Trust 1.3, and, when the public
-/// URL is https, a transport binding.
+/// WS-SecurityPolicy for what the instance accepts: one alternative per input token of its
+/// `security-policy-validated-token-config` (a UsernameToken, or an OpenAM session token in
+/// ForgeRock's policy namespace), each with a timestamp, WS-Trust 1.3, and, when the public URL
+/// is https, a transport binding.
 pub fn security_policy(instance: &Instance, https: bool) -> String {
-    let mut p =
-        String::from("<wsp:Policy wsu:Id=\"STS_Security_Policy\"><wsp:ExactlyOne><wsp:All>");
-    if https {
-        p.push_str(concat!(
+    let transport = if https {
+        concat!(
             "<sp:TransportBinding><wsp:Policy><sp:TransportToken><wsp:Policy><sp:HttpsToken/>",
             "</wsp:Policy></sp:TransportToken><sp:AlgorithmSuite><wsp:Policy><sp:Basic256Sha256/>",
             "</wsp:Policy></sp:AlgorithmSuite><sp:Layout><wsp:Policy><sp:Lax/></wsp:Policy>",
             "</sp:Layout><sp:IncludeTimestamp/></wsp:Policy></sp:TransportBinding>"
-        ));
-    }
-    if instance.accepts(TokenType::Username) {
-        p.push_str(&format!(
-            "<sp:SupportingTokens><wsp:Policy><sp:UsernameToken sp:IncludeToken=\"{INCLUDE_ALWAYS}\"><wsp:Policy><sp:WssUsernameToken10/></wsp:Policy></sp:UsernameToken></wsp:Policy></sp:SupportingTokens>"
-        ));
-    }
-    p.push_str(concat!(
+        )
+    } else {
+        ""
+    };
+    let common = concat!(
         "<sp:Wss11><wsp:Policy/></sp:Wss11>",
         "<sp:Trust13><wsp:Policy><sp:MustSupportIssuedTokens/></wsp:Policy></sp:Trust13>",
-        "<wsam:Addressing wsp:Optional=\"true\"><wsp:Policy/></wsam:Addressing>",
-        "</wsp:All></wsp:ExactlyOne></wsp:Policy>"
-    ));
+        "<wsam:Addressing wsp:Optional=\"true\"><wsp:Policy/></wsam:Addressing>"
+    );
+    let mut tokens = Vec::new();
+    if instance.accepts(TokenType::Username) {
+        tokens.push(format!(
+            "<sp:UsernameToken sp:IncludeToken=\"{INCLUDE_ALWAYS}\"><wsp:Policy><sp:WssUsernameToken10/></wsp:Policy></sp:UsernameToken>"
+        ));
+    }
+    if instance.accepts(TokenType::OpenAm) {
+        tokens.push(
+            "<openam:OpenAMSessionToken xmlns:openam=\"http://schemas.forgerock.org/ws/securitypolicy\"/>"
+                .to_owned(),
+        );
+    }
+    let mut p = String::from("<wsp:Policy wsu:Id=\"STS_Security_Policy\"><wsp:ExactlyOne>");
+    for t in &tokens {
+        p.push_str(&format!(
+            "<wsp:All>{transport}<sp:SupportingTokens><wsp:Policy>{t}</wsp:Policy></sp:SupportingTokens>{common}</wsp:All>"
+        ));
+    }
+    if tokens.is_empty() {
+        p.push_str(&format!("<wsp:All>{transport}{common}</wsp:All>"));
+    }
+    p.push_str("</wsp:ExactlyOne></wsp:Policy>");
     p
 }
 

@@ -1,6 +1,7 @@
 //! HTTP front end (warp): routes and nothing else. Protocol work happens in `soap`,
 //! `wstrust` and `engine`; errors become wire errors in [`reject`].
 
+pub mod json;
 pub mod metadata;
 pub mod reject;
 pub mod soap;
@@ -21,6 +22,10 @@ use crate::xml::Limits;
 /// Shared state of the server.
 pub struct AppState {
     pub engine: Engine,
+    /// The identity store, for the admin API.
+    pub users: Arc<crate::identity::FileUserStore>,
+    /// SSO header and cookie name (`iPlanetDirectoryPro`).
+    pub cookie_name: String,
     /// Instances by realm-qualified subpath (`soap-x`, `myRealm/soap-x`).
     pub instances: HashMap<String, Instance>,
     pub base_url: String,
@@ -38,6 +43,7 @@ pub struct HttpReply {
     pub status: u16,
     pub content_type: &'static str,
     pub body: String,
+    pub set_cookie: Option<String>,
 }
 
 impl warp::Reply for HttpReply {
@@ -47,6 +53,12 @@ impl warp::Reply for HttpReply {
             StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if let Ok(v) = warp::http::HeaderValue::from_str(self.content_type) {
             r.headers_mut().insert(warp::http::header::CONTENT_TYPE, v);
+        }
+        if let Some(c) = self
+            .set_cookie
+            .and_then(|c| warp::http::HeaderValue::from_str(&c).ok())
+        {
+            r.headers_mut().insert(warp::http::header::SET_COOKIE, c);
         }
         r
     }
@@ -108,6 +120,7 @@ fn text(status: u16, content_type: &'static str, body: String) -> HttpReply {
         status,
         content_type,
         body,
+        set_cookie: None,
     }
 }
 
@@ -122,18 +135,21 @@ pub fn routes(
         .and(warp::path::tail())
         .and(warp::header::optional::<String>("content-type"))
         .and(warp::header::optional::<String>("soapaction"))
+        .and(warp::header::headers_cloned())
         .and(limited_body(max))
         .and(with_state(state.clone()))
         .then(
             |tail: warp::path::Tail,
              content_type: Option<String>,
              soap_action: Option<String>,
+             headers: warp::http::HeaderMap,
              body: Body,
              state: Arc<AppState>| async move {
                 let subpath = subpath_of(&tail);
                 let http = soap::SoapHttp {
                     content_type,
                     soap_action,
+                    session: json::session_token(&headers, &state.cookie_name),
                 };
                 let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
                     return shed(&http, reject::SoapFailure::Busy);
@@ -206,6 +222,57 @@ pub fn routes(
                 format!("no schema named {name}\n"),
             ),
         });
+    let json_route = warp::path("json")
+        .and(warp::path::tail())
+        .and(warp::method())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::header::headers_cloned())
+        .and(limited_body(max))
+        .and(with_state(state.clone()))
+        .then(
+            |tail: warp::path::Tail,
+             method: warp::http::Method,
+             query: String,
+             headers: warp::http::HeaderMap,
+             body: Body,
+             state: Arc<AppState>| async move {
+                let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
+                    return json_failure(&reject::JsonFailure::Internal("busy".into()), 503);
+                };
+                let body = match body {
+                    Body::Complete(b) => b,
+                    Body::TooLarge => {
+                        return json_failure(
+                            &reject::JsonFailure::BadRequest("the body is too large".into()),
+                            413,
+                        );
+                    }
+                    Body::Broken => {
+                        return json_failure(
+                            &reject::JsonFailure::BadRequest("broken request body".into()),
+                            400,
+                        );
+                    }
+                };
+                let req = json::JsonRequest {
+                    method,
+                    tail: tail.as_str().to_owned(),
+                    query,
+                    headers,
+                    body,
+                };
+                let st = state.clone();
+                tokio::task::spawn_blocking(move || {
+                    let reply = json::handle(&st, &req);
+                    drop(permit);
+                    reply
+                })
+                .await
+                .unwrap_or_else(|_| {
+                    json_failure(&reject::JsonFailure::Internal("task failed".into()), 500)
+                })
+            },
+        );
     let health = warp::path("health")
         .and(warp::get())
         .and(warp::path::end())
@@ -214,6 +281,8 @@ pub fn routes(
         .or(wsdl_get)
         .unify()
         .or(xsd_get)
+        .unify()
+        .or(json_route)
         .unify()
         .or(health)
         .unify()
@@ -233,6 +302,19 @@ pub fn routes(
         })
 }
 
+fn json_failure(f: &reject::JsonFailure, status: u16) -> HttpReply {
+    let (_, mut body) = reject::json_error(f);
+    if status == 503 {
+        body = serde_json::json!({"code": 503, "reason": "Service Unavailable", "message": "the server is busy; retry later"});
+    }
+    HttpReply {
+        status,
+        content_type: "application/json",
+        body: body.to_string(),
+        set_cookie: None,
+    }
+}
+
 /// A fault decided before the envelope is read, in the version the Content-Type names.
 fn shed(http: &soap::SoapHttp, failure: reject::SoapFailure) -> HttpReply {
     let version = http
@@ -245,6 +327,7 @@ fn shed(http: &soap::SoapHttp, failure: reject::SoapFailure) -> HttpReply {
         status,
         content_type: version.content_type(),
         body: crate::soap::write_fault(version, None, code, &reason),
+        set_cookie: None,
     }
 }
 

@@ -70,3 +70,48 @@ pub fn soap_fault(f: &SoapFailure) -> (u16, FaultCode, String) {
     };
     (status, code, reason)
 }
+
+/// Failures of the JSON endpoints.
+#[derive(Debug, thiserror::Error)]
+pub enum JsonFailure {
+    /// No or a dead session, or failed authentication; the message never says which part of
+    /// the credentials was wrong.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("Forbidden")]
+    Forbidden,
+    #[error("Not Found")]
+    NotFound,
+    #[error("Method Not Allowed")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// Logged by the caller; the client only learns that it failed.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// The HTTP status and CREST-style body (`code`, `reason`, `message`) of a JSON failure.
+pub fn json_error(f: &JsonFailure) -> (u16, serde_json::Value) {
+    let (code, reason, message) = match f {
+        JsonFailure::Unauthorized(m) => (401, "Unauthorized", (*m).to_owned()),
+        JsonFailure::Forbidden => (403, "Forbidden", "Access Denied".to_owned()),
+        JsonFailure::NotFound => (404, "Not Found", "Not Found".to_owned()),
+        JsonFailure::MethodNotAllowed => {
+            (405, "Method Not Allowed", "Method Not Allowed".to_owned())
+        }
+        JsonFailure::BadRequest(m) => (400, "Bad Request", m.clone()),
+        JsonFailure::Conflict(m) => (409, "Conflict", m.clone()),
+        JsonFailure::Internal(_) => (
+            500,
+            "Internal Server Error",
+            "Internal Server Error".to_owned(),
+        ),
+    };
+    (
+        code,
+        serde_json::json!({"code": code, "reason": reason, "message": message}),
+    )
+}

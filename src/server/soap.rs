@@ -14,6 +14,8 @@ use super::{AppState, HttpReply};
 pub struct SoapHttp {
     pub content_type: Option<String>,
     pub soap_action: Option<String>,
+    /// A session token from the SSO header or cookie.
+    pub session: Option<crate::secret::Secret<String>>,
 }
 
 struct Ok200 {
@@ -51,7 +53,7 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
         let rst = wstrust::parse_rst(&env.body)?;
         let op = dispatch(&headers, http, &rst)?;
         let body = match op {
-            Operation::Issue => issue(state, instance, &headers, &rst)?,
+            Operation::Issue => issue(state, instance, http, &headers, &rst)?,
             other => {
                 return Err(SoapFailure::Unsupported(format!(
                     "{other:?} is not supported by this STS yet"
@@ -78,6 +80,7 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
                 status: 200,
                 content_type: ok.version.content_type(),
                 body: soap::write_envelope(ok.version, Some(&addr), &ok.body),
+                set_cookie: None,
             }
         }
         Err(failure) => {
@@ -103,6 +106,7 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
                 status,
                 content_type: version.content_type(),
                 body: soap::write_fault_with(version, addr.as_ref(), code, &reason, not_understood),
+                set_cookie: None,
             }
         }
     }
@@ -148,6 +152,7 @@ fn dispatch(
 fn issue(
     state: &AppState,
     instance: &crate::engine::Instance,
+    http: &SoapHttp,
     headers: &RequestHeaders,
     rst: &wstrust::Rst,
 ) -> Result<String, SoapFailure> {
@@ -157,73 +162,86 @@ fn issue(
             expires: ts.expires,
         })?;
     }
-    let ut = headers.username_token.as_ref().ok_or_else(|| {
-        EngineError::FailedAuthentication(
-            "a wsse:Security header with a UsernameToken is required".into(),
-        )
-    })?;
-    if !instance.accepts(TokenType::Username) {
+    // The input token: a UsernameToken, else an OpenAM session (BinarySecurityToken, then the
+    // SSO header or cookie).
+    let (input, cred) = if let Some(ut) = &headers.username_token {
+        let cred = if ut.digest {
+            let (Some(nonce), Some(created)) = (&ut.nonce, &ut.created) else {
+                return Err(EngineError::InvalidRequest(
+                    "a PasswordDigest UsernameToken needs wsse:Nonce and wsu:Created".into(),
+                )
+                .into());
+            };
+            Credential::PasswordDigest {
+                username: ut.username.clone(),
+                digest: ut.password.clone(),
+                nonce: nonce.clone(),
+                created: created.clone(),
+            }
+        } else {
+            Credential::PasswordText {
+                username: ut.username.clone(),
+                password: ut.password.clone(),
+                nonce: ut.nonce.clone(),
+                created: ut.created.clone(),
+            }
+        };
+        (TokenType::Username, cred)
+    } else if let Some(token) = headers
+        .session_token
+        .clone()
+        .or_else(|| http.session.clone())
+    {
+        (TokenType::OpenAm, Credential::Session { token })
+    } else {
         return Err(EngineError::FailedAuthentication(
-            "this instance does not accept UsernameTokens".into(),
+            "a wsse:Security header with a UsernameToken or an OpenAM session token is required"
+                .into(),
         )
         .into());
+    };
+    if !instance.accepts(input) {
+        return Err(EngineError::FailedAuthentication(format!(
+            "this instance does not accept {input:?} input tokens"
+        ))
+        .into());
     }
-    // Unsupported choices are only revealed to authenticated callers.
     let token_type_uri = rst.token_type.as_deref().unwrap_or(TOKEN_TYPE_SAML20);
-    let token_type = match token_type_uri {
-        TOKEN_TYPE_SAML20 | TOKEN_TYPE_SAML20_NS => Some(TokenType::Saml2),
-        _ => None,
-    };
-    let cred = if ut.digest {
-        let (Some(nonce), Some(created)) = (&ut.nonce, &ut.created) else {
-            return Err(EngineError::InvalidRequest(
-                "a PasswordDigest UsernameToken needs wsse:Nonce and wsu:Created".into(),
-            )
-            .into());
-        };
-        Credential::PasswordDigest {
-            username: ut.username.clone(),
-            digest: ut.password.clone(),
-            nonce: nonce.clone(),
-            created: created.clone(),
-        }
-    } else {
-        Credential::PasswordText {
-            username: ut.username.clone(),
-            password: ut.password.clone(),
-            nonce: ut.nonce.clone(),
-            created: ut.created.clone(),
-        }
-    };
-    let principal = state
-        .engine
-        .authenticate(&instance.config.deployment.realm, &cred)?;
-    if let Some(element) = rst.delegation {
-        return Err(SoapFailure::Unsupported(format!(
-            "wst:{element} (delegation) is not supported yet"
-        )));
-    }
-    let token_type = token_type.ok_or_else(|| {
-        SoapFailure::Unsupported(format!("token type `{token_type_uri}` is not issued here"))
-    })?;
-    let key_type = match rst.key_type.as_deref() {
-        None | Some(KEY_TYPE_BEARER) => KeyType::Bearer,
-        Some(other) => {
-            return Err(SoapFailure::Unsupported(format!(
-                "key type `{other}` is not supported (Bearer is)"
-            )));
-        }
-    };
-    let issued = state.engine.issue(
+    let (principal, issued) = state.engine.authenticate_and_issue(
         instance,
-        &principal,
-        &IssueRequest {
-            token_type,
-            key_type,
-            applies_to: rst.applies_to.clone(),
-            lifetime_created: rst.lifetime_created,
-            lifetime_expires: rst.lifetime_expires,
-            secure_transport: state.secure_transport,
+        &cred,
+        instance.invalidate_interim(input),
+        || {
+            if let Some(element) = rst.delegation {
+                return Err(EngineError::BadRequest(format!(
+                    "wst:{element} (delegation) is not supported yet"
+                )));
+            }
+            let token_type = match token_type_uri {
+                TOKEN_TYPE_SAML20 | TOKEN_TYPE_SAML20_NS => TokenType::Saml2,
+                other => {
+                    return Err(EngineError::BadRequest(format!(
+                        "token type `{other}` is not issued here"
+                    )));
+                }
+            };
+            let key_type = match rst.key_type.as_deref() {
+                None | Some(KEY_TYPE_BEARER) => KeyType::Bearer,
+                Some(other) => {
+                    return Err(EngineError::BadRequest(format!(
+                        "key type `{other}` is not supported (Bearer is)"
+                    )));
+                }
+            };
+            Ok(IssueRequest {
+                token_type,
+                key_type,
+                applies_to: rst.applies_to.clone(),
+                lifetime_created: rst.lifetime_created,
+                lifetime_expires: rst.lifetime_expires,
+                secure_transport: state.secure_transport,
+                session_index: None,
+            })
         },
     )?;
     tracing::info!(

@@ -10,6 +10,9 @@ pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
 pub const PASSWORD_TEXT: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText";
 pub const PASSWORD_DIGEST: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest";
+/// `wsse:BinarySecurityToken/@ValueType` of an OpenAM session token.
+pub const OPENAM_SESSION_VALUE_TYPE: &str =
+    "http://schemas.forgerock.org/ws/securitypolicy#OpenAMSessionToken";
 const BASE64_BINARY: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary";
 
 /// SOAP version of a message; replies use the version of the request.
@@ -167,6 +170,8 @@ pub struct Timestamp {
 pub struct RequestHeaders {
     pub addressing: Addressing,
     pub username_token: Option<UsernameToken>,
+    /// An OpenAM session token from a `wsse:BinarySecurityToken`.
+    pub session_token: Option<Secret<String>>,
     pub timestamp: Option<Timestamp>,
 }
 
@@ -288,6 +293,22 @@ fn read_security(sec: &Element, out: &mut RequestHeaders) -> Result<(), SoapErro
                     nonce,
                     created,
                 });
+            }
+            (WSSE, "BinarySecurityToken")
+                if child.attr(None, "ValueType").map(str::trim)
+                    == Some(OPENAM_SESSION_VALUE_TYPE) =>
+            {
+                if out.session_token.is_some() {
+                    return Err(bad("more than one OpenAM session token"));
+                }
+                let text = child.text();
+                let token = match child.attr(None, "EncodingType").map(str::trim) {
+                    Some(BASE64_BINARY) => base64_decode(&text)
+                        .and_then(|b| String::from_utf8(b).ok())
+                        .ok_or_else(|| bad("the OpenAM session token is not valid base64"))?,
+                    _ => text,
+                };
+                out.session_token = Some(Secret::new(token));
             }
             (WSU, "Timestamp") => {
                 if out.timestamp.is_some() {

@@ -26,6 +26,8 @@ pub struct AssertionSpec<'a> {
     pub recipient: Option<&'a str>,
     pub audience: Option<&'a str>,
     pub authn_instant: DateTime<Utc>,
+    /// The session the authentication belongs to (its public id), if it outlives the call.
+    pub session_index: Option<&'a str>,
     pub authn_context: &'a str,
     pub attributes: &'a [(String, Vec<String>)],
 }
@@ -85,8 +87,14 @@ pub fn build(
         ));
     }
     out.push_str(&format!(
-        "</saml2:Conditions><saml2:AuthnStatement AuthnInstant=\"{}\"><saml2:AuthnContext><saml2:AuthnContextClassRef>{}</saml2:AuthnContextClassRef></saml2:AuthnContext></saml2:AuthnStatement>",
-        saml_datetime(spec.authn_instant),
+        "</saml2:Conditions><saml2:AuthnStatement AuthnInstant=\"{}\"",
+        saml_datetime(spec.authn_instant)
+    ));
+    if let Some(si) = spec.session_index {
+        out.push_str(&format!(" SessionIndex=\"{}\"", escape_attr(si)));
+    }
+    out.push_str(&format!(
+        "><saml2:AuthnContext><saml2:AuthnContextClassRef>{}</saml2:AuthnContextClassRef></saml2:AuthnContext></saml2:AuthnStatement>",
         escape_text(spec.authn_context),
     ));
     if !spec.attributes.is_empty() {

@@ -10,6 +10,7 @@ use sts::identity::{FileUserStore, User, hash_password};
 use sts::secret::Secret;
 
 pub const DEMO_PASSWORD: &str = "changeit";
+pub const ADMIN_PASSWORD: &str = "admin-pw-1";
 pub const INSTANCE: &str = "soap-username-transformer";
 pub const WST: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512";
 pub const SAML2: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
@@ -51,7 +52,12 @@ pub fn start() -> TestServer {
 
 pub fn start_with(opts: Opts) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    sts::datadir::bootstrap(dir.path(), Some(DEMO_PASSWORD.into())).unwrap();
+    sts::datadir::bootstrap(
+        dir.path(),
+        Some(DEMO_PASSWORD.into()),
+        Some(ADMIN_PASSWORD.into()),
+    )
+    .unwrap();
     let users = FileUserStore::open(&dir.path().join("users.json")).unwrap();
     users
         .add(User {
