@@ -20,6 +20,9 @@ STS_DEMO_PASSWORD=demo-password ./target/release/sts --data-dir "$data" init >/d
 # A second instance that signs with ECDSA P-256, to show the cost of RSA-2048 itself.
 sed -e 's/"soap-username-transformer"/"soap-ecdsa"/' -e 's/"saml2-signature-key-alias": "sts-signing"/"saml2-signature-key-alias": "sts-signing-ec"/' \
   "$data/instances/soap/soap-username-transformer.json" >"$data/instances/soap/soap-ecdsa.json"
+# An instance that takes OpenAM session tokens (OPENAM input).
+sed -e 's/"soap-username-transformer"/"soap-session"/' -e 's/"validatedTokenType": "USERNAME"/"validatedTokenType": "OPENAM"/' \
+  "$data/instances/soap/soap-username-transformer.json" >"$data/instances/soap/soap-session.json"
 # A digest-enabled user (PasswordDigest needs the plain password on the server).
 STS_USER_PASSWORD=$STS_BENCH_PASSWORD ./target/release/sts --data-dir "$data" user add bench --digest >/dev/null
 STS_DEMO_PASSWORD=demo-password STS_LOG=warn ./target/release/sts serve \
@@ -41,6 +44,12 @@ wrk -t"$THREADS" -c16 -d"$DURATION" --latency -s bench/issue_digest.lua "$url" |
 echo "== wrk Issue, PasswordDigest, ECDSA P-256 instance, $CONNECTIONS connections, $DURATION"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/issue_digest.lua "http://127.0.0.1:$PORT/sts/soap-ecdsa" | tee "$out/wrk-digest-ecdsa.txt"
 echo "peak RSS after digest runs: $(grep VmHWM /proc/$pid/status)" | tee -a "$out/rss.txt"
+
+echo "== wrk Issue, OPENAM session input (BinarySecurityToken), $CONNECTIONS connections, $DURATION"
+STS_BENCH_SESSION=$(curl -sf -X POST -H "X-OpenAM-Username: bench" -H "X-OpenAM-Password: $STS_BENCH_PASSWORD" \
+  "http://127.0.0.1:$PORT/json/authenticate" | sed -e 's/.*"tokenId":"\([^"]*\)".*/\1/')
+export STS_BENCH_SESSION
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/issue_session.lua "http://127.0.0.1:$PORT/sts/soap-session" | tee "$out/wrk-session.txt"
 
 echo "== wrk Issue, PasswordText (argon2id), $CONNECTIONS connections, $DURATION"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/issue_text.lua "$url" | tee "$out/wrk-text.txt"

@@ -80,6 +80,48 @@ fn main() {
             black_box(signer.sign_to_vec().expect("sign"));
         });
     }
+    // Session validation: the hot path of every admin call and OPENAM input (SQLite, WAL).
+    let store = sts::store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("bench.db").display()
+    ))
+    .expect("store");
+    let sessions = sts::identity::sessions::Sessions::new(
+        store,
+        std::sync::Arc::new(sts::clock::SystemClock),
+        sts::identity::sessions::SessionPolicy {
+            idle: chrono::Duration::minutes(30),
+            max: chrono::Duration::hours(2),
+        },
+    );
+    let tokens: Vec<_> = (0..1000)
+        .map(|i| {
+            sessions
+                .create("/", &format!("user{i}"), false)
+                .expect("create")
+                .0
+        })
+        .collect();
+    let mut i = 0usize;
+    measure("session validate (SQLite, 1000 live)", || {
+        i = (i + 1) % tokens.len();
+        black_box(
+            sessions
+                .validate(tokens[i].expose())
+                .expect("validate")
+                .expect("live"),
+        );
+    });
+    measure("session validate, unknown token", || {
+        black_box(
+            sessions
+                .validate("no-such-token-000000000000000000000000000")
+                .expect("validate"),
+        );
+    });
+    measure("session create (SQLite insert)", || {
+        black_box(sessions.create("/", "bench", true).expect("create"));
+    });
     measure("parse envelope + headers + RST", || {
         let env = sts::soap::parse_envelope(black_box(&envelope), Default::default()).expect("env");
         let h = sts::soap::read_headers(&env).expect("headers");

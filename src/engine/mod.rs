@@ -368,19 +368,23 @@ impl Engine {
         let realm = &instance.config.deployment.realm;
         let principal = self.authenticate(realm, cred)?;
         let mut req = request()?;
-        let interim = match cred {
-            Credential::Session { .. } => None,
-            _ => Some(
-                self.sessions
-                    .create(&principal.realm, &principal.name, true)
-                    .map_err(Self::store_failed)?,
-            ),
-        };
-        if !invalidate_interim {
-            req.session_index = interim.as_ref().map(|(_, info)| info.uid.clone());
+        // An interim session that would be ended before the reply leaves this function is
+        // never visible to anyone, so it is not written to the store at all; a kept one is
+        // persisted and named in the assertion's SessionIndex.
+        let mut kept = None;
+        if !invalidate_interim && !matches!(cred, Credential::Session { .. }) {
+            let (token, info) = self
+                .sessions
+                .create(&principal.realm, &principal.name, true)
+                .map_err(Self::store_failed)?;
+            req.session_index = Some(info.uid);
+            kept = Some(token);
         }
         let issued = self.issue(instance, &principal, &req);
-        if invalidate_interim && let Some((token, _)) = &interim {
+        if issued.is_err()
+            && let Some(token) = kept
+        {
+            // Nothing was issued: the session would only be an orphan.
             self.sessions
                 .logout(token.expose())
                 .map_err(Self::store_failed)?;

@@ -19,11 +19,13 @@ fn sts() -> Command {
 fn help_and_version_explain_every_command() {
     let (ok, out) = run(sts().arg("--help"));
     assert!(ok, "{out}");
-    for cmd in ["serve", "init", "user"] {
+    for cmd in ["serve", "init", "user", "realm"] {
         assert!(out.contains(cmd), "--help misses {cmd}: {out}");
     }
     let (ok, out) = run(sts().args(["user", "--help"]));
-    assert!(ok && out.contains("add") && out.contains("list"), "{out}");
+    for sub in ["add", "passwd", "disable", "enable", "delete", "list"] {
+        assert!(ok && out.contains(sub), "user --help misses {sub}: {out}");
+    }
     let (ok, out) = run(sts().arg("--version"));
     assert!(
         ok && out.trim() == format!("sts {}", env!("CARGO_PKG_VERSION")),
@@ -54,9 +56,13 @@ fn first_start_serves_issue_and_sigterm_stops_gracefully() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut password = None;
+    let mut admin_password = None;
     let mut wsdl = None;
     for line in lines.by_ref() {
         let line = line.unwrap();
+        if let Some(p) = line.strip_prefix("created administrator `amadmin` with password: ") {
+            admin_password = Some(p.to_owned());
+        }
         if let Some(p) = line.strip_prefix("created user `demo` with password: ") {
             password = Some(p.to_owned());
         }
@@ -66,6 +72,8 @@ fn first_start_serves_issue_and_sigterm_stops_gracefully() {
         }
     }
     let password = password.expect("generated demo password printed once");
+    let admin_password = admin_password.expect("generated amadmin password printed once");
+    assert_ne!(admin_password, password);
     let wsdl = wsdl.expect("WSDL URL printed");
     assert!(
         wsdl.ends_with("/sts/soap-username-transformer?wsdl"),
@@ -109,6 +117,16 @@ fn first_start_serves_issue_and_sigterm_stops_gracefully() {
         .send()
         .unwrap();
     assert_eq!(bad.status().as_u16(), 500);
+    let base = endpoint.split("/sts/").next().unwrap().to_owned();
+    let login = client
+        .post(format!("{base}/json/authenticate"))
+        .header("X-OpenAM-Username", "amadmin")
+        .header("X-OpenAM-Password", &admin_password)
+        .send()
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 200);
+    let v: serde_json::Value = serde_json::from_str(&login.text().unwrap()).unwrap();
+    let token = v["tokenId"].as_str().unwrap().to_owned();
     // SIGTERM: the server stops and exits 0.
     let pid = child.id().to_string();
     assert!(
@@ -123,13 +141,82 @@ fn first_start_serves_issue_and_sigterm_stops_gracefully() {
     let mut log = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
     assert!(log.contains("shutdown requested"), "{log}");
+    for secret in [
+        &password,
+        &admin_password,
+        &token,
+        &"wrong-password-xyz".to_owned(),
+    ] {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a secret reached the log: {log}"
+        );
+    }
     assert!(
-        !log.contains(&password) && !log.contains("wrong-password-xyz"),
-        "a secret reached the log"
+        log.contains("session started"),
+        "the login is logged (without its token): {log}"
     );
     // A second start reuses the data directory and prints no password.
     let (ok, out) = run(sts().arg("--data-dir").arg(&data).arg("init"));
     assert!(ok && !out.contains("password"), "{out}");
+}
+
+#[test]
+fn realm_and_user_lifecycle_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |c: &mut Command| -> (bool, String) { run(c.arg("--data-dir").arg(dir.path())) };
+    assert!(d(sts().args(["realm", "add", "emea"])).0);
+    let (ok, out) = d(sts().args(["realm", "list"]));
+    assert!(
+        ok && out.lines().collect::<Vec<_>>() == ["/", "/emea"],
+        "{out}"
+    );
+    let (ok, out) = d(sts()
+        .args(["user", "add", "hank", "--realm", "nowhere"])
+        .env("STS_USER_PASSWORD", "p"));
+    assert!(!ok && out.contains("does not exist"), "{out}");
+    assert!(
+        d(sts()
+            .args([
+                "user",
+                "add",
+                "hank",
+                "--realm",
+                "emea",
+                "--attr",
+                "cn=Hank",
+                "--attr",
+                "isMemberOf=g1",
+                "--attr",
+                "isMemberOf=g2"
+            ])
+            .env("STS_USER_PASSWORD", "p1"))
+        .0
+    );
+    assert!(
+        d(sts()
+            .args(["user", "passwd", "hank", "--realm", "emea"])
+            .env("STS_USER_PASSWORD", "p2"))
+        .0
+    );
+    let store = sts::identity::FileUserStore::open(&dir.path().join("users.json")).unwrap();
+    use sts::identity::UserStore as _;
+    let hank = store.find("/emea", "hank").unwrap().unwrap();
+    assert!(sts::identity::verify_password("p2", &hank.password_hash));
+    assert_eq!(hank.attributes["isMemberOf"], ["g1", "g2"]);
+    assert!(d(sts().args(["user", "disable", "hank", "--realm", "emea"])).0);
+    let (_, out) = d(sts().args(["user", "list", "--realm", "emea"]));
+    assert!(out.contains("hank") && out.contains("disabled"), "{out}");
+    assert!(d(sts().args(["user", "enable", "hank", "--realm", "emea"])).0);
+    assert!(!store.find("/emea", "hank").unwrap().unwrap().disabled);
+    assert!(d(sts().args(["user", "delete", "hank", "--realm", "emea"])).0);
+    assert!(store.find("/emea", "hank").unwrap().is_none());
+    let (ok, out) = d(sts().args(["user", "delete", "hank", "--realm", "emea"]));
+    assert!(!ok && out.contains("no user"), "{out}");
+    let (ok, _) = d(sts()
+        .args(["user", "add", "bad/name"])
+        .env("STS_USER_PASSWORD", "p"));
+    assert!(!ok);
 }
 
 #[test]

@@ -77,6 +77,11 @@ pub fn start_with(opts: Opts) -> TestServer {
         )
         .unwrap();
     }
+    serve_dir(dir, opts)
+}
+
+/// Starts a server on an existing data directory.
+fn serve_dir(dir: tempfile::TempDir, opts: Opts) -> TestServer {
     let mut cfg = sts::config::Config {
         data_dir: dir.path().to_owned(),
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -120,6 +125,56 @@ pub fn start_with(opts: Opts) -> TestServer {
 }
 
 impl TestServer {
+    /// Stops the server and starts a new one on the same data directory.
+    pub fn restart(mut self) -> TestServer {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        serve_dir(dir, Opts::default())
+    }
+
+    /// Logs in with `/json/authenticate` and returns the session token.
+    pub fn login(&self, user: &str, password: &str) -> String {
+        let r = self.post(
+            "/json/authenticate",
+            &[
+                ("X-OpenAM-Username", user),
+                ("X-OpenAM-Password", password),
+                ("Content-Type", "application/json"),
+            ],
+            "{}",
+        );
+        assert_eq!(r.status, 200, "login {user}: {}", r.body);
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        v["tokenId"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends a request with any method.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+        let client = reqwest::blocking::Client::new();
+        let mut req = client
+            .request(method.parse().unwrap(), self.url(path))
+            .body(body.to_owned());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Reply::from(req.send().unwrap())
+    }
+
+    /// Sessions of a user, read from the store.
+    pub fn sessions_of(&self, realm: &str, user: &str) -> Vec<sts::store::SessionRecord> {
+        let store = sts::store::open(&format!(
+            "sqlite://{}",
+            self.dir.path().join("sts.db").display()
+        ))
+        .unwrap();
+        store.sessions_of(realm, user).unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -173,6 +228,7 @@ impl TestServer {
 pub struct Reply {
     pub status: u16,
     pub content_type: String,
+    pub set_cookie: Option<String>,
     pub body: String,
 }
 
@@ -185,15 +241,26 @@ impl From<reqwest::blocking::Response> for Reply {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
+        let set_cookie = r
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         Reply {
             status,
             content_type,
+            set_cookie,
             body: r.text().unwrap(),
         }
     }
 }
 
 impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("reply is not JSON ({e}): {}", self.body))
+    }
+
     pub fn doc(&self) -> sts::xml::Element {
         sts::xml::parse(self.body.as_bytes(), sts::xml::Limits::default())
             .unwrap_or_else(|e| panic!("reply is not XML ({e}): {}", self.body))

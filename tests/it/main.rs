@@ -6,4 +6,5 @@ mod common;
 mod faults;
 mod issue;
 mod peers;
+mod sessions;
 mod wsdl;
