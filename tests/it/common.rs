@@ -165,6 +165,29 @@ impl TestServer {
         Reply::from(req.send().unwrap())
     }
 
+    /// Adds a user (without a digest secret) to the identity store, creating its realm if needed.
+    pub fn add_user(&self, realm: &str, name: &str, password: &str) {
+        let users = FileUserStore::open(&self.dir.path().join("users.json")).unwrap();
+        if !users
+            .realms()
+            .unwrap()
+            .contains(&sts::identity::normalize_realm(realm))
+        {
+            users.add_realm(realm).unwrap();
+        }
+        users
+            .add(User {
+                username: name.into(),
+                realm: realm.into(),
+                password_hash: hash_password(password).unwrap(),
+                digest_secret: None,
+                attributes: Default::default(),
+                disabled: false,
+                admin: false,
+            })
+            .unwrap();
+    }
+
     /// Sessions of a user, read from the store.
     pub fn sessions_of(&self, realm: &str, user: &str) -> Vec<sts::store::SessionRecord> {
         let store = sts::store::open(&format!(

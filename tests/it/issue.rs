@@ -276,19 +276,7 @@ fn per_instance_ecdsa_algorithms_realm_path_and_recipient() {
     );
     // demo lives in the top-level realm, not in /myRealm.
     assert_eq!(r.fault_code(), "wst:FailedAuthentication");
-    let users = sts::identity::FileUserStore::open(&s.dir.path().join("users.json")).unwrap();
-    users.add_realm("myRealm").unwrap();
-    users
-        .add(sts::identity::User {
-            username: "bob".into(),
-            realm: "/myRealm".into(),
-            password_hash: sts::identity::hash_password("pw-b").unwrap(),
-            digest_secret: None,
-            attributes: Default::default(),
-            disabled: false,
-            admin: false,
-        })
-        .unwrap();
+    s.add_user("/myRealm", "bob", "pw-b");
     let r = s.post(
         "/sts/myRealm/soap-ec",
         &[("Content-Type", "text/xml"), ("SOAPAction", ISSUE_ACTION)],

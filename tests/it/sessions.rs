@@ -80,18 +80,7 @@ fn authenticate_like_am_in_every_form() {
     );
     assert_eq!((r.status, r.body.as_str()), (401, UNAUTHORIZED));
     // Realms in the path.
-    users.add_realm("sub").unwrap();
-    users
-        .add(sts::identity::User {
-            username: "erin".into(),
-            realm: "/sub".into(),
-            password_hash: sts::identity::hash_password("pw-e").unwrap(),
-            digest_secret: None,
-            attributes: Default::default(),
-            disabled: false,
-            admin: false,
-        })
-        .unwrap();
+    s.add_user("/sub", "erin", "pw-e");
     let path = "/json/realms/root/realms/sub/authenticate";
     let r = auth(
         &s,
