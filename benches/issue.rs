@@ -125,7 +125,7 @@ fn main() {
     measure("parse envelope + headers + RST", || {
         let env = sts::soap::parse_envelope(black_box(&envelope), Default::default()).expect("env");
         let h = sts::soap::read_headers(&env).expect("headers");
-        black_box(sts::wstrust::parse_rst(&env.body).expect("rst"));
+        black_box(sts::wstrust::parse_rst(&env.body, &envelope).expect("rst"));
         black_box(h);
     });
     measure("build assertion (unsigned)", || {

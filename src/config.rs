@@ -65,6 +65,8 @@ pub struct Config {
     pub lockout_window_secs: u64,
     /// How long a locked account stays locked.
     pub lockout_duration_secs: u64,
+    /// How often expired sessions and tokens are removed.
+    pub reap_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -87,6 +89,7 @@ impl Default for Config {
             lockout_threshold: 5,
             lockout_window_secs: 300,
             lockout_duration_secs: 300,
+            reap_interval_secs: 60,
         }
     }
 }
@@ -174,6 +177,9 @@ impl Config {
         if let Some(v) = env_parse("STS_LOCKOUT_DURATION_SECS", get)? {
             cfg.lockout_duration_secs = v;
         }
+        if let Some(v) = env_parse("STS_REAP_INTERVAL_SECS", get)? {
+            cfg.reap_interval_secs = v;
+        }
         if let Some(v) = get("STS_LOG") {
             cfg.log = v;
         }
@@ -206,6 +212,11 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "session_cookie_name must be letters, digits, `-` or `_`".into(),
+            ));
+        }
+        if !(1..=86_400).contains(&self.reap_interval_secs) {
+            return Err(ConfigError::Invalid(
+                "reap_interval_secs must be between 1 and 86400".into(),
             ));
         }
         if self.max_in_flight == 0 {

@@ -68,8 +68,9 @@ pub fn build_state(
     };
     let base_url = cfg.base_url();
     let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000_000));
+    let store = store::open(&cfg.store_url())?;
     let sessions = identity::sessions::Sessions::new(
-        store::open(&cfg.store_url())?,
+        store.clone(),
         clock.clone(),
         identity::sessions::SessionPolicy {
             idle: secs(cfg.session_idle_secs),
@@ -82,7 +83,7 @@ pub fn build_state(
         lockout: secs(cfg.lockout_duration_secs),
     });
     Ok(server::AppState {
-        engine: engine::Engine::new(clock, users.clone(), freshness, sessions, throttle),
+        engine: engine::Engine::new(clock, users.clone(), freshness, sessions, throttle, store),
         users,
         cookie_name: cfg.session_cookie_name.clone(),
         instances,

@@ -48,6 +48,29 @@ enum Command {
         #[command(subcommand)]
         command: RealmCommand,
     },
+    /// Query and cancel persisted tokens (the store of the data directory, or STS_STORE_URL).
+    Tokens {
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokensCommand {
+    /// List tokens: by instance, by principal, or with a CREST filter.
+    List {
+        #[arg(long)]
+        sts_id: Option<String>,
+        #[arg(long)]
+        principal: Option<String>,
+        /// A `_queryFilter` expression, e.g. "/token_type eq 'SAML2'".
+        #[arg(long, conflicts_with_all = ["sts_id", "principal"])]
+        filter: Option<String>,
+    },
+    /// Print one token.
+    Show { id: String },
+    /// Cancel (remove) one token.
+    Cancel { id: String },
 }
 
 #[derive(Subcommand)]
@@ -123,6 +146,15 @@ fn main() -> std::process::ExitCode {
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Prints a banner line; a closed stdout (e.g. a supervisor that stopped reading) must not
+/// bring the server down, so write errors are ignored.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 fn load_config(cli: &Cli) -> Result<Config, AnyError> {
     let mut cfg = Config::load(cli.config.as_deref(), &|k| std::env::var(k).ok())?;
     if let Some(d) = &cli.data_dir {
@@ -147,6 +179,7 @@ fn run(cli: Cli) -> Result<(), AnyError> {
             Ok(())
         }
         Command::User { command } => user(&cfg, command),
+        Command::Tokens { command } => tokens(&cfg, command),
         Command::Realm { command } => {
             std::fs::create_dir_all(&cfg.data_dir)?;
             let store = FileUserStore::open(&cfg.data_dir.join("users.json"))?;
@@ -173,22 +206,81 @@ fn bootstrap(cfg: &Config) -> Result<sts::datadir::Bootstrap, AnyError> {
 
 fn print_bootstrap(boot: &sts::datadir::Bootstrap) {
     if boot.created_keys {
-        println!("created signing keys (RSA `sts-signing`, EC P-256 `sts-signing-ec`)");
+        say!("created signing keys (RSA `sts-signing`, EC P-256 `sts-signing-ec`)");
     }
     if let Some(p) = &boot.admin_password {
         // Printed once, on purpose: the only way to learn a generated administrator password.
-        println!(
+        say!(
             "created administrator `amadmin` with password: {}",
             p.expose()
         );
     }
     if let Some(p) = &boot.demo_password {
         // Printed once, on purpose: this is how the operator learns the generated password.
-        println!("created user `demo` with password: {}", p.expose());
+        say!("created user `demo` with password: {}", p.expose());
     }
     if boot.created_instance {
-        println!("created SOAP STS instance `soap-username-transformer`");
+        say!("created SOAP STS instance `soap-username-transformer`");
     }
+}
+
+fn quote(v: &str) -> String {
+    format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+fn tokens(cfg: &Config, command: TokensCommand) -> Result<(), AnyError> {
+    let store = sts::store::open(&cfg.store_url())?;
+    match command {
+        TokensCommand::List {
+            sts_id,
+            principal,
+            filter,
+        } => {
+            let expr = match (filter, sts_id, principal) {
+                (Some(f), _, _) => f,
+                (None, Some(s), Some(p)) => {
+                    format!(
+                        "/sts_id eq {} and /token_principal eq {}",
+                        quote(&s),
+                        quote(&p)
+                    )
+                }
+                (None, Some(s), None) => format!("/sts_id eq {}", quote(&s)),
+                (None, None, Some(p)) => format!("/token_principal eq {}", quote(&p)),
+                (None, None, None) => "true".to_owned(),
+            };
+            let filter = sts::store::filter::parse(&expr)?;
+            let mut cookie: Option<String> = None;
+            loop {
+                let page = store.query_tokens(&filter, 1000, cookie.as_deref())?;
+                for t in &page.items {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        t.token_id,
+                        t.sts_id,
+                        t.principal,
+                        t.token_type,
+                        t.expires_ms / 1000
+                    );
+                }
+                match page.next {
+                    Some(c) => cookie = Some(c),
+                    None => break,
+                }
+            }
+        }
+        TokensCommand::Show { id } => match store.get_token(&id)? {
+            Some(t) => println!("{}", t.token),
+            None => return Err(format!("no token `{id}`").into()),
+        },
+        TokensCommand::Cancel { id } => {
+            if !store.delete_token(&id)? {
+                return Err(format!("no token `{id}`").into());
+            }
+            println!("token with id {id} successfully removed.");
+        }
+    }
+    Ok(())
 }
 
 fn read_password() -> Result<String, AnyError> {
@@ -304,7 +396,7 @@ fn serve(mut cfg: Config) -> Result<(), AnyError> {
         let listener = sts::server::bind(cfg.listen).await?;
         cfg.listen = listener.local_addr()?;
         let state = Arc::new(sts::build_state(&cfg, Arc::new(sts::clock::SystemClock))?);
-        println!(
+        say!(
             "sts {} listening on http://{}",
             env!("CARGO_PKG_VERSION"),
             cfg.listen
@@ -312,25 +404,15 @@ fn serve(mut cfg: Config) -> Result<(), AnyError> {
         let mut names: Vec<&String> = state.instances.keys().collect();
         names.sort();
         for name in names {
-            println!("SOAP STS instance: {}/sts/{name}", state.base_url);
-            println!("  WSDL: {}/sts/{name}?wsdl", state.base_url);
+            say!("SOAP STS instance: {}/sts/{name}", state.base_url);
+            say!("  WSDL: {}/sts/{name}?wsdl", state.base_url);
         }
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
-        // Expired sessions are also refused when used; the reaper keeps the table small.
-        let reaper_state = state.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                let st = reaper_state.clone();
-                match tokio::task::spawn_blocking(move || st.engine.sessions().reap()).await {
-                    Ok(Ok(n)) if n > 0 => tracing::debug!(removed = n, "expired sessions reaped"),
-                    Ok(Err(e)) => tracing::warn!(error = %e, "reaping sessions failed"),
-                    _ => {}
-                }
-            }
-        });
+        sts::server::spawn_reaper(
+            state.clone(),
+            std::time::Duration::from_secs(cfg.reap_interval_secs),
+        );
         sts::server::serve(state, listener, shutdown_signal()).await;
         tracing::info!("stopped");
         Ok::<(), AnyError>(())

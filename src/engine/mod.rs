@@ -18,6 +18,7 @@ use crate::identity::throttle::Throttle;
 use crate::identity::{UserStore, verify_password};
 use crate::instance::{SoapInstanceConfig, TokenType};
 use crate::secret::{Secret, ct_eq};
+use crate::store::{TokenRecord, TokenStore};
 use crate::tokens::saml2::{self, AssertionSpec, SignWith};
 use crate::xmldsig::{DigestAlgorithm, SignatureAlgorithm, SigningKey};
 
@@ -86,6 +87,20 @@ pub enum Credential {
     },
     /// An SSO session token (OpenAM's `OPENAM` input token type).
     Session { token: Secret<String> },
+}
+
+/// What a Validate or Cancel names: the token itself, or its id.
+#[derive(Debug, Clone)]
+pub enum TokenTarget {
+    Token(Vec<u8>),
+    Reference(String),
+}
+
+/// The outcome of a validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validation {
+    pub valid: bool,
+    pub reason: String,
 }
 
 /// A WS-Security message timestamp.
@@ -284,6 +299,7 @@ pub struct Engine {
     freshness: Freshness,
     sessions: Sessions,
     throttle: Throttle,
+    tokens: Arc<dyn TokenStore>,
 }
 
 fn sha1_digest_b64(nonce: &[u8], created: &str, password: &str) -> String {
@@ -301,6 +317,7 @@ impl Engine {
         freshness: Freshness,
         sessions: Sessions,
         throttle: Throttle,
+        tokens: Arc<dyn TokenStore>,
     ) -> Engine {
         Engine {
             clock,
@@ -309,7 +326,150 @@ impl Engine {
             freshness,
             sessions,
             throttle,
+            tokens,
         }
+    }
+
+    /// The store of issued tokens.
+    pub fn tokens(&self) -> &dyn TokenStore {
+        self.tokens.as_ref()
+    }
+
+    /// Removes expired tokens in batches of `batch`, until none is left; returns how many.
+    /// Each batch is its own short transaction, so issuing is never blocked for long.
+    pub fn reap_tokens(&self, batch: usize) -> Result<usize, EngineError> {
+        let mut total = 0;
+        loop {
+            let n = self
+                .tokens
+                .delete_expired_tokens(self.clock.now().timestamp_millis(), batch)
+                .map_err(Self::store_failed)?;
+            total += n;
+            if n < batch {
+                return Ok(total);
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    /// Validates a token this STS issued (WS-Trust Validate, REST `_action=validate`).
+    pub fn validate(
+        &self,
+        instance: &Instance,
+        target: &TokenTarget,
+    ) -> Result<Validation, EngineError> {
+        let invalid = |reason: &str| {
+            Ok(Validation {
+                valid: false,
+                reason: reason.to_owned(),
+            })
+        };
+        let persisting = instance.config.persist_issued_tokens;
+        let xml = match target {
+            TokenTarget::Token(xml) => xml.clone(),
+            TokenTarget::Reference(id) => {
+                if !persisting {
+                    return invalid(
+                        "this instance does not persist tokens, so it cannot resolve a reference",
+                    );
+                }
+                match self.tokens.get_token(id).map_err(Self::store_failed)? {
+                    Some(rec) => rec.token.into_bytes(),
+                    None => {
+                        return invalid(
+                            "no token with this id is stored (unknown, expired or cancelled)",
+                        );
+                    }
+                }
+            }
+        };
+        let Some(signing) = &instance.saml_signing else {
+            return invalid("this instance issues unsigned assertions, which cannot be validated");
+        };
+        let verified = match crate::xmldsig::verify_enveloped(&xml, "ID", signing.key.cert_pem()) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::info!(instance = %instance.config.subpath(), error = %e, "validate: signature refused");
+                return invalid("the token is not signed by this STS");
+            }
+        };
+        // Only the verified, signature-stripped bytes are read from here on.
+        let el = match crate::xml::parse(&verified.get().xml, crate::xml::Limits::default()) {
+            Ok(el) if el.is(saml2::SAML2_NS, "Assertion") => el,
+            _ => return invalid("the token is not a SAML 2.0 assertion"),
+        };
+        let issuer = el
+            .child(&[saml2::SAML2_NS], "Issuer")
+            .map(crate::xml::Element::text);
+        let expected = instance
+            .config
+            .saml2
+            .as_ref()
+            .map(|c| c.issuer_name.clone());
+        if issuer.is_none() || issuer != expected {
+            return invalid("the token was issued by another issuer");
+        }
+        let now = self.clock.now();
+        let conditions = el.child(&[saml2::SAML2_NS], "Conditions");
+        let time = |name: &str| {
+            conditions
+                .and_then(|c| c.attr(None, name))
+                .and_then(crate::wstrust::parse_datetime)
+        };
+        if time("NotBefore").is_some_and(|t| t > now + self.freshness.max_skew) {
+            return invalid("the token is not valid yet");
+        }
+        match time("NotOnOrAfter") {
+            Some(t) if t > now => {}
+            _ => return invalid("the token has expired"),
+        }
+        if persisting
+            && self
+                .tokens
+                .get_token(&verified.get().id)
+                .map_err(Self::store_failed)?
+                .is_none()
+        {
+            return invalid("the token has been cancelled");
+        }
+        Ok(Validation {
+            valid: true,
+            reason: "the token is valid".into(),
+        })
+    }
+
+    /// Cancels a stored token (WS-Trust Cancel, REST `_action=cancel`, `/sts-tokengen`).
+    pub fn cancel(&self, instance: &Instance, target: &TokenTarget) -> Result<String, EngineError> {
+        if !instance.config.persist_issued_tokens {
+            return Err(EngineError::BadRequest(
+                "this instance does not persist issued tokens, so none can be cancelled".into(),
+            ));
+        }
+        let id = match target {
+            TokenTarget::Reference(id) => id.clone(),
+            TokenTarget::Token(xml) => {
+                let signing = instance.saml_signing.as_ref().ok_or_else(|| {
+                    EngineError::BadRequest("this instance issues unsigned assertions".into())
+                })?;
+                crate::xmldsig::verify_enveloped(xml, "ID", signing.key.cert_pem())
+                    .map_err(|_| {
+                        EngineError::InvalidRequest("the token is not signed by this STS".into())
+                    })?
+                    .get()
+                    .id
+                    .clone()
+            }
+        };
+        match self.tokens.get_token(&id).map_err(Self::store_failed)? {
+            Some(rec) if rec.sts_id == instance.config.subpath() => {}
+            _ => {
+                return Err(EngineError::InvalidRequest(
+                    "no token with this id is stored for this instance".into(),
+                ));
+            }
+        }
+        self.tokens.delete_token(&id).map_err(Self::store_failed)?;
+        Ok(id)
     }
 
     /// The session service (SSO tokens).
@@ -647,6 +807,22 @@ impl Engine {
         let xml = saml2::build(&spec, sign).map_err(|e| {
             EngineError::RequestFailed(format!("signing the assertion failed: {e}"))
         })?;
+        if instance.config.persist_issued_tokens {
+            // Stored (durably) before the reply is written: a client holding a token can rely
+            // on it being found.
+            self.tokens
+                .insert_tokens(&[TokenRecord {
+                    token_id: id.clone(),
+                    sts_id: instance.config.subpath(),
+                    realm: principal.realm.clone(),
+                    principal: principal.name.clone(),
+                    token_type: "SAML2".into(),
+                    issued_ms: now.timestamp_millis(),
+                    expires_ms: not_after.timestamp_millis(),
+                    token: xml.clone(),
+                }])
+                .map_err(Self::store_failed)?;
+        }
         Ok(Issued {
             id,
             xml,

@@ -5,6 +5,7 @@ pub mod json;
 pub mod metadata;
 pub mod reject;
 pub mod soap;
+pub mod tokengen;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -222,7 +223,47 @@ pub fn routes(
                 format!("no schema named {name}\n"),
             ),
         });
-    let json_route = warp::path("json")
+    let json_route = json_like(state.clone(), "json", json::handle);
+    let tokengen_route = json_like(state.clone(), "sts-tokengen", tokengen::handle);
+    let health = warp::path("health")
+        .and(warp::get())
+        .and(warp::path::end())
+        .map(|| text(200, "application/json", "{\"status\":\"ok\"}".into()));
+    soap_post
+        .or(wsdl_get)
+        .unify()
+        .or(xsd_get)
+        .unify()
+        .or(json_route)
+        .unify()
+        .or(tokengen_route)
+        .unify()
+        .or(health)
+        .unify()
+        .recover(|r: warp::Rejection| async move {
+            let reply = if r.is_not_found() {
+                text(404, "text/plain; charset=utf-8", "not found\n".into())
+            } else if r.find::<warp::reject::MethodNotAllowed>().is_some() {
+                text(
+                    405,
+                    "text/plain; charset=utf-8",
+                    "method not allowed\n".into(),
+                )
+            } else {
+                text(400, "text/plain; charset=utf-8", "bad request\n".into())
+            };
+            Ok::<_, std::convert::Infallible>(reply)
+        })
+}
+
+/// A JSON endpoint under `/{prefix}`, handled synchronously on the blocking pool.
+fn json_like(
+    state: Arc<AppState>,
+    prefix: &'static str,
+    handler: fn(&AppState, &json::JsonRequest) -> HttpReply,
+) -> impl Filter<Extract = (HttpReply,), Error = warp::Rejection> + Clone {
+    let max = state.max_body_bytes;
+    warp::path(prefix)
         .and(warp::path::tail())
         .and(warp::method())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
@@ -230,12 +271,12 @@ pub fn routes(
         .and(limited_body(max))
         .and(with_state(state.clone()))
         .then(
-            |tail: warp::path::Tail,
-             method: warp::http::Method,
-             query: String,
-             headers: warp::http::HeaderMap,
-             body: Body,
-             state: Arc<AppState>| async move {
+            move |tail: warp::path::Tail,
+                  method: warp::http::Method,
+                  query: String,
+                  headers: warp::http::HeaderMap,
+                  body: Body,
+                  state: Arc<AppState>| async move {
                 let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
                     return json_failure(&reject::JsonFailure::Internal("busy".into()), 503);
                 };
@@ -263,7 +304,7 @@ pub fn routes(
                 };
                 let st = state.clone();
                 tokio::task::spawn_blocking(move || {
-                    let reply = json::handle(&st, &req);
+                    let reply = handler(&st, &req);
                     drop(permit);
                     reply
                 })
@@ -272,34 +313,7 @@ pub fn routes(
                     json_failure(&reject::JsonFailure::Internal("task failed".into()), 500)
                 })
             },
-        );
-    let health = warp::path("health")
-        .and(warp::get())
-        .and(warp::path::end())
-        .map(|| text(200, "application/json", "{\"status\":\"ok\"}".into()));
-    soap_post
-        .or(wsdl_get)
-        .unify()
-        .or(xsd_get)
-        .unify()
-        .or(json_route)
-        .unify()
-        .or(health)
-        .unify()
-        .recover(|r: warp::Rejection| async move {
-            let reply = if r.is_not_found() {
-                text(404, "text/plain; charset=utf-8", "not found\n".into())
-            } else if r.find::<warp::reject::MethodNotAllowed>().is_some() {
-                text(
-                    405,
-                    "text/plain; charset=utf-8",
-                    "method not allowed\n".into(),
-                )
-            } else {
-                text(400, "text/plain; charset=utf-8", "bad request\n".into())
-            };
-            Ok::<_, std::convert::Infallible>(reply)
-        })
+        )
 }
 
 fn json_failure(f: &reject::JsonFailure, status: u16) -> HttpReply {
@@ -330,6 +344,43 @@ fn shed(http: &soap::SoapHttp, failure: reject::SoapFailure) -> HttpReply {
         set_cookie: None,
     }
 }
+
+/// Expired sessions and tokens are refused when used anyway; this task removes them every
+/// `interval`, tokens in bounded batches (each its own short transaction), on the blocking pool.
+pub fn spawn_reaper(state: Arc<AppState>, interval: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let st = state.clone();
+            let done = tokio::task::spawn_blocking(move || {
+                (
+                    st.engine.sessions().reap(),
+                    st.engine.reap_tokens(REAP_BATCH),
+                )
+            })
+            .await;
+            match done {
+                Ok((Ok(s), Ok(t))) if s + t > 0 => {
+                    tracing::debug!(sessions = s, tokens = t, "expired entries reaped")
+                }
+                Ok((s, t)) => {
+                    if let Err(e) = s {
+                        tracing::warn!(error = %e, "reaping sessions failed");
+                    }
+                    if let Err(e) = t {
+                        tracing::warn!(error = %e, "reaping tokens failed");
+                    }
+                }
+                Err(_) => tracing::warn!("the reaper task failed"),
+            }
+        }
+    });
+}
+
+/// Tokens removed per reaper transaction.
+pub const REAP_BATCH: usize = 1000;
 
 /// Serves until `shutdown` completes, then drains open requests.
 pub async fn serve(

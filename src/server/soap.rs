@@ -1,7 +1,9 @@
 //! The SOAP STS endpoint: envelope in, engine call, envelope out. Synchronous on purpose: it
 //! runs on the blocking pool, because password hashing and signing are CPU-bound.
 
-use crate::engine::{Credential, EngineError, IssueRequest, KeyType, MessageTimestamp};
+use crate::engine::{
+    Credential, EngineError, IssueRequest, KeyType, MessageTimestamp, TokenTarget,
+};
 use crate::instance::TokenType;
 use crate::soap::{self, ReplyAddressing, RequestHeaders, SoapVersion, read_headers};
 use crate::wstrust::{self, KEY_TYPE_BEARER, Operation, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS};
@@ -50,10 +52,12 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
         let headers = read_headers(&env)?;
         let wsa_ns = headers.addressing.ns.unwrap_or(wstrust::WSA_NSS[0]);
         reply_addr = Some((wsa_ns, headers.addressing.message_id.clone()));
-        let rst = wstrust::parse_rst(&env.body)?;
+        let rst = wstrust::parse_rst(&env.body, body)?;
         let op = dispatch(&headers, http, &rst)?;
         let body = match op {
             Operation::Issue => issue(state, instance, http, &headers, &rst)?,
+            Operation::Validate => validate(state, instance, http, &headers, &rst)?,
+            Operation::Cancel => cancel(state, instance, http, &headers, &rst)?,
             other => {
                 return Err(SoapFailure::Unsupported(format!(
                     "{other:?} is not supported by this STS yet"
@@ -149,21 +153,20 @@ fn dispatch(
     Ok(op)
 }
 
-fn issue(
+/// Checks the message timestamp and picks the input token: a UsernameToken, else an OpenAM
+/// session (BinarySecurityToken, then the SSO header or cookie), accepted by the instance.
+fn credential(
     state: &AppState,
     instance: &crate::engine::Instance,
     http: &SoapHttp,
     headers: &RequestHeaders,
-    rst: &wstrust::Rst,
-) -> Result<String, SoapFailure> {
+) -> Result<(TokenType, Credential), SoapFailure> {
     if let Some(ts) = &headers.timestamp {
         state.engine.check_timestamp(&MessageTimestamp {
             created: ts.created,
             expires: ts.expires,
         })?;
     }
-    // The input token: a UsernameToken, else an OpenAM session (BinarySecurityToken, then the
-    // SSO header or cookie).
     let (input, cred) = if let Some(ut) = &headers.username_token {
         let cred = if ut.digest {
             let (Some(nonce), Some(created)) = (&ut.nonce, &ut.created) else {
@@ -206,6 +209,77 @@ fn issue(
         ))
         .into());
     }
+    Ok((input, cred))
+}
+
+fn target(t: &wstrust::Target) -> TokenTarget {
+    match t {
+        wstrust::Target::Token(b) => TokenTarget::Token(b.clone()),
+        wstrust::Target::SamlId(id) => TokenTarget::Reference(id.clone()),
+    }
+}
+
+/// WS-Trust Validate with the default TokenType `.../RSTR/Status`.
+fn validate(
+    state: &AppState,
+    instance: &crate::engine::Instance,
+    http: &SoapHttp,
+    headers: &RequestHeaders,
+    rst: &wstrust::Rst,
+) -> Result<String, SoapFailure> {
+    let (_, cred) = credential(state, instance, http, headers)?;
+    state
+        .engine
+        .authenticate(&instance.config.deployment.realm, &cred)?;
+    if let Some(tt) = rst.token_type.as_deref()
+        && tt != wstrust::TOKEN_TYPE_STATUS
+    {
+        return Err(EngineError::BadRequest(format!(
+            "Validate returns only a status (TokenType {}), not `{tt}`",
+            wstrust::TOKEN_TYPE_STATUS
+        ))
+        .into());
+    }
+    let t = rst.validate_target.as_ref().ok_or_else(|| {
+        EngineError::InvalidRequest("a Validate needs a wst:ValidateTarget".into())
+    })?;
+    let v = state.engine.validate(instance, &target(t))?;
+    Ok(wstrust::write_validate_response(
+        rst.context.as_deref(),
+        v.valid,
+        &v.reason,
+    ))
+}
+
+/// WS-Trust Cancel.
+fn cancel(
+    state: &AppState,
+    instance: &crate::engine::Instance,
+    http: &SoapHttp,
+    headers: &RequestHeaders,
+    rst: &wstrust::Rst,
+) -> Result<String, SoapFailure> {
+    let (_, cred) = credential(state, instance, http, headers)?;
+    let principal = state
+        .engine
+        .authenticate(&instance.config.deployment.realm, &cred)?;
+    let t = rst
+        .cancel_target
+        .as_ref()
+        .ok_or_else(|| EngineError::InvalidRequest("a Cancel needs a wst:CancelTarget".into()))?;
+    let id = state.engine.cancel(instance, &target(t))?;
+    tracing::info!(instance = %instance.config.subpath(), by = %principal.name, token = %id, "cancelled token");
+    Ok(wstrust::write_cancel_response(rst.context.as_deref()))
+}
+
+fn issue(
+    state: &AppState,
+    instance: &crate::engine::Instance,
+    http: &SoapHttp,
+    headers: &RequestHeaders,
+    rst: &wstrust::Rst,
+) -> Result<String, SoapFailure> {
+    let (input, cred) = credential(state, instance, http, headers)?;
     let token_type_uri = rst.token_type.as_deref().unwrap_or(TOKEN_TYPE_SAML20);
     let (principal, issued) = state.engine.authenticate_and_issue(
         instance,

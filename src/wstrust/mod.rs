@@ -107,6 +107,49 @@ pub struct Rst {
     pub lifetime_expires: Option<DateTime<Utc>>,
     /// Delegation elements present (`ActAs`, `OnBehalfOf`): not served yet, so refused.
     pub delegation: Option<&'static str>,
+    pub validate_target: Option<Target>,
+    pub cancel_target: Option<Target>,
+}
+
+/// The content of a ValidateTarget or CancelTarget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A token, as the bytes it had in the request (a signature is checked on these).
+    Token(Vec<u8>),
+    /// A `wsse:SecurityTokenReference` naming a SAML assertion by its ID.
+    SamlId(String),
+}
+
+fn parse_target(el: &Element, input: &[u8]) -> Result<Target, RstError> {
+    let mut kids = el.elements();
+    let (Some(first), None) = (kids.next(), kids.next()) else {
+        return Err(RstError(format!(
+            "wst:{} must hold exactly one element",
+            el.local
+        )));
+    };
+    if first.is(WSSE, "SecurityTokenReference") {
+        let ki = first.child(&[WSSE], "KeyIdentifier").ok_or_else(|| {
+            RstError("the SecurityTokenReference has no wsse:KeyIdentifier".into())
+        })?;
+        if ki
+            .attr(None, "ValueType")
+            .is_some_and(|v| v != SAMLID_VALUE_TYPE)
+        {
+            return Err(RstError(
+                "only KeyIdentifiers of ValueType ...#SAMLID are understood".into(),
+            ));
+        }
+        let id = ki.text();
+        if id.is_empty() {
+            return Err(RstError("the KeyIdentifier is empty".into()));
+        }
+        return Ok(Target::SamlId(id));
+    }
+    let bytes = input
+        .get(first.span.clone())
+        .ok_or_else(|| RstError("the target could not be read".into()))?;
+    Ok(Target::Token(bytes.to_vec()))
 }
 
 /// Parses a datetime as WS-Security writes it (`Z`, offsets, fractional seconds).
@@ -118,7 +161,7 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
 
 /// Reads an RST. Children may come in any order and with any prefixes; unknown elements of
 /// other namespaces are extensions and ignored, unknown WS-Trust elements are refused.
-pub fn parse_rst(el: &Element) -> Result<Rst, RstError> {
+pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
     if el.local != "RequestSecurityToken" || !el.ns.as_deref().is_some_and(|n| WST_NSS.contains(&n))
     {
         return Err(RstError(format!(
@@ -187,12 +230,25 @@ pub fn parse_rst(el: &Element) -> Result<Rst, RstError> {
                 | "Forwardable"
                 | "Delegatable"
                 | "Participants"
-                | "ValidateTarget"
-                | "CancelTarget"
                 | "RenewTarget"
                 | "AllowPostdating"
                 | "DelegateTo"
                 | "Issuer" => {}
+                "ValidateTarget" | "CancelTarget" => {
+                    let target = parse_target(child, input)?;
+                    let slot = if child.local == "ValidateTarget" {
+                        &mut rst.validate_target
+                    } else {
+                        &mut rst.cancel_target
+                    };
+                    if slot.is_some() {
+                        return Err(RstError(format!(
+                            "wst:{} appears more than once",
+                            child.local
+                        )));
+                    }
+                    *slot = Some(target);
+                }
                 "ActAs" => rst.delegation = Some("ActAs"),
                 "OnBehalfOf" => rst.delegation = Some("OnBehalfOf"),
                 // WCF puts the relying party's wishes here; they apply where the request
@@ -245,6 +301,45 @@ pub struct IssuedTokenResponse<'a> {
     pub expires: DateTime<Utc>,
     pub applies_to: Option<&'a str>,
     pub key_type: &'a str,
+}
+
+/// `wst:TokenType` asking Validate for a status.
+pub const TOKEN_TYPE_STATUS: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RSTR/Status";
+const STATUS_VALID: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/status/valid";
+const STATUS_INVALID: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/status/invalid";
+
+fn rstr_open(out: &mut String, context: Option<&str>) {
+    out.push_str("<wst:RequestSecurityTokenResponse xmlns:wst=\"");
+    out.push_str(WST);
+    out.push('"');
+    if let Some(ctx) = context {
+        out.push_str(" Context=\"");
+        out.push_str(&escape_attr(ctx));
+        out.push('"');
+    }
+    out.push('>');
+}
+
+/// The RSTR of a Validate with a status.
+pub fn write_validate_response(context: Option<&str>, valid: bool, reason: &str) -> String {
+    let mut out = String::with_capacity(512);
+    rstr_open(&mut out, context);
+    out.push_str("<wst:TokenType>");
+    out.push_str(TOKEN_TYPE_STATUS);
+    out.push_str("</wst:TokenType><wst:Status><wst:Code>");
+    out.push_str(if valid { STATUS_VALID } else { STATUS_INVALID });
+    out.push_str("</wst:Code><wst:Reason>");
+    out.push_str(&escape_text(reason));
+    out.push_str("</wst:Reason></wst:Status></wst:RequestSecurityTokenResponse>");
+    out
+}
+
+/// The RSTR of a Cancel.
+pub fn write_cancel_response(context: Option<&str>) -> String {
+    let mut out = String::with_capacity(256);
+    rstr_open(&mut out, context);
+    out.push_str("<wst:RequestedTokenCancelled/></wst:RequestSecurityTokenResponse>");
+    out
 }
 
 /// xs:dateTime in UTC with millisecond precision, as WS-Security writes it.
@@ -315,7 +410,10 @@ mod tests {
     use crate::xml::{Limits, parse};
 
     fn rst(xml: &str) -> Result<Rst, RstError> {
-        parse_rst(&parse(xml.as_bytes(), Limits::default()).unwrap())
+        parse_rst(
+            &parse(xml.as_bytes(), Limits::default()).unwrap(),
+            xml.as_bytes(),
+        )
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub struct Opts {
     pub instances: Vec<(String, serde_json::Value)>,
     pub max_body_bytes: Option<usize>,
     pub max_in_flight: Option<usize>,
+    /// Run the reaper this often.
+    pub reap_every: Option<std::time::Duration>,
 }
 
 pub fn start() -> TestServer {
@@ -82,6 +84,7 @@ pub fn start_with(opts: Opts) -> TestServer {
 
 /// Starts a server on an existing data directory.
 fn serve_dir(dir: tempfile::TempDir, opts: Opts) -> TestServer {
+    let reap_every = opts.reap_every;
     let mut cfg = sts::config::Config {
         data_dir: dir.path().to_owned(),
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -108,6 +111,9 @@ fn serve_dir(dir: tempfile::TempDir, opts: Opts) -> TestServer {
             let listener = sts::server::bind(cfg.listen).await.unwrap();
             cfg.listen = listener.local_addr().unwrap();
             let state = Arc::new(sts::build_state(&cfg, clock).unwrap());
+            if let Some(every) = reap_every {
+                sts::server::spawn_reaper(state.clone(), every);
+            }
             addr_tx.send(cfg.listen).unwrap();
             sts::server::serve(state, listener, async {
                 let _ = rx.await;
@@ -186,6 +192,15 @@ impl TestServer {
                 admin: false,
             })
             .unwrap();
+    }
+
+    /// The token store of this server.
+    pub fn store(&self) -> std::sync::Arc<dyn sts::store::Store> {
+        sts::store::open(&format!(
+            "sqlite://{}",
+            self.dir.path().join("sts.db").display()
+        ))
+        .unwrap()
     }
 
     /// Sessions of a user, read from the store.
@@ -376,6 +391,29 @@ pub const RST_ISSUE: &str =
 pub fn applies_to(address: &str) -> String {
     format!(
         "<wsp:AppliesTo xmlns:wsp=\"http://schemas.xmlsoap.org/ws/2004/09/policy\"><wsa:EndpointReference xmlns:wsa=\"http://www.w3.org/2005/08/addressing\"><wsa:Address>{address}</wsa:Address></wsa:EndpointReference></wsp:AppliesTo>"
+    )
+}
+
+/// The demo instance at `element`, persisting issued tokens or not.
+pub fn persisting_instance(element: &str, persist: bool) -> serde_json::Value {
+    let mut j = sts::datadir::demo_instance();
+    j["deployment-config"]["deployment-url-element"] = element.into();
+    j["persist-issued-tokens-in-cts"] = if persist { "true" } else { "false" }.into();
+    j
+}
+
+/// A Validate or Cancel envelope (`op` is `Validate` or `Cancel`) holding `target`.
+pub fn target_envelope(op: &str, security: &str, target: &str) -> String {
+    envelope(SOAP11, security, &format!(
+        "<wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/{op}</wst:RequestType><wst:{op}Target>{target}</wst:{op}Target>"
+    ))
+    .replace(ISSUE_ACTION, &format!("http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/{op}"))
+}
+
+/// A SecurityTokenReference to a SAML assertion by ID.
+pub fn saml_str(id: &str) -> String {
+    format!(
+        "<wsse:SecurityTokenReference xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\"><wsse:KeyIdentifier ValueType=\"http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLID\">{id}</wsse:KeyIdentifier></wsse:SecurityTokenReference>"
     )
 }
 

@@ -7,4 +7,5 @@ mod faults;
 mod issue;
 mod peers;
 mod sessions;
+mod tokens;
 mod wsdl;

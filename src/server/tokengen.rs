@@ -1,0 +1,153 @@
+//! `/sts-tokengen`: administrators query and cancel the tokens persisting instances issued.
+//! Shapes follow the reference pages exactly.
+
+use serde_json::{Value, json};
+
+use crate::store::TokenRecord;
+
+use super::json::{JsonRequest, require_admin};
+use super::reject::{JsonFailure, json_error};
+use super::{AppState, HttpReply};
+
+/// Default and largest page (the reference shape has no paging by default; an unbounded
+/// answer over millions of tokens is not something to send, so pages are capped).
+const DEFAULT_PAGE: usize = 1000;
+const MAX_PAGE: usize = 10_000;
+
+/// Decodes one `application/x-www-form-urlencoded` value.
+pub fn form_decode(s: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+fn param(query: &str, name: &str) -> Result<Option<String>, JsonFailure> {
+    for p in query.split('&') {
+        if let Some(v) = p.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
+            return form_decode(v).map(Some).ok_or_else(|| {
+                JsonFailure::BadRequest(format!("{name} is not valid URL encoding"))
+            });
+        }
+    }
+    Ok(None)
+}
+
+fn item(t: &TokenRecord) -> Value {
+    json!({
+        "_id": t.token_id,
+        "_rev": "",
+        "token_id": t.token_id,
+        "sts_id": t.sts_id,
+        "principal_name": t.principal,
+        "token_type": t.token_type,
+        "expiration_time": t.expires_ms / 1000,
+    })
+}
+
+pub fn handle(state: &AppState, req: &JsonRequest) -> HttpReply {
+    let (status, body) = match route(state, req) {
+        Ok(v) => (200, v),
+        Err(f) => {
+            if let JsonFailure::Internal(detail) = &f {
+                tracing::error!(%detail, "sts-tokengen failed");
+            }
+            json_error(&f)
+        }
+    };
+    HttpReply {
+        status,
+        content_type: "application/json",
+        body: body.to_string(),
+        set_cookie: None,
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> JsonFailure {
+    JsonFailure::Internal(e.to_string())
+}
+
+fn route(state: &AppState, req: &JsonRequest) -> Result<Value, JsonFailure> {
+    require_admin(state, &req.headers, "/")?;
+    let id = req.tail.trim_matches('/');
+    let store = state.engine.tokens();
+    use warp::http::Method;
+    match (&req.method, id) {
+        (&Method::GET, "") => {
+            let filter = param(&req.query, "_queryFilter")?
+                .ok_or_else(|| JsonFailure::BadRequest("_queryFilter is required".into()))?;
+            let filter = crate::store::filter::parse(&filter)
+                .map_err(|e| JsonFailure::BadRequest(e.to_string()))?;
+            let size = match param(&req.query, "_pageSize")? {
+                None => DEFAULT_PAGE,
+                Some(s) => match s.parse::<usize>() {
+                    Ok(0) | Err(_) => DEFAULT_PAGE,
+                    Ok(n) => n.min(MAX_PAGE),
+                },
+            };
+            let cookie = param(&req.query, "_pagedResultsCookie")?.filter(|c| !c.is_empty());
+            let page = store
+                .query_tokens(&filter, size, cookie.as_deref())
+                .map_err(internal)?;
+            let result: Vec<Value> = page.items.iter().map(item).collect();
+            Ok(json!({
+                "result": result,
+                "resultCount": result.len(),
+                "pagedResultsCookie": page.next,
+                "totalPagedResultsPolicy": "NONE",
+                "totalPagedResults": -1,
+                "remainingPagedResults": -1,
+            }))
+        }
+        (&Method::GET, id) => {
+            let t = store
+                .get_token(id)
+                .map_err(internal)?
+                .ok_or(JsonFailure::NotFound)?;
+            Ok(item(&t))
+        }
+        (&Method::DELETE, id) if !id.is_empty() => {
+            if !store.delete_token(id).map_err(internal)? {
+                return Err(JsonFailure::NotFound);
+            }
+            tracing::info!(token = %id, "token cancelled through sts-tokengen");
+            Ok(json!({
+                "_id": id,
+                "_rev": id,
+                "result": format!("token with id {id} successfully removed."),
+            }))
+        }
+        _ => Err(JsonFailure::MethodNotAllowed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_query_values() {
+        assert_eq!(
+            form_decode("%2Fsts_id+eq+%27x%27").as_deref(),
+            Some("/sts_id eq 'x'")
+        );
+        assert_eq!(
+            form_decode("/sts_id+eq+'a%20b'").as_deref(),
+            Some("/sts_id eq 'a b'")
+        );
+        assert_eq!(form_decode("%zz"), None);
+        assert_eq!(form_decode("%4"), None);
+    }
+}
