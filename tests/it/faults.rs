@@ -116,12 +116,12 @@ fn unsupported_token_and_key_types_are_bad_requests() {
         &format!("{RST_ISSUE}<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/PublicKey</wst:KeyType>"),
     ));
     assert_eq!(r.fault_code(), "wst:BadRequest");
-    // Validate is in the WSDL but not served yet: a clear BadRequest, not a crash.
+    // Renew is in the WSDL but not served yet: a clear BadRequest, not a crash.
     let v = s.post(
         &format!("/sts/{INSTANCE}"),
-        &[("Content-Type", "text/xml"), ("SOAPAction", "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Validate")],
-        envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), "<wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Validate</wst:RequestType>")
-            .replace("/RST/Issue<", "/RST/Validate<"),
+        &[("Content-Type", "text/xml"), ("SOAPAction", "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Renew")],
+        envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), "<wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Renew</wst:RequestType>")
+            .replace("/RST/Issue<", "/RST/Renew<"),
     );
     assert_eq!(v.fault_code(), "wst:BadRequest", "{}", v.body);
 }
