@@ -20,6 +20,9 @@ STS_DEMO_PASSWORD=demo-password ./target/release/sts --data-dir "$data" init >/d
 # A second instance that signs with ECDSA P-256, to show the cost of RSA-2048 itself.
 sed -e 's/"soap-username-transformer"/"soap-ecdsa"/' -e 's/"saml2-signature-key-alias": "sts-signing"/"saml2-signature-key-alias": "sts-signing-ec"/' \
   "$data/instances/soap/soap-username-transformer.json" >"$data/instances/soap/soap-ecdsa.json"
+# The demo instance with token persistence on.
+sed -e 's/"soap-username-transformer"/"soap-persist"/' -e 's/"persist-issued-tokens-in-cts": "false"/"persist-issued-tokens-in-cts": "true"/' \
+  "$data/instances/soap/soap-username-transformer.json" >"$data/instances/soap/soap-persist.json"
 # An instance that takes OpenAM session tokens (OPENAM input).
 sed -e 's/"soap-username-transformer"/"soap-session"/' -e 's/"validatedTokenType": "USERNAME"/"validatedTokenType": "OPENAM"/' \
   "$data/instances/soap/soap-username-transformer.json" >"$data/instances/soap/soap-session.json"
@@ -38,6 +41,9 @@ echo "== wrk Issue, PasswordDigest, $CONNECTIONS connections, $DURATION"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/issue_digest.lua "$url" | tee "$out/wrk-digest.txt"
 echo "peak RSS after digest run: $(grep VmHWM /proc/$pid/status)" | tee "$out/rss.txt"
 
+echo "== wrk Issue, PasswordDigest, persistence on (durable group commit), $CONNECTIONS connections, $DURATION"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/issue_digest.lua "http://127.0.0.1:$PORT/sts/soap-persist" | tee "$out/wrk-digest-persist.txt"
+
 echo "== wrk Issue, PasswordDigest, 16 connections, $DURATION"
 wrk -t"$THREADS" -c16 -d"$DURATION" --latency -s bench/issue_digest.lua "$url" | tee "$out/wrk-digest-16.txt"
 
@@ -50,6 +56,14 @@ STS_BENCH_SESSION=$(curl -sf -X POST -H "X-OpenAM-Username: bench" -H "X-OpenAM-
   "http://127.0.0.1:$PORT/json/authenticate" | sed -e 's/.*"tokenId":"\([^"]*\)".*/\1/')
 export STS_BENCH_SESSION
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/issue_session.lua "http://127.0.0.1:$PORT/sts/soap-session" | tee "$out/wrk-session.txt"
+
+echo "== wrk Validate (signature and validity), OPENAM session input, $CONNECTIONS connections, $DURATION"
+STS_BENCH_ASSERTION=$(curl -sf -H 'Content-Type: text/xml' --data-binary @- "http://127.0.0.1:$PORT/sts/soap-session" <<XML | python3 -c 'import re,sys; print(re.search(r"<saml2:Assertion.*</saml2:Assertion>", sys.stdin.read(), re.S).group(0))'
+<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><wsse:BinarySecurityToken ValueType="http://schemas.forgerock.org/ws/securitypolicy#OpenAMSessionToken">$STS_BENCH_SESSION</wsse:BinarySecurityToken></wsse:Security></s:Header><s:Body><wst:RequestSecurityToken xmlns:wst="http://docs.oasis-open.org/ws-sx/ws-trust/200512"><wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue</wst:RequestType></wst:RequestSecurityToken></s:Body></s:Envelope>
+XML
+)
+export STS_BENCH_ASSERTION
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/validate_session.lua "http://127.0.0.1:$PORT/sts/soap-session" | tee "$out/wrk-validate.txt"
 
 echo "== wrk Issue, PasswordText (argon2id), $CONNECTIONS connections, $DURATION"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/issue_text.lua "$url" | tee "$out/wrk-text.txt"

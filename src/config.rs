@@ -46,8 +46,9 @@ pub struct Config {
     pub nonce_window_secs: u64,
     /// `tracing` filter, e.g. `info` or `sts=debug`.
     pub log: String,
-    /// Threads for CPU-bound work (password hashing, signing); 0 means one per CPU. This also
-    /// bounds memory: each argon2id verification holds 19 MiB while it runs.
+    /// CPUs to use for hashing and signing; 0 means all. Password hashes computed at once are
+    /// bounded by it (each argon2id verification holds 19 MiB); the blocking pool has four
+    /// threads per CPU, so that threads waiting for durable commits do not idle the CPUs.
     pub cpu_threads: usize,
     /// Requests processed or queued at once; beyond it, requests get HTTP 503 at once.
     pub max_in_flight: usize,

@@ -386,10 +386,13 @@ fn serve(mut cfg: Config) -> Result<(), AnyError> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cfg.log)?)
         .with_writer(std::io::stderr)
         .init();
+    sts::identity::set_hash_concurrency(cfg.cpu_threads());
     let boot = bootstrap(&cfg)?;
     print_bootstrap(&boot);
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .max_blocking_threads(cfg.cpu_threads())
+        // Blocking threads sign, hash and wait for durable commits; waiting must not idle the
+        // CPUs, so there are more of them than CPUs. Hashing has its own bound (memory).
+        .max_blocking_threads(cfg.cpu_threads() * 4)
         .enable_all()
         .build()?;
     rt.block_on(async move {

@@ -9,6 +9,7 @@ CREATE TABLE IF NOT EXISTS tokens (
     expires_ms  INTEGER NOT NULL,
     token       TEXT NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS tokens_sts ON tokens (sts_id, token_id);
-CREATE INDEX IF NOT EXISTS tokens_principal ON tokens (principal, token_id);
+-- Covering indexes: queries by instance or principal never read the (large) token text.
+CREATE INDEX IF NOT EXISTS tokens_sts ON tokens (sts_id, token_id, realm, principal, token_type, issued_ms, expires_ms);
+CREATE INDEX IF NOT EXISTS tokens_principal ON tokens (principal, token_id, sts_id, realm, token_type, issued_ms, expires_ms);
 CREATE INDEX IF NOT EXISTS tokens_expires ON tokens (expires_ms);

@@ -139,13 +139,16 @@ pub struct IssueRequest {
 }
 
 /// An issued token.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Issued {
     pub id: String,
     pub xml: String,
     pub created: DateTime<Utc>,
     pub expires: DateTime<Utc>,
     pub audience: Option<String>,
+    /// For a persisting instance, the pending durable write of the token: the reply must
+    /// not be sent before it resolves.
+    pub durable: Option<crate::store::Durable>,
 }
 
 /// SAML signing settings resolved from an instance's `saml2-config`.
@@ -807,21 +810,24 @@ impl Engine {
         let xml = saml2::build(&spec, sign).map_err(|e| {
             EngineError::RequestFailed(format!("signing the assertion failed: {e}"))
         })?;
+        let mut durable = None;
         if instance.config.persist_issued_tokens {
-            // Stored (durably) before the reply is written: a client holding a token can rely
-            // on it being found.
-            self.tokens
-                .insert_tokens(&[TokenRecord {
-                    token_id: id.clone(),
-                    sts_id: instance.config.subpath(),
-                    realm: principal.realm.clone(),
-                    principal: principal.name.clone(),
-                    token_type: "SAML2".into(),
-                    issued_ms: now.timestamp_millis(),
-                    expires_ms: not_after.timestamp_millis(),
-                    token: xml.clone(),
-                }])
-                .map_err(Self::store_failed)?;
+            // Queued for a durable write; the front end sends the reply only after it
+            // resolves, so a client holding a token can rely on it being found.
+            durable = Some(
+                self.tokens
+                    .insert_tokens_deferred(&[TokenRecord {
+                        token_id: id.clone(),
+                        sts_id: instance.config.subpath(),
+                        realm: principal.realm.clone(),
+                        principal: principal.name.clone(),
+                        token_type: "SAML2".into(),
+                        issued_ms: now.timestamp_millis(),
+                        expires_ms: not_after.timestamp_millis(),
+                        token: xml.clone(),
+                    }])
+                    .map_err(Self::store_failed)?,
+            );
         }
         Ok(Issued {
             id,
@@ -829,6 +835,7 @@ impl Engine {
             created: not_before,
             expires: not_after,
             audience,
+            durable,
         })
     }
 }

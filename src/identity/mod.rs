@@ -95,15 +95,63 @@ fn argon2() -> Result<Argon2<'static>, IdentityError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
+/// Bounds how many argon2id computations run at once (each holds 19 MiB): the server's
+/// blocking threads also wait on disk, so their number is not the bound.
+struct HashGate {
+    running: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+    max: std::sync::atomic::AtomicUsize,
+}
+
+static GATE: HashGate = HashGate {
+    running: std::sync::Mutex::new(0),
+    freed: std::sync::Condvar::new(),
+    max: std::sync::atomic::AtomicUsize::new(0),
+};
+
+/// Sets how many password hashes may be computed at once (0: one per CPU).
+pub fn set_hash_concurrency(n: usize) {
+    GATE.max.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn with_hash_slot<T>(f: impl FnOnce() -> T) -> T {
+    let max = match GATE.max.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let lock = || {
+        GATE.running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    {
+        let mut running = lock();
+        while *running >= max {
+            running = GATE
+                .freed
+                .wait(running)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *running += 1;
+    }
+    let out = f();
+    *lock() -= 1;
+    GATE.freed.notify_one();
+    out
+}
+
 /// Hashes a password into an argon2id PHC string.
 pub fn hash_password(password: &str) -> Result<Secret<String>, IdentityError> {
     let mut salt = [0u8; 16];
     openssl::rand::rand_bytes(&mut salt).map_err(|_| IdentityError::Hash)?;
     let salt = SaltString::encode_b64(&salt).map_err(|_| IdentityError::Hash)?;
-    let hash = argon2()?
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|_| IdentityError::Hash)?;
-    Ok(Secret::new(hash.to_string()))
+    let a = argon2()?;
+    let hash = with_hash_slot(|| {
+        a.hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+    })
+    .map_err(|_| IdentityError::Hash)?;
+    Ok(Secret::new(hash))
 }
 
 /// Checks a password against a PHC string (argon2 verification is constant-time).
@@ -112,7 +160,7 @@ pub fn verify_password(password: &str, phc: &Secret<String>) -> bool {
         return false;
     };
     argon2()
-        .map(|a| a.verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|a| with_hash_slot(|| a.verify_password(password.as_bytes(), &parsed).is_ok()))
         .unwrap_or(false)
 }
 

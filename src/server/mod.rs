@@ -170,15 +170,23 @@ pub fn routes(
                     }
                 };
                 let st = state.clone();
-                tokio::task::spawn_blocking(move || {
-                    let reply = soap::handle(&st, &subpath, &http, &body);
-                    drop(permit);
-                    reply
-                })
-                .await
-                .unwrap_or_else(|_| {
-                    text(500, "text/plain; charset=utf-8", "internal error\n".into())
-                })
+                let outcome = tokio::task::spawn_blocking(move || soap::handle(&st, &subpath, &http, &body)).await;
+                // The CPU thread is free again; a durable write is awaited here, off it.
+                let reply = match outcome {
+                    Ok(soap::SoapOutcome { reply, pending: None }) => reply,
+                    Ok(soap::SoapOutcome { reply, pending: Some((durable, if_lost)) }) => {
+                        match durable.done().await {
+                            Ok(()) => reply,
+                            Err(e) => {
+                                tracing::error!(error = %e, "an issued token could not be stored; the token is withheld");
+                                if_lost
+                            }
+                        }
+                    }
+                    Err(_) => text(500, "text/plain; charset=utf-8", "internal error\n".into()),
+                };
+                drop(permit);
+                reply
             },
         );
     let wsdl_get = warp::path("sts")

@@ -6,6 +6,7 @@ use crate::engine::{
 };
 use crate::instance::TokenType;
 use crate::soap::{self, ReplyAddressing, RequestHeaders, SoapVersion, read_headers};
+use crate::store::Durable;
 use crate::wstrust::{self, KEY_TYPE_BEARER, Operation, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS};
 
 use super::reject::{SoapFailure, soap_fault};
@@ -26,10 +27,18 @@ struct Ok200 {
     relates_to: Option<String>,
     op: Operation,
     body: String,
+    durable: Option<Durable>,
+}
+
+/// The reply to a SOAP request, possibly waiting for a durable write: then `reply` may only be
+/// sent once the write resolves, and `if_lost` instead if it fails.
+pub struct SoapOutcome {
+    pub reply: HttpReply,
+    pub pending: Option<(Durable, HttpReply)>,
 }
 
 /// Handles one POST to `/sts/{subpath}`.
-pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> HttpReply {
+pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> SoapOutcome {
     let ct_version = http
         .content_type
         .as_deref()
@@ -54,8 +63,13 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
         reply_addr = Some((wsa_ns, headers.addressing.message_id.clone()));
         let rst = wstrust::parse_rst(&env.body, body)?;
         let op = dispatch(&headers, http, &rst)?;
+        let mut durable = None;
         let body = match op {
-            Operation::Issue => issue(state, instance, http, &headers, &rst)?,
+            Operation::Issue => {
+                let (body, d) = issue(state, instance, http, &headers, &rst)?;
+                durable = d;
+                body
+            }
             Operation::Validate => validate(state, instance, http, &headers, &rst)?,
             Operation::Cancel => cancel(state, instance, http, &headers, &rst)?,
             other => {
@@ -70,6 +84,7 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
             relates_to: headers.addressing.message_id,
             op,
             body,
+            durable,
         })
     })();
     match result {
@@ -80,27 +95,48 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
                 action: &action,
                 relates_to: ok.relates_to.as_deref(),
             };
-            HttpReply {
+            let reply = HttpReply {
                 status: 200,
                 content_type: ok.version.content_type(),
                 body: soap::write_envelope(ok.version, Some(&addr), &ok.body),
                 set_cookie: None,
-            }
+            };
+            let pending = ok.durable.map(|d| {
+                let lost = SoapFailure::Engine(EngineError::RequestFailed(
+                    "storing the issued token failed".into(),
+                ));
+                (d, fault_reply(version, subpath, &lost, None))
+            });
+            SoapOutcome { reply, pending }
         }
-        Err(failure) => {
-            let (status, code, reason) = soap_fault(&failure);
-            if let SoapFailure::Engine(EngineError::RequestFailed(detail)) = &failure {
+        Err(failure) => SoapOutcome {
+            reply: fault_reply(version, subpath, &failure, reply_addr.as_ref()),
+            pending: None,
+        },
+    }
+}
+
+fn fault_reply(
+    version: SoapVersion,
+    subpath: &str,
+    failure: &SoapFailure,
+    reply_addr: Option<&(&'static str, Option<String>)>,
+) -> HttpReply {
+    {
+        {
+            let (status, code, reason) = soap_fault(failure);
+            if let SoapFailure::Engine(EngineError::RequestFailed(detail)) = failure {
                 tracing::error!(instance = subpath, %detail, "request failed");
             } else {
                 // Debug formatting escapes control characters: client text cannot forge log lines.
                 tracing::info!(instance = subpath, ?code, ?reason, "fault");
             }
-            let addr = reply_addr.as_ref().map(|(ns, rel)| ReplyAddressing {
+            let addr = reply_addr.map(|(ns, rel)| ReplyAddressing {
                 wsa_ns: ns,
                 action: soap::fault_action(ns),
                 relates_to: rel.as_deref(),
             });
-            let not_understood = match &failure {
+            let not_understood = match failure {
                 SoapFailure::Soap(soap::SoapError::MustUnderstand(ns, local)) => {
                     Some((ns.as_str(), local.as_str()))
                 }
@@ -278,7 +314,7 @@ fn issue(
     http: &SoapHttp,
     headers: &RequestHeaders,
     rst: &wstrust::Rst,
-) -> Result<String, SoapFailure> {
+) -> Result<(String, Option<Durable>), SoapFailure> {
     let (input, cred) = credential(state, instance, http, headers)?;
     let token_type_uri = rst.token_type.as_deref().unwrap_or(TOKEN_TYPE_SAML20);
     let (principal, issued) = state.engine.authenticate_and_issue(
@@ -324,16 +360,15 @@ fn issue(
         token = %issued.id,
         "issued SAML2 assertion"
     );
-    Ok(wstrust::write_issue_response(
-        &wstrust::IssuedTokenResponse {
-            context: rst.context.as_deref(),
-            token_type_uri,
-            token_xml: &issued.xml,
-            token_id: &issued.id,
-            created: issued.created,
-            expires: issued.expires,
-            applies_to: issued.audience.as_deref(),
-            key_type: KEY_TYPE_BEARER,
-        },
-    ))
+    let body = wstrust::write_issue_response(&wstrust::IssuedTokenResponse {
+        context: rst.context.as_deref(),
+        token_type_uri,
+        token_xml: &issued.xml,
+        token_id: &issued.id,
+        created: issued.created,
+        expires: issued.expires,
+        applies_to: issued.audience.as_deref(),
+        key_type: KEY_TYPE_BEARER,
+    });
+    Ok((body, issued.durable))
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::store::TokenRecord;
+use crate::store::TokenInfo;
 
 use super::json::{JsonRequest, require_admin};
 use super::reject::{JsonFailure, json_error};
@@ -45,7 +45,7 @@ fn param(query: &str, name: &str) -> Result<Option<String>, JsonFailure> {
     Ok(None)
 }
 
-fn item(t: &TokenRecord) -> Value {
+fn item(t: &TokenInfo) -> Value {
     json!({
         "_id": t.token_id,
         "_rev": "",
@@ -116,7 +116,7 @@ fn route(state: &AppState, req: &JsonRequest) -> Result<Value, JsonFailure> {
                 .get_token(id)
                 .map_err(internal)?
                 .ok_or(JsonFailure::NotFound)?;
-            Ok(item(&t))
+            Ok(item(&t.info()))
         }
         (&Method::DELETE, id) if !id.is_empty() => {
             if !store.delete_token(id).map_err(internal)? {

@@ -63,17 +63,89 @@ pub struct TokenRecord {
     pub token: String,
 }
 
+impl TokenRecord {
+    /// The record without the token text.
+    pub fn info(&self) -> TokenInfo {
+        TokenInfo {
+            token_id: self.token_id.clone(),
+            sts_id: self.sts_id.clone(),
+            realm: self.realm.clone(),
+            principal: self.principal.clone(),
+            token_type: self.token_type.clone(),
+            issued_ms: self.issued_ms,
+            expires_ms: self.expires_ms,
+        }
+    }
+}
+
+/// What queries return of a token: everything but the token text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub token_id: String,
+    pub sts_id: String,
+    pub realm: String,
+    pub principal: String,
+    pub token_type: String,
+    pub issued_ms: i64,
+    pub expires_ms: i64,
+}
+
 /// One page of a query; `next` is the cookie for the following page, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
-    pub items: Vec<TokenRecord>,
+    pub items: Vec<TokenInfo>,
     pub next: Option<String>,
+}
+
+/// A pending durable write: resolves once the data is committed and synced. Callers on a
+/// CPU thread hand it to an async task instead of waiting, so no CPU idles on the disk.
+pub struct Durable(tokio::sync::oneshot::Receiver<Result<(), StoreError>>);
+
+impl std::fmt::Debug for Durable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Durable")
+    }
+}
+
+impl Durable {
+    /// A write that is already settled.
+    pub fn settled(r: Result<(), StoreError>) -> Durable {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let _ = tx.send(r);
+        Durable(rx)
+    }
+
+    /// Waits on this thread (not from async code).
+    pub fn wait(self) -> Result<(), StoreError> {
+        self.0
+            .blocking_recv()
+            .map_err(|_| StoreError::Db("the writer stopped before the commit".into()))?
+    }
+
+    /// Waits asynchronously.
+    pub async fn done(self) -> Result<(), StoreError> {
+        self.0
+            .await
+            .map_err(|_| StoreError::Db("the writer stopped before the commit".into()))?
+    }
+
+    pub(crate) fn channel() -> (
+        tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+        Durable,
+    ) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        (tx, Durable(rx))
+    }
 }
 
 /// Persistence of issued tokens.
 pub trait TokenStore: Send + Sync {
+    /// Queues tokens for a durable insert; the result resolves after commit and sync.
+    fn insert_tokens_deferred(&self, tokens: &[TokenRecord]) -> Result<Durable, StoreError>;
     /// Stores tokens; returns once they are durable (committed and synced).
-    fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<(), StoreError>;
+    fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<(), StoreError> {
+        self.insert_tokens_deferred(tokens)?.wait()
+    }
     fn get_token(&self, token_id: &str) -> Result<Option<TokenRecord>, StoreError>;
     fn delete_token(&self, token_id: &str) -> Result<bool, StoreError>;
     /// Tokens matching `filter`, ordered by id, at most `page_size`, after the cookie `after`.

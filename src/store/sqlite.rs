@@ -10,7 +10,9 @@ use std::sync::mpsc;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::filter::{Field, Filter, Op, Value};
-use super::{Page, SessionRecord, SessionStore, StoreError, TokenRecord, TokenStore};
+use super::{
+    Durable, Page, SessionRecord, SessionStore, StoreError, TokenInfo, TokenRecord, TokenStore,
+};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/001_sessions.sql"),
@@ -20,7 +22,7 @@ const MIGRATIONS: &[&str] = &[
 /// Inserts joining one commit, at most.
 const MAX_GROUP: usize = 1024;
 
-type Ack = mpsc::Sender<Result<(), StoreError>>;
+type Ack = tokio::sync::oneshot::Sender<Result<(), StoreError>>;
 
 fn db(e: rusqlite::Error) -> StoreError {
     StoreError::Db(e.to_string())
@@ -61,27 +63,35 @@ fn commit_group(
     };
     let mut results = Vec::with_capacity(group.len());
     for (tokens, _) in group {
-        let r = (|| -> rusqlite::Result<()> {
-            let sp = tx.savepoint_with_name("job")?;
-            {
-                let mut st = sp.prepare_cached(&format!(
-                    "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-                ))?;
-                for t in tokens {
-                    st.execute(params![
-                        t.token_id,
-                        t.sts_id,
-                        t.realm,
-                        t.principal,
-                        t.token_type,
-                        t.issued_ms,
-                        t.expires_ms,
-                        t.token
-                    ])?;
-                }
+        let insert = |conn: &Connection| -> rusqlite::Result<()> {
+            let mut st = conn.prepare_cached(&format!(
+                "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            ))?;
+            for t in tokens {
+                st.execute(params![
+                    t.token_id,
+                    t.sts_id,
+                    t.realm,
+                    t.principal,
+                    t.token_type,
+                    t.issued_ms,
+                    t.expires_ms,
+                    t.token
+                ])?;
             }
-            sp.commit()
-        })();
+            Ok(())
+        };
+        // A single failed INSERT leaves nothing behind; only jobs of several rows need a
+        // savepoint to fail as a whole.
+        let r = if tokens.len() == 1 {
+            insert(&tx)
+        } else {
+            (|| {
+                let sp = tx.savepoint_with_name("job")?;
+                insert(&sp)?;
+                sp.commit()
+            })()
+        };
         results.push(r.map_err(db));
     }
     match tx.commit() {
@@ -96,6 +106,20 @@ fn db_ref(e: &rusqlite::Error) -> StoreError {
 
 const TOKEN_COLUMNS: &str =
     "token_id, sts_id, realm, principal, token_type, issued_ms, expires_ms, token";
+
+const INFO_COLUMNS: &str = "token_id, sts_id, realm, principal, token_type, issued_ms, expires_ms";
+
+fn info_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenInfo> {
+    Ok(TokenInfo {
+        token_id: r.get(0)?,
+        sts_id: r.get(1)?,
+        realm: r.get(2)?,
+        principal: r.get(3)?,
+        token_type: r.get(4)?,
+        issued_ms: r.get(5)?,
+        expires_ms: r.get(6)?,
+    })
+}
 
 fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
     Ok(TokenRecord {
@@ -184,7 +208,10 @@ impl SqliteStore {
         }
         let wconn = Connection::open(path).map_err(db)?;
         wconn
-            .execute_batch("PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
+            // Checkpoints run in the committing connection: fewer, larger ones cost less.
+            .execute_batch(
+                "PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA wal_autocheckpoint=4000;",
+            )
             .map_err(db)?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
@@ -288,15 +315,14 @@ impl SessionStore for SqliteStore {
 }
 
 impl TokenStore for SqliteStore {
-    fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<(), StoreError> {
-        let (ack, done) = mpsc::channel();
+    fn insert_tokens_deferred(&self, tokens: &[TokenRecord]) -> Result<Durable, StoreError> {
+        let (ack, durable) = Durable::channel();
         self.writer
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .send((tokens.to_vec(), ack))
             .map_err(|_| StoreError::Db("the token writer has stopped".into()))?;
-        done.recv()
-            .map_err(|_| StoreError::Db("the token writer has stopped".into()))?
+        Ok(durable)
     }
 
     fn get_token(&self, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
@@ -324,7 +350,7 @@ impl TokenStore for SqliteStore {
     ) -> Result<Page, StoreError> {
         let mut args = Vec::new();
         let mut sql = format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE ({})",
+            "SELECT {INFO_COLUMNS} FROM tokens WHERE ({})",
             to_sql(filter, &mut args)
         );
         if let Some(a) = after {
@@ -337,7 +363,7 @@ impl TokenStore for SqliteStore {
         let conn = self.conn();
         let mut st = conn.prepare_cached(&sql).map_err(db)?;
         let mut items = st
-            .query_map(params_from_iter(args.iter()), token_row)
+            .query_map(params_from_iter(args.iter()), info_row)
             .map_err(db)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(db)?;
