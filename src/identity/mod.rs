@@ -95,49 +95,62 @@ fn argon2() -> Result<Argon2<'static>, IdentityError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// Bounds how many argon2id computations run at once (each holds 19 MiB): the server's
-/// blocking threads also wait on disk, so their number is not the bound.
-struct HashGate {
-    running: std::sync::Mutex<usize>,
-    freed: std::sync::Condvar,
-    max: std::sync::atomic::AtomicUsize,
-}
+/// Password hashing runs on a small pool of its own threads: each argon2id computation holds
+/// 19 MiB, and the allocator keeps such blocks per thread, so the pool's size bounds both how
+/// many run at once and the memory they keep, whatever the number of request threads.
+type HashJob = Box<dyn FnOnce() + Send>;
 
-static GATE: HashGate = HashGate {
-    running: std::sync::Mutex::new(0),
-    freed: std::sync::Condvar::new(),
-    max: std::sync::atomic::AtomicUsize::new(0),
-};
+static HASH_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static HASH_POOL: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<HashJob>>> =
+    std::sync::OnceLock::new();
 
-/// Sets how many password hashes may be computed at once (0: one per CPU).
+/// Sets the number of hashing threads (0: one per CPU); effective before the first hash.
 pub fn set_hash_concurrency(n: usize) {
-    GATE.max.store(n, std::sync::atomic::Ordering::Relaxed);
+    HASH_THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
 }
 
-fn with_hash_slot<T>(f: impl FnOnce() -> T) -> T {
-    let max = match GATE.max.load(std::sync::atomic::Ordering::Relaxed) {
-        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-        n => n,
-    };
-    let lock = || {
-        GATE.running
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    };
-    {
-        let mut running = lock();
-        while *running >= max {
-            running = GATE
-                .freed
-                .wait(running)
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+fn hash_pool() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<HashJob>> {
+    HASH_POOL.get_or_init(|| {
+        let n = match HASH_THREADS.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..n {
+            let rx = rx.clone();
+            let _ = std::thread::Builder::new()
+                .name(format!("sts-hash-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = {
+                            let guard =
+                                rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                            guard.recv()
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
         }
-        *running += 1;
-    }
-    let out = f();
-    *lock() -= 1;
-    GATE.freed.notify_one();
-    out
+        std::sync::Mutex::new(tx)
+    })
+}
+
+/// Runs `f` on the hashing pool and waits for it; `None` if the pool is gone.
+fn with_hash_slot<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let job: HashJob = Box::new(move || {
+        let _ = tx.send(f());
+    });
+    hash_pool()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .send(job)
+        .ok()?;
+    rx.recv().ok()
 }
 
 /// Hashes a password into an argon2id PHC string.
@@ -145,23 +158,31 @@ pub fn hash_password(password: &str) -> Result<Secret<String>, IdentityError> {
     let mut salt = [0u8; 16];
     openssl::rand::rand_bytes(&mut salt).map_err(|_| IdentityError::Hash)?;
     let salt = SaltString::encode_b64(&salt).map_err(|_| IdentityError::Hash)?;
-    let a = argon2()?;
-    let hash = with_hash_slot(|| {
+    let password = password.to_owned();
+    let hash = with_hash_slot(move || {
+        let a = argon2().ok()?;
         a.hash_password(password.as_bytes(), &salt)
+            .ok()
             .map(|h| h.to_string())
     })
-    .map_err(|_| IdentityError::Hash)?;
+    .flatten()
+    .ok_or(IdentityError::Hash)?;
     Ok(Secret::new(hash))
 }
 
 /// Checks a password against a PHC string (argon2 verification is constant-time).
 pub fn verify_password(password: &str, phc: &Secret<String>) -> bool {
-    let Ok(parsed) = PasswordHash::new(phc.expose()) else {
-        return false;
-    };
-    argon2()
-        .map(|a| with_hash_slot(|| a.verify_password(password.as_bytes(), &parsed).is_ok()))
-        .unwrap_or(false)
+    let password = password.to_owned();
+    let phc = phc.expose().clone();
+    with_hash_slot(move || {
+        let Ok(parsed) = PasswordHash::new(&phc) else {
+            return false;
+        };
+        argon2()
+            .map(|a| a.verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .unwrap_or(false)
 }
 
 /// Where users come from. The engine knows only this trait.

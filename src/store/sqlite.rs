@@ -64,27 +64,29 @@ fn commit_group(
     let mut results = Vec::with_capacity(group.len());
     for (tokens, _) in group {
         let insert = |conn: &Connection| -> rusqlite::Result<()> {
-            let mut st = conn.prepare_cached(&format!(
-                "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            let mut meta = conn.prepare_cached(&format!(
+                "INSERT INTO tokens ({INFO_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
             ))?;
+            let mut body =
+                conn.prepare_cached("INSERT INTO token_bodies (token_id, token) VALUES (?1, ?2)")?;
             for t in tokens {
-                st.execute(params![
+                meta.execute(params![
                     t.token_id,
                     t.sts_id,
                     t.realm,
                     t.principal,
                     t.token_type,
                     t.issued_ms,
-                    t.expires_ms,
-                    t.token
+                    t.expires_ms
                 ])?;
+                body.execute(params![t.token_id, t.token])?;
             }
             Ok(())
         };
-        // A single failed INSERT leaves nothing behind; only jobs of several rows need a
-        // savepoint to fail as a whole.
-        let r = if tokens.len() == 1 {
-            insert(&tx)
+        // A job fails as a whole. One token (the Issue case) needs no savepoint: its second
+        // row can only fail if the first did not, and is then undone by hand.
+        let r = if let [t] = tokens.as_slice() {
+            insert_one(&tx, t)
         } else {
             (|| {
                 let sp = tx.savepoint_with_name("job")?;
@@ -100,12 +102,40 @@ fn commit_group(
     }
 }
 
+/// Inserts one token's two rows; if the second fails, the first is removed again (it was
+/// this call's own row: the first insert succeeded).
+fn insert_one(conn: &Connection, t: &TokenRecord) -> rusqlite::Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO tokens ({INFO_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    ))?
+    .execute(params![
+        t.token_id,
+        t.sts_id,
+        t.realm,
+        t.principal,
+        t.token_type,
+        t.issued_ms,
+        t.expires_ms
+    ])?;
+    let body = conn
+        .prepare_cached("INSERT INTO token_bodies (token_id, token) VALUES (?1, ?2)")
+        .and_then(|mut st| st.execute(params![t.token_id, t.token]));
+    if let Err(e) = body {
+        let _ = conn.execute(
+            "DELETE FROM tokens WHERE token_id = ?1",
+            params![t.token_id],
+        );
+        return Err(e);
+    }
+    Ok(())
+}
+
 fn db_ref(e: &rusqlite::Error) -> StoreError {
     StoreError::Db(e.to_string())
 }
 
-const TOKEN_COLUMNS: &str =
-    "token_id, sts_id, realm, principal, token_type, issued_ms, expires_ms, token";
+const TOKEN_COLUMNS: &str = "t.token_id, t.sts_id, t.realm, t.principal, t.token_type, \
+     t.issued_ms, t.expires_ms, b.token";
 
 const INFO_COLUMNS: &str = "token_id, sts_id, realm, principal, token_type, issued_ms, expires_ms";
 
@@ -328,18 +358,26 @@ impl TokenStore for SqliteStore {
     fn get_token(&self, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
         self.conn()
             .prepare_cached(&format!(
-                "SELECT {TOKEN_COLUMNS} FROM tokens WHERE token_id = ?1"
+                "SELECT {TOKEN_COLUMNS} FROM tokens t JOIN token_bodies b ON b.token_id = t.token_id \
+                 WHERE t.token_id = ?1"
             ))
             .and_then(|mut st| st.query_row(params![token_id], token_row).optional())
             .map_err(db)
     }
 
     fn delete_token(&self, token_id: &str) -> Result<bool, StoreError> {
-        self.conn()
-            .prepare_cached("DELETE FROM tokens WHERE token_id = ?1")
-            .and_then(|mut st| st.execute(params![token_id]))
-            .map(|n| n > 0)
-            .map_err(db)
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        tx.execute(
+            "DELETE FROM token_bodies WHERE token_id = ?1",
+            params![token_id],
+        )
+        .map_err(db)?;
+        let n = tx
+            .execute("DELETE FROM tokens WHERE token_id = ?1", params![token_id])
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(n > 0)
     }
 
     fn query_tokens(
@@ -378,13 +416,22 @@ impl TokenStore for SqliteStore {
 
     fn delete_expired_tokens(&self, now_ms: i64, batch: usize) -> Result<usize, StoreError> {
         let batch = i64::try_from(batch).unwrap_or(i64::MAX);
-        self.conn()
-            .prepare_cached(
-                "DELETE FROM tokens WHERE token_id IN \
-                 (SELECT token_id FROM tokens WHERE expires_ms <= ?1 ORDER BY expires_ms LIMIT ?2)",
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        let victims = "SELECT token_id FROM tokens WHERE expires_ms <= ?1 ORDER BY expires_ms, token_id LIMIT ?2";
+        tx.execute(
+            &format!("DELETE FROM token_bodies WHERE token_id IN ({victims})"),
+            params![now_ms, batch],
+        )
+        .map_err(db)?;
+        let n = tx
+            .execute(
+                &format!("DELETE FROM tokens WHERE token_id IN ({victims})"),
+                params![now_ms, batch],
             )
-            .and_then(|mut st| st.execute(params![now_ms, batch]))
-            .map_err(db)
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(n)
     }
 }
 
