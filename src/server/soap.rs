@@ -255,6 +255,19 @@ fn target(t: &wstrust::Target) -> TokenTarget {
     }
 }
 
+/// Authenticates the caller of Validate or Cancel the way Issue does (no interim session).
+fn authenticated(
+    state: &AppState,
+    instance: &crate::engine::Instance,
+    http: &SoapHttp,
+    headers: &RequestHeaders,
+) -> Result<crate::engine::Principal, SoapFailure> {
+    let (_, cred) = credential(state, instance, http, headers)?;
+    Ok(state
+        .engine
+        .authenticate(&instance.config.deployment.realm, &cred)?)
+}
+
 /// WS-Trust Validate with the default TokenType `.../RSTR/Status`.
 fn validate(
     state: &AppState,
@@ -263,10 +276,7 @@ fn validate(
     headers: &RequestHeaders,
     rst: &wstrust::Rst,
 ) -> Result<String, SoapFailure> {
-    let (_, cred) = credential(state, instance, http, headers)?;
-    state
-        .engine
-        .authenticate(&instance.config.deployment.realm, &cred)?;
+    authenticated(state, instance, http, headers)?;
     if let Some(tt) = rst.token_type.as_deref()
         && tt != wstrust::TOKEN_TYPE_STATUS
     {

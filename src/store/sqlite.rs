@@ -63,26 +63,6 @@ fn commit_group(
     };
     let mut results = Vec::with_capacity(group.len());
     for (tokens, _) in group {
-        let insert = |conn: &Connection| -> rusqlite::Result<()> {
-            let mut meta = conn.prepare_cached(&format!(
-                "INSERT INTO tokens ({INFO_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-            ))?;
-            let mut body =
-                conn.prepare_cached("INSERT INTO token_bodies (token_id, token) VALUES (?1, ?2)")?;
-            for t in tokens {
-                meta.execute(params![
-                    t.token_id,
-                    t.sts_id,
-                    t.realm,
-                    t.principal,
-                    t.token_type,
-                    t.issued_ms,
-                    t.expires_ms
-                ])?;
-                body.execute(params![t.token_id, t.token])?;
-            }
-            Ok(())
-        };
         // A job fails as a whole. One token (the Issue case) needs no savepoint: its second
         // row can only fail if the first did not, and is then undone by hand.
         let r = if let [t] = tokens.as_slice() {
@@ -90,7 +70,9 @@ fn commit_group(
         } else {
             (|| {
                 let sp = tx.savepoint_with_name("job")?;
-                insert(&sp)?;
+                for t in tokens {
+                    insert_one(&sp, t)?;
+                }
                 sp.commit()
             })()
         };
@@ -152,14 +134,15 @@ fn info_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenInfo> {
 }
 
 fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
+    let i = info_row(r)?;
     Ok(TokenRecord {
-        token_id: r.get(0)?,
-        sts_id: r.get(1)?,
-        realm: r.get(2)?,
-        principal: r.get(3)?,
-        token_type: r.get(4)?,
-        issued_ms: r.get(5)?,
-        expires_ms: r.get(6)?,
+        token_id: i.token_id,
+        sts_id: i.sts_id,
+        realm: i.realm,
+        principal: i.principal,
+        token_type: i.token_type,
+        issued_ms: i.issued_ms,
+        expires_ms: i.expires_ms,
         token: r.get(7)?,
     })
 }
