@@ -305,10 +305,7 @@ fn cancel(
     headers: &RequestHeaders,
     rst: &wstrust::Rst,
 ) -> Result<String, SoapFailure> {
-    let (_, cred) = credential(state, instance, http, headers)?;
-    let principal = state
-        .engine
-        .authenticate(&instance.config.deployment.realm, &cred)?;
+    let principal = authenticated(state, instance, http, headers)?;
     let t = rst
         .cancel_target
         .as_ref()

@@ -7,12 +7,17 @@ use serde_json::json;
 use crate::common::*;
 
 fn server() -> TestServer {
+    server_with(Opts::default())
+}
+
+/// A server with the persisting instance `soap-persist`, and `opts` for the rest.
+fn server_with(opts: Opts) -> TestServer {
     start_with(Opts {
         instances: vec![(
             "soap-persist.json".into(),
             persisting_instance("soap-persist", true),
         )],
-        ..Default::default()
+        ..opts
     })
 }
 
@@ -147,12 +152,8 @@ fn persisted_tokens_validate_cancel_and_stay_cancelled() {
 fn validate_refuses_forged_wrapped_expired_and_garbage_tokens() {
     let at = chrono::Utc::now();
     let clock = sts::clock::FixedClock::new(at);
-    let s = start_with(Opts {
+    let s = server_with(Opts {
         clock: Some(clock.clone()),
-        instances: vec![(
-            "soap-persist.json".into(),
-            persisting_instance("soap-persist", true),
-        )],
         ..Default::default()
     });
     let a = issue(&s, "/sts/soap-persist", ("demo", DEMO_PASSWORD)).assertion_text();
@@ -169,13 +170,7 @@ fn validate_refuses_forged_wrapped_expired_and_garbage_tokens() {
     );
     assert!(invalid(&wrapped).contains("not signed"));
     // Signed by another key (the EC key of this very STS is not the instance's key).
-    let other = start_with(Opts {
-        instances: vec![(
-            "soap-persist.json".into(),
-            persisting_instance("soap-persist", true),
-        )],
-        ..Default::default()
-    });
+    let other = server();
     let foreign = issue(&other, "/sts/soap-persist", ("demo", DEMO_PASSWORD)).assertion_text();
     assert!(invalid(&foreign).contains("not signed"));
     // A client's capture of another STS's assertion.
@@ -338,12 +333,8 @@ fn sts_tokengen_queries_pages_reads_and_cancels() {
 fn the_reaper_removes_expired_tokens_with_an_injected_clock() {
     let at = chrono::Utc::now();
     let clock = sts::clock::FixedClock::new(at);
-    let s = start_with(Opts {
+    let s = server_with(Opts {
         clock: Some(clock.clone()),
-        instances: vec![(
-            "soap-persist.json".into(),
-            persisting_instance("soap-persist", true),
-        )],
         reap_every: Some(std::time::Duration::from_millis(200)),
         ..Default::default()
     });
