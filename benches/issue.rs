@@ -36,8 +36,12 @@ fn main() {
     let keys = sts::datadir::load_keys(dir.path()).expect("keys");
     let cfg: sts::instance::SoapInstanceConfig =
         serde_json::from_value(sts::datadir::demo_instance()).expect("instance");
-    let instance =
-        sts::engine::Instance::resolve(cfg, &keys, sts::datadir::DEFAULT_KEY).expect("resolve");
+    let instance = sts::engine::Instance::resolve(
+        sts::instance::InstanceConfig::Soap(cfg),
+        &keys,
+        sts::datadir::DEFAULT_KEY,
+    )
+    .expect("resolve");
     let signing = instance.saml_signing.clone().expect("signing");
     let now = chrono::Utc::now();
     let spec = |id: &'static str| sts::tokens::saml2::AssertionSpec {

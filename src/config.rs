@@ -68,6 +68,31 @@ pub struct Config {
     pub lockout_duration_secs: u64,
     /// How often expired sessions and tokens are removed.
     pub reap_interval_secs: u64,
+    /// How often instances published on other nodes sharing the store are picked up.
+    pub instance_poll_millis: u64,
+    /// Who may call `/rest-sts/...`: `admin` (an administrator's SSO token in the
+    /// `iPlanetDirectoryPro` header, as AM's documentation requires) or `anyone` (the input
+    /// token in the body is the only credential).
+    pub rest_sts_caller: RestCaller,
+}
+
+/// Who may call the REST STS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RestCaller {
+    Admin,
+    Anyone,
+}
+
+impl std::str::FromStr for RestCaller {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "admin" => Ok(RestCaller::Admin),
+            "anyone" => Ok(RestCaller::Anyone),
+            other => Err(format!("`{other}` is not admin or anyone")),
+        }
+    }
 }
 
 impl Default for Config {
@@ -91,6 +116,8 @@ impl Default for Config {
             lockout_window_secs: 300,
             lockout_duration_secs: 300,
             reap_interval_secs: 60,
+            instance_poll_millis: 1000,
+            rest_sts_caller: RestCaller::Admin,
         }
     }
 }
@@ -181,6 +208,12 @@ impl Config {
         if let Some(v) = env_parse("STS_REAP_INTERVAL_SECS", get)? {
             cfg.reap_interval_secs = v;
         }
+        if let Some(v) = env_parse("STS_INSTANCE_POLL_MILLIS", get)? {
+            cfg.instance_poll_millis = v;
+        }
+        if let Some(v) = env_parse("STS_REST_STS_CALLER", get)? {
+            cfg.rest_sts_caller = v;
+        }
         if let Some(v) = get("STS_LOG") {
             cfg.log = v;
         }
@@ -218,6 +251,11 @@ impl Config {
         if !(1..=86_400).contains(&self.reap_interval_secs) {
             return Err(ConfigError::Invalid(
                 "reap_interval_secs must be between 1 and 86400".into(),
+            ));
+        }
+        if !(10..=3_600_000).contains(&self.instance_poll_millis) {
+            return Err(ConfigError::Invalid(
+                "instance_poll_millis must be between 10 and 3600000".into(),
             ));
         }
         if self.max_in_flight == 0 {

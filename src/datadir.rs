@@ -5,6 +5,7 @@
 //! <data-dir>/keys/<alias>.crt.pem      its certificate
 //! <data-dir>/users.json                users (0600), see identity
 //! <data-dir>/instances/soap/*.json     SOAP STS instances, OpenAM `instance_state` JSON
+//! <data-dir>/instances/rest/*.json     REST STS instances, the same
 //! ```
 
 use std::collections::HashMap;
@@ -22,7 +23,6 @@ use openssl::rsa::Rsa;
 use openssl::x509::{X509, X509NameBuilder};
 
 use crate::identity::{FileUserStore, User, hash_password};
-use crate::instance::SoapInstanceConfig;
 use crate::secret::Secret;
 use crate::xmldsig::{KeyKind, SigningKey};
 
@@ -294,28 +294,32 @@ pub fn load_keys(dir: &Path) -> Result<HashMap<String, Arc<SigningKey>>, DataDir
     Ok(out)
 }
 
-/// Loads every SOAP instance file.
-pub fn load_soap_instances(dir: &Path) -> Result<Vec<(PathBuf, SoapInstanceConfig)>, DataDirError> {
-    let soap_dir = dir.join("instances").join("soap");
+/// Reads every instance file: `instances/rest/*.json` and `instances/soap/*.json`, each an
+/// `instance_state` object (checked later, by the publisher).
+pub fn load_instance_files(
+    dir: &Path,
+) -> Result<Vec<(PathBuf, crate::instance::Kind, serde_json::Value)>, DataDirError> {
     let mut out = Vec::new();
-    let entries = match std::fs::read_dir(&soap_dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(io(&soap_dir)(e)),
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    paths.sort();
-    for path in paths {
-        let bytes = std::fs::read(&path).map_err(io(&path))?;
-        let cfg: SoapInstanceConfig =
-            serde_json::from_slice(&bytes).map_err(|e| DataDirError::Invalid {
+    for kind in [crate::instance::Kind::Rest, crate::instance::Kind::Soap] {
+        let kind_dir = dir.join("instances").join(kind.as_str());
+        let entries = match std::fs::read_dir(&kind_dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io(&kind_dir)(e)),
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let bytes = std::fs::read(&path).map_err(io(&path))?;
+            let json = serde_json::from_slice(&bytes).map_err(|e| DataDirError::Invalid {
                 path: path.clone(),
                 message: e.to_string(),
             })?;
-        out.push((path, cfg));
+            out.push((path, kind, json));
+        }
     }
     Ok(out)
 }

@@ -41,7 +41,7 @@ pub struct SoapInstanceConfig {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub oidc: Option<serde_json::Map<String, serde_json::Value>>,
+    pub oidc: Option<OidcConfig>,
     #[serde(
         rename = "persist-issued-tokens-in-cts",
         with = "str_bool",
@@ -62,6 +62,291 @@ pub struct SoapInstanceConfig {
     pub delegation_supported: bool,
     #[serde(rename = "soap-delegation-config", default)]
     pub delegation: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A REST STS instance (`RestSTSInstanceConfig`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestInstanceConfig {
+    #[serde(rename = "deployment-config")]
+    pub deployment: RestDeploymentConfig,
+    #[serde(
+        rename = "saml2-config",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub saml2: Option<Saml2Config>,
+    #[serde(
+        rename = "oidc-id-token-config",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub oidc: Option<OidcConfig>,
+    #[serde(
+        rename = "persist-issued-tokens-in-cts",
+        with = "str_bool",
+        default = "yes"
+    )]
+    pub persist_issued_tokens: bool,
+    #[serde(rename = "supported-token-transforms")]
+    pub supported_token_transforms: Vec<TokenTransform>,
+    /// `TOKEN_TYPE|validator` entries (custom token types).
+    #[serde(rename = "custom-token-validators", default)]
+    pub custom_token_validators: Vec<String>,
+    /// `TOKEN_TYPE|provider` entries (custom token types).
+    #[serde(rename = "custom-token-providers", default)]
+    pub custom_token_providers: Vec<String>,
+    /// `INPUT|OUTPUT|invalidateInterimSession` entries (custom token types).
+    #[serde(rename = "custom-token-transforms", default)]
+    pub custom_token_transforms: Vec<String>,
+}
+
+/// One `supported-token-transforms` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenTransform {
+    #[serde(rename = "inputTokenType")]
+    pub input: TokenType,
+    #[serde(rename = "outputTokenType")]
+    pub output: TokenType,
+    #[serde(rename = "invalidateInterimOpenAMSession", with = "str_bool")]
+    pub invalidate_interim_session: bool,
+}
+
+/// `deployment-config` of a REST instance (`RestDeploymentConfig`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestDeploymentConfig {
+    #[serde(rename = "deployment-url-element")]
+    pub url_element: String,
+    #[serde(rename = "deployment-realm", default = "root_realm")]
+    pub realm: String,
+    #[serde(rename = "deployment-auth-target-mappings", default)]
+    pub auth_target_mappings: serde_json::Map<String, serde_json::Value>,
+    #[serde(rename = "deployment-offloaded-two-way-tls-header-key", default)]
+    pub offloaded_tls_header_key: Option<String>,
+    #[serde(rename = "deployment-tls-offload-engine-hosts", default)]
+    pub tls_offload_engine_hosts: Vec<String>,
+}
+
+/// `oidc-id-token-config` (`OpenIdConnectTokenConfig`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    #[serde(rename = "oidc-issuer")]
+    pub issuer: String,
+    #[serde(
+        rename = "oidc-token-lifetime-seconds",
+        with = "str_u64",
+        default = "ten_minutes"
+    )]
+    pub token_lifetime_seconds: u64,
+    /// HS256/384/512, RS256/384/512, ES256/384/512 or PS256.
+    #[serde(rename = "oidc-signature-algorithm", default = "rs256")]
+    pub signature_algorithm: String,
+    /// `NONE` (a `kid` only) or `JWK` (the public key in the JWS header).
+    #[serde(rename = "oidc-public-key-reference-type", default = "none_ref")]
+    pub public_key_reference_type: String,
+    #[serde(rename = "oidc-keystore-location", default)]
+    pub keystore_location: Option<String>,
+    #[serde(rename = "oidc-keystore-password", default)]
+    pub keystore_password: Option<crate::secret::Secret<String>>,
+    /// Names a key in the data directory's `keys/` folder (RS/ES/PS algorithms).
+    #[serde(rename = "oidc-signature-key-alias", default)]
+    pub signature_key_alias: Option<String>,
+    #[serde(rename = "oidc-signature-key-password", default)]
+    pub signature_key_password: Option<crate::secret::Secret<String>>,
+    /// The HMAC key of the HS algorithms.
+    #[serde(rename = "oidc-client-secret", default)]
+    pub client_secret: Option<crate::secret::Secret<String>>,
+    /// `aud` of the id_token; OpenAM accepts a string or a list.
+    #[serde(rename = "oidc-audience", with = "one_or_many")]
+    pub audience: Vec<String>,
+    #[serde(rename = "oidc-authorized-party", default)]
+    pub authorized_party: Option<String>,
+    /// Claim name -> user attribute name.
+    #[serde(rename = "oidc-claim-map", default)]
+    pub claim_map: BTreeMap<String, String>,
+    #[serde(rename = "oidc-custom-claim-mapper-class", default)]
+    pub custom_claim_mapper: Option<String>,
+    #[serde(rename = "oidc-custom-authn-context-mapper-class", default)]
+    pub custom_authn_context_mapper: Option<String>,
+    #[serde(rename = "oidc-custom-authn-method-references-mapper-class", default)]
+    pub custom_authn_method_references_mapper: Option<String>,
+}
+
+fn rs256() -> String {
+    "RS256".to_owned()
+}
+
+fn none_ref() -> String {
+    "NONE".to_owned()
+}
+
+/// Which publish endpoint an instance belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Rest,
+    Soap,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Rest => "rest",
+            Kind::Soap => "soap",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "rest" => Some(Kind::Rest),
+            "soap" => Some(Kind::Soap),
+            _ => None,
+        }
+    }
+}
+
+/// The configuration of a REST or SOAP instance.
+// Both variants are about 1 KB and live behind an `Arc` in the registry: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum InstanceConfig {
+    Rest(RestInstanceConfig),
+    Soap(SoapInstanceConfig),
+}
+
+impl InstanceConfig {
+    /// Reads `instance_state` JSON of the given kind; unknown keys are errors.
+    pub fn from_json(
+        kind: Kind,
+        v: serde_json::Value,
+    ) -> Result<InstanceConfig, serde_json::Error> {
+        Ok(match kind {
+            Kind::Rest => InstanceConfig::Rest(serde_json::from_value(v)?),
+            Kind::Soap => InstanceConfig::Soap(serde_json::from_value(v)?),
+        })
+    }
+
+    /// The configuration as OpenAM writes it, secrets included (for the store only).
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            InstanceConfig::Rest(c) => serde_json::to_value(c),
+            InstanceConfig::Soap(c) => serde_json::to_value(c),
+        }
+        .unwrap_or(serde_json::Value::Null)
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            InstanceConfig::Rest(_) => Kind::Rest,
+            InstanceConfig::Soap(_) => Kind::Soap,
+        }
+    }
+
+    pub fn realm(&self) -> &str {
+        match self {
+            InstanceConfig::Rest(c) => &c.deployment.realm,
+            InstanceConfig::Soap(c) => &c.deployment.realm,
+        }
+    }
+
+    pub fn url_element(&self) -> &str {
+        match self {
+            InstanceConfig::Rest(c) => &c.deployment.url_element,
+            InstanceConfig::Soap(c) => &c.deployment.url_element,
+        }
+    }
+
+    /// See [`subpath`].
+    pub fn subpath(&self) -> String {
+        subpath(self.realm(), self.url_element())
+    }
+
+    pub fn saml2(&self) -> Option<&Saml2Config> {
+        match self {
+            InstanceConfig::Rest(c) => c.saml2.as_ref(),
+            InstanceConfig::Soap(c) => c.saml2.as_ref(),
+        }
+    }
+
+    pub fn oidc(&self) -> Option<&OidcConfig> {
+        match self {
+            InstanceConfig::Rest(c) => c.oidc.as_ref(),
+            InstanceConfig::Soap(c) => c.oidc.as_ref(),
+        }
+    }
+
+    pub fn persist_issued_tokens(&self) -> bool {
+        match self {
+            InstanceConfig::Rest(c) => c.persist_issued_tokens,
+            InstanceConfig::Soap(c) => c.persist_issued_tokens,
+        }
+    }
+
+    /// Whether the instance issues tokens of type `t` at all.
+    pub fn issues(&self, t: TokenType) -> bool {
+        match self {
+            InstanceConfig::Rest(c) => c.supported_token_transforms.iter().any(|x| x.output == t),
+            InstanceConfig::Soap(c) => c.issued_token_types.contains(&t),
+        }
+    }
+
+    pub fn soap(&self) -> Option<&SoapInstanceConfig> {
+        match self {
+            InstanceConfig::Soap(c) => Some(c),
+            InstanceConfig::Rest(_) => None,
+        }
+    }
+
+    pub fn rest(&self) -> Option<&RestInstanceConfig> {
+        match self {
+            InstanceConfig::Rest(c) => Some(c),
+            InstanceConfig::Soap(_) => None,
+        }
+    }
+}
+
+/// Keys whose values are secrets: stored, never returned by the publish API nor logged.
+pub const SECRET_KEYS: &[&str] = &[
+    "saml2-keystore-password",
+    "saml2-signature-key-password",
+    "oidc-keystore-password",
+    "oidc-signature-key-password",
+    "oidc-client-secret",
+    "soap-keystore-password",
+    "soap-signature-key-password",
+    "soap-encryption-key-password",
+];
+
+/// Removes every secret from configuration JSON (at any depth).
+pub fn redact(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.retain(|k, _| !SECRET_KEYS.contains(&k.as_str()));
+            m.values_mut().for_each(redact);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+/// Copies into `new` each secret that `old` has and `new` omits at the same place, so that
+/// an update built from a (redacted) read keeps the stored secrets. A secret sent as `null`
+/// is removed.
+pub fn keep_secrets(new: &mut serde_json::Value, old: &serde_json::Value) {
+    let (serde_json::Value::Object(n), serde_json::Value::Object(o)) = (new, old) else {
+        return;
+    };
+    for (k, ov) in o {
+        if SECRET_KEYS.contains(&k.as_str()) {
+            if !n.contains_key(k) {
+                n.insert(k.clone(), ov.clone());
+            }
+        } else if let Some(nv) = n.get_mut(k) {
+            keep_secrets(nv, ov);
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -275,6 +560,29 @@ mod str_bool {
                 "expected \"true\" or \"false\", found {other}"
             ))),
         }
+    }
+}
+
+/// A string or a list of strings.
+mod one_or_many {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        Ok(match OneOrMany::deserialize(d)? {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        })
     }
 }
 

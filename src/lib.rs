@@ -12,6 +12,7 @@ pub mod datadir;
 pub mod engine;
 pub mod identity;
 pub mod instance;
+pub mod publish;
 pub mod secret;
 pub mod server;
 pub mod soap;
@@ -33,10 +34,30 @@ pub enum StartError {
     Identity(#[from] identity::IdentityError),
     #[error("instance {path}: {message}")]
     Instance { path: String, message: String },
-    #[error("two instances are published at /sts/{0}")]
-    Duplicate(String),
     #[error(transparent)]
     Store(#[from] store::StoreError),
+}
+
+/// The instance registry over `store`, with the data directory's instance files.
+pub fn publisher(
+    cfg: &config::Config,
+    store: &Arc<dyn store::Store>,
+    keys: HashMap<String, Arc<xmldsig::SigningKey>>,
+    clock: Arc<dyn clock::Clock>,
+) -> Result<publish::Publisher, StartError> {
+    let files = datadir::load_instance_files(&cfg.data_dir)?;
+    let instances: Arc<dyn store::InstanceStore> = store.clone();
+    publish::Publisher::new(
+        instances,
+        keys,
+        datadir::DEFAULT_KEY,
+        files,
+        Box::new(move || clock.now().timestamp_millis()),
+    )
+    .map_err(|(path, message)| StartError::Instance {
+        path: path.display().to_string(),
+        message,
+    })
 }
 
 /// Loads keys, users and instances from the data directory into the server state.
@@ -48,20 +69,6 @@ pub fn build_state(
     let users = Arc::new(identity::FileUserStore::open(
         &cfg.data_dir.join("users.json"),
     )?);
-    let mut instances = HashMap::new();
-    for (path, config) in datadir::load_soap_instances(&cfg.data_dir)? {
-        let subpath = config.subpath();
-        let inst =
-            engine::Instance::resolve(config, &keys, datadir::DEFAULT_KEY).map_err(|message| {
-                StartError::Instance {
-                    path: path.display().to_string(),
-                    message,
-                }
-            })?;
-        if instances.insert(subpath.clone(), inst).is_some() {
-            return Err(StartError::Duplicate(subpath));
-        }
-    }
     let freshness = engine::Freshness {
         max_skew: chrono::Duration::seconds(i64::try_from(cfg.clock_skew_secs).unwrap_or(300)),
         window: chrono::Duration::seconds(i64::try_from(cfg.nonce_window_secs).unwrap_or(300)),
@@ -69,6 +76,7 @@ pub fn build_state(
     let base_url = cfg.base_url();
     let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000_000));
     let store = store::open(&cfg.store_url())?;
+    let publisher = publisher(cfg, &store, keys, clock.clone())?;
     let sessions = identity::sessions::Sessions::new(
         store.clone(),
         clock.clone(),
@@ -86,7 +94,8 @@ pub fn build_state(
         engine: engine::Engine::new(clock, users.clone(), freshness, sessions, throttle, store),
         users,
         cookie_name: cfg.session_cookie_name.clone(),
-        instances,
+        publisher,
+        rest_sts_caller: cfg.rest_sts_caller,
         secure_transport: base_url.starts_with("https://"),
         base_url,
         limits: xml::Limits {

@@ -404,17 +404,22 @@ fn serve(mut cfg: Config) -> Result<(), AnyError> {
             env!("CARGO_PKG_VERSION"),
             cfg.listen
         );
-        let mut names: Vec<&String> = state.instances.keys().collect();
-        names.sort();
-        for name in names {
-            say!("SOAP STS instance: {}/sts/{name}", state.base_url);
-            say!("  WSDL: {}/sts/{name}?wsdl", state.base_url);
+        for p in state.publisher.list(sts::instance::Kind::Soap)? {
+            say!("SOAP STS instance: {}/sts/{}", state.base_url, p.id);
+            say!("  WSDL: {}/sts/{}?wsdl", state.base_url, p.id);
+        }
+        for p in state.publisher.list(sts::instance::Kind::Rest)? {
+            say!("REST STS instance: {}/rest-sts/{}", state.base_url, p.id);
         }
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
         sts::server::spawn_reaper(
             state.clone(),
             std::time::Duration::from_secs(cfg.reap_interval_secs),
+        );
+        sts::server::spawn_instance_poller(
+            state.clone(),
+            std::time::Duration::from_millis(cfg.instance_poll_millis),
         );
         sts::server::serve(state, listener, shutdown_signal()).await;
         tracing::info!("stopped");

@@ -16,9 +16,10 @@ use crate::clock::Clock;
 use crate::identity::sessions::Sessions;
 use crate::identity::throttle::Throttle;
 use crate::identity::{UserStore, verify_password};
-use crate::instance::{SoapInstanceConfig, TokenType};
+use crate::instance::{InstanceConfig, TokenTransform, TokenType};
 use crate::secret::{Secret, ct_eq};
 use crate::store::{TokenRecord, TokenStore};
+use crate::tokens::oidc::{JwsAlgorithm, JwsKey, JwsSigner};
 use crate::tokens::saml2::{self, AssertionSpec, SignWith};
 use crate::xmldsig::{DigestAlgorithm, SignatureAlgorithm, SigningKey};
 
@@ -92,7 +93,11 @@ pub enum Credential {
 /// What a Validate or Cancel names: the token itself, or its id.
 #[derive(Debug, Clone)]
 pub enum TokenTarget {
+    /// A SAML 2.0 assertion.
     Token(Vec<u8>),
+    /// An OpenID Connect id_token (compact JWS).
+    Jwt(String),
+    /// The id of a stored token.
     Reference(String),
 }
 
@@ -116,6 +121,9 @@ pub struct Principal {
     pub realm: String,
     pub name: String,
     pub attributes: std::collections::BTreeMap<String, Vec<String>>,
+    /// When and how the principal authenticated, when this request did it (`auth_time`,
+    /// `amr` of id_tokens).
+    pub authenticated: Option<(DateTime<Utc>, &'static str)>,
 }
 
 /// Requested key types.
@@ -136,13 +144,32 @@ pub struct IssueRequest {
     pub secure_transport: bool,
     /// The public id of the session behind the token, for `AuthnStatement/@SessionIndex`.
     pub session_index: Option<String>,
+    /// The `nonce` claim of an id_token.
+    pub nonce: Option<String>,
+}
+
+impl IssueRequest {
+    /// A request for a bearer token of `token_type` with the instance's defaults.
+    pub fn new(token_type: TokenType) -> IssueRequest {
+        IssueRequest {
+            token_type,
+            key_type: KeyType::Bearer,
+            applies_to: None,
+            lifetime_created: None,
+            lifetime_expires: None,
+            secure_transport: false,
+            session_index: None,
+            nonce: None,
+        }
+    }
 }
 
 /// An issued token.
 #[derive(Debug)]
 pub struct Issued {
     pub id: String,
-    pub xml: String,
+    /// The token: assertion XML, or a compact JWS.
+    pub token: String,
     pub created: DateTime<Utc>,
     pub expires: DateTime<Utc>,
     pub audience: Option<String>,
@@ -162,135 +189,342 @@ pub struct SamlSigning {
 /// A published instance with its keys resolved.
 #[derive(Debug, Clone)]
 pub struct Instance {
-    pub config: SoapInstanceConfig,
+    pub config: InstanceConfig,
     pub saml_signing: Option<SamlSigning>,
+    pub oidc_signing: Option<Arc<JwsSigner>>,
 }
 
+/// Claims an `oidc-claim-map` may not set, because the engine sets them.
+const RESERVED_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "azp",
+    "exp",
+    "iat",
+    "nbf",
+    "auth_time",
+    "nonce",
+    "jti",
+    "amr",
+    "acr",
+];
+
 impl Instance {
-    /// Resolves keys and algorithms; fails with a message an operator can act on.
+    /// Resolves keys and algorithms; fails with every problem found, each worded so that an
+    /// operator can act on it.
     pub fn resolve(
-        config: SoapInstanceConfig,
+        config: InstanceConfig,
         keys: &HashMap<String, Arc<SigningKey>>,
         default_key: &str,
-    ) -> Result<Instance, String> {
-        if config.issued_token_types.is_empty() {
-            return Err("issued-token-types must not be empty".into());
+    ) -> Result<Instance, Vec<String>> {
+        let mut problems = Vec::new();
+        let url = config.url_element().trim_matches('/');
+        if url.is_empty()
+            || !url.split('/').all(|seg| {
+                !seg.is_empty()
+                    && seg
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c))
+                    && seg != "."
+                    && seg != ".."
+            })
+        {
+            problems.push(format!(
+                "deployment-config/deployment-url-element `{url}` must be path segments of letters, digits and -_.~"
+            ));
         }
-        if config.issued_token_types.contains(&TokenType::Saml2) && config.saml2.is_none() {
-            return Err("issued-token-types has SAML2 but saml2-config is missing".into());
-        }
-        if let Some(s) = &config.saml2 {
-            if !(1..=MAX_LIFETIME_SECS).contains(&s.token_lifetime_seconds) {
-                return Err(format!(
-                    "saml2-token-lifetime-seconds must be between 1 and {MAX_LIFETIME_SECS}"
-                ));
-            }
-            // Refuse what this STS cannot honour yet rather than silently ignore it.
-            for (on, key) in [
-                (s.encrypt_assertion, "saml2-encrypt-assertion"),
-                (s.encrypt_attributes, "saml2-encrypt-attributes"),
-                (s.encrypt_nameid, "saml2-encrypt-nameid"),
-            ] {
-                if on {
-                    return Err(format!("{key} is not supported yet"));
+        match &config {
+            InstanceConfig::Soap(c) => {
+                if c.issued_token_types.is_empty() {
+                    problems.push("issued-token-types must not be empty".into());
+                }
+                if c.delegation_supported {
+                    problems.push("delegation-relationship-supported is not supported yet".into());
                 }
             }
-            for (class, key) in [
-                (
-                    &s.custom_conditions_provider,
-                    "saml2-custom-conditions-provider-class-name",
-                ),
-                (
-                    &s.custom_subject_provider,
-                    "saml2-custom-subject-provider-class-name",
-                ),
-                (
-                    &s.custom_attribute_statements_provider,
-                    "saml2-custom-attribute-statements-provider-class-name",
-                ),
-                (
-                    &s.custom_authentication_statements_provider,
-                    "saml2-custom-authentication-statements-provider-class-name",
-                ),
-                (
-                    &s.custom_authz_decision_statements_provider,
-                    "saml2-custom-authz-decision-statements-provider-class-name",
-                ),
-                (
-                    &s.custom_attribute_mapper,
-                    "saml2-custom-attribute-mapper-class-name",
-                ),
-                (
-                    &s.custom_authn_context_mapper,
-                    "saml2-custom-authn-context-mapper-class-name",
-                ),
-            ] {
-                if class.as_deref().is_some_and(|c| !c.is_empty()) {
-                    return Err(format!("{key}: custom Java classes are not supported"));
+            InstanceConfig::Rest(c) => {
+                if c.supported_token_transforms.is_empty() {
+                    problems.push("supported-token-transforms must not be empty".into());
+                }
+                for (i, t) in c.supported_token_transforms.iter().enumerate() {
+                    if !matches!(t.input, TokenType::Username | TokenType::OpenAm) {
+                        problems.push(format!(
+                            "supported-token-transforms[{i}]: input token type {:?} is not supported yet",
+                            t.input
+                        ));
+                    }
+                    if !matches!(t.output, TokenType::Saml2 | TokenType::OpenIdConnect) {
+                        problems.push(format!(
+                            "supported-token-transforms[{i}]: output token type {:?} cannot be issued",
+                            t.output
+                        ));
+                    }
+                }
+                for (list, key) in [
+                    (&c.custom_token_validators, "custom-token-validators"),
+                    (&c.custom_token_providers, "custom-token-providers"),
+                    (&c.custom_token_transforms, "custom-token-transforms"),
+                ] {
+                    if !list.is_empty() {
+                        problems.push(format!("{key}: custom token types are not supported yet"));
+                    }
                 }
             }
         }
-        if config.delegation_supported {
-            return Err("delegation-relationship-supported is not supported yet".into());
+        if config.issues(TokenType::Saml2) && config.saml2().is_none() {
+            problems.push("SAML2 tokens are issued but saml2-config is missing".into());
         }
-        let saml_signing = match &config.saml2 {
-            Some(s) if s.sign_assertion => {
-                let alias = s.signature_key_alias.as_deref().unwrap_or(default_key);
-                let key = keys
-                    .get(alias)
-                    .ok_or_else(|| {
-                        format!("saml2-signature-key-alias `{alias}` names no key in keys/")
-                    })?
-                    .clone();
-                let signature = match &s.signature_algorithm {
-                    None => match key.kind() {
-                        crate::xmldsig::KeyKind::Rsa => SignatureAlgorithm::RsaSha256,
-                        crate::xmldsig::KeyKind::Ec => SignatureAlgorithm::EcdsaSha256,
-                    },
-                    Some(uri) => SignatureAlgorithm::from_uri(uri)
-                        .ok_or_else(|| format!("unsupported saml2-signature-algorithm `{uri}`"))?,
-                };
-                if signature.key_kind() != key.kind() {
-                    return Err(format!(
-                        "saml2-signature-algorithm {} does not fit key `{alias}` ({:?})",
-                        signature.uri(),
-                        key.kind()
-                    ));
-                }
-                let digest = match &s.digest_algorithm {
-                    None => DigestAlgorithm::Sha256,
-                    Some(uri) => DigestAlgorithm::from_uri(uri)
-                        .ok_or_else(|| format!("unsupported saml2-digest-algorithm `{uri}`"))?,
-                };
-                Some(SamlSigning {
-                    key,
-                    signature,
-                    digest,
-                })
-            }
-            _ => None,
-        };
-        Ok(Instance {
-            config,
-            saml_signing,
+        if config.issues(TokenType::OpenIdConnect) && config.oidc().is_none() {
+            problems
+                .push("OPENIDCONNECT tokens are issued but oidc-id-token-config is missing".into());
+        }
+        let saml_signing = config
+            .saml2()
+            .and_then(|s| resolve_saml(s, keys, default_key, &mut problems));
+        let oidc_signing = config
+            .oidc()
+            .and_then(|o| resolve_oidc(o, keys, default_key, &mut problems))
+            .map(Arc::new);
+        if problems.is_empty() {
+            Ok(Instance {
+                config,
+                saml_signing,
+                oidc_signing,
+            })
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Whether the SOAP instance's security policy accepts `t` as an input token.
+    pub fn accepts(&self, t: TokenType) -> bool {
+        self.config.soap().is_some_and(|c| {
+            c.validated_tokens
+                .iter()
+                .any(|v| v.validated_token_type == t)
         })
     }
 
-    /// Whether the instance's security policy accepts `t` as an input token.
-    pub fn accepts(&self, t: TokenType) -> bool {
-        self.config
-            .validated_tokens
-            .iter()
-            .any(|v| v.validated_token_type == t)
+    /// `invalidateInterimOpenAMSession` of a SOAP instance for input type `t`.
+    pub fn invalidate_interim(&self, t: TokenType) -> bool {
+        self.config.soap().is_none_or(|c| {
+            c.validated_tokens
+                .iter()
+                .find(|v| v.validated_token_type == t)
+                .is_none_or(|v| v.invalidate_interim_session)
+        })
     }
 
-    /// `invalidateInterimOpenAMSession` for input type `t`.
-    pub fn invalidate_interim(&self, t: TokenType) -> bool {
-        self.config
-            .validated_tokens
-            .iter()
-            .find(|v| v.validated_token_type == t)
-            .is_none_or(|v| v.invalidate_interim_session)
+    /// The REST transform `input` -> `output`, if the instance offers it.
+    pub fn transform(&self, input: TokenType, output: TokenType) -> Option<&TokenTransform> {
+        self.config.rest().and_then(|c| {
+            c.supported_token_transforms
+                .iter()
+                .find(|t| t.input == input && t.output == output)
+        })
+    }
+}
+
+fn resolve_saml(
+    s: &crate::instance::Saml2Config,
+    keys: &HashMap<String, Arc<SigningKey>>,
+    default_key: &str,
+    problems: &mut Vec<String>,
+) -> Option<SamlSigning> {
+    if s.issuer_name.trim().is_empty() {
+        problems.push("saml2-config/issuer-name must not be empty".into());
+    }
+    if !(1..=MAX_LIFETIME_SECS).contains(&s.token_lifetime_seconds) {
+        problems.push(format!(
+            "saml2-config/saml2-token-lifetime-seconds must be between 1 and {MAX_LIFETIME_SECS}"
+        ));
+    }
+    // Refuse what this STS cannot honour yet rather than silently ignore it.
+    for (on, key) in [
+        (s.encrypt_assertion, "saml2-encrypt-assertion"),
+        (s.encrypt_attributes, "saml2-encrypt-attributes"),
+        (s.encrypt_nameid, "saml2-encrypt-nameid"),
+    ] {
+        if on {
+            problems.push(format!("saml2-config/{key} is not supported yet"));
+        }
+    }
+    for (class, key) in [
+        (
+            &s.custom_conditions_provider,
+            "saml2-custom-conditions-provider-class-name",
+        ),
+        (
+            &s.custom_subject_provider,
+            "saml2-custom-subject-provider-class-name",
+        ),
+        (
+            &s.custom_attribute_statements_provider,
+            "saml2-custom-attribute-statements-provider-class-name",
+        ),
+        (
+            &s.custom_authentication_statements_provider,
+            "saml2-custom-authentication-statements-provider-class-name",
+        ),
+        (
+            &s.custom_authz_decision_statements_provider,
+            "saml2-custom-authz-decision-statements-provider-class-name",
+        ),
+        (
+            &s.custom_attribute_mapper,
+            "saml2-custom-attribute-mapper-class-name",
+        ),
+        (
+            &s.custom_authn_context_mapper,
+            "saml2-custom-authn-context-mapper-class-name",
+        ),
+    ] {
+        if class.as_deref().is_some_and(|c| !c.is_empty()) {
+            problems.push(format!(
+                "saml2-config/{key}: custom Java classes are not supported"
+            ));
+        }
+    }
+    if !s.sign_assertion {
+        return None;
+    }
+    let alias = s.signature_key_alias.as_deref().unwrap_or(default_key);
+    let Some(key) = keys.get(alias).cloned() else {
+        problems.push(format!(
+            "saml2-config/saml2-signature-key-alias `{alias}` names no key in keys/"
+        ));
+        return None;
+    };
+    let signature = match &s.signature_algorithm {
+        None => match key.kind() {
+            crate::xmldsig::KeyKind::Rsa => SignatureAlgorithm::RsaSha256,
+            crate::xmldsig::KeyKind::Ec => SignatureAlgorithm::EcdsaSha256,
+        },
+        Some(uri) => match SignatureAlgorithm::from_uri(uri) {
+            Some(a) => a,
+            None => {
+                problems.push(format!("unsupported saml2-signature-algorithm `{uri}`"));
+                return None;
+            }
+        },
+    };
+    if signature.key_kind() != key.kind() {
+        problems.push(format!(
+            "saml2-signature-algorithm {} does not fit key `{alias}` ({:?})",
+            signature.uri(),
+            key.kind()
+        ));
+        return None;
+    }
+    let digest = match &s.digest_algorithm {
+        None => DigestAlgorithm::Sha256,
+        Some(uri) => match DigestAlgorithm::from_uri(uri) {
+            Some(d) => d,
+            None => {
+                problems.push(format!("unsupported saml2-digest-algorithm `{uri}`"));
+                return None;
+            }
+        },
+    };
+    Some(SamlSigning {
+        key,
+        signature,
+        digest,
+    })
+}
+
+fn resolve_oidc(
+    o: &crate::instance::OidcConfig,
+    keys: &HashMap<String, Arc<SigningKey>>,
+    default_key: &str,
+    problems: &mut Vec<String>,
+) -> Option<JwsSigner> {
+    if o.issuer.trim().is_empty() {
+        problems.push("oidc-id-token-config/oidc-issuer must not be empty".into());
+    }
+    if o.audience.is_empty() || o.audience.iter().any(|a| a.trim().is_empty()) {
+        problems.push("oidc-id-token-config/oidc-audience must name at least one audience".into());
+    }
+    if !(1..=MAX_LIFETIME_SECS).contains(&o.token_lifetime_seconds) {
+        problems.push(format!(
+            "oidc-id-token-config/oidc-token-lifetime-seconds must be between 1 and {MAX_LIFETIME_SECS}"
+        ));
+    }
+    for claim in o.claim_map.keys() {
+        if RESERVED_CLAIMS.contains(&claim.as_str()) {
+            problems.push(format!(
+                "oidc-id-token-config/oidc-claim-map may not set the `{claim}` claim"
+            ));
+        }
+    }
+    for (class, key) in [
+        (&o.custom_claim_mapper, "oidc-custom-claim-mapper-class"),
+        (
+            &o.custom_authn_context_mapper,
+            "oidc-custom-authn-context-mapper-class",
+        ),
+        (
+            &o.custom_authn_method_references_mapper,
+            "oidc-custom-authn-method-references-mapper-class",
+        ),
+    ] {
+        if class.as_deref().is_some_and(|c| !c.is_empty()) {
+            problems.push(format!(
+                "oidc-id-token-config/{key}: custom Java classes are not supported"
+            ));
+        }
+    }
+    let jwk_in_header = match o.public_key_reference_type.as_str() {
+        "NONE" => false,
+        "JWK" => true,
+        other => {
+            problems.push(format!(
+                "oidc-id-token-config/oidc-public-key-reference-type `{other}` is not NONE or JWK"
+            ));
+            false
+        }
+    };
+    let Some(alg) = JwsAlgorithm::from_name(&o.signature_algorithm) else {
+        problems.push(format!(
+            "oidc-id-token-config/oidc-signature-algorithm `{}` is not one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, ES256, ES384, ES512",
+            o.signature_algorithm
+        ));
+        return None;
+    };
+    let key = match alg.key_kind() {
+        None => match &o.client_secret {
+            Some(s) => JwsKey::Hmac(Secret::new(s.expose().as_bytes().to_vec())),
+            None => {
+                problems.push(format!(
+                    "oidc-id-token-config/oidc-client-secret is required for {}",
+                    alg.name()
+                ));
+                return None;
+            }
+        },
+        Some(kind) => {
+            let alias = o.signature_key_alias.as_deref().unwrap_or(match kind {
+                crate::xmldsig::KeyKind::Rsa => default_key,
+                crate::xmldsig::KeyKind::Ec => crate::datadir::DEFAULT_EC_KEY,
+            });
+            match keys.get(alias) {
+                Some(k) => JwsKey::Private(k.clone()),
+                None => {
+                    problems.push(format!(
+                        "oidc-id-token-config/oidc-signature-key-alias `{alias}` names no key in keys/"
+                    ));
+                    return None;
+                }
+            }
+        }
+    };
+    match JwsSigner::new(alg, key, jwk_in_header) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            problems.push(format!("oidc-id-token-config: {e}"));
+            None
+        }
     }
 }
 
@@ -367,9 +601,8 @@ impl Engine {
                 reason: reason.to_owned(),
             })
         };
-        let persisting = instance.config.persist_issued_tokens;
-        let xml = match target {
-            TokenTarget::Token(xml) => xml.clone(),
+        let persisting = instance.config.persist_issued_tokens();
+        let target = match target {
             TokenTarget::Reference(id) => {
                 if !persisting {
                     return invalid(
@@ -377,7 +610,8 @@ impl Engine {
                     );
                 }
                 match self.tokens.get_token(id).map_err(Self::store_failed)? {
-                    Some(rec) => rec.token.into_bytes(),
+                    Some(rec) if rec.token_type == "OPENIDCONNECT" => TokenTarget::Jwt(rec.token),
+                    Some(rec) => TokenTarget::Token(rec.token.into_bytes()),
                     None => {
                         return invalid(
                             "no token with this id is stored (unknown, expired or cancelled)",
@@ -385,51 +619,33 @@ impl Engine {
                     }
                 }
             }
+            other => other.clone(),
         };
-        let Some(signing) = &instance.saml_signing else {
-            return invalid("this instance issues unsigned assertions, which cannot be validated");
-        };
-        let verified = match crate::xmldsig::verify_enveloped(&xml, "ID", signing.key.cert_pem()) {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::info!(instance = %instance.config.subpath(), error = %e, "validate: signature refused");
-                return invalid("the token is not signed by this STS");
+        let now = self.clock.now();
+        let id = match &target {
+            TokenTarget::Jwt(jwt) => match self.verify_jwt(instance, jwt) {
+                Ok((id, exp)) => {
+                    if exp <= now {
+                        return invalid("the token has expired");
+                    }
+                    id
+                }
+                Err(reason) => return invalid(reason),
+            },
+            _ => {
+                let TokenTarget::Token(xml) = &target else {
+                    return invalid("unreachable");
+                };
+                match self.verify_assertion(instance, xml, now) {
+                    Ok(id) => id,
+                    Err(reason) => return invalid(reason),
+                }
             }
         };
-        // Only the verified, signature-stripped bytes are read from here on.
-        let el = match crate::xml::parse(&verified.get().xml, crate::xml::Limits::default()) {
-            Ok(el) if el.is(saml2::SAML2_NS, "Assertion") => el,
-            _ => return invalid("the token is not a SAML 2.0 assertion"),
-        };
-        let issuer = el
-            .child(&[saml2::SAML2_NS], "Issuer")
-            .map(crate::xml::Element::text);
-        let expected = instance
-            .config
-            .saml2
-            .as_ref()
-            .map(|c| c.issuer_name.clone());
-        if issuer.is_none() || issuer != expected {
-            return invalid("the token was issued by another issuer");
-        }
-        let now = self.clock.now();
-        let conditions = el.child(&[saml2::SAML2_NS], "Conditions");
-        let time = |name: &str| {
-            conditions
-                .and_then(|c| c.attr(None, name))
-                .and_then(crate::wstrust::parse_datetime)
-        };
-        if time("NotBefore").is_some_and(|t| t > now + self.freshness.max_skew) {
-            return invalid("the token is not valid yet");
-        }
-        match time("NotOnOrAfter") {
-            Some(t) if t > now => {}
-            _ => return invalid("the token has expired"),
-        }
         if persisting
             && self
                 .tokens
-                .get_token(&verified.get().id)
+                .get_token(&id)
                 .map_err(Self::store_failed)?
                 .is_none()
         {
@@ -441,13 +657,99 @@ impl Engine {
         })
     }
 
+    /// Checks signature, issuer and time of an assertion; returns its ID.
+    fn verify_assertion(
+        &self,
+        instance: &Instance,
+        xml: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<String, &'static str> {
+        let Some(signing) = &instance.saml_signing else {
+            return Err("this instance issues unsigned assertions, which cannot be validated");
+        };
+        let verified = match crate::xmldsig::verify_enveloped(xml, "ID", signing.key.cert_pem()) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::info!(instance = %instance.config.subpath(), error = %e, "validate: signature refused");
+                return Err("the token is not signed by this STS");
+            }
+        };
+        // Only the verified, signature-stripped bytes are read from here on.
+        let el = match crate::xml::parse(&verified.get().xml, crate::xml::Limits::default()) {
+            Ok(el) if el.is(saml2::SAML2_NS, "Assertion") => el,
+            _ => return Err("the token is not a SAML 2.0 assertion"),
+        };
+        let issuer = el
+            .child(&[saml2::SAML2_NS], "Issuer")
+            .map(crate::xml::Element::text);
+        let expected = instance.config.saml2().map(|c| c.issuer_name.clone());
+        if issuer.is_none() || issuer != expected {
+            return Err("the token was issued by another issuer");
+        }
+        let conditions = el.child(&[saml2::SAML2_NS], "Conditions");
+        let time = |name: &str| {
+            conditions
+                .and_then(|c| c.attr(None, name))
+                .and_then(crate::wstrust::parse_datetime)
+        };
+        if time("NotBefore").is_some_and(|t| t > now + self.freshness.max_skew) {
+            return Err("the token is not valid yet");
+        }
+        match time("NotOnOrAfter") {
+            Some(t) if t > now => Ok(verified.get().id.clone()),
+            _ => Err("the token has expired"),
+        }
+    }
+
+    /// Checks signature and issuer of an id_token; returns its `jti` and expiry.
+    fn verify_jwt(
+        &self,
+        instance: &Instance,
+        jwt: &str,
+    ) -> Result<(String, DateTime<Utc>), &'static str> {
+        let Some(signer) = &instance.oidc_signing else {
+            return Err("this instance does not issue OpenID Connect tokens");
+        };
+        let verified = match signer.verify(jwt) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::info!(instance = %instance.config.subpath(), error = %e, "validate: id_token refused");
+                return Err("the token is not signed by this STS");
+            }
+        };
+        let claims = verified.claims();
+        let expected = instance.config.oidc().map(|c| c.issuer.as_str());
+        if claims.get("iss").and_then(serde_json::Value::as_str) != expected {
+            return Err("the token was issued by another issuer");
+        }
+        let exp = claims
+            .get("exp")
+            .and_then(serde_json::Value::as_i64)
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+            .ok_or("the token has no valid exp claim")?;
+        if claims
+            .get("iat")
+            .and_then(serde_json::Value::as_i64)
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+            .is_some_and(|t| t > self.clock.now() + self.freshness.max_skew)
+        {
+            return Err("the token is issued in the future");
+        }
+        let jti = claims
+            .get("jti")
+            .and_then(serde_json::Value::as_str)
+            .ok_or("the token has no jti claim")?;
+        Ok((jti.to_owned(), exp))
+    }
+
     /// Cancels a stored token (WS-Trust Cancel, REST `_action=cancel`, `/sts-tokengen`).
     pub fn cancel(&self, instance: &Instance, target: &TokenTarget) -> Result<String, EngineError> {
-        if !instance.config.persist_issued_tokens {
+        if !instance.config.persist_issued_tokens() {
             return Err(EngineError::BadRequest(
                 "this instance does not persist issued tokens, so none can be cancelled".into(),
             ));
         }
+        let not_ours = || EngineError::InvalidRequest("the token is not signed by this STS".into());
         let id = match target {
             TokenTarget::Reference(id) => id.clone(),
             TokenTarget::Token(xml) => {
@@ -455,12 +757,15 @@ impl Engine {
                     EngineError::BadRequest("this instance issues unsigned assertions".into())
                 })?;
                 crate::xmldsig::verify_enveloped(xml, "ID", signing.key.cert_pem())
-                    .map_err(|_| {
-                        EngineError::InvalidRequest("the token is not signed by this STS".into())
-                    })?
+                    .map_err(|_| not_ours())?
                     .get()
                     .id
                     .clone()
+            }
+            TokenTarget::Jwt(jwt) => {
+                self.verify_jwt(instance, jwt)
+                    .map_err(|m| EngineError::InvalidRequest(m.into()))?
+                    .0
             }
         };
         match self.tokens.get_token(&id).map_err(Self::store_failed)? {
@@ -509,6 +814,7 @@ impl Engine {
                     realm: info.realm.clone(),
                     name: u.username,
                     attributes: u.attributes,
+                    authenticated: None,
                 },
                 info,
                 admin,
@@ -528,8 +834,7 @@ impl Engine {
         invalidate_interim: bool,
         request: impl FnOnce() -> Result<IssueRequest, EngineError>,
     ) -> Result<(Principal, Issued), EngineError> {
-        let realm = &instance.config.deployment.realm;
-        let principal = self.authenticate(realm, cred)?;
+        let principal = self.authenticate(instance.config.realm(), cred)?;
         let mut req = request()?;
         // An interim session that would be ended before the reply leaves this function is
         // never visible to anyone, so it is not written to the store at all; a kept one is
@@ -696,6 +1001,7 @@ impl Engine {
                     realm: realm_n,
                     name: u.username,
                     attributes: u.attributes,
+                    authenticated: Some((now, "pwd")),
                 })
             }
             _ => {
@@ -715,7 +1021,7 @@ impl Engine {
         principal: &Principal,
         req: &IssueRequest,
     ) -> Result<Issued, EngineError> {
-        if !instance.config.issued_token_types.contains(&req.token_type) {
+        if !instance.config.issues(req.token_type) {
             return Err(EngineError::BadRequest(format!(
                 "this instance does not issue {:?} tokens",
                 req.token_type
@@ -723,6 +1029,7 @@ impl Engine {
         }
         match req.token_type {
             TokenType::Saml2 => self.issue_saml2(instance, principal, req),
+            TokenType::OpenIdConnect => self.issue_oidc(instance, principal, req),
             other => Err(EngineError::BadRequest(format!(
                 "issuing {other:?} tokens is not supported"
             ))),
@@ -737,8 +1044,7 @@ impl Engine {
     ) -> Result<Issued, EngineError> {
         let cfg = instance
             .config
-            .saml2
-            .as_ref()
+            .saml2()
             .ok_or_else(|| EngineError::RequestFailed("instance has no saml2-config".into()))?;
         let now = self.clock.now();
         let max = Duration::seconds(
@@ -810,31 +1116,120 @@ impl Engine {
         let xml = saml2::build(&spec, sign).map_err(|e| {
             EngineError::RequestFailed(format!("signing the assertion failed: {e}"))
         })?;
-        let mut durable = None;
-        if instance.config.persist_issued_tokens {
-            // Queued for a durable write; the front end sends the reply only after it
-            // resolves, so a client holding a token can rely on it being found.
-            durable = Some(
-                self.tokens
-                    .insert_tokens_deferred(&[TokenRecord {
-                        token_id: id.clone(),
-                        sts_id: instance.config.subpath(),
-                        realm: principal.realm.clone(),
-                        principal: principal.name.clone(),
-                        token_type: "SAML2".into(),
-                        issued_ms: now.timestamp_millis(),
-                        expires_ms: not_after.timestamp_millis(),
-                        token: xml.clone(),
-                    }])
-                    .map_err(Self::store_failed)?,
-            );
-        }
+        let durable = self.persist(instance, principal, &id, "SAML2", now, not_after, &xml)?;
         Ok(Issued {
             id,
-            xml,
+            token: xml,
             created: not_before,
             expires: not_after,
             audience,
+            durable,
+        })
+    }
+}
+
+impl Engine {
+    /// Queues the durable write of an issued token when the instance persists tokens; the
+    /// front end sends the reply only after it resolves, so that a client holding a token can
+    /// rely on it being found.
+    #[allow(clippy::too_many_arguments)]
+    fn persist(
+        &self,
+        instance: &Instance,
+        principal: &Principal,
+        id: &str,
+        token_type: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+        token: &str,
+    ) -> Result<Option<crate::store::Durable>, EngineError> {
+        if !instance.config.persist_issued_tokens() {
+            return Ok(None);
+        }
+        self.tokens
+            .insert_tokens_deferred(&[TokenRecord {
+                token_id: id.to_owned(),
+                sts_id: instance.config.subpath(),
+                realm: principal.realm.clone(),
+                principal: principal.name.clone(),
+                token_type: token_type.into(),
+                issued_ms: now.timestamp_millis(),
+                expires_ms: expires.timestamp_millis(),
+                token: token.to_owned(),
+            }])
+            .map(Some)
+            .map_err(Self::store_failed)
+    }
+
+    fn issue_oidc(
+        &self,
+        instance: &Instance,
+        principal: &Principal,
+        req: &IssueRequest,
+    ) -> Result<Issued, EngineError> {
+        let (Some(cfg), Some(signer)) = (instance.config.oidc(), &instance.oidc_signing) else {
+            return Err(EngineError::RequestFailed(
+                "instance has no oidc-id-token-config".into(),
+            ));
+        };
+        let now = truncate_to_seconds(self.clock.now());
+        let lifetime = Duration::seconds(
+            i64::try_from(cfg.token_lifetime_seconds).unwrap_or(i64::MAX / 2_000),
+        );
+        let expires = now + lifetime;
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut claims = serde_json::Map::new();
+        for (claim, attr) in &cfg.claim_map {
+            if let Some(values) = principal.attributes.get(attr).filter(|v| !v.is_empty()) {
+                let v = match values.as_slice() {
+                    [one] => serde_json::json!(one),
+                    many => serde_json::json!(many),
+                };
+                claims.insert(claim.clone(), v);
+            }
+        }
+        let aud = match cfg.audience.as_slice() {
+            [one] => serde_json::json!(one),
+            many => serde_json::json!(many),
+        };
+        for (k, v) in [
+            ("iss", serde_json::json!(cfg.issuer)),
+            ("sub", serde_json::json!(principal.name)),
+            ("aud", aud),
+            ("iat", serde_json::json!(now.timestamp())),
+            ("exp", serde_json::json!(expires.timestamp())),
+            ("jti", serde_json::json!(id)),
+        ] {
+            claims.insert(k.into(), v);
+        }
+        if let Some(azp) = &cfg.authorized_party {
+            claims.insert("azp".into(), serde_json::json!(azp));
+        }
+        if let Some((at, amr)) = principal.authenticated {
+            claims.insert("auth_time".into(), serde_json::json!(at.timestamp()));
+            claims.insert("amr".into(), serde_json::json!([amr]));
+        }
+        if let Some(nonce) = &req.nonce {
+            claims.insert("nonce".into(), serde_json::json!(nonce));
+        }
+        let token = signer
+            .sign(&serde_json::Value::Object(claims))
+            .map_err(|e| EngineError::RequestFailed(format!("signing the id_token failed: {e}")))?;
+        let durable = self.persist(
+            instance,
+            principal,
+            &id,
+            "OPENIDCONNECT",
+            now,
+            expires,
+            &token,
+        )?;
+        Ok(Issued {
+            id,
+            token,
+            created: now,
+            expires,
+            audience: cfg.audience.first().cloned(),
             durable,
         })
     }
@@ -868,7 +1263,12 @@ mod tests {
         let mut json = crate::datadir::demo_instance();
         edit(&mut json);
         let cfg = serde_json::from_value(json).map_err(|e| e.to_string())?;
-        Instance::resolve(cfg, &keys, crate::datadir::DEFAULT_KEY)
+        Instance::resolve(
+            InstanceConfig::Soap(cfg),
+            &keys,
+            crate::datadir::DEFAULT_KEY,
+        )
+        .map_err(|p| p.join("; "))
     }
 
     #[test]

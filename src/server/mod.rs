@@ -3,11 +3,12 @@
 
 pub mod json;
 pub mod metadata;
+pub mod publish;
 pub mod reject;
+pub mod rest_sts;
 pub mod soap;
 pub mod tokengen;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,8 +28,10 @@ pub struct AppState {
     pub users: Arc<crate::identity::FileUserStore>,
     /// SSO header and cookie name (`iPlanetDirectoryPro`).
     pub cookie_name: String,
-    /// Instances by realm-qualified subpath (`soap-x`, `myRealm/soap-x`).
-    pub instances: HashMap<String, Instance>,
+    /// The published instances, by realm-qualified subpath (`soap-x`, `myRealm/soap-x`).
+    pub publisher: crate::publish::Publisher,
+    /// Who may call the REST STS.
+    pub rest_sts_caller: crate::config::RestCaller,
     pub base_url: String,
     pub limits: Limits,
     pub max_body_bytes: usize,
@@ -36,6 +39,22 @@ pub struct AppState {
     /// Admission control: requests being read or processed. When none is left, the request
     /// is answered 503 at once instead of queueing without bound.
     pub in_flight: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    /// The SOAP instance at `subpath` (a REST instance there is not served over SOAP).
+    pub fn soap_instance(&self, subpath: &str) -> Option<Arc<Instance>> {
+        self.publisher
+            .instance(subpath)
+            .filter(|i| i.config.kind() == crate::instance::Kind::Soap)
+    }
+
+    /// The REST instance at `subpath`.
+    pub fn rest_instance(&self, subpath: &str) -> Option<Arc<Instance>> {
+        self.publisher
+            .instance(subpath)
+            .filter(|i| i.config.kind() == crate::instance::Kind::Rest)
+    }
 }
 
 /// A finished HTTP reply.
@@ -197,7 +216,7 @@ pub fn routes(
         .map(
             |tail: warp::path::Tail, query: String, state: Arc<AppState>| {
                 let subpath = subpath_of(&tail);
-                let Some(instance) = state.instances.get(&subpath) else {
+                let Some(instance) = state.soap_instance(&subpath) else {
                     return text(
                         404,
                         "text/plain; charset=utf-8",
@@ -215,7 +234,7 @@ pub fn routes(
                 text(
                     200,
                     "text/xml; charset=utf-8",
-                    metadata::wsdl(instance, &endpoint, &state.base_url),
+                    metadata::wsdl(&instance, &endpoint, &state.base_url),
                 )
             },
         );
@@ -233,6 +252,8 @@ pub fn routes(
         });
     let json_route = json_like(state.clone(), "json", json::handle);
     let tokengen_route = json_like(state.clone(), "sts-tokengen", tokengen::handle);
+    let publish_route = json_like(state.clone(), "sts-publish", publish::handle);
+    let rest_route = rest_sts_route(state.clone());
     let health = warp::path("health")
         .and(warp::get())
         .and(warp::path::end())
@@ -245,6 +266,10 @@ pub fn routes(
         .or(json_route)
         .unify()
         .or(tokengen_route)
+        .unify()
+        .or(publish_route)
+        .unify()
+        .or(rest_route)
         .unify()
         .or(health)
         .unify()
@@ -262,6 +287,73 @@ pub fn routes(
             };
             Ok::<_, std::convert::Infallible>(reply)
         })
+}
+
+/// `/rest-sts/...`: like [`json_like`], but an issued token's durable write is awaited off
+/// the blocking pool before the reply goes out.
+fn rest_sts_route(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (HttpReply,), Error = warp::Rejection> + Clone {
+    let max = state.max_body_bytes;
+    warp::path("rest-sts")
+        .and(warp::path::tail())
+        .and(warp::method())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::header::headers_cloned())
+        .and(limited_body(max))
+        .and(with_state(state))
+        .then(
+            move |tail: warp::path::Tail,
+                  method: warp::http::Method,
+                  query: String,
+                  headers: warp::http::HeaderMap,
+                  body: Body,
+                  state: Arc<AppState>| async move {
+                let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
+                    return reject::json_reply(&reject::JsonFailure::Busy);
+                };
+                let body = match body {
+                    Body::Complete(b) => b,
+                    Body::TooLarge => {
+                        return reject::json_reply(&reject::JsonFailure::TooLarge(max));
+                    }
+                    Body::Broken => {
+                        return reject::json_reply(&reject::JsonFailure::BadRequest(
+                            "broken request body".into(),
+                        ));
+                    }
+                };
+                let req = json::JsonRequest {
+                    method,
+                    tail: tail.as_str().to_owned(),
+                    query,
+                    headers,
+                    body,
+                };
+                let st = state.clone();
+                let caller = state.rest_sts_caller;
+                let outcome =
+                    tokio::task::spawn_blocking(move || rest_sts::handle(&st, &req, caller)).await;
+                let reply = match outcome {
+                    Ok(rest_sts::RestOutcome { reply, pending: None }) => reply,
+                    Ok(rest_sts::RestOutcome {
+                        reply,
+                        pending: Some((durable, if_lost)),
+                    }) => match durable.done().await {
+                        Ok(()) => reply,
+                        Err(e) => {
+                            tracing::error!(error = %e, "an issued token could not be stored; the token is withheld");
+                            if_lost
+                        }
+                    },
+                    Err(_) => {
+                        reject::json_reply(&reject::JsonFailure::Internal("task failed".into()))
+                    }
+                };
+                drop(permit);
+                reply
+            },
+        )
 }
 
 /// A JSON endpoint under `/{prefix}`, handled synchronously on the blocking pool.
@@ -286,21 +378,17 @@ fn json_like(
                   body: Body,
                   state: Arc<AppState>| async move {
                 let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
-                    return json_failure(&reject::JsonFailure::Internal("busy".into()), 503);
+                    return reject::json_reply(&reject::JsonFailure::Busy);
                 };
                 let body = match body {
                     Body::Complete(b) => b,
                     Body::TooLarge => {
-                        return json_failure(
-                            &reject::JsonFailure::BadRequest("the body is too large".into()),
-                            413,
-                        );
+                        return reject::json_reply(&reject::JsonFailure::TooLarge(max));
                     }
                     Body::Broken => {
-                        return json_failure(
-                            &reject::JsonFailure::BadRequest("broken request body".into()),
-                            400,
-                        );
+                        return reject::json_reply(&reject::JsonFailure::BadRequest(
+                            "broken request body".into(),
+                        ));
                     }
                 };
                 let req = json::JsonRequest {
@@ -318,23 +406,10 @@ fn json_like(
                 })
                 .await
                 .unwrap_or_else(|_| {
-                    json_failure(&reject::JsonFailure::Internal("task failed".into()), 500)
+                    reject::json_reply(&reject::JsonFailure::Internal("task failed".into()))
                 })
             },
         )
-}
-
-fn json_failure(f: &reject::JsonFailure, status: u16) -> HttpReply {
-    let (_, mut body) = reject::json_error(f);
-    if status == 503 {
-        body = serde_json::json!({"code": 503, "reason": "Service Unavailable", "message": "the server is busy; retry later"});
-    }
-    HttpReply {
-        status,
-        content_type: "application/json",
-        body: body.to_string(),
-        set_cookie: None,
-    }
 }
 
 /// A fault decided before the envelope is read, in the version the Content-Type names.
@@ -382,6 +457,25 @@ pub fn spawn_reaper(state: Arc<AppState>, interval: std::time::Duration) {
                     }
                 }
                 Err(_) => tracing::warn!("the reaper task failed"),
+            }
+        }
+    });
+}
+
+/// Reloads instances published on other nodes (or by `sts instance`) every `interval`: one
+/// small query when nothing changed.
+pub fn spawn_instance_poller(state: Arc<AppState>, interval: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let st = state.clone();
+            match tokio::task::spawn_blocking(move || st.publisher.refresh()).await {
+                Ok(Ok(true)) => tracing::info!("published instances reloaded"),
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "reloading published instances failed"),
+                Err(_) => tracing::warn!("the instance poller task failed"),
             }
         }
     });

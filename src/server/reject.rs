@@ -1,5 +1,5 @@
-//! The one place where errors of every layer become wire errors (SOAP faults here; JSON
-//! errors join when the REST front end does).
+//! The one place where errors of every layer become wire errors: SOAP faults, and the
+//! CREST-style JSON errors of the REST STS, publish and admin endpoints.
 
 use crate::engine::EngineError;
 use crate::soap::{FaultCode, SoapError};
@@ -88,6 +88,18 @@ pub enum JsonFailure {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
+    #[error("the request body exceeds {0} bytes")]
+    TooLarge(usize),
+    #[error("the server is busy; retry later")]
+    Busy,
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Publish(#[from] crate::publish::PublishError),
     /// Logged by the caller; the client only learns that it failed.
     #[error("{0}")]
     Internal(String),
@@ -104,6 +116,39 @@ pub fn json_error(f: &JsonFailure) -> (u16, serde_json::Value) {
         }
         JsonFailure::BadRequest(m) => (400, "Bad Request", m.clone()),
         JsonFailure::Conflict(m) => (409, "Conflict", m.clone()),
+        JsonFailure::PreconditionFailed(m) => (412, "Precondition Failed", m.clone()),
+        JsonFailure::UnsupportedMediaType => (415, "Unsupported Media Type", f.to_string()),
+        JsonFailure::TooLarge(_) => (413, "Request Entity Too Large", f.to_string()),
+        JsonFailure::Busy => (503, "Service Unavailable", f.to_string()),
+        JsonFailure::Engine(e) => match e {
+            EngineError::FailedAuthentication(m) => (401, "Unauthorized", m.clone()),
+            EngineError::RequestFailed(_) => (
+                500,
+                "Internal Server Error",
+                "Internal Server Error".to_owned(),
+            ),
+            EngineError::Busy(m) => (503, "Service Unavailable", m.clone()),
+            EngineError::InvalidRequest(m)
+            | EngineError::BadRequest(m)
+            | EngineError::ExpiredData(m)
+            | EngineError::InvalidTimeRange(m)
+            | EngineError::InvalidScope(m) => (400, "Bad Request", m.clone()),
+        },
+        JsonFailure::Publish(e) => {
+            use crate::publish::PublishError as P;
+            match e {
+                P::Invalid(_) => (400, "Bad Request", e.to_string()),
+                P::Duplicate(_) => (409, "Conflict", e.to_string()),
+                P::NotFound { .. } => (404, "Not Found", e.to_string()),
+                P::Stale(_) => (412, "Precondition Failed", e.to_string()),
+                P::FromFile { .. } => (409, "Conflict", e.to_string()),
+                P::Store(_) => (
+                    500,
+                    "Internal Server Error",
+                    "Internal Server Error".to_owned(),
+                ),
+            }
+        }
         JsonFailure::Internal(_) => (
             500,
             "Internal Server Error",
@@ -114,4 +159,25 @@ pub fn json_error(f: &JsonFailure) -> (u16, serde_json::Value) {
         code,
         serde_json::json!({"code": code, "reason": reason, "message": message}),
     )
+}
+
+/// The reply for a JSON failure. Internal details are logged here and never sent.
+pub fn json_reply(f: &JsonFailure) -> super::HttpReply {
+    match f {
+        JsonFailure::Internal(detail) => tracing::error!(%detail, "request failed"),
+        JsonFailure::Engine(EngineError::RequestFailed(detail)) => {
+            tracing::error!(%detail, "request failed")
+        }
+        JsonFailure::Publish(crate::publish::PublishError::Store(e)) => {
+            tracing::error!(error = %e, "publish failed")
+        }
+        _ => {}
+    }
+    let (status, body) = json_error(f);
+    super::HttpReply {
+        status,
+        content_type: "application/json",
+        body: body.to_string(),
+        set_cookie: None,
+    }
 }

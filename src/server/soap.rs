@@ -49,9 +49,9 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
     let result = (|| -> Result<Ok200, SoapFailure> {
         let ct_version = ct_version.ok_or(SoapFailure::ContentType)?;
         let instance = state
-            .instances
-            .get(subpath)
+            .soap_instance(subpath)
             .ok_or(SoapFailure::UnknownInstance)?;
+        let instance = instance.as_ref();
         let env = soap::parse_envelope(body, state.limits)?;
         if env.version != ct_version {
             // Answered in the version the Content-Type announced.
@@ -263,9 +263,7 @@ fn authenticated(
     headers: &RequestHeaders,
 ) -> Result<crate::engine::Principal, SoapFailure> {
     let (_, cred) = credential(state, instance, http, headers)?;
-    Ok(state
-        .engine
-        .authenticate(&instance.config.deployment.realm, &cred)?)
+    Ok(state.engine.authenticate(instance.config.realm(), &cred)?)
 }
 
 /// WS-Trust Validate with the default TokenType `.../RSTR/Status`.
@@ -358,6 +356,7 @@ fn issue(
                 lifetime_expires: rst.lifetime_expires,
                 secure_transport: state.secure_transport,
                 session_index: None,
+                nonce: None,
             })
         },
     )?;
@@ -370,7 +369,7 @@ fn issue(
     let body = wstrust::write_issue_response(&wstrust::IssuedTokenResponse {
         context: rst.context.as_deref(),
         token_type_uri,
-        token_xml: &issued.xml,
+        token_xml: &issued.token,
         token_id: &issued.id,
         created: issued.created,
         expires: issued.expires,

@@ -159,9 +159,36 @@ pub trait TokenStore: Send + Sync {
     fn delete_expired_tokens(&self, now_ms: i64, batch: usize) -> Result<usize, StoreError>;
 }
 
+/// A published instance as stored: `config` is its `instance_state` JSON, secrets included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceRecord {
+    /// The realm-qualified url element (`username-transformer`, `myRealm/soap-x`).
+    pub id: String,
+    /// `rest` or `soap`.
+    pub kind: String,
+    /// Changes on every update: the `_rev` (ETag) of the publish API.
+    pub rev: String,
+    pub config: String,
+    pub updated_ms: i64,
+}
+
+/// Persistence of published instances.
+pub trait InstanceStore: Send + Sync {
+    /// Inserts a new instance; false (and nothing written) when the id is taken.
+    fn insert_instance(&self, r: &InstanceRecord) -> Result<bool, StoreError>;
+    fn get_instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError>;
+    fn list_instances(&self) -> Result<Vec<InstanceRecord>, StoreError>;
+    /// Replaces the instance if its stored revision is `expected_rev`; false otherwise.
+    fn update_instance(&self, expected_rev: &str, r: &InstanceRecord) -> Result<bool, StoreError>;
+    /// Deletes the instance (if `expected_rev` is given, only at that revision).
+    fn delete_instance(&self, id: &str, expected_rev: Option<&str>) -> Result<bool, StoreError>;
+    /// A number that changes whenever any instance is inserted, updated or deleted.
+    fn instances_generation(&self) -> Result<i64, StoreError>;
+}
+
 /// Everything a backend provides.
-pub trait Store: SessionStore + TokenStore {}
-impl<T: SessionStore + TokenStore> Store for T {}
+pub trait Store: SessionStore + TokenStore + InstanceStore {}
+impl<T: SessionStore + TokenStore + InstanceStore> Store for T {}
 
 /// Opens the store a URL names.
 pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
@@ -176,6 +203,63 @@ pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 pub fn conformance(store: &dyn Store) {
     session_conformance(store);
     token_conformance(store);
+    instance_conformance(store);
+}
+
+#[cfg(test)]
+fn instance_conformance(store: &dyn InstanceStore) {
+    let rec = |id: &str, rev: &str, config: &str| InstanceRecord {
+        id: id.into(),
+        kind: "rest".into(),
+        rev: rev.into(),
+        config: config.into(),
+        updated_ms: 1,
+    };
+    let g0 = store.instances_generation().unwrap();
+    assert!(store.insert_instance(&rec("a", "r1", "{}")).unwrap());
+    assert!(
+        !store.insert_instance(&rec("a", "r9", "{\"x\":1}")).unwrap(),
+        "duplicate id"
+    );
+    assert_eq!(store.get_instance("a").unwrap().unwrap().rev, "r1");
+    let g1 = store.instances_generation().unwrap();
+    assert_ne!(g0, g1);
+    assert!(
+        !store
+            .update_instance("stale", &rec("a", "r2", "{\"y\":2}"))
+            .unwrap()
+    );
+    assert!(
+        store
+            .update_instance("r1", &rec("a", "r2", "{\"y\":2}"))
+            .unwrap()
+    );
+    assert_eq!(
+        store.get_instance("a").unwrap().unwrap().config,
+        "{\"y\":2}"
+    );
+    assert!(
+        !store
+            .update_instance("r1", &rec("missing", "r2", "{}"))
+            .unwrap()
+    );
+    assert!(store.insert_instance(&rec("realm/b", "r1", "{}")).unwrap());
+    let ids: Vec<String> = store
+        .list_instances()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, ["a", "realm/b"]);
+    assert!(
+        !store.delete_instance("a", Some("r1")).unwrap(),
+        "stale delete"
+    );
+    assert!(store.delete_instance("a", Some("r2")).unwrap());
+    assert!(!store.delete_instance("a", None).unwrap());
+    assert!(store.delete_instance("realm/b", None).unwrap());
+    assert!(store.get_instance("a").unwrap().is_none());
+    assert_ne!(store.instances_generation().unwrap(), g1);
 }
 
 #[cfg(test)]

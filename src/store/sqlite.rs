@@ -11,12 +11,14 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::filter::{Field, Filter, Op, Value};
 use super::{
-    Durable, Page, SessionRecord, SessionStore, StoreError, TokenInfo, TokenRecord, TokenStore,
+    Durable, InstanceRecord, InstanceStore, Page, SessionRecord, SessionStore, StoreError,
+    TokenInfo, TokenRecord, TokenStore,
 };
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/001_sessions.sql"),
     include_str!("../../migrations/sqlite/002_tokens.sql"),
+    include_str!("../../migrations/sqlite/003_instances.sql"),
 ];
 
 /// Inserts joining one commit, at most.
@@ -324,6 +326,88 @@ impl SessionStore for SqliteStore {
             .map_err(db)?;
         let rows = st.query_map(params![realm, username], row).map_err(db)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(db)
+    }
+}
+
+fn instance_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InstanceRecord> {
+    Ok(InstanceRecord {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        rev: r.get(2)?,
+        config: r.get(3)?,
+        updated_ms: r.get(4)?,
+    })
+}
+
+const INSTANCE_COLUMNS: &str = "id, kind, rev, config, updated_ms";
+
+impl InstanceStore for SqliteStore {
+    fn insert_instance(&self, r: &InstanceRecord) -> Result<bool, StoreError> {
+        // The primary key decides between concurrent publishers, on one node or many.
+        let n = self
+            .conn()
+            .execute(
+                &format!(
+                    "INSERT INTO instances ({INSTANCE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5) \
+                     ON CONFLICT (id) DO NOTHING"
+                ),
+                params![r.id, r.kind, r.rev, r.config, r.updated_ms],
+            )
+            .map_err(db)?;
+        Ok(n == 1)
+    }
+
+    fn get_instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?1"),
+                params![id],
+                instance_row,
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn list_instances(&self) -> Result<Vec<InstanceRecord>, StoreError> {
+        let conn = self.conn();
+        let mut st = conn
+            .prepare(&format!(
+                "SELECT {INSTANCE_COLUMNS} FROM instances ORDER BY id"
+            ))
+            .map_err(db)?;
+        st.query_map([], instance_row)
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)
+    }
+
+    fn update_instance(&self, expected_rev: &str, r: &InstanceRecord) -> Result<bool, StoreError> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE instances SET kind = ?2, rev = ?3, config = ?4, updated_ms = ?5 \
+                 WHERE id = ?1 AND rev = ?6",
+                params![r.id, r.kind, r.rev, r.config, r.updated_ms, expected_rev],
+            )
+            .map_err(db)?;
+        Ok(n == 1)
+    }
+
+    fn delete_instance(&self, id: &str, expected_rev: Option<&str>) -> Result<bool, StoreError> {
+        let n = self
+            .conn()
+            .execute(
+                "DELETE FROM instances WHERE id = ?1 AND (?2 IS NULL OR rev = ?2)",
+                params![id, expected_rev],
+            )
+            .map_err(db)?;
+        Ok(n == 1)
+    }
+
+    fn instances_generation(&self) -> Result<i64, StoreError> {
+        self.conn()
+            .query_row("SELECT gen FROM instance_generation", [], |r| r.get(0))
+            .map_err(db)
     }
 }
 

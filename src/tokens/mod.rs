@@ -1,3 +1,4 @@
 //! Token formats the engine issues.
 
+pub mod oidc;
 pub mod saml2;

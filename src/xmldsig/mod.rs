@@ -37,6 +37,8 @@ pub enum DsigError {
     WrongReference(Vec<String>),
     #[error("the signed document is not acceptable: {0}")]
     Shape(String),
+    #[error("the private key cannot be read: {0}")]
+    Key(String),
 }
 
 /// Signature methods offered per instance (`saml2-signature-algorithm`).
@@ -136,6 +138,8 @@ pub struct SigningKey {
     kind: KeyKind,
     key_pem: Secret<Vec<u8>>,
     cert_pem: Vec<u8>,
+    /// The same key for OpenSSL itself (JWS signatures); `PKey` is thread-safe.
+    pkey: openssl::pkey::PKey<openssl::pkey::Private>,
 }
 
 impl fmt::Debug for SigningKey {
@@ -157,6 +161,8 @@ impl SigningKey {
         cert_pem: Vec<u8>,
     ) -> Result<Arc<SigningKey>, DsigError> {
         ffi::Key::private_with_cert(key_pem.expose(), &cert_pem)?;
+        let pkey = openssl::pkey::PKey::private_key_from_pem(key_pem.expose())
+            .map_err(|e| DsigError::Key(e.to_string()))?;
         static NEXT: AtomicU64 = AtomicU64::new(1);
         Ok(Arc::new(SigningKey {
             id: NEXT.fetch_add(1, Ordering::Relaxed),
@@ -164,6 +170,7 @@ impl SigningKey {
             kind,
             key_pem,
             cert_pem,
+            pkey,
         }))
     }
 
@@ -177,6 +184,11 @@ impl SigningKey {
 
     pub fn cert_pem(&self) -> &[u8] {
         &self.cert_pem
+    }
+
+    /// The private key as an OpenSSL key, for signatures outside XML-DSig.
+    pub fn openssl_key(&self) -> &openssl::pkey::PKey<openssl::pkey::Private> {
+        &self.pkey
     }
 }
 

@@ -78,9 +78,9 @@ fn public_base_url_goes_into_the_wsdl() {
         ..Default::default()
     };
     let state = sts::build_state(&cfg, std::sync::Arc::new(sts::clock::SystemClock)).unwrap();
-    let inst = state.instances.get(INSTANCE).unwrap();
+    let inst = state.soap_instance(INSTANCE).unwrap();
     let w = sts::server::metadata::wsdl(
-        inst,
+        &inst,
         &format!("{}/sts/{INSTANCE}", state.base_url),
         &state.base_url,
     );

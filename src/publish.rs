@@ -1,0 +1,458 @@
+//! Publishing STS instances at run time (OpenAM's `/sts-publish`), and the registry every
+//! front end looks instances up in. No HTTP here: the publish routes and `sts instance` in
+//! the CLI are two callers of the same [`Publisher`].
+//!
+//! Instances come from two places. Files under `<data-dir>/instances/{rest,soap}/*.json` are
+//! declarative: read at start, listed by the API, changed only by editing the file. Instances
+//! published through the API live in the store and survive restarts; every node sharing the
+//! store picks up a change within one poll interval ([`Publisher::refresh`]).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde_json::Value;
+
+use crate::engine::Instance;
+use crate::instance::{InstanceConfig, Kind, TokenType, keep_secrets, redact};
+use crate::store::{InstanceRecord, InstanceStore, StoreError};
+use crate::xmldsig::SigningKey;
+
+/// Publish failures; each becomes one JSON error in `server::reject`.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// Every problem found in an `instance_state`, each naming its property.
+    #[error("invalid instance_state: {}", .0.join("; "))]
+    Invalid(Vec<String>),
+    #[error("an STS instance is already published at `{0}`")]
+    Duplicate(String),
+    #[error("no {kind} STS instance is published at `{id}`")]
+    NotFound { kind: &'static str, id: String },
+    #[error("the instance `{0}` has changed since the revision in If-Match")]
+    Stale(String),
+    #[error("the instance `{id}` is defined by the file {path}; edit or remove that file")]
+    FromFile { id: String, path: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An instance as the publish API shows it: secrets removed.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub id: String,
+    pub rev: String,
+    pub kind: Kind,
+    pub config: Value,
+}
+
+struct FileInstance {
+    path: PathBuf,
+    rev: String,
+}
+
+/// The instances of this node, swapped as a whole on change so that readers never wait on a
+/// writer for long.
+type Map = Arc<HashMap<String, Arc<Instance>>>;
+
+pub struct Publisher {
+    store: Arc<dyn InstanceStore>,
+    keys: HashMap<String, Arc<SigningKey>>,
+    default_key: String,
+    files: HashMap<String, (FileInstance, Arc<Instance>)>,
+    live: RwLock<Map>,
+    /// The store generation `live` was built from; None forces a reload.
+    generation: Mutex<Option<i64>>,
+    now_ms: Box<dyn Fn() -> i64 + Send + Sync>,
+}
+
+/// Token type names, for messages.
+const TOKEN_TYPES: &str = "USERNAME, OPENAM, X509, OPENIDCONNECT, SAML2";
+
+/// Reads `instance_state` of `kind`: checks token type names everywhere they appear (so that
+/// each unknown one is named), then the structure (unknown and mistyped keys, by path), then
+/// what the engine can honour with this node's keys.
+pub fn parse(
+    kind: Kind,
+    state: &Value,
+    keys: &HashMap<String, Arc<SigningKey>>,
+    default_key: &str,
+) -> Result<Instance, Vec<String>> {
+    let Value::Object(_) = state else {
+        return Err(vec!["instance_state must be a JSON object".into()]);
+    };
+    let mut problems = Vec::new();
+    let mut clean = state.clone();
+    let known = |v: &Value| serde_json::from_value::<TokenType>(v.clone()).is_ok();
+    let check = |path: String, v: &Value, problems: &mut Vec<String>| {
+        if known(v) {
+            true
+        } else {
+            problems.push(format!(
+                "{path}: unknown token type {v} (expected one of {TOKEN_TYPES})"
+            ));
+            false
+        }
+    };
+    match kind {
+        Kind::Rest => {
+            if let Some(Value::Array(list)) = clean.get_mut("supported-token-transforms") {
+                let mut i = 0;
+                list.retain(|t| {
+                    let ok = ["inputTokenType", "outputTokenType"].iter().all(|k| {
+                        t.get(k).is_none_or(|v| {
+                            check(
+                                format!("supported-token-transforms[{i}].{k}"),
+                                v,
+                                &mut problems,
+                            )
+                        })
+                    });
+                    i += 1;
+                    ok
+                });
+            }
+        }
+        Kind::Soap => {
+            if let Some(Value::Array(list)) = clean.get_mut("issued-token-types") {
+                let mut i = 0;
+                list.retain(|v| {
+                    let ok = check(format!("issued-token-types[{i}]"), v, &mut problems);
+                    i += 1;
+                    ok
+                });
+            }
+            if let Some(Value::Array(list)) =
+                clean.get_mut("security-policy-validated-token-config")
+            {
+                let mut i = 0;
+                list.retain(|t| {
+                    let ok = t.get("validatedTokenType").is_none_or(|v| {
+                        check(
+                            format!(
+                                "security-policy-validated-token-config[{i}].validatedTokenType"
+                            ),
+                            v,
+                            &mut problems,
+                        )
+                    });
+                    i += 1;
+                    ok
+                });
+            }
+        }
+    }
+    let config = match kind {
+        Kind::Rest => serde_path_to_error::deserialize(clean).map(InstanceConfig::Rest),
+        Kind::Soap => serde_path_to_error::deserialize(clean).map(InstanceConfig::Soap),
+    };
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            let path = e.path().to_string();
+            problems.push(if path == "." {
+                e.into_inner().to_string()
+            } else {
+                format!("{path}: {}", e.into_inner())
+            });
+            return Err(problems);
+        }
+    };
+    match Instance::resolve(config, keys, default_key) {
+        Ok(i) if problems.is_empty() => Ok(i),
+        Ok(_) => Err(problems),
+        Err(more) => {
+            problems.extend(more);
+            Err(problems)
+        }
+    }
+}
+
+fn new_rev() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn content_rev(json: &Value) -> String {
+    let digest = openssl::sha::sha256(json.to_string().as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Publisher {
+    /// Builds the registry from the instance files and the store. A file that does not load
+    /// stops the start (the operator wrote it); a stored instance that does not resolve on
+    /// this node (a key alias missing here, say) is logged and skipped.
+    pub fn new(
+        store: Arc<dyn InstanceStore>,
+        keys: HashMap<String, Arc<SigningKey>>,
+        default_key: &str,
+        files: Vec<(PathBuf, Kind, Value)>,
+        now_ms: Box<dyn Fn() -> i64 + Send + Sync>,
+    ) -> Result<Publisher, (PathBuf, String)> {
+        let mut by_id = HashMap::new();
+        for (path, kind, json) in files {
+            let instance =
+                parse(kind, &json, &keys, default_key).map_err(|p| (path.clone(), p.join("; ")))?;
+            let id = instance.config.subpath();
+            let rev = content_rev(&json);
+            let file = FileInstance {
+                path: path.clone(),
+                rev,
+            };
+            if by_id
+                .insert(id.clone(), (file, Arc::new(instance)))
+                .is_some()
+            {
+                return Err((path, format!("a second file defines the instance `{id}`")));
+            }
+        }
+        let p = Publisher {
+            store,
+            keys,
+            default_key: default_key.to_owned(),
+            files: by_id,
+            live: RwLock::new(Arc::new(HashMap::new())),
+            generation: Mutex::new(None),
+            now_ms,
+        };
+        p.refresh()
+            .map_err(|e| (PathBuf::from("store"), e.to_string()))?;
+        Ok(p)
+    }
+
+    /// The instance published at `subpath`, REST or SOAP.
+    pub fn instance(&self, subpath: &str) -> Option<Arc<Instance>> {
+        let map = self
+            .live
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        map.get(subpath).cloned()
+    }
+
+    /// Reloads the stored instances if any changed since the last load; true if it did.
+    pub fn refresh(&self) -> Result<bool, StoreError> {
+        let mut generation = self
+            .generation
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = self.store.instances_generation()?;
+        if *generation == Some(now) {
+            return Ok(false);
+        }
+        let mut map: HashMap<String, Arc<Instance>> = self
+            .files
+            .iter()
+            .map(|(id, (_, i))| (id.clone(), i.clone()))
+            .collect();
+        for rec in self.store.list_instances()? {
+            if let Some((file, _)) = self.files.get(&rec.id) {
+                tracing::warn!(id = %rec.id, file = %file.path.display(), "a published instance is shadowed by an instance file");
+                continue;
+            }
+            match self.resolve_record(&rec) {
+                Ok(i) => {
+                    map.insert(rec.id.clone(), Arc::new(i));
+                }
+                Err(problems) => {
+                    tracing::error!(id = %rec.id, problems = %problems.join("; "), "a published instance cannot be served on this node")
+                }
+            }
+        }
+        *self
+            .live
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(map);
+        *generation = Some(now);
+        Ok(true)
+    }
+
+    fn resolve_record(&self, rec: &InstanceRecord) -> Result<Instance, Vec<String>> {
+        let kind =
+            Kind::parse(&rec.kind).ok_or_else(|| vec![format!("unknown kind {}", rec.kind)])?;
+        let json: Value = serde_json::from_str(&rec.config).map_err(|e| vec![e.to_string()])?;
+        parse(kind, &json, &self.keys, &self.default_key)
+    }
+
+    fn shown(id: &str, rev: &str, kind: Kind, mut json: Value) -> Published {
+        redact(&mut json);
+        Published {
+            id: id.to_owned(),
+            rev: rev.to_owned(),
+            kind,
+            config: json,
+        }
+    }
+
+    /// Publishes a new instance; it is live on this node when this returns.
+    pub fn create(&self, kind: Kind, state: &Value) -> Result<Published, PublishError> {
+        let instance = parse(kind, state, &self.keys, &self.default_key);
+        // The url element may be taken even when the state has other problems: say both.
+        let id = match &instance {
+            Ok(i) => Some(i.config.subpath()),
+            Err(_) => state
+                .get("deployment-config")
+                .and_then(|d| d.get("deployment-url-element"))
+                .and_then(Value::as_str)
+                .map(|u| {
+                    let realm = state
+                        .get("deployment-config")
+                        .and_then(|d| d.get("deployment-realm"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("/");
+                    crate::instance::subpath(realm, u)
+                }),
+        };
+        let taken = match &id {
+            Some(id) => self.files.contains_key(id) || self.store.get_instance(id)?.is_some(),
+            None => false,
+        };
+        let instance = match (instance, taken) {
+            (Ok(i), false) => i,
+            (Ok(_), true) => return Err(PublishError::Duplicate(id.unwrap_or_default())),
+            (Err(mut problems), taken) => {
+                if taken {
+                    problems.push(format!(
+                        "deployment-config/deployment-url-element: an STS instance is already published at `{}`",
+                        id.unwrap_or_default()
+                    ));
+                }
+                return Err(PublishError::Invalid(problems));
+            }
+        };
+        let id = instance.config.subpath();
+        let json = instance.config.to_json();
+        let rec = InstanceRecord {
+            id: id.clone(),
+            kind: kind.as_str().into(),
+            rev: new_rev(),
+            config: json.to_string(),
+            updated_ms: (self.now_ms)(),
+        };
+        // The store's key decides races between publishers, here or on other nodes.
+        if !self.store.insert_instance(&rec)? {
+            return Err(PublishError::Duplicate(id));
+        }
+        self.refresh()?;
+        Ok(Self::shown(&id, &rec.rev, kind, json))
+    }
+
+    /// One instance of `kind`.
+    pub fn read(&self, kind: Kind, id: &str) -> Result<Published, PublishError> {
+        let not_found = || PublishError::NotFound {
+            kind: kind.as_str(),
+            id: id.to_owned(),
+        };
+        if let Some((file, inst)) = self.files.get(id) {
+            return if inst.config.kind() == kind {
+                Ok(Self::shown(id, &file.rev, kind, inst.config.to_json()))
+            } else {
+                Err(not_found())
+            };
+        }
+        let rec = self.store.get_instance(id)?.ok_or_else(not_found)?;
+        if rec.kind != kind.as_str() {
+            return Err(not_found());
+        }
+        let json = serde_json::from_str(&rec.config).unwrap_or(Value::Null);
+        Ok(Self::shown(id, &rec.rev, kind, json))
+    }
+
+    /// Every instance of `kind`, files first, each group by id.
+    pub fn list(&self, kind: Kind) -> Result<Vec<Published>, PublishError> {
+        let mut out: Vec<Published> = self
+            .files
+            .iter()
+            .filter(|(_, (_, i))| i.config.kind() == kind)
+            .map(|(id, (f, i))| Self::shown(id, &f.rev, kind, i.config.to_json()))
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        for rec in self.store.list_instances()? {
+            if rec.kind == kind.as_str() && !self.files.contains_key(&rec.id) {
+                let json = serde_json::from_str(&rec.config).unwrap_or(Value::Null);
+                out.push(Self::shown(&rec.id, &rec.rev, kind, json));
+            }
+        }
+        Ok(out)
+    }
+
+    fn stored(&self, kind: Kind, id: &str) -> Result<InstanceRecord, PublishError> {
+        if let Some((file, _)) = self.files.get(id) {
+            return Err(PublishError::FromFile {
+                id: id.to_owned(),
+                path: file.path.display().to_string(),
+            });
+        }
+        match self.store.get_instance(id)? {
+            Some(rec) if rec.kind == kind.as_str() => Ok(rec),
+            _ => Err(PublishError::NotFound {
+                kind: kind.as_str(),
+                id: id.to_owned(),
+            }),
+        }
+    }
+
+    /// Replaces an instance's configuration. `if_match` (`_rev`, or `*`) makes it
+    /// conditional. Secrets the new state omits are kept from the stored one.
+    pub fn update(
+        &self,
+        kind: Kind,
+        id: &str,
+        if_match: Option<&str>,
+        state: &Value,
+    ) -> Result<Published, PublishError> {
+        let old = self.stored(kind, id)?;
+        if if_match.is_some_and(|r| r != "*" && r != old.rev) {
+            return Err(PublishError::Stale(id.to_owned()));
+        }
+        let mut state = state.clone();
+        let old_json: Value = serde_json::from_str(&old.config).unwrap_or(Value::Null);
+        keep_secrets(&mut state, &old_json);
+        let instance =
+            parse(kind, &state, &self.keys, &self.default_key).map_err(PublishError::Invalid)?;
+        if instance.config.subpath() != id {
+            return Err(PublishError::Invalid(vec![format!(
+                "deployment-config: the realm and url element name `{}`, not `{id}`; publish a new instance to move it",
+                instance.config.subpath()
+            )]));
+        }
+        let json = instance.config.to_json();
+        let rec = InstanceRecord {
+            id: id.to_owned(),
+            kind: kind.as_str().into(),
+            rev: new_rev(),
+            config: json.to_string(),
+            updated_ms: (self.now_ms)(),
+        };
+        if !self.store.update_instance(&old.rev, &rec)? {
+            return Err(PublishError::Stale(id.to_owned()));
+        }
+        self.refresh()?;
+        Ok(Self::shown(id, &rec.rev, kind, json))
+    }
+
+    /// Removes an instance and its endpoints (tokens it issued stay until they expire or are
+    /// cancelled through `/sts-tokengen`).
+    pub fn delete(
+        &self,
+        kind: Kind,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<Published, PublishError> {
+        let old = self.stored(kind, id)?;
+        let expected = match if_match {
+            None | Some("*") => old.rev.as_str(),
+            Some(r) => r,
+        };
+        if !self.store.delete_instance(id, Some(expected))? {
+            return Err(match if_match {
+                Some(r) if r != "*" => PublishError::Stale(id.to_owned()),
+                _ => PublishError::NotFound {
+                    kind: kind.as_str(),
+                    id: id.to_owned(),
+                },
+            });
+        }
+        self.refresh()?;
+        let json = serde_json::from_str(&old.config).unwrap_or(Value::Null);
+        Ok(Self::shown(id, &old.rev, kind, json))
+    }
+}

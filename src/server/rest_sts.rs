@@ -1,0 +1,243 @@
+//! The REST STS: `POST /rest-sts/{realm}/{element}?_action=translate|validate|cancel` with the
+//! JSON token states of AM's reference pages. Only JSON is read here; authentication,
+//! issuing, validation and cancellation are the engine's, exactly as for SOAP.
+
+use serde_json::{Map, Value, json};
+
+use crate::config::RestCaller;
+use crate::engine::{Credential, IssueRequest, TokenTarget};
+use crate::instance::TokenType;
+use crate::secret::Secret;
+use crate::store::Durable;
+
+use super::json::{JsonRequest, require_admin};
+use super::reject::{JsonFailure, json_reply};
+use super::{AppState, HttpReply};
+
+/// The reply, possibly waiting for the durable write of the issued token (sent only once it
+/// resolves; `if_lost` instead if it fails).
+pub struct RestOutcome {
+    pub reply: HttpReply,
+    pub pending: Option<(Durable, HttpReply)>,
+}
+
+fn bad(m: impl Into<String>) -> JsonFailure {
+    JsonFailure::BadRequest(m.into())
+}
+
+fn ok(body: Value) -> HttpReply {
+    HttpReply {
+        status: 200,
+        content_type: "application/json",
+        body: body.to_string(),
+        set_cookie: None,
+    }
+}
+
+/// Handles one request under `/rest-sts/`.
+pub fn handle(state: &AppState, req: &JsonRequest, caller: RestCaller) -> RestOutcome {
+    match route(state, req, caller) {
+        Ok((reply, pending)) => RestOutcome {
+            reply,
+            pending: pending.map(|d| {
+                (
+                    d,
+                    json_reply(&JsonFailure::Internal(
+                        "the issued token could not be stored".into(),
+                    )),
+                )
+            }),
+        },
+        Err(f) => RestOutcome {
+            reply: json_reply(&f),
+            pending: None,
+        },
+    }
+}
+
+fn is_json(req: &JsonRequest) -> bool {
+    req.headers
+        .get(warp::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn route(
+    state: &AppState,
+    req: &JsonRequest,
+    caller: RestCaller,
+) -> Result<(HttpReply, Option<Durable>), JsonFailure> {
+    let subpath = req.tail.trim_matches('/');
+    if req.method != warp::http::Method::POST {
+        return Err(JsonFailure::MethodNotAllowed);
+    }
+    let instance = state.rest_instance(subpath).ok_or(JsonFailure::NotFound)?;
+    if caller == RestCaller::Admin {
+        require_admin(state, &req.headers, instance.config.realm())?;
+    }
+    let action = req
+        .query
+        .split('&')
+        .find_map(|p| p.strip_prefix("_action="))
+        .ok_or_else(|| bad("the _action parameter is required: translate, validate or cancel"))?;
+    if !matches!(action, "translate" | "validate" | "cancel") {
+        return Err(bad(format!(
+            "action `{action}` is not supported: use translate, validate or cancel"
+        )));
+    }
+    if !is_json(req) {
+        return Err(JsonFailure::UnsupportedMediaType);
+    }
+    let body: Value = serde_json::from_slice(&req.body)
+        .map_err(|e| bad(format!("the body is not valid JSON: {e}")))?;
+    let Value::Object(body) = body else {
+        return Err(bad("the body must be a JSON object"));
+    };
+    match action {
+        "translate" => translate(state, &instance, &body),
+        "validate" => {
+            let target = token_state(&body, "validated_token_state")?;
+            let v = state.engine.validate(&instance, &target)?;
+            Ok((ok(json!({"token_valid": v.valid})), None))
+        }
+        _ => {
+            let state_obj = object(&body, "cancelled_token_state")?;
+            let kind = token_type(state_obj, "cancelled_token_state")?;
+            let target = token_state(&body, "cancelled_token_state")?;
+            let id = state.engine.cancel(&instance, &target)?;
+            tracing::info!(instance = %instance.config.subpath(), token = %id, "cancelled token");
+            Ok((
+                ok(json!({"result": format!("{} token cancelled successfully.", type_name(kind))})),
+                None,
+            ))
+        }
+    }
+}
+
+fn type_name(t: TokenType) -> &'static str {
+    match t {
+        TokenType::Username => "USERNAME",
+        TokenType::OpenAm => "OPENAM",
+        TokenType::X509 => "X509",
+        TokenType::OpenIdConnect => "OPENIDCONNECT",
+        TokenType::Saml2 => "SAML2",
+    }
+}
+
+fn object<'a>(m: &'a Map<String, Value>, key: &str) -> Result<&'a Map<String, Value>, JsonFailure> {
+    match m.get(key) {
+        Some(Value::Object(o)) => Ok(o),
+        Some(_) => Err(bad(format!("{key} must be a JSON object"))),
+        None => Err(bad(format!("{key} is required"))),
+    }
+}
+
+fn string<'a>(m: &'a Map<String, Value>, parent: &str, key: &str) -> Result<&'a str, JsonFailure> {
+    match m.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s),
+        Some(Value::String(_)) => Err(bad(format!("{parent}.{key} must not be empty"))),
+        Some(_) => Err(bad(format!("{parent}.{key} must be a string"))),
+        None => Err(bad(format!("{parent}.{key} is required"))),
+    }
+}
+
+fn token_type(m: &Map<String, Value>, parent: &str) -> Result<TokenType, JsonFailure> {
+    let name = string(m, parent, "token_type")?;
+    serde_json::from_value(json!(name)).map_err(|_| {
+        bad(format!(
+            "{parent}.token_type `{name}` is not a token type (USERNAME, OPENAM, X509, OPENIDCONNECT, SAML2)"
+        ))
+    })
+}
+
+/// The token a validate or cancel names: `saml2_token` or `oidc_id_token`.
+fn token_state(body: &Map<String, Value>, key: &str) -> Result<TokenTarget, JsonFailure> {
+    let st = object(body, key)?;
+    match token_type(st, key)? {
+        TokenType::Saml2 => Ok(TokenTarget::Token(
+            string(st, key, "saml2_token")?.as_bytes().to_vec(),
+        )),
+        TokenType::OpenIdConnect => Ok(TokenTarget::Jwt(
+            string(st, key, "oidc_id_token")?.to_owned(),
+        )),
+        other => Err(bad(format!(
+            "{key}.token_type {}: only SAML2 and OPENIDCONNECT tokens are validated and cancelled",
+            type_name(other)
+        ))),
+    }
+}
+
+fn translate(
+    state: &AppState,
+    instance: &crate::engine::Instance,
+    body: &Map<String, Value>,
+) -> Result<(HttpReply, Option<Durable>), JsonFailure> {
+    let input = object(body, "input_token_state")?;
+    let output = object(body, "output_token_state")?;
+    let in_type = token_type(input, "input_token_state")?;
+    let out_type = token_type(output, "output_token_state")?;
+    let transform = instance.transform(in_type, out_type).ok_or_else(|| {
+        bad(format!(
+            "this instance does not support the {} -> {} transform",
+            type_name(in_type),
+            type_name(out_type)
+        ))
+    })?;
+    let cred = match in_type {
+        TokenType::Username => Credential::PasswordText {
+            username: string(input, "input_token_state", "username")?.to_owned(),
+            password: Secret::new(string(input, "input_token_state", "password")?.to_owned()),
+            nonce: None,
+            created: None,
+        },
+        TokenType::OpenAm => Credential::Session {
+            token: Secret::new(string(input, "input_token_state", "session_id")?.to_owned()),
+        },
+        other => {
+            return Err(bad(format!(
+                "input token type {} is not supported yet",
+                type_name(other)
+            )));
+        }
+    };
+    let mut req = IssueRequest::new(out_type);
+    req.secure_transport = state.secure_transport;
+    match out_type {
+        TokenType::Saml2 => match string(output, "output_token_state", "subject_confirmation")? {
+            "BEARER" => {}
+            m @ ("SENDER_VOUCHES" | "HOLDER_OF_KEY") => {
+                return Err(bad(format!(
+                    "output_token_state.subject_confirmation {m} is not supported yet (BEARER is)"
+                )));
+            }
+            m => {
+                return Err(bad(format!(
+                    "output_token_state.subject_confirmation `{m}` is not BEARER, SENDER_VOUCHES or HOLDER_OF_KEY"
+                )));
+            }
+        },
+        TokenType::OpenIdConnect => {
+            req.nonce = Some(string(output, "output_token_state", "nonce")?.to_owned());
+            match output.get("allow_access") {
+                Some(Value::Bool(_)) => {}
+                Some(_) => return Err(bad("output_token_state.allow_access must be a boolean")),
+                None => return Err(bad("output_token_state.allow_access is required")),
+            }
+        }
+        _ => {}
+    }
+    let (principal, issued) = state.engine.authenticate_and_issue(
+        instance,
+        &cred,
+        transform.invalidate_interim_session,
+        || Ok(req),
+    )?;
+    tracing::info!(
+        instance = %instance.config.subpath(),
+        principal = %principal.name,
+        token = %issued.id,
+        "translated {} to {}", type_name(in_type), type_name(out_type)
+    );
+    Ok((ok(json!({"issued_token": issued.token})), issued.durable))
+}

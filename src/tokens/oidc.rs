@@ -1,0 +1,460 @@
+//! OpenID Connect id_tokens: JWS compact serialisation (RFC 7515) over a JSON claim set.
+//!
+//! Verification accepts exactly the algorithm the instance signs with: the `alg` header is
+//! compared with it, never used to choose a key, so `none` and RS->HS confusion cannot pass.
+//! A [`VerifiedJwt`] can only be built by [`JwsSigner::verify`].
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use openssl::bn::{BigNum, BigNumContext};
+use openssl::ecdsa::EcdsaSig;
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::{PKey, Private};
+use openssl::rsa::Padding;
+use openssl::sign::{RsaPssSaltlen, Signer, Verifier};
+use serde_json::{Map, Value, json};
+
+use crate::secret::{Secret, ct_eq};
+use crate::xmldsig::{KeyKind, SigningKey};
+
+/// Longest token accepted for verification.
+pub const MAX_JWT_BYTES: usize = 16 * 1024;
+
+/// JWT failures.
+#[derive(Debug, thiserror::Error)]
+pub enum JwtError {
+    #[error("unsupported JWS algorithm `{0}`")]
+    UnknownAlgorithm(String),
+    #[error("{0}")]
+    KeyMismatch(String),
+    #[error("the token is not a JWS in compact form: {0}")]
+    Malformed(&'static str),
+    #[error("the token is signed with `{found}`, not `{expected}`")]
+    WrongAlgorithm {
+        found: String,
+        expected: &'static str,
+    },
+    #[error("the signature does not verify")]
+    BadSignature,
+    #[error("signing failed: {0}")]
+    Crypto(#[from] openssl::error::ErrorStack),
+}
+
+/// JWS algorithms (RFC 7518) an instance may sign id_tokens with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwsAlgorithm {
+    Hs256,
+    Hs384,
+    Hs512,
+    Rs256,
+    Rs384,
+    Rs512,
+    Ps256,
+    Es256,
+    Es384,
+    Es512,
+}
+
+impl JwsAlgorithm {
+    const ALL: [JwsAlgorithm; 10] = [
+        Self::Hs256,
+        Self::Hs384,
+        Self::Hs512,
+        Self::Rs256,
+        Self::Rs384,
+        Self::Rs512,
+        Self::Ps256,
+        Self::Es256,
+        Self::Es384,
+        Self::Es512,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Hs256 => "HS256",
+            Self::Hs384 => "HS384",
+            Self::Hs512 => "HS512",
+            Self::Rs256 => "RS256",
+            Self::Rs384 => "RS384",
+            Self::Rs512 => "RS512",
+            Self::Ps256 => "PS256",
+            Self::Es256 => "ES256",
+            Self::Es384 => "ES384",
+            Self::Es512 => "ES512",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    fn digest(self) -> MessageDigest {
+        match self {
+            Self::Hs256 | Self::Rs256 | Self::Ps256 | Self::Es256 => MessageDigest::sha256(),
+            Self::Hs384 | Self::Rs384 | Self::Es384 => MessageDigest::sha384(),
+            Self::Hs512 | Self::Rs512 | Self::Es512 => MessageDigest::sha512(),
+        }
+    }
+
+    /// The key kind the algorithm needs; None for HMAC (a shared secret).
+    pub fn key_kind(self) -> Option<KeyKind> {
+        match self {
+            Self::Hs256 | Self::Hs384 | Self::Hs512 => None,
+            Self::Rs256 | Self::Rs384 | Self::Rs512 | Self::Ps256 => Some(KeyKind::Rsa),
+            Self::Es256 | Self::Es384 | Self::Es512 => Some(KeyKind::Ec),
+        }
+    }
+
+    /// The curve and coordinate length of an ECDSA algorithm.
+    fn curve(self) -> Option<(Nid, usize, &'static str)> {
+        match self {
+            Self::Es256 => Some((Nid::X9_62_PRIME256V1, 32, "P-256")),
+            Self::Es384 => Some((Nid::SECP384R1, 48, "P-384")),
+            Self::Es512 => Some((Nid::SECP521R1, 66, "P-521")),
+            _ => None,
+        }
+    }
+}
+
+/// The key an id_token is signed with.
+#[derive(Debug, Clone)]
+pub enum JwsKey {
+    Hmac(Secret<Vec<u8>>),
+    Private(Arc<SigningKey>),
+}
+
+/// Signs and verifies the id_tokens of one instance.
+#[derive(Debug, Clone)]
+pub struct JwsSigner {
+    alg: JwsAlgorithm,
+    key: JwsKey,
+    kid: Option<String>,
+    /// The public key as a JWK, for asymmetric keys.
+    jwk: Option<Value>,
+    jwk_in_header: bool,
+}
+
+/// Claims whose signature was verified. The private field means only
+/// [`JwsSigner::verify`] builds one.
+#[derive(Debug, Clone)]
+pub struct VerifiedJwt {
+    claims: Map<String, Value>,
+    _proof: (),
+}
+
+impl VerifiedJwt {
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn unb64(s: &str) -> Result<Vec<u8>, JwtError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| JwtError::Malformed("a part is not base64url"))
+}
+
+impl JwsSigner {
+    /// Checks that `key` fits `alg` (HMAC secrets of at least the digest size, RSA keys of
+    /// at least 2048 bits, the curve of ES*), and derives the `kid` (RFC 7638 thumbprint).
+    pub fn new(alg: JwsAlgorithm, key: JwsKey, jwk_in_header: bool) -> Result<Self, JwtError> {
+        let (kid, jwk) = match (&key, alg.key_kind()) {
+            (JwsKey::Hmac(secret), None) => {
+                let min = alg.digest().size();
+                if secret.expose().len() < min {
+                    return Err(JwtError::KeyMismatch(format!(
+                        "{} needs a client secret of at least {min} bytes",
+                        alg.name()
+                    )));
+                }
+                if jwk_in_header {
+                    return Err(JwtError::KeyMismatch(
+                        "a JWK header cannot carry an HMAC secret".into(),
+                    ));
+                }
+                (None, None)
+            }
+            (JwsKey::Private(k), Some(kind)) if k.kind() == kind => {
+                let jwk = public_jwk(k.openssl_key(), alg)?;
+                (Some(thumbprint(&jwk)), Some(jwk))
+            }
+            (JwsKey::Private(k), _) => {
+                return Err(JwtError::KeyMismatch(format!(
+                    "{} does not fit key `{}` ({:?})",
+                    alg.name(),
+                    k.alias(),
+                    k.kind()
+                )));
+            }
+            (JwsKey::Hmac(_), Some(_)) => {
+                return Err(JwtError::KeyMismatch(format!(
+                    "{} needs a key pair, not a client secret",
+                    alg.name()
+                )));
+            }
+        };
+        Ok(JwsSigner {
+            alg,
+            key,
+            kid,
+            jwk,
+            jwk_in_header,
+        })
+    }
+
+    pub fn algorithm(&self) -> JwsAlgorithm {
+        self.alg
+    }
+
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The public key as a JWK with `kid`, `alg` and `use` (for a JWKS document).
+    pub fn public_jwk(&self) -> Option<Value> {
+        let mut jwk = self.jwk.clone()?;
+        if let Value::Object(m) = &mut jwk {
+            m.insert("kid".into(), json!(self.kid));
+            m.insert("alg".into(), json!(self.alg.name()));
+            m.insert("use".into(), json!("sig"));
+        }
+        Some(jwk)
+    }
+
+    /// Signs `claims` (a JSON object) into a compact JWS.
+    pub fn sign(&self, claims: &Value) -> Result<String, JwtError> {
+        let mut header = Map::new();
+        header.insert("typ".into(), json!("JWT"));
+        header.insert("alg".into(), json!(self.alg.name()));
+        if let Some(kid) = &self.kid {
+            header.insert("kid".into(), json!(kid));
+        }
+        if self.jwk_in_header
+            && let Some(jwk) = &self.jwk
+        {
+            header.insert("jwk".into(), jwk.clone());
+        }
+        let mut out = b64(Value::Object(header).to_string().as_bytes());
+        out.push('.');
+        out.push_str(&b64(claims.to_string().as_bytes()));
+        let sig = self.signature(out.as_bytes())?;
+        out.push('.');
+        out.push_str(&b64(&sig));
+        Ok(out)
+    }
+
+    fn signature(&self, input: &[u8]) -> Result<Vec<u8>, JwtError> {
+        let md = self.alg.digest();
+        match &self.key {
+            JwsKey::Hmac(secret) => {
+                let pkey = PKey::hmac(secret.expose())?;
+                let mut s = Signer::new(md, &pkey)?;
+                s.update(input)?;
+                Ok(s.sign_to_vec()?)
+            }
+            JwsKey::Private(k) => {
+                let pkey = k.openssl_key();
+                let mut s = Signer::new(md, pkey)?;
+                if self.alg == JwsAlgorithm::Ps256 {
+                    s.set_rsa_padding(Padding::PKCS1_PSS)?;
+                    s.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)?;
+                    s.set_rsa_mgf1_md(md)?;
+                }
+                s.update(input)?;
+                let der = s.sign_to_vec()?;
+                match self.alg.curve() {
+                    // JWS wants R || S, each padded to the coordinate length, not DER.
+                    Some((_, len, _)) => {
+                        let sig = EcdsaSig::from_der(&der)?;
+                        let mut raw = sig.r().to_vec_padded(len as i32)?;
+                        raw.extend(sig.s().to_vec_padded(len as i32)?);
+                        Ok(raw)
+                    }
+                    None => Ok(der),
+                }
+            }
+        }
+    }
+
+    /// Verifies a compact JWS made with this signer's key and algorithm; returns its claims.
+    pub fn verify(&self, token: &str) -> Result<VerifiedJwt, JwtError> {
+        if token.len() > MAX_JWT_BYTES {
+            return Err(JwtError::Malformed("too long"));
+        }
+        let mut parts = token.trim().split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JwtError::Malformed("expected three parts"));
+        };
+        let header: Map<String, Value> = serde_json::from_slice(&unb64(h)?)
+            .map_err(|_| JwtError::Malformed("the header is not a JSON object"))?;
+        let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
+        if alg != self.alg.name() {
+            return Err(JwtError::WrongAlgorithm {
+                found: alg.to_owned(),
+                expected: self.alg.name(),
+            });
+        }
+        if header.contains_key("crit") {
+            return Err(JwtError::Malformed(
+                "critical header parameters are not supported",
+            ));
+        }
+        let sig = unb64(s)?;
+        let input = &token.trim().as_bytes()[..h.len() + 1 + p.len()];
+        let ok = match &self.key {
+            JwsKey::Hmac(_) => ct_eq(&self.signature(input)?, &sig),
+            JwsKey::Private(k) => {
+                let md = self.alg.digest();
+                let pkey = k.openssl_key();
+                let der;
+                let sig: &[u8] = match self.alg.curve() {
+                    Some((_, len, _)) => {
+                        if sig.len() != 2 * len {
+                            return Err(JwtError::BadSignature);
+                        }
+                        let r = BigNum::from_slice(&sig[..len])?;
+                        let s = BigNum::from_slice(&sig[len..])?;
+                        der = EcdsaSig::from_private_components(r, s)?.to_der()?;
+                        &der
+                    }
+                    None => &sig,
+                };
+                let mut v = Verifier::new(md, pkey)?;
+                if self.alg == JwsAlgorithm::Ps256 {
+                    v.set_rsa_padding(Padding::PKCS1_PSS)?;
+                    v.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)?;
+                    v.set_rsa_mgf1_md(md)?;
+                }
+                v.update(input)?;
+                v.verify(sig).unwrap_or(false)
+            }
+        };
+        if !ok {
+            return Err(JwtError::BadSignature);
+        }
+        let claims: Map<String, Value> = serde_json::from_slice(&unb64(p)?)
+            .map_err(|_| JwtError::Malformed("the payload is not a JSON object"))?;
+        Ok(VerifiedJwt { claims, _proof: () })
+    }
+}
+
+/// The public half of `key` as a JWK (members in RFC 7638 order).
+fn public_jwk(key: &PKey<Private>, alg: JwsAlgorithm) -> Result<Value, JwtError> {
+    if let Some((nid, len, crv)) = alg.curve() {
+        let ec = key.ec_key()?;
+        if ec.group().curve_name() != Some(nid) {
+            return Err(JwtError::KeyMismatch(format!(
+                "{} needs a {crv} key",
+                alg.name()
+            )));
+        }
+        let mut ctx = BigNumContext::new()?;
+        let (mut x, mut y) = (BigNum::new()?, BigNum::new()?);
+        ec.public_key()
+            .affine_coordinates(ec.group(), &mut x, &mut y, &mut ctx)?;
+        return Ok(json!({
+            "crv": crv,
+            "kty": "EC",
+            "x": b64(&x.to_vec_padded(len as i32)?),
+            "y": b64(&y.to_vec_padded(len as i32)?),
+        }));
+    }
+    let rsa = key.rsa()?;
+    if rsa.size() < 256 {
+        return Err(JwtError::KeyMismatch(
+            "RSA keys for id_tokens must have at least 2048 bits".into(),
+        ));
+    }
+    Ok(json!({"e": b64(&rsa.e().to_vec()), "kty": "RSA", "n": b64(&rsa.n().to_vec())}))
+}
+
+/// RFC 7638 thumbprint: SHA-256 over the required members, sorted, without whitespace.
+fn thumbprint(jwk: &Value) -> String {
+    // serde_json maps are ordered by key, which is the order RFC 7638 asks for.
+    b64(&openssl::sha::sha256(jwk.to_string().as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> std::collections::HashMap<String, Arc<SigningKey>> {
+        let dir = tempfile::tempdir().unwrap();
+        crate::datadir::bootstrap(dir.path(), Some("x".into()), Some("y".into())).unwrap();
+        crate::datadir::load_keys(dir.path()).unwrap()
+    }
+
+    #[test]
+    fn signs_and_verifies_every_algorithm_and_refuses_tampering() {
+        let keys = keys();
+        let rsa = keys[crate::datadir::DEFAULT_KEY].clone();
+        let ec = keys[crate::datadir::DEFAULT_EC_KEY].clone();
+        let hmac = JwsKey::Hmac(Secret::new(vec![7u8; 64]));
+        for alg in JwsAlgorithm::ALL {
+            let key = match alg.key_kind() {
+                None => hmac.clone(),
+                Some(KeyKind::Rsa) => JwsKey::Private(rsa.clone()),
+                Some(KeyKind::Ec) => JwsKey::Private(ec.clone()),
+            };
+            let signer = match JwsSigner::new(alg, key, false) {
+                Ok(s) => s,
+                // The bootstrap EC key is P-256 only.
+                Err(JwtError::KeyMismatch(_))
+                    if matches!(alg, JwsAlgorithm::Es384 | JwsAlgorithm::Es512) =>
+                {
+                    continue;
+                }
+                Err(e) => panic!("{alg:?}: {e}"),
+            };
+            let t = signer.sign(&json!({"sub": "demo", "n": 1})).unwrap();
+            let v = signer.verify(&t).unwrap();
+            assert_eq!(v.claims()["sub"], "demo", "{alg:?}");
+            let mut bad = t.clone().into_bytes();
+            let i = t.find('.').unwrap() + 3;
+            bad[i] = if bad[i] == b'A' { b'B' } else { b'A' };
+            assert!(
+                signer.verify(std::str::from_utf8(&bad).unwrap()).is_err(),
+                "{alg:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn alg_none_and_algorithm_confusion_are_refused() {
+        let keys = keys();
+        let rsa = JwsSigner::new(
+            JwsAlgorithm::Rs256,
+            JwsKey::Private(keys[crate::datadir::DEFAULT_KEY].clone()),
+            false,
+        )
+        .unwrap();
+        let payload = b64(br#"{"sub":"admin"}"#);
+        let none = format!("{}.{payload}.", b64(br#"{"alg":"none"}"#));
+        assert!(matches!(
+            rsa.verify(&none),
+            Err(JwtError::WrongAlgorithm { .. })
+        ));
+        // HS256 keyed with the public key's JWK text: refused before any HMAC is computed.
+        let hs = format!("{}.{payload}.AAAA", b64(br#"{"alg":"HS256"}"#));
+        assert!(matches!(
+            rsa.verify(&hs),
+            Err(JwtError::WrongAlgorithm { .. })
+        ));
+        assert!(
+            JwsSigner::new(
+                JwsAlgorithm::Hs256,
+                JwsKey::Hmac(Secret::new(b"short".to_vec())),
+                false
+            )
+            .is_err()
+        );
+    }
+}
