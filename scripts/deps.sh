@@ -29,10 +29,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ "$mode" = test ]; then
-  if ! python3 -c "import zeep, signxml" 2>/dev/null; then
-    echo "deps: installing python zeep and signxml"
-    python3 -m pip install --quiet zeep==4.3.* signxml 2>/dev/null \
-      || python3 -m pip install --quiet --break-system-packages zeep==4.3.* signxml
+  if ! python3 -c "import zeep, signxml, jwt" 2>/dev/null; then
+    echo "deps: installing python zeep, signxml and PyJWT"
+    python3 -m pip install --quiet zeep==4.3.* signxml "pyjwt[crypto]==2.*" 2>/dev/null \
+      || python3 -m pip install --quiet --break-system-packages zeep==4.3.* signxml "pyjwt[crypto]==2.*"
   fi
   if [ ! -d tests/peers/node_modules/soap ]; then
     echo "deps: installing npm soap for the peer tests"

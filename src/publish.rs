@@ -311,7 +311,7 @@ impl Publisher {
             (Err(mut problems), taken) => {
                 if taken {
                     problems.push(format!(
-                        "deployment-config/deployment-url-element: an STS instance is already published at `{}`",
+                        "deployment-config.deployment-url-element: an STS instance is already published at `{}`",
                         id.unwrap_or_default()
                     ));
                 }

@@ -231,7 +231,7 @@ impl Instance {
             })
         {
             problems.push(format!(
-                "deployment-config/deployment-url-element `{url}` must be path segments of letters, digits and -_.~"
+                "deployment-config.deployment-url-element `{url}` must be path segments of letters, digits and -_.~"
             ));
         }
         match &config {
@@ -333,11 +333,11 @@ fn resolve_saml(
     problems: &mut Vec<String>,
 ) -> Option<SamlSigning> {
     if s.issuer_name.trim().is_empty() {
-        problems.push("saml2-config/issuer-name must not be empty".into());
+        problems.push("saml2-config.issuer-name must not be empty".into());
     }
     if !(1..=MAX_LIFETIME_SECS).contains(&s.token_lifetime_seconds) {
         problems.push(format!(
-            "saml2-config/saml2-token-lifetime-seconds must be between 1 and {MAX_LIFETIME_SECS}"
+            "saml2-config.saml2-token-lifetime-seconds must be between 1 and {MAX_LIFETIME_SECS}"
         ));
     }
     // Refuse what this STS cannot honour yet rather than silently ignore it.
@@ -347,7 +347,7 @@ fn resolve_saml(
         (s.encrypt_nameid, "saml2-encrypt-nameid"),
     ] {
         if on {
-            problems.push(format!("saml2-config/{key} is not supported yet"));
+            problems.push(format!("saml2-config.{key} is not supported yet"));
         }
     }
     for (class, key) in [
@@ -382,7 +382,7 @@ fn resolve_saml(
     ] {
         if class.as_deref().is_some_and(|c| !c.is_empty()) {
             problems.push(format!(
-                "saml2-config/{key}: custom Java classes are not supported"
+                "saml2-config.{key}: custom Java classes are not supported"
             ));
         }
     }
@@ -392,7 +392,7 @@ fn resolve_saml(
     let alias = s.signature_key_alias.as_deref().unwrap_or(default_key);
     let Some(key) = keys.get(alias).cloned() else {
         problems.push(format!(
-            "saml2-config/saml2-signature-key-alias `{alias}` names no key in keys/"
+            "saml2-config.saml2-signature-key-alias `{alias}` names no key in keys/"
         ));
         return None;
     };
@@ -441,20 +441,20 @@ fn resolve_oidc(
     problems: &mut Vec<String>,
 ) -> Option<JwsSigner> {
     if o.issuer.trim().is_empty() {
-        problems.push("oidc-id-token-config/oidc-issuer must not be empty".into());
+        problems.push("oidc-id-token-config.oidc-issuer must not be empty".into());
     }
     if o.audience.is_empty() || o.audience.iter().any(|a| a.trim().is_empty()) {
-        problems.push("oidc-id-token-config/oidc-audience must name at least one audience".into());
+        problems.push("oidc-id-token-config.oidc-audience must name at least one audience".into());
     }
     if !(1..=MAX_LIFETIME_SECS).contains(&o.token_lifetime_seconds) {
         problems.push(format!(
-            "oidc-id-token-config/oidc-token-lifetime-seconds must be between 1 and {MAX_LIFETIME_SECS}"
+            "oidc-id-token-config.oidc-token-lifetime-seconds must be between 1 and {MAX_LIFETIME_SECS}"
         ));
     }
     for claim in o.claim_map.keys() {
         if RESERVED_CLAIMS.contains(&claim.as_str()) {
             problems.push(format!(
-                "oidc-id-token-config/oidc-claim-map may not set the `{claim}` claim"
+                "oidc-id-token-config.oidc-claim-map may not set the `{claim}` claim"
             ));
         }
     }
@@ -471,7 +471,7 @@ fn resolve_oidc(
     ] {
         if class.as_deref().is_some_and(|c| !c.is_empty()) {
             problems.push(format!(
-                "oidc-id-token-config/{key}: custom Java classes are not supported"
+                "oidc-id-token-config.{key}: custom Java classes are not supported"
             ));
         }
     }
@@ -480,14 +480,14 @@ fn resolve_oidc(
         "JWK" => true,
         other => {
             problems.push(format!(
-                "oidc-id-token-config/oidc-public-key-reference-type `{other}` is not NONE or JWK"
+                "oidc-id-token-config.oidc-public-key-reference-type `{other}` is not NONE or JWK"
             ));
             false
         }
     };
     let Some(alg) = JwsAlgorithm::from_name(&o.signature_algorithm) else {
         problems.push(format!(
-            "oidc-id-token-config/oidc-signature-algorithm `{}` is not one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, ES256, ES384, ES512",
+            "oidc-id-token-config.oidc-signature-algorithm `{}` is not one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, ES256, ES384, ES512",
             o.signature_algorithm
         ));
         return None;
@@ -497,7 +497,7 @@ fn resolve_oidc(
             Some(s) => JwsKey::Hmac(Secret::new(s.expose().as_bytes().to_vec())),
             None => {
                 problems.push(format!(
-                    "oidc-id-token-config/oidc-client-secret is required for {}",
+                    "oidc-id-token-config.oidc-client-secret is required for {}",
                     alg.name()
                 ));
                 return None;
@@ -512,7 +512,7 @@ fn resolve_oidc(
                 Some(k) => JwsKey::Private(k.clone()),
                 None => {
                     problems.push(format!(
-                        "oidc-id-token-config/oidc-signature-key-alias `{alias}` names no key in keys/"
+                        "oidc-id-token-config.oidc-signature-key-alias `{alias}` names no key in keys/"
                     ));
                     return None;
                 }

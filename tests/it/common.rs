@@ -46,6 +46,7 @@ pub struct Opts {
     pub max_in_flight: Option<usize>,
     /// Run the reaper this often.
     pub reap_every: Option<std::time::Duration>,
+    pub rest_sts_caller: Option<sts::config::RestCaller>,
 }
 
 pub fn start() -> TestServer {
@@ -84,9 +85,15 @@ pub fn start_with(opts: Opts) -> TestServer {
 
 /// Starts a server on an existing data directory.
 fn serve_dir(dir: tempfile::TempDir, opts: Opts) -> TestServer {
+    let path = dir.path().to_owned();
+    serve_path(&path, dir, opts)
+}
+
+/// Starts a server on the data directory `path`; `dir` is kept alive with it.
+fn serve_path(path: &Path, dir: tempfile::TempDir, opts: Opts) -> TestServer {
     let reap_every = opts.reap_every;
     let mut cfg = sts::config::Config {
-        data_dir: dir.path().to_owned(),
+        data_dir: path.to_owned(),
         listen: "127.0.0.1:0".parse().unwrap(),
         ..Default::default()
     };
@@ -95,6 +102,9 @@ fn serve_dir(dir: tempfile::TempDir, opts: Opts) -> TestServer {
     }
     if let Some(m) = opts.max_in_flight {
         cfg.max_in_flight = m;
+    }
+    if let Some(c) = opts.rest_sts_caller {
+        cfg.rest_sts_caller = c;
     }
     let clock = opts
         .clock
@@ -114,6 +124,7 @@ fn serve_dir(dir: tempfile::TempDir, opts: Opts) -> TestServer {
             if let Some(every) = reap_every {
                 sts::server::spawn_reaper(state.clone(), every);
             }
+            sts::server::spawn_instance_poller(state.clone(), std::time::Duration::from_millis(50));
             addr_tx.send(cfg.listen).unwrap();
             sts::server::serve(state, listener, async {
                 let _ = rx.await;
@@ -131,6 +142,15 @@ fn serve_dir(dir: tempfile::TempDir, opts: Opts) -> TestServer {
 }
 
 impl TestServer {
+    /// A second node on the same data directory and store, as in a cluster.
+    pub fn second_node(&self) -> TestServer {
+        serve_path(
+            self.dir.path(),
+            tempfile::tempdir().unwrap(),
+            Opts::default(),
+        )
+    }
+
     /// Stops the server and starts a new one on the same data directory.
     pub fn restart(mut self) -> TestServer {
         if let Some(tx) = self.shutdown.take() {

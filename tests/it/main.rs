@@ -6,6 +6,7 @@ mod common;
 mod faults;
 mod issue;
 mod peers;
+mod rest;
 mod sessions;
 mod tokens;
 mod wsdl;
