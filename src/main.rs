@@ -53,6 +53,37 @@ enum Command {
         #[command(subcommand)]
         command: TokensCommand,
     },
+    /// Publish, list, show and delete STS instances (the same service as /sts-publish; a
+    /// running server picks changes up within `instance_poll_millis`).
+    Instance {
+        #[command(subcommand)]
+        command: InstanceCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum InstanceCommand {
+    /// Publish an instance from a JSON file holding its `instance_state` (or a whole publish
+    /// body with `instance_state`); `-` reads standard input.
+    Publish {
+        #[arg(value_parser = ["rest", "soap"])]
+        kind: String,
+        file: PathBuf,
+    },
+    /// List instances: id, kind, revision.
+    List,
+    /// Print one instance's configuration (secrets removed).
+    Show {
+        #[arg(value_parser = ["rest", "soap"])]
+        kind: String,
+        id: String,
+    },
+    /// Remove an instance and its endpoints.
+    Delete {
+        #[arg(value_parser = ["rest", "soap"])]
+        kind: String,
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -180,6 +211,7 @@ fn run(cli: Cli) -> Result<(), AnyError> {
         }
         Command::User { command } => user(&cfg, command),
         Command::Tokens { command } => tokens(&cfg, command),
+        Command::Instance { command } => instances(&cfg, command),
         Command::Realm { command } => {
             std::fs::create_dir_all(&cfg.data_dir)?;
             let store = FileUserStore::open(&cfg.data_dir.join("users.json"))?;
@@ -278,6 +310,54 @@ fn tokens(cfg: &Config, command: TokensCommand) -> Result<(), AnyError> {
                 return Err(format!("no token `{id}`").into());
             }
             println!("token with id {id} successfully removed.");
+        }
+    }
+    Ok(())
+}
+
+fn instances(cfg: &Config, command: InstanceCommand) -> Result<(), AnyError> {
+    use sts::instance::Kind;
+    let store = sts::store::open(&cfg.store_url())?;
+    let keys = sts::datadir::load_keys(&cfg.data_dir)?;
+    let publisher = sts::publisher(cfg, &store, keys, Arc::new(sts::clock::SystemClock))?;
+    let kind = |k: &str| Kind::parse(k).ok_or_else(|| format!("unknown kind {k}"));
+    match command {
+        InstanceCommand::Publish { kind: k, file } => {
+            let bytes = if file.as_os_str() == "-" {
+                let mut b = Vec::new();
+                std::io::stdin().read_to_end(&mut b)?;
+                b
+            } else {
+                std::fs::read(&file)?
+            };
+            let mut json: serde_json::Value = serde_json::from_slice(&bytes)?;
+            if let Some(st) = json.get_mut("instance_state") {
+                json = st.take();
+            }
+            let p = publisher.create(kind(&k)?, &json)?;
+            say!(
+                "{}",
+                serde_json::json!({"_id": p.id, "_rev": p.rev, "result": "success", "url_element": p.id})
+            );
+        }
+        InstanceCommand::List => {
+            for k in [Kind::Rest, Kind::Soap] {
+                for p in publisher.list(k)? {
+                    say!("{}\t{}\t{}", p.id, k.as_str(), p.rev);
+                }
+            }
+        }
+        InstanceCommand::Show { kind: k, id } => {
+            let p = publisher.read(kind(&k)?, &id)?;
+            let mut m = serde_json::Map::new();
+            m.insert("_id".into(), p.id.clone().into());
+            m.insert("_rev".into(), p.rev.clone().into());
+            m.insert(p.id.clone(), p.config);
+            say!("{}", serde_json::to_string_pretty(&m)?);
+        }
+        InstanceCommand::Delete { kind: k, id } => {
+            let p = publisher.delete(kind(&k)?, &id, None)?;
+            say!("{} sts instance {} successfully removed", k, p.id);
         }
     }
     Ok(())

@@ -19,7 +19,7 @@ fn sts() -> Command {
 fn help_and_version_explain_every_command() {
     let (ok, out) = run(sts().arg("--help"));
     assert!(ok, "{out}");
-    for cmd in ["serve", "init", "user", "realm"] {
+    for cmd in ["serve", "init", "user", "realm", "tokens", "instance"] {
         assert!(out.contains(cmd), "--help misses {cmd}: {out}");
     }
     let (ok, out) = run(sts().args(["user", "--help"]));
@@ -247,4 +247,80 @@ fn user_add_provisions_digest_users() {
         .args(["user", "add", "carol"])
         .env("STS_USER_PASSWORD", "x"));
     assert!(!ok, "duplicate user accepted");
+}
+
+#[test]
+fn instance_commands_publish_into_a_running_server() {
+    let s = start();
+    let data = s.dir.path().to_owned();
+    let file = data.join("new.json");
+    std::fs::write(
+        &file,
+        serde_json::to_vec(&crate::rest::rest_instance("cli-published", false)).unwrap(),
+    )
+    .unwrap();
+    let (ok, out) = run(sts()
+        .env("STS_DATA_DIR", &data)
+        .args(["instance", "publish", "rest"])
+        .arg(&file));
+    assert!(ok, "{out}");
+    assert!(out.contains("\"url_element\":\"cli-published\""), "{out}");
+    // The running server picks it up from the store.
+    let admin = s.login("amadmin", ADMIN_PASSWORD);
+    let translate = || {
+        s.request(
+            "POST",
+            "/rest-sts/cli-published?_action=translate",
+            &[("iPlanetDirectoryPro", &admin), ("Content-Type", "application/json")],
+            r#"{"input_token_state":{"token_type":"USERNAME","username":"alice","password":"s3cret"},
+                "output_token_state":{"token_type":"SAML2","subject_confirmation":"BEARER"}}"#,
+        )
+        .status
+    };
+    let mut status = 0;
+    for _ in 0..100 {
+        status = translate();
+        if status == 200 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(status, 200);
+    let (ok, out) = run(sts().env("STS_DATA_DIR", &data).args(["instance", "list"]));
+    assert!(
+        ok && out.contains("cli-published\trest\t") && out.contains(&format!("{INSTANCE}\tsoap\t")),
+        "{out}"
+    );
+    let (ok, out) =
+        run(sts()
+            .env("STS_DATA_DIR", &data)
+            .args(["instance", "show", "rest", "cli-published"]));
+    assert!(ok && out.contains("\"cli-published\": {"), "{out}");
+    assert!(
+        !out.contains("keystore-secret"),
+        "a secret was printed: {out}"
+    );
+    // Publishing it again is refused, by name.
+    let (ok, out) = run(sts()
+        .env("STS_DATA_DIR", &data)
+        .args(["instance", "publish", "rest"])
+        .arg(&file));
+    assert!(
+        !ok && out.contains("already published at `cli-published`"),
+        "{out}"
+    );
+    let (ok, out) =
+        run(sts()
+            .env("STS_DATA_DIR", &data)
+            .args(["instance", "delete", "rest", "cli-published"]));
+    assert!(ok, "{out}");
+    let mut gone = false;
+    for _ in 0..100 {
+        if translate() == 404 {
+            gone = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(gone, "the deleted instance is still served");
 }
