@@ -90,15 +90,37 @@ pub struct RestInstanceConfig {
     pub persist_issued_tokens: bool,
     #[serde(rename = "supported-token-transforms")]
     pub supported_token_transforms: Vec<TokenTransform>,
-    /// `TOKEN_TYPE|validator` entries (custom token types).
+    /// Validators of custom token types.
     #[serde(rename = "custom-token-validators", default)]
-    pub custom_token_validators: Vec<String>,
-    /// `TOKEN_TYPE|provider` entries (custom token types).
+    pub custom_token_validators: Vec<CustomTokenOperation>,
+    /// Providers of custom token types.
     #[serde(rename = "custom-token-providers", default)]
-    pub custom_token_providers: Vec<String>,
-    /// `INPUT|OUTPUT|invalidateInterimSession` entries (custom token types).
+    pub custom_token_providers: Vec<CustomTokenOperation>,
+    /// Transforms involving custom token types (names are free text).
     #[serde(rename = "custom-token-transforms", default)]
-    pub custom_token_transforms: Vec<String>,
+    pub custom_token_transforms: Vec<CustomTokenTransform>,
+}
+
+/// A `custom-token-validators` / `custom-token-providers` entry (`CustomTokenOperation`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomTokenOperation {
+    #[serde(rename = "customTokenName")]
+    pub token_name: String,
+    #[serde(rename = "customOperationClassName")]
+    pub operation: String,
+}
+
+/// A `custom-token-transforms` entry: like [`TokenTransform`], with custom type names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomTokenTransform {
+    #[serde(rename = "inputTokenType")]
+    pub input: String,
+    #[serde(rename = "outputTokenType")]
+    pub output: String,
+    #[serde(rename = "invalidateInterimOpenAMSession", with = "str_bool")]
+    pub invalidate_interim_session: bool,
 }
 
 /// One `supported-token-transforms` entry.

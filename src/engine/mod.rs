@@ -43,6 +43,9 @@ pub enum EngineError {
     /// Load shedding: retry later.
     #[error("{0}")]
     Busy(String),
+    /// The instance does not persist tokens, which cancelling needs.
+    #[error("{0}")]
+    NotPersisting(String),
 }
 
 /// Longest nonce accepted (WSS suggests 16 bytes; some clients send 32 or 64).
@@ -261,12 +264,21 @@ impl Instance {
                         ));
                     }
                 }
-                for (list, key) in [
-                    (&c.custom_token_validators, "custom-token-validators"),
-                    (&c.custom_token_providers, "custom-token-providers"),
-                    (&c.custom_token_transforms, "custom-token-transforms"),
+                for (empty, key) in [
+                    (
+                        c.custom_token_validators.is_empty(),
+                        "custom-token-validators",
+                    ),
+                    (
+                        c.custom_token_providers.is_empty(),
+                        "custom-token-providers",
+                    ),
+                    (
+                        c.custom_token_transforms.is_empty(),
+                        "custom-token-transforms",
+                    ),
                 ] {
-                    if !list.is_empty() {
+                    if !empty {
                         problems.push(format!("{key}: custom token types are not supported yet"));
                     }
                 }
@@ -745,8 +757,8 @@ impl Engine {
     /// Cancels a stored token (WS-Trust Cancel, REST `_action=cancel`, `/sts-tokengen`).
     pub fn cancel(&self, instance: &Instance, target: &TokenTarget) -> Result<String, EngineError> {
         if !instance.config.persist_issued_tokens() {
-            return Err(EngineError::BadRequest(
-                "this instance does not persist issued tokens, so none can be cancelled".into(),
+            return Err(EngineError::NotPersisting(
+                "this instance does not persist issued tokens (persist-issued-tokens-in-cts), so none can be cancelled".into(),
             ));
         }
         let not_ours = || EngineError::InvalidRequest("the token is not signed by this STS".into());
@@ -1188,10 +1200,8 @@ impl Engine {
                 claims.insert(claim.clone(), v);
             }
         }
-        let aud = match cfg.audience.as_slice() {
-            [one] => serde_json::json!(one),
-            many => serde_json::json!(many),
-        };
+        // Always an array, as AM writes it (RFC 7519 allows both forms).
+        let aud = serde_json::json!(cfg.audience);
         for (k, v) in [
             ("iss", serde_json::json!(cfg.issuer)),
             ("sub", serde_json::json!(principal.name)),

@@ -65,6 +65,7 @@ pub fn soap_fault(f: &SoapFailure) -> (u16, FaultCode, String) {
                 EngineError::InvalidScope(_) => C::InvalidScope,
                 EngineError::RequestFailed(_) => C::RequestFailed,
                 EngineError::Busy(_) => C::RequestFailed,
+                EngineError::NotPersisting(_) => C::BadRequest,
             },
         ),
     };
@@ -128,6 +129,8 @@ pub fn json_error(f: &JsonFailure) -> (u16, serde_json::Value) {
                 "Internal Server Error".to_owned(),
             ),
             EngineError::Busy(m) => (503, "Service Unavailable", m.clone()),
+            // As AM answers a validate or cancel the instance cannot serve without the CTS.
+            EngineError::NotPersisting(m) => (409, "Conflict", m.clone()),
             EngineError::InvalidRequest(m)
             | EngineError::BadRequest(m)
             | EngineError::ExpiredData(m)

@@ -179,7 +179,7 @@ fn translate(
     let out_type = token_type(output, "output_token_state")?;
     let transform = instance.transform(in_type, out_type).ok_or_else(|| {
         bad(format!(
-            "this instance does not support the {} -> {} transform",
+            "The desired transformation, from {} to {}, is not a supported token translation of this instance (supported-token-transforms)",
             type_name(in_type),
             type_name(out_type)
         ))
@@ -219,8 +219,14 @@ fn translate(
         },
         TokenType::OpenIdConnect => {
             req.nonce = Some(string(output, "output_token_state", "nonce")?.to_owned());
+            // AM's gate: the caller must state that the token may expose the identity.
             match output.get("allow_access") {
-                Some(Value::Bool(_)) => {}
+                Some(Value::Bool(true)) => {}
+                Some(Value::Bool(false)) => {
+                    return Err(bad(
+                        "output_token_state.allow_access must be true: an id_token exposes the caller's identity",
+                    ));
+                }
                 Some(_) => return Err(bad("output_token_state.allow_access must be a boolean")),
                 None => return Err(bad("output_token_state.allow_access is required")),
             }

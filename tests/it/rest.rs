@@ -288,7 +288,7 @@ fn translate_refuses_what_the_instance_does_not_offer_and_bad_input() {
     expect_error(
         &call(&s, &admin, p, "translate", &username_to(oidc_out("n"))),
         400,
-        "USERNAME -> OPENIDCONNECT",
+        "from USERNAME to OPENIDCONNECT, is not a supported token translation",
     );
     expect_error(
         &call(
@@ -405,7 +405,18 @@ fn translate_refuses_what_the_instance_does_not_offer_and_bad_input() {
         "cancel",
         &json!({"cancelled_token_state": {"token_type": "SAML2", "saml2_token": saml}}),
     );
-    expect_error(&r, 400, "does not persist");
+    expect_error(&r, 409, "does not persist");
+    let no_access =
+        username_to(json!({"token_type": "OPENIDCONNECT", "nonce": "n", "allow_access": false}));
+    let mut both = only_saml.clone();
+    both["deployment-config"]["deployment-url-element"] = json!("both");
+    both["supported-token-transforms"][0]["outputTokenType"] = json!("OPENIDCONNECT");
+    assert_eq!(publish(&s, &admin, "rest", &both).status, 201);
+    expect_error(
+        &call(&s, &admin, "both", "translate", &no_access),
+        400,
+        "allow_access must be true",
+    );
     // A SOAP instance is not served at /rest-sts, nor a REST one at /sts.
     expect_error(
         &call(
