@@ -665,6 +665,29 @@ mod tests {
     }
 
     #[test]
+    fn secrets_are_redacted_and_kept_across_updates() {
+        let old = serde_json::json!({
+            "saml2-config": {"issuer-name": "a", "saml2-keystore-password": "k1"},
+            "oidc-id-token-config": {"oidc-client-secret": "c1", "oidc-issuer": "i"}
+        });
+        let mut shown = old.clone();
+        redact(&mut shown);
+        assert!(!shown.to_string().contains("k1") && !shown.to_string().contains("c1"));
+        assert_eq!(shown["saml2-config"]["issuer-name"], "a");
+        // An update built from the redacted read keeps both secrets; an explicit null drops one,
+        // a new value replaces one.
+        let mut new = shown.clone();
+        new["oidc-id-token-config"]["oidc-client-secret"] = serde_json::Value::Null;
+        new["saml2-config"]["saml2-keystore-password"] = "k2".into();
+        keep_secrets(&mut new, &old);
+        assert_eq!(new["saml2-config"]["saml2-keystore-password"], "k2");
+        assert!(new["oidc-id-token-config"]["oidc-client-secret"].is_null());
+        let mut again = shown;
+        keep_secrets(&mut again, &old);
+        assert_eq!(again, old);
+    }
+
+    #[test]
     fn refuses_unknown_keys() {
         let json = r#"{"deployment-config": {"deployment-url-element": "x"}, "issued-token-types": ["SAML2"], "saml2-confg": {}}"#;
         let err = serde_json::from_str::<SoapInstanceConfig>(json).unwrap_err();
