@@ -119,7 +119,11 @@ pub struct CustomTokenTransform {
     pub input: String,
     #[serde(rename = "outputTokenType")]
     pub output: String,
-    #[serde(rename = "invalidateInterimOpenAMSession", with = "str_bool")]
+    /// A JSON boolean, as AM writes it here (a string is read too).
+    #[serde(
+        rename = "invalidateInterimOpenAMSession",
+        deserialize_with = "str_bool::deserialize"
+    )]
     pub invalidate_interim_session: bool,
 }
 
@@ -131,7 +135,11 @@ pub struct TokenTransform {
     pub input: TokenType,
     #[serde(rename = "outputTokenType")]
     pub output: TokenType,
-    #[serde(rename = "invalidateInterimOpenAMSession", with = "str_bool")]
+    /// A JSON boolean, as AM writes it here (a string is read too).
+    #[serde(
+        rename = "invalidateInterimOpenAMSession",
+        deserialize_with = "str_bool::deserialize"
+    )]
     pub invalidate_interim_session: bool,
 }
 

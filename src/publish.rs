@@ -149,8 +149,14 @@ pub fn parse(
         Ok(c) => c,
         Err(e) => {
             let path = e.path().to_string();
+            let secret = crate::instance::SECRET_KEYS
+                .iter()
+                .any(|k| path.ends_with(&format!(".{k}")) || path == *k);
             problems.push(if path == "." {
                 e.into_inner().to_string()
+            } else if secret {
+                // serde's message may quote the value; a secret's value is never echoed.
+                format!("{path}: must be a string")
             } else {
                 format!("{path}: {}", e.into_inner())
             });
@@ -165,6 +171,12 @@ pub fn parse(
             Err(problems)
         }
     }
+}
+
+/// The configuration JSON of a stored instance; a corrupt row is a store failure.
+fn stored_json(rec: &InstanceRecord) -> Result<Value, PublishError> {
+    serde_json::from_str(&rec.config)
+        .map_err(|e| PublishError::Store(StoreError::Db(format!("instance `{}`: {e}", rec.id))))
 }
 
 fn new_rev() -> String {
@@ -265,6 +277,14 @@ impl Publisher {
         Ok(true)
     }
 
+    /// The write is committed: a failed reload is logged, not reported as a failed write
+    /// (the poller retries it).
+    fn refresh_after_write(&self) {
+        if let Err(e) = self.refresh() {
+            tracing::warn!(error = %e, "reloading instances after a change failed; the poller will retry");
+        }
+    }
+
     fn resolve_record(&self, rec: &InstanceRecord) -> Result<Instance, Vec<String>> {
         let kind =
             Kind::parse(&rec.kind).ok_or_else(|| vec![format!("unknown kind {}", rec.kind)])?;
@@ -331,7 +351,7 @@ impl Publisher {
         if !self.store.insert_instance(&rec)? {
             return Err(PublishError::Duplicate(id));
         }
-        self.refresh()?;
+        self.refresh_after_write();
         Ok(Self::shown(&id, &rec.rev, kind, json))
     }
 
@@ -352,8 +372,7 @@ impl Publisher {
         if rec.kind != kind.as_str() {
             return Err(not_found());
         }
-        let json = serde_json::from_str(&rec.config).unwrap_or(Value::Null);
-        Ok(Self::shown(id, &rec.rev, kind, json))
+        Ok(Self::shown(id, &rec.rev, kind, stored_json(&rec)?))
     }
 
     /// Every instance of `kind`, files first, each group by id.
@@ -367,8 +386,7 @@ impl Publisher {
         out.sort_by(|a, b| a.id.cmp(&b.id));
         for rec in self.store.list_instances()? {
             if rec.kind == kind.as_str() && !self.files.contains_key(&rec.id) {
-                let json = serde_json::from_str(&rec.config).unwrap_or(Value::Null);
-                out.push(Self::shown(&rec.id, &rec.rev, kind, json));
+                out.push(Self::shown(&rec.id, &rec.rev, kind, stored_json(&rec)?));
             }
         }
         Ok(out)
@@ -404,8 +422,7 @@ impl Publisher {
             return Err(PublishError::Stale(id.to_owned()));
         }
         let mut state = state.clone();
-        let old_json: Value = serde_json::from_str(&old.config).unwrap_or(Value::Null);
-        keep_secrets(&mut state, &old_json);
+        keep_secrets(&mut state, &stored_json(&old)?);
         let instance =
             parse(kind, &state, &self.keys, &self.default_key).map_err(PublishError::Invalid)?;
         if instance.config.subpath() != id {
@@ -425,7 +442,7 @@ impl Publisher {
         if !self.store.update_instance(&old.rev, &rec)? {
             return Err(PublishError::Stale(id.to_owned()));
         }
-        self.refresh()?;
+        self.refresh_after_write();
         Ok(Self::shown(id, &rec.rev, kind, json))
     }
 
@@ -451,8 +468,7 @@ impl Publisher {
                 },
             });
         }
-        self.refresh()?;
-        let json = serde_json::from_str(&old.config).unwrap_or(Value::Null);
-        Ok(Self::shown(id, &old.rev, kind, json))
+        self.refresh_after_write();
+        Ok(Self::shown(id, &old.rev, kind, stored_json(&old)?))
     }
 }

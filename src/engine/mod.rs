@@ -217,25 +217,38 @@ impl Instance {
     /// Resolves keys and algorithms; fails with every problem found, each worded so that an
     /// operator can act on it.
     pub fn resolve(
-        config: InstanceConfig,
+        mut config: InstanceConfig,
         keys: &HashMap<String, Arc<SigningKey>>,
         default_key: &str,
     ) -> Result<Instance, Vec<String>> {
         let mut problems = Vec::new();
-        let url = config.url_element().trim_matches('/');
-        if url.is_empty()
-            || !url.split('/').all(|seg| {
-                !seg.is_empty()
-                    && seg
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c))
-                    && seg != "."
-                    && seg != ".."
-            })
-        {
+        // One id per instance: the url element is one path segment and the realm is written
+        // `/a/b`, so that realm and element read back unambiguously from a URL.
+        let segment_ok = |seg: &str| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c))
+        };
+        let url = config.url_element();
+        if !segment_ok(url) {
             problems.push(format!(
-                "deployment-config.deployment-url-element `{url}` must be path segments of letters, digits and -_.~"
+                "deployment-config.deployment-url-element `{url}` must be one path segment of letters, digits and -_.~"
             ));
+        }
+        let realm = config.realm().trim_matches('/');
+        if !realm.is_empty() && !realm.split('/').all(segment_ok) {
+            problems.push(format!(
+                "deployment-config.deployment-realm `{}` must be realm names of letters, digits and -_.~ separated by /",
+                config.realm()
+            ));
+        }
+        let realm = crate::identity::normalize_realm(realm);
+        match &mut config {
+            InstanceConfig::Rest(c) => c.deployment.realm = realm,
+            InstanceConfig::Soap(c) => c.deployment.realm = realm,
         }
         match &config {
             InstanceConfig::Soap(c) => {
@@ -654,14 +667,29 @@ impl Engine {
                 }
             }
         };
-        if persisting
-            && self
-                .tokens
-                .get_token(&id)
-                .map_err(Self::store_failed)?
-                .is_none()
-        {
-            return invalid("the token has been cancelled");
+        if persisting {
+            // The token stored for this instance: another instance's token, or a re-signed or
+            // altered copy that reuses a real id, is not the token issued here. JWTs compare
+            // byte for byte; assertions by signature value, because a client may re-serialise
+            // XML (the signature, over canonical XML, still verified above).
+            match self.tokens.get_token(&id).map_err(Self::store_failed)? {
+                None => return invalid("the token has been cancelled"),
+                Some(rec) => {
+                    let same = match &target {
+                        TokenTarget::Jwt(t) => ct_eq(rec.token.as_bytes(), t.as_bytes()),
+                        TokenTarget::Token(x) => {
+                            match (signature_value(x), signature_value(rec.token.as_bytes())) {
+                                (Some(a), Some(b)) => ct_eq(a.as_bytes(), b.as_bytes()),
+                                _ => false,
+                            }
+                        }
+                        TokenTarget::Reference(_) => true,
+                    };
+                    if rec.sts_id != instance.config.subpath() || !same {
+                        return invalid("the token was not issued by this instance");
+                    }
+                }
+            }
         }
         Ok(Validation {
             valid: true,
@@ -1243,6 +1271,14 @@ impl Engine {
             durable,
         })
     }
+}
+
+/// The `ds:SignatureValue` of an enveloped-signed element, without whitespace.
+fn signature_value(xml: &[u8]) -> Option<String> {
+    let root = crate::xml::parse(xml, crate::xml::Limits::default()).ok()?;
+    let sig = root.child(&[crate::xmldsig::DS_NS], "Signature")?;
+    let value = sig.child(&[crate::xmldsig::DS_NS], "SignatureValue")?;
+    Some(value.text().split_whitespace().collect())
 }
 
 fn truncate_to_seconds(t: DateTime<Utc>) -> DateTime<Utc> {

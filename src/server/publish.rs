@@ -1,5 +1,7 @@
 //! `/sts-publish/{rest|soap}`: create, read, list, update and delete STS instances at run
-//! time, in the JSON of AM's publish service. An administrator's session is required.
+//! time, in the JSON of AM's publish service. Changes need an administrator of the top-level
+//! realm: an instance chooses signing keys and issuer names, which relying parties of every
+//! realm trust, so a realm administrator may only read the instances of their realm.
 
 use serde_json::{Value, json};
 
@@ -64,13 +66,36 @@ fn instance_state(req: &JsonRequest) -> Result<Value, JsonFailure> {
     }
 }
 
+/// The revision of `If-Match` (a strong or weak tag, quoted or not, or `*`).
 fn if_match(req: &JsonRequest) -> Result<Option<String>, JsonFailure> {
     match req.headers.get(warp::http::header::IF_MATCH) {
         None => Ok(None),
-        Some(v) => v
-            .to_str()
-            .map(|s| Some(s.trim().trim_matches('"').to_owned()))
-            .map_err(|_| bad("If-Match is not a revision")),
+        Some(v) => {
+            let s = v
+                .to_str()
+                .map_err(|_| bad("If-Match is not a revision"))?
+                .trim();
+            if s.contains(',') {
+                return Err(bad("If-Match must name one revision"));
+            }
+            let s = s.strip_prefix("W/").unwrap_or(s);
+            Ok(Some(s.trim_matches('"').to_owned()))
+        }
+    }
+}
+
+/// 401 without a live session, 403 unless its user administers some realm.
+fn require_any_admin(state: &AppState, req: &JsonRequest) -> Result<(), JsonFailure> {
+    let token = super::json::session_token(&req.headers, &state.cookie_name)
+        .ok_or(JsonFailure::Unauthorized("Access Denied"))?;
+    match state
+        .engine
+        .session_principal(token.expose(), None)
+        .map_err(|e| JsonFailure::Internal(e.to_string()))?
+    {
+        None => Err(JsonFailure::Unauthorized("Access Denied")),
+        Some((_, _, true)) => Ok(()),
+        Some(_) => Err(JsonFailure::Forbidden),
     }
 }
 
@@ -104,11 +129,7 @@ fn route(state: &AppState, req: &JsonRequest) -> Result<HttpReply, JsonFailure> 
                     action.unwrap_or("")
                 )));
             }
-            // Authorise before reading the state, so that anonymous callers learn nothing.
-            require_admin(state, &req.headers, "/").or_else(|_| {
-                let st = instance_state(req)?;
-                require_admin(state, &req.headers, &realm_of(&st))
-            })?;
+            require_admin(state, &req.headers, "/")?;
             let st = instance_state(req)?;
             let p = publisher.create(kind, &st)?;
             tracing::info!(kind = kind.as_str(), id = %p.id, "instance published");
@@ -133,21 +154,20 @@ fn route(state: &AppState, req: &JsonRequest) -> Result<HttpReply, JsonFailure> 
             ))
         }
         (m, Some(id)) if m == Method::GET => {
-            let p = publisher.read(kind, id);
-            // A realm administrator may read the instances of their realm only.
-            let realm = p
-                .as_ref()
-                .map(|p| realm_of(&p.config))
-                .unwrap_or_else(|_| "/".into());
-            require_admin(state, &req.headers, &realm)?;
-            Ok(reply(200, read_body(&p?)))
+            // Any administrator may ask; a realm administrator sees the instances of their
+            // realm only (the others are "not found" to them).
+            require_any_admin(state, req)?;
+            let p = publisher.read(kind, id)?;
+            require_admin(state, &req.headers, &realm_of(&p.config)).map_err(|_| {
+                JsonFailure::Publish(crate::publish::PublishError::NotFound {
+                    kind: kind.as_str(),
+                    id: id.to_owned(),
+                })
+            })?;
+            Ok(reply(200, read_body(&p)))
         }
         (m, Some(id)) if m == Method::PUT => {
-            let realm = publisher
-                .read(kind, id)
-                .map(|p| realm_of(&p.config))
-                .unwrap_or_else(|_| "/".into());
-            require_admin(state, &req.headers, &realm)?;
+            require_admin(state, &req.headers, "/")?;
             let st = instance_state(req)?;
             let p = publisher.update(kind, id, if_match(req)?.as_deref(), &st)?;
             tracing::info!(kind = kind.as_str(), id = %p.id, "instance updated");
@@ -157,12 +177,9 @@ fn route(state: &AppState, req: &JsonRequest) -> Result<HttpReply, JsonFailure> 
             ))
         }
         (m, Some(id)) if m == Method::DELETE => {
-            let realm = publisher
-                .read(kind, id)
-                .map(|p| realm_of(&p.config))
-                .unwrap_or_else(|_| "/".into());
-            require_admin(state, &req.headers, &realm)?;
+            require_admin(state, &req.headers, "/")?;
             let p = publisher.delete(kind, id, if_match(req)?.as_deref())?;
+            let realm = realm_of(&p.config);
             tracing::info!(kind = kind.as_str(), id = %p.id, "instance removed");
             Ok(reply(
                 200,

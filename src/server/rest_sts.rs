@@ -72,10 +72,21 @@ fn route(
     if req.method != warp::http::Method::POST {
         return Err(JsonFailure::MethodNotAllowed);
     }
-    let instance = state.rest_instance(subpath).ok_or(JsonFailure::NotFound)?;
     if caller == RestCaller::Admin {
-        require_admin(state, &req.headers, instance.config.realm())?;
+        // Authenticated before the instance is looked up, so that anonymous callers cannot
+        // probe which instances exist.
+        require_admin(state, &req.headers, "/").or_else(|f| match f {
+            JsonFailure::Forbidden => {
+                let realm = state
+                    .rest_instance(subpath)
+                    .map(|i| i.config.realm().to_owned())
+                    .ok_or(JsonFailure::Forbidden)?;
+                require_admin(state, &req.headers, &realm)
+            }
+            other => Err(other),
+        })?;
     }
+    let instance = state.rest_instance(subpath).ok_or(JsonFailure::NotFound)?;
     let action = req
         .query
         .split('&')

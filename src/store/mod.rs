@@ -159,8 +159,9 @@ pub trait TokenStore: Send + Sync {
     fn delete_expired_tokens(&self, now_ms: i64, batch: usize) -> Result<usize, StoreError>;
 }
 
-/// A published instance as stored: `config` is its `instance_state` JSON, secrets included.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A published instance as stored: `config` is its `instance_state` JSON, secrets included
+/// (so `Debug` leaves it out).
+#[derive(Clone, PartialEq, Eq)]
 pub struct InstanceRecord {
     /// The realm-qualified url element (`username-transformer`, `myRealm/soap-x`).
     pub id: String,
@@ -170,6 +171,17 @@ pub struct InstanceRecord {
     pub rev: String,
     pub config: String,
     pub updated_ms: i64,
+}
+
+impl std::fmt::Debug for InstanceRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstanceRecord")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("rev", &self.rev)
+            .field("config", &"[redacted]")
+            .finish()
+    }
 }
 
 /// Persistence of published instances.

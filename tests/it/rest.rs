@@ -138,6 +138,10 @@ fn publish_translate_validate_cancel_round_trip() {
         cfg["supported-token-transforms"][2]["inputTokenType"],
         "OPENAM"
     );
+    assert_eq!(
+        cfg["supported-token-transforms"][2]["invalidateInterimOpenAMSession"],
+        false
+    );
     assert!(
         !r.body.contains("keystore-secret"),
         "a secret was returned: {}",
@@ -252,6 +256,19 @@ fn publish_translate_validate_cancel_round_trip() {
         );
         assert_eq!(r.status, 400, "{}", r.body);
     }
+    // Another persisting instance with the same key and issuer: the token is not its own.
+    assert_eq!(
+        publish(&s, &admin, "rest", &rest_instance("twin", true)).status,
+        201
+    );
+    let r = call(
+        &s,
+        &admin,
+        "twin",
+        "validate",
+        &json!({"validated_token_state": oidc_state(&jwt2)}),
+    );
+    assert_eq!(r.json(), json!({"token_valid": false}), "{}", r.body);
     // One changed byte of the signature: not valid.
     let mut forged = jwt2.clone().into_bytes();
     let n = forged.len() - 5;
@@ -534,6 +551,37 @@ fn publish_names_every_problem() {
         401,
         "Access Denied",
     );
+    // One id per instance: the url element is one segment, the realm is normalised.
+    let mut st = rest_instance("a/b", false);
+    st["deployment-config"]["deployment-realm"] = json!("x y");
+    let r = publish(&s, &admin, "rest", &st);
+    expect_error(
+        &r,
+        400,
+        "deployment-url-element `a/b` must be one path segment",
+    );
+    expect_error(&r, 400, "deployment-realm `x y` must be realm names");
+    let mut st = rest_instance("in-realm", false);
+    st["deployment-config"]["deployment-realm"] = json!("myRealm/");
+    let r = publish(&s, &admin, "rest", &st);
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["_id"], "myRealm/in-realm");
+    let r = s.request(
+        "GET",
+        "/sts-publish/rest/myRealm/in-realm",
+        &[("iPlanetDirectoryPro", &admin)],
+        "",
+    );
+    assert_eq!(
+        r.json()["myRealm/in-realm"]["deployment-config"]["deployment-realm"],
+        "/myRealm"
+    );
+    // A secret's value is never echoed, even in an error.
+    let mut st = rest_instance("other", false);
+    st["oidc-id-token-config"]["oidc-client-secret"] = json!(987654321);
+    let r = publish(&s, &admin, "rest", &st);
+    expect_error(&r, 400, "oidc-id-token-config.oidc-client-secret");
+    assert!(!r.body.contains("987654321"), "{}", r.body);
     // A duplicate alone is a conflict.
     expect_error(
         &publish(
