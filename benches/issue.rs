@@ -58,6 +58,7 @@ fn main() {
         session_index: None,
         authn_context: sts::tokens::saml2::AC_PASSWORD,
         attributes: &[],
+        confirmation: sts::tokens::saml2::Confirmation::Bearer,
     };
     let envelope = std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

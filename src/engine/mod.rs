@@ -129,10 +129,76 @@ pub struct Principal {
     pub authenticated: Option<(DateTime<Utc>, &'static str)>,
 }
 
-/// Requested key types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the subject of an issued token is confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyType {
     Bearer,
+    /// SAML2 `sender-vouches`: the requester vouches for the subject.
+    SenderVouches,
+    /// Holder-of-key with the public key of a client certificate.
+    PublicKey(ProofCertificate),
+}
+
+/// A client certificate to bind a holder-of-key token to: checked to be one DER X.509
+/// certificate with an RSA or EC key of a usable size, within its validity period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProofCertificate {
+    der: Vec<u8>,
+}
+
+/// Largest proof certificate accepted.
+pub const MAX_PROOF_CERT_BYTES: usize = 16 * 1024;
+
+impl ProofCertificate {
+    /// Reads a certificate given as base64 of its DER encoding (PEM armour is tolerated).
+    pub fn from_base64(b64: &str, now: DateTime<Utc>) -> Result<ProofCertificate, EngineError> {
+        let bad = |m: &str| EngineError::InvalidRequest(format!("proof certificate: {m}"));
+        let body: String = b64
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .flat_map(|l| l.split_whitespace())
+            .collect();
+        if body.len() > MAX_PROOF_CERT_BYTES * 4 / 3 + 4 {
+            return Err(bad("too large"));
+        }
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|_| bad("not base64"))?;
+        Self::from_der(der, now)
+    }
+
+    pub fn from_der(der: Vec<u8>, now: DateTime<Utc>) -> Result<ProofCertificate, EngineError> {
+        let bad = |m: String| EngineError::InvalidRequest(format!("proof certificate: {m}"));
+        let cert = openssl::x509::X509::from_der(&der)
+            .map_err(|_| bad("not a DER X.509 certificate".into()))?;
+        let key = cert
+            .public_key()
+            .map_err(|_| bad("no readable public key".into()))?;
+        match key.id() {
+            openssl::pkey::Id::RSA if key.bits() >= 2048 => {}
+            openssl::pkey::Id::EC if key.bits() >= 256 => {}
+            _ => {
+                return Err(bad(
+                    "the key must be RSA (2048 bits or more) or EC (P-256 or larger)".into(),
+                ));
+            }
+        }
+        let at = |t: &openssl::asn1::Asn1TimeRef| {
+            openssl::asn1::Asn1Time::from_unix(now.timestamp())
+                .ok()
+                .and_then(|n| n.compare(t).ok())
+        };
+        if at(cert.not_before()) == Some(std::cmp::Ordering::Less)
+            || at(cert.not_after()) != Some(std::cmp::Ordering::Less)
+        {
+            return Err(bad("not within its validity period".into()));
+        }
+        Ok(ProofCertificate { der })
+    }
+
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
 }
 
 /// What the caller asked for.
@@ -1147,6 +1213,11 @@ impl Engine {
                 saml2::AC_PASSWORD
             },
             attributes: &attributes,
+            confirmation: match &req.key_type {
+                KeyType::Bearer => saml2::Confirmation::Bearer,
+                KeyType::SenderVouches => saml2::Confirmation::SenderVouches,
+                KeyType::PublicKey(c) => saml2::Confirmation::HolderOfKey { cert_der: c.der() },
+            },
         };
         let sign = instance.saml_signing.as_ref().map(|s| SignWith {
             key: &s.key,

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::config::RestCaller;
-use crate::engine::{Credential, IssueRequest, TokenTarget};
+use crate::engine::{Credential, IssueRequest, KeyType, ProofCertificate, TokenTarget};
 use crate::instance::TokenType;
 use crate::secret::Secret;
 use crate::store::Durable;
@@ -217,10 +217,18 @@ fn translate(
     match out_type {
         TokenType::Saml2 => match string(output, "output_token_state", "subject_confirmation")? {
             "BEARER" => {}
-            m @ ("SENDER_VOUCHES" | "HOLDER_OF_KEY") => {
-                return Err(bad(format!(
-                    "output_token_state.subject_confirmation {m} is not supported yet (BEARER is)"
-                )));
+            "SENDER_VOUCHES" => req.key_type = KeyType::SenderVouches,
+            "HOLDER_OF_KEY" => {
+                let proof = object(output, "proof_token_state").map_err(|_| {
+                    bad("output_token_state.proof_token_state (with base64EncodedCertificate) is required for HOLDER_OF_KEY")
+                })?;
+                let b64 = string(
+                    proof,
+                    "output_token_state.proof_token_state",
+                    "base64EncodedCertificate",
+                )?;
+                req.key_type =
+                    KeyType::PublicKey(ProofCertificate::from_base64(b64, state.engine.now())?);
             }
             m => {
                 return Err(bad(format!(

@@ -2,12 +2,14 @@
 //! runs on the blocking pool, because password hashing and signing are CPU-bound.
 
 use crate::engine::{
-    Credential, EngineError, IssueRequest, KeyType, MessageTimestamp, TokenTarget,
+    Credential, EngineError, IssueRequest, KeyType, MessageTimestamp, ProofCertificate, TokenTarget,
 };
 use crate::instance::TokenType;
 use crate::soap::{self, ReplyAddressing, RequestHeaders, SoapVersion, read_headers};
 use crate::store::Durable;
-use crate::wstrust::{self, KEY_TYPE_BEARER, Operation, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS};
+use crate::wstrust::{
+    self, KEY_TYPE_BEARER, KEY_TYPE_PUBLIC_KEY, Operation, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS,
+};
 
 use super::reject::{SoapFailure, soap_fault};
 use super::{AppState, HttpReply};
@@ -322,6 +324,7 @@ fn issue(
 ) -> Result<(String, Option<Durable>), SoapFailure> {
     let (input, cred) = credential(state, instance, http, headers)?;
     let token_type_uri = rst.token_type.as_deref().unwrap_or(TOKEN_TYPE_SAML20);
+    let mut key_type_uri = KEY_TYPE_BEARER;
     let (principal, issued) = state.engine.authenticate_and_issue(
         instance,
         &cred,
@@ -342,11 +345,24 @@ fn issue(
             };
             let key_type = match rst.key_type.as_deref() {
                 None | Some(KEY_TYPE_BEARER) => KeyType::Bearer,
+                Some(KEY_TYPE_PUBLIC_KEY) => {
+                    let cert = rst.use_key_cert.as_deref().ok_or_else(|| {
+                        EngineError::InvalidRequest(
+                            "KeyType PublicKey needs wst:UseKey with the client's X.509 certificate"
+                                .into(),
+                        )
+                    })?;
+                    KeyType::PublicKey(ProofCertificate::from_base64(cert, state.engine.now())?)
+                }
                 Some(other) => {
                     return Err(EngineError::BadRequest(format!(
-                        "key type `{other}` is not supported (Bearer is)"
+                        "key type `{other}` is not supported (Bearer and PublicKey are)"
                     )));
                 }
+            };
+            key_type_uri = match key_type {
+                KeyType::PublicKey(_) => KEY_TYPE_PUBLIC_KEY,
+                _ => KEY_TYPE_BEARER,
             };
             Ok(IssueRequest {
                 token_type,
@@ -374,7 +390,7 @@ fn issue(
         created: issued.created,
         expires: issued.expires,
         applies_to: issued.audience.as_deref(),
-        key_type: KEY_TYPE_BEARER,
+        key_type: key_type_uri,
     });
     Ok((body, issued.durable))
 }

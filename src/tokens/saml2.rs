@@ -8,6 +8,20 @@ use crate::xmldsig::{self, DigestAlgorithm, SignatureAlgorithm, SigningKey};
 
 pub const SAML2_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 pub const CM_BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
+pub const CM_SENDER_VOUCHES: &str = "urn:oasis:names:tc:SAML:2.0:cm:sender-vouches";
+pub const CM_HOLDER_OF_KEY: &str = "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key";
+
+/// The subject confirmation of an assertion.
+#[derive(Debug, Clone, Copy)]
+pub enum Confirmation<'a> {
+    Bearer,
+    /// The requester vouches for the subject (SAML 2.0 core 3.1, `sender-vouches`).
+    SenderVouches,
+    /// Whoever proves possession of the key of this certificate (DER) is the subject.
+    HolderOfKey {
+        cert_der: &'a [u8],
+    },
+}
 pub const AC_PASSWORD: &str = "urn:oasis:names:tc:SAML:2.0:ac:classes:Password";
 pub const AC_PASSWORD_PROTECTED_TRANSPORT: &str =
     "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
@@ -30,6 +44,7 @@ pub struct AssertionSpec<'a> {
     pub session_index: Option<&'a str>,
     pub authn_context: &'a str,
     pub attributes: &'a [(String, Vec<String>)],
+    pub confirmation: Confirmation<'a>,
 }
 
 /// How to sign: key and algorithms.
@@ -66,17 +81,39 @@ pub fn build(
     if let Some(s) = &sign {
         out.push_str(&xmldsig::signature_template(spec.id, s.signature, s.digest));
     }
+    let method = match spec.confirmation {
+        Confirmation::Bearer => CM_BEARER,
+        Confirmation::SenderVouches => CM_SENDER_VOUCHES,
+        Confirmation::HolderOfKey { .. } => CM_HOLDER_OF_KEY,
+    };
     out.push_str(&format!(
-        "<saml2:Subject><saml2:NameID Format=\"{}\">{}</saml2:NameID><saml2:SubjectConfirmation Method=\"{CM_BEARER}\"><saml2:SubjectConfirmationData NotOnOrAfter=\"{}\"",
+        "<saml2:Subject><saml2:NameID Format=\"{}\">{}</saml2:NameID><saml2:SubjectConfirmation Method=\"{method}\"><saml2:SubjectConfirmationData",
         escape_attr(spec.name_id_format),
         escape_text(spec.name_id),
-        saml_datetime(spec.not_on_or_after),
+    ));
+    if let Confirmation::HolderOfKey { .. } = spec.confirmation {
+        out.push_str(" xsi:type=\"saml2:KeyInfoConfirmationDataType\"");
+    }
+    out.push_str(&format!(
+        " NotOnOrAfter=\"{}\"",
+        saml_datetime(spec.not_on_or_after)
     ));
     if let Some(r) = spec.recipient {
         out.push_str(&format!(" Recipient=\"{}\"", escape_attr(r)));
     }
+    match spec.confirmation {
+        Confirmation::HolderOfKey { cert_der } => {
+            use base64::Engine as _;
+            out.push_str(&format!(
+                "><ds:KeyInfo xmlns:ds=\"{}\"><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></saml2:SubjectConfirmationData>",
+                xmldsig::DS_NS,
+                base64::engine::general_purpose::STANDARD.encode(cert_der)
+            ));
+        }
+        _ => out.push_str("/>"),
+    }
     out.push_str(&format!(
-        "/></saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore=\"{}\" NotOnOrAfter=\"{}\">",
+        "</saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore=\"{}\" NotOnOrAfter=\"{}\">",
         saml_datetime(spec.not_before),
         saml_datetime(spec.not_on_or_after),
     ));

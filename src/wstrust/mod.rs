@@ -34,6 +34,9 @@ pub const SAMLID_VALUE_TYPE: &str =
     "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLID";
 
 pub const KEY_TYPE_BEARER: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Bearer";
+pub const KEY_TYPE_PUBLIC_KEY: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/PublicKey";
+pub const KEY_TYPE_SYMMETRIC_KEY: &str =
+    "http://docs.oasis-open.org/ws-sx/ws-trust/200512/SymmetricKey";
 
 /// The bindings of WS-Trust, named by their action suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +105,9 @@ pub struct Rst {
     pub request_type_uri: Option<String>,
     pub token_type: Option<String>,
     pub key_type: Option<String>,
+    /// The base64 certificate of `wst:UseKey` (`ds:KeyInfo/ds:X509Data/ds:X509Certificate`
+    /// or an X.509 `wsse:BinarySecurityToken`), for holder-of-key with a public key.
+    pub use_key_cert: Option<String>,
     pub applies_to: Option<String>,
     pub lifetime_created: Option<DateTime<Utc>>,
     pub lifetime_expires: Option<DateTime<Utc>>,
@@ -196,6 +202,21 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
                 }
                 "TokenType" => once(&mut rst.token_type, child.text(), "TokenType")?,
                 "KeyType" => once(&mut rst.key_type, child.text(), "KeyType")?,
+                "UseKey" => {
+                    fn find<'e>(e: &'e Element) -> Option<&'e Element> {
+                        if e.local == "X509Certificate" || e.local == "BinarySecurityToken" {
+                            return Some(e);
+                        }
+                        e.elements().find_map(find)
+                    }
+                    let cert = find(child).map(Element::text).ok_or_else(|| {
+                        RstError(
+                            "wst:UseKey must hold an X.509 certificate (ds:X509Certificate or wsse:BinarySecurityToken)"
+                                .into(),
+                        )
+                    })?;
+                    once(&mut rst.use_key_cert, cert, "UseKey")?;
+                }
                 "Lifetime" => {
                     if rst.lifetime_created.is_some() || rst.lifetime_expires.is_some() {
                         return Err(RstError("wst:Lifetime appears more than once".into()));
@@ -218,7 +239,6 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
                 | "ComputedKeyAlgorithm"
                 | "Encryption"
                 | "ProofEncryption"
-                | "UseKey"
                 | "SignWith"
                 | "EncryptWith"
                 | "Renewing"

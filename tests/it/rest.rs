@@ -807,3 +807,148 @@ fn concurrent_publishes_of_one_url_element_leave_exactly_one_winner() {
         "{statuses:?}"
     );
 }
+
+/// A self-signed certificate (DER, base64) valid from `from_days` to `to_days` around now.
+fn client_cert_b64(from_days: i64, to_days: i64) -> String {
+    use base64::Engine as _;
+    use openssl::{asn1::Asn1Time, ec, nid::Nid, pkey::PKey, x509};
+    let group = ec::EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = PKey::from_ec_key(ec::EcKey::generate(&group).unwrap()).unwrap();
+    let mut name = x509::X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "client").unwrap();
+    let name = name.build();
+    let mut b = x509::X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    b.set_not_before(&Asn1Time::from_unix(now + from_days * 86_400).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::from_unix(now + to_days * 86_400).unwrap())
+        .unwrap();
+    b.sign(&key, openssl::hash::MessageDigest::sha256())
+        .unwrap();
+    base64::engine::general_purpose::STANDARD.encode(b.build().to_der().unwrap())
+}
+
+#[test]
+fn sender_vouches_and_holder_of_key_assertions() {
+    let s = start();
+    let admin = s.login("amadmin", ADMIN_PASSWORD);
+    assert_eq!(
+        publish(&s, &admin, "rest", &rest_instance("confirm", false)).status,
+        201
+    );
+    let sv = issued(&call(
+        &s,
+        &admin,
+        "confirm",
+        "translate",
+        &username_to(json!({"token_type": "SAML2", "subject_confirmation": "SENDER_VOUCHES"})),
+    ));
+    assert!(
+        sv.contains("Method=\"urn:oasis:names:tc:SAML:2.0:cm:sender-vouches\""),
+        "{sv}"
+    );
+    let (ok, out) = xmlsec1_verify(&sv, &s.cert("sts-signing"));
+    assert!(ok, "xmlsec1: {out}");
+
+    let cert = client_cert_b64(-1, 30);
+    let hok = |proof: Value| {
+        call(
+            &s,
+            &admin,
+            "confirm",
+            "translate",
+            &username_to(
+                json!({"token_type": "SAML2", "subject_confirmation": "HOLDER_OF_KEY", "proof_token_state": proof}),
+            ),
+        )
+    };
+    let a = issued(&hok(json!({"base64EncodedCertificate": cert})));
+    assert!(
+        a.contains("Method=\"urn:oasis:names:tc:SAML:2.0:cm:holder-of-key\""),
+        "{a}"
+    );
+    assert!(
+        a.contains("xsi:type=\"saml2:KeyInfoConfirmationDataType\""),
+        "{a}"
+    );
+    assert!(
+        a.contains(&format!("<ds:X509Certificate>{cert}</ds:X509Certificate>")),
+        "{a}"
+    );
+    let (ok, out) = xmlsec1_verify(&a, &s.cert("sts-signing"));
+    assert!(ok, "xmlsec1: {out}");
+    let (ok, out) = signxml_verify(&a, &s.cert("sts-signing"));
+    assert!(ok, "signxml: {out}");
+
+    // A holder-of-key request without a usable key is refused, each way by name.
+    let r = call(
+        &s,
+        &admin,
+        "confirm",
+        "translate",
+        &username_to(json!({"token_type": "SAML2", "subject_confirmation": "HOLDER_OF_KEY"})),
+    );
+    expect_error(&r, 400, "proof_token_state");
+    expect_error(&hok(json!({})), 400, "base64EncodedCertificate is required");
+    expect_error(
+        &hok(json!({"base64EncodedCertificate": "not base64!"})),
+        400,
+        "not base64",
+    );
+    expect_error(
+        &hok(json!({"base64EncodedCertificate": "AAAA"})),
+        400,
+        "not a DER X.509",
+    );
+    expect_error(
+        &hok(json!({"base64EncodedCertificate": client_cert_b64(-30, -1)})),
+        400,
+        "validity period",
+    );
+}
+
+#[test]
+fn soap_public_key_requests_get_holder_of_key_assertions() {
+    let s = start();
+    let cert = client_cert_b64(-1, 30);
+    let use_key = format!(
+        "<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/PublicKey</wst:KeyType>\
+         <wst:UseKey><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data>\
+         <ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></wst:UseKey>"
+    );
+    let r = s.post_soap11(&envelope(
+        SOAP11,
+        &username_digest("alice", "s3cret"),
+        &use_key,
+    ));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let a = r.assertion_text();
+    assert!(a.contains("cm:holder-of-key"), "{a}");
+    assert!(a.contains(&cert), "{a}");
+    assert!(
+        r.body.contains(
+            "<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/PublicKey</wst:KeyType>"
+        ),
+        "{}",
+        r.body
+    );
+    let (ok, out) = xmlsec1_verify(&a, &s.cert("sts-signing"));
+    assert!(ok, "xmlsec1: {out}");
+    // PublicKey without UseKey, and SymmetricKey: refused.
+    let r = s.post_soap11(&envelope(
+        SOAP11,
+        &username_digest("alice", "s3cret"),
+        "<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/PublicKey</wst:KeyType>",
+    ));
+    assert_eq!(r.fault_code(), "wst:InvalidRequest", "{}", r.body);
+    let r = s.post_soap11(&envelope(
+        SOAP11,
+        &username_digest("alice", "s3cret"),
+        "<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/SymmetricKey</wst:KeyType>",
+    ));
+    assert_eq!(r.fault_code(), "wst:BadRequest", "{}", r.body);
+}
