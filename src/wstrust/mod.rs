@@ -203,7 +203,7 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
                 "TokenType" => once(&mut rst.token_type, child.text(), "TokenType")?,
                 "KeyType" => once(&mut rst.key_type, child.text(), "KeyType")?,
                 "UseKey" => {
-                    fn find<'e>(e: &'e Element) -> Option<&'e Element> {
+                    fn find(e: &Element) -> Option<&Element> {
                         if e.local == "X509Certificate" || e.local == "BinarySecurityToken" {
                             return Some(e);
                         }
