@@ -205,11 +205,34 @@ impl UserFile {
     }
 }
 
+/// What identifies one version of a file: modification time, size and (on Unix) inode,
+/// which a write through a temporary file and a rename changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    modified: Option<SystemTime>,
+    len: u64,
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(m: &std::fs::Metadata) -> FileStamp {
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(m);
+        #[cfg(not(unix))]
+        let inode = 0;
+        FileStamp {
+            modified: m.modified().ok(),
+            len: m.len(),
+            inode,
+        }
+    }
+}
+
 /// Users in `users.json` of the data directory, re-read when the file changes, so that
 /// `sts user add` takes effect without a restart.
 pub struct FileUserStore {
     path: PathBuf,
-    cache: RwLock<(Option<SystemTime>, Arc<UserFile>)>,
+    cache: RwLock<(Option<FileStamp>, Arc<UserFile>)>,
     /// Serialises read-modify-write cycles of this process.
     write: std::sync::Mutex<()>,
 }
@@ -239,19 +262,30 @@ impl FileUserStore {
         }
     }
 
+    fn stamp(&self) -> Option<FileStamp> {
+        std::fs::metadata(&self.path)
+            .ok()
+            .map(|m| FileStamp::of(&m))
+    }
+
     fn current(&self) -> Result<Arc<UserFile>, IdentityError> {
-        let mtime = std::fs::metadata(&self.path)
-            .and_then(|m| m.modified())
-            .ok();
+        let stamp = self.stamp();
         if let Ok(guard) = self.cache.read()
             && guard.0.is_some()
-            && guard.0 == mtime
+            && guard.0 == stamp
         {
             return Ok(guard.1.clone());
         }
+        // A reload runs under the write lock, so that it cannot store what it read over what a
+        // write of this process has just put in the cache.
+        let _guard = self
+            .write
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let stamp = self.stamp();
         let file = Arc::new(self.read()?);
         if let Ok(mut guard) = self.cache.write() {
-            *guard = (mtime, file.clone());
+            *guard = (stamp, file.clone());
         }
         Ok(file)
     }
@@ -286,6 +320,11 @@ impl FileUserStore {
             path: self.path.clone(),
             source,
         })?;
+        // What this process wrote is current at once, whatever the file system's clock
+        // granularity: two writes in one tick have the same mtime.
+        if let Ok(mut guard) = self.cache.write() {
+            *guard = (self.stamp(), Arc::new(file));
+        }
         Ok(out)
     }
 

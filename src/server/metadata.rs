@@ -80,6 +80,10 @@ pub fn security_policy(instance: &Instance, https: bool) -> String {
     p
 }
 
+/// The OpenAPI 3 document of every JSON endpoint (`GET /openapi.json`); a test checks it
+/// against the running server.
+pub const OPENAPI: &str = include_str!("../../openapi/openapi.json");
+
 /// The WSDL of one instance.
 pub fn wsdl(instance: &Instance, endpoint_url: &str, base_url: &str) -> String {
     let esc = |s: &str| crate::xml::escape_attr(s).into_owned();

@@ -254,6 +254,10 @@ pub fn routes(
     let tokengen_route = json_like(state.clone(), "sts-tokengen", tokengen::handle);
     let publish_route = json_like(state.clone(), "sts-publish", publish::handle);
     let rest_route = rest_sts_route(state.clone());
+    let openapi = warp::path("openapi.json")
+        .and(warp::get())
+        .and(warp::path::end())
+        .map(|| text(200, "application/json", metadata::OPENAPI.to_owned()));
     let health = warp::path("health")
         .and(warp::get())
         .and(warp::path::end())
@@ -272,6 +276,8 @@ pub fn routes(
         .or(rest_route)
         .unify()
         .or(health)
+        .unify()
+        .or(openapi)
         .unify()
         .recover(|r: warp::Rejection| async move {
             let reply = if r.is_not_found() {

@@ -109,6 +109,8 @@ fn realm_of(state_json: &Value) -> String {
 }
 
 fn route(state: &AppState, req: &JsonRequest) -> Result<HttpReply, JsonFailure> {
+    // Anonymous callers and non-administrators learn nothing, not even which paths exist.
+    require_any_admin(state, req)?;
     let tail = req.tail.trim_matches('/');
     let (kind, id) = match tail.split_once('/') {
         Some((k, id)) => (k, Some(id.trim_matches('/'))),

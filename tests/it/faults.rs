@@ -113,7 +113,7 @@ fn unsupported_token_and_key_types_are_bad_requests() {
     let r = s.post_soap11(&envelope(
         SOAP11,
         &username_text("demo", DEMO_PASSWORD),
-        &format!("{RST_ISSUE}<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/PublicKey</wst:KeyType>"),
+        &format!("{RST_ISSUE}<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/SymmetricKey</wst:KeyType>"),
     ));
     assert_eq!(r.fault_code(), "wst:BadRequest");
     // Renew is in the WSDL but not served yet: a clear BadRequest, not a crash.

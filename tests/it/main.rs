@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod faults;
 mod issue;
+mod openapi;
 mod peers;
 mod rest;
 mod sessions;
