@@ -240,6 +240,16 @@ impl Publisher {
         map.get(subpath).cloned()
     }
 
+    /// Every instance served by this node.
+    pub fn instances(&self) -> Vec<Arc<Instance>> {
+        let map = self
+            .live
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        map.values().cloned().collect()
+    }
+
     /// Reloads the stored instances if any changed since the last load; true if it did.
     pub fn refresh(&self) -> Result<bool, StoreError> {
         let mut generation = self

@@ -43,7 +43,7 @@ impl JsonReply {
 }
 
 /// Splits `realms/root/realms/a/users/x` into (`/a`, [`users`, `x`]).
-fn realm_and_rest(tail: &str) -> Result<(String, Vec<String>), JsonFailure> {
+pub(super) fn realm_and_rest(tail: &str) -> Result<(String, Vec<String>), JsonFailure> {
     let segs: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
     let mut i = 0;
     let mut realm = Vec::new();

@@ -3,6 +3,7 @@
 
 pub mod json;
 pub mod metadata;
+pub mod oauth2;
 pub mod publish;
 pub mod reject;
 pub mod rest_sts;
@@ -253,6 +254,7 @@ pub fn routes(
     let json_route = json_like(state.clone(), "json", json::handle);
     let tokengen_route = json_like(state.clone(), "sts-tokengen", tokengen::handle);
     let publish_route = json_like(state.clone(), "sts-publish", publish::handle);
+    let oauth2_route = json_like(state.clone(), "oauth2", oauth2::handle);
     let rest_route = rest_sts_route(state.clone());
     let openapi = warp::path("openapi.json")
         .and(warp::get())
@@ -272,6 +274,8 @@ pub fn routes(
         .or(tokengen_route)
         .unify()
         .or(publish_route)
+        .unify()
+        .or(oauth2_route)
         .unify()
         .or(rest_route)
         .unify()

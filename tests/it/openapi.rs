@@ -13,8 +13,9 @@ const DOC_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.jso
 
 /// The prefixes of the JSON routes of `server::routes` (the SOAP routes `/sts/` and `/xsd/`
 /// speak XML and are not documented).
-const JSON_PREFIXES: [&str; 6] = [
+const JSON_PREFIXES: [&str; 7] = [
     "/json/",
+    "/oauth2/",
     "/sts-tokengen",
     "/sts-publish/",
     "/rest-sts/",
