@@ -50,6 +50,14 @@ pub struct SoapInstanceConfig {
     pub persist_issued_tokens: bool,
     #[serde(rename = "security-policy-validated-token-config", default)]
     pub validated_tokens: Vec<TokenValidationConfig>,
+    /// sts extension: issuers whose id_tokens are accepted as OPENIDCONNECT input.
+    #[serde(
+        rename = "oidc-trusted-issuers",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub oidc_trusted_issuers: Vec<TrustedIssuerConfig>,
+
     #[serde(rename = "soap-keystore-config", default)]
     pub keystore: Option<SoapKeystoreConfig>,
     #[serde(rename = "issued-token-types")]
@@ -90,6 +98,14 @@ pub struct RestInstanceConfig {
     pub persist_issued_tokens: bool,
     #[serde(rename = "supported-token-transforms")]
     pub supported_token_transforms: Vec<TokenTransform>,
+    /// sts extension: issuers whose id_tokens are accepted as OPENIDCONNECT input.
+    #[serde(
+        rename = "oidc-trusted-issuers",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub oidc_trusted_issuers: Vec<TrustedIssuerConfig>,
+
     /// Validators of custom token types.
     #[serde(rename = "custom-token-validators", default)]
     pub custom_token_validators: Vec<CustomTokenOperation>,
@@ -125,6 +141,44 @@ pub struct CustomTokenTransform {
         deserialize_with = "str_bool::deserialize"
     )]
     pub invalidate_interim_session: bool,
+}
+
+/// An issuer whose id_tokens an instance accepts as input (sts extension).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedIssuerConfig {
+    /// The exact `iss` of its tokens.
+    pub issuer: String,
+    /// At least one must be in the token's `aud`.
+    #[serde(with = "one_or_many")]
+    pub audience: Vec<String>,
+    /// JWS algorithms accepted (default RS256 and ES256); `none` is never accepted.
+    #[serde(default = "default_trusted_algorithms")]
+    pub algorithms: Vec<String>,
+    /// The issuer's verification keys as a JWK set (`{"keys": [...]}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    /// ...or a file holding that JWK set, read whenever the instance is loaded.
+    #[serde(rename = "jwks-file", default, skip_serializing_if = "Option::is_none")]
+    pub jwks_file: Option<String>,
+    /// The shared secret of HS256/384/512 tokens.
+    #[serde(
+        rename = "client-secret",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub client_secret: Option<crate::secret::Secret<String>>,
+    /// The claim that names the principal (default `sub`).
+    #[serde(rename = "principal-claim", default = "sub_claim")]
+    pub principal_claim: String,
+}
+
+fn default_trusted_algorithms() -> Vec<String> {
+    vec!["RS256".to_owned(), "ES256".to_owned()]
+}
+
+fn sub_claim() -> String {
+    "sub".to_owned()
 }
 
 /// One `supported-token-transforms` entry.
@@ -322,6 +376,14 @@ impl InstanceConfig {
         }
     }
 
+    /// Issuers whose id_tokens are accepted as input.
+    pub fn oidc_trusted_issuers(&self) -> &[TrustedIssuerConfig] {
+        match self {
+            InstanceConfig::Rest(c) => &c.oidc_trusted_issuers,
+            InstanceConfig::Soap(c) => &c.oidc_trusted_issuers,
+        }
+    }
+
     pub fn soap(&self) -> Option<&SoapInstanceConfig> {
         match self {
             InstanceConfig::Soap(c) => Some(c),
@@ -347,6 +409,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "soap-keystore-password",
     "soap-signature-key-password",
     "soap-encryption-key-password",
+    "client-secret",
 ];
 
 /// Removes every secret from configuration JSON (at any depth).

@@ -91,6 +91,8 @@ pub enum Credential {
     },
     /// An SSO session token (OpenAM's `OPENAM` input token type).
     Session { token: Secret<String> },
+    /// An OpenID Connect id_token of a trusted issuer (`OPENIDCONNECT` input).
+    OidcIdToken { token: Secret<String> },
 }
 
 /// What a Validate or Cancel names: the token itself, or its id.
@@ -261,6 +263,18 @@ pub struct Instance {
     pub config: InstanceConfig,
     pub saml_signing: Option<SamlSigning>,
     pub oidc_signing: Option<Arc<JwsSigner>>,
+    /// Issuers whose id_tokens are accepted as input, with their keys.
+    pub oidc_trust: Vec<TrustedIssuer>,
+}
+
+/// A trusted id_token issuer, resolved.
+#[derive(Debug, Clone)]
+pub struct TrustedIssuer {
+    pub issuer: String,
+    pub audience: Vec<String>,
+    pub algorithms: Vec<JwsAlgorithm>,
+    pub keys: Vec<crate::tokens::oidc::TrustedKey>,
+    pub principal_claim: String,
 }
 
 /// Claims an `oidc-claim-map` may not set, because the engine sets them.
@@ -330,7 +344,10 @@ impl Instance {
                     problems.push("supported-token-transforms must not be empty".into());
                 }
                 for (i, t) in c.supported_token_transforms.iter().enumerate() {
-                    if !matches!(t.input, TokenType::Username | TokenType::OpenAm) {
+                    if !matches!(
+                        t.input,
+                        TokenType::Username | TokenType::OpenAm | TokenType::OpenIdConnect
+                    ) {
                         problems.push(format!(
                             "supported-token-transforms[{i}]: input token type {:?} is not supported yet",
                             t.input
@@ -377,11 +394,22 @@ impl Instance {
             .oidc()
             .and_then(|o| resolve_oidc(o, keys, default_key, &mut problems))
             .map(Arc::new);
+        let oidc_trust = resolve_trust(config.oidc_trusted_issuers(), &mut problems);
+        if oidc_trust.is_empty()
+            && config.rest().is_some_and(|c| {
+                c.supported_token_transforms
+                    .iter()
+                    .any(|t| t.input == TokenType::OpenIdConnect)
+            })
+        {
+            problems.push("OPENIDCONNECT input needs oidc-trusted-issuers".into());
+        }
         if problems.is_empty() {
             Ok(Instance {
                 config,
                 saml_signing,
                 oidc_signing,
+                oidc_trust,
             })
         } else {
             Err(problems)
@@ -523,6 +551,96 @@ fn resolve_saml(
         signature,
         digest,
     })
+}
+
+fn resolve_trust(
+    list: &[crate::instance::TrustedIssuerConfig],
+    problems: &mut Vec<String>,
+) -> Vec<TrustedIssuer> {
+    use crate::tokens::oidc::TrustedKey;
+    let mut out = Vec::new();
+    for (i, t) in list.iter().enumerate() {
+        let at = format!("oidc-trusted-issuers[{i}]");
+        let before = problems.len();
+        if t.issuer.trim().is_empty() {
+            problems.push(format!("{at}.issuer must not be empty"));
+        }
+        if t.audience.is_empty() || t.audience.iter().any(|a| a.trim().is_empty()) {
+            problems.push(format!("{at}.audience must name at least one audience"));
+        }
+        let mut algorithms = Vec::new();
+        for a in &t.algorithms {
+            match JwsAlgorithm::from_name(a) {
+                Some(alg) => algorithms.push(alg),
+                None => problems.push(format!(
+                    "{at}.algorithms: `{a}` is not a JWS algorithm this STS verifies"
+                )),
+            }
+        }
+        if algorithms.is_empty() {
+            problems.push(format!("{at}.algorithms must not be empty"));
+        }
+        let mut keys = Vec::new();
+        let jwks = match (&t.jwks, &t.jwks_file) {
+            (Some(j), None) => Some(j.clone()),
+            (None, Some(path)) => match std::fs::read(path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+            {
+                Ok(j) => Some(j),
+                Err(e) => {
+                    problems.push(format!("{at}.jwks-file `{path}`: {e}"));
+                    None
+                }
+            },
+            (Some(_), Some(_)) => {
+                problems.push(format!("{at}: give jwks or jwks-file, not both"));
+                None
+            }
+            (None, None) => None,
+        };
+        if let Some(j) = jwks {
+            match j.get("keys").and_then(serde_json::Value::as_array) {
+                Some(list) => {
+                    for (k, jwk) in list.iter().enumerate() {
+                        match TrustedKey::from_jwk(jwk) {
+                            Ok(key) => keys.push(key),
+                            Err(e) => problems.push(format!("{at}.jwks.keys[{k}]: {e}")),
+                        }
+                    }
+                }
+                None => problems.push(format!("{at}.jwks must be a JWK set ({{\"keys\": [...]}})")),
+            }
+        }
+        if let Some(secret) = &t.client_secret {
+            if secret.expose().len() < 32 {
+                problems.push(format!("{at}.client-secret must have at least 32 bytes"));
+            }
+            keys.push(TrustedKey::Hmac(Secret::new(
+                secret.expose().as_bytes().to_vec(),
+            )));
+        }
+        for alg in &algorithms {
+            let usable = keys.iter().any(|k| match (k, alg.key_kind()) {
+                (TrustedKey::Hmac(_), None) => true,
+                (TrustedKey::Public { kind, .. }, Some(want)) => *kind == want,
+                _ => false,
+            });
+            if !usable {
+                problems.push(format!("{at}: no key can verify {} tokens", alg.name()));
+            }
+        }
+        if problems.len() == before {
+            out.push(TrustedIssuer {
+                issuer: t.issuer.clone(),
+                audience: t.audience.clone(),
+                algorithms,
+                keys,
+                principal_claim: t.principal_claim.clone(),
+            });
+        }
+    }
+    out
 }
 
 fn resolve_oidc(
@@ -940,7 +1058,12 @@ impl Engine {
         invalidate_interim: bool,
         request: impl FnOnce() -> Result<IssueRequest, EngineError>,
     ) -> Result<(Principal, Issued), EngineError> {
-        let principal = self.authenticate(instance.config.realm(), cred)?;
+        let principal = match cred {
+            Credential::OidcIdToken { token } => {
+                self.authenticate_oidc(instance, token.expose())?
+            }
+            other => self.authenticate(instance.config.realm(), other)?,
+        };
         let mut req = request()?;
         // An interim session that would be ended before the reply leaves this function is
         // never visible to anyone, so it is not written to the store at all; a kept one is
@@ -964,6 +1087,95 @@ impl Engine {
                 .map_err(Self::store_failed)?;
         }
         Ok((principal, issued?))
+    }
+
+    /// Validates an id_token of one of the instance's trusted issuers to a principal: the
+    /// issuer named by `iss`, its algorithms and keys only, `aud`, `exp`, `nbf` and `iat` with
+    /// the configured skew. The principal is the `principal-claim`; a user of that name in the
+    /// instance's realm lends its attributes.
+    pub fn authenticate_oidc(
+        &self,
+        instance: &Instance,
+        token: &str,
+    ) -> Result<Principal, EngineError> {
+        let fail = |m: &str| EngineError::FailedAuthentication(format!("id_token: {m}"));
+        // `iss` only selects whose keys to try; it is checked again once verified.
+        let claimed_iss = token
+            .split('.')
+            .nth(1)
+            .and_then(|p| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(p)
+                    .ok()
+            })
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| {
+                v.get("iss")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+            })
+            .ok_or_else(|| fail("not a JWT with an iss claim"))?;
+        let trust = instance
+            .oidc_trust
+            .iter()
+            .find(|t| t.issuer == claimed_iss)
+            .ok_or_else(|| fail("the issuer is not trusted by this instance"))?;
+        let verified = crate::tokens::oidc::verify_trusted(token, &trust.algorithms, &trust.keys)
+            .map_err(|e| match e {
+            crate::tokens::oidc::JwtError::UnknownAlgorithm(a) => {
+                fail(&format!("algorithm `{a}` is not accepted for this issuer"))
+            }
+            crate::tokens::oidc::JwtError::Malformed(m) => fail(m),
+            _ => fail("the signature does not verify with the issuer's keys"),
+        })?;
+        let claims = verified.claims();
+        let now = self.clock.now().timestamp();
+        let skew = self.freshness.max_skew.num_seconds();
+        let num = |name: &str| claims.get(name).and_then(serde_json::Value::as_i64);
+        if claims.get("iss").and_then(serde_json::Value::as_str) != Some(trust.issuer.as_str()) {
+            return Err(fail("the issuer is not trusted by this instance"));
+        }
+        let aud_ok = match claims.get("aud") {
+            Some(serde_json::Value::String(a)) => trust.audience.contains(a),
+            Some(serde_json::Value::Array(list)) => list
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .any(|a| trust.audience.iter().any(|t| t == a)),
+            _ => false,
+        };
+        if !aud_ok {
+            return Err(fail("the audience is not this STS"));
+        }
+        match num("exp") {
+            Some(exp) if exp + skew > now => {}
+            Some(_) => return Err(fail("expired")),
+            None => return Err(fail("no exp claim")),
+        }
+        if num("nbf").is_some_and(|nbf| nbf - skew > now) {
+            return Err(fail("not valid yet (nbf)"));
+        }
+        if num("iat").is_some_and(|iat| iat - skew > now) {
+            return Err(fail("issued in the future (iat)"));
+        }
+        let name = claims
+            .get(&trust.principal_claim)
+            .and_then(serde_json::Value::as_str)
+            .filter(|n| !n.is_empty() && n.len() <= 256)
+            .ok_or_else(|| fail(&format!("no usable `{}` claim", trust.principal_claim)))?;
+        let realm = crate::identity::normalize_realm(instance.config.realm());
+        let user = self
+            .users
+            .find(&realm, name)
+            .map_err(|e| EngineError::RequestFailed(format!("identity store: {e}")))?;
+        if user.as_ref().is_some_and(|u| u.disabled) {
+            return Err(fail("the user is disabled"));
+        }
+        Ok(Principal {
+            realm,
+            name: name.to_owned(),
+            attributes: user.map(|u| u.attributes).unwrap_or_default(),
+            authenticated: None,
+        })
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -1043,6 +1255,8 @@ impl Engine {
                     None => Err(failed()),
                 };
             }
+            // Needs an instance's trusted issuers: see `authenticate_oidc`.
+            Credential::OidcIdToken { .. } => return Err(failed()),
         };
         let realm_n = crate::identity::normalize_realm(realm);
         let now = self.clock.now();
@@ -1071,7 +1285,7 @@ impl Engine {
                 }
                 ok
             }
-            (Credential::Session { .. }, _) => false,
+            (Credential::Session { .. } | Credential::OidcIdToken { .. }, _) => false,
             (Credential::PasswordText { password, .. }, None) => {
                 // Spend the same effort for unknown users, so timing does not reveal them.
                 let _ = verify_password(password.expose(), &dummy_hash());

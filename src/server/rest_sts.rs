@@ -205,6 +205,9 @@ fn translate(
         TokenType::OpenAm => Credential::Session {
             token: Secret::new(string(input, "input_token_state", "session_id")?.to_owned()),
         },
+        TokenType::OpenIdConnect => Credential::OidcIdToken {
+            token: Secret::new(string(input, "input_token_state", "oidc_id_token")?.to_owned()),
+        },
         other => {
             return Err(bad(format!(
                 "input token type {} is not supported yet",

@@ -284,10 +284,37 @@ impl JwsSigner {
 
     /// Verifies a compact JWS made with this signer's key and algorithm; returns its claims.
     pub fn verify(&self, token: &str) -> Result<VerifiedJwt, JwtError> {
+        let c = Compact::split(token)?;
+        if c.alg != self.alg.name() {
+            return Err(JwtError::WrongAlgorithm {
+                found: c.alg,
+                expected: self.alg.name(),
+            });
+        }
+        let ok = match &self.key {
+            JwsKey::Hmac(_) => ct_eq(&self.signature(c.input)?, &c.sig),
+            JwsKey::Private(k) => public_signature_ok(self.alg, k.openssl_key(), c.input, &c.sig)?,
+        };
+        c.claims_if(ok)
+    }
+}
+
+/// A compact JWS taken apart (nothing verified yet).
+struct Compact<'t> {
+    alg: String,
+    kid: Option<String>,
+    input: &'t [u8],
+    payload: &'t str,
+    sig: Vec<u8>,
+}
+
+impl<'t> Compact<'t> {
+    fn split(token: &'t str) -> Result<Compact<'t>, JwtError> {
         if token.len() > MAX_JWT_BYTES {
             return Err(JwtError::Malformed("too long"));
         }
-        let mut parts = token.trim().split('.');
+        let token = token.trim();
+        let mut parts = token.split('.');
         let (Some(h), Some(p), Some(s), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
@@ -295,55 +322,174 @@ impl JwsSigner {
         };
         let header: Map<String, Value> = serde_json::from_slice(&unb64(h)?)
             .map_err(|_| JwtError::Malformed("the header is not a JSON object"))?;
-        let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
-        if alg != self.alg.name() {
-            return Err(JwtError::WrongAlgorithm {
-                found: alg.to_owned(),
-                expected: self.alg.name(),
-            });
-        }
         if header.contains_key("crit") {
             return Err(JwtError::Malformed(
                 "critical header parameters are not supported",
             ));
         }
-        let sig = unb64(s)?;
-        let input = &token.trim().as_bytes()[..h.len() + 1 + p.len()];
-        let ok = match &self.key {
-            JwsKey::Hmac(_) => ct_eq(&self.signature(input)?, &sig),
-            JwsKey::Private(k) => {
-                let md = self.alg.digest();
-                let pkey = k.openssl_key();
-                let der;
-                let sig: &[u8] = match self.alg.curve() {
-                    Some((_, len, _)) => {
-                        if sig.len() != 2 * len {
-                            return Err(JwtError::BadSignature);
-                        }
-                        let r = BigNum::from_slice(&sig[..len])?;
-                        let s = BigNum::from_slice(&sig[len..])?;
-                        der = EcdsaSig::from_private_components(r, s)?.to_der()?;
-                        &der
-                    }
-                    None => &sig,
-                };
-                let mut v = Verifier::new(md, pkey)?;
-                if self.alg == JwsAlgorithm::Ps256 {
-                    v.set_rsa_padding(Padding::PKCS1_PSS)?;
-                    v.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)?;
-                    v.set_rsa_mgf1_md(md)?;
-                }
-                v.update(input)?;
-                v.verify(sig).unwrap_or(false)
-            }
-        };
+        Ok(Compact {
+            alg: header
+                .get("alg")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
+            kid: header.get("kid").and_then(Value::as_str).map(str::to_owned),
+            // `h` and `p` are the first two parts of `token`, joined by one `.`.
+            input: &token.as_bytes()[..h.len() + 1 + p.len()],
+            payload: p,
+            sig: unb64(s)?,
+        })
+    }
+
+    fn claims_if(self, ok: bool) -> Result<VerifiedJwt, JwtError> {
         if !ok {
             return Err(JwtError::BadSignature);
         }
-        let claims: Map<String, Value> = serde_json::from_slice(&unb64(p)?)
+        let claims: Map<String, Value> = serde_json::from_slice(&unb64(self.payload)?)
             .map_err(|_| JwtError::Malformed("the payload is not a JSON object"))?;
         Ok(VerifiedJwt { claims, _proof: () })
     }
+}
+
+/// Checks an RS/PS/ES signature (JWS encoding) with a public key.
+fn public_signature_ok<T: openssl::pkey::HasPublic>(
+    alg: JwsAlgorithm,
+    pkey: &openssl::pkey::PKeyRef<T>,
+    input: &[u8],
+    sig: &[u8],
+) -> Result<bool, JwtError> {
+    let md = alg.digest();
+    let der;
+    let sig: &[u8] = match alg.curve() {
+        Some((_, len, _)) => {
+            if sig.len() != 2 * len {
+                return Ok(false);
+            }
+            let r = BigNum::from_slice(&sig[..len])?;
+            let s = BigNum::from_slice(&sig[len..])?;
+            der = EcdsaSig::from_private_components(r, s)?.to_der()?;
+            &der
+        }
+        None => {
+            // RSA: exactly the modulus length, so one token has one signature encoding.
+            if pkey.rsa().map(|r| r.size() as usize).ok() != Some(sig.len()) {
+                return Ok(false);
+            }
+            sig
+        }
+    };
+    let mut v = Verifier::new(md, pkey)?;
+    if alg == JwsAlgorithm::Ps256 {
+        v.set_rsa_padding(Padding::PKCS1_PSS)?;
+        v.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)?;
+        v.set_rsa_mgf1_md(md)?;
+    }
+    v.update(input)?;
+    Ok(v.verify(sig).unwrap_or(false))
+}
+
+/// A verification key of another issuer: a public key from its JWKS, or a shared secret.
+#[derive(Debug, Clone)]
+pub enum TrustedKey {
+    Public {
+        kid: Option<String>,
+        key: PKey<openssl::pkey::Public>,
+        kind: KeyKind,
+    },
+    Hmac(Secret<Vec<u8>>),
+}
+
+impl TrustedKey {
+    /// A public key from a JWK (`kty` RSA with `n`, `e`; EC with `crv`, `x`, `y`).
+    pub fn from_jwk(jwk: &Value) -> Result<TrustedKey, String> {
+        let field = |name: &str| -> Result<Vec<u8>, String> {
+            let v = jwk
+                .get(name)
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("the JWK has no `{name}`"))?;
+            unb64(v).map_err(|_| format!("the JWK member `{name}` is not base64url"))
+        };
+        let kid = jwk.get("kid").and_then(Value::as_str).map(str::to_owned);
+        let bn = |b: Vec<u8>| BigNum::from_slice(&b).map_err(|e| e.to_string());
+        match jwk.get("kty").and_then(Value::as_str) {
+            Some("RSA") => {
+                let rsa =
+                    openssl::rsa::Rsa::from_public_components(bn(field("n")?)?, bn(field("e")?)?)
+                        .map_err(|e| e.to_string())?;
+                if rsa.size() < 256 {
+                    return Err("RSA keys must have at least 2048 bits".into());
+                }
+                let key = PKey::from_rsa(rsa).map_err(|e| e.to_string())?;
+                Ok(TrustedKey::Public {
+                    kid,
+                    key,
+                    kind: KeyKind::Rsa,
+                })
+            }
+            Some("EC") => {
+                let nid = match jwk.get("crv").and_then(Value::as_str) {
+                    Some("P-256") => Nid::X9_62_PRIME256V1,
+                    Some("P-384") => Nid::SECP384R1,
+                    Some("P-521") => Nid::SECP521R1,
+                    other => return Err(format!("unsupported curve {other:?}")),
+                };
+                let group =
+                    openssl::ec::EcGroup::from_curve_name(nid).map_err(|e| e.to_string())?;
+                let ec = openssl::ec::EcKey::from_public_key_affine_coordinates(
+                    &group,
+                    &*bn(field("x")?)?,
+                    &*bn(field("y")?)?,
+                )
+                .map_err(|_| "the EC point is not on the curve".to_owned())?;
+                ec.check_key()
+                    .map_err(|_| "the EC key is not valid".to_owned())?;
+                let key = PKey::from_ec_key(ec).map_err(|e| e.to_string())?;
+                Ok(TrustedKey::Public {
+                    kid,
+                    key,
+                    kind: KeyKind::Ec,
+                })
+            }
+            other => Err(format!("unsupported JWK kty {other:?}")),
+        }
+    }
+}
+
+/// Verifies a token of another issuer: its `alg` must be in `allowed` (never `none`, which no
+/// [`JwsAlgorithm`] names), and a key of the matching kind (and `kid`, when the token names
+/// one) must verify it. HMAC algorithms use only [`TrustedKey::Hmac`] keys and the others
+/// only public keys, so a public key can never be used as an HMAC secret.
+pub fn verify_trusted(
+    token: &str,
+    allowed: &[JwsAlgorithm],
+    keys: &[TrustedKey],
+) -> Result<VerifiedJwt, JwtError> {
+    let c = Compact::split(token)?;
+    let alg = JwsAlgorithm::from_name(&c.alg)
+        .filter(|a| allowed.contains(a))
+        .ok_or_else(|| JwtError::UnknownAlgorithm(c.alg.clone()))?;
+    let mut ok = false;
+    for key in keys {
+        ok = match (key, alg.key_kind()) {
+            (TrustedKey::Hmac(secret), None) => {
+                let pkey = PKey::hmac(secret.expose())?;
+                let mut s = Signer::new(alg.digest(), &pkey)?;
+                s.update(c.input)?;
+                ct_eq(&s.sign_to_vec()?, &c.sig)
+            }
+            (TrustedKey::Public { kid, key, kind }, Some(want)) if *kind == want => {
+                if c.kid.is_some() && kid.is_some() && c.kid != *kid {
+                    continue;
+                }
+                public_signature_ok(alg, key, c.input, &c.sig)?
+            }
+            _ => continue,
+        };
+        if ok {
+            break;
+        }
+    }
+    c.claims_if(ok)
 }
 
 /// The public half of `key` as a JWK (members in RFC 7638 order).

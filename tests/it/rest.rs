@@ -1009,3 +1009,146 @@ fn jwks_of_a_realm_verifies_its_id_tokens() {
     assert_eq!(r.json()["keys"].as_array().unwrap().len(), 1, "{}", r.body);
     assert_eq!(s.get("/oauth2/connect/nothing").status, 404);
 }
+
+/// Signs `claims` with PyJWT.
+fn pyjwt_sign(alg: &str, key: &std::path::Path, claims: &Value, kid: &str) -> String {
+    let (ok, out) = run(std::process::Command::new("python3")
+        .arg(peers_dir().join("sign_jwt.py"))
+        .arg(alg)
+        .arg(key)
+        .arg(claims.to_string())
+        .arg(kid));
+    assert!(ok, "PyJWT sign: {out}");
+    out.trim().to_owned()
+}
+
+#[test]
+fn oidc_id_tokens_of_trusted_issuers_are_accepted_as_input() {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let s = start();
+    let admin = s.login("amadmin", ADMIN_PASSWORD);
+    // The identity provider's key, and a stranger's.
+    let idp = openssl::rsa::Rsa::generate(2048).unwrap();
+    let stranger = openssl::rsa::Rsa::generate(2048).unwrap();
+    let idp_pem = s.dir.path().join("idp.pem");
+    std::fs::write(&idp_pem, idp.private_key_to_pem().unwrap()).unwrap();
+    let stranger_pem = s.dir.path().join("stranger.pem");
+    std::fs::write(&stranger_pem, stranger.private_key_to_pem().unwrap()).unwrap();
+    let jwk = json!({"kty": "RSA", "kid": "idp-1", "n": b64(&idp.n().to_vec()), "e": b64(&idp.e().to_vec())});
+    let mut st = rest_instance("oidc-in", false);
+    st["supported-token-transforms"] = json!([
+        {"inputTokenType": "OPENIDCONNECT", "outputTokenType": "SAML2", "invalidateInterimOpenAMSession": true},
+        {"inputTokenType": "OPENIDCONNECT", "outputTokenType": "OPENIDCONNECT", "invalidateInterimOpenAMSession": true}
+    ]);
+    st["oidc-trusted-issuers"] = json!([{
+        "issuer": "https://idp.example.com", "audience": ["sts"], "algorithms": ["RS256"],
+        "jwks": {"keys": [jwk]}
+    }]);
+    let r = publish(&s, &admin, "rest", &st);
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    let now = chrono::Utc::now().timestamp();
+    let claims = |edit: &dyn Fn(&mut Value)| {
+        let mut c = json!({"iss": "https://idp.example.com", "aud": "sts", "sub": "alice", "iat": now, "exp": now + 300});
+        edit(&mut c);
+        c
+    };
+    let good = pyjwt_sign("RS256", &idp_pem, &claims(&|_| {}), "idp-1");
+    let translate = |token: &str, out: Value| {
+        call(
+            &s,
+            &admin,
+            "oidc-in",
+            "translate",
+            &json!({
+                "input_token_state": {"token_type": "OPENIDCONNECT", "oidc_id_token": token},
+                "output_token_state": out
+            }),
+        )
+    };
+    let saml = issued(&translate(&good, saml_bearer()));
+    assert!(saml.contains(">alice</saml2:NameID>"), "{saml}");
+    let (ok, out) = xmlsec1_verify(&saml, &s.cert("sts-signing"));
+    assert!(ok, "xmlsec1: {out}");
+    // OIDC -> OIDC: the local user alice lends her attributes to the claim map.
+    let jwt = issued(&translate(&good, oidc_out("n-1")));
+    let (ok, out) = pyjwt_verify(&s, &jwt, "RS256", &s.cert("sts-signing"));
+    assert!(ok, "{out}");
+    assert!(out.contains("\"email\": \"alice@example.com\""), "{out}");
+
+    // Each bad token is refused with a specific reason.
+    let hs_confusion = {
+        // HS256 keyed with the issuer's public key: the classic algorithm confusion.
+        let h = b64(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let p = b64(claims(&|_| {}).to_string().as_bytes());
+        let key = openssl::pkey::PKey::hmac(&idp.public_key_to_pem().unwrap()).unwrap();
+        let mut signer =
+            openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).unwrap();
+        signer.update(format!("{h}.{p}").as_bytes()).unwrap();
+        format!("{h}.{p}.{}", b64(&signer.sign_to_vec().unwrap()))
+    };
+    let none = format!(
+        "{}.{}.",
+        b64(br#"{"alg":"none"}"#),
+        b64(claims(&|_| {}).to_string().as_bytes())
+    );
+    let cases: Vec<(String, &str)> = vec![
+        (
+            pyjwt_sign(
+                "RS256",
+                &idp_pem,
+                &claims(&|c| c["exp"] = json!(now - 1000)),
+                "idp-1",
+            ),
+            "expired",
+        ),
+        (
+            pyjwt_sign(
+                "RS256",
+                &idp_pem,
+                &claims(&|c| c["nbf"] = json!(now + 3600)),
+                "idp-1",
+            ),
+            "not valid yet",
+        ),
+        (
+            pyjwt_sign(
+                "RS256",
+                &idp_pem,
+                &claims(&|c| c["iss"] = json!("https://evil.example.com")),
+                "idp-1",
+            ),
+            "issuer is not trusted",
+        ),
+        (
+            pyjwt_sign(
+                "RS256",
+                &idp_pem,
+                &claims(&|c| c["aud"] = json!(["someone-else"])),
+                "idp-1",
+            ),
+            "audience",
+        ),
+        (
+            pyjwt_sign("RS256", &stranger_pem, &claims(&|_| {}), "idp-1"),
+            "signature does not verify",
+        ),
+        (none, "algorithm `none` is not accepted"),
+        (hs_confusion, "algorithm `HS256` is not accepted"),
+        ("not-a-jwt".to_owned(), "not a JWT"),
+    ];
+    for (token, reason) in cases {
+        let r = translate(&token, saml_bearer());
+        expect_error(&r, 401, reason);
+    }
+    // An instance cannot take OIDC input without trusted issuers.
+    let mut bad = st.clone();
+    bad["deployment-config"]["deployment-url-element"] = json!("oidc-in-2");
+    bad.as_object_mut().unwrap().remove("oidc-trusted-issuers");
+    expect_error(
+        &publish(&s, &admin, "rest", &bad),
+        400,
+        "OPENIDCONNECT input needs oidc-trusted-issuers",
+    );
+}
