@@ -176,12 +176,29 @@ impl ProofCertificate {
         let key = cert
             .public_key()
             .map_err(|_| bad("no readable public key".into()))?;
+        // d2i reads the first certificate and ignores what follows: nothing else may be there.
+        if cert.to_der().ok().as_deref() != Some(der.as_slice()) {
+            return Err(bad("exactly one DER certificate is expected".into()));
+        }
+        let named_curve = || {
+            key.ec_key()
+                .ok()
+                .and_then(|ec| ec.group().curve_name())
+                .is_some_and(|n| {
+                    [
+                        openssl::nid::Nid::X9_62_PRIME256V1,
+                        openssl::nid::Nid::SECP384R1,
+                        openssl::nid::Nid::SECP521R1,
+                    ]
+                    .contains(&n)
+                })
+        };
         match key.id() {
             openssl::pkey::Id::RSA if key.bits() >= 2048 => {}
-            openssl::pkey::Id::EC if key.bits() >= 256 => {}
+            openssl::pkey::Id::EC if named_curve() => {}
             _ => {
                 return Err(bad(
-                    "the key must be RSA (2048 bits or more) or EC (P-256 or larger)".into(),
+                    "the key must be RSA (2048 bits or more) or EC on P-256, P-384 or P-521".into(),
                 ));
             }
         }
@@ -395,6 +412,11 @@ impl Instance {
             .and_then(|o| resolve_oidc(o, keys, default_key, &mut problems))
             .map(Arc::new);
         let oidc_trust = resolve_trust(config.oidc_trusted_issuers(), &mut problems);
+        if config.soap().is_some() && !config.oidc_trusted_issuers().is_empty() {
+            problems.push(
+                "oidc-trusted-issuers: OPENIDCONNECT input over SOAP is not supported yet".into(),
+            );
+        }
         if oidc_trust.is_empty()
             && config.rest().is_some_and(|c| {
                 c.supported_token_transforms
@@ -612,9 +634,21 @@ fn resolve_trust(
                 None => problems.push(format!("{at}.jwks must be a JWK set ({{\"keys\": [...]}})")),
             }
         }
+        if list[..i].iter().any(|o| o.issuer == t.issuer) {
+            problems.push(format!("{at}.issuer `{}` is listed twice", t.issuer));
+        }
         if let Some(secret) = &t.client_secret {
-            if secret.expose().len() < 32 {
-                problems.push(format!("{at}.client-secret must have at least 32 bytes"));
+            // RFC 7518 3.2: a key at least as long as the hash.
+            let need = algorithms
+                .iter()
+                .filter(|a| a.key_kind().is_none())
+                .map(|a| a.digest_len())
+                .max()
+                .unwrap_or(32);
+            if secret.expose().len() < need {
+                problems.push(format!(
+                    "{at}.client-secret must have at least {need} bytes"
+                ));
             }
             keys.push(TrustedKey::Hmac(Secret::new(
                 secret.expose().as_bytes().to_vec(),
@@ -1131,6 +1165,13 @@ impl Engine {
         let claims = verified.claims();
         let now = self.clock.now().timestamp();
         let skew = self.freshness.max_skew.num_seconds();
+        // A time claim that is present must be an integer: a value `as_i64` cannot read is
+        // refused, not skipped.
+        for name in ["exp", "nbf", "iat"] {
+            if claims.get(name).is_some_and(|v| v.as_i64().is_none()) {
+                return Err(fail(&format!("the {name} claim is not an integer")));
+            }
+        }
         let num = |name: &str| claims.get(name).and_then(serde_json::Value::as_i64);
         if claims.get("iss").and_then(serde_json::Value::as_str) != Some(trust.issuer.as_str()) {
             return Err(fail("the issuer is not trusted by this instance"));
@@ -1147,14 +1188,14 @@ impl Engine {
             return Err(fail("the audience is not this STS"));
         }
         match num("exp") {
-            Some(exp) if exp + skew > now => {}
+            Some(exp) if exp.saturating_add(skew) > now => {}
             Some(_) => return Err(fail("expired")),
             None => return Err(fail("no exp claim")),
         }
-        if num("nbf").is_some_and(|nbf| nbf - skew > now) {
+        if num("nbf").is_some_and(|nbf| nbf.saturating_sub(skew) > now) {
             return Err(fail("not valid yet (nbf)"));
         }
-        if num("iat").is_some_and(|iat| iat - skew > now) {
+        if num("iat").is_some_and(|iat| iat.saturating_sub(skew) > now) {
             return Err(fail("issued in the future (iat)"));
         }
         let name = claims
@@ -1169,6 +1210,10 @@ impl Engine {
             .map_err(|e| EngineError::RequestFailed(format!("identity store: {e}")))?;
         if user.as_ref().is_some_and(|u| u.disabled) {
             return Err(fail("the user is disabled"));
+        }
+        // Another party's assertion never stands for one of this STS's administrators.
+        if user.as_ref().is_some_and(|u| u.admin) {
+            return Err(fail("the principal is an administrator of this STS"));
         }
         Ok(Principal {
             realm,

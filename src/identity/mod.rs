@@ -283,6 +283,12 @@ impl FileUserStore {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let stamp = self.stamp();
+        if let Ok(guard) = self.cache.read()
+            && guard.0.is_some()
+            && guard.0 == stamp
+        {
+            return Ok(guard.1.clone());
+        }
         let file = Arc::new(self.read()?);
         if let Ok(mut guard) = self.cache.write() {
             *guard = (stamp, file.clone());

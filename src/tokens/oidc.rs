@@ -90,6 +90,11 @@ impl JwsAlgorithm {
         Self::ALL.into_iter().find(|a| a.name() == name)
     }
 
+    /// Length of the hash, which is the least HMAC key length (RFC 7518 3.2).
+    pub fn digest_len(self) -> usize {
+        self.digest().size()
+    }
+
     fn digest(self) -> MessageDigest {
         match self {
             Self::Hs256 | Self::Rs256 | Self::Ps256 | Self::Es256 => MessageDigest::sha256(),
@@ -395,6 +400,8 @@ pub enum TrustedKey {
         kid: Option<String>,
         key: PKey<openssl::pkey::Public>,
         kind: KeyKind,
+        /// The curve of an EC key: ES256/384/512 each name one.
+        curve: Option<Nid>,
     },
     Hmac(Secret<Vec<u8>>),
 }
@@ -410,20 +417,34 @@ impl TrustedKey {
             unb64(v).map_err(|_| format!("the JWK member `{name}` is not base64url"))
         };
         let kid = jwk.get("kid").and_then(Value::as_str).map(str::to_owned);
+        if jwk
+            .get("use")
+            .and_then(Value::as_str)
+            .is_some_and(|u| u != "sig")
+        {
+            return Err("the JWK is not a signature key (`use` is not `sig`)".into());
+        }
         let bn = |b: Vec<u8>| BigNum::from_slice(&b).map_err(|e| e.to_string());
         match jwk.get("kty").and_then(Value::as_str) {
             Some("RSA") => {
-                let rsa =
-                    openssl::rsa::Rsa::from_public_components(bn(field("n")?)?, bn(field("e")?)?)
-                        .map_err(|e| e.to_string())?;
-                if rsa.size() < 256 {
-                    return Err("RSA keys must have at least 2048 bits".into());
+                let e = bn(field("e")?)?;
+                // e = 1 would let anyone forge; an even e is not an RSA key.
+                if !e.is_bit_set(0) || e.num_bits() < 2 || e.num_bits() > 32 {
+                    return Err(
+                        "the RSA exponent must be odd, at least 3 and at most 32 bits".into(),
+                    );
+                }
+                let rsa = openssl::rsa::Rsa::from_public_components(bn(field("n")?)?, e)
+                    .map_err(|e| e.to_string())?;
+                if rsa.size() < 256 || rsa.size() > 1024 {
+                    return Err("RSA keys must have 2048 to 8192 bits".into());
                 }
                 let key = PKey::from_rsa(rsa).map_err(|e| e.to_string())?;
                 Ok(TrustedKey::Public {
                     kid,
                     key,
                     kind: KeyKind::Rsa,
+                    curve: None,
                 })
             }
             Some("EC") => {
@@ -448,6 +469,7 @@ impl TrustedKey {
                     kid,
                     key,
                     kind: KeyKind::Ec,
+                    curve: Some(nid),
                 })
             }
             other => Err(format!("unsupported JWK kty {other:?}")),
@@ -477,7 +499,15 @@ pub fn verify_trusted(
                 s.update(c.input)?;
                 ct_eq(&s.sign_to_vec()?, &c.sig)
             }
-            (TrustedKey::Public { kid, key, kind }, Some(want)) if *kind == want => {
+            (
+                TrustedKey::Public {
+                    kid,
+                    key,
+                    kind,
+                    curve,
+                },
+                Some(want),
+            ) if *kind == want && *curve == alg.curve().map(|c| c.0) => {
                 if c.kid.is_some() && kid.is_some() && c.kid != *kid {
                     continue;
                 }

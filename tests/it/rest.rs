@@ -909,6 +909,19 @@ fn sender_vouches_and_holder_of_key_assertions() {
         400,
         "validity period",
     );
+    // Bytes after the certificate would be signed into the assertion: refused.
+    let trailing = {
+        use base64::Engine as _;
+        let e = base64::engine::general_purpose::STANDARD;
+        let mut der = e.decode(&cert).unwrap();
+        der.extend_from_slice(b"smuggled");
+        e.encode(der)
+    };
+    expect_error(
+        &hok(json!({"base64EncodedCertificate": trailing})),
+        400,
+        "exactly one DER certificate",
+    );
 }
 
 #[test]
@@ -1137,6 +1150,25 @@ fn oidc_id_tokens_of_trusted_issuers_are_accepted_as_input() {
         (none, "algorithm `none` is not accepted"),
         (hs_confusion, "algorithm `HS256` is not accepted"),
         ("not-a-jwt".to_owned(), "not a JWT"),
+        // Another party never speaks for a local administrator.
+        (
+            pyjwt_sign(
+                "RS256",
+                &idp_pem,
+                &claims(&|c| c["sub"] = json!("amadmin")),
+                "idp-1",
+            ),
+            "administrator",
+        ),
+        (
+            pyjwt_sign(
+                "RS256",
+                &idp_pem,
+                &claims(&|c| c["nbf"] = json!(1.5)),
+                "idp-1",
+            ),
+            "nbf claim is not an integer",
+        ),
     ];
     for (token, reason) in cases {
         let r = translate(&token, saml_bearer());
@@ -1150,5 +1182,14 @@ fn oidc_id_tokens_of_trusted_issuers_are_accepted_as_input() {
         &publish(&s, &admin, "rest", &bad),
         400,
         "OPENIDCONNECT input needs oidc-trusted-issuers",
+    );
+    // A JWK whose exponent is 1 would let anyone sign: refused when publishing.
+    let mut weak = st.clone();
+    weak["deployment-config"]["deployment-url-element"] = json!("oidc-in-3");
+    weak["oidc-trusted-issuers"][0]["jwks"]["keys"][0]["e"] = json!("AQ");
+    expect_error(
+        &publish(&s, &admin, "rest", &weak),
+        400,
+        "RSA exponent must be odd, at least 3",
     );
 }
