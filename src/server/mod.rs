@@ -299,6 +299,39 @@ pub fn routes(
         })
 }
 
+/// Admission and body checks shared by the JSON routes: a permit of `in_flight` (else 503),
+/// and a complete body within `max` bytes (else 413, or 400 when it broke off).
+fn admit_json(
+    state: &AppState,
+    max: usize,
+    method: warp::http::Method,
+    tail: &warp::path::Tail,
+    query: String,
+    headers: warp::http::HeaderMap,
+    body: Body,
+) -> Result<(tokio::sync::OwnedSemaphorePermit, json::JsonRequest), HttpReply> {
+    let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
+        return Err(reject::json_reply(&reject::JsonFailure::Busy));
+    };
+    let body = match body {
+        Body::Complete(b) => b,
+        Body::TooLarge => return Err(reject::json_reply(&reject::JsonFailure::TooLarge(max))),
+        Body::Broken => {
+            return Err(reject::json_reply(&reject::JsonFailure::BadRequest(
+                "broken request body".into(),
+            )));
+        }
+    };
+    let req = json::JsonRequest {
+        method,
+        tail: tail.as_str().to_owned(),
+        query,
+        headers,
+        body,
+    };
+    Ok((permit, req))
+}
+
 /// `/rest-sts/...`: like [`json_like`], but an issued token's durable write is awaited off
 /// the blocking pool before the reply goes out.
 fn rest_sts_route(
@@ -319,27 +352,11 @@ fn rest_sts_route(
                   headers: warp::http::HeaderMap,
                   body: Body,
                   state: Arc<AppState>| async move {
-                let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
-                    return reject::json_reply(&reject::JsonFailure::Busy);
-                };
-                let body = match body {
-                    Body::Complete(b) => b,
-                    Body::TooLarge => {
-                        return reject::json_reply(&reject::JsonFailure::TooLarge(max));
-                    }
-                    Body::Broken => {
-                        return reject::json_reply(&reject::JsonFailure::BadRequest(
-                            "broken request body".into(),
-                        ));
-                    }
-                };
-                let req = json::JsonRequest {
-                    method,
-                    tail: tail.as_str().to_owned(),
-                    query,
-                    headers,
-                    body,
-                };
+                let (permit, req) =
+                    match admit_json(&state, max, method, &tail, query, headers, body) {
+                        Ok(admitted) => admitted,
+                        Err(reply) => return reply,
+                    };
                 let st = state.clone();
                 let caller = state.rest_sts_caller;
                 let outcome =
@@ -387,27 +404,11 @@ fn json_like(
                   headers: warp::http::HeaderMap,
                   body: Body,
                   state: Arc<AppState>| async move {
-                let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
-                    return reject::json_reply(&reject::JsonFailure::Busy);
-                };
-                let body = match body {
-                    Body::Complete(b) => b,
-                    Body::TooLarge => {
-                        return reject::json_reply(&reject::JsonFailure::TooLarge(max));
-                    }
-                    Body::Broken => {
-                        return reject::json_reply(&reject::JsonFailure::BadRequest(
-                            "broken request body".into(),
-                        ));
-                    }
-                };
-                let req = json::JsonRequest {
-                    method,
-                    tail: tail.as_str().to_owned(),
-                    query,
-                    headers,
-                    body,
-                };
+                let (permit, req) =
+                    match admit_json(&state, max, method, &tail, query, headers, body) {
+                        Ok(admitted) => admitted,
+                        Err(reply) => return reply,
+                    };
                 let st = state.clone();
                 tokio::task::spawn_blocking(move || {
                     let reply = handler(&st, &req);
