@@ -85,6 +85,29 @@ impl warp::Reply for HttpReply {
     }
 }
 
+/// A reply that may wait for the durable write of an issued token: `reply` is sent only once
+/// the write resolves, and `if_lost` instead if it fails.
+pub struct Outcome {
+    pub reply: HttpReply,
+    pub pending: Option<(crate::store::Durable, HttpReply)>,
+}
+
+impl Outcome {
+    /// Awaits the pending write, off the CPU threads, and picks the reply.
+    async fn settle(self) -> HttpReply {
+        match self.pending {
+            None => self.reply,
+            Some((durable, if_lost)) => match durable.done().await {
+                Ok(()) => self.reply,
+                Err(e) => {
+                    tracing::error!(error = %e, "an issued token could not be stored; the token is withheld");
+                    if_lost
+                }
+            },
+        }
+    }
+}
+
 enum Body {
     Complete(bytes::Bytes),
     TooLarge,
@@ -190,19 +213,12 @@ pub fn routes(
                     }
                 };
                 let st = state.clone();
-                let outcome = tokio::task::spawn_blocking(move || soap::handle(&st, &subpath, &http, &body)).await;
+                let outcome =
+                    tokio::task::spawn_blocking(move || soap::handle(&st, &subpath, &http, &body))
+                        .await;
                 // The CPU thread is free again; a durable write is awaited here, off it.
                 let reply = match outcome {
-                    Ok(soap::SoapOutcome { reply, pending: None }) => reply,
-                    Ok(soap::SoapOutcome { reply, pending: Some((durable, if_lost)) }) => {
-                        match durable.done().await {
-                            Ok(()) => reply,
-                            Err(e) => {
-                                tracing::error!(error = %e, "an issued token could not be stored; the token is withheld");
-                                if_lost
-                            }
-                        }
-                    }
+                    Ok(outcome) => outcome.settle().await,
                     Err(_) => text(500, "text/plain; charset=utf-8", "internal error\n".into()),
                 };
                 drop(permit);
@@ -362,17 +378,7 @@ fn rest_sts_route(
                 let outcome =
                     tokio::task::spawn_blocking(move || rest_sts::handle(&st, &req, caller)).await;
                 let reply = match outcome {
-                    Ok(rest_sts::RestOutcome { reply, pending: None }) => reply,
-                    Ok(rest_sts::RestOutcome {
-                        reply,
-                        pending: Some((durable, if_lost)),
-                    }) => match durable.done().await {
-                        Ok(()) => reply,
-                        Err(e) => {
-                            tracing::error!(error = %e, "an issued token could not be stored; the token is withheld");
-                            if_lost
-                        }
-                    },
+                    Ok(outcome) => outcome.settle().await,
                     Err(_) => {
                         reject::json_reply(&reject::JsonFailure::Internal("task failed".into()))
                     }

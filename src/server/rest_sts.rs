@@ -12,14 +12,7 @@ use crate::store::Durable;
 
 use super::json::{JsonRequest, require_admin};
 use super::reject::{JsonFailure, json_reply};
-use super::{AppState, HttpReply};
-
-/// The reply, possibly waiting for the durable write of the issued token (sent only once it
-/// resolves; `if_lost` instead if it fails).
-pub struct RestOutcome {
-    pub reply: HttpReply,
-    pub pending: Option<(Durable, HttpReply)>,
-}
+use super::{AppState, HttpReply, Outcome};
 
 fn bad(m: impl Into<String>) -> JsonFailure {
     JsonFailure::BadRequest(m.into())
@@ -35,9 +28,9 @@ fn ok(body: Value) -> HttpReply {
 }
 
 /// Handles one request under `/rest-sts/`.
-pub fn handle(state: &AppState, req: &JsonRequest, caller: RestCaller) -> RestOutcome {
+pub fn handle(state: &AppState, req: &JsonRequest, caller: RestCaller) -> Outcome {
     match route(state, req, caller) {
-        Ok((reply, pending)) => RestOutcome {
+        Ok((reply, pending)) => Outcome {
             reply,
             pending: pending.map(|d| {
                 (
@@ -48,7 +41,7 @@ pub fn handle(state: &AppState, req: &JsonRequest, caller: RestCaller) -> RestOu
                 )
             }),
         },
-        Err(f) => RestOutcome {
+        Err(f) => Outcome {
             reply: json_reply(&f),
             pending: None,
         },

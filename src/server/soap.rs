@@ -12,7 +12,7 @@ use crate::wstrust::{
 };
 
 use super::reject::{SoapFailure, soap_fault};
-use super::{AppState, HttpReply};
+use super::{AppState, HttpReply, Outcome};
 
 /// HTTP facts the SOAP layer needs.
 #[derive(Debug, Default)]
@@ -32,15 +32,8 @@ struct Ok200 {
     durable: Option<Durable>,
 }
 
-/// The reply to a SOAP request, possibly waiting for a durable write: then `reply` may only be
-/// sent once the write resolves, and `if_lost` instead if it fails.
-pub struct SoapOutcome {
-    pub reply: HttpReply,
-    pub pending: Option<(Durable, HttpReply)>,
-}
-
 /// Handles one POST to `/sts/{subpath}`.
-pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> SoapOutcome {
+pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> Outcome {
     let ct_version = http
         .content_type
         .as_deref()
@@ -109,9 +102,9 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
                 ));
                 (d, fault_reply(version, subpath, &lost, None))
             });
-            SoapOutcome { reply, pending }
+            Outcome { reply, pending }
         }
-        Err(failure) => SoapOutcome {
+        Err(failure) => Outcome {
             reply: fault_reply(version, subpath, &failure, reply_addr.as_ref()),
             pending: None,
         },
