@@ -62,11 +62,18 @@ pub(super) fn realm_and_rest(tail: &str) -> Result<(String, Vec<String>), JsonFa
     Ok((normalize_realm(&realm.join("/")), rest))
 }
 
-fn action(query: &str) -> Option<String> {
-    query
-        .split('&')
-        .find_map(|p| p.strip_prefix("_action="))
-        .map(str::to_owned)
+/// The `_action` query parameter.
+pub fn action(query: &str) -> Option<&str> {
+    query.split('&').find_map(|p| p.strip_prefix("_action="))
+}
+
+/// Whether the request declares a JSON body (`application/json`, any parameters).
+pub fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(warp::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// The session token of a request: the SSO header, else the cookie of the same name.
@@ -240,7 +247,7 @@ fn sessions(
         .map(|t| Secret::new(t.to_owned()))
         .or_else(|| body["tokenId"].as_str().map(|t| Secret::new(t.to_owned())))
         .or_else(|| session_token(&req.headers, &state.cookie_name));
-    match action(&req.query).as_deref() {
+    match action(&req.query) {
         Some("validate") => {
             let found = match &token {
                 Some(t) => state
@@ -283,21 +290,36 @@ fn internal(e: impl std::fmt::Display) -> JsonFailure {
     JsonFailure::Internal(e.to_string())
 }
 
+/// The realm the caller administers: 401 without a live session, 403 unless its user is an
+/// administrator.
+pub fn admin_realm(state: &AppState, headers: &HeaderMap) -> Result<String, JsonFailure> {
+    let token = session_token(headers, &state.cookie_name)
+        .ok_or(JsonFailure::Unauthorized("Access Denied"))?;
+    match state
+        .engine
+        .session_principal(token.expose(), None)
+        .map_err(internal)?
+    {
+        None => Err(JsonFailure::Unauthorized("Access Denied")),
+        Some((principal, _, true)) => Ok(principal.realm),
+        Some(_) => Err(JsonFailure::Forbidden),
+    }
+}
+
+/// Whether an administrator of `admin_realm` administers `realm`: an administrator of the
+/// top-level realm administers every realm.
+pub fn administers(admin_realm: &str, realm: &str) -> bool {
+    admin_realm == "/" || admin_realm == realm
+}
+
 /// The admin guard: 401 without a live session, 403 unless its user is an administrator of
-/// `realm` (an administrator of the top-level realm administers every realm).
+/// `realm`.
 pub fn require_admin(
     state: &AppState,
     headers: &HeaderMap,
     realm: &str,
 ) -> Result<(), JsonFailure> {
-    let token = session_token(headers, &state.cookie_name)
-        .ok_or(JsonFailure::Unauthorized("Access Denied"))?;
-    let (principal, _, admin) = state
-        .engine
-        .session_principal(token.expose(), None)
-        .map_err(internal)?
-        .ok_or(JsonFailure::Unauthorized("Access Denied"))?;
-    if admin && (principal.realm == "/" || principal.realm == realm) {
+    if administers(&admin_realm(state, headers)?, realm) {
         Ok(())
     } else {
         Err(JsonFailure::Forbidden)
@@ -422,7 +444,7 @@ fn users(
                 .ok_or(JsonFailure::NotFound)?;
             Ok(JsonReply::ok(user_json(&u)))
         }
-        (&Method::POST, None) if action(&req.query).as_deref() == Some("create") => {
+        (&Method::POST, None) if action(&req.query) == Some("create") => {
             let body = body_json(req)?;
             let username = body["username"]
                 .as_str()

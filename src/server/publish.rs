@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::instance::Kind;
 use crate::publish::Published;
 
-use super::json::{JsonRequest, require_admin};
+use super::json::{JsonRequest, action, admin_realm, administers, is_json};
 use super::reject::{JsonFailure, json_reply};
 use super::{AppState, HttpReply};
 
@@ -41,13 +41,7 @@ fn read_body(p: &Published) -> Value {
 
 /// The `instance_state` of a create or update body.
 fn instance_state(req: &JsonRequest) -> Result<Value, JsonFailure> {
-    let is_json = req
-        .headers
-        .get(warp::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
+    if !is_json(&req.headers) {
         return Err(JsonFailure::UnsupportedMediaType);
     }
     let body: Value = serde_json::from_slice(&req.body)
@@ -84,21 +78,6 @@ fn if_match(req: &JsonRequest) -> Result<Option<String>, JsonFailure> {
     }
 }
 
-/// 401 without a live session, 403 unless its user administers some realm.
-fn require_any_admin(state: &AppState, req: &JsonRequest) -> Result<(), JsonFailure> {
-    let token = super::json::session_token(&req.headers, &state.cookie_name)
-        .ok_or(JsonFailure::Unauthorized("Access Denied"))?;
-    match state
-        .engine
-        .session_principal(token.expose(), None)
-        .map_err(|e| JsonFailure::Internal(e.to_string()))?
-    {
-        None => Err(JsonFailure::Unauthorized("Access Denied")),
-        Some((_, _, true)) => Ok(()),
-        Some(_) => Err(JsonFailure::Forbidden),
-    }
-}
-
 fn realm_of(state_json: &Value) -> String {
     let realm = state_json
         .get("deployment-config")
@@ -110,7 +89,15 @@ fn realm_of(state_json: &Value) -> String {
 
 fn route(state: &AppState, req: &JsonRequest) -> Result<HttpReply, JsonFailure> {
     // Anonymous callers and non-administrators learn nothing, not even which paths exist.
-    require_any_admin(state, req)?;
+    let admin = admin_realm(state, &req.headers)?;
+    // Everything but reading one instance needs an administrator of the top-level realm.
+    let top_level = || {
+        if administers(&admin, "/") {
+            Ok(())
+        } else {
+            Err(JsonFailure::Forbidden)
+        }
+    };
     let tail = req.tail.trim_matches('/');
     let (kind, id) = match tail.split_once('/') {
         Some((k, id)) => (k, Some(id.trim_matches('/'))),
@@ -121,17 +108,14 @@ fn route(state: &AppState, req: &JsonRequest) -> Result<HttpReply, JsonFailure> 
     use warp::http::Method;
     match (&req.method, id) {
         (m, None) if m == Method::POST => {
-            let action = req
-                .query
-                .split('&')
-                .find_map(|p| p.strip_prefix("_action="));
+            let action = action(&req.query);
             if action != Some("create") {
                 return Err(bad(format!(
                     "action `{}` is not supported: use _action=create",
                     action.unwrap_or("")
                 )));
             }
-            require_admin(state, &req.headers, "/")?;
+            top_level()?;
             let st = instance_state(req)?;
             let p = publisher.create(kind, &st)?;
             tracing::info!(kind = kind.as_str(), id = %p.id, "instance published");
@@ -141,7 +125,7 @@ fn route(state: &AppState, req: &JsonRequest) -> Result<HttpReply, JsonFailure> 
             ))
         }
         (m, None) if m == Method::GET => {
-            require_admin(state, &req.headers, "/")?;
+            top_level()?;
             let list = publisher.list(kind)?;
             Ok(reply(
                 200,
@@ -158,18 +142,19 @@ fn route(state: &AppState, req: &JsonRequest) -> Result<HttpReply, JsonFailure> 
         (m, Some(id)) if m == Method::GET => {
             // Any administrator may ask; a realm administrator sees the instances of their
             // realm only (the others are "not found" to them).
-            require_any_admin(state, req)?;
             let p = publisher.read(kind, id)?;
-            require_admin(state, &req.headers, &realm_of(&p.config)).map_err(|_| {
-                JsonFailure::Publish(crate::publish::PublishError::NotFound {
-                    kind: kind.as_str(),
-                    id: id.to_owned(),
-                })
-            })?;
+            if !administers(&admin, &realm_of(&p.config)) {
+                return Err(JsonFailure::Publish(
+                    crate::publish::PublishError::NotFound {
+                        kind: kind.as_str(),
+                        id: id.to_owned(),
+                    },
+                ));
+            }
             Ok(reply(200, read_body(&p)))
         }
         (m, Some(id)) if m == Method::PUT => {
-            require_admin(state, &req.headers, "/")?;
+            top_level()?;
             let st = instance_state(req)?;
             let p = publisher.update(kind, id, if_match(req)?.as_deref(), &st)?;
             tracing::info!(kind = kind.as_str(), id = %p.id, "instance updated");
@@ -179,7 +164,7 @@ fn route(state: &AppState, req: &JsonRequest) -> Result<HttpReply, JsonFailure> 
             ))
         }
         (m, Some(id)) if m == Method::DELETE => {
-            require_admin(state, &req.headers, "/")?;
+            top_level()?;
             let p = publisher.delete(kind, id, if_match(req)?.as_deref())?;
             let realm = realm_of(&p.config);
             tracing::info!(kind = kind.as_str(), id = %p.id, "instance removed");

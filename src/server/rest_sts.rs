@@ -10,7 +10,7 @@ use crate::instance::TokenType;
 use crate::secret::Secret;
 use crate::store::Durable;
 
-use super::json::{JsonRequest, require_admin};
+use super::json::{JsonRequest, action, admin_realm, administers, is_json};
 use super::reject::{JsonFailure, json_reply};
 use super::{AppState, HttpReply, Outcome};
 
@@ -48,14 +48,6 @@ pub fn handle(state: &AppState, req: &JsonRequest, caller: RestCaller) -> Outcom
     }
 }
 
-fn is_json(req: &JsonRequest) -> bool {
-    req.headers
-        .get(warp::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-}
-
 fn route(
     state: &AppState,
     req: &JsonRequest,
@@ -65,32 +57,29 @@ fn route(
     if req.method != warp::http::Method::POST {
         return Err(JsonFailure::MethodNotAllowed);
     }
-    if caller == RestCaller::Admin {
-        // Authenticated before the instance is looked up, so that anonymous callers cannot
-        // probe which instances exist.
-        require_admin(state, &req.headers, "/").or_else(|f| match f {
-            JsonFailure::Forbidden => {
-                let realm = state
-                    .rest_instance(subpath)
-                    .map(|i| i.config.realm().to_owned())
-                    .ok_or(JsonFailure::Forbidden)?;
-                require_admin(state, &req.headers, &realm)
-            }
-            other => Err(other),
-        })?;
-    }
-    let instance = state.rest_instance(subpath).ok_or(JsonFailure::NotFound)?;
-    let action = req
-        .query
-        .split('&')
-        .find_map(|p| p.strip_prefix("_action="))
+    // Authenticated before the instance is looked up, so that anonymous callers cannot probe
+    // which instances exist; to a realm administrator, other realms' instances and missing
+    // ones look alike (403).
+    let admin = match caller {
+        RestCaller::Admin => Some(admin_realm(state, &req.headers)?),
+        RestCaller::Anyone => None,
+    };
+    let instance = state.rest_instance(subpath);
+    let instance = match (admin, instance) {
+        (Some(a), Some(i)) if !administers(&a, i.config.realm()) => {
+            return Err(JsonFailure::Forbidden);
+        }
+        (Some(a), None) if !administers(&a, "/") => return Err(JsonFailure::Forbidden),
+        (_, i) => i.ok_or(JsonFailure::NotFound)?,
+    };
+    let action = action(&req.query)
         .ok_or_else(|| bad("the _action parameter is required: translate, validate or cancel"))?;
     if !matches!(action, "translate" | "validate" | "cancel") {
         return Err(bad(format!(
             "action `{action}` is not supported: use translate, validate or cancel"
         )));
     }
-    if !is_json(req) {
+    if !is_json(&req.headers) {
         return Err(JsonFailure::UnsupportedMediaType);
     }
     let body: Value = serde_json::from_slice(&req.body)
