@@ -24,6 +24,19 @@ pub enum TokenType {
     Saml2,
 }
 
+impl TokenType {
+    /// The name on the wire (`token_type`, `inputTokenType`, the store's `token_type`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenType::Username => "USERNAME",
+            TokenType::OpenAm => "OPENAM",
+            TokenType::X509 => "X509",
+            TokenType::OpenIdConnect => "OPENIDCONNECT",
+            TokenType::Saml2 => "SAML2",
+        }
+    }
+}
+
 /// A SOAP STS instance (`SoapSTSInstanceConfig`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -366,14 +366,14 @@ impl Instance {
                         TokenType::Username | TokenType::OpenAm | TokenType::OpenIdConnect
                     ) {
                         problems.push(format!(
-                            "supported-token-transforms[{i}]: input token type {:?} is not supported yet",
-                            t.input
+                            "supported-token-transforms[{i}]: input token type {} is not supported yet",
+                            t.input.name()
                         ));
                     }
                     if !matches!(t.output, TokenType::Saml2 | TokenType::OpenIdConnect) {
                         problems.push(format!(
-                            "supported-token-transforms[{i}]: output token type {:?} cannot be issued",
-                            t.output
+                            "supported-token-transforms[{i}]: output token type {} cannot be issued",
+                            t.output.name()
                         ));
                     }
                 }
@@ -853,7 +853,9 @@ impl Engine {
                     );
                 }
                 match self.tokens.get_token(id).map_err(Self::store_failed)? {
-                    Some(rec) if rec.token_type == "OPENIDCONNECT" => TokenTarget::Jwt(rec.token),
+                    Some(rec) if rec.token_type == TokenType::OpenIdConnect.name() => {
+                        TokenTarget::Jwt(rec.token)
+                    }
                     Some(rec) => TokenTarget::Token(rec.token.into_bytes()),
                     None => {
                         return invalid(
@@ -1388,15 +1390,16 @@ impl Engine {
     ) -> Result<Issued, EngineError> {
         if !instance.config.issues(req.token_type) {
             return Err(EngineError::BadRequest(format!(
-                "this instance does not issue {:?} tokens",
-                req.token_type
+                "this instance does not issue {} tokens",
+                req.token_type.name()
             )));
         }
         match req.token_type {
             TokenType::Saml2 => self.issue_saml2(instance, principal, req),
             TokenType::OpenIdConnect => self.issue_oidc(instance, principal, req),
             other => Err(EngineError::BadRequest(format!(
-                "issuing {other:?} tokens is not supported"
+                "issuing {} tokens is not supported",
+                other.name()
             ))),
         }
     }
@@ -1486,7 +1489,15 @@ impl Engine {
         let xml = saml2::build(&spec, sign).map_err(|e| {
             EngineError::RequestFailed(format!("signing the assertion failed: {e}"))
         })?;
-        let durable = self.persist(instance, principal, &id, "SAML2", now, not_after, &xml)?;
+        let durable = self.persist(
+            instance,
+            principal,
+            &id,
+            TokenType::Saml2,
+            now,
+            not_after,
+            &xml,
+        )?;
         Ok(Issued {
             id,
             token: xml,
@@ -1508,7 +1519,7 @@ impl Engine {
         instance: &Instance,
         principal: &Principal,
         id: &str,
-        token_type: &str,
+        token_type: TokenType,
         now: DateTime<Utc>,
         expires: DateTime<Utc>,
         token: &str,
@@ -1522,7 +1533,7 @@ impl Engine {
                 sts_id: instance.config.subpath(),
                 realm: principal.realm.clone(),
                 principal: principal.name.clone(),
-                token_type: token_type.into(),
+                token_type: token_type.name().into(),
                 issued_ms: now.timestamp_millis(),
                 expires_ms: expires.timestamp_millis(),
                 token: token.to_owned(),
@@ -1587,7 +1598,7 @@ impl Engine {
             instance,
             principal,
             &id,
-            "OPENIDCONNECT",
+            TokenType::OpenIdConnect,
             now,
             expires,
             &token,

@@ -101,20 +101,10 @@ fn route(
             let id = state.engine.cancel(&instance, &target)?;
             tracing::info!(instance = %instance.config.subpath(), token = %id, "cancelled token");
             Ok((
-                ok(json!({"result": format!("{} token cancelled successfully.", type_name(kind))})),
+                ok(json!({"result": format!("{} token cancelled successfully.", kind.name())})),
                 None,
             ))
         }
-    }
-}
-
-fn type_name(t: TokenType) -> &'static str {
-    match t {
-        TokenType::Username => "USERNAME",
-        TokenType::OpenAm => "OPENAM",
-        TokenType::X509 => "X509",
-        TokenType::OpenIdConnect => "OPENIDCONNECT",
-        TokenType::Saml2 => "SAML2",
     }
 }
 
@@ -156,7 +146,7 @@ fn token_state(body: &Map<String, Value>, key: &str) -> Result<TokenTarget, Json
         )),
         other => Err(bad(format!(
             "{key}.token_type {}: only SAML2 and OPENIDCONNECT tokens are validated and cancelled",
-            type_name(other)
+            other.name()
         ))),
     }
 }
@@ -173,8 +163,8 @@ fn translate(
     let transform = instance.transform(in_type, out_type).ok_or_else(|| {
         bad(format!(
             "The desired transformation, from {} to {}, is not a supported token translation of this instance (supported-token-transforms)",
-            type_name(in_type),
-            type_name(out_type)
+            in_type.name(),
+            out_type.name()
         ))
     })?;
     let cred = match in_type {
@@ -193,7 +183,7 @@ fn translate(
         other => {
             return Err(bad(format!(
                 "input token type {} is not supported yet",
-                type_name(other)
+                other.name()
             )));
         }
     };
@@ -247,7 +237,7 @@ fn translate(
         instance = %instance.config.subpath(),
         principal = %principal.name,
         token = %issued.id,
-        "translated {} to {}", type_name(in_type), type_name(out_type)
+        "translated {} to {}", in_type.name(), out_type.name()
     );
     Ok((ok(json!({"issued_token": issued.token})), issued.durable))
 }
