@@ -845,7 +845,13 @@ impl Engine {
             })
         };
         let persisting = instance.config.persist_issued_tokens();
-        let target = match target {
+        /// The token itself, as presented or as stored under a reference.
+        enum Presented {
+            Jwt(String),
+            Xml(Vec<u8>),
+        }
+        // A reference is resolved once; the record fetched then is the one compared below.
+        let (presented, fetched) = match target {
             TokenTarget::Reference(id) => {
                 if !persisting {
                     return invalid(
@@ -853,10 +859,14 @@ impl Engine {
                     );
                 }
                 match self.tokens.get_token(id).map_err(Self::store_failed)? {
-                    Some(rec) if rec.token_type == TokenType::OpenIdConnect.name() => {
-                        TokenTarget::Jwt(rec.token)
+                    Some(rec) => {
+                        let p = if rec.token_type == TokenType::OpenIdConnect.name() {
+                            Presented::Jwt(rec.token.clone())
+                        } else {
+                            Presented::Xml(rec.token.clone().into_bytes())
+                        };
+                        (p, Some(rec))
                     }
-                    Some(rec) => TokenTarget::Token(rec.token.into_bytes()),
                     None => {
                         return invalid(
                             "no token with this id is stored (unknown, expired or cancelled)",
@@ -864,51 +874,47 @@ impl Engine {
                     }
                 }
             }
-            other => other.clone(),
+            TokenTarget::Jwt(jwt) => (Presented::Jwt(jwt.clone()), None),
+            TokenTarget::Token(xml) => (Presented::Xml(xml.clone()), None),
         };
         let now = self.clock.now();
-        let id = match &target {
-            TokenTarget::Jwt(jwt) => match self.verify_jwt(instance, jwt) {
-                Ok((id, exp)) => {
-                    if exp <= now {
-                        return invalid("the token has expired");
-                    }
-                    id
-                }
+        let id = match &presented {
+            Presented::Jwt(jwt) => match self.verify_jwt(instance, jwt) {
+                Ok((_, exp)) if exp <= now => return invalid("the token has expired"),
+                Ok((id, _)) => id,
                 Err(reason) => return invalid(reason),
             },
-            _ => {
-                let TokenTarget::Token(xml) = &target else {
-                    return invalid("unreachable");
-                };
-                match self.verify_assertion(instance, xml, now) {
-                    Ok(id) => id,
-                    Err(reason) => return invalid(reason),
-                }
-            }
+            Presented::Xml(xml) => match self.verify_assertion(instance, xml, now) {
+                Ok(id) => id,
+                Err(reason) => return invalid(reason),
+            },
         };
         if persisting {
             // The token stored for this instance: another instance's token, or a re-signed or
             // altered copy that reuses a real id, is not the token issued here. JWTs compare
             // byte for byte; assertions by signature value, because a client may re-serialise
-            // XML (the signature, over canonical XML, still verified above).
-            match self.tokens.get_token(&id).map_err(Self::store_failed)? {
-                None => return invalid("the token has been cancelled"),
-                Some(rec) => {
-                    let same = match &target {
-                        TokenTarget::Jwt(t) => ct_eq(rec.token.as_bytes(), t.as_bytes()),
-                        TokenTarget::Token(x) => {
+            // XML (the signature, over canonical XML, still verified above). A token read by
+            // reference is the stored one.
+            let (rec, same) = match fetched {
+                Some(rec) => (rec, true),
+                None => {
+                    let Some(rec) = self.tokens.get_token(&id).map_err(Self::store_failed)? else {
+                        return invalid("the token has been cancelled");
+                    };
+                    let same = match &presented {
+                        Presented::Jwt(t) => ct_eq(rec.token.as_bytes(), t.as_bytes()),
+                        Presented::Xml(x) => {
                             match (signature_value(x), signature_value(rec.token.as_bytes())) {
                                 (Some(a), Some(b)) => ct_eq(a.as_bytes(), b.as_bytes()),
                                 _ => false,
                             }
                         }
-                        TokenTarget::Reference(_) => true,
                     };
-                    if rec.sts_id != instance.config.subpath() || !same {
-                        return invalid("the token was not issued by this instance");
-                    }
+                    (rec, same)
                 }
+            };
+            if rec.sts_id != instance.config.subpath() || !same {
+                return invalid("the token was not issued by this instance");
             }
         }
         Ok(Validation {
@@ -1205,7 +1211,8 @@ impl Engine {
             .and_then(serde_json::Value::as_str)
             .filter(|n| !n.is_empty() && n.len() <= 256)
             .ok_or_else(|| fail(&format!("no usable `{}` claim", trust.principal_claim)))?;
-        let realm = crate::identity::normalize_realm(instance.config.realm());
+        // Instance::resolve normalised the realm.
+        let realm = instance.config.realm().to_owned();
         let user = self
             .users
             .find(&realm, name)
