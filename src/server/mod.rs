@@ -67,6 +67,18 @@ pub struct HttpReply {
     pub set_cookie: Option<String>,
 }
 
+impl HttpReply {
+    /// A JSON reply.
+    pub fn json(status: u16, body: &serde_json::Value) -> HttpReply {
+        HttpReply {
+            status,
+            content_type: "application/json",
+            body: body.to_string(),
+            set_cookie: None,
+        }
+    }
+}
+
 impl warp::Reply for HttpReply {
     fn into_response(self) -> warp::reply::Response {
         let mut r = Response::new(self.body.into());

@@ -20,12 +20,9 @@ fn route(state: &AppState, req: &JsonRequest) -> Result<HttpReply, JsonFailure> 
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["connect", "jwk_uri"] if req.method == warp::http::Method::GET => Ok(HttpReply {
-            status: 200,
-            content_type: "application/json",
-            body: jwks(state, &realm).to_string(),
-            set_cookie: None,
-        }),
+        ["connect", "jwk_uri"] if req.method == warp::http::Method::GET => {
+            Ok(HttpReply::json(200, &jwks(state, &realm)))
+        }
         ["connect", "jwk_uri"] => Err(JsonFailure::MethodNotAllowed),
         _ => Err(JsonFailure::NotFound),
     }

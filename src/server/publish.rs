@@ -13,12 +13,7 @@ use super::reject::{JsonFailure, json_reply};
 use super::{AppState, HttpReply};
 
 fn reply(status: u16, body: Value) -> HttpReply {
-    HttpReply {
-        status,
-        content_type: "application/json",
-        body: body.to_string(),
-        set_cookie: None,
-    }
+    HttpReply::json(status, &body)
 }
 
 /// Handles one request under `/sts-publish/`.

@@ -177,10 +177,5 @@ pub fn json_reply(f: &JsonFailure) -> super::HttpReply {
         _ => {}
     }
     let (status, body) = json_error(f);
-    super::HttpReply {
-        status,
-        content_type: "application/json",
-        body: body.to_string(),
-        set_cookie: None,
-    }
+    super::HttpReply::json(status, &body)
 }

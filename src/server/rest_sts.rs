@@ -19,12 +19,7 @@ fn bad(m: impl Into<String>) -> JsonFailure {
 }
 
 fn ok(body: Value) -> HttpReply {
-    HttpReply {
-        status: 200,
-        content_type: "application/json",
-        body: body.to_string(),
-        set_cookie: None,
-    }
+    HttpReply::json(200, &body)
 }
 
 /// Handles one request under `/rest-sts/`.

@@ -67,12 +67,7 @@ pub fn handle(state: &AppState, req: &JsonRequest) -> HttpReply {
             json_error(&f)
         }
     };
-    HttpReply {
-        status,
-        content_type: "application/json",
-        body: body.to_string(),
-        set_cookie: None,
-    }
+    HttpReply::json(status, &body)
 }
 
 fn internal(e: impl std::fmt::Display) -> JsonFailure {
