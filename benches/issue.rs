@@ -134,7 +134,7 @@ fn main() {
         black_box(h);
     });
     measure("build assertion (unsigned)", || {
-        black_box(sts::tokens::saml2::build(&spec("_a"), None).expect("build"));
+        black_box(sts::tokens::saml2::build(&spec("_a"), None, None).expect("build"));
     });
     for (name, alg, key) in [
         (
@@ -148,14 +148,14 @@ fn main() {
             "sts-signing-ec",
         ),
     ] {
-        let key = keys.get(key).expect("key").clone();
+        let key = keys.signing.get(key).expect("key").clone();
         measure(name, || {
             let with = sts::tokens::saml2::SignWith {
                 key: &key,
                 signature: alg,
                 digest: signing.digest,
             };
-            black_box(sts::tokens::saml2::build(&spec("_a"), Some(with)).expect("sign"));
+            black_box(sts::tokens::saml2::build(&spec("_a"), Some(with), None).expect("sign"));
         });
     }
 }

@@ -8,10 +8,8 @@
 //! <data-dir>/instances/rest/*.json     REST STS instances, the same
 //! ```
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use openssl::asn1::Asn1Time;
 use openssl::bn::BigNum;
@@ -24,7 +22,7 @@ use openssl::x509::{X509, X509NameBuilder};
 
 use crate::identity::{FileUserStore, User, hash_password};
 use crate::secret::Secret;
-use crate::xmldsig::{KeyKind, SigningKey};
+use crate::xmldsig::KeyKind;
 
 /// The RSA signing key created on first start, used when an instance names none.
 pub const DEFAULT_KEY: &str = "sts-signing";
@@ -104,10 +102,8 @@ fn self_signed(key: &PKey<Private>, cn: &str) -> Result<X509, openssl::error::Er
     Ok(b.build())
 }
 
-/// Creates a key pair with a self-signed certificate under `keys/`.
-pub fn create_key(dir: &Path, alias: &str, kind: KeyKind) -> Result<(), DataDirError> {
-    let keys = dir.join("keys");
-    std::fs::create_dir_all(&keys).map_err(io(&keys))?;
+/// A new key pair of `kind` with a self-signed certificate: (PKCS#8 key PEM, certificate PEM).
+pub fn new_key_pair(alias: &str, kind: KeyKind) -> Result<(Vec<u8>, Vec<u8>), DataDirError> {
     let key = match kind {
         KeyKind::Rsa => PKey::from_rsa(Rsa::generate(2048)?)?,
         KeyKind::Ec => {
@@ -116,10 +112,18 @@ pub fn create_key(dir: &Path, alias: &str, kind: KeyKind) -> Result<(), DataDirE
         }
     };
     let cert = self_signed(&key, alias)?;
+    Ok((key.private_key_to_pem_pkcs8()?, cert.to_pem()?))
+}
+
+/// Creates a key pair with a self-signed certificate under `keys/`.
+pub fn create_key(dir: &Path, alias: &str, kind: KeyKind) -> Result<(), DataDirError> {
+    let keys = dir.join("keys");
+    std::fs::create_dir_all(&keys).map_err(io(&keys))?;
+    let (key_pem, cert_pem) = new_key_pair(alias, kind)?;
     let kp = keys.join(format!("{alias}.key.pem"));
-    write_private(&kp, &key.private_key_to_pem_pkcs8()?).map_err(io(&kp))?;
+    write_private(&kp, &key_pem).map_err(io(&kp))?;
     let cp = keys.join(format!("{alias}.crt.pem"));
-    std::fs::write(&cp, cert.to_pem()?).map_err(io(&cp))?;
+    std::fs::write(&cp, cert_pem).map_err(io(&cp))?;
     Ok(())
 }
 
@@ -256,42 +260,9 @@ pub fn bootstrap(
     Ok(out)
 }
 
-/// Loads every key pair under `keys/`.
-pub fn load_keys(dir: &Path) -> Result<HashMap<String, Arc<SigningKey>>, DataDirError> {
-    let keys_dir = dir.join("keys");
-    let mut out = HashMap::new();
-    let entries = match std::fs::read_dir(&keys_dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(io(&keys_dir)(e)),
-    };
-    for entry in entries {
-        let path = entry.map_err(io(&keys_dir))?.path();
-        let Some(alias) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".key.pem"))
-        else {
-            continue;
-        };
-        let key_pem = std::fs::read(&path).map_err(io(&path))?;
-        let cert_path = keys_dir.join(format!("{alias}.crt.pem"));
-        let cert_pem = std::fs::read(&cert_path).map_err(io(&cert_path))?;
-        let invalid = |message: String| DataDirError::Invalid {
-            path: path.clone(),
-            message,
-        };
-        let pkey = PKey::private_key_from_pem(&key_pem).map_err(|e| invalid(e.to_string()))?;
-        let kind = match pkey.id() {
-            openssl::pkey::Id::RSA => KeyKind::Rsa,
-            openssl::pkey::Id::EC => KeyKind::Ec,
-            other => return Err(invalid(format!("unsupported key type {other:?}"))),
-        };
-        let key = SigningKey::new(alias, kind, Secret::new(key_pem), cert_pem)
-            .map_err(|e| invalid(e.to_string()))?;
-        out.insert(alias.to_owned(), key);
-    }
-    Ok(out)
+/// Loads the keyring under `keys/` (see [`crate::keyring`]).
+pub fn load_keys(dir: &Path) -> Result<crate::keyring::Keyring, DataDirError> {
+    crate::keyring::Keyring::load(dir)
 }
 
 /// Reads every instance file: `instances/rest/*.json` and `instances/soap/*.json`, each an

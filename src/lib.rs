@@ -12,6 +12,7 @@ pub mod datadir;
 pub mod engine;
 pub mod identity;
 pub mod instance;
+pub mod keyring;
 pub mod publish;
 pub mod secret;
 pub mod server;
@@ -22,7 +23,6 @@ pub mod wstrust;
 pub mod xml;
 pub mod xmldsig;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Start-up failures.
@@ -42,7 +42,7 @@ pub enum StartError {
 pub fn publisher(
     cfg: &config::Config,
     store: &Arc<dyn store::Store>,
-    keys: HashMap<String, Arc<xmldsig::SigningKey>>,
+    keys: keyring::Keyring,
     clock: Arc<dyn clock::Clock>,
 ) -> Result<publish::Publisher, StartError> {
     let files = datadir::load_instance_files(&cfg.data_dir)?;
@@ -54,6 +54,7 @@ pub fn publisher(
         files,
         Box::new(move || clock.now().timestamp_millis()),
     )
+    .map(|p| p.watch_keys(&cfg.data_dir))
     .map_err(|(path, message)| StartError::Instance {
         path: path.display().to_string(),
         message,

@@ -59,6 +59,25 @@ enum Command {
         #[command(subcommand)]
         command: InstanceCommand,
     },
+    /// List, rotate and import keys under `keys/` (a running server picks changes up within
+    /// `instance_poll_millis`).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// List key pairs and certificates: alias, kind, role, certificate SHA-256 fingerprint.
+    List,
+    /// Replace a key pair with a new one of the same kind. Its old certificate is kept as
+    /// `<alias>.previous.crt.pem`: tokens it signed still validate and its JWK stays
+    /// published until the next rotation.
+    Rotate { alias: String },
+    /// Add a relying party's certificate (PEM) under ALIAS, to encrypt assertions to it
+    /// (`saml2-encryption-key-alias`).
+    Import { alias: String, certificate: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -212,6 +231,7 @@ fn run(cli: Cli) -> Result<(), AnyError> {
         Command::User { command } => user(&cfg, command),
         Command::Tokens { command } => tokens(&cfg, command),
         Command::Instance { command } => instances(&cfg, command),
+        Command::Keys { command } => keys(&cfg, command),
         Command::Realm { command } => {
             std::fs::create_dir_all(&cfg.data_dir)?;
             let store = FileUserStore::open(&cfg.data_dir.join("users.json"))?;
@@ -358,6 +378,43 @@ fn instances(cfg: &Config, command: InstanceCommand) -> Result<(), AnyError> {
         InstanceCommand::Delete { kind: k, id } => {
             let p = publisher.delete(kind(&k)?, &id, None)?;
             say!("{} sts instance {} successfully removed", k, p.id);
+        }
+    }
+    Ok(())
+}
+
+fn keys(cfg: &Config, command: KeysCommand) -> Result<(), AnyError> {
+    use sts::keyring::Keyring;
+    match command {
+        KeysCommand::List => {
+            let ring = Keyring::load(&cfg.data_dir)?;
+            let mut aliases: Vec<&String> = ring.certificates.keys().collect();
+            aliases.sort();
+            for alias in aliases {
+                let cert = &ring.certificates[alias];
+                let role = match ring.signing.get(alias) {
+                    Some(k) if k.previous().is_some() => "key pair (rotated)",
+                    Some(_) => "key pair",
+                    None => "certificate",
+                };
+                say!(
+                    "{alias}\t{:?}\t{role}\t{}",
+                    cert.kind(),
+                    sts::keyring::fingerprint(cert.der())
+                );
+            }
+        }
+        KeysCommand::Rotate { alias } => {
+            let kind = sts::keyring::rotate(&cfg.data_dir, &alias)?;
+            say!(
+                "rotated {alias} ({kind:?}); the previous certificate is keys/{alias}.previous.crt.pem"
+            );
+        }
+        KeysCommand::Import { alias, certificate } => {
+            let pem = std::fs::read(&certificate)
+                .map_err(|e| format!("{}: {e}", certificate.display()))?;
+            sts::keyring::import_certificate(&cfg.data_dir, &alias, &pem)?;
+            say!("imported {alias} as keys/{alias}.crt.pem");
         }
     }
     Ok(())

@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use crate::engine::Instance;
 use crate::instance::{InstanceConfig, Kind, TokenType, keep_secrets, redact};
+use crate::keyring::Keyring;
 use crate::store::{InstanceRecord, InstanceStore, StoreError};
-use crate::xmldsig::SigningKey;
 
 /// Publish failures; each becomes one JSON error in `server::reject`.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +48,18 @@ pub struct Published {
 struct FileInstance {
     path: PathBuf,
     rev: String,
+    kind: Kind,
+    /// As read, to resolve again with new keys.
+    json: Value,
+}
+
+/// Instance files by id, with their resolved instances.
+type Files = Arc<HashMap<String, (FileInstance, Arc<Instance>)>>;
+
+/// The keys folder a publisher re-reads when it changes, with the stamp last loaded.
+struct KeySource {
+    dir: PathBuf,
+    stamp: Mutex<Vec<(String, u64, Option<std::time::SystemTime>)>>,
 }
 
 /// The instances of this node, swapped as a whole on change so that readers never wait on a
@@ -56,9 +68,10 @@ type Map = Arc<HashMap<String, Arc<Instance>>>;
 
 pub struct Publisher {
     store: Arc<dyn InstanceStore>,
-    keys: HashMap<String, Arc<SigningKey>>,
+    keys: RwLock<Arc<Keyring>>,
+    key_source: Option<KeySource>,
     default_key: String,
-    files: HashMap<String, (FileInstance, Arc<Instance>)>,
+    files: RwLock<Files>,
     live: RwLock<Map>,
     /// The store generation `live` was built from; None forces a reload.
     generation: Mutex<Option<i64>>,
@@ -74,7 +87,7 @@ const TOKEN_TYPES: &str = "USERNAME, OPENAM, X509, OPENIDCONNECT, SAML2";
 pub fn parse(
     kind: Kind,
     state: &Value,
-    keys: &HashMap<String, Arc<SigningKey>>,
+    keys: &Keyring,
     default_key: &str,
 ) -> Result<Instance, Vec<String>> {
     let Value::Object(_) = state else {
@@ -194,7 +207,7 @@ impl Publisher {
     /// this node (a key alias missing here, say) is logged and skipped.
     pub fn new(
         store: Arc<dyn InstanceStore>,
-        keys: HashMap<String, Arc<SigningKey>>,
+        keys: Keyring,
         default_key: &str,
         files: Vec<(PathBuf, Kind, Value)>,
         now_ms: Box<dyn Fn() -> i64 + Send + Sync>,
@@ -208,6 +221,8 @@ impl Publisher {
             let file = FileInstance {
                 path: path.clone(),
                 rev,
+                kind,
+                json,
             };
             if by_id
                 .insert(id.clone(), (file, Arc::new(instance)))
@@ -218,9 +233,10 @@ impl Publisher {
         }
         let p = Publisher {
             store,
-            keys,
+            keys: RwLock::new(Arc::new(keys)),
+            key_source: None,
             default_key: default_key.to_owned(),
-            files: by_id,
+            files: RwLock::new(Arc::new(by_id)),
             live: RwLock::new(Arc::new(HashMap::new())),
             generation: Mutex::new(None),
             now_ms,
@@ -228,6 +244,84 @@ impl Publisher {
         p.refresh()
             .map_err(|e| (PathBuf::from("store"), e.to_string()))?;
         Ok(p)
+    }
+
+    /// Watches the data directory's `keys/`: [`Publisher::refresh`] then reloads the keyring
+    /// when a file there changes (`sts keys rotate`, a new relying party certificate) and
+    /// resolves every instance again with it.
+    pub fn watch_keys(mut self, data_dir: &std::path::Path) -> Publisher {
+        self.key_source = Some(KeySource {
+            dir: data_dir.to_owned(),
+            stamp: Mutex::new(crate::keyring::stamp(data_dir)),
+        });
+        self
+    }
+
+    fn keys(&self) -> Arc<Keyring> {
+        self.keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn files(&self) -> Files {
+        self.files
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reloads the keyring if `keys/` changed; true if the new keys are in use. A keyring
+    /// that does not load, or that an instance file cannot be served with, is refused as a
+    /// whole (logged) and the old keys stay; the next change is tried again.
+    fn refresh_keys(&self) -> bool {
+        let Some(source) = &self.key_source else {
+            return false;
+        };
+        let mut last = source
+            .stamp
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = crate::keyring::stamp(&source.dir);
+        if *last == now {
+            return false;
+        }
+        let keys = match Keyring::load(&source.dir) {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::error!(error = %e, "keys/ changed but does not load; the previous keys stay in use");
+                return false;
+            }
+        };
+        let mut files = HashMap::new();
+        for (id, (file, _)) in self.files().iter() {
+            match parse(file.kind, &file.json, &keys, &self.default_key) {
+                Ok(i) => {
+                    let file = FileInstance {
+                        path: file.path.clone(),
+                        rev: file.rev.clone(),
+                        kind: file.kind,
+                        json: file.json.clone(),
+                    };
+                    files.insert(id.clone(), (file, Arc::new(i)));
+                }
+                Err(p) => {
+                    tracing::error!(file = %file.path.display(), problems = %p.join("; "), "keys/ changed but this instance file cannot be served with the new keys; the previous keys stay in use");
+                    return false;
+                }
+            }
+        }
+        *self
+            .files
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(files);
+        *self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
+        *last = now;
+        tracing::info!("keys reloaded");
+        true
     }
 
     /// The instance published at `subpath`, REST or SOAP.
@@ -252,21 +346,22 @@ impl Publisher {
 
     /// Reloads the stored instances if any changed since the last load; true if it did.
     pub fn refresh(&self) -> Result<bool, StoreError> {
+        let rekeyed = self.refresh_keys();
         let mut generation = self
             .generation
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = self.store.instances_generation()?;
-        if *generation == Some(now) {
+        if *generation == Some(now) && !rekeyed {
             return Ok(false);
         }
-        let mut map: HashMap<String, Arc<Instance>> = self
-            .files
+        let files = self.files();
+        let mut map: HashMap<String, Arc<Instance>> = files
             .iter()
             .map(|(id, (_, i))| (id.clone(), i.clone()))
             .collect();
         for rec in self.store.list_instances()? {
-            if let Some((file, _)) = self.files.get(&rec.id) {
+            if let Some((file, _)) = files.get(&rec.id) {
                 tracing::warn!(id = %rec.id, file = %file.path.display(), "a published instance is shadowed by an instance file");
                 continue;
             }
@@ -299,7 +394,7 @@ impl Publisher {
         let kind =
             Kind::parse(&rec.kind).ok_or_else(|| vec![format!("unknown kind {}", rec.kind)])?;
         let json: Value = serde_json::from_str(&rec.config).map_err(|e| vec![e.to_string()])?;
-        parse(kind, &json, &self.keys, &self.default_key)
+        parse(kind, &json, &self.keys(), &self.default_key)
     }
 
     fn shown(id: &str, rev: &str, kind: Kind, mut json: Value) -> Published {
@@ -314,7 +409,7 @@ impl Publisher {
 
     /// Publishes a new instance; it is live on this node when this returns.
     pub fn create(&self, kind: Kind, state: &Value) -> Result<Published, PublishError> {
-        let instance = parse(kind, state, &self.keys, &self.default_key);
+        let instance = parse(kind, state, &self.keys(), &self.default_key);
         // The url element may be taken even when the state has other problems: say both.
         let id = match &instance {
             Ok(i) => Some(i.config.subpath()),
@@ -332,7 +427,7 @@ impl Publisher {
                 }),
         };
         let taken = match &id {
-            Some(id) => self.files.contains_key(id) || self.store.get_instance(id)?.is_some(),
+            Some(id) => self.files().contains_key(id) || self.store.get_instance(id)?.is_some(),
             None => false,
         };
         let instance = match (instance, taken) {
@@ -371,7 +466,7 @@ impl Publisher {
             kind: kind.as_str(),
             id: id.to_owned(),
         };
-        if let Some((file, inst)) = self.files.get(id) {
+        if let Some((file, inst)) = self.files().get(id) {
             return if inst.config.kind() == kind {
                 Ok(Self::shown(id, &file.rev, kind, inst.config.to_json()))
             } else {
@@ -387,15 +482,15 @@ impl Publisher {
 
     /// Every instance of `kind`, files first, each group by id.
     pub fn list(&self, kind: Kind) -> Result<Vec<Published>, PublishError> {
-        let mut out: Vec<Published> = self
-            .files
+        let files = self.files();
+        let mut out: Vec<Published> = files
             .iter()
             .filter(|(_, (_, i))| i.config.kind() == kind)
             .map(|(id, (f, i))| Self::shown(id, &f.rev, kind, i.config.to_json()))
             .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
         for rec in self.store.list_instances()? {
-            if rec.kind == kind.as_str() && !self.files.contains_key(&rec.id) {
+            if rec.kind == kind.as_str() && !files.contains_key(&rec.id) {
                 out.push(Self::shown(&rec.id, &rec.rev, kind, stored_json(&rec)?));
             }
         }
@@ -403,7 +498,7 @@ impl Publisher {
     }
 
     fn stored(&self, kind: Kind, id: &str) -> Result<InstanceRecord, PublishError> {
-        if let Some((file, _)) = self.files.get(id) {
+        if let Some((file, _)) = self.files().get(id) {
             return Err(PublishError::FromFile {
                 id: id.to_owned(),
                 path: file.path.display().to_string(),
@@ -434,7 +529,7 @@ impl Publisher {
         let mut state = state.clone();
         keep_secrets(&mut state, &stored_json(&old)?);
         let instance =
-            parse(kind, &state, &self.keys, &self.default_key).map_err(PublishError::Invalid)?;
+            parse(kind, &state, &self.keys(), &self.default_key).map_err(PublishError::Invalid)?;
         if instance.config.subpath() != id {
             return Err(PublishError::Invalid(vec![format!(
                 "deployment-config: the realm and url element name `{}`, not `{id}`; publish a new instance to move it",

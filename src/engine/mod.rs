@@ -4,7 +4,6 @@
 
 mod nonces;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -17,6 +16,7 @@ use crate::identity::sessions::Sessions;
 use crate::identity::throttle::Throttle;
 use crate::identity::{UserStore, verify_password};
 use crate::instance::{InstanceConfig, TokenTransform, TokenType};
+use crate::keyring::Keyring;
 use crate::secret::{Secret, ct_eq};
 use crate::store::{TokenRecord, TokenStore};
 use crate::tokens::oidc::{JwsAlgorithm, JwsKey, JwsSigner};
@@ -279,6 +279,8 @@ pub struct SamlSigning {
 pub struct Instance {
     pub config: InstanceConfig,
     pub saml_signing: Option<SamlSigning>,
+    /// What of its assertions is encrypted, and to whom.
+    pub saml_encryption: Option<saml2::Encryption>,
     pub oidc_signing: Option<Arc<JwsSigner>>,
     /// Issuers whose id_tokens are accepted as input, with their keys.
     pub oidc_trust: Vec<TrustedIssuer>,
@@ -315,7 +317,7 @@ impl Instance {
     /// operator can act on it.
     pub fn resolve(
         mut config: InstanceConfig,
-        keys: &HashMap<String, Arc<SigningKey>>,
+        keys: &Keyring,
         default_key: &str,
     ) -> Result<Instance, Vec<String>> {
         let mut problems = Vec::new();
@@ -407,6 +409,9 @@ impl Instance {
         let saml_signing = config
             .saml2()
             .and_then(|s| resolve_saml(s, keys, default_key, &mut problems));
+        let saml_encryption = config
+            .saml2()
+            .and_then(|s| resolve_saml_encryption(s, keys, &mut problems));
         let oidc_signing = config
             .oidc()
             .and_then(|o| resolve_oidc(o, keys, default_key, &mut problems))
@@ -430,6 +435,7 @@ impl Instance {
             Ok(Instance {
                 config,
                 saml_signing,
+                saml_encryption,
                 oidc_signing,
                 oidc_trust,
             })
@@ -469,7 +475,7 @@ impl Instance {
 
 fn resolve_saml(
     s: &crate::instance::Saml2Config,
-    keys: &HashMap<String, Arc<SigningKey>>,
+    keys: &Keyring,
     default_key: &str,
     problems: &mut Vec<String>,
 ) -> Option<SamlSigning> {
@@ -480,16 +486,6 @@ fn resolve_saml(
         problems.push(format!(
             "saml2-config.saml2-token-lifetime-seconds must be between 1 and {MAX_LIFETIME_SECS}"
         ));
-    }
-    // Refuse what this STS cannot honour yet rather than silently ignore it.
-    for (on, key) in [
-        (s.encrypt_assertion, "saml2-encrypt-assertion"),
-        (s.encrypt_attributes, "saml2-encrypt-attributes"),
-        (s.encrypt_nameid, "saml2-encrypt-nameid"),
-    ] {
-        if on {
-            problems.push(format!("saml2-config.{key} is not supported yet"));
-        }
     }
     for (class, key) in [
         (
@@ -531,7 +527,7 @@ fn resolve_saml(
         return None;
     }
     let alias = s.signature_key_alias.as_deref().unwrap_or(default_key);
-    let Some(key) = keys.get(alias).cloned() else {
+    let Some(key) = keys.signing.get(alias).cloned() else {
         problems.push(format!(
             "saml2-config.saml2-signature-key-alias `{alias}` names no key in keys/"
         ));
@@ -573,6 +569,58 @@ fn resolve_saml(
         signature,
         digest,
     })
+}
+
+/// The encryption of an instance's assertions: the relying party's certificate
+/// (`saml2-encryption-key-alias`, a certificate in keys/) and the block cipher.
+fn resolve_saml_encryption(
+    s: &crate::instance::Saml2Config,
+    keys: &Keyring,
+    problems: &mut Vec<String>,
+) -> Option<saml2::Encryption> {
+    if !(s.encrypt_assertion || s.encrypt_attributes || s.encrypt_nameid) {
+        return None;
+    }
+    if s.encrypt_assertion && (s.encrypt_attributes || s.encrypt_nameid) {
+        problems.push(
+            "saml2-config: saml2-encrypt-assertion already hides NameID and attributes; it cannot be combined with saml2-encrypt-nameid or saml2-encrypt-attributes".into(),
+        );
+        return None;
+    }
+    let cipher = match crate::tokens::xmlenc::BlockCipher::from_config(
+        s.encryption_algorithm.as_deref(),
+        s.encryption_algorithm_strength,
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            problems.push(format!("saml2-config.saml2-encryption-algorithm: {e}"));
+            return None;
+        }
+    };
+    let Some(alias) = s.encryption_key_alias.as_deref().filter(|a| !a.is_empty()) else {
+        problems.push(
+            "saml2-config.saml2-encryption-key-alias must name the relying party's certificate to encrypt to".into(),
+        );
+        return None;
+    };
+    let Some(cert) = keys.certificates.get(alias) else {
+        problems.push(format!(
+            "saml2-config.saml2-encryption-key-alias `{alias}` names no certificate in keys/ ({alias}.crt.pem)"
+        ));
+        return None;
+    };
+    match crate::tokens::xmlenc::Encrypter::new(cipher, cert.clone()) {
+        Ok(encrypter) => Some(saml2::Encryption {
+            encrypter,
+            assertion: s.encrypt_assertion,
+            attributes: s.encrypt_attributes,
+            name_id: s.encrypt_nameid,
+        }),
+        Err(e) => {
+            problems.push(format!("saml2-config.saml2-encryption-key-alias: {e}"));
+            None
+        }
+    }
 }
 
 fn resolve_trust(
@@ -679,7 +727,7 @@ fn resolve_trust(
 
 fn resolve_oidc(
     o: &crate::instance::OidcConfig,
-    keys: &HashMap<String, Arc<SigningKey>>,
+    keys: &Keyring,
     default_key: &str,
     problems: &mut Vec<String>,
 ) -> Option<JwsSigner> {
@@ -751,7 +799,7 @@ fn resolve_oidc(
                 crate::xmldsig::KeyKind::Rsa => default_key,
                 crate::xmldsig::KeyKind::Ec => crate::datadir::DEFAULT_EC_KEY,
             });
-            match keys.get(alias) {
+            match keys.signing.get(alias) {
                 Some(k) => JwsKey::Private(k.clone()),
                 None => {
                     problems.push(format!(
@@ -933,9 +981,21 @@ impl Engine {
         let Some(signing) = &instance.saml_signing else {
             return Err("this instance issues unsigned assertions, which cannot be validated");
         };
-        let verified = match crate::xmldsig::verify_enveloped(xml, "ID", signing.key.cert_pem()) {
+        // The previous certificate of a rotated key still vouches for what it signed.
+        let verified = match crate::xmldsig::verify_enveloped(xml, "ID", signing.key.cert_pem())
+            .or_else(|e| match signing.key.previous() {
+                Some(previous) => crate::xmldsig::verify_enveloped(xml, "ID", previous.pem()),
+                None => Err(e),
+            }) {
             Ok(v) => v,
             Err(e) => {
+                if crate::xml::parse(xml, crate::xml::Limits::default())
+                    .is_ok_and(|el| el.is(saml2::SAML2_NS, "EncryptedAssertion"))
+                {
+                    return Err(
+                        "the assertion is encrypted for its relying party; only that party can read it (validate it by reference on a persisting instance)",
+                    );
+                }
                 tracing::info!(instance = %instance.config.subpath(), error = %e, "validate: signature refused");
                 return Err("the token is not signed by this STS");
             }
@@ -1493,9 +1553,10 @@ impl Engine {
             signature: s.signature,
             digest: s.digest,
         });
-        let xml = saml2::build(&spec, sign).map_err(|e| {
-            EngineError::RequestFailed(format!("signing the assertion failed: {e}"))
-        })?;
+        let built = saml2::build(&spec, sign, instance.saml_encryption.as_ref())
+            .map_err(|e| EngineError::RequestFailed(e.to_string()))?;
+        // The store keeps the signed assertion, not its encryption, so that a persisting
+        // instance can validate it by reference.
         let durable = self.persist(
             instance,
             principal,
@@ -1503,11 +1564,11 @@ impl Engine {
             TokenType::Saml2,
             now,
             not_after,
-            &xml,
+            &built.assertion,
         )?;
         Ok(Issued {
             id,
-            token: xml,
+            token: built.wire,
             created: not_before,
             expires: not_after,
             audience,
@@ -1669,9 +1730,24 @@ mod tests {
     fn instances_that_cannot_be_honoured_are_refused_at_load() {
         assert!(resolve_demo(|_| {}).is_ok());
         type Edit = fn(&mut serde_json::Value);
-        let cases: [(&str, Edit); 5] = [
-            ("encrypt", |j| {
+        let cases: [(&str, Edit); 8] = [
+            ("encrypt without a certificate", |j| {
                 j["saml2-config"]["saml2-encrypt-assertion"] = "true".into()
+            }),
+            ("encrypt to an EC certificate", |j| {
+                j["saml2-config"]["saml2-encrypt-nameid"] = "true".into();
+                j["saml2-config"]["saml2-encryption-key-alias"] = "sts-signing-ec".into();
+            }),
+            ("encrypt assertion and NameID", |j| {
+                j["saml2-config"]["saml2-encrypt-assertion"] = "true".into();
+                j["saml2-config"]["saml2-encrypt-nameid"] = "true".into();
+                j["saml2-config"]["saml2-encryption-key-alias"] = "sts-signing".into();
+            }),
+            ("encrypt with 3DES", |j| {
+                j["saml2-config"]["saml2-encrypt-attributes"] = "true".into();
+                j["saml2-config"]["saml2-encryption-key-alias"] = "sts-signing".into();
+                j["saml2-config"]["saml2-encryption-algorithm"] =
+                    "http://www.w3.org/2001/04/xmlenc#tripledes-cbc".into();
             }),
             ("lifetime", |j| {
                 j["saml2-config"]["saml2-token-lifetime-seconds"] = "10000000000000".into()
@@ -1691,6 +1767,14 @@ mod tests {
         for (what, edit) in cases {
             assert!(resolve_demo(edit).is_err(), "{what} accepted");
         }
+        let enc = resolve_demo(|j| {
+            j["saml2-config"]["saml2-encrypt-attributes"] = "true".into();
+            j["saml2-config"]["saml2-encryption-key-alias"] = "sts-signing".into();
+        })
+        .unwrap()
+        .saml_encryption
+        .unwrap();
+        assert!(enc.attributes && !enc.assertion && !enc.name_id);
         // An EC key without an explicit algorithm signs with ECDSA-SHA256.
         let ec = resolve_demo(|j| {
             j["saml2-config"]["saml2-signature-key-alias"] = "sts-signing-ec".into()

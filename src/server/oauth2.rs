@@ -28,22 +28,25 @@ fn route(state: &AppState, req: &JsonRequest) -> Result<HttpReply, JsonFailure> 
     }
 }
 
-/// The JWK set of a realm: the public key of every instance of the realm that signs
-/// id_tokens with a key pair, once per `kid`. HMAC secrets are never published.
+/// The JWK set of a realm: the public keys (current, and previous after a rotation) of every
+/// instance of the realm that signs id_tokens with a key pair, once per `kid`. HMAC secrets
+/// are never published.
 fn jwks(state: &AppState, realm: &str) -> Value {
     let mut keys: Vec<Value> = Vec::new();
     for instance in state.publisher.instances() {
         if instance.config.realm() != realm {
             continue;
         }
-        let Some(jwk) = instance.oidc_signing.as_ref().and_then(|s| s.public_jwk()) else {
+        let Some(signer) = &instance.oidc_signing else {
             continue;
         };
-        if !keys
-            .iter()
-            .any(|k| k["kid"] == jwk["kid"] && k["alg"] == jwk["alg"])
-        {
-            keys.push(jwk);
+        for jwk in signer.public_jwks() {
+            if !keys
+                .iter()
+                .any(|k| k["kid"] == jwk["kid"] && k["alg"] == jwk["alg"])
+            {
+                keys.push(jwk);
+            }
         }
     }
     keys.sort_by(|a, b| a["kid"].to_string().cmp(&b["kid"].to_string()));

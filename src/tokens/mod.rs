@@ -2,3 +2,4 @@
 
 pub mod oidc;
 pub mod saml2;
+pub mod xmlenc;

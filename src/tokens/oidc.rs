@@ -11,7 +11,7 @@ use openssl::bn::{BigNum, BigNumContext};
 use openssl::ecdsa::EcdsaSig;
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
-use openssl::pkey::{PKey, Private};
+use openssl::pkey::PKey;
 use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Signer, Verifier};
 use serde_json::{Map, Value, json};
@@ -139,6 +139,17 @@ pub struct JwsSigner {
     /// The public key as a JWK, for asymmetric keys.
     jwk: Option<Value>,
     jwk_in_header: bool,
+    /// The key this alias had before its last rotation, if it fits the algorithm: tokens
+    /// it signed still verify, and it stays in the JWK set.
+    previous: Option<PreviousKey>,
+}
+
+/// The public key of a rotated-out key pair.
+#[derive(Debug, Clone)]
+struct PreviousKey {
+    kid: String,
+    jwk: Value,
+    key: PKey<openssl::pkey::Public>,
 }
 
 /// Claims whose signature was verified. The private field means only
@@ -204,12 +215,25 @@ impl JwsSigner {
                 )));
             }
         };
+        let previous = match &key {
+            JwsKey::Private(k) => k.previous().and_then(|cert| {
+                // A previous key of another kind or curve cannot have signed with `alg`.
+                let jwk = public_jwk(cert.public_key(), alg).ok()?;
+                Some(PreviousKey {
+                    kid: thumbprint(&jwk),
+                    jwk,
+                    key: cert.public_key().clone(),
+                })
+            }),
+            JwsKey::Hmac(_) => None,
+        };
         Ok(JwsSigner {
             alg,
             key,
             kid,
             jwk,
             jwk_in_header,
+            previous,
         })
     }
 
@@ -221,15 +245,26 @@ impl JwsSigner {
         self.kid.as_deref()
     }
 
-    /// The public key as a JWK with `kid`, `alg` and `use` (for a JWKS document).
-    pub fn public_jwk(&self) -> Option<Value> {
-        let mut jwk = self.jwk.clone()?;
-        if let Value::Object(m) = &mut jwk {
-            m.insert("kid".into(), json!(self.kid));
-            m.insert("alg".into(), json!(self.alg.name()));
-            m.insert("use".into(), json!("sig"));
+    /// The public keys as JWKs with `kid`, `alg` and `use` (for a JWKS document): the
+    /// current key, then the previous one if the key was rotated. Empty for HMAC.
+    pub fn public_jwks(&self) -> Vec<Value> {
+        let complete = |jwk: &Value, kid: &str| {
+            let mut jwk = jwk.clone();
+            if let Value::Object(m) = &mut jwk {
+                m.insert("kid".into(), json!(kid));
+                m.insert("alg".into(), json!(self.alg.name()));
+                m.insert("use".into(), json!("sig"));
+            }
+            jwk
+        };
+        let mut out = Vec::new();
+        if let (Some(jwk), Some(kid)) = (&self.jwk, &self.kid) {
+            out.push(complete(jwk, kid));
         }
-        Some(jwk)
+        if let Some(p) = &self.previous {
+            out.push(complete(&p.jwk, &p.kid));
+        }
+        out
     }
 
     /// Signs `claims` (a JSON object) into a compact JWS.
@@ -296,9 +331,15 @@ impl JwsSigner {
                 expected: self.alg.name(),
             });
         }
-        let ok = match &self.key {
-            JwsKey::Hmac(_) => ct_eq(&self.signature(c.input)?, &c.sig),
-            JwsKey::Private(k) => public_signature_ok(self.alg, k.openssl_key(), c.input, &c.sig)?,
+        let ok = match (&self.key, &self.previous) {
+            (JwsKey::Hmac(_), _) => ct_eq(&self.signature(c.input)?, &c.sig),
+            // The `kid` only picks between this signer's own two keys.
+            (JwsKey::Private(_), Some(p)) if c.kid.as_deref() == Some(p.kid.as_str()) => {
+                public_signature_ok(self.alg, &p.key, c.input, &c.sig)?
+            }
+            (JwsKey::Private(k), _) => {
+                public_signature_ok(self.alg, k.openssl_key(), c.input, &c.sig)?
+            }
         };
         c.claims_if(ok)
     }
@@ -523,7 +564,10 @@ pub fn verify_trusted(
 }
 
 /// The public half of `key` as a JWK (members in RFC 7638 order).
-fn public_jwk(key: &PKey<Private>, alg: JwsAlgorithm) -> Result<Value, JwtError> {
+fn public_jwk<T: openssl::pkey::HasPublic>(
+    key: &openssl::pkey::PKeyRef<T>,
+    alg: JwsAlgorithm,
+) -> Result<Value, JwtError> {
     if let Some((nid, len, crv)) = alg.curve() {
         let ec = key.ec_key()?;
         if ec.group().curve_name() != Some(nid) {
@@ -565,7 +609,7 @@ mod tests {
     fn keys() -> std::collections::HashMap<String, Arc<SigningKey>> {
         let dir = tempfile::tempdir().unwrap();
         crate::datadir::bootstrap(dir.path(), Some("x".into()), Some("y".into())).unwrap();
-        crate::datadir::load_keys(dir.path()).unwrap()
+        crate::datadir::load_keys(dir.path()).unwrap().signing
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::tokens::xmlenc::{EncryptError, Encrypter};
 use crate::xml::{escape_attr, escape_text};
 use crate::xmldsig::{self, DigestAlgorithm, SignatureAlgorithm, SigningKey};
 
@@ -55,6 +56,33 @@ pub struct SignWith<'a> {
     pub digest: DigestAlgorithm,
 }
 
+/// What to encrypt for the relying party. The assertion as a whole excludes its parts
+/// (OpenAM's rule, checked when an instance is published).
+#[derive(Debug, Clone)]
+pub struct Encryption {
+    pub encrypter: Encrypter,
+    pub assertion: bool,
+    pub attributes: bool,
+    pub name_id: bool,
+}
+
+/// Failures of building an assertion.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("signing the assertion failed: {0}")]
+    Sign(#[from] xmldsig::DsigError),
+    #[error("encrypting the assertion failed: {0}")]
+    Encrypt(#[from] EncryptError),
+}
+
+/// A built assertion: what goes on the wire, and the signed assertion inside it (the same
+/// text unless the whole assertion is encrypted), which the STS keeps to validate it later.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub wire: String,
+    pub assertion: String,
+}
+
 /// SAML's xs:dateTime: UTC, whole seconds.
 pub fn saml_datetime(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -70,7 +98,9 @@ pub fn new_assertion_id() -> String {
 pub fn build(
     spec: &AssertionSpec<'_>,
     sign: Option<SignWith<'_>>,
-) -> Result<String, xmldsig::DsigError> {
+    encryption: Option<&Encryption>,
+) -> Result<Built, BuildError> {
+    let encrypter = |part: bool| encryption.filter(|_| part).map(|e| &e.encrypter);
     let mut out = String::with_capacity(4096);
     out.push_str(&format!(
         "<saml2:Assertion xmlns:saml2=\"{SAML2_NS}\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" ID=\"{}\" IssueInstant=\"{}\" Version=\"2.0\"><saml2:Issuer>{}</saml2:Issuer>",
@@ -86,10 +116,26 @@ pub fn build(
         Confirmation::SenderVouches => CM_SENDER_VOUCHES,
         Confirmation::HolderOfKey { .. } => CM_HOLDER_OF_KEY,
     };
+    out.push_str("<saml2:Subject>");
+    match encrypter(encryption.is_some_and(|e| e.name_id)) {
+        None => out.push_str(&format!(
+            "<saml2:NameID Format=\"{}\">{}</saml2:NameID>",
+            escape_attr(spec.name_id_format),
+            escape_text(spec.name_id),
+        )),
+        Some(enc) => {
+            let name_id = format!(
+                "<saml2:NameID xmlns:saml2=\"{SAML2_NS}\" Format=\"{}\">{}</saml2:NameID>",
+                escape_attr(spec.name_id_format),
+                escape_text(spec.name_id),
+            );
+            out.push_str("<saml2:EncryptedID>");
+            out.push_str(&enc.encrypt(&name_id)?);
+            out.push_str("</saml2:EncryptedID>");
+        }
+    }
     out.push_str(&format!(
-        "<saml2:Subject><saml2:NameID Format=\"{}\">{}</saml2:NameID><saml2:SubjectConfirmation Method=\"{method}\"><saml2:SubjectConfirmationData",
-        escape_attr(spec.name_id_format),
-        escape_text(spec.name_id),
+        "<saml2:SubjectConfirmation Method=\"{method}\"><saml2:SubjectConfirmationData"
     ));
     if let Confirmation::HolderOfKey { .. } = spec.confirmation {
         out.push_str(" xsi:type=\"saml2:KeyInfoConfirmationDataType\"");
@@ -136,28 +182,53 @@ pub fn build(
     ));
     if !spec.attributes.is_empty() {
         out.push_str("<saml2:AttributeStatement>");
+        let enc = encrypter(encryption.is_some_and(|e| e.attributes));
         for (name, values) in spec.attributes {
-            out.push_str(&format!(
-                "<saml2:Attribute Name=\"{}\" NameFormat=\"{ATTRNAME_UNSPECIFIED}\">",
+            // Encrypted out of context, an attribute declares the namespaces it uses.
+            let declare = if enc.is_some() {
+                format!(
+                    " xmlns:saml2=\"{SAML2_NS}\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
+                )
+            } else {
+                String::new()
+            };
+            let mut attr = format!(
+                "<saml2:Attribute{declare} Name=\"{}\" NameFormat=\"{ATTRNAME_UNSPECIFIED}\">",
                 escape_attr(name)
-            ));
+            );
             for v in values {
-                out.push_str(&format!(
+                attr.push_str(&format!(
                     "<saml2:AttributeValue xsi:type=\"xs:string\">{}</saml2:AttributeValue>",
                     escape_text(v)
                 ));
             }
-            out.push_str("</saml2:Attribute>");
+            attr.push_str("</saml2:Attribute>");
+            match enc {
+                None => out.push_str(&attr),
+                Some(enc) => {
+                    out.push_str("<saml2:EncryptedAttribute>");
+                    out.push_str(&enc.encrypt(&attr)?);
+                    out.push_str("</saml2:EncryptedAttribute>");
+                }
+            }
         }
         out.push_str("</saml2:AttributeStatement>");
     }
     out.push_str("</saml2:Assertion>");
-    match sign {
-        None => Ok(out),
+    let assertion = match sign {
+        None => out,
         Some(s) => {
             let signed = xmldsig::sign_enveloped(out.as_bytes(), "ID", s.signature, s.key)?;
             String::from_utf8(signed)
-                .map_err(|_| xmldsig::DsigError::Native(xmldsig::FfiError::Serialize))
+                .map_err(|_| xmldsig::DsigError::Native(xmldsig::FfiError::Serialize))?
         }
-    }
+    };
+    let wire = match encrypter(encryption.is_some_and(|e| e.assertion)) {
+        None => assertion.clone(),
+        Some(enc) => format!(
+            "<saml2:EncryptedAssertion xmlns:saml2=\"{SAML2_NS}\">{}</saml2:EncryptedAssertion>",
+            enc.encrypt(&assertion)?
+        ),
+    };
+    Ok(Built { wire, assertion })
 }

@@ -140,6 +140,8 @@ pub struct SigningKey {
     cert_pem: Vec<u8>,
     /// The same key for OpenSSL itself (JWS signatures); `PKey` is thread-safe.
     pkey: openssl::pkey::PKey<openssl::pkey::Private>,
+    /// The certificate this alias had before its last rotation: still trusted to verify.
+    previous: Option<Arc<crate::keyring::Certificate>>,
 }
 
 impl fmt::Debug for SigningKey {
@@ -159,6 +161,7 @@ impl SigningKey {
         kind: KeyKind,
         key_pem: Secret<Vec<u8>>,
         cert_pem: Vec<u8>,
+        previous: Option<Arc<crate::keyring::Certificate>>,
     ) -> Result<Arc<SigningKey>, DsigError> {
         ffi::Key::private_with_cert(key_pem.expose(), &cert_pem)?;
         let pkey = openssl::pkey::PKey::private_key_from_pem(key_pem.expose())
@@ -171,6 +174,7 @@ impl SigningKey {
             key_pem,
             cert_pem,
             pkey,
+            previous,
         }))
     }
 
@@ -184,6 +188,11 @@ impl SigningKey {
 
     pub fn cert_pem(&self) -> &[u8] {
         &self.cert_pem
+    }
+
+    /// The certificate of this alias before its last rotation.
+    pub fn previous(&self) -> Option<&Arc<crate::keyring::Certificate>> {
+        self.previous.as_ref()
     }
 
     /// The private key as an OpenSSL key, for signatures outside XML-DSig.
@@ -353,7 +362,7 @@ mod tests {
         let pem = std::fs::read(dir.path().join("keys/k.key.pem")).unwrap();
         let cert = std::fs::read(dir.path().join("keys/k.crt.pem")).unwrap();
         (
-            SigningKey::new("k", kind, Secret::new(pem), cert.clone()).unwrap(),
+            SigningKey::new("k", kind, Secret::new(pem), cert.clone(), None).unwrap(),
             cert,
         )
     }

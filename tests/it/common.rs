@@ -47,6 +47,8 @@ pub struct Opts {
     /// Run the reaper this often.
     pub reap_every: Option<std::time::Duration>,
     pub rest_sts_caller: Option<sts::config::RestCaller>,
+    /// Files written into the data directory before the start: (relative path, bytes).
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 pub fn start() -> TestServer {
@@ -79,6 +81,9 @@ pub fn start_with(opts: Opts) -> TestServer {
             serde_json::to_vec(json).unwrap(),
         )
         .unwrap();
+    }
+    for (name, bytes) in &opts.files {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
     }
     serve_dir(dir, opts)
 }

@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod faults;
 mod issue;
+mod matrix;
 mod openapi;
 mod peers;
 mod rest;

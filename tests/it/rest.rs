@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-const OIDC_ISSUER: &str = "https://sts.example.com/oidc";
+pub const OIDC_ISSUER: &str = "https://sts.example.com/oidc";
 
 /// A REST instance offering USERNAME/OPENAM -> SAML2/OPENIDCONNECT.
 pub fn rest_instance(element: &str, persist: bool) -> Value {
@@ -35,7 +35,7 @@ pub fn rest_instance(element: &str, persist: bool) -> Value {
     })
 }
 
-fn publish(s: &TestServer, admin: &str, kind: &str, state: &Value) -> Reply {
+pub fn publish(s: &TestServer, admin: &str, kind: &str, state: &Value) -> Reply {
     s.request(
         "POST",
         &format!("/sts-publish/{kind}?_action=create"),
@@ -48,7 +48,7 @@ fn publish(s: &TestServer, admin: &str, kind: &str, state: &Value) -> Reply {
     )
 }
 
-fn call(s: &TestServer, admin: &str, path: &str, action: &str, body: &Value) -> Reply {
+pub fn call(s: &TestServer, admin: &str, path: &str, action: &str, body: &Value) -> Reply {
     s.request(
         "POST",
         &format!("/rest-sts/{path}?_action={action}"),
@@ -60,7 +60,7 @@ fn call(s: &TestServer, admin: &str, path: &str, action: &str, body: &Value) -> 
     )
 }
 
-fn username_to(out: Value) -> Value {
+pub fn username_to(out: Value) -> Value {
     json!({
         "input_token_state": {"token_type": "USERNAME", "username": "alice", "password": "s3cret"},
         "output_token_state": out
@@ -71,12 +71,17 @@ fn saml_bearer() -> Value {
     json!({"token_type": "SAML2", "subject_confirmation": "BEARER"})
 }
 
-fn oidc_out(nonce: &str) -> Value {
+pub fn oidc_out(nonce: &str) -> Value {
     json!({"token_type": "OPENIDCONNECT", "nonce": nonce, "allow_access": true})
 }
 
 /// Verifies a JWT with PyJWT against `cert`, returning its header and claims.
-fn pyjwt_verify(s: &TestServer, token: &str, alg: &str, key: &std::path::Path) -> (bool, String) {
+pub fn pyjwt_verify(
+    s: &TestServer,
+    token: &str,
+    alg: &str,
+    key: &std::path::Path,
+) -> (bool, String) {
     let _ = s;
     run(std::process::Command::new("python3")
         .arg(peers_dir().join("verify_jwt.py"))
@@ -85,12 +90,12 @@ fn pyjwt_verify(s: &TestServer, token: &str, alg: &str, key: &std::path::Path) -
         .args(["rp-1", OIDC_ISSUER]))
 }
 
-fn issued(r: &Reply) -> String {
+pub fn issued(r: &Reply) -> String {
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()["issued_token"].as_str().unwrap().to_owned()
 }
 
-fn expect_error(r: &Reply, status: u16, needle: &str) {
+pub fn expect_error(r: &Reply, status: u16, needle: &str) {
     assert_eq!(r.status, status, "{}", r.body);
     let v = r.json();
     assert_eq!(v["code"], status, "{}", r.body);
@@ -809,7 +814,7 @@ fn concurrent_publishes_of_one_url_element_leave_exactly_one_winner() {
 }
 
 /// A self-signed certificate (DER, base64) valid from `from_days` to `to_days` around now.
-fn client_cert_b64(from_days: i64, to_days: i64) -> String {
+pub fn client_cert_b64(from_days: i64, to_days: i64) -> String {
     use base64::Engine as _;
     use openssl::{asn1::Asn1Time, ec, nid::Nid, pkey::PKey, x509};
     let group = ec::EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
@@ -1024,7 +1029,7 @@ fn jwks_of_a_realm_verifies_its_id_tokens() {
 }
 
 /// Signs `claims` with PyJWT.
-fn pyjwt_sign(alg: &str, key: &std::path::Path, claims: &Value, kid: &str) -> String {
+pub fn pyjwt_sign(alg: &str, key: &std::path::Path, claims: &Value, kid: &str) -> String {
     let (ok, out) = run(std::process::Command::new("python3")
         .arg(peers_dir().join("sign_jwt.py"))
         .arg(alg)
