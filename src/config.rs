@@ -74,6 +74,11 @@ pub struct Config {
     /// `iPlanetDirectoryPro` header, as AM's documentation requires) or `anyone` (the input
     /// token in the body is the only credential).
     pub rest_sts_caller: RestCaller,
+    /// PEM certificate chain (server certificate first) to serve HTTPS with; with
+    /// `tls_key_file`. Unset: plain HTTP (TLS from a proxy).
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, RSA or EC) of `tls_cert_file`.
+    pub tls_key_file: Option<PathBuf>,
 }
 
 /// Who may call the REST STS.
@@ -118,6 +123,8 @@ impl Default for Config {
             reap_interval_secs: 60,
             instance_poll_millis: 1000,
             rest_sts_caller: RestCaller::Admin,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -214,6 +221,12 @@ impl Config {
         if let Some(v) = env_parse("STS_REST_STS_CALLER", get)? {
             cfg.rest_sts_caller = v;
         }
+        if let Some(v) = get("STS_TLS_CERT_FILE") {
+            cfg.tls_cert_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("STS_TLS_KEY_FILE") {
+            cfg.tls_key_file = Some(PathBuf::from(v));
+        }
         if let Some(v) = get("STS_LOG") {
             cfg.log = v;
         }
@@ -273,6 +286,11 @@ impl Config {
                 "max_xml_depth must be between 8 and 256".into(),
             ));
         }
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            return Err(ConfigError::Invalid(
+                "tls_cert_file and tls_key_file go together".into(),
+            ));
+        }
         if let Some(u) = &self.public_base_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
@@ -303,6 +321,7 @@ impl Config {
     pub fn base_url(&self) -> String {
         match &self.public_base_url {
             Some(u) => u.trim_end_matches('/').to_owned(),
+            None if self.tls_cert_file.is_some() => format!("https://{}", self.listen),
             None => format!("http://{}", self.listen),
         }
     }

@@ -70,6 +70,20 @@ pub struct SoapInstanceConfig {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub oidc_trusted_issuers: Vec<TrustedIssuerConfig>,
+    /// sts extension: aliases of CA certificates in keys/ that X509 input must chain to.
+    #[serde(
+        rename = "x509-trust-anchors",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub x509_trust_anchors: Vec<String>,
+    /// sts extension: certificate serial numbers (hex) refused even when they chain.
+    #[serde(
+        rename = "x509-revoked-serials",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub x509_revoked_serials: Vec<String>,
 
     #[serde(rename = "soap-keystore-config", default)]
     pub keystore: Option<SoapKeystoreConfig>,
@@ -118,6 +132,20 @@ pub struct RestInstanceConfig {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub oidc_trusted_issuers: Vec<TrustedIssuerConfig>,
+    /// sts extension: aliases of CA certificates in keys/ that X509 input must chain to.
+    #[serde(
+        rename = "x509-trust-anchors",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub x509_trust_anchors: Vec<String>,
+    /// sts extension: certificate serial numbers (hex) refused even when they chain.
+    #[serde(
+        rename = "x509-revoked-serials",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub x509_revoked_serials: Vec<String>,
 
     /// Validators of custom token types.
     #[serde(rename = "custom-token-validators", default)]
@@ -394,6 +422,42 @@ impl InstanceConfig {
         match self {
             InstanceConfig::Rest(c) => &c.oidc_trusted_issuers,
             InstanceConfig::Soap(c) => &c.oidc_trusted_issuers,
+        }
+    }
+
+    /// `x509-trust-anchors`, `x509-revoked-serials`, `deployment-auth-target-mappings`.
+    pub fn x509_settings(
+        &self,
+    ) -> (
+        &[String],
+        &[String],
+        &serde_json::Map<String, serde_json::Value>,
+    ) {
+        match self {
+            InstanceConfig::Rest(c) => (
+                &c.x509_trust_anchors,
+                &c.x509_revoked_serials,
+                &c.deployment.auth_target_mappings,
+            ),
+            InstanceConfig::Soap(c) => (
+                &c.x509_trust_anchors,
+                &c.x509_revoked_serials,
+                &c.deployment.auth_target_mappings,
+            ),
+        }
+    }
+
+    /// `deployment-offloaded-two-way-tls-header-key` and `deployment-tls-offload-engine-hosts`.
+    pub fn tls_offload(&self) -> (Option<&str>, &[String]) {
+        match self {
+            InstanceConfig::Rest(c) => (
+                c.deployment.offloaded_tls_header_key.as_deref(),
+                &c.deployment.tls_offload_engine_hosts,
+            ),
+            InstanceConfig::Soap(c) => (
+                c.deployment.offloaded_tls_header_key.as_deref(),
+                &c.deployment.tls_offload_engine_hosts,
+            ),
         }
     }
 

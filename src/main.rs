@@ -535,10 +535,15 @@ fn serve(mut cfg: Config) -> Result<(), AnyError> {
     rt.block_on(async move {
         let listener = sts::server::bind(cfg.listen).await?;
         cfg.listen = listener.local_addr()?;
+        let tls = match (&cfg.tls_cert_file, &cfg.tls_key_file) {
+            (Some(cert), Some(key)) => Some(sts::server::tls::server_config(cert, key)?),
+            _ => None,
+        };
         let state = Arc::new(sts::build_state(&cfg, Arc::new(sts::clock::SystemClock))?);
         say!(
-            "sts {} listening on http://{}",
+            "sts {} listening on {}://{}",
             env!("CARGO_PKG_VERSION"),
+            if tls.is_some() { "https" } else { "http" },
             cfg.listen
         );
         for p in state.publisher.list(sts::instance::Kind::Soap)? {
@@ -558,7 +563,12 @@ fn serve(mut cfg: Config) -> Result<(), AnyError> {
             state.clone(),
             std::time::Duration::from_millis(cfg.instance_poll_millis),
         );
-        sts::server::serve(state, listener, shutdown_signal()).await;
+        match tls {
+            Some(config) => {
+                sts::server::tls::serve_tls(state, listener, config, shutdown_signal()).await
+            }
+            None => sts::server::serve(state, listener, shutdown_signal()).await,
+        }
         tracing::info!("stopped");
         Ok::<(), AnyError>(())
     })

@@ -3,6 +3,7 @@
 //! time only from its [`Clock`].
 
 mod nonces;
+pub mod x509;
 
 use std::sync::Arc;
 
@@ -93,6 +94,9 @@ pub enum Credential {
     Session { token: Secret<String> },
     /// An OpenID Connect id_token of a trusted issuer (`OPENIDCONNECT` input).
     OidcIdToken { token: Secret<String> },
+    /// A client certificate chain (DER, leaf first) whose key the TLS handshake proved
+    /// (`X509` input).
+    X509 { chain: Vec<Vec<u8>> },
 }
 
 /// What a Validate or Cancel names: the token itself, or its id.
@@ -129,6 +133,19 @@ pub struct Principal {
     /// When and how the principal authenticated, when this request did it (`auth_time`,
     /// `amr` of id_tokens).
     pub authenticated: Option<(DateTime<Utc>, &'static str)>,
+    /// What the principal was established from, for the SAML authentication context.
+    pub source: PrincipalSource,
+}
+
+/// What established a principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalSource {
+    /// A password, now or when the presented session began.
+    Password,
+    /// A client certificate whose key the TLS handshake proved.
+    X509,
+    /// Another issuer's id_token: how that issuer authenticated the user is not known here.
+    FederatedToken,
 }
 
 /// How the subject of an issued token is confirmed.
@@ -284,6 +301,8 @@ pub struct Instance {
     pub oidc_signing: Option<Arc<JwsSigner>>,
     /// Issuers whose id_tokens are accepted as input, with their keys.
     pub oidc_trust: Vec<TrustedIssuer>,
+    /// What X509 input must chain to, and how it names a principal.
+    pub x509_trust: Option<x509::X509Trust>,
 }
 
 /// A trusted id_token issuer, resolved.
@@ -365,7 +384,10 @@ impl Instance {
                 for (i, t) in c.supported_token_transforms.iter().enumerate() {
                     if !matches!(
                         t.input,
-                        TokenType::Username | TokenType::OpenAm | TokenType::OpenIdConnect
+                        TokenType::Username
+                            | TokenType::OpenAm
+                            | TokenType::OpenIdConnect
+                            | TokenType::X509
                     ) {
                         problems.push(format!(
                             "supported-token-transforms[{i}]: input token type {} is not supported yet",
@@ -417,6 +439,36 @@ impl Instance {
             .and_then(|o| resolve_oidc(o, keys, default_key, &mut problems))
             .map(Arc::new);
         let oidc_trust = resolve_trust(config.oidc_trusted_issuers(), &mut problems);
+        let (anchors, revoked, mappings) = config.x509_settings();
+        let x509_trust = if anchors.is_empty() && revoked.is_empty() {
+            None
+        } else {
+            x509::X509Trust::resolve(anchors, revoked, mappings, keys, &mut problems)
+        };
+        let takes_x509 = config.rest().is_some_and(|c| {
+            c.supported_token_transforms
+                .iter()
+                .any(|t| t.input == TokenType::X509)
+        });
+        if takes_x509 && anchors.is_empty() {
+            problems.push(
+                "X509 input needs x509-trust-anchors (aliases of CA certificates in keys/)".into(),
+            );
+        }
+        let (header, hosts) = config.tls_offload();
+        if header.is_some_and(|h| !is_header_name(h)) {
+            problems.push(format!(
+                "deployment-config.deployment-offloaded-two-way-tls-header-key `{}` is not an HTTP header name",
+                header.unwrap_or_default()
+            ));
+        }
+        for (i, h) in hosts.iter().enumerate() {
+            if h.parse::<std::net::IpAddr>().is_err() {
+                problems.push(format!(
+                    "deployment-config.deployment-tls-offload-engine-hosts[{i}] `{h}` is not an IP address"
+                ));
+            }
+        }
         if config.soap().is_some() && !config.oidc_trusted_issuers().is_empty() {
             problems.push(
                 "oidc-trusted-issuers: OPENIDCONNECT input over SOAP is not supported yet".into(),
@@ -438,6 +490,7 @@ impl Instance {
                 saml_encryption,
                 oidc_signing,
                 oidc_trust,
+                x509_trust,
             })
         } else {
             Err(problems)
@@ -471,6 +524,13 @@ impl Instance {
                 .find(|t| t.input == input && t.output == output)
         })
     }
+}
+
+/// An HTTP field name (RFC 9110 token).
+fn is_header_name(h: &str) -> bool {
+    !h.is_empty()
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn resolve_saml(
@@ -1141,6 +1201,7 @@ impl Engine {
                     name: u.username,
                     attributes: u.attributes,
                     authenticated: None,
+                    source: PrincipalSource::Password,
                 },
                 info,
                 admin,
@@ -1164,6 +1225,7 @@ impl Engine {
             Credential::OidcIdToken { token } => {
                 self.authenticate_oidc(instance, token.expose())?
             }
+            Credential::X509 { chain } => self.authenticate_x509(instance, chain)?,
             other => self.authenticate(instance.config.realm(), other)?,
         };
         let mut req = request()?;
@@ -1271,6 +1333,38 @@ impl Engine {
             .and_then(serde_json::Value::as_str)
             .filter(|n| !n.is_empty() && n.len() <= 256)
             .ok_or_else(|| fail(&format!("no usable `{}` claim", trust.principal_claim)))?;
+        self.known_principal(instance, name, PrincipalSource::FederatedToken, fail)
+    }
+
+    /// A client certificate chain to a principal of the instance's realm: trusted at the
+    /// engine's clock time, not revoked, fit for client authentication, and naming a user
+    /// who is enabled and not an administrator of this STS.
+    pub fn authenticate_x509(
+        &self,
+        instance: &Instance,
+        chain: &[Vec<u8>],
+    ) -> Result<Principal, EngineError> {
+        let fail = |m: &str| EngineError::FailedAuthentication(format!("X.509: {m}"));
+        let trust = instance
+            .x509_trust
+            .as_ref()
+            .ok_or_else(|| fail("this instance trusts no certificate authority"))?;
+        let name = trust
+            .principal(chain, self.clock.now())
+            .map_err(|m| fail(&m))?;
+        self.known_principal(instance, &name, PrincipalSource::X509, fail)
+    }
+
+    /// The user `name` of the instance's realm, as the subject of a credential another
+    /// party vouched for: unknown users pass without attributes; disabled users and the
+    /// STS's administrators do not.
+    fn known_principal(
+        &self,
+        instance: &Instance,
+        name: &str,
+        source: PrincipalSource,
+        fail: impl Fn(&str) -> EngineError,
+    ) -> Result<Principal, EngineError> {
         // Instance::resolve normalised the realm.
         let realm = instance.config.realm().to_owned();
         let user = self
@@ -1288,7 +1382,12 @@ impl Engine {
             realm,
             name: name.to_owned(),
             attributes: user.map(|u| u.attributes).unwrap_or_default(),
-            authenticated: None,
+            authenticated: match source {
+                // This request proved possession of the certificate's key (RFC 8176 `pop`).
+                PrincipalSource::X509 => Some((self.clock.now(), "pop")),
+                _ => None,
+            },
+            source,
         })
     }
 
@@ -1369,8 +1468,8 @@ impl Engine {
                     None => Err(failed()),
                 };
             }
-            // Needs an instance's trusted issuers: see `authenticate_oidc`.
-            Credential::OidcIdToken { .. } => return Err(failed()),
+            // Need an instance's trust: see `authenticate_oidc`, `authenticate_x509`.
+            Credential::OidcIdToken { .. } | Credential::X509 { .. } => return Err(failed()),
         };
         let realm_n = crate::identity::normalize_realm(realm);
         let now = self.clock.now();
@@ -1399,7 +1498,12 @@ impl Engine {
                 }
                 ok
             }
-            (Credential::Session { .. } | Credential::OidcIdToken { .. }, _) => false,
+            (
+                Credential::Session { .. }
+                | Credential::OidcIdToken { .. }
+                | Credential::X509 { .. },
+                _,
+            ) => false,
             (Credential::PasswordText { password, .. }, None) => {
                 // Spend the same effort for unknown users, so timing does not reveal them.
                 let _ = verify_password(password.expose(), &dummy_hash());
@@ -1436,6 +1540,7 @@ impl Engine {
                     name: u.username,
                     attributes: u.attributes,
                     authenticated: Some((now, "pwd")),
+                    source: PrincipalSource::Password,
                 })
             }
             _ => {
@@ -1536,10 +1641,13 @@ impl Engine {
             audience: audience.as_deref(),
             authn_instant: now,
             session_index: req.session_index.as_deref(),
-            authn_context: if req.secure_transport {
-                saml2::AC_PASSWORD_PROTECTED_TRANSPORT
-            } else {
-                saml2::AC_PASSWORD
+            authn_context: match principal.source {
+                PrincipalSource::X509 => saml2::AC_X509,
+                PrincipalSource::FederatedToken => saml2::AC_UNSPECIFIED,
+                PrincipalSource::Password if req.secure_transport => {
+                    saml2::AC_PASSWORD_PROTECTED_TRANSPORT
+                }
+                PrincipalSource::Password => saml2::AC_PASSWORD,
             },
             attributes: &attributes,
             confirmation: match &req.key_type {

@@ -23,6 +23,7 @@ pub struct JsonRequest {
     pub query: String,
     pub headers: HeaderMap,
     pub body: bytes::Bytes,
+    pub peer: super::Peer,
 }
 
 /// A reply with an optional `Set-Cookie`.

@@ -1,6 +1,7 @@
 //! HTTP front end (warp): routes and nothing else. Protocol work happens in `soap`,
 //! `wstrust` and `engine`; errors become wire errors in [`reject`].
 
+mod client_cert;
 pub mod json;
 pub mod metadata;
 pub mod oauth2;
@@ -8,6 +9,7 @@ pub mod publish;
 pub mod reject;
 pub mod rest_sts;
 pub mod soap;
+pub mod tls;
 pub mod tokengen;
 
 use std::future::Future;
@@ -180,6 +182,26 @@ fn text(status: u16, content_type: &'static str, body: String) -> HttpReply {
     }
 }
 
+/// The other end of a connection: its address, and the certificate chain (DER, leaf first)
+/// it presented in this server's TLS handshake, if any. The TLS listener puts one in each
+/// request's extensions; on plain HTTP it is built from the remote address.
+#[derive(Debug, Clone, Default)]
+pub struct Peer {
+    pub addr: Option<std::net::SocketAddr>,
+    pub tls_chain: Option<Arc<Vec<Vec<u8>>>>,
+}
+
+fn peer() -> impl Filter<Extract = (Peer,), Error = std::convert::Infallible> + Clone {
+    warp::addr::remote()
+        .and(warp::ext::optional::<Peer>())
+        .map(|addr, peer: Option<Peer>| {
+            peer.unwrap_or(Peer {
+                addr,
+                tls_chain: None,
+            })
+        })
+}
+
 /// All routes.
 pub fn routes(
     state: Arc<AppState>,
@@ -329,6 +351,7 @@ pub fn routes(
 
 /// Admission and body checks shared by the JSON routes: a permit of `in_flight` (else 503),
 /// and a complete body within `max` bytes (else 413, or 400 when it broke off).
+#[allow(clippy::too_many_arguments)]
 fn admit_json(
     state: &AppState,
     max: usize,
@@ -337,6 +360,7 @@ fn admit_json(
     query: String,
     headers: warp::http::HeaderMap,
     body: Body,
+    peer: Peer,
 ) -> Result<(tokio::sync::OwnedSemaphorePermit, json::JsonRequest), HttpReply> {
     let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
         return Err(reject::json_reply(&reject::JsonFailure::Busy));
@@ -356,6 +380,7 @@ fn admit_json(
         query,
         headers,
         body,
+        peer,
     };
     Ok((permit, req))
 }
@@ -372,6 +397,7 @@ fn rest_sts_route(
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::header::headers_cloned())
         .and(limited_body(max))
+        .and(peer())
         .and(with_state(state))
         .then(
             move |tail: warp::path::Tail,
@@ -379,9 +405,10 @@ fn rest_sts_route(
                   query: String,
                   headers: warp::http::HeaderMap,
                   body: Body,
+                  peer: Peer,
                   state: Arc<AppState>| async move {
                 let (permit, req) =
-                    match admit_json(&state, max, method, &tail, query, headers, body) {
+                    match admit_json(&state, max, method, &tail, query, headers, body, peer) {
                         Ok(admitted) => admitted,
                         Err(reply) => return reply,
                     };
@@ -414,6 +441,7 @@ fn json_like(
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::header::headers_cloned())
         .and(limited_body(max))
+        .and(peer())
         .and(with_state(state.clone()))
         .then(
             move |tail: warp::path::Tail,
@@ -421,9 +449,10 @@ fn json_like(
                   query: String,
                   headers: warp::http::HeaderMap,
                   body: Body,
+                  peer: Peer,
                   state: Arc<AppState>| async move {
                 let (permit, req) =
-                    match admit_json(&state, max, method, &tail, query, headers, body) {
+                    match admit_json(&state, max, method, &tail, query, headers, body, peer) {
                         Ok(admitted) => admitted,
                         Err(reply) => return reply,
                     };

@@ -83,7 +83,7 @@ fn route(
         return Err(bad("the body must be a JSON object"));
     };
     match action {
-        "translate" => translate(state, &instance, &body),
+        "translate" => translate(state, &instance, &body, req),
         "validate" => {
             let target = token_state(&body, "validated_token_state")?;
             let v = state.engine.validate(&instance, &target)?;
@@ -150,6 +150,7 @@ fn translate(
     state: &AppState,
     instance: &crate::engine::Instance,
     body: &Map<String, Value>,
+    req: &JsonRequest,
 ) -> Result<(HttpReply, Option<Durable>), JsonFailure> {
     let input = object(body, "input_token_state")?;
     let output = object(body, "output_token_state")?;
@@ -174,6 +175,9 @@ fn translate(
         },
         TokenType::OpenIdConnect => Credential::OidcIdToken {
             token: Secret::new(string(input, "input_token_state", "oidc_id_token")?.to_owned()),
+        },
+        TokenType::X509 => Credential::X509 {
+            chain: super::client_cert::chain(instance, req)?,
         },
         other => {
             return Err(bad(format!(

@@ -49,6 +49,8 @@ pub struct Opts {
     pub rest_sts_caller: Option<sts::config::RestCaller>,
     /// Files written into the data directory before the start: (relative path, bytes).
     pub files: Vec<(String, Vec<u8>)>,
+    /// Serve HTTPS with this (certificate PEM file, key PEM file).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 pub fn start() -> TestServer {
@@ -83,7 +85,9 @@ pub fn start_with(opts: Opts) -> TestServer {
         .unwrap();
     }
     for (name, bytes) in &opts.files {
-        std::fs::write(dir.path().join(name), bytes).unwrap();
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
     }
     serve_dir(dir, opts)
 }
@@ -111,6 +115,12 @@ fn serve_path(path: &Path, dir: tempfile::TempDir, opts: Opts) -> TestServer {
     if let Some(c) = opts.rest_sts_caller {
         cfg.rest_sts_caller = c;
     }
+    let tls = opts.tls.as_ref().map(|(cert, key)| {
+        cfg.tls_cert_file = Some(cert.clone());
+        cfg.tls_key_file = Some(key.clone());
+        sts::server::tls::server_config(cert, key).unwrap()
+    });
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let clock = opts
         .clock
         .unwrap_or_else(|| Arc::new(sts::clock::SystemClock));
@@ -131,15 +141,18 @@ fn serve_path(path: &Path, dir: tempfile::TempDir, opts: Opts) -> TestServer {
             }
             sts::server::spawn_instance_poller(state.clone(), std::time::Duration::from_millis(50));
             addr_tx.send(cfg.listen).unwrap();
-            sts::server::serve(state, listener, async {
+            let stop = async {
                 let _ = rx.await;
-            })
-            .await;
+            };
+            match tls {
+                Some(config) => sts::server::tls::serve_tls(state, listener, config, stop).await,
+                None => sts::server::serve(state, listener, stop).await,
+            }
         });
     });
     let addr = addr_rx.recv().unwrap();
     TestServer {
-        base: format!("http://{addr}"),
+        base: format!("{scheme}://{addr}"),
         dir,
         shutdown: Some(tx),
         thread: Some(thread),

@@ -340,3 +340,344 @@ fn rotated_keys_stay_trusted_until_the_next_rotation() {
     assert!(!validate(saml_state(&old_saml)));
     assert!(validate(saml_state(&new_saml)));
 }
+
+/// A test PKI: a CA and certificates it issues, with keys, as PEM files in a folder.
+struct Pki {
+    dir: tempfile::TempDir,
+    ca_key: openssl::pkey::PKey<openssl::pkey::Private>,
+    ca: openssl::x509::X509,
+}
+
+impl Pki {
+    fn new(name: &str) -> Pki {
+        use openssl::x509::extension::{BasicConstraints, KeyUsage};
+        let dir = tempfile::tempdir().unwrap();
+        let ca_key =
+            openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let mut b = Self::builder(name, 1, -1, 365, &ca_key);
+        b.set_issuer_name(&Self::name(name)).unwrap();
+        b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+            .unwrap();
+        b.append_extension(
+            KeyUsage::new()
+                .critical()
+                .key_cert_sign()
+                .crl_sign()
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        b.sign(&ca_key, openssl::hash::MessageDigest::sha256())
+            .unwrap();
+        let ca = b.build();
+        std::fs::write(dir.path().join("ca.crt.pem"), ca.to_pem().unwrap()).unwrap();
+        Pki { dir, ca_key, ca }
+    }
+
+    fn name(cn: &str) -> openssl::x509::X509Name {
+        let mut n = openssl::x509::X509NameBuilder::new().unwrap();
+        n.append_entry_by_text("O", "Example").unwrap();
+        n.append_entry_by_text("CN", cn).unwrap();
+        n.build()
+    }
+
+    fn builder(
+        cn: &str,
+        serial: u32,
+        from_days: i64,
+        to_days: i64,
+        key: &openssl::pkey::PKey<openssl::pkey::Private>,
+    ) -> openssl::x509::X509Builder {
+        let mut b = openssl::x509::X509::builder().unwrap();
+        b.set_version(2).unwrap();
+        let serial = openssl::bn::BigNum::from_u32(serial)
+            .unwrap()
+            .to_asn1_integer()
+            .unwrap();
+        b.set_serial_number(&serial).unwrap();
+        b.set_subject_name(&Self::name(cn)).unwrap();
+        b.set_pubkey(key).unwrap();
+        let day = 86_400;
+        let now = chrono::Utc::now().timestamp();
+        b.set_not_before(&openssl::asn1::Asn1Time::from_unix(now + from_days * day).unwrap())
+            .unwrap();
+        b.set_not_after(&openssl::asn1::Asn1Time::from_unix(now + to_days * day).unwrap())
+            .unwrap();
+        b
+    }
+
+    /// Issues a certificate; writes `<file>.crt.pem` and `<file>.key.pem`; returns the paths.
+    fn issue(
+        &self,
+        file: &str,
+        cn: &str,
+        serial: u32,
+        days: (i64, i64),
+        server: bool,
+    ) -> (std::path::PathBuf, std::path::PathBuf) {
+        use openssl::x509::extension::{ExtendedKeyUsage, SubjectAlternativeName};
+        let key = openssl::pkey::PKey::from_ec_key(
+            openssl::ec::EcKey::generate(
+                &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)
+                    .unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let mut b = Self::builder(cn, serial, days.0, days.1, &key);
+        b.set_issuer_name(self.ca.subject_name()).unwrap();
+        let eku = if server {
+            ExtendedKeyUsage::new().server_auth().build().unwrap()
+        } else {
+            ExtendedKeyUsage::new().client_auth().build().unwrap()
+        };
+        b.append_extension(eku).unwrap();
+        if server {
+            let san = SubjectAlternativeName::new()
+                .ip("127.0.0.1")
+                .build(&b.x509v3_context(Some(&self.ca), None))
+                .unwrap();
+            b.append_extension(san).unwrap();
+        }
+        b.sign(&self.ca_key, openssl::hash::MessageDigest::sha256())
+            .unwrap();
+        let cert = b.build();
+        let crt = self.dir.path().join(format!("{file}.crt.pem"));
+        let keyf = self.dir.path().join(format!("{file}.key.pem"));
+        std::fs::write(&crt, cert.to_pem().unwrap()).unwrap();
+        std::fs::write(&keyf, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+        (crt, keyf)
+    }
+
+    fn ca_pem(&self) -> Vec<u8> {
+        self.ca.to_pem().unwrap()
+    }
+
+    fn ca_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("ca.crt.pem")
+    }
+}
+
+/// A REST instance taking X509 input, trusting the CA stored as `client-ca`.
+fn x509_instance(element: &str, deployment: Value) -> Value {
+    let mut i = rest_instance(element, false);
+    let mut d = json!({"deployment-url-element": element, "deployment-realm": "/"});
+    for (k, v) in deployment.as_object().unwrap() {
+        d[k] = v.clone();
+    }
+    i["deployment-config"] = d;
+    i["x509-trust-anchors"] = json!(["client-ca"]);
+    i["x509-revoked-serials"] = json!(["66"]);
+    i["supported-token-transforms"] = json!([
+        {"inputTokenType": "X509", "outputTokenType": "SAML2", "invalidateInterimOpenAMSession": true},
+        {"inputTokenType": "X509", "outputTokenType": "OPENIDCONNECT", "invalidateInterimOpenAMSession": true}
+    ]);
+    i
+}
+
+fn x509_translate(out: Value) -> String {
+    json!({"input_token_state": {"token_type": "X509"}, "output_token_state": out}).to_string()
+}
+
+/// POSTs over HTTPS with Python's ssl module: (status, body).
+fn tls_post(
+    url: &str,
+    ca: &Path,
+    client: Option<&(std::path::PathBuf, std::path::PathBuf)>,
+    body: &str,
+) -> (u16, String) {
+    let mut c = Command::new("python3");
+    c.arg(peers_dir().join("tls_request.py")).arg(url).arg(ca);
+    match client {
+        Some((crt, key)) => c.arg(crt).arg(key),
+        None => c.arg("-").arg("-"),
+    };
+    let out = c
+        .arg(body)
+        .arg("Content-Type:application/json")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "tls_request.py: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (status, body) = text.split_once('\n').unwrap();
+    (status.trim().parse().unwrap(), body.trim().to_owned())
+}
+
+#[test]
+fn x509_client_certificates_from_tls_become_assertions_and_id_tokens() {
+    let pki = Pki::new("Test Client CA");
+    let other = Pki::new("Some Other CA");
+    let server = pki.issue("server", "localhost", 10, (-1, 30), true);
+    let alice = pki.issue("alice", "alice", 11, (-1, 30), false);
+    let expired = pki.issue("expired", "alice", 12, (-30, -1), false);
+    let revoked = pki.issue("revoked", "alice", 0x66, (-1, 30), false);
+    let stranger = other.issue("stranger", "alice", 13, (-1, 30), false);
+    let admin = pki.issue("admin", "amadmin", 14, (-1, 30), false);
+    let s = start_with(Opts {
+        tls: Some(server.clone()),
+        rest_sts_caller: Some(sts::config::RestCaller::Anyone),
+        files: vec![
+            ("keys/client-ca.crt.pem".into(), pki.ca_pem()),
+            (
+                "instances/rest/x509.json".into(),
+                serde_json::to_vec(&x509_instance("x509", json!({}))).unwrap(),
+            ),
+        ],
+        ..Default::default()
+    });
+    assert!(s.base.starts_with("https://"));
+    let url = s.url("/rest-sts/x509?_action=translate");
+    let sv = json!({"token_type": "SAML2", "subject_confirmation": "SENDER_VOUCHES"});
+
+    let (status, body) = tls_post(
+        &url,
+        &pki.ca_file(),
+        Some(&alice),
+        &x509_translate(sv.clone()),
+    );
+    assert_eq!(status, 200, "{body}");
+    let token = serde_json::from_str::<Value>(&body).unwrap()["issued_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(token.contains(">alice</saml2:NameID>"), "{token}");
+    assert!(token.contains("cm:sender-vouches"), "{token}");
+    assert!(
+        token.contains(">urn:oasis:names:tc:SAML:2.0:ac:classes:X509<"),
+        "{token}"
+    );
+    let (ok, out) = xmlsec1_verify(&token, &s.cert("sts-signing"));
+    assert!(ok, "xmlsec1: {out}");
+
+    let (status, body) = tls_post(
+        &url,
+        &pki.ca_file(),
+        Some(&alice),
+        &x509_translate(oidc_out("x")),
+    );
+    assert_eq!(status, 200, "{body}");
+    let jwt = serde_json::from_str::<Value>(&body).unwrap()["issued_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ok, out) = pyjwt_verify(&s, &jwt, "RS256", &s.cert("sts-signing"));
+    assert!(ok, "PyJWT: {out}");
+    assert!(out.contains("\"sub\": \"alice\""), "{out}");
+    assert!(out.contains("\"amr\": [\"pop\"]"), "{out}");
+
+    // Each bad certificate is refused with its reason, as a 401.
+    for (client, needle) in [
+        (None, "no client certificate"),
+        (Some(&stranger), "not trusted"),
+        (Some(&expired), "expired"),
+        (Some(&revoked), "revoked"),
+        (Some(&admin), "administrator"),
+    ] {
+        let (status, body) = tls_post(&url, &pki.ca_file(), client, &x509_translate(sv.clone()));
+        assert_eq!(status, 401, "{needle}: {body}");
+        assert!(body.contains(needle), "`{needle}` not in {body}");
+    }
+}
+
+#[test]
+fn x509_certificates_from_a_tls_offload_engine_are_believed_only_from_its_hosts() {
+    let pki = Pki::new("Test Client CA");
+    let alice = pki.issue("alice", "alice", 21, (-1, 30), false);
+    let alice_pem = std::fs::read_to_string(&alice.0).unwrap();
+    let s = start_with(Opts {
+        files: vec![("keys/client-ca.crt.pem".into(), pki.ca_pem())],
+        ..Default::default()
+    });
+    let admin = s.login("amadmin", ADMIN_PASSWORD);
+    let header = json!({"deployment-offloaded-two-way-tls-header-key": "X-Client-Cert"});
+    let mut trusted = header.clone();
+    trusted["deployment-tls-offload-engine-hosts"] = json!(["127.0.0.1"]);
+    let mut elsewhere = header.clone();
+    elsewhere["deployment-tls-offload-engine-hosts"] = json!(["10.9.9.9"]);
+    let mut dn = trusted.clone();
+    dn["deployment-auth-target-mappings"] = json!({"X509": {"mapping-auth-index-type": "module", "mapping-auth-index-value": "cert",
+                        "mapping-context": {"certificate-field": "subject DN"}}});
+    for (element, d) in [
+        ("offload", trusted),
+        ("offload-elsewhere", elsewhere),
+        ("offload-dn", dn),
+    ] {
+        let r = publish(&s, &admin, "rest", &x509_instance(element, d));
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let post = |element: &str, cert: &str| {
+        s.request(
+            "POST",
+            &format!("/rest-sts/{element}?_action=translate"),
+            &[
+                ("iPlanetDirectoryPro", &admin),
+                ("Content-Type", "application/json"),
+                ("X-Client-Cert", cert),
+            ],
+            &x509_translate(json!({"token_type": "SAML2", "subject_confirmation": "BEARER"})),
+        )
+    };
+    // nginx's $ssl_client_escaped_cert form.
+    let escaped: String = alice_pem
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let token = issued(&post("offload", &escaped));
+    assert!(token.contains(">alice</saml2:NameID>"), "{token}");
+    let token = issued(&post("offload-dn", &escaped));
+    assert!(
+        token.contains(">CN=alice,O=Example</saml2:NameID>"),
+        "{token}"
+    );
+    expect_error(
+        &post("offload-elsewhere", &escaped),
+        401,
+        "deployment-tls-offload-engine-hosts",
+    );
+    expect_error(&post("offload", "garbage!"), 401, "neither PEM nor base64");
+    // Without the header on plain HTTP there is no certificate at all.
+    let r = call(
+        &s,
+        &admin,
+        "offload",
+        "translate",
+        &serde_json::from_str(&x509_translate(
+            json!({"token_type": "SAML2", "subject_confirmation": "BEARER"}),
+        ))
+        .unwrap(),
+    );
+    expect_error(&r, 401, "no client certificate");
+
+    // X509 input without trust anchors, or with a bad mapping, is refused at publish.
+    let mut no_anchor = x509_instance("x-none", json!({}));
+    no_anchor
+        .as_object_mut()
+        .unwrap()
+        .remove("x509-trust-anchors");
+    no_anchor
+        .as_object_mut()
+        .unwrap()
+        .remove("x509-revoked-serials");
+    expect_error(
+        &publish(&s, &admin, "rest", &no_anchor),
+        400,
+        "x509-trust-anchors",
+    );
+    let bad_map = x509_instance(
+        "x-map",
+        json!({"deployment-auth-target-mappings": {"X509": {"mapping-context": {"certificate-field": "serial"}}},
+               "deployment-tls-offload-engine-hosts": ["not-an-ip"]}),
+    );
+    let r = publish(&s, &admin, "rest", &bad_map);
+    expect_error(&r, 400, "certificate-field `serial`");
+    assert!(r.body.contains("not-an-ip"), "{}", r.body);
+}

@@ -1087,6 +1087,11 @@ fn oidc_id_tokens_of_trusted_issuers_are_accepted_as_input() {
     };
     let saml = issued(&translate(&good, saml_bearer()));
     assert!(saml.contains(">alice</saml2:NameID>"), "{saml}");
+    // How the other issuer authenticated alice is not known: no password is claimed.
+    assert!(
+        saml.contains(">urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified<"),
+        "{saml}"
+    );
     let (ok, out) = xmlsec1_verify(&saml, &s.cert("sts-signing"));
     assert!(ok, "xmlsec1: {out}");
     // OIDC -> OIDC: the local user alice lends her attributes to the claim map.

@@ -1,0 +1,245 @@
+//! X.509 client certificates as input tokens (`X509`): the chain must lead to one of the
+//! instance's trust anchors at the engine's clock time, no certificate of it may be revoked
+//! by configuration, the leaf must be fit for client authentication, and a field of the
+//! leaf names the principal (`deployment-auth-target-mappings`).
+//!
+//! Possession of the key was proven by whoever received the certificate: the TLS handshake
+//! (this server's listener, or a TLS offload engine the instance trusts).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use openssl::nid::Nid;
+use openssl::stack::Stack;
+use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::verify::X509VerifyParam;
+use openssl::x509::{X509, X509PurposeId, X509StoreContext};
+
+use crate::keyring::{Certificate, Keyring};
+
+/// Most certificates a presented chain may hold (leaf and intermediates).
+pub const MAX_CHAIN: usize = 5;
+/// Largest certificate accepted.
+pub const MAX_CERT_BYTES: usize = 16 * 1024;
+
+/// The leaf's field that names the principal (the values of AM's certificate module).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertField {
+    SubjectCn,
+    SubjectDn,
+    SubjectUid,
+    Email,
+}
+
+impl CertField {
+    fn parse(v: &str) -> Option<CertField> {
+        match v {
+            "subject CN" => Some(Self::SubjectCn),
+            "subject DN" => Some(Self::SubjectDn),
+            "subject UID" => Some(Self::SubjectUid),
+            "email address" => Some(Self::Email),
+            _ => None,
+        }
+    }
+}
+
+/// An instance's X.509 trust, resolved.
+#[derive(Debug, Clone)]
+pub struct X509Trust {
+    anchors: Vec<Arc<Certificate>>,
+    /// Serial numbers refused even when they chain (upper-case hex, no leading zeros).
+    revoked: Vec<String>,
+    field: CertField,
+}
+
+/// Why a certificate was refused (the message goes to the client).
+pub type Refusal = String;
+
+fn normalise_serial(s: &str) -> String {
+    let hex: String = s
+        .chars()
+        .filter(|c| !matches!(c, ':' | ' '))
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let trimmed = hex.trim_start_matches('0');
+    if trimmed.is_empty() {
+        "0".into()
+    } else {
+        trimmed.into()
+    }
+}
+
+impl X509Trust {
+    /// From `x509-trust-anchors` (aliases of CA certificates in keys/), `x509-revoked-serials`
+    /// and the `X509` entry of `deployment-auth-target-mappings`.
+    pub fn resolve(
+        anchors: &[String],
+        revoked: &[String],
+        mappings: &serde_json::Map<String, serde_json::Value>,
+        keys: &Keyring,
+        problems: &mut Vec<String>,
+    ) -> Option<X509Trust> {
+        let before = problems.len();
+        let mut certs = Vec::new();
+        for (i, alias) in anchors.iter().enumerate() {
+            match keys.certificates.get(alias) {
+                Some(c) => certs.push(c.clone()),
+                None => problems.push(format!(
+                    "x509-trust-anchors[{i}]: `{alias}` names no certificate in keys/ ({alias}.crt.pem)"
+                )),
+            }
+        }
+        let mut serials = Vec::new();
+        for (i, s) in revoked.iter().enumerate() {
+            if s.is_empty()
+                || !s
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == ' ')
+            {
+                problems.push(format!(
+                    "x509-revoked-serials[{i}]: `{s}` is not a hexadecimal serial number"
+                ));
+            } else {
+                serials.push(normalise_serial(s));
+            }
+        }
+        let field = match mappings
+            .get("X509")
+            .and_then(|m| m.get("mapping-context"))
+            .and_then(|c| c.get("certificate-field"))
+        {
+            None => CertField::SubjectCn,
+            Some(serde_json::Value::String(v)) => match CertField::parse(v) {
+                Some(f) => f,
+                None => {
+                    problems.push(format!(
+                        "deployment-auth-target-mappings.X509.mapping-context.certificate-field `{v}` is not one of \"subject CN\", \"subject DN\", \"subject UID\", \"email address\""
+                    ));
+                    CertField::SubjectCn
+                }
+            },
+            Some(_) => {
+                problems.push(
+                    "deployment-auth-target-mappings.X509.mapping-context.certificate-field must be a string".into(),
+                );
+                CertField::SubjectCn
+            }
+        };
+        if certs.is_empty() || problems.len() > before {
+            return None;
+        }
+        Some(X509Trust {
+            anchors: certs,
+            revoked: serials,
+            field,
+        })
+    }
+
+    /// Verifies `chain` (DER, leaf first) at `now` and returns the principal name.
+    pub fn principal(&self, chain: &[Vec<u8>], now: DateTime<Utc>) -> Result<String, Refusal> {
+        let Some(leaf_der) = chain.first() else {
+            return Err("no client certificate was presented".into());
+        };
+        if chain.len() > MAX_CHAIN || chain.iter().any(|c| c.len() > MAX_CERT_BYTES) {
+            return Err(format!(
+                "the certificate chain is too large (at most {MAX_CHAIN} certificates of {MAX_CERT_BYTES} bytes)"
+            ));
+        }
+        let parse = |der: &[u8]| {
+            X509::from_der(der).map_err(|_| "a presented certificate is not DER X.509".to_owned())
+        };
+        let leaf = parse(leaf_der)?;
+        let verified = self
+            .verify(&leaf, chain, now)
+            .map_err(|e| format!("the certificate cannot be verified: {e}"))?;
+        let (ok, reason, serials) = verified;
+        if !ok {
+            return Err(format!("the certificate is not trusted: {reason}"));
+        }
+        if let Some(s) = serials.iter().find(|s| self.revoked.contains(s)) {
+            return Err(format!("certificate serial {s} is revoked"));
+        }
+        // A control character (an embedded NUL above all) would let one name pass for another.
+        self.name_of(&leaf)
+            .filter(|n| !n.is_empty() && n.len() <= 256 && !n.chars().any(char::is_control))
+            .ok_or_else(|| format!("the certificate has no usable {:?}", self.field))
+    }
+
+    /// Runs OpenSSL's path validation at `now` (time is a parameter, never the system
+    /// clock): (valid, reason, serial numbers of the built chain).
+    fn verify(
+        &self,
+        leaf: &X509,
+        chain: &[Vec<u8>],
+        now: DateTime<Utc>,
+    ) -> Result<(bool, String, Vec<String>), openssl::error::ErrorStack> {
+        let mut store = X509StoreBuilder::new()?;
+        for a in &self.anchors {
+            store.add_cert(X509::from_der(a.der())?)?;
+        }
+        let mut param = X509VerifyParam::new()?;
+        param.set_time(now.timestamp());
+        param.set_depth(MAX_CHAIN as i32);
+        param.set_purpose(X509PurposeId::SSL_CLIENT)?;
+        store.set_param(&param)?;
+        let store = store.build();
+        let mut untrusted = Stack::new()?;
+        for der in &chain[1..] {
+            untrusted.push(X509::from_der(der)?)?;
+        }
+        let mut ctx = X509StoreContext::new()?;
+        ctx.init(&store, leaf, &untrusted, |c| {
+            let ok = c.verify_cert()?;
+            let reason = c.error().error_string().to_owned();
+            let mut serials = Vec::new();
+            if let Some(built) = c.chain() {
+                for cert in built {
+                    let hex = cert.serial_number().to_bn()?.to_hex_str()?.to_string();
+                    serials.push(normalise_serial(&hex));
+                }
+            }
+            Ok((ok, reason, serials))
+        })
+    }
+
+    fn name_of(&self, leaf: &X509) -> Option<String> {
+        let entry = |nid: Nid| {
+            leaf.subject_name()
+                .entries_by_nid(nid)
+                .next()
+                .and_then(|e| e.data().to_string().ok())
+        };
+        match self.field {
+            CertField::SubjectCn => entry(Nid::COMMONNAME),
+            CertField::SubjectUid => entry(Nid::USERID),
+            CertField::Email => leaf
+                .subject_alt_names()
+                .and_then(|names| names.iter().find_map(|n| n.email().map(str::to_owned)))
+                .or_else(|| entry(Nid::PKCS9_EMAILADDRESS)),
+            CertField::SubjectDn => {
+                // RFC 4514 order: most specific first.
+                let parts: Vec<String> = leaf
+                    .subject_name()
+                    .entries()
+                    .filter_map(|e| {
+                        let key = e.object().nid().short_name().ok()?;
+                        let value = e.data().to_string().ok()?;
+                        Some(format!("{key}={value}"))
+                    })
+                    .collect();
+                Some(parts.into_iter().rev().collect::<Vec<_>>().join(","))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serials_compare_in_one_form() {
+        assert_eq!(normalise_serial("0a:1B:00"), "A1B00");
+        assert_eq!(normalise_serial("00"), "0");
+    }
+}
