@@ -84,6 +84,13 @@ pub struct SoapInstanceConfig {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub x509_revoked_serials: Vec<String>,
+    /// sts extension: issuers whose signed assertions are accepted as SAML2 input.
+    #[serde(
+        rename = "saml2-trusted-issuers",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub saml2_trusted_issuers: Vec<TrustedSamlIssuerConfig>,
 
     #[serde(rename = "soap-keystore-config", default)]
     pub keystore: Option<SoapKeystoreConfig>,
@@ -182,6 +189,19 @@ pub struct CustomTokenTransform {
         deserialize_with = "str_bool::deserialize"
     )]
     pub invalidate_interim_session: bool,
+}
+
+/// An issuer whose SAML 2.0 assertions a SOAP instance accepts as input (sts extension).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedSamlIssuerConfig {
+    /// The exact `saml2:Issuer` of its assertions.
+    pub issuer: String,
+    /// Alias of its signing certificate in keys/.
+    pub certificate: String,
+    /// Every AudienceRestriction of an assertion must name one of these.
+    #[serde(with = "one_or_many")]
+    pub audience: Vec<String>,
 }
 
 /// An issuer whose id_tokens an instance accepts as input (sts extension).

@@ -3,6 +3,7 @@
 //! time only from its [`Clock`].
 
 mod nonces;
+pub mod saml_input;
 pub mod x509;
 
 use std::sync::Arc;
@@ -97,6 +98,8 @@ pub enum Credential {
     /// A client certificate chain (DER, leaf first) whose key the TLS handshake proved
     /// (`X509` input).
     X509 { chain: Vec<Vec<u8>> },
+    /// A signed SAML 2.0 assertion of a trusted issuer, as presented (`SAML2` input).
+    Saml2Assertion { xml: Vec<u8> },
 }
 
 /// What a Validate or Cancel names: the token itself, or its id.
@@ -303,6 +306,8 @@ pub struct Instance {
     pub oidc_trust: Vec<TrustedIssuer>,
     /// What X509 input must chain to, and how it names a principal.
     pub x509_trust: Option<x509::X509Trust>,
+    /// Issuers whose assertions are accepted as input.
+    pub saml_trust: Vec<saml_input::TrustedSamlIssuer>,
 }
 
 /// A trusted id_token issuer, resolved.
@@ -439,17 +444,38 @@ impl Instance {
             .and_then(|o| resolve_oidc(o, keys, default_key, &mut problems))
             .map(Arc::new);
         let oidc_trust = resolve_trust(config.oidc_trusted_issuers(), &mut problems);
+        let saml_trust = config
+            .soap()
+            .map(|c| saml_input::resolve(&c.saml2_trusted_issuers, keys, &mut problems))
+            .unwrap_or_default();
+        let soap_takes = |t: TokenType| {
+            config.soap().is_some_and(|c| {
+                c.validated_tokens
+                    .iter()
+                    .any(|v| v.validated_token_type == t)
+            })
+        };
+        if soap_takes(TokenType::Saml2) && saml_trust.is_empty() {
+            problems.push(
+                "SAML2 input needs saml2-trusted-issuers (issuer, certificate alias, audience)"
+                    .into(),
+            );
+        }
+        if soap_takes(TokenType::OpenIdConnect) && oidc_trust.is_empty() {
+            problems.push("OPENIDCONNECT input needs oidc-trusted-issuers".into());
+        }
         let (anchors, revoked, mappings) = config.x509_settings();
         let x509_trust = if anchors.is_empty() && revoked.is_empty() {
             None
         } else {
             x509::X509Trust::resolve(anchors, revoked, mappings, keys, &mut problems)
         };
-        let takes_x509 = config.rest().is_some_and(|c| {
-            c.supported_token_transforms
-                .iter()
-                .any(|t| t.input == TokenType::X509)
-        });
+        let takes_x509 = soap_takes(TokenType::X509)
+            || config.rest().is_some_and(|c| {
+                c.supported_token_transforms
+                    .iter()
+                    .any(|t| t.input == TokenType::X509)
+            });
         if takes_x509 && anchors.is_empty() {
             problems.push(
                 "X509 input needs x509-trust-anchors (aliases of CA certificates in keys/)".into(),
@@ -469,11 +495,6 @@ impl Instance {
                 ));
             }
         }
-        if config.soap().is_some() && !config.oidc_trusted_issuers().is_empty() {
-            problems.push(
-                "oidc-trusted-issuers: OPENIDCONNECT input over SOAP is not supported yet".into(),
-            );
-        }
         if oidc_trust.is_empty()
             && config.rest().is_some_and(|c| {
                 c.supported_token_transforms
@@ -491,6 +512,7 @@ impl Instance {
                 oidc_signing,
                 oidc_trust,
                 x509_trust,
+                saml_trust,
             })
         } else {
             Err(problems)
@@ -1226,6 +1248,7 @@ impl Engine {
                 self.authenticate_oidc(instance, token.expose())?
             }
             Credential::X509 { chain } => self.authenticate_x509(instance, chain)?,
+            Credential::Saml2Assertion { xml } => self.authenticate_saml(instance, xml)?,
             other => self.authenticate(instance.config.realm(), other)?,
         };
         let mut req = request()?;
@@ -1355,6 +1378,38 @@ impl Engine {
         self.known_principal(instance, &name, PrincipalSource::X509, fail)
     }
 
+    /// A trusted issuer's signed bearer assertion to its subject, once per assertion ID.
+    pub fn authenticate_saml(
+        &self,
+        instance: &Instance,
+        xml: &[u8],
+    ) -> Result<Principal, EngineError> {
+        let fail = |m: &str| EngineError::FailedAuthentication(format!("SAML2 assertion: {m}"));
+        let now = self.clock.now();
+        let asserted = saml_input::verify(xml, &instance.saml_trust, now, self.freshness.max_skew)
+            .map_err(|m| fail(&m))?;
+        let key = format!("saml2\u{0}{}\u{0}{}", asserted.issuer, asserted.id);
+        match self.nonces.insert(
+            key.as_bytes(),
+            asserted.not_on_or_after + self.freshness.max_skew,
+            now,
+        ) {
+            nonces::Insert::Fresh => {}
+            nonces::Insert::Replay => return Err(fail("this assertion was already used")),
+            nonces::Insert::Full => {
+                return Err(EngineError::Busy(
+                    "too many recent assertions; retry later".into(),
+                ));
+            }
+        }
+        self.known_principal(
+            instance,
+            &asserted.name_id,
+            PrincipalSource::FederatedToken,
+            fail,
+        )
+    }
+
     /// The user `name` of the instance's realm, as the subject of a credential another
     /// party vouched for: unknown users pass without attributes; disabled users and the
     /// STS's administrators do not.
@@ -1469,7 +1524,9 @@ impl Engine {
                 };
             }
             // Need an instance's trust: see `authenticate_oidc`, `authenticate_x509`.
-            Credential::OidcIdToken { .. } | Credential::X509 { .. } => return Err(failed()),
+            Credential::OidcIdToken { .. }
+            | Credential::X509 { .. }
+            | Credential::Saml2Assertion { .. } => return Err(failed()),
         };
         let realm_n = crate::identity::normalize_realm(realm);
         let now = self.clock.now();
@@ -1501,7 +1558,8 @@ impl Engine {
             (
                 Credential::Session { .. }
                 | Credential::OidcIdToken { .. }
-                | Credential::X509 { .. },
+                | Credential::X509 { .. }
+                | Credential::Saml2Assertion { .. },
                 _,
             ) => false,
             (Credential::PasswordText { password, .. }, None) => {

@@ -4,22 +4,24 @@
 
 use base64::Engine as _;
 
-use super::json::JsonRequest;
-use super::reject::JsonFailure;
 use crate::engine::EngineError;
 use crate::engine::Instance;
 use crate::engine::x509::{MAX_CERT_BYTES, MAX_CHAIN};
 
-fn refused(m: &str) -> JsonFailure {
-    JsonFailure::Engine(EngineError::FailedAuthentication(format!("X.509: {m}")))
+fn refused(m: &str) -> EngineError {
+    EngineError::FailedAuthentication(format!("X.509: {m}"))
 }
 
 /// The client's certificate chain, DER, leaf first.
-pub fn chain(instance: &Instance, req: &JsonRequest) -> Result<Vec<Vec<u8>>, JsonFailure> {
+pub fn chain(
+    instance: &Instance,
+    headers: &warp::http::HeaderMap,
+    peer: &super::Peer,
+) -> Result<Vec<Vec<u8>>, EngineError> {
     let (header, hosts) = instance.config.tls_offload();
-    if let Some(value) = header.and_then(|h| req.headers.get(h)) {
+    if let Some(value) = header.and_then(|h| headers.get(h)) {
         // A header anyone can set is only believed from the offload engine itself.
-        let from = req.peer.addr.map(|a| a.ip().to_canonical());
+        let from = peer.addr.map(|a| a.ip().to_canonical());
         let trusted = from.is_some_and(|ip| {
             hosts
                 .iter()
@@ -37,7 +39,7 @@ pub fn chain(instance: &Instance, req: &JsonRequest) -> Result<Vec<Vec<u8>>, Jso
             .map_err(|_| refused("the client certificate header is not ASCII"))?;
         return from_header(text).map_err(|m| refused(&m));
     }
-    match &req.peer.tls_chain {
+    match &peer.tls_chain {
         Some(chain) => Ok(chain.to_vec()),
         None => Err(refused(
             "no client certificate: present one in the TLS handshake with this server, or through the instance's TLS offload engine",

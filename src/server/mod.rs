@@ -215,6 +215,7 @@ pub fn routes(
         .and(warp::header::optional::<String>("soapaction"))
         .and(warp::header::headers_cloned())
         .and(limited_body(max))
+        .and(peer())
         .and(with_state(state.clone()))
         .then(
             |tail: warp::path::Tail,
@@ -222,12 +223,15 @@ pub fn routes(
              soap_action: Option<String>,
              headers: warp::http::HeaderMap,
              body: Body,
+             peer: Peer,
              state: Arc<AppState>| async move {
                 let subpath = subpath_of(&tail);
                 let http = soap::SoapHttp {
                     content_type,
                     soap_action,
                     session: json::session_token(&headers, &state.cookie_name),
+                    headers,
+                    peer,
                 };
                 let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
                     return shed(&http, reject::SoapFailure::Busy);

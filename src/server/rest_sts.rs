@@ -177,7 +177,7 @@ fn translate(
             token: Secret::new(string(input, "input_token_state", "oidc_id_token")?.to_owned()),
         },
         TokenType::X509 => Credential::X509 {
-            chain: super::client_cert::chain(instance, req)?,
+            chain: super::client_cert::chain(instance, &req.headers, &req.peer)?,
         },
         other => {
             return Err(bad(format!(

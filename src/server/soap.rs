@@ -8,7 +8,8 @@ use crate::instance::TokenType;
 use crate::soap::{self, ReplyAddressing, RequestHeaders, SoapVersion, read_headers};
 use crate::store::Durable;
 use crate::wstrust::{
-    self, KEY_TYPE_BEARER, KEY_TYPE_PUBLIC_KEY, Operation, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS,
+    self, KEY_TYPE_BEARER, KEY_TYPE_PUBLIC_KEY, Operation, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_JWT,
+    TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS,
 };
 
 use super::reject::{SoapFailure, soap_fault};
@@ -21,6 +22,9 @@ pub struct SoapHttp {
     pub soap_action: Option<String>,
     /// A session token from the SSO header or cookie.
     pub session: Option<crate::secret::Secret<String>>,
+    /// Every header (a TLS offload engine's client certificate header among them).
+    pub headers: warp::http::HeaderMap,
+    pub peer: super::Peer,
 }
 
 struct Ok200 {
@@ -53,7 +57,8 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
             return Err(SoapFailure::Soap(soap::SoapError::VersionMismatch));
         }
         version = env.version;
-        let headers = read_headers(&env)?;
+        let mut headers = read_headers(&env)?;
+        headers.read_spans(body);
         let wsa_ns = headers.addressing.ns.unwrap_or(wstrust::WSA_NSS[0]);
         reply_addr = Some((wsa_ns, headers.addressing.message_id.clone()));
         let rst = wstrust::parse_rst(&env.body, body)?;
@@ -221,15 +226,26 @@ fn credential(
             }
         };
         (TokenType::Username, cred)
-    } else if let Some(token) = headers
-        .session_token
-        .clone()
-        .or_else(|| http.session.clone())
-    {
+    } else if let Some(token) = headers.session_token.clone() {
         (TokenType::OpenAm, Credential::Session { token })
+    } else if let Some(token) = headers.jwt.clone() {
+        (TokenType::OpenIdConnect, Credential::OidcIdToken { token })
+    } else if let Some(xml) = headers.saml_assertion.clone() {
+        (TokenType::Saml2, Credential::Saml2Assertion { xml })
+    } else if headers.x509_token {
+        return Err(EngineError::FailedAuthentication(
+            "an X.509 BinarySecurityToken needs a message signature, which this STS does not verify yet; present the certificate in the TLS handshake instead".into(),
+        )
+        .into());
+    } else if let Some(token) = http.session.clone() {
+        (TokenType::OpenAm, Credential::Session { token })
+    } else if instance.accepts(TokenType::X509) {
+        let chain = super::client_cert::chain(instance, &http.headers, &http.peer)
+            .map_err(SoapFailure::Engine)?;
+        (TokenType::X509, Credential::X509 { chain })
     } else {
         return Err(EngineError::FailedAuthentication(
-            "a wsse:Security header with a UsernameToken or an OpenAM session token is required"
+            "a wsse:Security header with a UsernameToken, an OpenAM session token, an id_token or a SAML 2.0 assertion is required"
                 .into(),
         )
         .into());
@@ -247,6 +263,7 @@ fn target(t: &wstrust::Target) -> TokenTarget {
     match t {
         wstrust::Target::Token(b) => TokenTarget::Token(b.clone()),
         wstrust::Target::SamlId(id) => TokenTarget::Reference(id.clone()),
+        wstrust::Target::Jwt(jwt) => TokenTarget::Jwt(jwt.clone()),
     }
 }
 
@@ -330,6 +347,7 @@ fn issue(
             }
             let token_type = match token_type_uri {
                 TOKEN_TYPE_SAML20 | TOKEN_TYPE_SAML20_NS => TokenType::Saml2,
+                TOKEN_TYPE_JWT | TOKEN_TYPE_ID_TOKEN => TokenType::OpenIdConnect,
                 other => {
                     return Err(EngineError::BadRequest(format!(
                         "token type `{other}` is not issued here"
@@ -353,6 +371,12 @@ fn issue(
                     )));
                 }
             };
+            if token_type == TokenType::OpenIdConnect && key_type != KeyType::Bearer {
+                return Err(EngineError::BadRequest(
+                    "id_tokens are bearer tokens: KeyType PublicKey applies to SAML 2.0 only"
+                        .into(),
+                ));
+            }
             key_type_uri = match key_type {
                 KeyType::PublicKey(_) => KEY_TYPE_PUBLIC_KEY,
                 _ => KEY_TYPE_BEARER,
@@ -373,12 +397,23 @@ fn issue(
         instance = %instance.config.subpath(),
         principal = %principal.name,
         token = %issued.id,
-        "issued SAML2 assertion"
+        "issued {token_type_uri}"
     );
+    // An id_token travels as a BinarySecurityToken (base64 of its compact form).
+    let token_xml = if matches!(token_type_uri, TOKEN_TYPE_JWT | TOKEN_TYPE_ID_TOKEN) {
+        use base64::Engine as _;
+        format!(
+            "<wsse:BinarySecurityToken xmlns:wsse=\"{}\" ValueType=\"{token_type_uri}\" EncodingType=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary\">{}</wsse:BinarySecurityToken>",
+            wstrust::WSSE,
+            base64::engine::general_purpose::STANDARD.encode(issued.token.as_bytes())
+        )
+    } else {
+        issued.token.clone()
+    };
     let body = wstrust::write_issue_response(&wstrust::IssuedTokenResponse {
         context: rst.context.as_deref(),
         token_type_uri,
-        token_xml: &issued.token,
+        token_xml: &token_xml,
         token_id: &issued.id,
         created: issued.created,
         expires: issued.expires,

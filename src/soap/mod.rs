@@ -13,6 +13,14 @@ pub const PASSWORD_DIGEST: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-
 /// `wsse:BinarySecurityToken/@ValueType` of an OpenAM session token.
 pub const OPENAM_SESSION_VALUE_TYPE: &str =
     "http://schemas.forgerock.org/ws/securitypolicy#OpenAMSessionToken";
+/// `wsse:BinarySecurityToken/@ValueType`s of a JWT (an OpenID Connect id_token).
+pub const JWT_VALUE_TYPES: [&str; 2] = [
+    "urn:ietf:params:oauth:token-type:jwt",
+    "urn:ietf:params:oauth:token-type:id_token",
+];
+/// `wsse:BinarySecurityToken/@ValueType` of an X.509 certificate.
+pub const X509V3_VALUE_TYPE: &str =
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3";
 const BASE64_BINARY: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary";
 
 /// SOAP version of a message; replies use the version of the request.
@@ -172,7 +180,27 @@ pub struct RequestHeaders {
     pub username_token: Option<UsernameToken>,
     /// An OpenAM session token from a `wsse:BinarySecurityToken`.
     pub session_token: Option<Secret<String>>,
+    /// An id_token from a `wsse:BinarySecurityToken` of a JWT ValueType.
+    pub jwt: Option<Secret<String>>,
+    /// Where a `saml2:Assertion` in the Security header is in the request bytes...
+    pub saml_assertion_at: Option<std::ops::Range<usize>>,
+    /// ...and those bytes, once [`RequestHeaders::read_spans`] has read them.
+    pub saml_assertion: Option<Vec<u8>>,
+    /// An X.509v3 `wsse:BinarySecurityToken` was present.
+    pub x509_token: bool,
     pub timestamp: Option<Timestamp>,
+}
+
+impl RequestHeaders {
+    /// Copies the tokens that must be verified on the bytes as sent (a signed assertion)
+    /// out of `input`, the request the envelope was parsed from.
+    pub fn read_spans(&mut self, input: &[u8]) {
+        self.saml_assertion = self
+            .saml_assertion_at
+            .clone()
+            .and_then(|r| input.get(r))
+            .map(<[u8]>::to_vec);
+    }
 }
 
 /// Reads the header blocks: WS-Addressing (duplicates tolerated when they agree) and the
@@ -309,6 +337,38 @@ fn read_security(sec: &Element, out: &mut RequestHeaders) -> Result<(), SoapErro
                     _ => text,
                 };
                 out.session_token = Some(Secret::new(token));
+            }
+            (WSSE, "BinarySecurityToken")
+                if child
+                    .attr(None, "ValueType")
+                    .map(str::trim)
+                    .is_some_and(|v| JWT_VALUE_TYPES.contains(&v)) =>
+            {
+                if out.jwt.is_some() {
+                    return Err(bad("more than one JWT BinarySecurityToken"));
+                }
+                let text = child.text();
+                // The content is base64Binary of the JWT's bytes; a bare compact JWT (which has
+                // dots, so is never base64) is read as it is.
+                let token = if text.contains('.') {
+                    text
+                } else {
+                    base64_decode(&text)
+                        .and_then(|b| String::from_utf8(b).ok())
+                        .ok_or_else(|| bad("the JWT BinarySecurityToken is not valid base64"))?
+                };
+                out.jwt = Some(Secret::new(token));
+            }
+            (WSSE, "BinarySecurityToken")
+                if child.attr(None, "ValueType").map(str::trim) == Some(X509V3_VALUE_TYPE) =>
+            {
+                out.x509_token = true;
+            }
+            (crate::tokens::saml2::SAML2_NS, "Assertion") => {
+                if out.saml_assertion_at.is_some() {
+                    return Err(bad("more than one saml2:Assertion"));
+                }
+                out.saml_assertion_at = Some(child.span.clone());
             }
             (WSU, "Timestamp") => {
                 if out.timestamp.is_some() {

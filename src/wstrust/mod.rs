@@ -30,6 +30,9 @@ pub const WSA_NSS: [&str; 2] = [
 pub const TOKEN_TYPE_SAML20: &str =
     "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0";
 pub const TOKEN_TYPE_SAML20_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+/// `wst:TokenType`s of an OpenID Connect id_token (RFC 8693 token type identifiers).
+pub const TOKEN_TYPE_JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
+pub const TOKEN_TYPE_ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
 pub const SAMLID_VALUE_TYPE: &str =
     "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLID";
 
@@ -124,6 +127,8 @@ pub enum Target {
     Token(Vec<u8>),
     /// A `wsse:SecurityTokenReference` naming a SAML assertion by its ID.
     SamlId(String),
+    /// An id_token in a `wsse:BinarySecurityToken` of a JWT ValueType.
+    Jwt(String),
 }
 
 fn parse_target(el: &Element, input: &[u8]) -> Result<Target, RstError> {
@@ -151,6 +156,24 @@ fn parse_target(el: &Element, input: &[u8]) -> Result<Target, RstError> {
             return Err(RstError("the KeyIdentifier is empty".into()));
         }
         return Ok(Target::SamlId(id));
+    }
+    if first.is(WSSE, "BinarySecurityToken")
+        && first
+            .attr(None, "ValueType")
+            .is_some_and(|v| matches!(v.trim(), TOKEN_TYPE_JWT | TOKEN_TYPE_ID_TOKEN))
+    {
+        use base64::Engine as _;
+        let text: String = first.text().split_whitespace().collect();
+        let jwt = if text.contains('.') {
+            text
+        } else {
+            base64::engine::general_purpose::STANDARD
+                .decode(&text)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| RstError("the JWT BinarySecurityToken is not base64".into()))?
+        };
+        return Ok(Target::Jwt(jwt));
     }
     let bytes = input
         .get(first.span.clone())
@@ -397,12 +420,17 @@ pub fn write_issue_response(r: &IssuedTokenResponse<'_>) -> String {
     out.push_str(&escape_text(r.token_type_uri));
     out.push_str("</wst:TokenType><wst:RequestedSecurityToken>");
     out.push_str(r.token_xml);
-    out.push_str("</wst:RequestedSecurityToken><wst:RequestedAttachedReference>");
-    let reference = saml_reference(r.token_id);
-    out.push_str(&reference);
-    out.push_str("</wst:RequestedAttachedReference><wst:RequestedUnattachedReference>");
-    out.push_str(&reference);
-    out.push_str("</wst:RequestedUnattachedReference><wst:Lifetime xmlns:wsu=\"");
+    out.push_str("</wst:RequestedSecurityToken>");
+    // Token references are SAML's KeyIdentifier; a JWT has no standard one, so none.
+    if matches!(r.token_type_uri, TOKEN_TYPE_SAML20 | TOKEN_TYPE_SAML20_NS) {
+        let reference = saml_reference(r.token_id);
+        out.push_str("<wst:RequestedAttachedReference>");
+        out.push_str(&reference);
+        out.push_str("</wst:RequestedAttachedReference><wst:RequestedUnattachedReference>");
+        out.push_str(&reference);
+        out.push_str("</wst:RequestedUnattachedReference>");
+    }
+    out.push_str("<wst:Lifetime xmlns:wsu=\"");
     out.push_str(WSU);
     out.push_str("\"><wsu:Created>");
     out.push_str(&wsu_datetime(r.created));

@@ -681,3 +681,256 @@ fn x509_certificates_from_a_tls_offload_engine_are_believed_only_from_its_hosts(
     expect_error(&r, 400, "certificate-field `serial`");
     assert!(r.body.contains("not-an-ip"), "{}", r.body);
 }
+
+/// An identity provider's signed SAML 2.0 bearer assertion about `subject`, built and signed
+/// (RSA-SHA256, libxmlsec1) with the IdP's own key.
+fn idp_assertion(
+    idp: &std::sync::Arc<sts::xmldsig::SigningKey>,
+    subject: &str,
+    audience: &str,
+    valid: (i64, i64),
+) -> String {
+    use sts::tokens::saml2;
+    let now = chrono::Utc::now();
+    let id = saml2::new_assertion_id();
+    let spec = saml2::AssertionSpec {
+        id: &id,
+        issuer: "https://idp.example.com/saml",
+        issue_instant: now,
+        name_id: subject,
+        name_id_format: "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+        not_before: now + chrono::Duration::seconds(valid.0),
+        not_on_or_after: now + chrono::Duration::seconds(valid.1),
+        recipient: None,
+        audience: Some(audience),
+        authn_instant: now,
+        session_index: None,
+        authn_context: saml2::AC_PASSWORD_PROTECTED_TRANSPORT,
+        attributes: &[],
+        confirmation: saml2::Confirmation::Bearer,
+    };
+    let sign = saml2::SignWith {
+        key: idp,
+        signature: sts::xmldsig::SignatureAlgorithm::RsaSha256,
+        digest: sts::xmldsig::DigestAlgorithm::Sha256,
+    };
+    saml2::build(&spec, Some(sign), None).unwrap().wire
+}
+
+#[test]
+fn soap_takes_id_tokens_assertions_and_certificates_and_issues_id_tokens() {
+    use base64::Engine as _;
+    let b64url = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let work = tempfile::tempdir().unwrap();
+    // The OIDC provider's key and JWK.
+    let op = openssl::rsa::Rsa::generate(2048).unwrap();
+    let op_pem = work.path().join("op.pem");
+    std::fs::write(&op_pem, op.private_key_to_pem().unwrap()).unwrap();
+    let jwk = json!({"kty": "RSA", "kid": "op-1", "n": b64url(&op.n().to_vec()), "e": b64url(&op.e().to_vec())});
+    // The SAML IdP's key pair, its certificate trusted by the instance.
+    let (idp_key, idp_cert) =
+        sts::datadir::new_key_pair("idp", sts::xmldsig::KeyKind::Rsa).unwrap();
+    let idp = sts::xmldsig::SigningKey::new(
+        "idp",
+        sts::xmldsig::KeyKind::Rsa,
+        sts::secret::Secret::new(idp_key),
+        idp_cert.clone(),
+        None,
+    )
+    .unwrap();
+    let pki = Pki::new("Test Client CA");
+    let alice_cert = pki.issue("alice", "alice", 31, (-1, 30), false);
+
+    let mut instance = sts::datadir::demo_instance();
+    instance["deployment-config"] = json!({
+        "deployment-url-element": "soap-matrix", "deployment-realm": "/",
+        "deployment-offloaded-two-way-tls-header-key": "X-Client-Cert",
+        "deployment-tls-offload-engine-hosts": ["127.0.0.1"]
+    });
+    instance["security-policy-validated-token-config"] = json!([
+        {"validatedTokenType": "USERNAME", "invalidateInterimOpenAMSession": true},
+        {"validatedTokenType": "OPENIDCONNECT", "invalidateInterimOpenAMSession": true},
+        {"validatedTokenType": "SAML2", "invalidateInterimOpenAMSession": true},
+        {"validatedTokenType": "X509", "invalidateInterimOpenAMSession": true}
+    ]);
+    instance["issued-token-types"] = json!(["SAML2", "OPENIDCONNECT"]);
+    instance["oidc-trusted-issuers"] = json!([{
+        "issuer": "https://op.example.com", "audience": ["sts"], "algorithms": ["RS256"],
+        "jwks": {"keys": [jwk]}
+    }]);
+    instance["saml2-trusted-issuers"] = json!([{
+        "issuer": "https://idp.example.com/saml", "certificate": "idp-saml", "audience": "urn:sts"
+    }]);
+    instance["x509-trust-anchors"] = json!(["client-ca"]);
+    instance["oidc-id-token-config"] = json!({
+        "oidc-issuer": OIDC_ISSUER, "oidc-audience": ["rp-1"], "oidc-signature-algorithm": "RS256",
+        "oidc-token-lifetime-seconds": "300"
+    });
+    let s = start_with(Opts {
+        files: vec![
+            ("keys/idp-saml.crt.pem".into(), idp_cert),
+            ("keys/client-ca.crt.pem".into(), pki.ca_pem()),
+        ],
+        instances: vec![("soap-matrix.json".into(), instance)],
+        ..Default::default()
+    });
+    let soap = |security: &str, rst: &str, extra: &[(&str, &str)]| {
+        let mut headers = vec![
+            ("Content-Type", "text/xml; charset=utf-8"),
+            (
+                "SOAPAction",
+                "\"http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue\"",
+            ),
+        ];
+        headers.extend_from_slice(extra);
+        s.post(
+            "/sts/soap-matrix",
+            &headers,
+            envelope(SOAP11, security, rst),
+        )
+    };
+    let bst = |value_type: &str, content: &str| {
+        format!(
+            "<wsse:BinarySecurityToken xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\" ValueType=\"{value_type}\" EncodingType=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary\">{content}</wsse:BinarySecurityToken>"
+        )
+    };
+    let jwt_bst = |jwt: &str| bst("urn:ietf:params:oauth:token-type:jwt", &b64.encode(jwt));
+
+    // OPENIDCONNECT in (a JWT BinarySecurityToken) -> SAML2.
+    let now = chrono::Utc::now().timestamp();
+    let id_token = pyjwt_sign(
+        "RS256",
+        &op_pem,
+        &json!({"iss": "https://op.example.com", "aud": "sts", "sub": "alice", "iat": now, "exp": now + 300}),
+        "op-1",
+    );
+    let r = soap(&jwt_bst(&id_token), RST_ISSUE, &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let a = r.assertion_text();
+    assert!(a.contains(">alice</saml2:NameID>"), "{a}");
+    assert!(a.contains("ac:classes:unspecified"), "{a}");
+    let (ok, out) = xmlsec1_verify(&a, &s.cert("sts-signing"));
+    assert!(ok, "xmlsec1: {out}");
+    let stale = pyjwt_sign(
+        "RS256",
+        &op_pem,
+        &json!({"iss": "https://op.example.com", "aud": "sts", "sub": "alice", "iat": now - 900, "exp": now - 600}),
+        "op-1",
+    );
+    let r = soap(&jwt_bst(&stale), RST_ISSUE, &[]);
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
+    assert!(r.body.contains("expired"), "{}", r.body);
+
+    // SAML2 in (the IdP's assertion in the Security header) -> SAML2.
+    let assertion = idp_assertion(&idp, "alice", "urn:sts", (-60, 300));
+    let r = soap(&assertion, RST_ISSUE, &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let a = r.assertion_text();
+    assert!(a.contains(">alice</saml2:NameID>"), "{a}");
+    assert!(a.contains("<saml2:Issuer>"), "{a}");
+    assert!(
+        !a.contains("idp.example.com"),
+        "our assertion, not the IdP's: {a}"
+    );
+    // Used once only.
+    let r = soap(&assertion, RST_ISSUE, &[]);
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
+    assert!(r.body.contains("already used"), "{}", r.body);
+    // Tampered, wrong audience, expired, from an untrusted signer, wrapped: each refused.
+    let tampered = idp_assertion(&idp, "alice", "urn:sts", (-60, 300))
+        .replace(">alice</saml2:NameID>", ">bob</saml2:NameID>");
+    let (stranger_key, stranger_cert) =
+        sts::datadir::new_key_pair("stranger", sts::xmldsig::KeyKind::Rsa).unwrap();
+    let stranger = sts::xmldsig::SigningKey::new(
+        "stranger",
+        sts::xmldsig::KeyKind::Rsa,
+        sts::secret::Secret::new(stranger_key),
+        stranger_cert,
+        None,
+    )
+    .unwrap();
+    let genuine = idp_assertion(&idp, "alice", "urn:sts", (-60, 300));
+    // Signature wrapping: the signed assertion moved into an unsigned one naming someone else.
+    let wrapped = format!(
+        "<saml2:Assertion xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_evil\" Version=\"2.0\" IssueInstant=\"2026-01-01T00:00:00Z\"><saml2:Issuer>https://idp.example.com/saml</saml2:Issuer><saml2:Advice>{genuine}</saml2:Advice><saml2:Subject><saml2:NameID>bob</saml2:NameID></saml2:Subject></saml2:Assertion>"
+    );
+    for (token, needle) in [
+        (tampered, "signature"),
+        (
+            idp_assertion(&idp, "alice", "urn:elsewhere", (-60, 300)),
+            "audience",
+        ),
+        (
+            idp_assertion(&idp, "alice", "urn:sts", (-900, -600)),
+            "expired",
+        ),
+        (
+            idp_assertion(&stranger, "alice", "urn:sts", (-60, 300)),
+            "signature",
+        ),
+        (wrapped, "signature"),
+    ] {
+        let r = soap(&token, RST_ISSUE, &[]);
+        assert_eq!(
+            r.fault_code(),
+            "wst:FailedAuthentication",
+            "{needle}: {}",
+            r.body
+        );
+        assert!(r.body.contains(needle), "`{needle}` not in {}", r.body);
+    }
+
+    // X509 in, from the TLS offload engine's header -> an id_token in a BinarySecurityToken.
+    let pem = std::fs::read_to_string(&alice_cert.0).unwrap();
+    let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let rst_jwt =
+        format!("{RST_ISSUE}<wst:TokenType>urn:ietf:params:oauth:token-type:jwt</wst:TokenType>");
+    let r = soap("", &rst_jwt, &[("X-Client-Cert", &der)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let open = "<wsse:BinarySecurityToken xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\" ValueType=\"urn:ietf:params:oauth:token-type:jwt\" EncodingType=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary\">";
+    let start = r
+        .body
+        .find(open)
+        .unwrap_or_else(|| panic!("no JWT token: {}", r.body))
+        + open.len();
+    let end = start + r.body[start..].find('<').unwrap();
+    let jwt = String::from_utf8(b64.decode(&r.body[start..end]).unwrap()).unwrap();
+    assert!(!r.body.contains("RequestedAttachedReference"), "{}", r.body);
+    let (ok, out) = pyjwt_verify(&s, &jwt, "RS256", &s.cert("sts-signing"));
+    assert!(ok, "PyJWT: {out}");
+    assert!(out.contains("\"sub\": \"alice\""), "{out}");
+    assert!(out.contains("\"amr\": [\"pop\"]"), "{out}");
+
+    // Validate takes the id_token back in a BinarySecurityToken.
+    let validate = format!(
+        "<wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Validate</wst:RequestType><wst:TokenType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/RSTR/Status</wst:TokenType><wst:ValidateTarget>{}</wst:ValidateTarget>",
+        jwt_bst(&jwt)
+    );
+    let r = s.post(
+        "/sts/soap-matrix",
+        &[
+            ("Content-Type", "text/xml; charset=utf-8"),
+            (
+                "SOAPAction",
+                "\"http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Validate\"",
+            ),
+        ],
+        envelope(SOAP11, &username_digest("alice", "s3cret"), &validate)
+            .replace("RST/Issue", "RST/Validate"),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("status/valid"), "{}", r.body);
+
+    // An X.509 BinarySecurityToken (message signature) is refused with the way out named.
+    let r = soap(
+        &bst(
+            "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3",
+            &der,
+        ),
+        RST_ISSUE,
+        &[],
+    );
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
+    assert!(r.body.contains("TLS handshake"), "{}", r.body);
+}
