@@ -3,6 +3,7 @@
 //! time only from its [`Clock`].
 
 mod nonces;
+pub mod proof;
 pub mod saml_input;
 pub mod x509;
 
@@ -159,6 +160,8 @@ pub enum KeyType {
     SenderVouches,
     /// Holder-of-key with the public key of a client certificate.
     PublicKey(ProofCertificate),
+    /// Holder-of-key with a symmetric key made for this token.
+    Symmetric(proof::SymmetricRequest),
 }
 
 /// A client certificate to bind a holder-of-key token to: checked to be one DER X.509
@@ -284,6 +287,10 @@ pub struct Issued {
     /// For a persisting instance, the pending durable write of the token: the reply must
     /// not be sent before it resolves.
     pub durable: Option<crate::store::Durable>,
+    /// For a symmetric holder-of-key token: what the requestor learns of the proof key, and
+    /// the key (which the requestor already has or can compute, and the relying party gets
+    /// encrypted in the token).
+    pub proof: Option<proof::SymmetricProof>,
 }
 
 /// SAML signing settings resolved from an instance's `saml2-config`.
@@ -308,6 +315,9 @@ pub struct Instance {
     pub x509_trust: Option<x509::X509Trust>,
     /// Issuers whose assertions are accepted as input.
     pub saml_trust: Vec<saml_input::TrustedSamlIssuer>,
+    /// The relying party's certificate (`saml2-encryption-key-alias`), if keys/ has it:
+    /// symmetric proof keys are encrypted to it.
+    pub relying_party: Option<Arc<crate::keyring::Certificate>>,
 }
 
 /// A trusted id_token issuer, resolved.
@@ -444,6 +454,12 @@ impl Instance {
             .and_then(|o| resolve_oidc(o, keys, default_key, &mut problems))
             .map(Arc::new);
         let oidc_trust = resolve_trust(config.oidc_trusted_issuers(), &mut problems);
+        // Not an error when absent: OpenAM exports often name an alias nobody uses; the
+        // certificate is required only when a symmetric proof key is asked for.
+        let relying_party = config
+            .saml2()
+            .and_then(|s| s.encryption_key_alias.as_deref())
+            .and_then(|a| keys.certificates.get(a).cloned());
         let saml_trust = config
             .soap()
             .map(|c| saml_input::resolve(&c.saml2_trusted_issuers, keys, &mut problems))
@@ -513,6 +529,7 @@ impl Instance {
                 oidc_trust,
                 x509_trust,
                 saml_trust,
+                relying_party,
             })
         } else {
             Err(problems)
@@ -1686,6 +1703,35 @@ impl Engine {
                     .map(|v| (saml_name.clone(), v.clone()))
             })
             .collect();
+        // A symmetric proof key: made here, handed to the relying party encrypted in the
+        // assertion, to the requestor in the response (which therefore needs TLS).
+        let symmetric = match &req.key_type {
+            KeyType::Symmetric(sym) => {
+                if !req.secure_transport {
+                    return Err(EngineError::BadRequest(
+                        "a symmetric proof key is only issued over TLS (https): the response carries it or its entropy".into(),
+                    ));
+                }
+                let cert = instance.relying_party.clone().ok_or_else(|| {
+                    EngineError::BadRequest(
+                        "a symmetric proof key is encrypted for the relying party: this instance's saml2-encryption-key-alias must name its certificate in keys/".into(),
+                    )
+                })?;
+                let encrypter = crate::tokens::xmlenc::Encrypter::new(
+                    crate::tokens::xmlenc::BlockCipher::Aes256Gcm,
+                    cert,
+                )
+                .map_err(EngineError::BadRequest)?;
+                let made = proof::make(sym).map_err(|e| {
+                    EngineError::RequestFailed(format!("making the proof key failed: {e}"))
+                })?;
+                let encrypted_key = encrypter
+                    .encrypted_key(made.key.expose(), true)
+                    .map_err(|e| EngineError::RequestFailed(e.to_string()))?;
+                Some((made, encrypted_key))
+            }
+            _ => None,
+        };
         let id = saml2::new_assertion_id();
         let spec = AssertionSpec {
             id: &id,
@@ -1712,6 +1758,9 @@ impl Engine {
                 KeyType::Bearer => saml2::Confirmation::Bearer,
                 KeyType::SenderVouches => saml2::Confirmation::SenderVouches,
                 KeyType::PublicKey(c) => saml2::Confirmation::HolderOfKey { cert_der: c.der() },
+                KeyType::Symmetric(_) => saml2::Confirmation::HolderOfSymmetricKey {
+                    encrypted_key: symmetric.as_ref().map_or("", |(_, k)| k.as_str()),
+                },
             },
         };
         let sign = instance.saml_signing.as_ref().map(|s| SignWith {
@@ -1739,6 +1788,7 @@ impl Engine {
             expires: not_after,
             audience,
             durable,
+            proof: symmetric.map(|(p, _)| p),
         })
     }
 }
@@ -1844,6 +1894,7 @@ impl Engine {
             expires,
             audience: cfg.audience.first().cloned(),
             durable,
+            proof: None,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The SOAP STS endpoint: envelope in, engine call, envelope out. Synchronous on purpose: it
 //! runs on the blocking pool, because password hashing and signing are CPU-bound.
 
+use crate::engine::proof::SymmetricRequest;
 use crate::engine::{
     Credential, EngineError, IssueRequest, KeyType, MessageTimestamp, ProofCertificate, TokenTarget,
 };
@@ -8,8 +9,8 @@ use crate::instance::TokenType;
 use crate::soap::{self, ReplyAddressing, RequestHeaders, SoapVersion, read_headers};
 use crate::store::Durable;
 use crate::wstrust::{
-    self, KEY_TYPE_BEARER, KEY_TYPE_PUBLIC_KEY, Operation, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_JWT,
-    TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS,
+    self, KEY_TYPE_BEARER, KEY_TYPE_PUBLIC_KEY, KEY_TYPE_SYMMETRIC_KEY, Operation,
+    TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS,
 };
 
 use super::reject::{SoapFailure, soap_fault};
@@ -325,6 +326,51 @@ fn cancel(
     Ok(wstrust::write_cancel_response(rst.context.as_deref()))
 }
 
+/// KeySize (default 256 bits), requestor Entropy and ComputedKeyAlgorithm of a SymmetricKey
+/// request.
+fn symmetric_request(rst: &wstrust::Rst) -> Result<SymmetricRequest, EngineError> {
+    use crate::engine::proof::{CK_PSHA1, KEY_SIZES, MAX_ENTROPY, MIN_ENTROPY};
+    let bits = match rst.key_size.as_deref().map(str::trim) {
+        None => 256,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|b| KEY_SIZES.contains(b))
+            .ok_or_else(|| {
+                EngineError::BadRequest(format!(
+                    "wst:KeySize `{v}` is not offered (128, 192, 256 or 512 bits)"
+                ))
+            })?,
+    };
+    if let Some(e) = &rst.entropy
+        && !(MIN_ENTROPY..=MAX_ENTROPY).contains(&e.expose().len())
+    {
+        return Err(EngineError::InvalidRequest(format!(
+            "requestor entropy must be {MIN_ENTROPY} to {MAX_ENTROPY} bytes"
+        )));
+    }
+    match (
+        rst.computed_key_algorithm.as_deref().map(str::trim),
+        &rst.entropy,
+    ) {
+        (None, _) | (Some(CK_PSHA1), Some(_)) => {}
+        (Some(CK_PSHA1), None) => {
+            return Err(EngineError::InvalidRequest(
+                "wst:ComputedKeyAlgorithm needs requestor wst:Entropy".into(),
+            ));
+        }
+        (Some(other), _) => {
+            return Err(EngineError::BadRequest(format!(
+                "computed key algorithm `{other}` is not supported (only {CK_PSHA1})"
+            )));
+        }
+    }
+    Ok(SymmetricRequest {
+        requestor_entropy: rst.entropy.clone(),
+        bits,
+    })
+}
+
 fn issue(
     state: &AppState,
     instance: &crate::engine::Instance,
@@ -365,9 +411,10 @@ fn issue(
                     })?;
                     KeyType::PublicKey(ProofCertificate::from_base64(cert, state.engine.now())?)
                 }
+                Some(KEY_TYPE_SYMMETRIC_KEY) => KeyType::Symmetric(symmetric_request(rst)?),
                 Some(other) => {
                     return Err(EngineError::BadRequest(format!(
-                        "key type `{other}` is not supported (Bearer and PublicKey are)"
+                        "key type `{other}` is not supported (Bearer, PublicKey and SymmetricKey are)"
                     )));
                 }
             };
@@ -379,6 +426,7 @@ fn issue(
             }
             key_type_uri = match key_type {
                 KeyType::PublicKey(_) => KEY_TYPE_PUBLIC_KEY,
+                KeyType::Symmetric(_) => KEY_TYPE_SYMMETRIC_KEY,
                 _ => KEY_TYPE_BEARER,
             };
             Ok(IssueRequest {
@@ -419,6 +467,7 @@ fn issue(
         expires: issued.expires,
         applies_to: issued.audience.as_deref(),
         key_type: key_type_uri,
+        proof: issued.proof.as_ref(),
     });
     Ok((body, issued.durable))
 }

@@ -22,6 +22,11 @@ pub enum Confirmation<'a> {
     HolderOfKey {
         cert_der: &'a [u8],
     },
+    /// Whoever proves possession of a symmetric key, given here as an `xenc:EncryptedKey`
+    /// that only the relying party can open.
+    HolderOfSymmetricKey {
+        encrypted_key: &'a str,
+    },
 }
 pub const AC_PASSWORD: &str = "urn:oasis:names:tc:SAML:2.0:ac:classes:Password";
 pub const AC_PASSWORD_PROTECTED_TRANSPORT: &str =
@@ -116,7 +121,9 @@ pub fn build(
     let method = match spec.confirmation {
         Confirmation::Bearer => CM_BEARER,
         Confirmation::SenderVouches => CM_SENDER_VOUCHES,
-        Confirmation::HolderOfKey { .. } => CM_HOLDER_OF_KEY,
+        Confirmation::HolderOfKey { .. } | Confirmation::HolderOfSymmetricKey { .. } => {
+            CM_HOLDER_OF_KEY
+        }
     };
     out.push_str("<saml2:Subject>");
     match encrypter(encryption.is_some_and(|e| e.name_id)) {
@@ -139,7 +146,9 @@ pub fn build(
     out.push_str(&format!(
         "<saml2:SubjectConfirmation Method=\"{method}\"><saml2:SubjectConfirmationData"
     ));
-    if let Confirmation::HolderOfKey { .. } = spec.confirmation {
+    if let Confirmation::HolderOfKey { .. } | Confirmation::HolderOfSymmetricKey { .. } =
+        spec.confirmation
+    {
         out.push_str(" xsi:type=\"saml2:KeyInfoConfirmationDataType\"");
     }
     out.push_str(&format!(
@@ -156,6 +165,12 @@ pub fn build(
                 "><ds:KeyInfo xmlns:ds=\"{}\"><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></saml2:SubjectConfirmationData>",
                 xmldsig::DS_NS,
                 base64::engine::general_purpose::STANDARD.encode(cert_der)
+            ));
+        }
+        Confirmation::HolderOfSymmetricKey { encrypted_key } => {
+            out.push_str(&format!(
+                "><ds:KeyInfo xmlns:ds=\"{}\">{encrypted_key}</ds:KeyInfo></saml2:SubjectConfirmationData>",
+                xmldsig::DS_NS,
             ));
         }
         _ => out.push_str("/>"),

@@ -175,17 +175,32 @@ impl Encrypter {
                 element.as_bytes(),
             )?);
         }
+        Ok(format!(
+            "<xenc:EncryptedData xmlns:xenc=\"{XENC_NS}\" Type=\"{TYPE_ELEMENT}\"><xenc:EncryptionMethod Algorithm=\"{}\"/><ds:KeyInfo xmlns:ds=\"{DS_NS}\">{}</ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>",
+            escape_attr(&self.cipher.uri()),
+            self.encrypted_key(&key, false)?,
+            b64.encode(&value),
+        ))
+    }
+
+    /// `xenc:EncryptedKey` carrying `key` to the relying party (RSA-OAEP). With `declare`,
+    /// it declares the namespaces it uses, to stand on its own.
+    pub fn encrypted_key(&self, key: &[u8], declare: bool) -> Result<String, EncryptError> {
+        let b64 = base64::engine::general_purpose::STANDARD;
         let mut rsa = RsaEncrypter::new(self.cert.public_key())?;
         rsa.set_rsa_padding(Padding::PKCS1_OAEP)?;
-        let mut wrapped = vec![0u8; rsa.encrypt_len(&key)?];
-        let n = rsa.encrypt(&key, &mut wrapped)?;
+        let mut wrapped = vec![0u8; rsa.encrypt_len(key)?];
+        let n = rsa.encrypt(key, &mut wrapped)?;
         wrapped.truncate(n);
+        let ns = if declare {
+            format!(" xmlns:xenc=\"{XENC_NS}\" xmlns:ds=\"{DS_NS}\"")
+        } else {
+            String::new()
+        };
         Ok(format!(
-            "<xenc:EncryptedData xmlns:xenc=\"{XENC_NS}\" Type=\"{TYPE_ELEMENT}\"><xenc:EncryptionMethod Algorithm=\"{}\"/><ds:KeyInfo xmlns:ds=\"{DS_NS}\"><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm=\"{RSA_OAEP_MGF1P}\"><ds:DigestMethod Algorithm=\"{SHA1}\"/></xenc:EncryptionMethod><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>",
-            escape_attr(&self.cipher.uri()),
+            "<xenc:EncryptedKey{ns}><xenc:EncryptionMethod Algorithm=\"{RSA_OAEP_MGF1P}\"><ds:DigestMethod Algorithm=\"{SHA1}\"/></xenc:EncryptionMethod><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>",
             b64.encode(self.cert.der()),
             b64.encode(&wrapped),
-            b64.encode(&value),
         ))
     }
 }

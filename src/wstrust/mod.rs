@@ -101,7 +101,7 @@ impl Operation {
 pub struct RstError(pub String);
 
 /// A parsed `wst:RequestSecurityToken`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Rst {
     pub context: Option<String>,
     pub request_type: Option<Operation>,
@@ -118,6 +118,11 @@ pub struct Rst {
     pub delegation: Option<&'static str>,
     pub validate_target: Option<Target>,
     pub cancel_target: Option<Target>,
+    /// `wst:KeySize`, in bits.
+    pub key_size: Option<String>,
+    /// The requestor's `wst:Entropy/wst:BinarySecret`.
+    pub entropy: Option<crate::secret::Secret<Vec<u8>>>,
+    pub computed_key_algorithm: Option<String>,
 }
 
 /// The content of a ValidateTarget or CancelTarget.
@@ -255,11 +260,39 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
                     rst.lifetime_created = read("Created")?;
                     rst.lifetime_expires = read("Expires")?;
                 }
+                "KeySize" => once(&mut rst.key_size, child.text(), "KeySize")?,
+                "ComputedKeyAlgorithm" => once(
+                    &mut rst.computed_key_algorithm,
+                    child.text(),
+                    "ComputedKeyAlgorithm",
+                )?,
+                "Entropy" => {
+                    if rst.entropy.is_some() {
+                        return Err(RstError("wst:Entropy appears more than once".into()));
+                    }
+                    let secret = child
+                        .elements()
+                        .find(|e| e.local == "BinarySecret" && WST_NSS.contains(&e.ns.as_deref().unwrap_or("")))
+                        .ok_or_else(|| {
+                            RstError("wst:Entropy must hold a wst:BinarySecret (encrypted entropy is not supported)".into())
+                        })?;
+                    if secret
+                        .attr(None, "Type")
+                        .is_some_and(|t| !t.trim().ends_with("/Nonce"))
+                    {
+                        return Err(RstError(
+                            "wst:Entropy/wst:BinarySecret must be of Type .../Nonce".into(),
+                        ));
+                    }
+                    use base64::Engine as _;
+                    let text: String = secret.text().split_whitespace().collect();
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(text)
+                        .map_err(|_| RstError("wst:BinarySecret is not base64".into()))?;
+                    rst.entropy = Some(crate::secret::Secret::new(bytes));
+                }
                 // Known WS-Trust elements that this STS does not act on for Issue yet.
-                "KeySize"
-                | "Claims"
-                | "Entropy"
-                | "ComputedKeyAlgorithm"
+                "Claims"
                 | "Encryption"
                 | "ProofEncryption"
                 | "SignWith"
@@ -344,6 +377,40 @@ pub struct IssuedTokenResponse<'a> {
     pub expires: DateTime<Utc>,
     pub applies_to: Option<&'a str>,
     pub key_type: &'a str,
+    /// A symmetric proof key: what the requestor is told.
+    pub proof: Option<&'a crate::engine::proof::SymmetricProof>,
+}
+
+const BINARY_SECRET_NONCE: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Nonce";
+const BINARY_SECRET_SYMMETRIC: &str =
+    "http://docs.oasis-open.org/ws-sx/ws-trust/200512/SymmetricKey";
+
+/// `wst:RequestedProofToken`, `wst:Entropy` and `wst:KeySize` of a symmetric proof key.
+fn write_proof(out: &mut String, p: &crate::engine::proof::SymmetricProof) {
+    use crate::engine::proof::{CK_PSHA1, Returned};
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    match &p.returned {
+        Returned::Computed { issuer_entropy } => {
+            out.push_str("<wst:RequestedProofToken><wst:ComputedKey>");
+            out.push_str(CK_PSHA1);
+            out.push_str("</wst:ComputedKey></wst:RequestedProofToken><wst:Entropy><wst:BinarySecret Type=\"");
+            out.push_str(BINARY_SECRET_NONCE);
+            out.push_str("\">");
+            out.push_str(&b64.encode(issuer_entropy));
+            out.push_str("</wst:BinarySecret></wst:Entropy>");
+        }
+        Returned::Key => {
+            out.push_str("<wst:RequestedProofToken><wst:BinarySecret Type=\"");
+            out.push_str(BINARY_SECRET_SYMMETRIC);
+            out.push_str("\">");
+            out.push_str(&b64.encode(p.key.expose()));
+            out.push_str("</wst:BinarySecret></wst:RequestedProofToken>");
+        }
+    }
+    out.push_str("<wst:KeySize>");
+    out.push_str(&(p.key.expose().len() * 8).to_string());
+    out.push_str("</wst:KeySize>");
 }
 
 /// `wst:TokenType` asking Validate for a status.
@@ -429,6 +496,9 @@ pub fn write_issue_response(r: &IssuedTokenResponse<'_>) -> String {
         out.push_str("</wst:RequestedAttachedReference><wst:RequestedUnattachedReference>");
         out.push_str(&reference);
         out.push_str("</wst:RequestedUnattachedReference>");
+    }
+    if let Some(p) = r.proof {
+        write_proof(&mut out, p);
     }
     out.push_str("<wst:Lifetime xmlns:wsu=\"");
     out.push_str(WSU);

@@ -51,6 +51,8 @@ pub struct Opts {
     pub files: Vec<(String, Vec<u8>)>,
     /// Serve HTTPS with this (certificate PEM file, key PEM file).
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// `public_base_url`, as behind a TLS proxy.
+    pub public_base_url: Option<String>,
 }
 
 pub fn start() -> TestServer {
@@ -115,6 +117,7 @@ fn serve_path(path: &Path, dir: tempfile::TempDir, opts: Opts) -> TestServer {
     if let Some(c) = opts.rest_sts_caller {
         cfg.rest_sts_caller = c;
     }
+    cfg.public_base_url = opts.public_base_url.clone();
     let tls = opts.tls.as_ref().map(|(cert, key)| {
         cfg.tls_cert_file = Some(cert.clone());
         cfg.tls_key_file = Some(key.clone());

@@ -934,3 +934,154 @@ fn soap_takes_id_tokens_assertions_and_certificates_and_issues_id_tokens() {
     assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
     assert!(r.body.contains("TLS handshake"), "{}", r.body);
 }
+
+/// P_SHA1(secret, seed) written out from RFC 2246 5, independently of the server's.
+fn p_sha1(secret: &[u8], seed: &[u8], len: usize) -> Vec<u8> {
+    let key = openssl::pkey::PKey::hmac(secret).unwrap();
+    let hmac = |d: &[u8]| {
+        let mut s = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha1(), &key).unwrap();
+        s.update(d).unwrap();
+        s.sign_to_vec().unwrap()
+    };
+    let (mut a, mut out) = (seed.to_vec(), Vec::new());
+    while out.len() < len {
+        a = hmac(&a);
+        out.extend(hmac(&[a.as_slice(), seed].concat()));
+    }
+    out.truncate(len);
+    out
+}
+
+/// The text of the first element named `open` (a start tag prefix) in `xml`.
+fn text_of(xml: &str, open: &str) -> String {
+    let start = xml
+        .find(open)
+        .unwrap_or_else(|| panic!("no {open} in {xml}"));
+    let start = start + xml[start..].find('>').unwrap() + 1;
+    let end = start + xml[start..].find('<').unwrap();
+    xml[start..end].to_owned()
+}
+
+#[test]
+fn symmetric_proof_keys_reach_the_requestor_and_the_relying_party_only() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let sp_dir = tempfile::tempdir().unwrap();
+    let (sp_key, sp_cert) = relying_party(sp_dir.path());
+    let mut instance = sts::datadir::demo_instance();
+    instance["deployment-config"]["deployment-url-element"] = "soap-hok".into();
+    instance["saml2-config"]["saml2-encryption-key-alias"] = "sp-enc".into();
+    let s = start_with(Opts {
+        files: vec![("keys/sp-enc.crt.pem".into(), sp_cert)],
+        instances: vec![("soap-hok.json".into(), instance)],
+        public_base_url: Some("https://sts.example.com".into()),
+        ..Default::default()
+    });
+    let issue = |at: &str, rst: &str| {
+        s.post(
+            at,
+            &[
+                ("Content-Type", "text/xml; charset=utf-8"),
+                ("SOAPAction", &format!("\"{ISSUE_ACTION}\"")),
+            ],
+            envelope(SOAP11, &username_digest("alice", "s3cret"), rst),
+        )
+    };
+    let sp = openssl::pkey::PKey::private_key_from_pem(&std::fs::read(&sp_key).unwrap()).unwrap();
+    // The key the relying party reads from the assertion's EncryptedKey.
+    let relying_party_key = |assertion: &str| {
+        let conf = &assertion[assertion.find("<saml2:SubjectConfirmationData").unwrap()..];
+        let wrapped = b64.decode(text_of(conf, "<xenc:CipherValue")).unwrap();
+        let mut dec = openssl::encrypt::Decrypter::new(&sp).unwrap();
+        dec.set_rsa_padding(openssl::rsa::Padding::PKCS1_OAEP)
+            .unwrap();
+        let mut k = vec![0u8; dec.decrypt_len(&wrapped).unwrap()];
+        let n = dec.decrypt(&wrapped, &mut k).unwrap();
+        k.truncate(n);
+        k
+    };
+    const SYM: &str =
+        "<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/SymmetricKey</wst:KeyType>";
+
+    // Requestor entropy: the key is computed with P_SHA1 on both sides.
+    let mut entropy = [0u8; 32];
+    openssl::rand::rand_bytes(&mut entropy).unwrap();
+    let rst = format!(
+        "{RST_ISSUE}{SYM}<wst:KeySize>256</wst:KeySize><wst:ComputedKeyAlgorithm>http://docs.oasis-open.org/ws-sx/ws-trust/200512/CK/PSHA1</wst:ComputedKeyAlgorithm><wst:Entropy><wst:BinarySecret Type=\"http://docs.oasis-open.org/ws-sx/ws-trust/200512/Nonce\">{}</wst:BinarySecret></wst:Entropy>",
+        b64.encode(entropy)
+    );
+    let r = issue("/sts/soap-hok", &rst);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("<wst:ComputedKey>http://docs.oasis-open.org/ws-sx/ws-trust/200512/CK/PSHA1</wst:ComputedKey>"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("<wst:KeySize>256</wst:KeySize>"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("/SymmetricKey</wst:KeyType>"), "{}", r.body);
+    let issuer_entropy = b64.decode(text_of(&r.body, "<wst:BinarySecret")).unwrap();
+    let computed = p_sha1(&entropy, &issuer_entropy, 32);
+    let a = r.assertion_text();
+    assert!(a.contains("cm:holder-of-key"), "{a}");
+    assert!(a.contains("KeyInfoConfirmationDataType"), "{a}");
+    assert_eq!(
+        relying_party_key(&a),
+        computed,
+        "requestor and relying party disagree"
+    );
+    let (ok, out) = xmlsec1_verify(&a, &s.cert("sts-signing"));
+    assert!(ok, "xmlsec1: {out}");
+
+    // No requestor entropy: the key itself comes back, over TLS only.
+    let r = issue(
+        "/sts/soap-hok",
+        &format!("{RST_ISSUE}{SYM}<wst:KeySize>128</wst:KeySize>"),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let proof_token = &r.body[r.body.find("<wst:RequestedProofToken>").unwrap()..];
+    let key = b64
+        .decode(text_of(proof_token, "<wst:BinarySecret"))
+        .unwrap();
+    assert_eq!(key.len(), 16);
+    assert_eq!(relying_party_key(&r.assertion_text()), key);
+
+    // Refusals, by name.
+    for (at, rst, code, needle) in [
+        (
+            "/sts/soap-hok",
+            format!("{RST_ISSUE}{SYM}<wst:KeySize>100</wst:KeySize>"),
+            "wst:BadRequest",
+            "KeySize",
+        ),
+        (
+            "/sts/soap-hok",
+            format!(
+                "{RST_ISSUE}{SYM}<wst:ComputedKeyAlgorithm>http://docs.oasis-open.org/ws-sx/ws-trust/200512/CK/PSHA1</wst:ComputedKeyAlgorithm>"
+            ),
+            "wst:InvalidRequest",
+            "Entropy",
+        ),
+        (
+            "/sts/soap-hok",
+            format!(
+                "{RST_ISSUE}{SYM}<wst:Entropy><wst:BinarySecret>AAAA</wst:BinarySecret></wst:Entropy>"
+            ),
+            "wst:InvalidRequest",
+            "entropy",
+        ),
+        (
+            &format!("/sts/{INSTANCE}"),
+            format!("{RST_ISSUE}{SYM}"),
+            "wst:BadRequest",
+            "saml2-encryption-key-alias",
+        ),
+    ] {
+        let r = issue(at, &rst);
+        assert_eq!(r.fault_code(), code, "{needle}: {}", r.body);
+        assert!(r.body.contains(needle), "`{needle}` not in {}", r.body);
+    }
+}
