@@ -1427,6 +1427,30 @@ impl Engine {
         )
     }
 
+    /// Refuses a value (a message signature, say) seen before, remembering it until
+    /// `until` (plus skew); `kind` keeps kinds of values apart.
+    pub fn accept_once(
+        &self,
+        kind: &[u8],
+        value: &[u8],
+        until: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        let key = [kind, b"\0", value].concat();
+        match self
+            .nonces
+            .insert(&key, until + self.freshness.max_skew, now)
+        {
+            nonces::Insert::Fresh => Ok(()),
+            nonces::Insert::Replay => Err(EngineError::FailedAuthentication(
+                "this message was already received (replay)".into(),
+            )),
+            nonces::Insert::Full => Err(EngineError::Busy(
+                "too many recent messages; retry later".into(),
+            )),
+        }
+    }
+
     /// The user `name` of the instance's realm, as the subject of a credential another
     /// party vouched for: unknown users pass without attributes; disabled users and the
     /// STS's administrators do not.

@@ -60,6 +60,7 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
         version = env.version;
         let mut headers = read_headers(&env)?;
         headers.read_spans(body);
+        headers.x509_signed = message_signer(state, instance, &env, &headers, body)?;
         let wsa_ns = headers.addressing.ns.unwrap_or(wstrust::WSA_NSS[0]);
         reply_addr = Some((wsa_ns, headers.addressing.message_id.clone()));
         let rst = wstrust::parse_rst(&env.body, body)?;
@@ -233,11 +234,8 @@ fn credential(
         (TokenType::OpenIdConnect, Credential::OidcIdToken { token })
     } else if let Some(xml) = headers.saml_assertion.clone() {
         (TokenType::Saml2, Credential::Saml2Assertion { xml })
-    } else if headers.x509_token {
-        return Err(EngineError::FailedAuthentication(
-            "an X.509 BinarySecurityToken needs a message signature, which this STS does not verify yet; present the certificate in the TLS handshake instead".into(),
-        )
-        .into());
+    } else if let Some(der) = headers.x509_signed.clone() {
+        (TokenType::X509, Credential::X509 { chain: vec![der] })
     } else if let Some(token) = http.session.clone() {
         (TokenType::OpenAm, Credential::Session { token })
     } else if instance.accepts(TokenType::X509) {
@@ -324,6 +322,62 @@ fn cancel(
     let id = state.engine.cancel(instance, &target(t))?;
     tracing::info!(instance = %instance.config.subpath(), by = %principal.name, token = %id, "cancelled token");
     Ok(wstrust::write_cancel_response(rst.context.as_deref()))
+}
+
+/// The certificate of an X.509 BinarySecurityToken whose key signed this message: the
+/// Security header's signature must verify with that key (never a key named elsewhere) and
+/// cover exactly the SOAP Body and the Timestamp by their `wsu:Id`s; the Timestamp is then
+/// checked for freshness, and the signature value is accepted once. This is the proof of
+/// possession; whether the certificate is trusted is the engine's decision, as for TLS.
+fn message_signer(
+    state: &AppState,
+    instance: &crate::engine::Instance,
+    env: &soap::Envelope,
+    headers: &RequestHeaders,
+    input: &[u8],
+) -> Result<Option<Vec<u8>>, SoapFailure> {
+    let Some(der) = &headers.x509_token else {
+        return Ok(None);
+    };
+    let fail =
+        |m: &str| SoapFailure::Engine(EngineError::FailedAuthentication(format!("X.509: {m}")));
+    if !instance.accepts(TokenType::X509) {
+        // Another token of the header may be the credential; this one is not read.
+        return Ok(None);
+    }
+    let (Some(ts), Some(ts_id), Some(body_id), Some(sig)) = (
+        &headers.timestamp,
+        &headers.timestamp_id,
+        &env.body_id,
+        &headers.signature_value,
+    ) else {
+        return Err(fail(
+            "an X.509 BinarySecurityToken needs a ds:Signature in wsse:Security over the soap:Body and a wsu:Timestamp, each with a wsu:Id",
+        ));
+    };
+    let cert = openssl::x509::X509::from_der(der)
+        .and_then(|c| c.to_pem())
+        .map_err(|_| fail("the BinarySecurityToken is not a DER X.509 certificate"))?;
+    let covered = crate::xmldsig::verify_message(input, env.version.ns(), &cert).map_err(|e| {
+        tracing::info!(instance = %instance.config.subpath(), error = %e, "message signature refused");
+        fail(&format!("the message signature does not verify with the BinarySecurityToken's key: {e}"))
+    })?;
+    let covered = covered.get();
+    if covered.len() != 2 || !covered.contains(body_id) || !covered.contains(ts_id) {
+        return Err(fail(
+            "the message signature must cover exactly the soap:Body and the wsu:Timestamp",
+        ));
+    }
+    // Freshness: a signed message needs both ends of its Timestamp.
+    let (Some(_), Some(expires)) = (ts.created, ts.expires) else {
+        return Err(fail("the signed wsu:Timestamp needs Created and Expires"));
+    };
+    state.engine.check_timestamp(&MessageTimestamp {
+        created: ts.created,
+        expires: ts.expires,
+    })?;
+    state.engine.accept_once(b"wss-signature", sig, expires)?;
+    Ok(Some(der.clone()))
 }
 
 /// KeySize (default 256 bits), requestor Entropy and ComputedKeyAlgorithm of a SymmetricKey

@@ -75,6 +75,8 @@ pub struct Envelope {
     pub version: SoapVersion,
     pub headers: Vec<Element>,
     pub body: Element,
+    /// The `wsu:Id` of the SOAP Body, which a message signature references.
+    pub body_id: Option<String>,
 }
 
 /// Parses an envelope from bytes.
@@ -114,6 +116,7 @@ pub fn parse_envelope(bytes: &[u8], limits: Limits) -> Result<Envelope, SoapErro
     }
     let headers = headers.unwrap_or_default();
     let body = body.ok_or(SoapError::NoBody)?;
+    let body_id = body.attr(Some(WSU), "Id").map(str::to_owned);
     let mut elems = body.children.into_iter().filter_map(|n| match n {
         crate::xml::Node::Element(e) => Some(e),
         crate::xml::Node::Text(_) => None,
@@ -126,6 +129,7 @@ pub fn parse_envelope(bytes: &[u8], limits: Limits) -> Result<Envelope, SoapErro
         version,
         headers,
         body: first,
+        body_id,
     })
 }
 
@@ -186,9 +190,16 @@ pub struct RequestHeaders {
     pub saml_assertion_at: Option<std::ops::Range<usize>>,
     /// ...and those bytes, once [`RequestHeaders::read_spans`] has read them.
     pub saml_assertion: Option<Vec<u8>>,
-    /// An X.509v3 `wsse:BinarySecurityToken` was present.
-    pub x509_token: bool,
+    /// The certificate (DER) of an X.509v3 `wsse:BinarySecurityToken`.
+    pub x509_token: Option<Vec<u8>>,
     pub timestamp: Option<Timestamp>,
+    /// The `wsu:Id` of the Timestamp, which a message signature references.
+    pub timestamp_id: Option<String>,
+    /// The SignatureValue of the Security header's `ds:Signature`, if any (replay check).
+    pub signature_value: Option<Vec<u8>>,
+    /// `x509_token` once the front end has verified that its key signed the Body and the
+    /// Timestamp (see `server::soap`); only then is it a credential.
+    pub x509_signed: Option<Vec<u8>>,
 }
 
 impl RequestHeaders {
@@ -362,7 +373,29 @@ fn read_security(sec: &Element, out: &mut RequestHeaders) -> Result<(), SoapErro
             (WSSE, "BinarySecurityToken")
                 if child.attr(None, "ValueType").map(str::trim) == Some(X509V3_VALUE_TYPE) =>
             {
-                out.x509_token = true;
+                if out.x509_token.is_some() {
+                    return Err(bad("more than one X.509 BinarySecurityToken"));
+                }
+                if child
+                    .attr(None, "EncodingType")
+                    .is_some_and(|e| e.trim() != BASE64_BINARY)
+                {
+                    return Err(bad("an X.509 BinarySecurityToken must be Base64Binary"));
+                }
+                out.x509_token = Some(
+                    base64_decode(&child.text())
+                        .ok_or_else(|| bad("the X.509 BinarySecurityToken is not valid base64"))?,
+                );
+            }
+            (crate::xmldsig::DS_NS, "Signature") => {
+                if out.signature_value.is_some() {
+                    return Err(bad("more than one ds:Signature in wsse:Security"));
+                }
+                let value = child
+                    .child(&[crate::xmldsig::DS_NS], "SignatureValue")
+                    .and_then(|v| base64_decode(&v.text()))
+                    .ok_or_else(|| bad("the ds:Signature has no valid SignatureValue"))?;
+                out.signature_value = Some(value);
             }
             (crate::tokens::saml2::SAML2_NS, "Assertion") => {
                 if out.saml_assertion_at.is_some() {
@@ -390,6 +423,7 @@ fn read_security(sec: &Element, out: &mut RequestHeaders) -> Result<(), SoapErro
                     created: read("Created")?,
                     expires: read("Expires")?,
                 });
+                out.timestamp_id = child.attr(Some(WSU), "Id").map(str::to_owned);
             }
             _ => {}
         }

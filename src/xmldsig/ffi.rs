@@ -167,6 +167,102 @@ impl Doc {
         Ok(value)
     }
 
+    /// Declares every attribute `{ns}local` of every element (e.g. WS-Security's `wsu:Id`)
+    /// as an XML ID. A value used twice fails with [`FfiError::DuplicateId`]: with unique
+    /// IDs, a reference names one element only, so it cannot be redirected to a copy.
+    pub fn register_ids(&mut self, ns: &str, local: &str) -> Result<usize, FfiError> {
+        let root = self.root()?;
+        let mut count = 0;
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            // SAFETY: `node` is an element of this document (the root or a child reached
+            // through `children`/`next`, which libxml2 keeps valid while the document lives).
+            let (mut attr, mut child) = unsafe { ((*node).properties, (*node).children) };
+            while !attr.is_null() {
+                // SAFETY: `attr` is an attribute of `node`; its name and namespace are owned
+                // by the document and NUL-terminated.
+                let matches = unsafe {
+                    let a = &*attr;
+                    !a.ns.is_null() && cstr_eq((*a.ns).href, ns) && cstr_eq(a.name, local)
+                };
+                if matches {
+                    // SAFETY: as above; the content copy is freed with xmlFree.
+                    let value = unsafe {
+                        let raw = b::xmlNodeGetContent(attr.cast());
+                        if raw.is_null() {
+                            return Err(FfiError::NoIdAttribute(local.to_owned()));
+                        }
+                        let owned = std::ffi::CStr::from_ptr(raw.cast()).to_owned();
+                        if let Some(free) = b::xmlFree {
+                            free(raw.cast());
+                        }
+                        owned
+                    };
+                    // SAFETY: doc, value and attribute are valid; libxml copies the value.
+                    let id = unsafe {
+                        b::xmlAddID(
+                            ptr::null_mut(),
+                            self.ptr.as_ptr(),
+                            value.as_ptr().cast(),
+                            attr,
+                        )
+                    };
+                    if id.is_null() {
+                        return Err(FfiError::DuplicateId);
+                    }
+                    count += 1;
+                }
+                // SAFETY: `attr` is valid; `next` is the following attribute or null.
+                attr = unsafe { (*attr).next };
+            }
+            while !child.is_null() {
+                // SAFETY: `child` is a node of this document; only elements are descended into.
+                unsafe {
+                    if (*child).type_ == b::xmlElementType_XML_ELEMENT_NODE {
+                        stack.push(child);
+                    }
+                    child = (*child).next;
+                }
+            }
+        }
+        Ok(count)
+    }
+
+    /// The element reached from the root through child elements named `path` (namespace,
+    /// local name); each step must match exactly one child, so a second element of the same
+    /// name cannot be slipped in front.
+    fn find_path(&self, path: &[(&str, &str)]) -> Result<*mut b::xmlNode, FfiError> {
+        let mut node = self.root()?;
+        for (ns, local) in path {
+            let mut found: *mut b::xmlNode = ptr::null_mut();
+            // SAFETY: `node` is an element of this document; its children list is valid.
+            let mut child = unsafe { (*node).children };
+            while !child.is_null() {
+                // SAFETY: `child` is a node of this document; names are NUL-terminated.
+                let hit = unsafe {
+                    let c = &*child;
+                    c.type_ == b::xmlElementType_XML_ELEMENT_NODE
+                        && !c.ns.is_null()
+                        && cstr_eq((*c.ns).href, ns)
+                        && cstr_eq(c.name, local)
+                };
+                if hit {
+                    if !found.is_null() {
+                        return Err(FfiError::NoSignature);
+                    }
+                    found = child;
+                }
+                // SAFETY: as above.
+                child = unsafe { (*child).next };
+            }
+            if found.is_null() {
+                return Err(FfiError::NoSignature);
+            }
+            node = found;
+        }
+        Ok(node)
+    }
+
     fn signature_node(&self) -> Result<*mut b::xmlNode, FfiError> {
         let root = self.root()?;
         // SAFETY: root is valid; the two static strings are NUL-terminated constants of libxmlsec1.
@@ -229,6 +325,15 @@ impl Drop for Doc {
         // SAFETY: we own the document and nothing borrowed from it outlives `self`.
         unsafe { b::xmlFreeDoc(self.ptr.as_ptr()) }
     }
+}
+
+/// Whether the NUL-terminated libxml2 string `raw` equals `s` (null equals nothing).
+///
+/// # Safety
+/// `raw` must be null or point to a NUL-terminated string valid for the call.
+unsafe fn cstr_eq(raw: *const b::xmlChar, s: &str) -> bool {
+    // SAFETY: guaranteed by the caller.
+    !raw.is_null() && unsafe { std::ffi::CStr::from_ptr(raw.cast()) }.to_bytes() == s.as_bytes()
 }
 
 /// An owned libxmlsec1 key (private key with its certificate, or a public key from a
@@ -347,7 +452,16 @@ pub fn sign(doc: &mut Doc, key: &Key) -> Result<(), FfiError> {
 /// the signature covers, as libxmlsec1 processed them. `Ok` only when libxmlsec1 reports the
 /// status Succeeded.
 pub fn verify(doc: &Doc, key: &Key) -> Result<Vec<String>, FfiError> {
-    let node = doc.signature_node()?;
+    verify_node(doc.signature_node()?, key)
+}
+
+/// [`verify`] for the `ds:Signature` at `path` from the root (each step one child element,
+/// the last one the signature), e.g. a WS-Security header's message signature.
+pub fn verify_at(doc: &Doc, path: &[(&str, &str)], key: &Key) -> Result<Vec<String>, FfiError> {
+    verify_node(doc.find_path(path)?, key)
+}
+
+fn verify_node(node: *mut b::xmlNode, key: &Key) -> Result<Vec<String>, FfiError> {
     let ctx = DsigCtx::new(key)?;
     // SAFETY: the *GetKlass functions return pointers to static transform descriptions; the
     // Enable functions copy them into lists owned by the context.

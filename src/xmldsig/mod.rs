@@ -323,6 +323,48 @@ fn check_shape(xml: &[u8]) -> Result<(), DsigError> {
     Ok(())
 }
 
+/// Verifies the message signature of a SOAP envelope: the `ds:Signature` in its
+/// `soap:Header/wsse:Security` (exactly one of each on the path), with the key of
+/// `cert_pem` only. Every `wsu:Id` of the message is declared an ID first, and a value used
+/// twice is refused, so each reference names exactly one element. Returns the IDs the
+/// signature covers (each reference must be a same-document `#id`); the caller checks that
+/// they are the elements it acts on.
+pub fn verify_message(
+    envelope: &[u8],
+    soap_ns: &str,
+    cert_pem: &[u8],
+) -> Result<Verified<Vec<String>>, DsigError> {
+    const WSSE: &str =
+        "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
+    const WSU: &str =
+        "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
+    let mut doc = ffi::Doc::parse(envelope)?;
+    doc.register_ids(WSU, "Id")?;
+    let key = ffi::Key::public_from_cert(cert_pem)?;
+    let uris = ffi::verify_at(
+        &doc,
+        &[
+            (soap_ns, "Header"),
+            (WSSE, "Security"),
+            (DS_NS, "Signature"),
+        ],
+        &key,
+    )?;
+    let ids = uris
+        .iter()
+        .map(|u| {
+            u.strip_prefix('#')
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned)
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| DsigError::WrongReference(uris.clone()))?;
+    Ok(Verified {
+        value: ids,
+        _proof: Proof(()),
+    })
+}
+
 /// Verifies an enveloped signature over the document element with the key of `trusted_cert_pem`
 /// (never with a key named in the document). The signature must have exactly one reference,
 /// and it must point at the document element's `id_attr` value.

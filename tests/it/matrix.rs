@@ -922,7 +922,7 @@ fn soap_takes_id_tokens_assertions_and_certificates_and_issues_id_tokens() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("status/valid"), "{}", r.body);
 
-    // An X.509 BinarySecurityToken (message signature) is refused with the way out named.
+    // An X.509 BinarySecurityToken without a message signature proves nothing: refused.
     let r = soap(
         &bst(
             "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3",
@@ -932,7 +932,7 @@ fn soap_takes_id_tokens_assertions_and_certificates_and_issues_id_tokens() {
         &[],
     );
     assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
-    assert!(r.body.contains("TLS handshake"), "{}", r.body);
+    assert!(r.body.contains("needs a ds:Signature"), "{}", r.body);
 }
 
 /// P_SHA1(secret, seed) written out from RFC 2246 5, independently of the server's.
@@ -1082,6 +1082,143 @@ fn symmetric_proof_keys_reach_the_requestor_and_the_relying_party_only() {
     ] {
         let r = issue(at, &rst);
         assert_eq!(r.fault_code(), code, "{needle}: {}", r.body);
+        assert!(r.body.contains(needle), "`{needle}` not in {}", r.body);
+    }
+}
+
+const WSU_NS: &str =
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
+const X509V3: &str =
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3";
+
+/// A SOAP 1.1 Issue request signed the WS-Security way by `xmlsec1 --sign` (a third-party
+/// signer): an X.509 BinarySecurityToken holding `cert`, a Timestamp, and a ds:Signature
+/// (ECDSA-SHA256) made with `key` over the references `refs` (e.g. `["Body-1", "TS-1"]`).
+fn wss_signed(cert: &Path, key: &Path, refs: &[&str], extra_header: &str) -> String {
+    use base64::Engine as _;
+    let pem = std::fs::read_to_string(cert).unwrap();
+    let der = openssl::x509::X509::from_pem(pem.as_bytes())
+        .unwrap()
+        .to_der()
+        .unwrap();
+    let now = chrono::Utc::now();
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let references: String = refs
+        .iter()
+        .map(|r| format!("<ds:Reference URI=\"#{r}\"><ds:Transforms><ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/></ds:Transforms><ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><ds:DigestValue/></ds:Reference>"))
+        .collect();
+    let template = format!(
+        "<s:Envelope xmlns:s=\"{SOAP11}\" xmlns:wsu=\"{WSU_NS}\"><s:Header>{extra_header}<wsse:Security xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\"><wsu:Timestamp wsu:Id=\"TS-1\"><wsu:Created>{}</wsu:Created><wsu:Expires>{}</wsu:Expires></wsu:Timestamp><wsse:BinarySecurityToken wsu:Id=\"X509-1\" ValueType=\"{X509V3}\" EncodingType=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary\">{}</wsse:BinarySecurityToken><ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/><ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256\"/>{references}</ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><wsse:SecurityTokenReference><wsse:Reference URI=\"#X509-1\" ValueType=\"{X509V3}\"/></wsse:SecurityTokenReference></ds:KeyInfo></ds:Signature></wsse:Security></s:Header><s:Body wsu:Id=\"Body-1\"><wst:RequestSecurityToken xmlns:wst=\"{WST}\">{RST_ISSUE}</wst:RequestSecurityToken></s:Body></s:Envelope>",
+        fmt(now - chrono::Duration::seconds(5)),
+        fmt(now + chrono::Duration::seconds(300)),
+        base64::engine::general_purpose::STANDARD.encode(der),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("t.xml"), dir.path().join("o.xml"));
+    std::fs::write(&input, template).unwrap();
+    let out = Command::new("xmlsec1")
+        .arg("--sign")
+        .arg("--privkey-pem")
+        .arg(key)
+        .args(["--id-attr:Id", &format!("{SOAP11}:Body")])
+        .args(["--id-attr:Id", &format!("{WSU_NS}:Timestamp")])
+        .arg("--output")
+        .arg(&output)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "xmlsec1 --sign: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(output).unwrap()
+}
+
+#[test]
+fn soap_x509_tokens_must_sign_the_body_and_timestamp() {
+    let pki = Pki::new("Test Client CA");
+    let other = Pki::new("Some Other CA");
+    let alice = pki.issue("alice", "alice", 41, (-1, 30), false);
+    let mallory = pki.issue("mallory", "mallory", 42, (-1, 30), false);
+    let stranger = other.issue("stranger", "alice", 43, (-1, 30), false);
+    let mut instance = sts::datadir::demo_instance();
+    instance["deployment-config"]["deployment-url-element"] = "soap-x509".into();
+    instance["security-policy-validated-token-config"] = json!([
+        {"validatedTokenType": "X509", "invalidateInterimOpenAMSession": true}
+    ]);
+    instance["x509-trust-anchors"] = json!(["client-ca"]);
+    let s = start_with(Opts {
+        files: vec![("keys/client-ca.crt.pem".into(), pki.ca_pem())],
+        instances: vec![("soap-x509.json".into(), instance)],
+        ..Default::default()
+    });
+    let post = |body: &str| {
+        s.post(
+            "/sts/soap-x509",
+            &[
+                ("Content-Type", "text/xml; charset=utf-8"),
+                ("SOAPAction", &format!("\"{ISSUE_ACTION}\"")),
+            ],
+            body.to_owned(),
+        )
+    };
+    let good = wss_signed(&alice.0, &alice.1, &["Body-1", "TS-1"], "");
+    let r = post(&good);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let a = r.assertion_text();
+    assert!(a.contains(">alice</saml2:NameID>"), "{a}");
+    assert!(a.contains("ac:classes:X509"), "{a}");
+    let (ok, out) = xmlsec1_verify(&a, &s.cert("sts-signing"));
+    assert!(ok, "xmlsec1: {out}");
+
+    let tampered = wss_signed(&alice.0, &alice.1, &["Body-1", "TS-1"], "").replace(
+        RST_ISSUE,
+        &format!("{RST_ISSUE}{}", applies_to("urn:elsewhere")),
+    );
+    // mallory's key signs, alice's certificate is presented.
+    let swapped = {
+        let by_mallory = wss_signed(&mallory.0, &mallory.1, &["Body-1", "TS-1"], "");
+        let der_of = |p: &Path| {
+            use base64::Engine as _;
+            let pem = std::fs::read(p).unwrap();
+            base64::engine::general_purpose::STANDARD.encode(
+                openssl::x509::X509::from_pem(&pem)
+                    .unwrap()
+                    .to_der()
+                    .unwrap(),
+            )
+        };
+        by_mallory.replace(&der_of(&mallory.0), &der_of(&alice.0))
+    };
+    // A second element with the Body's wsu:Id, so that `#Body-1` could name either.
+    let duplicate = wss_signed(
+        &alice.0,
+        &alice.1,
+        &["Body-1", "TS-1"],
+        "<x:Copy xmlns:x=\"urn:x\" wsu:Id=\"Body-1\"/>",
+    );
+    for (body, needle) in [
+        (good.clone(), "replay"),
+        (tampered, "does not verify"),
+        (swapped, "does not verify"),
+        (
+            wss_signed(&alice.0, &alice.1, &["Body-1"], ""),
+            "exactly the soap:Body and the wsu:Timestamp",
+        ),
+        (
+            wss_signed(&stranger.0, &stranger.1, &["Body-1", "TS-1"], ""),
+            "not trusted",
+        ),
+        (duplicate, "does not verify"),
+    ] {
+        let r = post(&body);
+        assert_eq!(
+            r.fault_code(),
+            "wst:FailedAuthentication",
+            "{needle}: {}",
+            r.body
+        );
         assert!(r.body.contains(needle), "`{needle}` not in {}", r.body);
     }
 }
