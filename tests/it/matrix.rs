@@ -1095,6 +1095,17 @@ const X509V3: &str =
 /// signer): an X.509 BinarySecurityToken holding `cert`, a Timestamp, and a ds:Signature
 /// (ECDSA-SHA256) made with `key` over the references `refs` (e.g. `["Body-1", "TS-1"]`).
 fn wss_signed(cert: &Path, key: &Path, refs: &[&str], extra_header: &str) -> String {
+    wss_signed_rst(cert, key, refs, extra_header, "")
+}
+
+/// [`wss_signed`] with `rst_extra` after the RequestType in the signed RST.
+fn wss_signed_rst(
+    cert: &Path,
+    key: &Path,
+    refs: &[&str],
+    extra_header: &str,
+    rst_extra: &str,
+) -> String {
     use base64::Engine as _;
     let pem = std::fs::read_to_string(cert).unwrap();
     let der = openssl::x509::X509::from_pem(pem.as_bytes())
@@ -1108,7 +1119,7 @@ fn wss_signed(cert: &Path, key: &Path, refs: &[&str], extra_header: &str) -> Str
         .map(|r| format!("<ds:Reference URI=\"#{r}\"><ds:Transforms><ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/></ds:Transforms><ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><ds:DigestValue/></ds:Reference>"))
         .collect();
     let template = format!(
-        "<s:Envelope xmlns:s=\"{SOAP11}\" xmlns:wsu=\"{WSU_NS}\"><s:Header>{extra_header}<wsse:Security xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\"><wsu:Timestamp wsu:Id=\"TS-1\"><wsu:Created>{}</wsu:Created><wsu:Expires>{}</wsu:Expires></wsu:Timestamp><wsse:BinarySecurityToken wsu:Id=\"X509-1\" ValueType=\"{X509V3}\" EncodingType=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary\">{}</wsse:BinarySecurityToken><ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/><ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256\"/>{references}</ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><wsse:SecurityTokenReference><wsse:Reference URI=\"#X509-1\" ValueType=\"{X509V3}\"/></wsse:SecurityTokenReference></ds:KeyInfo></ds:Signature></wsse:Security></s:Header><s:Body wsu:Id=\"Body-1\"><wst:RequestSecurityToken xmlns:wst=\"{WST}\">{RST_ISSUE}</wst:RequestSecurityToken></s:Body></s:Envelope>",
+        "<s:Envelope xmlns:s=\"{SOAP11}\" xmlns:wsu=\"{WSU_NS}\"><s:Header>{extra_header}<wsse:Security xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\"><wsu:Timestamp wsu:Id=\"TS-1\"><wsu:Created>{}</wsu:Created><wsu:Expires>{}</wsu:Expires></wsu:Timestamp><wsse:BinarySecurityToken wsu:Id=\"X509-1\" ValueType=\"{X509V3}\" EncodingType=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary\">{}</wsse:BinarySecurityToken><ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/><ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256\"/>{references}</ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><wsse:SecurityTokenReference><wsse:Reference URI=\"#X509-1\" ValueType=\"{X509V3}\"/></wsse:SecurityTokenReference></ds:KeyInfo></ds:Signature></wsse:Security></s:Header><s:Body wsu:Id=\"Body-1\"><wst:RequestSecurityToken xmlns:wst=\"{WST}\">{RST_ISSUE}{rst_extra}</wst:RequestSecurityToken></s:Body></s:Envelope>",
         fmt(now - chrono::Duration::seconds(5)),
         fmt(now + chrono::Duration::seconds(300)),
         base64::engine::general_purpose::STANDARD.encode(der),
@@ -1221,4 +1232,250 @@ fn soap_x509_tokens_must_sign_the_body_and_timestamp() {
         );
         assert!(r.body.contains(needle), "`{needle}` not in {}", r.body);
     }
+}
+
+/// Every cell of the token matrix, front end x input x output (x confirmation), on one
+/// server: each issued assertion is verified by xmlsec1 and each id_token by PyJWT, and
+/// each names alice.
+#[test]
+fn every_cell_of_the_token_matrix() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let b64url = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let work = tempfile::tempdir().unwrap();
+    let op = openssl::rsa::Rsa::generate(2048).unwrap();
+    let op_pem = work.path().join("op.pem");
+    std::fs::write(&op_pem, op.private_key_to_pem().unwrap()).unwrap();
+    let jwk = json!({"kty": "RSA", "kid": "op-1", "n": b64url(&op.n().to_vec()), "e": b64url(&op.e().to_vec())});
+    let (idp_key, idp_cert) =
+        sts::datadir::new_key_pair("idp", sts::xmldsig::KeyKind::Rsa).unwrap();
+    let idp = sts::xmldsig::SigningKey::new(
+        "idp",
+        sts::xmldsig::KeyKind::Rsa,
+        sts::secret::Secret::new(idp_key),
+        idp_cert.clone(),
+        None,
+    )
+    .unwrap();
+    let (_, sp_cert) = relying_party(work.path());
+    let pki = Pki::new("Test Client CA");
+    let alice_cert = pki.issue("alice", "alice", 51, (-1, 30), false);
+    let alice_der = {
+        let pem = std::fs::read(&alice_cert.0).unwrap();
+        b64.encode(
+            openssl::x509::X509::from_pem(&pem)
+                .unwrap()
+                .to_der()
+                .unwrap(),
+        )
+    };
+    let proof_cert = client_cert_b64(-1, 30);
+
+    let deployment = |element: &str| {
+        json!({"deployment-url-element": element, "deployment-realm": "/",
+               "deployment-offloaded-two-way-tls-header-key": "X-Client-Cert",
+               "deployment-tls-offload-engine-hosts": ["127.0.0.1"]})
+    };
+    let trusted_op = json!([{"issuer": "https://op.example.com", "audience": ["sts"], "algorithms": ["RS256"], "jwks": {"keys": [jwk]}}]);
+    let mut rest = rest_instance("matrix-rest", false);
+    rest["deployment-config"] = deployment("matrix-rest");
+    rest["oidc-trusted-issuers"] = trusted_op.clone();
+    rest["x509-trust-anchors"] = json!(["client-ca"]);
+    let mut transforms = Vec::new();
+    for input in ["USERNAME", "OPENAM", "X509", "OPENIDCONNECT"] {
+        for output in ["SAML2", "OPENIDCONNECT"] {
+            transforms.push(json!({"inputTokenType": input, "outputTokenType": output, "invalidateInterimOpenAMSession": true}));
+        }
+    }
+    rest["supported-token-transforms"] = json!(transforms);
+    let mut soap_i = sts::datadir::demo_instance();
+    soap_i["deployment-config"] = deployment("matrix-soap");
+    soap_i["security-policy-validated-token-config"] = json!(
+        ["USERNAME", "OPENAM", "OPENIDCONNECT", "SAML2", "X509"]
+            .iter()
+            .map(|t| json!({"validatedTokenType": t, "invalidateInterimOpenAMSession": true}))
+            .collect::<Vec<_>>()
+    );
+    soap_i["issued-token-types"] = json!(["SAML2", "OPENIDCONNECT"]);
+    soap_i["oidc-trusted-issuers"] = trusted_op;
+    soap_i["saml2-trusted-issuers"] = json!([{"issuer": "https://idp.example.com/saml", "certificate": "idp-saml", "audience": ["urn:sts"]}]);
+    soap_i["x509-trust-anchors"] = json!(["client-ca"]);
+    soap_i["saml2-config"]["saml2-encryption-key-alias"] = "sp-enc".into();
+    soap_i["oidc-id-token-config"] = rest["oidc-id-token-config"].clone();
+    let s = start_with(Opts {
+        files: vec![
+            ("keys/idp-saml.crt.pem".into(), idp_cert),
+            ("keys/client-ca.crt.pem".into(), pki.ca_pem()),
+            ("keys/sp-enc.crt.pem".into(), sp_cert),
+            (
+                "instances/rest/matrix-rest.json".into(),
+                serde_json::to_vec(&rest).unwrap(),
+            ),
+        ],
+        instances: vec![("matrix-soap.json".into(), soap_i)],
+        public_base_url: Some("https://sts.example.com".into()),
+        ..Default::default()
+    });
+    let admin = s.login("amadmin", ADMIN_PASSWORD);
+    let now = chrono::Utc::now().timestamp();
+    let id_token = pyjwt_sign(
+        "RS256",
+        &op_pem,
+        &json!({"iss": "https://op.example.com", "aud": "sts", "sub": "alice", "iat": now, "exp": now + 600}),
+        "op-1",
+    );
+    let sts_cert = s.cert("sts-signing");
+    let check_saml = |cell: &str, a: &str, method: &str| {
+        assert!(a.contains(">alice</saml2:NameID>"), "{cell}: {a}");
+        assert!(
+            a.contains(&format!(
+                "Method=\"urn:oasis:names:tc:SAML:2.0:cm:{method}\""
+            )),
+            "{cell}: {a}"
+        );
+        let (ok, out) = xmlsec1_verify(a, &sts_cert);
+        assert!(ok, "{cell}: xmlsec1: {out}");
+    };
+    let check_jwt = |cell: &str, jwt: &str| {
+        let (ok, out) = pyjwt_verify(&s, jwt, "RS256", &sts_cert);
+        assert!(ok, "{cell}: PyJWT: {out}");
+        assert!(out.contains("\"sub\": \"alice\""), "{cell}: {out}");
+    };
+    let mut cells = 0;
+
+    // REST: USERNAME, OPENAM, X509, OPENIDCONNECT x SAML2 (three confirmations), OPENIDCONNECT.
+    for input in ["USERNAME", "OPENAM", "X509", "OPENIDCONNECT"] {
+        for output in ["BEARER", "SENDER_VOUCHES", "HOLDER_OF_KEY", "OPENIDCONNECT"] {
+            let cell = format!("REST {input} -> {output}");
+            let input_state = match input {
+                "USERNAME" => {
+                    json!({"token_type": "USERNAME", "username": "alice", "password": "s3cret"})
+                }
+                "OPENAM" => {
+                    json!({"token_type": "OPENAM", "session_id": s.login("alice", "s3cret")})
+                }
+                "X509" => json!({"token_type": "X509"}),
+                _ => json!({"token_type": "OPENIDCONNECT", "oidc_id_token": id_token}),
+            };
+            let output_state = match output {
+                "OPENIDCONNECT" => oidc_out("n"),
+                "HOLDER_OF_KEY" => json!({"token_type": "SAML2", "subject_confirmation": output,
+                                          "proof_token_state": {"base64EncodedCertificate": proof_cert}}),
+                _ => json!({"token_type": "SAML2", "subject_confirmation": output}),
+            };
+            let r = s.request(
+                "POST",
+                "/rest-sts/matrix-rest?_action=translate",
+                &[
+                    ("iPlanetDirectoryPro", &admin),
+                    ("Content-Type", "application/json"),
+                    ("X-Client-Cert", &alice_der),
+                ],
+                &json!({"input_token_state": input_state, "output_token_state": output_state})
+                    .to_string(),
+            );
+            // The certificate header only counts for X509 input; other inputs ignore it.
+            assert_eq!(r.status, 200, "{cell}: {}", r.body);
+            let token = r.json()["issued_token"].as_str().unwrap().to_owned();
+            match output {
+                "OPENIDCONNECT" => check_jwt(&cell, &token),
+                "BEARER" => check_saml(&cell, &token, "bearer"),
+                "SENDER_VOUCHES" => check_saml(&cell, &token, "sender-vouches"),
+                _ => check_saml(&cell, &token, "holder-of-key"),
+            }
+            cells += 1;
+        }
+    }
+
+    // SOAP: UsernameToken (text, digest), OpenAM session, id_token, assertion, signed X.509
+    // token, offloaded certificate x bearer, public-key and symmetric-key holder-of-key
+    // assertions, and id_tokens.
+    let sym =
+        "<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/SymmetricKey</wst:KeyType>";
+    let public = format!(
+        "<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/PublicKey</wst:KeyType><wst:UseKey><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data><ds:X509Certificate>{proof_cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></wst:UseKey>"
+    );
+    let jwt_type = "<wst:TokenType>urn:ietf:params:oauth:token-type:jwt</wst:TokenType>";
+    for input in [
+        "PasswordText",
+        "PasswordDigest",
+        "OPENAM",
+        "OPENIDCONNECT",
+        "SAML2",
+        "X509 token",
+        "X509 offload",
+    ] {
+        for output in ["bearer", "public key", "symmetric key", "OPENIDCONNECT"] {
+            let cell = format!("SOAP {input} -> {output}");
+            let extra = match output {
+                "bearer" => String::new(),
+                "public key" => public.clone(),
+                "symmetric key" => sym.to_owned(),
+                _ => jwt_type.to_owned(),
+            };
+            let mut headers: Vec<(&str, String)> = vec![
+                ("Content-Type", "text/xml; charset=utf-8".into()),
+                ("SOAPAction", format!("\"{ISSUE_ACTION}\"")),
+            ];
+            let body = match input {
+                "X509 token" => wss_signed_rst(
+                    &alice_cert.0,
+                    &alice_cert.1,
+                    &["Body-1", "TS-1"],
+                    "",
+                    &extra,
+                ),
+                _ => {
+                    let security = match input {
+                        "PasswordText" => username_text("alice", "s3cret"),
+                        "PasswordDigest" => username_digest("alice", "s3cret"),
+                        "OPENAM" => format!(
+                            "<wsse:BinarySecurityToken ValueType=\"http://schemas.forgerock.org/ws/securitypolicy#OpenAMSessionToken\">{}</wsse:BinarySecurityToken>",
+                            s.login("alice", "s3cret")
+                        ),
+                        "OPENIDCONNECT" => format!(
+                            "<wsse:BinarySecurityToken ValueType=\"urn:ietf:params:oauth:token-type:jwt\">{id_token}</wsse:BinarySecurityToken>"
+                        ),
+                        "SAML2" => idp_assertion(&idp, "alice", "urn:sts", (-60, 300)),
+                        _ => {
+                            headers.push(("X-Client-Cert", alice_der.clone()));
+                            String::new()
+                        }
+                    };
+                    envelope(SOAP11, &security, &format!("{RST_ISSUE}{extra}"))
+                }
+            };
+            let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = s.post("/sts/matrix-soap", &h, body);
+            assert_eq!(r.status, 200, "{cell}: {}", r.body);
+            match output {
+                "OPENIDCONNECT" => {
+                    let jwt = String::from_utf8(
+                        b64.decode(text_of(&r.body, "<wsse:BinarySecurityToken"))
+                            .unwrap(),
+                    )
+                    .unwrap();
+                    check_jwt(&cell, &jwt);
+                }
+                "bearer" => check_saml(&cell, &r.assertion_text(), "bearer"),
+                "public key" => {
+                    let a = r.assertion_text();
+                    assert!(a.contains(&proof_cert), "{cell}: {a}");
+                    check_saml(&cell, &a, "holder-of-key");
+                }
+                _ => {
+                    let a = r.assertion_text();
+                    assert!(a.contains("<xenc:EncryptedKey"), "{cell}: {a}");
+                    assert!(
+                        r.body.contains("<wst:RequestedProofToken>"),
+                        "{cell}: {}",
+                        r.body
+                    );
+                    check_saml(&cell, &a, "holder-of-key");
+                }
+            }
+            cells += 1;
+        }
+    }
+    assert_eq!(cells, 16 + 28);
 }
