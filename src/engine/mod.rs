@@ -325,7 +325,7 @@ pub struct Instance {
 pub struct TrustedIssuer {
     pub issuer: String,
     pub audience: Vec<String>,
-    pub algorithms: Vec<JwsAlgorithm>,
+    pub algorithms: Vec<crate::tokens::oidc::TrustedAlgorithm>,
     pub keys: Vec<crate::tokens::oidc::TrustedKey>,
     pub principal_claim: String,
 }
@@ -739,7 +739,7 @@ fn resolve_trust(
         }
         let mut algorithms = Vec::new();
         for a in &t.algorithms {
-            match JwsAlgorithm::from_name(a) {
+            match crate::tokens::oidc::TrustedAlgorithm::from_name(a) {
                 Some(alg) => algorithms.push(alg),
                 None => problems.push(format!(
                     "{at}.algorithms: `{a}` is not a JWS algorithm this STS verifies"
@@ -788,8 +788,12 @@ fn resolve_trust(
             // RFC 7518 3.2: a key at least as long as the hash.
             let need = algorithms
                 .iter()
-                .filter(|a| a.key_kind().is_none())
-                .map(|a| a.digest_len())
+                .filter_map(|a| match a {
+                    crate::tokens::oidc::TrustedAlgorithm::Jws(j) if j.key_kind().is_none() => {
+                        Some(j.digest_len())
+                    }
+                    _ => None,
+                })
                 .max()
                 .unwrap_or(32);
             if secret.expose().len() < need {
@@ -802,11 +806,7 @@ fn resolve_trust(
             )));
         }
         for alg in &algorithms {
-            let usable = keys.iter().any(|k| match (k, alg.key_kind()) {
-                (TrustedKey::Hmac(_), None) => true,
-                (TrustedKey::Public { kind, .. }, Some(want)) => *kind == want,
-                _ => false,
-            });
+            let usable = keys.iter().any(|k| k.fits(*alg));
             if !usable {
                 problems.push(format!("{at}: no key can verify {} tokens", alg.name()));
             }

@@ -434,6 +434,30 @@ fn public_signature_ok<T: openssl::pkey::HasPublic>(
     Ok(v.verify(sig).unwrap_or(false))
 }
 
+/// An algorithm accepted from another issuer: one this STS also signs with, or EdDSA
+/// (Ed25519, RFC 8037), which it only verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustedAlgorithm {
+    Jws(JwsAlgorithm),
+    EdDsa,
+}
+
+impl TrustedAlgorithm {
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "EdDSA" => Some(Self::EdDsa),
+            other => JwsAlgorithm::from_name(other).map(Self::Jws),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Jws(a) => a.name(),
+            Self::EdDsa => "EdDSA",
+        }
+    }
+}
+
 /// A verification key of another issuer: a public key from its JWKS, or a shared secret.
 #[derive(Debug, Clone)]
 pub enum TrustedKey {
@@ -445,6 +469,11 @@ pub enum TrustedKey {
         curve: Option<Nid>,
     },
     Hmac(Secret<Vec<u8>>),
+    /// An Ed25519 public key (`kty` OKP, `crv` Ed25519), for EdDSA.
+    Ed25519 {
+        kid: Option<String>,
+        key: PKey<openssl::pkey::Public>,
+    },
 }
 
 impl TrustedKey {
@@ -513,7 +542,31 @@ impl TrustedKey {
                     curve: Some(nid),
                 })
             }
+            Some("OKP") => {
+                if jwk.get("crv").and_then(Value::as_str) != Some("Ed25519") {
+                    return Err("only the OKP curve Ed25519 is supported".into());
+                }
+                let x = field("x")?;
+                if x.len() != 32 {
+                    return Err("an Ed25519 key has 32 bytes".into());
+                }
+                let key = PKey::public_key_from_raw_bytes(&x, openssl::pkey::Id::ED25519)
+                    .map_err(|e| e.to_string())?;
+                Ok(TrustedKey::Ed25519 { kid, key })
+            }
             other => Err(format!("unsupported JWK kty {other:?}")),
+        }
+    }
+
+    /// Whether this key can verify `alg` tokens.
+    pub fn fits(&self, alg: TrustedAlgorithm) -> bool {
+        match (self, alg) {
+            (TrustedKey::Ed25519 { .. }, TrustedAlgorithm::EdDsa) => true,
+            (TrustedKey::Hmac(_), TrustedAlgorithm::Jws(a)) => a.key_kind().is_none(),
+            (TrustedKey::Public { kind, curve, .. }, TrustedAlgorithm::Jws(a)) => {
+                a.key_kind() == Some(*kind) && *curve == a.curve().map(|c| c.0)
+            }
+            _ => false,
         }
     }
 }
@@ -524,13 +577,36 @@ impl TrustedKey {
 /// only public keys, so a public key can never be used as an HMAC secret.
 pub fn verify_trusted(
     token: &str,
-    allowed: &[JwsAlgorithm],
+    allowed: &[TrustedAlgorithm],
     keys: &[TrustedKey],
 ) -> Result<VerifiedJwt, JwtError> {
     let c = Compact::split(token)?;
-    let alg = JwsAlgorithm::from_name(&c.alg)
+    let trusted = TrustedAlgorithm::from_name(&c.alg)
         .filter(|a| allowed.contains(a))
         .ok_or_else(|| JwtError::UnknownAlgorithm(c.alg.clone()))?;
+    let alg = match trusted {
+        TrustedAlgorithm::Jws(a) => a,
+        TrustedAlgorithm::EdDsa => {
+            let mut ok = false;
+            for key in keys {
+                let TrustedKey::Ed25519 { kid, key } = key else {
+                    continue;
+                };
+                if c.kid.is_some() && kid.is_some() && c.kid != *kid {
+                    continue;
+                }
+                if c.sig.len() != 64 {
+                    break;
+                }
+                let mut v = Verifier::new_without_digest(key)?;
+                ok = v.verify_oneshot(&c.sig, c.input).unwrap_or(false);
+                if ok {
+                    break;
+                }
+            }
+            return c.claims_if(ok);
+        }
+    };
     let mut ok = false;
     for key in keys {
         ok = match (key, alg.key_kind()) {

@@ -517,6 +517,7 @@ fn x509_client_certificates_from_tls_become_assertions_and_id_tokens() {
     let revoked = pki.issue("revoked", "alice", 0x66, (-1, 30), false);
     let stranger = other.issue("stranger", "alice", 13, (-1, 30), false);
     let admin = pki.issue("admin", "amadmin", 14, (-1, 30), false);
+    let future = pki.issue("future", "alice", 15, (1, 30), false);
     let s = start_with(Opts {
         tls: Some(server.clone()),
         rest_sts_caller: Some(sts::config::RestCaller::Anyone),
@@ -574,6 +575,7 @@ fn x509_client_certificates_from_tls_become_assertions_and_id_tokens() {
         (None, "no client certificate"),
         (Some(&stranger), "not trusted"),
         (Some(&expired), "expired"),
+        (Some(&future), "not yet valid"),
         (Some(&revoked), "revoked"),
         (Some(&admin), "administrator"),
     ] {
@@ -1478,4 +1480,67 @@ fn every_cell_of_the_token_matrix() {
         }
     }
     assert_eq!(cells, 16 + 28);
+}
+
+#[test]
+fn eddsa_id_tokens_of_trusted_issuers_are_accepted() {
+    use base64::Engine as _;
+    let b64url = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let s = start();
+    let admin = s.login("amadmin", ADMIN_PASSWORD);
+    let ed = openssl::pkey::PKey::generate_ed25519().unwrap();
+    let ed_pem = s.dir.path().join("ed.pem");
+    std::fs::write(&ed_pem, ed.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    let jwk = json!({"kty": "OKP", "crv": "Ed25519", "kid": "ed-1",
+                     "x": b64url(&ed.raw_public_key().unwrap())});
+    let mut st = rest_instance("eddsa-in", false);
+    st["supported-token-transforms"] = json!([
+        {"inputTokenType": "OPENIDCONNECT", "outputTokenType": "SAML2", "invalidateInterimOpenAMSession": true}
+    ]);
+    st["oidc-trusted-issuers"] = json!([{
+        "issuer": "https://ed.example.com", "audience": ["sts"], "algorithms": ["EdDSA"],
+        "jwks": {"keys": [jwk]}
+    }]);
+    let r = publish(&s, &admin, "rest", &st);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({"iss": "https://ed.example.com", "aud": "sts", "sub": "alice", "iat": now, "exp": now + 300});
+    let token = pyjwt_sign("EdDSA", &ed_pem, &claims, "ed-1");
+    let translate = |t: &str| {
+        call(
+            &s,
+            &admin,
+            "eddsa-in",
+            "translate",
+            &json!({"input_token_state": {"token_type": "OPENIDCONNECT", "oidc_id_token": t},
+                    "output_token_state": {"token_type": "SAML2", "subject_confirmation": "BEARER"}}),
+        )
+    };
+    let a = issued(&translate(&token));
+    assert!(a.contains(">alice</saml2:NameID>"), "{a}");
+    // A flipped signature byte, and another key's signature, are refused.
+    let mut bad = token.clone().into_bytes();
+    let last = bad.len() - 3;
+    bad[last] = if bad[last] == b'A' { b'B' } else { b'A' };
+    expect_error(
+        &translate(std::str::from_utf8(&bad).unwrap()),
+        401,
+        "signature",
+    );
+    let other = openssl::pkey::PKey::generate_ed25519().unwrap();
+    let other_pem = s.dir.path().join("other.pem");
+    std::fs::write(&other_pem, other.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    expect_error(
+        &translate(&pyjwt_sign("EdDSA", &other_pem, &claims, "ed-1")),
+        401,
+        "signature",
+    );
+    // An EdDSA issuer without an OKP key cannot be published.
+    st["deployment-config"]["deployment-url-element"] = "eddsa-nokey".into();
+    st["oidc-trusted-issuers"][0]["jwks"] = json!({"keys": []});
+    expect_error(
+        &publish(&s, &admin, "rest", &st),
+        400,
+        "no key can verify EdDSA",
+    );
 }
