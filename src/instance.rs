@@ -103,7 +103,7 @@ pub struct SoapInstanceConfig {
     )]
     pub delegation_supported: bool,
     #[serde(rename = "soap-delegation-config", default)]
-    pub delegation: Option<serde_json::Map<String, serde_json::Value>>,
+    pub delegation: Option<SoapDelegationConfig>,
 }
 
 /// A REST STS instance (`RestSTSInstanceConfig`).
@@ -551,6 +551,17 @@ pub struct TokenValidationConfig {
     pub validated_token_type: TokenType,
     #[serde(rename = "invalidateInterimOpenAMSession")]
     pub invalidate_interim_session: bool,
+}
+
+/// `soap-delegation-config` (`SoapDelegationConfig`): what an `OnBehalfOf` token may be.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoapDelegationConfig {
+    #[serde(rename = "delegation-validated-token-types", default)]
+    pub validated_token_types: Vec<TokenValidationConfig>,
+    /// Java classes of OpenAM; refused.
+    #[serde(rename = "delegation-custom-token-handlers", default)]
+    pub custom_token_handlers: Vec<String>,
 }
 
 /// `deployment-config` of a SOAP instance (`SoapDeploymentConfig`).

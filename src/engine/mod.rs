@@ -388,8 +388,23 @@ impl Instance {
                 if c.issued_token_types.is_empty() {
                     problems.push("issued-token-types must not be empty".into());
                 }
-                if c.delegation_supported {
-                    problems.push("delegation-relationship-supported is not supported yet".into());
+                let d = c.delegation.clone().unwrap_or_default();
+                if !d.custom_token_handlers.is_empty() {
+                    problems.push(
+                        "soap-delegation-config.delegation-custom-token-handlers: custom Java classes are not supported".into(),
+                    );
+                }
+                if c.delegation_supported && d.validated_token_types.is_empty() {
+                    problems.push(
+                        "delegation-relationship-supported needs soap-delegation-config.delegation-validated-token-types".into(),
+                    );
+                }
+                for (i, v) in d.validated_token_types.iter().enumerate() {
+                    if matches!(v.validated_token_type, TokenType::X509) {
+                        problems.push(format!(
+                            "soap-delegation-config.delegation-validated-token-types[{i}]: an X509 OnBehalfOf token proves nothing without its key"
+                        ));
+                    }
                 }
             }
             InstanceConfig::Rest(c) => {
@@ -543,6 +558,21 @@ impl Instance {
                 .iter()
                 .any(|v| v.validated_token_type == t)
         })
+    }
+
+    /// Whether the SOAP instance accepts OnBehalfOf tokens of type `t`, and if so the
+    /// `invalidateInterimOpenAMSession` for them.
+    pub fn delegation(&self, t: TokenType) -> Option<bool> {
+        let c = self.config.soap()?;
+        if !c.delegation_supported {
+            return None;
+        }
+        c.delegation
+            .as_ref()?
+            .validated_token_types
+            .iter()
+            .find(|v| v.validated_token_type == t)
+            .map(|v| v.invalidate_interim_session)
     }
 
     /// `invalidateInterimOpenAMSession` of a SOAP instance for input type `t`.
@@ -1260,14 +1290,7 @@ impl Engine {
         invalidate_interim: bool,
         request: impl FnOnce() -> Result<IssueRequest, EngineError>,
     ) -> Result<(Principal, Issued), EngineError> {
-        let principal = match cred {
-            Credential::OidcIdToken { token } => {
-                self.authenticate_oidc(instance, token.expose())?
-            }
-            Credential::X509 { chain } => self.authenticate_x509(instance, chain)?,
-            Credential::Saml2Assertion { xml } => self.authenticate_saml(instance, xml)?,
-            other => self.authenticate(instance.config.realm(), other)?,
-        };
+        let principal = self.authenticate_for(instance, cred)?;
         let mut req = request()?;
         // An interim session that would be ended before the reply leaves this function is
         // never visible to anyone, so it is not written to the store at all; a kept one is
@@ -1291,6 +1314,21 @@ impl Engine {
                 .map_err(Self::store_failed)?;
         }
         Ok((principal, issued?))
+    }
+
+    /// Authenticates any credential for `instance`: passwords and sessions against the
+    /// identity store of its realm, other parties' tokens and certificates against its trust.
+    pub fn authenticate_for(
+        &self,
+        instance: &Instance,
+        cred: &Credential,
+    ) -> Result<Principal, EngineError> {
+        match cred {
+            Credential::OidcIdToken { token } => self.authenticate_oidc(instance, token.expose()),
+            Credential::X509 { chain } => self.authenticate_x509(instance, chain),
+            Credential::Saml2Assertion { xml } => self.authenticate_saml(instance, xml),
+            other => self.authenticate(instance.config.realm(), other),
+        }
     }
 
     /// Validates an id_token of one of the instance's trusted issuers to a principal: the

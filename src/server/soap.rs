@@ -68,7 +68,7 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
         let mut durable = None;
         let body = match op {
             Operation::Issue => {
-                let (body, d) = issue(state, instance, http, &headers, &rst)?;
+                let (body, d) = issue(state, instance, http, &headers, &rst, body)?;
                 durable = d;
                 body
             }
@@ -274,7 +274,7 @@ fn authenticated(
     headers: &RequestHeaders,
 ) -> Result<crate::engine::Principal, SoapFailure> {
     let (_, cred) = credential(state, instance, http, headers)?;
-    Ok(state.engine.authenticate(instance.config.realm(), &cred)?)
+    Ok(state.engine.authenticate_for(instance, &cred)?)
 }
 
 /// WS-Trust Validate with the default TokenType `.../RSTR/Status`.
@@ -425,20 +425,89 @@ fn symmetric_request(rst: &wstrust::Rst) -> Result<SymmetricRequest, EngineError
     })
 }
 
+/// The token of a `wst:OnBehalfOf`: its type, the credential, and the instance's
+/// `invalidateInterimOpenAMSession` for it. The instance must support delegation and list
+/// the type in `soap-delegation-config`.
+fn on_behalf_of(
+    instance: &crate::engine::Instance,
+    rst: &wstrust::Rst,
+    input: &[u8],
+) -> Result<Option<(TokenType, Credential, bool)>, SoapFailure> {
+    let Some(el) = &rst.on_behalf_of else {
+        return Ok(None);
+    };
+    let mut h = RequestHeaders::default();
+    soap::read_security(el, &mut h)?;
+    h.read_spans(input);
+    let (t, cred) = if let Some(ut) = h.username_token {
+        let cred = match (ut.digest, ut.nonce, ut.created) {
+            (true, Some(nonce), Some(created)) => Credential::PasswordDigest {
+                username: ut.username,
+                digest: ut.password,
+                nonce,
+                created,
+            },
+            (true, _, _) => {
+                return Err(EngineError::InvalidRequest(
+                    "a PasswordDigest UsernameToken needs wsse:Nonce and wsu:Created".into(),
+                )
+                .into());
+            }
+            (false, nonce, created) => Credential::PasswordText {
+                username: ut.username,
+                password: ut.password,
+                nonce,
+                created,
+            },
+        };
+        (TokenType::Username, cred)
+    } else if let Some(token) = h.session_token {
+        (TokenType::OpenAm, Credential::Session { token })
+    } else if let Some(token) = h.jwt {
+        (TokenType::OpenIdConnect, Credential::OidcIdToken { token })
+    } else if let Some(xml) = h.saml_assertion {
+        (TokenType::Saml2, Credential::Saml2Assertion { xml })
+    } else {
+        return Err(EngineError::InvalidRequest(
+            "wst:OnBehalfOf holds no token this STS reads (UsernameToken, OpenAM session, id_token, SAML 2.0 assertion)".into(),
+        )
+        .into());
+    };
+    let invalidate = instance.delegation(t).ok_or_else(|| {
+        EngineError::BadRequest(format!(
+            "this instance does not accept {} tokens in wst:OnBehalfOf (delegation-relationship-supported, soap-delegation-config)",
+            t.name()
+        ))
+    })?;
+    Ok(Some((t, cred, invalidate)))
+}
+
 fn issue(
     state: &AppState,
     instance: &crate::engine::Instance,
     http: &SoapHttp,
     headers: &RequestHeaders,
     rst: &wstrust::Rst,
+    body: &[u8],
 ) -> Result<(String, Option<Durable>), SoapFailure> {
-    let (input, cred) = credential(state, instance, http, headers)?;
+    // With OnBehalfOf, the requester authenticates and vouches for the subject of the
+    // OnBehalfOf token, which the assertion is about (sender-vouches).
+    let (cred, invalidate, vouched) = match on_behalf_of(instance, rst, body)? {
+        Some((_, cred, invalidate)) => {
+            let requester = authenticated(state, instance, http, headers)?;
+            (cred, invalidate, Some(requester))
+        }
+        None => {
+            let (input, cred) = credential(state, instance, http, headers)?;
+            (cred, instance.invalidate_interim(input), None)
+        }
+    };
     let token_type_uri = rst.token_type.as_deref().unwrap_or(TOKEN_TYPE_SAML20);
     let mut key_type_uri = KEY_TYPE_BEARER;
     let (principal, issued) = state.engine.authenticate_and_issue(
         instance,
         &cred,
-        instance.invalidate_interim(input),
+        invalidate,
         || {
             if let Some(element) = rst.delegation {
                 return Err(EngineError::BadRequest(format!(
@@ -472,6 +541,17 @@ fn issue(
                     )));
                 }
             };
+            let key_type = match (&vouched, key_type) {
+                (None, k) => k,
+                (Some(_), KeyType::Bearer) if token_type == TokenType::Saml2 => {
+                    KeyType::SenderVouches
+                }
+                (Some(_), _) => {
+                    return Err(EngineError::BadRequest(
+                        "an OnBehalfOf request gets a sender-vouches SAML 2.0 assertion: KeyType Bearer (or none) and a SAML 2.0 TokenType".into(),
+                    ));
+                }
+            };
             if token_type == TokenType::OpenIdConnect && key_type != KeyType::Bearer {
                 return Err(EngineError::BadRequest(
                     "id_tokens are bearer tokens: KeyType PublicKey applies to SAML 2.0 only"
@@ -498,6 +578,7 @@ fn issue(
     tracing::info!(
         instance = %instance.config.subpath(),
         principal = %principal.name,
+        vouched_by = vouched.as_ref().map(|p| p.name.as_str()),
         token = %issued.id,
         "issued {token_type_uri}"
     );

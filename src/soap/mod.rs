@@ -280,7 +280,9 @@ pub fn read_headers(env: &Envelope) -> Result<RequestHeaders, SoapError> {
     Ok(out)
 }
 
-fn read_security(sec: &Element, out: &mut RequestHeaders) -> Result<(), SoapError> {
+/// Reads the tokens among the children of `sec` (a `wsse:Security` header, or a
+/// `wst:OnBehalfOf`) into `out`.
+pub fn read_security(sec: &Element, out: &mut RequestHeaders) -> Result<(), SoapError> {
     let bad = |m: &str| SoapError::InvalidHeader(m.to_owned());
     for child in sec.elements() {
         let ns = child.ns.as_deref().unwrap_or("");

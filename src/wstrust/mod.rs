@@ -114,8 +114,11 @@ pub struct Rst {
     pub applies_to: Option<String>,
     pub lifetime_created: Option<DateTime<Utc>>,
     pub lifetime_expires: Option<DateTime<Utc>>,
-    /// Delegation elements present (`ActAs`, `OnBehalfOf`): not served yet, so refused.
+    /// `ActAs`, when present: not served yet, so refused.
     pub delegation: Option<&'static str>,
+    /// `OnBehalfOf`: the element, whose one child is the token of the subject the requester
+    /// vouches for (read by the SOAP layer like a Security header's tokens).
+    pub on_behalf_of: Option<Element>,
     pub validate_target: Option<Target>,
     pub cancel_target: Option<Target>,
     /// `wst:KeySize`, in bits.
@@ -326,7 +329,17 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
                     *slot = Some(target);
                 }
                 "ActAs" => rst.delegation = Some("ActAs"),
-                "OnBehalfOf" => rst.delegation = Some("OnBehalfOf"),
+                "OnBehalfOf" => {
+                    if rst.on_behalf_of.is_some() {
+                        return Err(RstError("wst:OnBehalfOf appears more than once".into()));
+                    }
+                    if child.elements().count() != 1 {
+                        return Err(RstError(
+                            "wst:OnBehalfOf must hold exactly one token".into(),
+                        ));
+                    }
+                    rst.on_behalf_of = Some(child.clone());
+                }
                 // WCF puts the relying party's wishes here; they apply where the request
                 // itself says nothing.
                 "SecondaryParameters" => {
