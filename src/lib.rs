@@ -13,6 +13,7 @@ pub mod engine;
 pub mod identity;
 pub mod instance;
 pub mod keyring;
+pub mod oauth;
 pub mod publish;
 pub mod secret;
 pub mod server;
@@ -78,6 +79,8 @@ pub fn build_state(
     let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000_000));
     let store = store::open(&cfg.store_url())?;
     let publisher = publisher(cfg, &store, keys, clock.clone())?;
+    let clients_store: Arc<dyn store::ClientStore> = store.clone();
+    let clock_ms = clock.clone();
     let sessions = identity::sessions::Sessions::new(
         store.clone(),
         clock.clone(),
@@ -105,5 +108,9 @@ pub fn build_state(
         },
         max_body_bytes: cfg.max_body_bytes,
         in_flight: Arc::new(tokio::sync::Semaphore::new(cfg.max_in_flight)),
+        clients: oauth::Clients::new(
+            clients_store,
+            Box::new(move || clock_ms.now().timestamp_millis()),
+        ),
     })
 }

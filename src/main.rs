@@ -65,6 +65,36 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Register, list and delete the OAuth clients that may call token introspection (the
+    /// store of the data directory, or STS_STORE_URL; the same service as /sts-clients).
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a client; prints its secret once (none for `--method none`).
+    Add {
+        client_id: String,
+        #[arg(long, default_value = "/")]
+        realm: String,
+        /// client_secret_basic, client_secret_post or none (a public client).
+        #[arg(long, default_value = "client_secret_basic")]
+        method: String,
+    },
+    /// List clients: realm, id, method.
+    List {
+        #[arg(long)]
+        realm: Option<String>,
+    },
+    /// Delete a client.
+    Delete {
+        client_id: String,
+        #[arg(long, default_value = "/")]
+        realm: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -232,6 +262,7 @@ fn run(cli: Cli) -> Result<(), AnyError> {
         Command::Tokens { command } => tokens(&cfg, command),
         Command::Instance { command } => instances(&cfg, command),
         Command::Keys { command } => keys(&cfg, command),
+        Command::Client { command } => clients(&cfg, command),
         Command::Realm { command } => {
             std::fs::create_dir_all(&cfg.data_dir)?;
             let store = FileUserStore::open(&cfg.data_dir.join("users.json"))?;
@@ -378,6 +409,53 @@ fn instances(cfg: &Config, command: InstanceCommand) -> Result<(), AnyError> {
         InstanceCommand::Delete { kind: k, id } => {
             let p = publisher.delete(kind(&k)?, &id, None)?;
             say!("{} sts instance {} successfully removed", k, p.id);
+        }
+    }
+    Ok(())
+}
+
+fn clients(cfg: &Config, command: ClientCommand) -> Result<(), AnyError> {
+    use sts::oauth::{AuthMethod, Clients};
+    let store = sts::store::open(&cfg.store_url())?;
+    let clients = Clients::new(store, Box::new(|| chrono::Utc::now().timestamp_millis()));
+    match command {
+        ClientCommand::Add {
+            client_id,
+            realm,
+            method,
+        } => {
+            let method = AuthMethod::parse(&method).ok_or_else(|| {
+                format!(
+                    "--method `{method}` is not client_secret_basic, client_secret_post or none"
+                )
+            })?;
+            let users = FileUserStore::open(&cfg.data_dir.join("users.json"))?;
+            let realm = sts::identity::normalize_realm(&realm);
+            if !users.realms()?.contains(&realm) {
+                return Err(format!("no realm {realm} (sts realm add)").into());
+            }
+            let (c, secret) = clients.register(&realm, &client_id, method)?;
+            say!(
+                "registered {} in realm {} ({})",
+                c.client_id,
+                c.realm,
+                c.auth_method.as_str()
+            );
+            if let Some(s) = secret {
+                say!("client_secret: {}", s.expose());
+                say!("(shown once; only its SHA-256 is stored)");
+            }
+        }
+        ClientCommand::List { realm } => {
+            for c in clients.list(realm.as_deref())? {
+                say!("{}\t{}\t{}", c.realm, c.client_id, c.auth_method.as_str());
+            }
+        }
+        ClientCommand::Delete { client_id, realm } => {
+            if !clients.delete(&realm, &client_id)? {
+                return Err(format!("no client {client_id} in realm {realm}").into());
+            }
+            say!("deleted {client_id}");
         }
     }
     Ok(())

@@ -121,6 +121,22 @@ pub struct Validation {
     pub reason: String,
 }
 
+/// What a verified token of this STS says, read from the verified content only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenFacts {
+    pub token_type: TokenType,
+    /// Assertion ID or `jti`.
+    pub id: String,
+    pub subject: Option<String>,
+    pub issuer: String,
+    /// Seconds since the epoch.
+    pub issued_at: Option<i64>,
+    pub expires: i64,
+    pub audience: Vec<String>,
+    /// `azp` of an id_token.
+    pub authorized_party: Option<String>,
+}
+
 /// A WS-Security message timestamp.
 #[derive(Debug, Clone, Copy)]
 pub struct MessageTimestamp {
@@ -1015,12 +1031,26 @@ impl Engine {
         instance: &Instance,
         target: &TokenTarget,
     ) -> Result<Validation, EngineError> {
-        let invalid = |reason: &str| {
-            Ok(Validation {
+        Ok(match self.check(instance, target)? {
+            Ok(_) => Validation {
+                valid: true,
+                reason: "the token is valid".into(),
+            },
+            Err(reason) => Validation {
                 valid: false,
-                reason: reason.to_owned(),
-            })
-        };
+                reason,
+            },
+        })
+    }
+
+    /// Whether `target` is a live token of `instance`: signed by it, current, and (for a
+    /// persisting instance) stored for it and not cancelled. `Ok(Err(reason))` when not.
+    pub fn check(
+        &self,
+        instance: &Instance,
+        target: &TokenTarget,
+    ) -> Result<Result<TokenFacts, String>, EngineError> {
+        let invalid = |reason: &str| Ok(Err(reason.to_owned()));
         let persisting = instance.config.persist_issued_tokens();
         /// The token itself, as presented or as stored under a reference.
         enum Presented {
@@ -1055,17 +1085,18 @@ impl Engine {
             TokenTarget::Token(xml) => (Presented::Xml(xml.clone()), None),
         };
         let now = self.clock.now();
-        let id = match &presented {
+        let facts = match &presented {
             Presented::Jwt(jwt) => match self.verify_jwt(instance, jwt) {
-                Ok((_, exp)) if exp <= now => return invalid("the token has expired"),
-                Ok((id, _)) => id,
+                Ok(f) if f.expires <= now.timestamp() => return invalid("the token has expired"),
+                Ok(f) => f,
                 Err(reason) => return invalid(reason),
             },
             Presented::Xml(xml) => match self.verify_assertion(instance, xml, now) {
-                Ok(id) => id,
+                Ok(f) => f,
                 Err(reason) => return invalid(reason),
             },
         };
+        let id = facts.id.clone();
         if persisting {
             // The token stored for this instance: another instance's token, or a re-signed or
             // altered copy that reuses a real id, is not the token issued here. JWTs compare
@@ -1094,19 +1125,114 @@ impl Engine {
                 return invalid("the token was not issued by this instance");
             }
         }
-        Ok(Validation {
-            valid: true,
-            reason: "the token is valid".into(),
-        })
+        Ok(Ok(facts))
     }
 
-    /// Checks signature, issuer and time of an assertion; returns its ID.
+    /// RFC 7662 introspection: the instance among `instances` that issued `token` (an
+    /// id_token or an assertion) and what the token says, if it is live (see [`Self::check`]).
+    /// The issuer and id the token claims only pick which instances to try; each tried
+    /// instance verifies it with its own key.
+    ///
+    /// Tokens do not name their instance, and instances may share an issuer and a key. A
+    /// stored token belongs to the instance its record names. A token that is not stored can
+    /// only be live if no persisting instance could have signed it: a cancelled token of a
+    /// persisting instance looks exactly like that, so the answer then is inactive.
+    pub fn introspect(
+        &self,
+        instances: &[Arc<Instance>],
+        token: &str,
+    ) -> Result<Option<(String, TokenFacts)>, EngineError> {
+        const MAX_TOKEN: usize = 64 * 1024;
+        let token = token.trim();
+        if token.is_empty() || token.len() > MAX_TOKEN {
+            return Ok(None);
+        }
+        // Unverified: which issuer and id the token claims.
+        let (target, claimed) = if token.starts_with('<') {
+            let claim = crate::xml::parse(token.as_bytes(), crate::xml::Limits::default())
+                .ok()
+                .filter(|el| el.is(saml2::SAML2_NS, "Assertion"))
+                .and_then(|el| {
+                    let issuer = el.child(&[saml2::SAML2_NS], "Issuer")?.text();
+                    Some((issuer, el.attr(None, "ID")?.to_owned()))
+                });
+            let Some(claim) = claim else {
+                return Ok(None);
+            };
+            (TokenTarget::Token(token.as_bytes().to_vec()), claim)
+        } else {
+            let claim = token
+                .split('.')
+                .nth(1)
+                .and_then(|p| {
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .decode(p)
+                        .ok()
+                })
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| {
+                    let text = |k: &str| {
+                        v.get(k)
+                            .and_then(serde_json::Value::as_str)
+                            .map(str::to_owned)
+                    };
+                    Some((text("iss")?, text("jti")?))
+                });
+            let Some(claim) = claim else {
+                return Ok(None);
+            };
+            (TokenTarget::Jwt(token.to_owned()), claim)
+        };
+        let (issuer, id) = claimed;
+        let candidates: Vec<&Arc<Instance>> = instances
+            .iter()
+            .filter(|i| match &target {
+                TokenTarget::Jwt(_) => i.config.oidc().is_some_and(|o| o.issuer == issuer),
+                _ => i.config.saml2().is_some_and(|c| c.issuer_name == issuer),
+            })
+            .collect();
+        let live = |instance: &Instance| -> Result<Option<(String, TokenFacts)>, EngineError> {
+            Ok(self
+                .check(instance, &target)?
+                .ok()
+                .map(|f| (instance.config.subpath(), f)))
+        };
+        if let Some(rec) = self.tokens.get_token(&id).map_err(Self::store_failed)? {
+            return match candidates.iter().find(|i| i.config.subpath() == rec.sts_id) {
+                Some(instance) => live(instance),
+                None => Ok(None),
+            };
+        }
+        let now = self.clock.now();
+        let signed_by = |instance: &Instance| match &target {
+            TokenTarget::Jwt(jwt) => self.verify_jwt(instance, jwt).is_ok(),
+            TokenTarget::Token(xml) => self.verify_assertion(instance, xml, now).is_ok(),
+            TokenTarget::Reference(_) => false,
+        };
+        if candidates
+            .iter()
+            .any(|i| i.config.persist_issued_tokens() && signed_by(i))
+        {
+            return Ok(None);
+        }
+        for instance in candidates
+            .iter()
+            .filter(|i| !i.config.persist_issued_tokens())
+        {
+            if let Some(found) = live(instance)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Checks signature, issuer and time of an assertion; returns what it says.
     fn verify_assertion(
         &self,
         instance: &Instance,
         xml: &[u8],
         now: DateTime<Utc>,
-    ) -> Result<String, &'static str> {
+    ) -> Result<TokenFacts, &'static str> {
         let Some(signing) = &instance.saml_signing else {
             return Err("this instance issues unsigned assertions, which cannot be validated");
         };
@@ -1150,18 +1276,38 @@ impl Engine {
         if time("NotBefore").is_some_and(|t| t > now + self.freshness.max_skew) {
             return Err("the token is not valid yet");
         }
-        match time("NotOnOrAfter") {
-            Some(t) if t > now => Ok(verified.get().id.clone()),
-            _ => Err("the token has expired"),
-        }
+        let expires = match time("NotOnOrAfter") {
+            Some(t) if t > now => t,
+            _ => return Err("the token has expired"),
+        };
+        let audience = conditions
+            .into_iter()
+            .flat_map(|c| c.elements())
+            .filter(|r| r.is(saml2::SAML2_NS, "AudienceRestriction"))
+            .flat_map(|r| r.elements())
+            .filter(|a| a.is(saml2::SAML2_NS, "Audience"))
+            .map(crate::xml::Element::text)
+            .collect();
+        Ok(TokenFacts {
+            token_type: TokenType::Saml2,
+            id: verified.get().id.clone(),
+            subject: el
+                .child(&[saml2::SAML2_NS], "Subject")
+                .and_then(|s| s.child(&[saml2::SAML2_NS], "NameID"))
+                .map(crate::xml::Element::text),
+            issuer: issuer.unwrap_or_default(),
+            issued_at: el
+                .attr(None, "IssueInstant")
+                .and_then(crate::wstrust::parse_datetime)
+                .map(|t| t.timestamp()),
+            expires: expires.timestamp(),
+            audience,
+            authorized_party: None,
+        })
     }
 
     /// Checks signature and issuer of an id_token; returns its `jti` and expiry.
-    fn verify_jwt(
-        &self,
-        instance: &Instance,
-        jwt: &str,
-    ) -> Result<(String, DateTime<Utc>), &'static str> {
+    fn verify_jwt(&self, instance: &Instance, jwt: &str) -> Result<TokenFacts, &'static str> {
         let Some(signer) = &instance.oidc_signing else {
             return Err("this instance does not issue OpenID Connect tokens");
         };
@@ -1194,7 +1340,31 @@ impl Engine {
             .get("jti")
             .and_then(serde_json::Value::as_str)
             .ok_or("the token has no jti claim")?;
-        Ok((jti.to_owned(), exp))
+        let text = |name: &str| {
+            claims
+                .get(name)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        };
+        let audience = match claims.get("aud") {
+            Some(serde_json::Value::String(a)) => vec![a.clone()],
+            Some(serde_json::Value::Array(list)) => list
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(TokenFacts {
+            token_type: TokenType::OpenIdConnect,
+            id: jti.to_owned(),
+            subject: text("sub"),
+            issuer: text("iss").unwrap_or_default(),
+            issued_at: claims.get("iat").and_then(serde_json::Value::as_i64),
+            expires: exp.timestamp(),
+            audience,
+            authorized_party: text("azp"),
+        })
     }
 
     /// Cancels a stored token (WS-Trust Cancel, REST `_action=cancel`, `/sts-tokengen`).
@@ -1220,7 +1390,7 @@ impl Engine {
             TokenTarget::Jwt(jwt) => {
                 self.verify_jwt(instance, jwt)
                     .map_err(|m| EngineError::InvalidRequest(m.into()))?
-                    .0
+                    .id
             }
         };
         match self.tokens.get_token(&id).map_err(Self::store_failed)? {

@@ -114,6 +114,7 @@ pub fn handle(state: &AppState, req: &JsonRequest) -> HttpReply {
         content_type: "application/json",
         body: reply.body.to_string(),
         set_cookie: reply.set_cookie,
+        headers: Vec::new(),
     }
 }
 

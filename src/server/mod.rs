@@ -2,6 +2,7 @@
 //! `wstrust` and `engine`; errors become wire errors in [`reject`].
 
 mod client_cert;
+pub mod clients;
 pub mod json;
 pub mod metadata;
 pub mod oauth2;
@@ -42,6 +43,8 @@ pub struct AppState {
     /// Admission control: requests being read or processed. When none is left, the request
     /// is answered 503 at once instead of queueing without bound.
     pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// OAuth clients (introspection).
+    pub clients: crate::oauth::Clients,
 }
 
 impl AppState {
@@ -67,6 +70,8 @@ pub struct HttpReply {
     pub content_type: &'static str,
     pub body: String,
     pub set_cookie: Option<String>,
+    /// Further response headers (e.g. `WWW-Authenticate`, `Cache-Control`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl HttpReply {
@@ -77,6 +82,7 @@ impl HttpReply {
             content_type: "application/json",
             body: body.to_string(),
             set_cookie: None,
+            headers: Vec::new(),
         }
     }
 }
@@ -94,6 +100,12 @@ impl warp::Reply for HttpReply {
             .and_then(|c| warp::http::HeaderValue::from_str(&c).ok())
         {
             r.headers_mut().insert(warp::http::header::SET_COOKIE, c);
+        }
+        for (name, value) in self.headers {
+            if let Ok(v) = warp::http::HeaderValue::from_str(&value) {
+                r.headers_mut()
+                    .insert(warp::http::HeaderName::from_static(name), v);
+            }
         }
         r
     }
@@ -179,6 +191,7 @@ fn text(status: u16, content_type: &'static str, body: String) -> HttpReply {
         content_type,
         body,
         set_cookie: None,
+        headers: Vec::new(),
     }
 }
 
@@ -309,11 +322,36 @@ pub fn routes(
     let tokengen_route = json_like(state.clone(), "sts-tokengen", tokengen::handle);
     let publish_route = json_like(state.clone(), "sts-publish", publish::handle);
     let oauth2_route = json_like(state.clone(), "oauth2", oauth2::handle);
+    let clients_route = json_like(state.clone(), "sts-clients", clients::handle);
     let rest_route = rest_sts_route(state.clone());
     let openapi = warp::path("openapi.json")
         .and(warp::get())
         .and(warp::path::end())
         .map(|| text(200, "application/json", metadata::OPENAPI.to_owned()));
+    // RFC 8414: `/.well-known/oauth-authorization-server` + the issuer's path.
+    let oauth_metadata = warp::path(".well-known")
+        .and(warp::path("oauth-authorization-server"))
+        .and(warp::get())
+        .and(warp::path::tail())
+        .and(with_state(state.clone()))
+        .map(|tail: warp::path::Tail, state: Arc<AppState>| {
+            let path = tail.as_str().trim_matches('/');
+            let realm = match path.strip_prefix("oauth2") {
+                Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+                    json::realm_and_rest(rest)
+                        .ok()
+                        .filter(|(_, r)| r.is_empty())
+                }
+                _ if path.is_empty() => Some(("/".to_owned(), Vec::new())),
+                _ => None,
+            };
+            match realm {
+                Some((realm, _)) if state.users.realms().is_ok_and(|r| r.contains(&realm)) => {
+                    HttpReply::json(200, &oauth2::metadata(&state, &realm))
+                }
+                _ => reject::json_reply(&reject::JsonFailure::NotFound),
+            }
+        });
     let health = warp::path("health")
         .and(warp::get())
         .and(warp::path::end())
@@ -331,7 +369,11 @@ pub fn routes(
         .unify()
         .or(oauth2_route)
         .unify()
+        .or(clients_route)
+        .unify()
         .or(rest_route)
+        .unify()
+        .or(oauth_metadata)
         .unify()
         .or(health)
         .unify()
@@ -487,6 +529,7 @@ fn shed(http: &soap::SoapHttp, failure: reject::SoapFailure) -> HttpReply {
         content_type: version.content_type(),
         body: crate::soap::write_fault(version, None, code, &reason),
         set_cookie: None,
+        headers: Vec::new(),
     }
 }
 

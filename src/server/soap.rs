@@ -102,6 +102,7 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
                 content_type: ok.version.content_type(),
                 body: soap::write_envelope(ok.version, Some(&addr), &ok.body),
                 set_cookie: None,
+                headers: Vec::new(),
             };
             let pending = ok.durable.map(|d| {
                 let lost = SoapFailure::Engine(EngineError::RequestFailed(
@@ -149,6 +150,7 @@ fn fault_reply(
                 content_type: version.content_type(),
                 body: soap::write_fault_with(version, addr.as_ref(), code, &reason, not_understood),
                 set_cookie: None,
+                headers: Vec::new(),
             }
         }
     }

@@ -198,9 +198,42 @@ pub trait InstanceStore: Send + Sync {
     fn instances_generation(&self) -> Result<i64, StoreError>;
 }
 
+/// A registered OAuth 2.0 client of a realm.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientRecord {
+    pub realm: String,
+    pub client_id: String,
+    /// `client_secret_basic`, `client_secret_post` or `none`.
+    pub auth_method: String,
+    /// SHA-256 of the secret; empty for a public client.
+    pub secret_hash: Vec<u8>,
+    pub created_ms: i64,
+}
+
+impl std::fmt::Debug for ClientRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientRecord")
+            .field("realm", &self.realm)
+            .field("client_id", &self.client_id)
+            .field("auth_method", &self.auth_method)
+            .field("secret_hash", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Persistence of OAuth clients.
+pub trait ClientStore: Send + Sync {
+    /// Inserts a client; false (and nothing written) when the realm has one of that id.
+    fn insert_client(&self, c: &ClientRecord) -> Result<bool, StoreError>;
+    fn get_client(&self, realm: &str, client_id: &str) -> Result<Option<ClientRecord>, StoreError>;
+    /// The clients of `realm`, or of every realm; by realm, then id.
+    fn list_clients(&self, realm: Option<&str>) -> Result<Vec<ClientRecord>, StoreError>;
+    fn delete_client(&self, realm: &str, client_id: &str) -> Result<bool, StoreError>;
+}
+
 /// Everything a backend provides.
-pub trait Store: SessionStore + TokenStore + InstanceStore {}
-impl<T: SessionStore + TokenStore + InstanceStore> Store for T {}
+pub trait Store: SessionStore + TokenStore + InstanceStore + ClientStore {}
+impl<T: SessionStore + TokenStore + InstanceStore + ClientStore> Store for T {}
 
 /// Opens the store a URL names.
 pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
@@ -216,6 +249,50 @@ pub fn conformance(store: &dyn Store) {
     session_conformance(store);
     token_conformance(store);
     instance_conformance(store);
+    client_conformance(store);
+}
+
+#[cfg(test)]
+fn client_conformance(store: &dyn ClientStore) {
+    let rec = |realm: &str, id: &str| ClientRecord {
+        realm: realm.into(),
+        client_id: id.into(),
+        auth_method: "client_secret_basic".into(),
+        secret_hash: vec![7; 32],
+        created_ms: 5,
+    };
+    assert!(store.insert_client(&rec("/", "rs-1")).unwrap());
+    assert!(
+        !store.insert_client(&rec("/", "rs-1")).unwrap(),
+        "duplicate id"
+    );
+    // The same id in another realm is another client.
+    assert!(store.insert_client(&rec("/sub", "rs-1")).unwrap());
+    assert!(store.insert_client(&rec("/", "rs-0")).unwrap());
+    assert_eq!(
+        store.get_client("/", "rs-1").unwrap(),
+        Some(rec("/", "rs-1"))
+    );
+    assert_eq!(store.get_client("/", "nobody").unwrap(), None);
+    let ids = |realm: Option<&str>| -> Vec<(String, String)> {
+        store
+            .list_clients(realm)
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.realm, c.client_id))
+            .collect()
+    };
+    assert_eq!(
+        ids(Some("/")),
+        vec![("/".into(), "rs-0".into()), ("/".into(), "rs-1".into())]
+    );
+    assert_eq!(ids(None).len(), 3);
+    assert!(store.delete_client("/", "rs-1").unwrap());
+    assert!(!store.delete_client("/", "rs-1").unwrap());
+    assert_eq!(
+        store.get_client("/sub", "rs-1").unwrap(),
+        Some(rec("/sub", "rs-1"))
+    );
 }
 
 #[cfg(test)]

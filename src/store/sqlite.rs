@@ -11,14 +11,15 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::filter::{Field, Filter, Op, Value};
 use super::{
-    Durable, InstanceRecord, InstanceStore, Page, SessionRecord, SessionStore, StoreError,
-    TokenInfo, TokenRecord, TokenStore,
+    ClientRecord, ClientStore, Durable, InstanceRecord, InstanceStore, Page, SessionRecord,
+    SessionStore, StoreError, TokenInfo, TokenRecord, TokenStore,
 };
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/001_sessions.sql"),
     include_str!("../../migrations/sqlite/002_tokens.sql"),
     include_str!("../../migrations/sqlite/003_instances.sql"),
+    include_str!("../../migrations/sqlite/004_clients.sql"),
 ];
 
 /// Inserts joining one commit, at most.
@@ -340,6 +341,78 @@ fn instance_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InstanceRecord> {
 }
 
 const INSTANCE_COLUMNS: &str = "id, kind, rev, config, updated_ms";
+
+fn client_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClientRecord> {
+    Ok(ClientRecord {
+        realm: r.get(0)?,
+        client_id: r.get(1)?,
+        auth_method: r.get(2)?,
+        secret_hash: r.get(3)?,
+        created_ms: r.get(4)?,
+    })
+}
+
+const CLIENT_COLUMNS: &str = "realm, client_id, auth_method, secret_hash, created_ms";
+
+impl ClientStore for SqliteStore {
+    fn insert_client(&self, c: &ClientRecord) -> Result<bool, StoreError> {
+        let n = self
+            .conn()
+            .execute(
+                &format!(
+                    "INSERT INTO oauth_clients ({CLIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5) \
+                     ON CONFLICT (realm, client_id) DO NOTHING"
+                ),
+                params![
+                    c.realm,
+                    c.client_id,
+                    c.auth_method,
+                    c.secret_hash,
+                    c.created_ms
+                ],
+            )
+            .map_err(db)?;
+        Ok(n == 1)
+    }
+
+    fn get_client(&self, realm: &str, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        self.conn()
+            .query_row(
+                &format!(
+                    "SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE realm = ?1 AND client_id = ?2"
+                ),
+                params![realm, client_id],
+                client_row,
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn list_clients(&self, realm: Option<&str>) -> Result<Vec<ClientRecord>, StoreError> {
+        let conn = self.conn();
+        let mut st = conn
+            .prepare(&format!(
+                "SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE ?1 IS NULL OR realm = ?1 \
+                 ORDER BY realm, client_id"
+            ))
+            .map_err(db)?;
+        st.query_map(params![realm], client_row)
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)
+    }
+
+    fn delete_client(&self, realm: &str, client_id: &str) -> Result<bool, StoreError> {
+        let n = self
+            .conn()
+            .execute(
+                "DELETE FROM oauth_clients WHERE realm = ?1 AND client_id = ?2",
+                params![realm, client_id],
+            )
+            .map_err(db)?;
+        Ok(n == 1)
+    }
+}
 
 impl InstanceStore for SqliteStore {
     fn insert_instance(&self, r: &InstanceRecord) -> Result<bool, StoreError> {

@@ -379,3 +379,51 @@ fn keys_are_listed_rotated_and_imported() {
         .arg(&sp));
     assert!(!ok && out.contains("taken"), "{out}");
 }
+
+#[test]
+fn oauth_clients_are_added_listed_and_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, out) = run(sts().arg("--data-dir").arg(&data).arg("init"));
+    assert!(ok, "{out}");
+    let (ok, out) = run(sts()
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["client", "add", "rs-1"]));
+    assert!(ok, "{out}");
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret: "))
+        .unwrap_or_else(|| panic!("no secret in {out}"))
+        .to_owned();
+    assert_eq!(secret.len(), 43, "{out}");
+    let (ok, out) = run(sts()
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["client", "add", "spa", "--method", "none"]));
+    assert!(ok && !out.contains("client_secret"), "{out}");
+    let (ok, out) = run(sts().arg("--data-dir").arg(&data).args(["client", "list"]));
+    assert!(ok, "{out}");
+    assert!(out.contains("/\trs-1\tclient_secret_basic"), "{out}");
+    assert!(out.contains("/\tspa\tnone"), "{out}");
+    assert!(!out.contains(&secret), "the secret is listed: {out}");
+    for (args, needle) in [
+        (vec!["client", "add", "rs-1"], "already has"),
+        (
+            vec!["client", "add", "x", "--method", "private_key_jwt"],
+            "--method",
+        ),
+        (vec!["client", "add", "x", "--realm", "nowhere"], "no realm"),
+        (vec!["client", "delete", "ghost"], "no client"),
+    ] {
+        let (ok, out) = run(sts().arg("--data-dir").arg(&data).args(&args));
+        assert!(!ok && out.contains(needle), "{args:?}: {out}");
+    }
+    let (ok, out) = run(sts()
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["client", "delete", "spa"]));
+    assert!(ok, "{out}");
+    let (_, out) = run(sts().arg("--data-dir").arg(&data).args(["client", "list"]));
+    assert!(!out.contains("spa"), "{out}");
+}

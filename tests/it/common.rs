@@ -184,6 +184,21 @@ impl TestServer {
         serve_dir(dir, Opts::default())
     }
 
+    /// Logs in to `realm` with `/json/realms/root/realms/{realm}/authenticate`.
+    pub fn login_in(&self, realm: &str, user: &str, password: &str) -> String {
+        let r = self.post(
+            &format!("/json/realms/root/realms/{realm}/authenticate"),
+            &[
+                ("X-OpenAM-Username", user),
+                ("X-OpenAM-Password", password),
+                ("Content-Type", "application/json"),
+            ],
+            "{}",
+        );
+        assert_eq!(r.status, 200, "login {user} in {realm}: {}", r.body);
+        r.json()["tokenId"].as_str().unwrap().to_owned()
+    }
+
     /// Logs in with `/json/authenticate` and returns the session token.
     pub fn login(&self, user: &str, password: &str) -> String {
         let r = self.post(
@@ -309,6 +324,8 @@ pub struct Reply {
     pub content_type: String,
     pub set_cookie: Option<String>,
     pub body: String,
+    /// Every response header, names in lower case.
+    pub headers: Vec<(String, String)>,
 }
 
 impl From<reqwest::blocking::Response> for Reply {
@@ -325,10 +342,16 @@ impl From<reqwest::blocking::Response> for Reply {
             .get("set-cookie")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let headers = r
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
         Reply {
             status,
             content_type,
             set_cookie,
+            headers,
             body: r.text().unwrap(),
         }
     }
@@ -346,6 +369,13 @@ impl Reply {
     }
 
     /// The issued assertion, cut out as text (as clients do).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn assertion_text(&self) -> String {
         let start = self
             .body

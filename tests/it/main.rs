@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod faults;
+mod introspect;
 mod issue;
 mod matrix;
 mod openapi;

@@ -13,9 +13,11 @@ const DOC_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.jso
 
 /// The prefixes of the JSON routes of `server::routes` (the SOAP routes `/sts/` and `/xsd/`
 /// speak XML and are not documented).
-const JSON_PREFIXES: [&str; 7] = [
+const JSON_PREFIXES: [&str; 9] = [
     "/json/",
     "/oauth2/",
+    "/.well-known/oauth-authorization-server",
+    "/sts-clients",
     "/sts-tokengen",
     "/sts-publish/",
     "/rest-sts/",
@@ -231,7 +233,14 @@ impl Doc {
         let mut body = String::new();
         if let Some((media, example)) = self.request_example(op) {
             headers.push(("Content-Type".to_owned(), media.to_owned()));
-            body = example.to_string();
+            body = match (media, example) {
+                ("application/x-www-form-urlencoded", Value::Object(fields)) => fields
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", enc(k), enc(v.as_str().unwrap_or_default())))
+                    .collect::<Vec<_>>()
+                    .join("&"),
+                (_, other) => other.to_string(),
+            };
         }
         if let Some(t) = token {
             headers.push(("iPlanetDirectoryPro".to_owned(), t.to_owned()));
@@ -503,6 +512,23 @@ fn every_documented_operation_answers_as_documented() {
             .send(&s);
         assert_eq!(r.status, 201, "publishing the {id} example: {}", r.body);
         doc.check(&publish, &r);
+    }
+    // The public client the introspection examples authenticate as, in both realms.
+    for (op, realm_value) in [("createClient", None), ("createClientInRealm", Some(realm))] {
+        let op = doc.op(op);
+        let mut v = values.clone();
+        if let Some(r) = realm_value {
+            v.insert("realm", r.to_owned());
+        }
+        let public = json!({"client_id": "rs-public", "token_endpoint_auth_method": "none"});
+        doc.request_conforms(&op, &public);
+        let r = doc.call(&op, &v, Some(&admin)).body(&public).send(&s);
+        assert_eq!(r.status, 201, "{}: {}", op.name(), r.body);
+        assert!(
+            doc.check(&op, &r).get("client_secret").is_none(),
+            "{}",
+            r.body
+        );
     }
     let rest = doc.op("invokeRestSts");
     let r = doc.call(&rest, &values, Some(&admin)).send(&s);
