@@ -99,9 +99,11 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
     }
 }
 
-/// Names, sizes and modification times of the files under `keys/`: when it changes, the
-/// keyring is read again.
-pub fn stamp(dir: &Path) -> Vec<(String, u64, Option<std::time::SystemTime>)> {
+/// Names, sizes and modification times of the files under `keys/`.
+pub type KeyStamp = Vec<(String, u64, Option<std::time::SystemTime>)>;
+
+/// The [`KeyStamp`] of `dir`: when it changes, the keyring is read again.
+pub fn stamp(dir: &Path) -> KeyStamp {
     let mut out: Vec<_> = std::fs::read_dir(dir.join("keys"))
         .into_iter()
         .flatten()

@@ -55,7 +55,6 @@ pub fn publisher(
         files,
         Box::new(move || clock.now().timestamp_millis()),
     )
-    .map(|p| p.watch_keys(&cfg.data_dir))
     .map_err(|(path, message)| StartError::Instance {
         path: path.display().to_string(),
         message,
@@ -67,6 +66,8 @@ pub fn build_state(
     cfg: &config::Config,
     clock: Arc<dyn clock::Clock>,
 ) -> Result<server::AppState, StartError> {
+    // Stamped before reading, so that a change made while the keys load is picked up.
+    let key_stamp = keyring::stamp(&cfg.data_dir);
     let keys = datadir::load_keys(&cfg.data_dir)?;
     let users = Arc::new(identity::FileUserStore::open(
         &cfg.data_dir.join("users.json"),
@@ -78,7 +79,8 @@ pub fn build_state(
     let base_url = cfg.base_url();
     let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000_000));
     let store = store::open(&cfg.store_url())?;
-    let publisher = publisher(cfg, &store, keys, clock.clone())?;
+    let publisher =
+        publisher(cfg, &store, keys, clock.clone())?.watch_keys(&cfg.data_dir, key_stamp);
     let clients_store: Arc<dyn store::ClientStore> = store.clone();
     let clock_ms = clock.clone();
     let sessions = identity::sessions::Sessions::new(

@@ -59,7 +59,7 @@ type Files = Arc<HashMap<String, (FileInstance, Arc<Instance>)>>;
 /// The keys folder a publisher re-reads when it changes, with the stamp last loaded.
 struct KeySource {
     dir: PathBuf,
-    stamp: Mutex<Vec<(String, u64, Option<std::time::SystemTime>)>>,
+    stamp: Mutex<crate::keyring::KeyStamp>,
 }
 
 /// The instances of this node, swapped as a whole on change so that readers never wait on a
@@ -249,10 +249,15 @@ impl Publisher {
     /// Watches the data directory's `keys/`: [`Publisher::refresh`] then reloads the keyring
     /// when a file there changes (`sts keys rotate`, a new relying party certificate) and
     /// resolves every instance again with it.
-    pub fn watch_keys(mut self, data_dir: &std::path::Path) -> Publisher {
+    /// `stamp` is [`crate::keyring::stamp`] taken before the keys in use were read.
+    pub fn watch_keys(
+        mut self,
+        data_dir: &std::path::Path,
+        stamp: crate::keyring::KeyStamp,
+    ) -> Publisher {
         self.key_source = Some(KeySource {
             dir: data_dir.to_owned(),
-            stamp: Mutex::new(crate::keyring::stamp(data_dir)),
+            stamp: Mutex::new(stamp),
         });
         self
     }
