@@ -9,10 +9,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use openssl::asn1::Asn1Time;
 use openssl::nid::Nid;
 use openssl::stack::Stack;
-use openssl::x509::store::X509StoreBuilder;
-use openssl::x509::verify::X509VerifyParam;
+use openssl::x509::store::{X509Store, X509StoreBuilder};
+use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
 use openssl::x509::{X509, X509PurposeId, X509StoreContext};
 
 use crate::keyring::{Certificate, Keyring};
@@ -43,10 +44,35 @@ impl CertField {
     }
 }
 
+/// The anchors as an OpenSSL store, built once per instance and shared by concurrent
+/// verifications (OpenSSL allows that; each verification has its own context). Time checks
+/// are off in it: validity is checked against the engine's clock afterwards.
+#[derive(Clone)]
+struct Store(Arc<X509Store>);
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("X509Store")
+    }
+}
+
+fn build_store(anchors: &[Arc<Certificate>]) -> Result<Store, openssl::error::ErrorStack> {
+    let mut store = X509StoreBuilder::new()?;
+    for a in anchors {
+        store.add_cert(X509::from_der(a.der())?)?;
+    }
+    let mut param = X509VerifyParam::new()?;
+    param.set_depth(MAX_CHAIN as i32);
+    param.set_purpose(X509PurposeId::SSL_CLIENT)?;
+    param.set_flags(X509VerifyFlags::NO_CHECK_TIME)?;
+    store.set_param(&param)?;
+    Ok(Store(Arc::new(store.build())))
+}
+
 /// An instance's X.509 trust, resolved.
 #[derive(Debug, Clone)]
 pub struct X509Trust {
-    anchors: Vec<Arc<Certificate>>,
+    store: Store,
     /// Serial numbers refused even when they chain (upper-case hex, no leading zeros).
     revoked: Vec<String>,
     field: CertField,
@@ -128,8 +154,15 @@ impl X509Trust {
         if certs.is_empty() || problems.len() > before {
             return None;
         }
+        let store = match build_store(&certs) {
+            Ok(s) => s,
+            Err(e) => {
+                problems.push(format!("x509-trust-anchors: {e}"));
+                return None;
+            }
+        };
         Some(X509Trust {
-            anchors: certs,
+            store,
             revoked: serials,
             field,
         })
@@ -165,37 +198,35 @@ impl X509Trust {
             .ok_or_else(|| format!("the certificate has no usable {:?}", self.field))
     }
 
-    /// Runs OpenSSL's path validation at `now` (time is a parameter, never the system
-    /// clock): (valid, reason, serial numbers of the built chain).
+    /// Runs OpenSSL's path validation, then checks every certificate of the built chain
+    /// against `now` (time is a parameter, never the system clock): (valid, reason, serial
+    /// numbers of the built chain).
     fn verify(
         &self,
         leaf: &X509,
         chain: &[Vec<u8>],
         now: DateTime<Utc>,
     ) -> Result<(bool, String, Vec<String>), openssl::error::ErrorStack> {
-        let mut store = X509StoreBuilder::new()?;
-        for a in &self.anchors {
-            store.add_cert(X509::from_der(a.der())?)?;
-        }
-        let mut param = X509VerifyParam::new()?;
-        param.set_time(now.timestamp());
-        param.set_depth(MAX_CHAIN as i32);
-        param.set_purpose(X509PurposeId::SSL_CLIENT)?;
-        store.set_param(&param)?;
-        let store = store.build();
         let mut untrusted = Stack::new()?;
         for der in &chain[1..] {
             untrusted.push(X509::from_der(der)?)?;
         }
+        let now = Asn1Time::from_unix(now.timestamp())?;
         let mut ctx = X509StoreContext::new()?;
-        ctx.init(&store, leaf, &untrusted, |c| {
-            let ok = c.verify_cert()?;
-            let reason = c.error().error_string().to_owned();
+        ctx.init(&self.store.0, leaf, &untrusted, |c| {
+            let mut ok = c.verify_cert()?;
+            let mut reason = c.error().error_string().to_owned();
             let mut serials = Vec::new();
             if let Some(built) = c.chain() {
                 for cert in built {
                     let hex = cert.serial_number().to_bn()?.to_hex_str()?.to_string();
                     serials.push(normalise_serial(&hex));
+                    // `compare` fails rather than guessing on a time it cannot read.
+                    if ok && cert.not_before().compare(&now)? == std::cmp::Ordering::Greater {
+                        (ok, reason) = (false, "certificate is not yet valid".into());
+                    } else if ok && cert.not_after().compare(&now)? != std::cmp::Ordering::Greater {
+                        (ok, reason) = (false, "certificate has expired".into());
+                    }
                 }
             }
             Ok((ok, reason, serials))
@@ -236,6 +267,91 @@ impl X509Trust {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A CA and a leaf `CN=alice` valid from now for 30 days: (CA PEM, leaf DER).
+    fn pki() -> (Vec<u8>, Vec<u8>) {
+        use openssl::hash::MessageDigest;
+        use openssl::pkey::PKey;
+        use openssl::x509::extension::{BasicConstraints, ExtendedKeyUsage};
+        use openssl::x509::{X509Builder, X509NameBuilder};
+        let make = |cn: &str, key: &PKey<openssl::pkey::Private>| {
+            let mut name = X509NameBuilder::new().unwrap();
+            name.append_entry_by_text("CN", cn).unwrap();
+            let name = name.build();
+            let mut b = X509Builder::new().unwrap();
+            b.set_version(2).unwrap();
+            b.set_subject_name(&name).unwrap();
+            b.set_pubkey(key).unwrap();
+            let serial = openssl::bn::BigNum::from_u32(7)
+                .unwrap()
+                .to_asn1_integer()
+                .unwrap();
+            b.set_serial_number(&serial).unwrap();
+            b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+                .unwrap();
+            b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+                .unwrap();
+            b
+        };
+        let ca_key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let mut ca = make("ca", &ca_key);
+        ca.set_issuer_name(
+            &X509NameBuilder::new()
+                .map(|mut n| {
+                    n.append_entry_by_text("CN", "ca").unwrap();
+                    n.build()
+                })
+                .unwrap(),
+        )
+        .unwrap();
+        ca.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+            .unwrap();
+        ca.sign(&ca_key, MessageDigest::sha256()).unwrap();
+        let ca = ca.build();
+        let leaf_key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let mut leaf = make("alice", &leaf_key);
+        leaf.set_issuer_name(ca.subject_name()).unwrap();
+        leaf.append_extension(ExtendedKeyUsage::new().client_auth().build().unwrap())
+            .unwrap();
+        leaf.sign(&ca_key, MessageDigest::sha256()).unwrap();
+        (ca.to_pem().unwrap(), leaf.build().to_der().unwrap())
+    }
+
+    /// Validity is judged by the engine's clock, not the system's.
+    #[test]
+    fn validity_follows_the_injected_clock() {
+        let (ca_pem, leaf) = pki();
+        let mut keys = Keyring::default();
+        keys.certificates.insert(
+            "ca".into(),
+            Arc::new(Certificate::from_pem("ca", &ca_pem).unwrap()),
+        );
+        let mut problems = Vec::new();
+        let trust = X509Trust::resolve(
+            &["ca".into()],
+            &[],
+            &serde_json::Map::new(),
+            &keys,
+            &mut problems,
+        )
+        .unwrap();
+        let now = Utc::now() + chrono::Duration::minutes(1);
+        assert_eq!(
+            trust.principal(std::slice::from_ref(&leaf), now).unwrap(),
+            "alice"
+        );
+        let later = trust
+            .principal(
+                std::slice::from_ref(&leaf),
+                now + chrono::Duration::days(60),
+            )
+            .unwrap_err();
+        assert!(later.contains("expired"), "{later}");
+        let earlier = trust
+            .principal(&[leaf], now - chrono::Duration::days(10))
+            .unwrap_err();
+        assert!(earlier.contains("not yet valid"), "{earlier}");
+    }
 
     #[test]
     fn serials_compare_in_one_form() {
