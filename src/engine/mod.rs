@@ -1161,23 +1161,8 @@ impl Engine {
             };
             (TokenTarget::Token(token.as_bytes().to_vec()), claim)
         } else {
-            let claim = token
-                .split('.')
-                .nth(1)
-                .and_then(|p| {
-                    base64::engine::general_purpose::URL_SAFE_NO_PAD
-                        .decode(p)
-                        .ok()
-                })
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                .and_then(|v| {
-                    let text = |k: &str| {
-                        v.get(k)
-                            .and_then(serde_json::Value::as_str)
-                            .map(str::to_owned)
-                    };
-                    Some((text("iss")?, text("jti")?))
-                });
+            use crate::tokens::oidc::unverified_claim;
+            let claim = unverified_claim(token, "iss").zip(unverified_claim(token, "jti"));
             let Some(claim) = claim else {
                 return Ok(None);
             };
@@ -1512,20 +1497,7 @@ impl Engine {
     ) -> Result<Principal, EngineError> {
         let fail = |m: &str| EngineError::FailedAuthentication(format!("id_token: {m}"));
         // `iss` only selects whose keys to try; it is checked again once verified.
-        let claimed_iss = token
-            .split('.')
-            .nth(1)
-            .and_then(|p| {
-                base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(p)
-                    .ok()
-            })
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .and_then(|v| {
-                v.get("iss")
-                    .and_then(serde_json::Value::as_str)
-                    .map(str::to_owned)
-            })
+        let claimed_iss = crate::tokens::oidc::unverified_claim(token, "iss")
             .ok_or_else(|| fail("not a JWT with an iss claim"))?;
         let trust = instance
             .oidc_trust

@@ -119,24 +119,17 @@ fn route(state: &AppState, req: &JsonRequest) -> Result<HttpReply, JsonFailure> 
             }
             Ok(HttpReply::json(201, &body))
         }
-        (Method::GET, [id]) => {
+        (method @ (Method::GET | Method::DELETE), [id]) => {
             may(&realm)?;
             let c = state
                 .clients
                 .get(&realm, id)
                 .map_err(failed)?
                 .ok_or(JsonFailure::NotFound)?;
-            Ok(HttpReply::json(200, &shown(&c)))
-        }
-        (Method::DELETE, [id]) => {
-            may(&realm)?;
-            let c = state
-                .clients
-                .get(&realm, id)
-                .map_err(failed)?
-                .ok_or(JsonFailure::NotFound)?;
-            state.clients.delete(&realm, id).map_err(failed)?;
-            tracing::info!(realm = %c.realm, client = %c.client_id, "OAuth client deleted");
+            if method == Method::DELETE {
+                state.clients.delete(&realm, id).map_err(failed)?;
+                tracing::info!(realm = %c.realm, client = %c.client_id, "OAuth client deleted");
+            }
             Ok(HttpReply::json(200, &shown(&c)))
         }
         (_, [] | [_]) => Err(JsonFailure::MethodNotAllowed),

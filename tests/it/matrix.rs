@@ -684,6 +684,31 @@ fn x509_certificates_from_a_tls_offload_engine_are_believed_only_from_its_hosts(
     assert!(r.body.contains("not-an-ip"), "{}", r.body);
 }
 
+/// An OpenID provider's RSA key, written to `dir` as PEM, and its public JWK (kid `op-1`).
+fn openid_provider(dir: &Path) -> (std::path::PathBuf, Value) {
+    use base64::Engine as _;
+    let b64url = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let op = openssl::rsa::Rsa::generate(2048).unwrap();
+    let pem = dir.join("op.pem");
+    std::fs::write(&pem, op.private_key_to_pem().unwrap()).unwrap();
+    let jwk = json!({"kty": "RSA", "kid": "op-1", "n": b64url(&op.n().to_vec()), "e": b64url(&op.e().to_vec())});
+    (pem, jwk)
+}
+
+/// A SAML identity provider's signing key, and its certificate (PEM).
+fn saml_idp() -> (std::sync::Arc<sts::xmldsig::SigningKey>, Vec<u8>) {
+    let (key, cert) = sts::datadir::new_key_pair("idp", sts::xmldsig::KeyKind::Rsa).unwrap();
+    let idp = sts::xmldsig::SigningKey::new(
+        "idp",
+        sts::xmldsig::KeyKind::Rsa,
+        sts::secret::Secret::new(key),
+        cert.clone(),
+        None,
+    )
+    .unwrap();
+    (idp, cert)
+}
+
 /// An identity provider's signed SAML 2.0 bearer assertion about `subject`, built and signed
 /// (RSA-SHA256, libxmlsec1) with the IdP's own key.
 fn idp_assertion(
@@ -722,25 +747,11 @@ fn idp_assertion(
 #[test]
 fn soap_takes_id_tokens_assertions_and_certificates_and_issues_id_tokens() {
     use base64::Engine as _;
-    let b64url = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
     let b64 = base64::engine::general_purpose::STANDARD;
     let work = tempfile::tempdir().unwrap();
-    // The OIDC provider's key and JWK.
-    let op = openssl::rsa::Rsa::generate(2048).unwrap();
-    let op_pem = work.path().join("op.pem");
-    std::fs::write(&op_pem, op.private_key_to_pem().unwrap()).unwrap();
-    let jwk = json!({"kty": "RSA", "kid": "op-1", "n": b64url(&op.n().to_vec()), "e": b64url(&op.e().to_vec())});
-    // The SAML IdP's key pair, its certificate trusted by the instance.
-    let (idp_key, idp_cert) =
-        sts::datadir::new_key_pair("idp", sts::xmldsig::KeyKind::Rsa).unwrap();
-    let idp = sts::xmldsig::SigningKey::new(
-        "idp",
-        sts::xmldsig::KeyKind::Rsa,
-        sts::secret::Secret::new(idp_key),
-        idp_cert.clone(),
-        None,
-    )
-    .unwrap();
+    let (op_pem, jwk) = openid_provider(work.path());
+    // The SAML IdP's certificate is trusted by the instance.
+    let (idp, idp_cert) = saml_idp();
     let pki = Pki::new("Test Client CA");
     let alice_cert = pki.issue("alice", "alice", 31, (-1, 30), false);
 
@@ -1243,22 +1254,9 @@ fn soap_x509_tokens_must_sign_the_body_and_timestamp() {
 fn every_cell_of_the_token_matrix() {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::STANDARD;
-    let b64url = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
     let work = tempfile::tempdir().unwrap();
-    let op = openssl::rsa::Rsa::generate(2048).unwrap();
-    let op_pem = work.path().join("op.pem");
-    std::fs::write(&op_pem, op.private_key_to_pem().unwrap()).unwrap();
-    let jwk = json!({"kty": "RSA", "kid": "op-1", "n": b64url(&op.n().to_vec()), "e": b64url(&op.e().to_vec())});
-    let (idp_key, idp_cert) =
-        sts::datadir::new_key_pair("idp", sts::xmldsig::KeyKind::Rsa).unwrap();
-    let idp = sts::xmldsig::SigningKey::new(
-        "idp",
-        sts::xmldsig::KeyKind::Rsa,
-        sts::secret::Secret::new(idp_key),
-        idp_cert.clone(),
-        None,
-    )
-    .unwrap();
+    let (op_pem, jwk) = openid_provider(work.path());
+    let (idp, idp_cert) = saml_idp();
     let (_, sp_cert) = relying_party(work.path());
     let pki = Pki::new("Test Client CA");
     let alice_cert = pki.issue("alice", "alice", 51, (-1, 30), false);
