@@ -40,6 +40,7 @@ fn main() {
         sts::instance::InstanceConfig::Soap(cfg),
         &keys,
         sts::datadir::DEFAULT_KEY,
+        &sts::plugin::Plugins::new(),
     )
     .expect("resolve");
     let signing = instance.saml_signing.clone().expect("signing");

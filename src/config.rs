@@ -79,6 +79,11 @@ pub struct Config {
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key (PKCS#8, RSA or EC) of `tls_cert_file`.
     pub tls_key_file: Option<PathBuf>,
+    /// Custom token validators that are web services, by the name instances give them in
+    /// `custom-token-validators[].customOperationClassName`.
+    pub http_validators: std::collections::BTreeMap<String, crate::plugin::http::HttpPluginConfig>,
+    /// Custom token providers that are web services (`custom-token-providers`).
+    pub http_providers: std::collections::BTreeMap<String, crate::plugin::http::HttpPluginConfig>,
 }
 
 /// Who may call the REST STS.
@@ -125,6 +130,8 @@ impl Default for Config {
             rest_sts_caller: RestCaller::Admin,
             tls_cert_file: None,
             tls_key_file: None,
+            http_validators: Default::default(),
+            http_providers: Default::default(),
         }
     }
 }

@@ -35,6 +35,19 @@ impl TokenType {
             TokenType::Saml2 => "SAML2",
         }
     }
+
+    /// The built-in type named `name` exactly, if any.
+    pub fn from_name(name: &str) -> Option<TokenType> {
+        [
+            TokenType::Username,
+            TokenType::OpenAm,
+            TokenType::X509,
+            TokenType::OpenIdConnect,
+            TokenType::Saml2,
+        ]
+        .into_iter()
+        .find(|t| t.name() == name)
+    }
 }
 
 /// A SOAP STS instance (`SoapSTSInstanceConfig`).
@@ -91,6 +104,14 @@ pub struct SoapInstanceConfig {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub saml2_trusted_issuers: Vec<TrustedSamlIssuerConfig>,
+    /// sts extension: providers of custom token types, each with the `tokenTypeUri` a
+    /// client names in `wst:TokenType`.
+    #[serde(
+        rename = "custom-token-providers",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub custom_token_providers: Vec<CustomTokenOperation>,
 
     #[serde(rename = "soap-keystore-config", default)]
     pub keystore: Option<SoapKeystoreConfig>,
@@ -171,8 +192,16 @@ pub struct RestInstanceConfig {
 pub struct CustomTokenOperation {
     #[serde(rename = "customTokenName")]
     pub token_name: String,
+    /// The registered plug-in (AM: a Java class name).
     #[serde(rename = "customOperationClassName")]
     pub operation: String,
+    /// sts extension, SOAP providers only: the `wst:TokenType` URI of the type.
+    #[serde(
+        rename = "tokenTypeUri",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub token_type_uri: Option<String>,
 }
 
 /// A `custom-token-transforms` entry: like [`TokenTransform`], with custom type names.
@@ -432,9 +461,25 @@ impl InstanceConfig {
     /// Whether the instance issues tokens of type `t` at all.
     pub fn issues(&self, t: TokenType) -> bool {
         match self {
-            InstanceConfig::Rest(c) => c.supported_token_transforms.iter().any(|x| x.output == t),
+            InstanceConfig::Rest(c) => {
+                c.supported_token_transforms.iter().any(|x| x.output == t)
+                    || c.custom_token_transforms
+                        .iter()
+                        .any(|x| x.output == t.name())
+            }
             InstanceConfig::Soap(c) => c.issued_token_types.contains(&t),
         }
+    }
+
+    /// Whether a REST instance takes input tokens of type `t`, in a built-in or a custom
+    /// transform.
+    pub fn takes(&self, t: TokenType) -> bool {
+        self.rest().is_some_and(|c| {
+            c.supported_token_transforms.iter().any(|x| x.input == t)
+                || c.custom_token_transforms
+                    .iter()
+                    .any(|x| x.input == t.name())
+        })
     }
 
     /// Issuers whose id_tokens are accepted as input.

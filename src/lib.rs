@@ -6,6 +6,7 @@
 //! Nothing below the engine knows about HTTP, and only `xmldsig::ffi` contains `unsafe`.
 #![deny(unsafe_code)]
 
+mod builder;
 pub mod clock;
 pub mod config;
 pub mod datadir;
@@ -14,6 +15,7 @@ pub mod identity;
 pub mod instance;
 pub mod keyring;
 pub mod oauth;
+pub mod plugin;
 pub mod publish;
 pub mod secret;
 pub mod server;
@@ -26,6 +28,8 @@ pub mod xmldsig;
 
 use std::sync::Arc;
 
+pub use builder::{Running, ServerBuilder, shutdown_signal};
+
 /// Start-up failures.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -37,6 +41,12 @@ pub enum StartError {
     Instance { path: String, message: String },
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    #[error("custom token plug-in {0}")]
+    Plugin(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 /// The instance registry over `store`, with the data directory's instance files.
@@ -45,6 +55,7 @@ pub fn publisher(
     store: &Arc<dyn store::Store>,
     keys: keyring::Keyring,
     clock: Arc<dyn clock::Clock>,
+    plugins: Arc<plugin::Plugins>,
 ) -> Result<publish::Publisher, StartError> {
     let files = datadir::load_instance_files(&cfg.data_dir)?;
     let instances: Arc<dyn store::InstanceStore> = store.clone();
@@ -52,6 +63,7 @@ pub fn publisher(
         instances,
         keys,
         datadir::DEFAULT_KEY,
+        plugins,
         files,
         Box::new(move || clock.now().timestamp_millis()),
     )
@@ -66,6 +78,43 @@ pub fn build_state(
     cfg: &config::Config,
     clock: Arc<dyn clock::Clock>,
 ) -> Result<server::AppState, StartError> {
+    build_state_with(cfg, clock, plugin::Plugins::new())
+}
+
+/// The HTTP plug-ins of `cfg`, added to `plugins`.
+pub fn http_plugins(
+    cfg: &config::Config,
+    mut plugins: plugin::Plugins,
+) -> Result<plugin::Plugins, StartError> {
+    for (providers, table) in [(false, &cfg.http_validators), (true, &cfg.http_providers)] {
+        let section = if providers {
+            "http_providers"
+        } else {
+            "http_validators"
+        };
+        for (name, pc) in table {
+            let (p, limits) = plugin::http::HttpPlugin::new(name, pc)
+                .map_err(|e| StartError::Plugin(format!("[{section}.{name}]: {e}")))?;
+            let p = Arc::new(p);
+            let added = if providers {
+                plugins.add_provider(name, p, limits)
+            } else {
+                plugins.add_validator(name, p, limits)
+            };
+            added.map_err(|e| StartError::Plugin(format!("[{section}.{name}]: {e}")))?;
+        }
+    }
+    Ok(plugins)
+}
+
+/// [`build_state`] with custom token plug-ins registered in Rust; the HTTP plug-ins of
+/// `cfg` are added to them.
+pub fn build_state_with(
+    cfg: &config::Config,
+    clock: Arc<dyn clock::Clock>,
+    plugins: plugin::Plugins,
+) -> Result<server::AppState, StartError> {
+    let plugins = Arc::new(http_plugins(cfg, plugins)?);
     // Stamped before reading, so that a change made while the keys load is picked up.
     let key_stamp = keyring::stamp(&cfg.data_dir);
     let keys = datadir::load_keys(&cfg.data_dir)?;
@@ -80,7 +129,7 @@ pub fn build_state(
     let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000_000));
     let store = store::open(&cfg.store_url())?;
     let publisher =
-        publisher(cfg, &store, keys, clock.clone())?.watch_keys(&cfg.data_dir, key_stamp);
+        publisher(cfg, &store, keys, clock.clone(), plugins)?.watch_keys(&cfg.data_dir, key_stamp);
     let clients_store: Arc<dyn store::ClientStore> = store.clone();
     let clock_ms = clock.clone();
     let sessions = identity::sessions::Sessions::new(

@@ -370,7 +370,15 @@ fn instances(cfg: &Config, command: InstanceCommand) -> Result<(), AnyError> {
     use sts::instance::Kind;
     let store = sts::store::open(&cfg.store_url())?;
     let keys = sts::datadir::load_keys(&cfg.data_dir)?;
-    let publisher = sts::publisher(cfg, &store, keys, Arc::new(sts::clock::SystemClock))?;
+    // The stock binary has no Rust plug-ins; HTTP plug-ins of sts.toml are known.
+    let plugins = Arc::new(sts::http_plugins(cfg, sts::plugin::Plugins::new())?);
+    let publisher = sts::publisher(
+        cfg,
+        &store,
+        keys,
+        Arc::new(sts::clock::SystemClock),
+        plugins,
+    )?;
     let kind = |k: &str| Kind::parse(k).ok_or_else(|| format!("unknown kind {k}"));
     match command {
         InstanceCommand::Publish { kind: k, file } => {
@@ -596,7 +604,7 @@ fn user(cfg: &Config, command: UserCommand) -> Result<(), AnyError> {
     Ok(())
 }
 
-fn serve(mut cfg: Config) -> Result<(), AnyError> {
+fn serve(cfg: Config) -> Result<(), AnyError> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cfg.log)?)
         .with_writer(std::io::stderr)
@@ -605,24 +613,19 @@ fn serve(mut cfg: Config) -> Result<(), AnyError> {
     let boot = bootstrap(&cfg)?;
     print_bootstrap(&boot);
     let rt = tokio::runtime::Builder::new_multi_thread()
-        // Blocking threads sign, hash and wait for durable commits; waiting must not idle the
-        // CPUs, so there are more of them than CPUs. Hashing has its own bound (memory).
+        // Blocking threads sign, hash, wait for durable commits and for plug-ins; waiting
+        // must not idle the CPUs, so there are more of them than CPUs. Hashing has its own
+        // bound (memory).
         .max_blocking_threads(cfg.cpu_threads() * 4)
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let listener = sts::server::bind(cfg.listen).await?;
-        cfg.listen = listener.local_addr()?;
-        let tls = match (&cfg.tls_cert_file, &cfg.tls_key_file) {
-            (Some(cert), Some(key)) => Some(sts::server::tls::server_config(cert, key)?),
-            _ => None,
-        };
-        let state = Arc::new(sts::build_state(&cfg, Arc::new(sts::clock::SystemClock))?);
+        let running = sts::ServerBuilder::new(cfg).start().await?;
+        let state = running.state().clone();
         say!(
-            "sts {} listening on {}://{}",
+            "sts {} listening on {}",
             env!("CARGO_PKG_VERSION"),
-            if tls.is_some() { "https" } else { "http" },
-            cfg.listen
+            running.base_url()
         );
         for p in state.publisher.list(sts::instance::Kind::Soap)? {
             say!("SOAP STS instance: {}/sts/{}", state.base_url, p.id);
@@ -633,40 +636,9 @@ fn serve(mut cfg: Config) -> Result<(), AnyError> {
         }
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
-        sts::server::spawn_reaper(
-            state.clone(),
-            std::time::Duration::from_secs(cfg.reap_interval_secs),
-        );
-        sts::server::spawn_instance_poller(
-            state.clone(),
-            std::time::Duration::from_millis(cfg.instance_poll_millis),
-        );
-        match tls {
-            Some(config) => {
-                sts::server::tls::serve_tls(state, listener, config, shutdown_signal()).await
-            }
-            None => sts::server::serve(state, listener, shutdown_signal()).await,
-        }
+        drop(state);
+        running.serve(sts::shutdown_signal()).await;
         tracing::info!("stopped");
         Ok::<(), AnyError>(())
     })
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutdown requested; finishing open requests");
 }

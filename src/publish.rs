@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::engine::Instance;
 use crate::instance::{InstanceConfig, Kind, TokenType, keep_secrets, redact};
 use crate::keyring::Keyring;
+use crate::plugin::Plugins;
 use crate::store::{InstanceRecord, InstanceStore, StoreError};
 
 /// Publish failures; each becomes one JSON error in `server::reject`.
@@ -71,6 +72,8 @@ pub struct Publisher {
     keys: RwLock<Arc<Keyring>>,
     key_source: Option<KeySource>,
     default_key: String,
+    /// Custom token plug-ins instances may name.
+    plugins: Arc<Plugins>,
     files: RwLock<Files>,
     live: RwLock<Map>,
     /// The store generation `live` was built from; None forces a reload.
@@ -89,6 +92,7 @@ pub fn parse(
     state: &Value,
     keys: &Keyring,
     default_key: &str,
+    plugins: &Plugins,
 ) -> Result<Instance, Vec<String>> {
     let Value::Object(_) = state else {
         return Err(vec!["instance_state must be a JSON object".into()]);
@@ -176,7 +180,7 @@ pub fn parse(
             return Err(problems);
         }
     };
-    match Instance::resolve(config, keys, default_key) {
+    match Instance::resolve(config, keys, default_key, plugins) {
         Ok(i) if problems.is_empty() => Ok(i),
         Ok(_) => Err(problems),
         Err(more) => {
@@ -209,13 +213,14 @@ impl Publisher {
         store: Arc<dyn InstanceStore>,
         keys: Keyring,
         default_key: &str,
+        plugins: Arc<Plugins>,
         files: Vec<(PathBuf, Kind, Value)>,
         now_ms: Box<dyn Fn() -> i64 + Send + Sync>,
     ) -> Result<Publisher, (PathBuf, String)> {
         let mut by_id = HashMap::new();
         for (path, kind, json) in files {
-            let instance =
-                parse(kind, &json, &keys, default_key).map_err(|p| (path.clone(), p.join("; ")))?;
+            let instance = parse(kind, &json, &keys, default_key, &plugins)
+                .map_err(|p| (path.clone(), p.join("; ")))?;
             let id = instance.config.subpath();
             let rev = content_rev(&json);
             let file = FileInstance {
@@ -236,6 +241,7 @@ impl Publisher {
             keys: RwLock::new(Arc::new(keys)),
             key_source: None,
             default_key: default_key.to_owned(),
+            plugins,
             files: RwLock::new(Arc::new(by_id)),
             live: RwLock::new(Arc::new(HashMap::new())),
             generation: Mutex::new(None),
@@ -300,7 +306,13 @@ impl Publisher {
         };
         let mut files = HashMap::new();
         for (id, (file, _)) in self.files().iter() {
-            match parse(file.kind, &file.json, &keys, &self.default_key) {
+            match parse(
+                file.kind,
+                &file.json,
+                &keys,
+                &self.default_key,
+                &self.plugins,
+            ) {
                 Ok(i) => {
                     let file = FileInstance {
                         path: file.path.clone(),
@@ -399,7 +411,7 @@ impl Publisher {
         let kind =
             Kind::parse(&rec.kind).ok_or_else(|| vec![format!("unknown kind {}", rec.kind)])?;
         let json: Value = serde_json::from_str(&rec.config).map_err(|e| vec![e.to_string()])?;
-        parse(kind, &json, &self.keys(), &self.default_key)
+        parse(kind, &json, &self.keys(), &self.default_key, &self.plugins)
     }
 
     fn shown(id: &str, rev: &str, kind: Kind, mut json: Value) -> Published {
@@ -414,7 +426,7 @@ impl Publisher {
 
     /// Publishes a new instance; it is live on this node when this returns.
     pub fn create(&self, kind: Kind, state: &Value) -> Result<Published, PublishError> {
-        let instance = parse(kind, state, &self.keys(), &self.default_key);
+        let instance = parse(kind, state, &self.keys(), &self.default_key, &self.plugins);
         // The url element may be taken even when the state has other problems: say both.
         let id = match &instance {
             Ok(i) => Some(i.config.subpath()),
@@ -533,8 +545,8 @@ impl Publisher {
         }
         let mut state = state.clone();
         keep_secrets(&mut state, &stored_json(&old)?);
-        let instance =
-            parse(kind, &state, &self.keys(), &self.default_key).map_err(PublishError::Invalid)?;
+        let instance = parse(kind, &state, &self.keys(), &self.default_key, &self.plugins)
+            .map_err(PublishError::Invalid)?;
         if instance.config.subpath() != id {
             return Err(PublishError::Invalid(vec![format!(
                 "deployment-config: the realm and url element name `{}`, not `{id}`; publish a new instance to move it",

@@ -2,6 +2,7 @@
 //! then issue the requested token. It knows nothing about HTTP or SOAP framing, and reads the
 //! time only from its [`Clock`].
 
+pub mod custom;
 mod nonces;
 pub mod proof;
 pub mod saml_input;
@@ -49,6 +50,9 @@ pub enum EngineError {
     /// The instance does not persist tokens, which cancelling needs.
     #[error("{0}")]
     NotPersisting(String),
+    /// A custom token plug-in failed (no answer in time, a panic, a malformed answer).
+    #[error("{0}")]
+    PluginFailed(String),
 }
 
 /// Longest nonce accepted (WSS suggests 16 bytes; some clients send 32 or 64).
@@ -112,6 +116,12 @@ pub enum TokenTarget {
     Jwt(String),
     /// The id of a stored token.
     Reference(String),
+    /// A custom token: its type name, the id it was issued under, and the token.
+    Custom {
+        token_type: String,
+        id: String,
+        token: String,
+    },
 }
 
 /// The outcome of a validation.
@@ -334,6 +344,8 @@ pub struct Instance {
     /// The relying party's certificate (`saml2-encryption-key-alias`), if keys/ has it:
     /// symmetric proof keys are encrypted to it.
     pub relying_party: Option<Arc<crate::keyring::Certificate>>,
+    /// Custom token types and their plug-ins.
+    pub custom: custom::CustomTypes,
 }
 
 /// A trusted id_token issuer, resolved.
@@ -369,6 +381,7 @@ impl Instance {
         mut config: InstanceConfig,
         keys: &Keyring,
         default_key: &str,
+        plugins: &crate::plugin::Plugins,
     ) -> Result<Instance, Vec<String>> {
         let mut problems = Vec::new();
         // One id per instance: the url element is one path segment and the realm is written
@@ -447,26 +460,9 @@ impl Instance {
                         ));
                     }
                 }
-                for (empty, key) in [
-                    (
-                        c.custom_token_validators.is_empty(),
-                        "custom-token-validators",
-                    ),
-                    (
-                        c.custom_token_providers.is_empty(),
-                        "custom-token-providers",
-                    ),
-                    (
-                        c.custom_token_transforms.is_empty(),
-                        "custom-token-transforms",
-                    ),
-                ] {
-                    if !empty {
-                        problems.push(format!("{key}: custom token types are not supported yet"));
-                    }
-                }
             }
         }
+        let custom = custom::resolve(&config, plugins, &mut problems);
         if config.issues(TokenType::Saml2) && config.saml2().is_none() {
             problems.push("SAML2 tokens are issued but saml2-config is missing".into());
         }
@@ -517,12 +513,7 @@ impl Instance {
         } else {
             x509::X509Trust::resolve(anchors, revoked, mappings, keys, &mut problems)
         };
-        let takes_x509 = soap_takes(TokenType::X509)
-            || config.rest().is_some_and(|c| {
-                c.supported_token_transforms
-                    .iter()
-                    .any(|t| t.input == TokenType::X509)
-            });
+        let takes_x509 = soap_takes(TokenType::X509) || config.takes(TokenType::X509);
         if takes_x509 && anchors.is_empty() {
             problems.push(
                 "X509 input needs x509-trust-anchors (aliases of CA certificates in keys/)".into(),
@@ -542,13 +533,7 @@ impl Instance {
                 ));
             }
         }
-        if oidc_trust.is_empty()
-            && config.rest().is_some_and(|c| {
-                c.supported_token_transforms
-                    .iter()
-                    .any(|t| t.input == TokenType::OpenIdConnect)
-            })
-        {
+        if oidc_trust.is_empty() && config.takes(TokenType::OpenIdConnect) {
             problems.push("OPENIDCONNECT input needs oidc-trusted-issuers".into());
         }
         if problems.is_empty() {
@@ -561,6 +546,7 @@ impl Instance {
                 x509_trust,
                 saml_trust,
                 relying_party,
+                custom,
             })
         } else {
             Err(problems)
@@ -598,6 +584,19 @@ impl Instance {
                 .iter()
                 .find(|v| v.validated_token_type == t)
                 .is_none_or(|v| v.invalidate_interim_session)
+        })
+    }
+
+    /// The REST transform `input` -> `output` with a custom side, if the instance offers it.
+    pub fn custom_transform(
+        &self,
+        input: &str,
+        output: &str,
+    ) -> Option<&crate::instance::CustomTokenTransform> {
+        self.config.rest().and_then(|c| {
+            c.custom_token_transforms
+                .iter()
+                .find(|t| t.input == input && t.output == output)
         })
     }
 
@@ -1031,6 +1030,9 @@ impl Engine {
         instance: &Instance,
         target: &TokenTarget,
     ) -> Result<Validation, EngineError> {
+        if let Some(v) = self.validate_custom_token(instance, target)? {
+            return Ok(v);
+        }
         Ok(match self.check(instance, target)? {
             Ok(_) => Validation {
                 valid: true,
@@ -1066,6 +1068,12 @@ impl Engine {
                     );
                 }
                 match self.tokens.get_token(id).map_err(Self::store_failed)? {
+                    Some(rec)
+                        if rec.token_type != TokenType::OpenIdConnect.name()
+                            && rec.token_type != TokenType::Saml2.name() =>
+                    {
+                        return invalid("custom tokens are checked by Validate only");
+                    }
                     Some(rec) => {
                         let p = if rec.token_type == TokenType::OpenIdConnect.name() {
                             Presented::Jwt(rec.token.clone())
@@ -1083,6 +1091,9 @@ impl Engine {
             }
             TokenTarget::Jwt(jwt) => (Presented::Jwt(jwt.clone()), None),
             TokenTarget::Token(xml) => (Presented::Xml(xml.clone()), None),
+            TokenTarget::Custom { .. } => {
+                return invalid("custom tokens are checked by Validate only");
+            }
         };
         let now = self.clock.now();
         let facts = match &presented {
@@ -1192,7 +1203,7 @@ impl Engine {
         let signed_by = |instance: &Instance| match &target {
             TokenTarget::Jwt(jwt) => self.verify_jwt(instance, jwt).is_ok(),
             TokenTarget::Token(xml) => self.verify_assertion(instance, xml, now).is_ok(),
-            TokenTarget::Reference(_) => false,
+            TokenTarget::Reference(_) | TokenTarget::Custom { .. } => false,
         };
         if candidates
             .iter()
@@ -1377,6 +1388,7 @@ impl Engine {
                     .map_err(|m| EngineError::InvalidRequest(m.into()))?
                     .id
             }
+            TokenTarget::Custom { .. } => self.custom_cancel_id(instance, target)?,
         };
         match self.tokens.get_token(&id).map_err(Self::store_failed)? {
             Some(rec) if rec.sts_id == instance.config.subpath() => {}
@@ -1446,12 +1458,28 @@ impl Engine {
         request: impl FnOnce() -> Result<IssueRequest, EngineError>,
     ) -> Result<(Principal, Issued), EngineError> {
         let principal = self.authenticate_for(instance, cred)?;
-        let mut req = request()?;
+        let req = request()?;
+        let session_input = matches!(cred, Credential::Session { .. });
+        let issued =
+            self.issue_for(instance, &principal, session_input, invalidate_interim, req)?;
+        Ok((principal, issued))
+    }
+
+    /// Issues a built-in token for an authenticated principal; an input other than a
+    /// session gets an interim session, kept when `invalidate_interim` is false.
+    fn issue_for(
+        &self,
+        instance: &Instance,
+        principal: &Principal,
+        session_input: bool,
+        invalidate_interim: bool,
+        mut req: IssueRequest,
+    ) -> Result<Issued, EngineError> {
         // An interim session that would be ended before the reply leaves this function is
         // never visible to anyone, so it is not written to the store at all; a kept one is
         // persisted and named in the assertion's SessionIndex.
         let mut kept = None;
-        if !invalidate_interim && !matches!(cred, Credential::Session { .. }) {
+        if !invalidate_interim && !session_input {
             let (token, info) = self
                 .sessions
                 .create(&principal.realm, &principal.name, true)
@@ -1459,7 +1487,7 @@ impl Engine {
             req.session_index = Some(info.uid);
             kept = Some(token);
         }
-        let issued = self.issue(instance, &principal, &req);
+        let issued = self.issue(instance, principal, &req);
         if issued.is_err()
             && let Some(token) = kept
         {
@@ -1468,7 +1496,7 @@ impl Engine {
                 .logout(token.expose())
                 .map_err(Self::store_failed)?;
         }
-        Ok((principal, issued?))
+        issued
     }
 
     /// Authenticates any credential for `instance`: passwords and sessions against the
@@ -1980,7 +2008,7 @@ impl Engine {
             instance,
             principal,
             &id,
-            TokenType::Saml2,
+            TokenType::Saml2.name(),
             now,
             not_after,
             &built.assertion,
@@ -2007,7 +2035,7 @@ impl Engine {
         instance: &Instance,
         principal: &Principal,
         id: &str,
-        token_type: TokenType,
+        token_type: &str,
         now: DateTime<Utc>,
         expires: DateTime<Utc>,
         token: &str,
@@ -2021,7 +2049,7 @@ impl Engine {
                 sts_id: instance.config.subpath(),
                 realm: principal.realm.clone(),
                 principal: principal.name.clone(),
-                token_type: token_type.name().into(),
+                token_type: token_type.into(),
                 issued_ms: now.timestamp_millis(),
                 expires_ms: expires.timestamp_millis(),
                 token: token.to_owned(),
@@ -2086,7 +2114,7 @@ impl Engine {
             instance,
             principal,
             &id,
-            TokenType::OpenIdConnect,
+            TokenType::OpenIdConnect.name(),
             now,
             expires,
             &token,
@@ -2143,6 +2171,7 @@ mod tests {
             InstanceConfig::Soap(cfg),
             &keys,
             crate::datadir::DEFAULT_KEY,
+            &crate::plugin::Plugins::new(),
         )
         .map_err(|p| p.join("; "))
     }

@@ -66,6 +66,8 @@ pub fn soap_fault(f: &SoapFailure) -> (u16, FaultCode, String) {
                 EngineError::RequestFailed(_) => C::RequestFailed,
                 EngineError::Busy(_) => C::RequestFailed,
                 EngineError::NotPersisting(_) => C::BadRequest,
+                // The STS could not complete the request; what failed is in the reason.
+                EngineError::PluginFailed(_) => C::RequestFailed,
             },
         ),
     };
@@ -129,6 +131,9 @@ pub fn json_error(f: &JsonFailure) -> (u16, serde_json::Value) {
                 "Internal Server Error".to_owned(),
             ),
             EngineError::Busy(m) => (503, "Service Unavailable", m.clone()),
+            // An upstream (the plug-in) failed; the message says which and how, not why in
+            // detail (that is logged).
+            EngineError::PluginFailed(m) => (502, "Bad Gateway", m.clone()),
             // As AM answers a validate or cancel the instance cannot serve without the CTS.
             EngineError::NotPersisting(m) => (409, "Conflict", m.clone()),
             EngineError::InvalidRequest(m)

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::config::RestCaller;
+use crate::engine::custom::{CustomInput, CustomOutput, without_secrets};
 use crate::engine::{Credential, IssueRequest, KeyType, ProofCertificate, TokenTarget};
 use crate::instance::TokenType;
 use crate::secret::Secret;
@@ -154,16 +155,75 @@ fn translate(
 ) -> Result<(HttpReply, Option<Durable>), JsonFailure> {
     let input = object(body, "input_token_state")?;
     let output = object(body, "output_token_state")?;
-    let in_type = token_type(input, "input_token_state")?;
-    let out_type = token_type(output, "output_token_state")?;
-    let transform = instance.transform(in_type, out_type).ok_or_else(|| {
+    let in_name = string(input, "input_token_state", "token_type")?;
+    let out_name = string(output, "output_token_state", "token_type")?;
+    let (in_type, out_type) = (
+        TokenType::from_name(in_name),
+        TokenType::from_name(out_name),
+    );
+    let unsupported = || {
         bad(format!(
-            "The desired transformation, from {} to {}, is not a supported token translation of this instance (supported-token-transforms)",
-            in_type.name(),
-            out_type.name()
+            "The desired transformation, from {in_name} to {out_name}, is not a supported token translation of this instance (supported-token-transforms, custom-token-transforms)"
         ))
-    })?;
-    let cred = match in_type {
+    };
+    let builtin = in_type
+        .zip(out_type)
+        .and_then(|(i, o)| Some((i, o, instance.transform(i, o)?)));
+    let (principal, issued) = if let Some((in_type, out_type, transform)) = builtin {
+        let cred = credential(instance, in_type, input, req)?;
+        let issue = issue_request(state, out_type, output)?;
+        state.engine.authenticate_and_issue(
+            instance,
+            &cred,
+            transform.invalidate_interim_session,
+            || Ok(issue),
+        )?
+    } else {
+        let transform = instance
+            .custom_transform(in_name, out_name)
+            .ok_or_else(unsupported)?;
+        let custom_input = match in_type {
+            Some(t) => CustomInput::Builtin {
+                token_type: t,
+                credential: credential(instance, t, input, req)?,
+                state: without_secrets(t, &Value::Object(input.clone())),
+            },
+            None => CustomInput::Custom {
+                name: in_name.to_owned(),
+                state: Value::Object(input.clone()),
+            },
+        };
+        let custom_output = match out_type {
+            Some(t) => CustomOutput::Builtin(issue_request(state, t, output)?),
+            None => CustomOutput::Custom {
+                name: out_name.to_owned(),
+                state: Value::Object(output.clone()),
+            },
+        };
+        state.engine.translate_custom(
+            instance,
+            custom_input,
+            custom_output,
+            transform.invalidate_interim_session,
+        )?
+    };
+    tracing::info!(
+        instance = %instance.config.subpath(),
+        principal = %principal.name,
+        token = %issued.id,
+        "translated {in_name} to {out_name}"
+    );
+    Ok((ok(json!({"issued_token": issued.token})), issued.durable))
+}
+
+/// The credential of a built-in input token state.
+fn credential(
+    instance: &crate::engine::Instance,
+    in_type: TokenType,
+    input: &Map<String, Value>,
+    req: &JsonRequest,
+) -> Result<Credential, JsonFailure> {
+    Ok(match in_type {
         TokenType::Username => Credential::PasswordText {
             username: string(input, "input_token_state", "username")?.to_owned(),
             password: Secret::new(string(input, "input_token_state", "password")?.to_owned()),
@@ -185,7 +245,15 @@ fn translate(
                 other.name()
             )));
         }
-    };
+    })
+}
+
+/// The issue request of a built-in output token state.
+fn issue_request(
+    state: &AppState,
+    out_type: TokenType,
+    output: &Map<String, Value>,
+) -> Result<IssueRequest, JsonFailure> {
     let mut req = IssueRequest::new(out_type);
     req.secure_transport = state.secure_transport;
     match out_type {
@@ -226,17 +294,5 @@ fn translate(
         }
         _ => {}
     }
-    let (principal, issued) = state.engine.authenticate_and_issue(
-        instance,
-        &cred,
-        transform.invalidate_interim_session,
-        || Ok(req),
-    )?;
-    tracing::info!(
-        instance = %instance.config.subpath(),
-        principal = %principal.name,
-        token = %issued.id,
-        "translated {} to {}", in_type.name(), out_type.name()
-    );
-    Ok((ok(json!({"issued_token": issued.token})), issued.durable))
+    Ok(req)
 }

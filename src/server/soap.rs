@@ -260,12 +260,40 @@ fn credential(
     Ok((input, cred))
 }
 
-fn target(t: &wstrust::Target) -> TokenTarget {
-    match t {
+/// What a ValidateTarget or CancelTarget names; custom tokens by their type's URI.
+fn target(
+    instance: &crate::engine::Instance,
+    t: &wstrust::Target,
+) -> Result<TokenTarget, EngineError> {
+    let custom = |value_type: &str| {
+        instance.custom.by_uri(value_type).ok_or_else(|| {
+            EngineError::InvalidRequest(format!(
+                "`{value_type}` is not a token type of this instance"
+            ))
+        })
+    };
+    Ok(match t {
         wstrust::Target::Token(b) => TokenTarget::Token(b.clone()),
         wstrust::Target::SamlId(id) => TokenTarget::Reference(id.clone()),
         wstrust::Target::Jwt(jwt) => TokenTarget::Jwt(jwt.clone()),
-    }
+        wstrust::Target::KeyIdentifier { value_type, id } => {
+            custom(value_type)?;
+            TokenTarget::Reference(id.clone())
+        }
+        wstrust::Target::Binary {
+            value_type,
+            id,
+            token,
+        } => TokenTarget::Custom {
+            token_type: custom(value_type)?.to_owned(),
+            id: id.clone().ok_or_else(|| {
+                EngineError::InvalidRequest(
+                    "a custom token is named by the wsu:Id it was issued with; it has none".into(),
+                )
+            })?,
+            token: token.clone(),
+        },
+    })
 }
 
 /// Authenticates the caller of Validate or Cancel the way Issue does (no interim session).
@@ -300,7 +328,7 @@ fn validate(
     let t = rst.validate_target.as_ref().ok_or_else(|| {
         EngineError::InvalidRequest("a Validate needs a wst:ValidateTarget".into())
     })?;
-    let v = state.engine.validate(instance, &target(t))?;
+    let v = state.engine.validate(instance, &target(instance, t)?)?;
     Ok(wstrust::write_validate_response(
         rst.context.as_deref(),
         v.valid,
@@ -321,7 +349,7 @@ fn cancel(
         .cancel_target
         .as_ref()
         .ok_or_else(|| EngineError::InvalidRequest("a Cancel needs a wst:CancelTarget".into()))?;
-    let id = state.engine.cancel(instance, &target(t))?;
+    let id = state.engine.cancel(instance, &target(instance, t)?)?;
     tracing::info!(instance = %instance.config.subpath(), by = %principal.name, token = %id, "cancelled token");
     Ok(wstrust::write_cancel_response(rst.context.as_deref()))
 }
@@ -505,6 +533,15 @@ fn issue(
         }
     };
     let token_type_uri = rst.token_type.as_deref().unwrap_or(TOKEN_TYPE_SAML20);
+    if let Some(name) = instance.custom.by_uri(token_type_uri) {
+        if rst.on_behalf_of.is_some() || rst.delegation.is_some() {
+            return Err(EngineError::BadRequest(format!(
+                "`{name}` tokens are issued to the requester only, without OnBehalfOf or ActAs"
+            ))
+            .into());
+        }
+        return issue_custom(state, instance, http, headers, rst, name, token_type_uri);
+    }
     let mut key_type_uri = KEY_TYPE_BEARER;
     let (principal, issued) = state.engine.authenticate_and_issue(
         instance,
@@ -605,6 +642,81 @@ fn issue(
         applies_to: issued.audience.as_deref(),
         key_type: key_type_uri,
         proof: issued.proof.as_ref(),
+        custom: false,
+    });
+    Ok((body, issued.durable))
+}
+
+/// Issue of a custom token type: the requester's own token goes to the type's provider.
+fn issue_custom(
+    state: &AppState,
+    instance: &crate::engine::Instance,
+    http: &SoapHttp,
+    headers: &RequestHeaders,
+    rst: &wstrust::Rst,
+    name: &str,
+    token_type_uri: &str,
+) -> Result<(String, Option<Durable>), SoapFailure> {
+    use crate::engine::custom::{CustomInput, CustomOutput};
+    use serde_json::{Value, json};
+    let (input, cred) = credential(state, instance, http, headers)?;
+    if rst
+        .key_type
+        .as_deref()
+        .is_some_and(|k| k != KEY_TYPE_BEARER)
+    {
+        return Err(EngineError::BadRequest(format!(
+            "`{name}` tokens are bearer tokens: KeyType {KEY_TYPE_BEARER} (or none)"
+        ))
+        .into());
+    }
+    // What a REST caller would have sent, without the secrets.
+    let mut input_state = json!({"token_type": input.name()});
+    match &cred {
+        Credential::PasswordText { username, .. } | Credential::PasswordDigest { username, .. } => {
+            input_state["username"] = json!(username);
+        }
+        Credential::OidcIdToken { token } => input_state["oidc_id_token"] = json!(token.expose()),
+        Credential::Saml2Assertion { xml } => {
+            input_state["saml2_token"] = json!(String::from_utf8_lossy(xml))
+        }
+        Credential::Session { .. } | Credential::X509 { .. } => {}
+    }
+    let mut output_state = json!({"token_type": name, "token_type_uri": token_type_uri});
+    if let Some(a) = &rst.applies_to {
+        output_state["applies_to"] = Value::String(a.clone());
+    }
+    let (principal, issued) = state.engine.translate_custom(
+        instance,
+        CustomInput::Builtin {
+            token_type: input,
+            credential: cred,
+            state: input_state,
+        },
+        CustomOutput::Custom {
+            name: name.to_owned(),
+            state: output_state,
+        },
+        instance.invalidate_interim(input),
+    )?;
+    tracing::info!(
+        instance = %instance.config.subpath(),
+        principal = %principal.name,
+        token = %issued.id,
+        "issued {token_type_uri}"
+    );
+    let token_xml = wstrust::custom_token_xml(token_type_uri, &issued.id, &issued.token);
+    let body = wstrust::write_issue_response(&wstrust::IssuedTokenResponse {
+        context: rst.context.as_deref(),
+        token_type_uri,
+        token_xml: &token_xml,
+        token_id: &issued.id,
+        created: issued.created,
+        expires: issued.expires,
+        applies_to: rst.applies_to.as_deref(),
+        key_type: KEY_TYPE_BEARER,
+        proof: None,
+        custom: true,
     });
     Ok((body, issued.durable))
 }

@@ -137,6 +137,15 @@ pub enum Target {
     SamlId(String),
     /// An id_token in a `wsse:BinarySecurityToken` of a JWT ValueType.
     Jwt(String),
+    /// A `wsse:BinarySecurityToken` of another ValueType (a custom token): its
+    /// `wsu:Id` and decoded content.
+    Binary {
+        value_type: String,
+        id: Option<String>,
+        token: String,
+    },
+    /// A `wsse:SecurityTokenReference` naming a token of another ValueType by its id.
+    KeyIdentifier { value_type: String, id: String },
 }
 
 fn parse_target(el: &Element, input: &[u8]) -> Result<Target, RstError> {
@@ -151,19 +160,17 @@ fn parse_target(el: &Element, input: &[u8]) -> Result<Target, RstError> {
         let ki = first.child(&[WSSE], "KeyIdentifier").ok_or_else(|| {
             RstError("the SecurityTokenReference has no wsse:KeyIdentifier".into())
         })?;
-        if ki
-            .attr(None, "ValueType")
-            .is_some_and(|v| v != SAMLID_VALUE_TYPE)
-        {
-            return Err(RstError(
-                "only KeyIdentifiers of ValueType ...#SAMLID are understood".into(),
-            ));
-        }
-        let id = ki.text();
+        let id = ki.text().trim().to_owned();
         if id.is_empty() {
             return Err(RstError("the KeyIdentifier is empty".into()));
         }
-        return Ok(Target::SamlId(id));
+        return Ok(match ki.attr(None, "ValueType").map(str::trim) {
+            None | Some(SAMLID_VALUE_TYPE) => Target::SamlId(id),
+            Some(other) => Target::KeyIdentifier {
+                value_type: other.to_owned(),
+                id,
+            },
+        });
     }
     if first.is(WSSE, "BinarySecurityToken")
         && first
@@ -182,6 +189,25 @@ fn parse_target(el: &Element, input: &[u8]) -> Result<Target, RstError> {
                 .ok_or_else(|| RstError("the JWT BinarySecurityToken is not base64".into()))?
         };
         return Ok(Target::Jwt(jwt));
+    }
+    if first.is(WSSE, "BinarySecurityToken") {
+        use base64::Engine as _;
+        let value_type = first
+            .attr(None, "ValueType")
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned();
+        let text: String = first.text().split_whitespace().collect();
+        let token = base64::engine::general_purpose::STANDARD
+            .decode(&text)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| RstError("the BinarySecurityToken is not base64 of text".into()))?;
+        return Ok(Target::Binary {
+            value_type,
+            id: first.attr(Some(WSU), "Id").map(str::to_owned),
+            token,
+        });
     }
     let bytes = input
         .get(first.span.clone())
@@ -392,6 +418,9 @@ pub struct IssuedTokenResponse<'a> {
     pub key_type: &'a str,
     /// A symmetric proof key: what the requestor is told.
     pub proof: Option<&'a crate::engine::proof::SymmetricProof>,
+    /// A custom token, written as a BinarySecurityToken of this ValueType (its TokenType
+    /// URI) with `wsu:Id` the token id, and referenced by a KeyIdentifier of it.
+    pub custom: bool,
 }
 
 const BINARY_SECRET_NONCE: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Nonce";
@@ -484,6 +513,21 @@ fn saml_reference(id: &str) -> String {
     )
 }
 
+/// A custom token as a `wsse:BinarySecurityToken`: base64 of its text, ValueType its
+/// TokenType URI, `wsu:Id` its id.
+pub fn custom_token_xml(token_type_uri: &str, id: &str, token: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "<wsse:BinarySecurityToken xmlns:wsse=\"{WSSE}\" xmlns:wsu=\"{WSU}\" wsu:Id=\"{id}\" ValueType=\"{vt}\" EncodingType=\"{BASE64_BINARY}\">{b64}</wsse:BinarySecurityToken>",
+        id = escape_attr(id),
+        vt = escape_attr(token_type_uri),
+        b64 = base64::engine::general_purpose::STANDARD.encode(token.as_bytes()),
+    )
+}
+
+/// EncodingType of base64 BinarySecurityTokens.
+pub const BASE64_BINARY: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary";
+
 /// Writes the RSTRC of an Issue: one RSTR with TokenType, RequestedSecurityToken, both
 /// references, Lifetime, AppliesTo and KeyType.
 pub fn write_issue_response(r: &IssuedTokenResponse<'_>) -> String {
@@ -501,9 +545,20 @@ pub fn write_issue_response(r: &IssuedTokenResponse<'_>) -> String {
     out.push_str("</wst:TokenType><wst:RequestedSecurityToken>");
     out.push_str(r.token_xml);
     out.push_str("</wst:RequestedSecurityToken>");
-    // Token references are SAML's KeyIdentifier; a JWT has no standard one, so none.
-    if matches!(r.token_type_uri, TOKEN_TYPE_SAML20 | TOKEN_TYPE_SAML20_NS) {
-        let reference = saml_reference(r.token_id);
+    // Token references are SAML's KeyIdentifier, or one of the custom ValueType; a JWT has
+    // no standard one, so none.
+    let reference = if matches!(r.token_type_uri, TOKEN_TYPE_SAML20 | TOKEN_TYPE_SAML20_NS) {
+        Some(saml_reference(r.token_id))
+    } else if r.custom {
+        Some(format!(
+            "<wsse:SecurityTokenReference xmlns:wsse=\"{WSSE}\"><wsse:KeyIdentifier ValueType=\"{vt}\">{id}</wsse:KeyIdentifier></wsse:SecurityTokenReference>",
+            vt = escape_attr(r.token_type_uri),
+            id = escape_text(r.token_id),
+        ))
+    } else {
+        None
+    };
+    if let Some(reference) = reference {
         out.push_str("<wst:RequestedAttachedReference>");
         out.push_str(&reference);
         out.push_str("</wst:RequestedAttachedReference><wst:RequestedUnattachedReference>");

@@ -53,7 +53,14 @@ pub struct Opts {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// `public_base_url`, as behind a TLS proxy.
     pub public_base_url: Option<String>,
+    /// Custom token plug-ins registered in Rust.
+    pub plugins: Option<sts::plugin::Plugins>,
+    /// Changes to the configuration (HTTP plug-ins, say).
+    pub configure: Option<Configure>,
 }
+
+/// A change to a test server's configuration.
+pub type Configure = Box<dyn FnOnce(&mut sts::config::Config) + Send>;
 
 pub fn start() -> TestServer {
     start_with(Opts::default())
@@ -118,6 +125,10 @@ fn serve_path(path: &Path, dir: tempfile::TempDir, opts: Opts) -> TestServer {
         cfg.rest_sts_caller = c;
     }
     cfg.public_base_url = opts.public_base_url.clone();
+    if let Some(f) = opts.configure {
+        f(&mut cfg);
+    }
+    let plugins = opts.plugins.unwrap_or_default();
     let tls = opts.tls.as_ref().map(|(cert, key)| {
         cfg.tls_cert_file = Some(cert.clone());
         cfg.tls_key_file = Some(key.clone());
@@ -138,7 +149,7 @@ fn serve_path(path: &Path, dir: tempfile::TempDir, opts: Opts) -> TestServer {
         rt.block_on(async move {
             let listener = sts::server::bind(cfg.listen).await.unwrap();
             cfg.listen = listener.local_addr().unwrap();
-            let state = Arc::new(sts::build_state(&cfg, clock).unwrap());
+            let state = Arc::new(sts::build_state_with(&cfg, clock, plugins).unwrap());
             if let Some(every) = reap_every {
                 sts::server::spawn_reaper(state.clone(), every);
             }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod common;
+mod custom;
 mod faults;
 mod introspect;
 mod issue;

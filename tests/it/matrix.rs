@@ -342,14 +342,14 @@ fn rotated_keys_stay_trusted_until_the_next_rotation() {
 }
 
 /// A test PKI: a CA and certificates it issues, with keys, as PEM files in a folder.
-struct Pki {
+pub(crate) struct Pki {
     dir: tempfile::TempDir,
     ca_key: openssl::pkey::PKey<openssl::pkey::Private>,
     ca: openssl::x509::X509,
 }
 
 impl Pki {
-    fn new(name: &str) -> Pki {
+    pub(crate) fn new(name: &str) -> Pki {
         use openssl::x509::extension::{BasicConstraints, KeyUsage};
         let dir = tempfile::tempdir().unwrap();
         let ca_key =
@@ -407,7 +407,7 @@ impl Pki {
     }
 
     /// Issues a certificate; writes `<file>.crt.pem` and `<file>.key.pem`; returns the paths.
-    fn issue(
+    pub(crate) fn issue(
         &self,
         file: &str,
         cn: &str,
@@ -453,7 +453,7 @@ impl Pki {
         self.ca.to_pem().unwrap()
     }
 
-    fn ca_file(&self) -> std::path::PathBuf {
+    pub(crate) fn ca_file(&self) -> std::path::PathBuf {
         self.dir.path().join("ca.crt.pem")
     }
 }

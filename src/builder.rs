@@ -1,0 +1,179 @@
+//! `sts` as a library: the server of the `sts serve` command, with custom token plug-ins
+//! registered in Rust. See `examples/custom_token.rs`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::StartError;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::plugin::{Limits, Plugins, TokenProvider, TokenValidator};
+use crate::server::AppState;
+
+/// Builds a server: configuration, clock and plug-ins.
+pub struct ServerBuilder {
+    config: Config,
+    clock: Arc<dyn Clock>,
+    plugins: Plugins,
+    problems: Vec<String>,
+}
+
+impl ServerBuilder {
+    /// A server as `config` describes it (see [`Config::load`]), on the system clock.
+    pub fn new(config: Config) -> ServerBuilder {
+        ServerBuilder {
+            config,
+            clock: Arc::new(crate::clock::SystemClock),
+            plugins: Plugins::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Replaces the clock (tests pin time with it).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> ServerBuilder {
+        self.clock = clock;
+        self
+    }
+
+    /// Registers a validator under `name`, the `customOperationClassName` instances give
+    /// it, with the default [`Limits`].
+    pub fn validator(self, name: &str, validator: impl TokenValidator) -> ServerBuilder {
+        self.validator_with_limits(name, validator, Limits::default())
+    }
+
+    pub fn validator_with_limits(
+        mut self,
+        name: &str,
+        validator: impl TokenValidator,
+        limits: Limits,
+    ) -> ServerBuilder {
+        if let Err(e) = self
+            .plugins
+            .add_validator(name, Arc::new(validator), limits)
+        {
+            self.problems.push(e.to_string());
+        }
+        self
+    }
+
+    /// Registers a provider under `name`, with the default [`Limits`].
+    pub fn provider(self, name: &str, provider: impl TokenProvider) -> ServerBuilder {
+        self.provider_with_limits(name, provider, Limits::default())
+    }
+
+    pub fn provider_with_limits(
+        mut self,
+        name: &str,
+        provider: impl TokenProvider,
+        limits: Limits,
+    ) -> ServerBuilder {
+        if let Err(e) = self.plugins.add_provider(name, Arc::new(provider), limits) {
+            self.problems.push(e.to_string());
+        }
+        self
+    }
+
+    /// The server state, without listening (for embedding the routes elsewhere).
+    pub fn build_state(self) -> Result<AppState, StartError> {
+        if !self.problems.is_empty() {
+            return Err(StartError::Plugin(self.problems.join("; ")));
+        }
+        crate::build_state_with(&self.config, self.clock, self.plugins)
+    }
+
+    /// Binds `listen`, loads the data directory and starts the background tasks (expiry,
+    /// instance polling). Call [`Running::serve`] to answer requests. Needs a Tokio runtime.
+    pub async fn start(mut self) -> Result<Running, StartError> {
+        let listener = crate::server::bind(self.config.listen).await?;
+        self.config.listen = listener.local_addr()?;
+        let tls = match (&self.config.tls_cert_file, &self.config.tls_key_file) {
+            (Some(cert), Some(key)) => Some(
+                crate::server::tls::server_config(cert, key)
+                    .map_err(|e| StartError::Tls(e.to_string()))?,
+            ),
+            _ => None,
+        };
+        let reap = std::time::Duration::from_secs(self.config.reap_interval_secs);
+        let poll = std::time::Duration::from_millis(self.config.instance_poll_millis);
+        let addr = self.config.listen;
+        let state = Arc::new(self.build_state()?);
+        crate::server::spawn_reaper(state.clone(), reap);
+        crate::server::spawn_instance_poller(state.clone(), poll);
+        Ok(Running {
+            state,
+            listener,
+            tls,
+            addr,
+        })
+    }
+
+    /// Runs the server on a runtime of its own until SIGINT or SIGTERM, as `sts serve`.
+    pub fn run(self) -> Result<(), StartError> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            // Blocking threads sign, hash, wait for durable commits and for plug-ins;
+            // waiting must not idle the CPUs, so there are more of them than CPUs.
+            .max_blocking_threads(self.config.cpu_threads() * 4)
+            .enable_all()
+            .build()?;
+        rt.block_on(async move {
+            let running = self.start().await?;
+            tracing::info!("listening on {}", running.base_url());
+            running.serve(shutdown_signal()).await;
+            Ok(())
+        })
+    }
+}
+
+/// A started server.
+pub struct Running {
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    addr: SocketAddr,
+}
+
+impl Running {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http(s)://address` of the listener.
+    pub fn base_url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Answers requests until `shutdown` resolves, then finishes open requests.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        match self.tls {
+            Some(config) => {
+                crate::server::tls::serve_tls(self.state, self.listener, config, shutdown).await
+            }
+            None => crate::server::serve(self.state, self.listener, shutdown).await,
+        }
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; finishing open requests");
+}

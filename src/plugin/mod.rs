@@ -1,0 +1,397 @@
+//! Custom token types (AM's "Extending STS to Support Custom Token Types"): validators turn
+//! an input token's JSON into a principal, providers turn a principal into a token string.
+//!
+//! A plug-in is either Rust code registered by name with [`crate::ServerBuilder`], or an
+//! HTTP callout configured in `sts.toml` ([`http`]). Instances name plug-ins in
+//! `custom-token-validators` / `custom-token-providers` (`customOperationClassName`).
+//!
+//! One instance of a plug-in serves every request, as in AM, so plug-ins are `Send + Sync`.
+//! Each call runs on its own thread ([`Guarded::call`]): a plug-in that panics becomes an
+//! error; one that hangs is abandoned after its timeout, and at most `max_concurrent` calls
+//! of it are alive at once, so a hung plug-in cannot use up the server's threads.
+
+pub mod http;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::secret::Secret;
+
+/// What a validator is asked to check.
+#[derive(Debug, Clone)]
+pub struct ValidateRequest {
+    /// The instance's realm, e.g. `/` or `/customers`.
+    pub realm: String,
+    /// The instance's id (`realm/url-element`, without the leading slash).
+    pub instance: String,
+    /// The custom token type's name (`customTokenName`).
+    pub token_type: String,
+    /// The `input_token_state` object exactly as the caller sent it.
+    pub input_token_state: Value,
+}
+
+/// A validated custom token: who it stands for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Validated {
+    /// The principal's name in the instance's realm. A user of that name in the identity
+    /// store lends its attributes; disabled users and administrators are refused.
+    pub principal: String,
+    /// Attributes for the issued token; they override the identity store's.
+    pub attributes: BTreeMap<String, Vec<String>>,
+    /// State handed on to the provider of the transformation (AM's "additional state").
+    pub extra_state: Option<Value>,
+}
+
+impl Validated {
+    pub fn new(principal: impl Into<String>) -> Validated {
+        Validated {
+            principal: principal.into(),
+            attributes: BTreeMap::new(),
+            extra_state: None,
+        }
+    }
+
+    pub fn with_attribute(mut self, name: impl Into<String>, values: Vec<String>) -> Validated {
+        self.attributes.insert(name.into(), values);
+        self
+    }
+
+    pub fn with_extra_state(mut self, state: Value) -> Validated {
+        self.extra_state = Some(state);
+        self
+    }
+}
+
+/// What a provider is asked to make a token for (AM's `CustomRestTokenProviderParameters`).
+#[derive(Debug, Clone)]
+pub struct ProvideRequest {
+    pub realm: String,
+    pub instance: String,
+    /// The principal the input token was validated to.
+    pub principal: String,
+    /// Its attributes (identity store, then validator).
+    pub attributes: BTreeMap<String, Vec<String>>,
+    /// The SSO session of the principal (the `OPENAM` input's, or the interim session kept
+    /// when `invalidateInterimOpenAMSession` is false); None otherwise. Rust plug-ins only:
+    /// it is never sent to an HTTP plug-in.
+    pub session: Option<Secret<String>>,
+    /// What the custom validator returned as extra state, if one ran.
+    pub extra_state: Option<Value>,
+    /// The input token's type name, e.g. `USERNAME` or a custom name.
+    pub input_token_type: String,
+    /// The `input_token_state`, without the credential secrets of built-in types (the
+    /// `password` of USERNAME, the `session_id` of OPENAM): the principal is already
+    /// authenticated, and a provider has no use for them.
+    pub input_token_state: Value,
+    /// The custom output type's name.
+    pub output_token_type: String,
+    /// The `output_token_state` object as the caller sent it.
+    pub output_token_state: Value,
+}
+
+/// A token made by a provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provided {
+    /// The token as text that travels in JSON (base64 if it is binary).
+    pub token: String,
+    /// How long the token is good for; the instance persists it that long. Default
+    /// [`DEFAULT_LIFETIME`].
+    pub lifetime: Option<Duration>,
+}
+
+impl From<String> for Provided {
+    fn from(token: String) -> Provided {
+        Provided {
+            token,
+            lifetime: None,
+        }
+    }
+}
+
+/// Lifetime of a custom token whose provider does not say.
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(600);
+
+/// How a plug-in declines.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PluginError {
+    /// The token (validator) or the request (provider) is refused; the message goes to the
+    /// caller (HTTP 401 for a validator, 400 for a provider).
+    #[error("{0}")]
+    Invalid(String),
+    /// The plug-in could not do its work (a backend is down, say); the caller gets HTTP 502
+    /// and the message is logged.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// A validator of a custom token type.
+pub trait TokenValidator: Send + Sync + 'static {
+    fn validate(&self, request: &ValidateRequest) -> Result<Validated, PluginError>;
+}
+
+/// A provider of a custom token type.
+pub trait TokenProvider: Send + Sync + 'static {
+    fn create_token(&self, request: &ProvideRequest) -> Result<Provided, PluginError>;
+}
+
+/// Bounds on a plug-in's calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest a call may take; the caller then gets an error and the call is abandoned.
+    pub timeout: Duration,
+    /// Calls alive at once, abandoned ones included; beyond it, requests get HTTP 503.
+    pub max_concurrent: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            timeout: Duration::from_secs(5),
+            max_concurrent: 16,
+        }
+    }
+}
+
+/// Why a call produced no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    #[error("it did not answer within {0:?}")]
+    TimedOut(Duration),
+    #[error("it panicked")]
+    Panicked,
+    #[error("{0} calls of it are already running")]
+    Busy(usize),
+    #[error("no thread could be started for it: {0}")]
+    Spawn(String),
+}
+
+/// A registered plug-in with its limits; [`Guarded::call`] is the only way to run it.
+pub struct Guarded<P: ?Sized> {
+    name: String,
+    plugin: Arc<P>,
+    limits: Limits,
+    running: Arc<AtomicUsize>,
+}
+
+impl<P: ?Sized> std::fmt::Debug for Guarded<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guarded")
+            .field("name", &self.name)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Gives a call's slot back when its thread ends, however it ends.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl<P: ?Sized + Send + Sync + 'static> Guarded<P> {
+    fn new(name: &str, plugin: Arc<P>, limits: Limits) -> Guarded<P> {
+        Guarded {
+            name: name.to_owned(),
+            plugin,
+            limits,
+            running: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// The name it is registered under.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs `f` with the plug-in on a thread of its own, waiting at most the timeout.
+    pub fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&P) -> Result<T, PluginError> + Send + 'static,
+    ) -> Result<T, CallError> {
+        let max = self.limits.max_concurrent.max(1);
+        if self
+            .running
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_err()
+        {
+            return Err(CallError::Busy(max));
+        }
+        let slot = Slot(self.running.clone());
+        let plugin = self.plugin.clone();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name(format!("plugin:{}", self.name))
+            .spawn(move || {
+                let answer =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(plugin.as_ref())));
+                // Free before answering, so that a caller who got the answer finds the slot
+                // free. A panic unwinding past catch_unwind cannot happen; the slot would
+                // still be freed by drop.
+                drop(slot);
+                // The caller may have given up; then nobody listens.
+                let _ = tx.send(answer);
+            })
+            .map_err(|e| CallError::Spawn(e.to_string()))?;
+        match rx.recv_timeout(self.limits.timeout) {
+            Ok(Ok(answer)) => answer.map_err(CallError::Plugin),
+            Ok(Err(_)) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                Err(CallError::Panicked)
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                Err(CallError::TimedOut(self.limits.timeout))
+            }
+        }
+    }
+}
+
+/// Plug-ins by the name instances use for them (`customOperationClassName`).
+#[derive(Debug, Default, Clone)]
+pub struct Plugins {
+    validators: HashMap<String, Arc<Guarded<dyn TokenValidator>>>,
+    providers: HashMap<String, Arc<Guarded<dyn TokenProvider>>>,
+}
+
+/// A name registered twice.
+#[derive(Debug, thiserror::Error)]
+#[error("a {kind} plug-in named `{name}` is already registered")]
+pub struct DuplicateName {
+    pub kind: &'static str,
+    pub name: String,
+}
+
+impl Plugins {
+    pub fn new() -> Plugins {
+        Plugins::default()
+    }
+
+    pub fn add_validator(
+        &mut self,
+        name: &str,
+        validator: Arc<dyn TokenValidator>,
+        limits: Limits,
+    ) -> Result<(), DuplicateName> {
+        if self.validators.contains_key(name) {
+            return Err(DuplicateName {
+                kind: "validator",
+                name: name.to_owned(),
+            });
+        }
+        self.validators.insert(
+            name.to_owned(),
+            Arc::new(Guarded::new(name, validator, limits)),
+        );
+        Ok(())
+    }
+
+    pub fn add_provider(
+        &mut self,
+        name: &str,
+        provider: Arc<dyn TokenProvider>,
+        limits: Limits,
+    ) -> Result<(), DuplicateName> {
+        if self.providers.contains_key(name) {
+            return Err(DuplicateName {
+                kind: "provider",
+                name: name.to_owned(),
+            });
+        }
+        self.providers.insert(
+            name.to_owned(),
+            Arc::new(Guarded::new(name, provider, limits)),
+        );
+        Ok(())
+    }
+
+    pub fn validator(&self, name: &str) -> Option<Arc<Guarded<dyn TokenValidator>>> {
+        self.validators.get(name).cloned()
+    }
+
+    pub fn provider(&self, name: &str) -> Option<Arc<Guarded<dyn TokenProvider>>> {
+        self.providers.get(name).cloned()
+    }
+
+    /// Registered names, sorted, for messages.
+    pub fn names(&self, providers: bool) -> Vec<String> {
+        let mut v: Vec<String> = if providers {
+            self.providers.keys().cloned().collect()
+        } else {
+            self.validators.keys().cloned().collect()
+        };
+        v.sort();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Echo;
+    impl TokenValidator for Echo {
+        fn validate(&self, r: &ValidateRequest) -> Result<Validated, PluginError> {
+            match r.input_token_state["mode"].as_str() {
+                Some("panic") => panic!("plug-in panics on purpose"),
+                Some("hang") => {
+                    std::thread::sleep(Duration::from_secs(3));
+                    Ok(Validated::new("late"))
+                }
+                Some("refuse") => Err(PluginError::Invalid("no".into())),
+                _ => Ok(Validated::new("alice")),
+            }
+        }
+    }
+
+    fn guarded(limits: Limits) -> Arc<Guarded<dyn TokenValidator>> {
+        let mut p = Plugins::new();
+        p.add_validator("echo", Arc::new(Echo), limits).unwrap();
+        assert!(p.add_validator("echo", Arc::new(Echo), limits).is_err());
+        p.validator("echo").unwrap()
+    }
+
+    fn req(mode: &str) -> ValidateRequest {
+        ValidateRequest {
+            realm: "/".into(),
+            instance: "x".into(),
+            token_type: "CUSTOM".into(),
+            input_token_state: serde_json::json!({"mode": mode}),
+        }
+    }
+
+    fn run(g: &Guarded<dyn TokenValidator>, mode: &str) -> Result<Validated, CallError> {
+        let r = req(mode);
+        g.call(move |v| v.validate(&r))
+    }
+
+    #[test]
+    fn answers_refusals_panics_and_timeouts_are_told_apart() {
+        let g = guarded(Limits {
+            timeout: Duration::from_millis(200),
+            max_concurrent: 1,
+        });
+        assert_eq!(run(&g, "ok").unwrap().principal, "alice");
+        assert_eq!(
+            run(&g, "refuse"),
+            Err(CallError::Plugin(PluginError::Invalid("no".into())))
+        );
+        assert_eq!(run(&g, "panic"), Err(CallError::Panicked));
+        // The slot of a panicked call is free again.
+        assert_eq!(run(&g, "ok").unwrap().principal, "alice");
+        assert_eq!(
+            run(&g, "hang"),
+            Err(CallError::TimedOut(Duration::from_millis(200)))
+        );
+        // The abandoned call still holds the only slot: refused at once, not queued.
+        assert_eq!(run(&g, "ok"), Err(CallError::Busy(1)));
+    }
+}
