@@ -10,6 +10,9 @@ run: deps
 
 ## Run the whole test suite (installs build and test packages if missing).
 test: deps-test
+	# The example program is run by a test (tests/it/custom.rs); --all-targets builds
+	# examples only as test harnesses.
+	cargo build --examples
 	cargo test --all-targets
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
