@@ -39,7 +39,7 @@ pub struct HttpPluginConfig {
     /// Longest a call may take, connection and TLS handshake included.
     #[serde(default = "default_timeout_millis")]
     pub timeout_millis: u64,
-    /// Calls in progress at once; beyond it, requests get HTTP 503.
+    /// Calls in progress at once; further calls wait for a slot within the timeout.
     #[serde(default = "default_max_concurrent")]
     pub max_concurrent: usize,
     /// Header carrying a shared secret, e.g. `X-STS-Secret`.
@@ -61,7 +61,7 @@ fn default_timeout_millis() -> u64 {
 }
 
 fn default_max_concurrent() -> usize {
-    16
+    64
 }
 
 /// A configured HTTP plug-in.
@@ -204,7 +204,10 @@ impl HttpPlugin {
         }
         let timeout = Duration::from_millis(cfg.timeout_millis);
         let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
+            // The call's guard gives up at `timeout` and answers the caller; the request
+            // itself is cut a little later, so that the caller always hears the guard's
+            // "did not answer within".
+            .timeout_global(Some(timeout + Duration::from_millis(250)))
             .http_status_as_error(false)
             // A redirect could carry the secret header elsewhere.
             .max_redirects(0)

@@ -7,15 +7,16 @@
 //!
 //! One instance of a plug-in serves every request, as in AM, so plug-ins are `Send + Sync`.
 //! Each call runs on its own thread ([`Guarded::call`]): a plug-in that panics becomes an
-//! error; one that hangs is abandoned after its timeout, and at most `max_concurrent` calls
-//! of it are alive at once, so a hung plug-in cannot use up the server's threads.
+//! error; one that hangs is abandoned after its timeout. At most `max_concurrent` calls of a
+//! plug-in are alive at once (abandoned ones included); further calls wait for a slot within
+//! their timeout. So a hung plug-in costs a bounded number of threads, and its callers an
+//! error after the timeout, while requests that do not use it are not affected.
 
 pub mod http;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -141,9 +142,11 @@ pub trait TokenProvider: Send + Sync + 'static {
 /// Bounds on a plug-in's calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Longest a call may take; the caller then gets an error and the call is abandoned.
+    /// Longest a call may take, waiting for a slot included; the caller then gets an error
+    /// and the call is abandoned.
     pub timeout: Duration,
-    /// Calls alive at once, abandoned ones included; beyond it, requests get HTTP 503.
+    /// Calls alive at once, abandoned ones included; further calls wait for a slot, and get
+    /// HTTP 503 if none frees up within the timeout.
     pub max_concurrent: usize,
 }
 
@@ -151,7 +154,7 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             timeout: Duration::from_secs(5),
-            max_concurrent: 16,
+            max_concurrent: 64,
         }
     }
 }
@@ -165,7 +168,7 @@ pub enum CallError {
     TimedOut(Duration),
     #[error("it panicked")]
     Panicked,
-    #[error("{0} calls of it are already running")]
+    #[error("{0} calls of it were running until the timeout")]
     Busy(usize),
     #[error("no thread could be started for it: {0}")]
     Spawn(String),
@@ -176,7 +179,38 @@ pub struct Guarded<P: ?Sized> {
     name: String,
     plugin: Arc<P>,
     limits: Limits,
-    running: Arc<AtomicUsize>,
+    slots: Arc<Slots>,
+}
+
+/// Calls alive, and a signal when one ends.
+#[derive(Default)]
+struct Slots {
+    running: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Slots {
+    /// The count; nothing panics while holding the lock, so poisoning carries no meaning.
+    fn lock(&self) -> MutexGuard<'_, usize> {
+        self.running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes a slot, waiting until `deadline` at the latest.
+    fn acquire(self: &Arc<Self>, max: usize, deadline: Instant) -> Option<Slot> {
+        let mut n = self.lock();
+        while *n >= max {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            n = self
+                .freed
+                .wait_timeout(n, left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+        *n += 1;
+        Some(Slot(self.clone()))
+    }
 }
 
 impl<P: ?Sized> std::fmt::Debug for Guarded<P> {
@@ -189,11 +223,14 @@ impl<P: ?Sized> std::fmt::Debug for Guarded<P> {
 }
 
 /// Gives a call's slot back when its thread ends, however it ends.
-struct Slot(Arc<AtomicUsize>);
+struct Slot(Arc<Slots>);
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        let mut n = self.0.lock();
+        *n = n.saturating_sub(1);
+        drop(n);
+        self.0.freed.notify_one();
     }
 }
 
@@ -203,7 +240,7 @@ impl<P: ?Sized + Send + Sync + 'static> Guarded<P> {
             name: name.to_owned(),
             plugin,
             limits,
-            running: Arc::new(AtomicUsize::new(0)),
+            slots: Arc::new(Slots::default()),
         }
     }
 
@@ -212,22 +249,18 @@ impl<P: ?Sized + Send + Sync + 'static> Guarded<P> {
         &self.name
     }
 
-    /// Runs `f` with the plug-in on a thread of its own, waiting at most the timeout.
+    /// Runs `f` with the plug-in on a thread of its own, waiting at most the timeout (for a
+    /// slot and for the answer together).
     pub fn call<T: Send + 'static>(
         &self,
         f: impl FnOnce(&P) -> Result<T, PluginError> + Send + 'static,
     ) -> Result<T, CallError> {
         let max = self.limits.max_concurrent.max(1);
-        if self
-            .running
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .is_err()
-        {
-            return Err(CallError::Busy(max));
-        }
-        let slot = Slot(self.running.clone());
+        let deadline = Instant::now() + self.limits.timeout;
+        let slot = self
+            .slots
+            .acquire(max, deadline)
+            .ok_or(CallError::Busy(max))?;
         let plugin = self.plugin.clone();
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         std::thread::Builder::new()
@@ -243,7 +276,8 @@ impl<P: ?Sized + Send + Sync + 'static> Guarded<P> {
                 let _ = tx.send(answer);
             })
             .map_err(|e| CallError::Spawn(e.to_string()))?;
-        match rx.recv_timeout(self.limits.timeout) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
             Ok(Ok(answer)) => answer.map_err(CallError::Plugin),
             Ok(Err(_)) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                 Err(CallError::Panicked)
@@ -391,7 +425,11 @@ mod tests {
             run(&g, "hang"),
             Err(CallError::TimedOut(Duration::from_millis(200)))
         );
-        // The abandoned call still holds the only slot: refused at once, not queued.
+        // The abandoned call still holds the only slot: the next one waits for it until its
+        // own timeout, then gives up.
         assert_eq!(run(&g, "ok"), Err(CallError::Busy(1)));
+        // The hung call ends (3 s after it began): the slot is free again.
+        std::thread::sleep(Duration::from_millis(2800));
+        assert_eq!(run(&g, "ok").unwrap().principal, "alice");
     }
 }

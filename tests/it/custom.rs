@@ -390,7 +390,8 @@ fn plugins_that_panic_hang_or_answer_garbage_do_not_take_the_server_down() {
     std::thread::sleep(Duration::from_millis(300));
     healthy();
     assert!(!hang.is_finished(), "answered before the plug-in's timeout");
-    // Its only slot is taken by the hung call: refused at once, not queued.
+    // Its only slot is taken by the hung call: the next call waits for it within its own
+    // timeout, then gets 503.
     expect_error(
         &validate("ok"),
         503,
