@@ -125,7 +125,7 @@ fn token_type(m: &Map<String, Value>, parent: &str) -> Result<TokenType, JsonFai
     let name = string(m, parent, "token_type")?;
     serde_json::from_value(json!(name)).map_err(|_| {
         bad(format!(
-            "{parent}.token_type `{name}` is not a token type (USERNAME, OPENAM, X509, OPENIDCONNECT, SAML2)"
+            "{parent}.token_type `{name}` is not a token type this endpoint validates or cancels (SAML2, OPENIDCONNECT; custom tokens are validated and cancelled over SOAP or /sts-tokengen)"
         ))
     })
 }
