@@ -85,6 +85,27 @@ fn read_file(what: &str, path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{what} {}: {e}", path.display()))
 }
 
+/// The PEM certificates of a file; at least one.
+fn read_certificates(
+    what: &str,
+    path: &Path,
+) -> Result<Vec<ureq::tls::Certificate<'static>>, String> {
+    let pem = read_file(what, path)?;
+    let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    if certs.is_empty() {
+        return Err(format!(
+            "{what} {} holds no PEM certificate",
+            path.display()
+        ));
+    }
+    Ok(certs)
+}
+
 fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
@@ -157,37 +178,13 @@ impl HttpPlugin {
         }
         let mut tls_config = ureq::tls::TlsConfig::builder();
         if let Some(path) = &cfg.tls_ca_file {
-            let pem = read_file("tls_ca_file", path)?;
-            let roots: Vec<_> = ureq::tls::parse_pem(&pem)
-                .filter_map(|item| match item {
-                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-                    _ => None,
-                })
-                .collect();
-            if roots.is_empty() {
-                return Err(format!(
-                    "tls_ca_file {} holds no PEM certificate",
-                    path.display()
-                ));
-            }
+            let roots = read_certificates("tls_ca_file", path)?;
             tls_config = tls_config.root_certs(ureq::tls::RootCerts::new_with_certs(&roots));
         }
         match (&cfg.tls_client_cert_file, &cfg.tls_client_key_file) {
             (None, None) => {}
             (Some(cert), Some(key)) => {
-                let pem = read_file("tls_client_cert_file", cert)?;
-                let chain: Vec<_> = ureq::tls::parse_pem(&pem)
-                    .filter_map(|item| match item {
-                        Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-                        _ => None,
-                    })
-                    .collect();
-                if chain.is_empty() {
-                    return Err(format!(
-                        "tls_client_cert_file {} holds no PEM certificate",
-                        cert.display()
-                    ));
-                }
+                let chain = read_certificates("tls_client_cert_file", cert)?;
                 let key_pem = read_file("tls_client_key_file", key)?;
                 let key = ureq::tls::PrivateKey::from_pem(&key_pem).map_err(|_| {
                     format!(

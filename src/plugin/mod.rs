@@ -296,6 +296,26 @@ pub struct Plugins {
     providers: HashMap<String, Arc<Guarded<dyn TokenProvider>>>,
 }
 
+fn register<P: ?Sized + Send + Sync + 'static>(
+    map: &mut HashMap<String, Arc<Guarded<P>>>,
+    kind: &'static str,
+    name: &str,
+    plugin: Arc<P>,
+    limits: Limits,
+) -> Result<(), DuplicateName> {
+    if map.contains_key(name) {
+        return Err(DuplicateName {
+            kind,
+            name: name.to_owned(),
+        });
+    }
+    map.insert(
+        name.to_owned(),
+        Arc::new(Guarded::new(name, plugin, limits)),
+    );
+    Ok(())
+}
+
 /// A name registered twice.
 #[derive(Debug, thiserror::Error)]
 #[error("a {kind} plug-in named `{name}` is already registered")]
@@ -315,17 +335,7 @@ impl Plugins {
         validator: Arc<dyn TokenValidator>,
         limits: Limits,
     ) -> Result<(), DuplicateName> {
-        if self.validators.contains_key(name) {
-            return Err(DuplicateName {
-                kind: "validator",
-                name: name.to_owned(),
-            });
-        }
-        self.validators.insert(
-            name.to_owned(),
-            Arc::new(Guarded::new(name, validator, limits)),
-        );
-        Ok(())
+        register(&mut self.validators, "validator", name, validator, limits)
     }
 
     pub fn add_provider(
@@ -334,17 +344,7 @@ impl Plugins {
         provider: Arc<dyn TokenProvider>,
         limits: Limits,
     ) -> Result<(), DuplicateName> {
-        if self.providers.contains_key(name) {
-            return Err(DuplicateName {
-                kind: "provider",
-                name: name.to_owned(),
-            });
-        }
-        self.providers.insert(
-            name.to_owned(),
-            Arc::new(Guarded::new(name, provider, limits)),
-        );
-        Ok(())
+        register(&mut self.providers, "provider", name, provider, limits)
     }
 
     pub fn validator(&self, name: &str) -> Option<Arc<Guarded<dyn TokenValidator>>> {

@@ -623,12 +623,7 @@ fn issue(
     );
     // An id_token travels as a BinarySecurityToken (base64 of its compact form).
     let token_xml = if matches!(token_type_uri, TOKEN_TYPE_JWT | TOKEN_TYPE_ID_TOKEN) {
-        use base64::Engine as _;
-        format!(
-            "<wsse:BinarySecurityToken xmlns:wsse=\"{}\" ValueType=\"{token_type_uri}\" EncodingType=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary\">{}</wsse:BinarySecurityToken>",
-            wstrust::WSSE,
-            base64::engine::general_purpose::STANDARD.encode(issued.token.as_bytes())
-        )
+        wstrust::binary_token_xml(token_type_uri, None, &issued.token)
     } else {
         issued.token.clone()
     };
@@ -705,7 +700,7 @@ fn issue_custom(
         token = %issued.id,
         "issued {token_type_uri}"
     );
-    let token_xml = wstrust::custom_token_xml(token_type_uri, &issued.id, &issued.token);
+    let token_xml = wstrust::binary_token_xml(token_type_uri, Some(&issued.id), &issued.token);
     let body = wstrust::write_issue_response(&wstrust::IssuedTokenResponse {
         context: rst.context.as_deref(),
         token_type_uri,

@@ -513,13 +513,15 @@ fn saml_reference(id: &str) -> String {
     )
 }
 
-/// A custom token as a `wsse:BinarySecurityToken`: base64 of its text, ValueType its
-/// TokenType URI, `wsu:Id` its id.
-pub fn custom_token_xml(token_type_uri: &str, id: &str, token: &str) -> String {
+/// A token as a `wsse:BinarySecurityToken`: base64 of its text, ValueType its TokenType URI,
+/// and `wsu:Id` its id if given (custom tokens are named by it).
+pub fn binary_token_xml(token_type_uri: &str, id: Option<&str>, token: &str) -> String {
     use base64::Engine as _;
+    let id = id
+        .map(|id| format!(" xmlns:wsu=\"{WSU}\" wsu:Id=\"{}\"", escape_attr(id)))
+        .unwrap_or_default();
     format!(
-        "<wsse:BinarySecurityToken xmlns:wsse=\"{WSSE}\" xmlns:wsu=\"{WSU}\" wsu:Id=\"{id}\" ValueType=\"{vt}\" EncodingType=\"{BASE64_BINARY}\">{b64}</wsse:BinarySecurityToken>",
-        id = escape_attr(id),
+        "<wsse:BinarySecurityToken xmlns:wsse=\"{WSSE}\"{id} ValueType=\"{vt}\" EncodingType=\"{BASE64_BINARY}\">{b64}</wsse:BinarySecurityToken>",
         vt = escape_attr(token_type_uri),
         b64 = base64::engine::general_purpose::STANDARD.encode(token.as_bytes()),
     )
