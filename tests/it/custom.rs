@@ -86,6 +86,16 @@ fn example_plugins() -> sts::plugin::Plugins {
     p
 }
 
+/// Translates the reference's CUSTOM -> OPENIDCONNECT payload at `instance`; the claims of
+/// the id_token, verified by PyJWT.
+fn custom_id_token(s: &TestServer, admin: &str, instance: &str) -> Value {
+    let jwt = issued(&call(s, admin, instance, "translate", &custom_to_oidc()));
+    let (ok, out) = pyjwt_verify(s, &jwt, "RS256", &s.cert("sts-signing"));
+    assert!(ok, "PyJWT: {out}");
+    let v: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    v["claims"].clone()
+}
+
 fn tokens_of(s: &TestServer, admin: &str, instance: &str) -> Vec<Value> {
     let r = s.request(
         "GET",
@@ -116,18 +126,9 @@ fn reference_payloads_work_with_rust_plugins() {
     assert_eq!(r.status, 201, "{}", r.body);
 
     // CUSTOM -> OPENIDCONNECT: the validator's principal in an id_token PyJWT accepts.
-    let jwt = issued(&call(
-        &s,
-        &admin,
-        "custom-rust",
-        "translate",
-        &custom_to_oidc(),
-    ));
-    let (ok, out) = pyjwt_verify(&s, &jwt, "RS256", &s.cert("sts-signing"));
-    assert!(ok, "PyJWT: {out}");
-    let v: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
-    assert_eq!(v["claims"]["sub"], "alice");
-    assert_eq!(v["claims"]["nonce"], "1234");
+    let claims = custom_id_token(&s, &admin, "custom-rust");
+    assert_eq!(claims["sub"], "alice");
+    assert_eq!(claims["nonce"], "1234");
 
     let tickets = example::TicketProvider::new(TICKET_KEY.to_vec()).unwrap();
     // USERNAME -> CUSTOM: the provider sees the principal and both token states.
@@ -589,16 +590,7 @@ fn reference_payloads_work_with_http_plugins_and_their_failures_are_clear() {
     let r = publish(&s, &admin, "rest", &state);
     assert_eq!(r.status, 201, "{}", r.body);
 
-    let jwt = issued(&call(
-        &s,
-        &admin,
-        "custom-http",
-        "translate",
-        &custom_to_oidc(),
-    ));
-    let (ok, out) = pyjwt_verify(&s, &jwt, "RS256", &s.cert("sts-signing"));
-    assert!(ok, "PyJWT: {out}");
-    assert!(out.contains("\"sub\": \"alice\""), "{out}");
+    assert_eq!(custom_id_token(&s, &admin, "custom-http")["sub"], "alice");
     assert_eq!(
         issued(&call(
             &s,
@@ -724,12 +716,8 @@ fn http_plugins_speak_mutual_tls() {
         false,
     );
     assert_eq!(publish(&s, &admin, "rest", &state).status, 201);
-    let r = call(&s, &admin, "custom-mtls", "translate", &custom_to_oidc());
-    let jwt = issued(&r);
-    let (ok, out) = pyjwt_verify(&s, &jwt, "RS256", &s.cert("sts-signing"));
-    assert!(ok, "{out}");
     // The plug-in saw the client certificate's subject and the shared secret.
-    assert!(out.contains("\"sub\": \"sts@tls\""), "{out}");
+    assert_eq!(custom_id_token(&s, &admin, "custom-mtls")["sub"], "sts@tls");
     let mut body = custom_to_oidc();
     body["input_token_state"]["token_type"] = json!("NOCERT");
     expect_error(
