@@ -10,12 +10,13 @@ run: deps
 
 ## Run the whole test suite (installs build and test packages if missing).
 test: deps-test
+	# Format and lints first: a failing test must not hide them.
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
 	# The example program is run by a test (tests/it/custom.rs); --all-targets builds
 	# examples only as test harnesses.
 	cargo build --examples
 	cargo test --all-targets
-	cargo fmt --all -- --check
-	cargo clippy --all-targets -- -D warnings
 
 deps:
 	scripts/deps.sh build

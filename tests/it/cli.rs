@@ -279,15 +279,7 @@ fn instance_commands_publish_into_a_running_server() {
         )
         .status
     };
-    let mut status = 0;
-    for _ in 0..100 {
-        status = translate();
-        if status == 200 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert_eq!(status, 200);
+    wait_until("the published instance is served", || translate() == 200);
     let (ok, out) = run(sts().env("STS_DATA_DIR", &data).args(["instance", "list"]));
     assert!(
         ok && out.contains("cli-published\trest\t") && out.contains(&format!("{INSTANCE}\tsoap\t")),
@@ -316,15 +308,9 @@ fn instance_commands_publish_into_a_running_server() {
             .env("STS_DATA_DIR", &data)
             .args(["instance", "delete", "rest", "cli-published"]));
     assert!(ok, "{out}");
-    let mut gone = false;
-    for _ in 0..100 {
-        if translate() == 404 {
-            gone = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert!(gone, "the deleted instance is still served");
+    wait_until("the deleted instance is no longer served", || {
+        translate() == 404
+    });
 }
 
 #[test]

@@ -539,3 +539,13 @@ pub fn peers_dir() -> PathBuf {
 pub fn captures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/soap/captures")
 }
+
+/// Polls `done` until it holds: for changes that reach the server on a poll (instances,
+/// keys). The bound only keeps a broken build from hanging; no correct run comes near it.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let guard = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !done() {
+        assert!(std::time::Instant::now() < guard, "never happened: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

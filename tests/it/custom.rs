@@ -235,7 +235,42 @@ fn publish_names_only_registered_plugins() {
 }
 
 /// Misbehaving plug-ins: what they do is read from the token state's `mode`.
-struct Misbehaving;
+struct Misbehaving {
+    /// Holds a `hang` call until the test opens it.
+    gate: Arc<Gate>,
+}
+
+/// A one-way gate: `hang` calls report that they entered, then block until it opens.
+#[derive(Default)]
+struct Gate {
+    state: Mutex<(usize, bool)>,
+    changed: std::sync::Condvar,
+}
+
+impl Gate {
+    /// Called by a plug-in: counts itself in, then waits for `open`.
+    fn pass(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.0 += 1;
+        self.changed.notify_all();
+        while !s.1 {
+            s = self.changed.wait(s).unwrap();
+        }
+    }
+
+    /// Waits until `n` calls have entered.
+    fn wait_entered(&self, n: usize) {
+        let mut s = self.state.lock().unwrap();
+        while s.0 < n {
+            s = self.changed.wait(s).unwrap();
+        }
+    }
+
+    fn open(&self) {
+        self.state.lock().unwrap().1 = true;
+        self.changed.notify_all();
+    }
+}
 
 fn mode(v: &Value) -> &str {
     v["mode"].as_str().unwrap_or("")
@@ -249,7 +284,7 @@ impl sts::plugin::TokenValidator for Misbehaving {
         match mode(&r.input_token_state) {
             "panic" => panic!("a validator that panics"),
             "hang" => {
-                std::thread::sleep(Duration::from_secs(4));
+                self.gate.pass();
                 Ok(sts::plugin::Validated::new("alice"))
             }
             "empty" => Ok(sts::plugin::Validated::new("")),
@@ -282,17 +317,19 @@ impl sts::plugin::TokenProvider for Misbehaving {
 
 #[test]
 fn plugins_that_panic_hang_or_answer_garbage_do_not_take_the_server_down() {
+    // Generous, so that no well-behaved call comes near it on a loaded machine: the test
+    // waits on the gate's events, never on this clock.
     let limits = sts::plugin::Limits {
-        timeout: Duration::from_millis(1500),
+        timeout: Duration::from_secs(5),
         max_concurrent: 1,
     };
+    let gate = Arc::new(Gate::default());
+    let plugin = Arc::new(Misbehaving { gate: gate.clone() });
     let mut plugins = sts::plugin::Plugins::new();
     plugins
-        .add_validator("bad-v", Arc::new(Misbehaving), limits)
+        .add_validator("bad-v", plugin.clone(), limits)
         .unwrap();
-    plugins
-        .add_provider("bad-p", Arc::new(Misbehaving), limits)
-        .unwrap();
+    plugins.add_provider("bad-p", plugin, limits).unwrap();
     let s = Arc::new(start_with(Opts {
         plugins: Some(plugins),
         ..Opts::default()
@@ -370,8 +407,8 @@ fn plugins_that_panic_hang_or_answer_garbage_do_not_take_the_server_down() {
     expect_error(&provide("fail"), 502, "backend down");
     assert_eq!(provide("ok").json()["issued_token"], "token-for-alice");
 
-    // A hanging validator: its caller gets an error after the timeout, while other
-    // requests are answered meanwhile.
+    // A hanging validator (held by the gate until the test opens it): its caller gets an
+    // error once the timeout passes, while other requests are answered meanwhile.
     let hang = {
         let s = s.clone();
         let admin = admin.clone();
@@ -388,21 +425,27 @@ fn plugins_that_panic_hang_or_answer_garbage_do_not_take_the_server_down() {
             )
         })
     };
-    std::thread::sleep(Duration::from_millis(300));
+    gate.wait_entered(1);
+    // The plug-in is still held, and the server answers others.
     healthy();
-    assert!(!hang.is_finished(), "answered before the plug-in's timeout");
-    // Its only slot is taken by the hung call: the next call waits for it within its own
+    // Its only slot is taken by the held call: the next call waits for it within its own
     // timeout, then gets 503.
     expect_error(
         &validate("ok"),
         503,
         "the custom token validator `bad-v` is busy",
     );
-    expect_error(&hang.join().unwrap(), 502, "did not answer within 1.5s");
+    // The held call's caller was answered at the deadline, not by the plug-in (still held).
+    expect_error(&hang.join().unwrap(), 502, "did not answer within 5s");
     healthy();
-    // Once the hung call ends on its own, the slot is free again.
-    std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(validate("ok").status, 200);
+    // Once the abandoned call ends on its own, its slot is free again: a call waiting for
+    // a slot gets it (a 503 means the thread had not finished yet; ask again).
+    gate.open();
+    let mut r = validate("ok");
+    while r.status == 503 {
+        r = validate("ok");
+    }
+    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 /// A loopback web service playing validator and provider; it records what it receives.
@@ -546,12 +589,17 @@ fn reference_payloads_work_with_http_plugins_and_their_failures_are_clear() {
                 "huge",
                 "redirect",
             ] {
-                cfg.http_validators
-                    .insert(format!("v-{p}"), http_plugin(&format!("{base}/{p}"), 1000));
+                // Only `slow` is meant to time out (it answers after 3 s); the others get
+                // a timeout no loaded machine comes near.
+                let timeout = if p == "slow" { 1000 } else { 30_000 };
+                cfg.http_validators.insert(
+                    format!("v-{p}"),
+                    http_plugin(&format!("{base}/{p}"), timeout),
+                );
             }
             cfg.http_validators.insert(
                 "v-closed".into(),
-                http_plugin(&format!("http://{closed}/"), 1000),
+                http_plugin(&format!("http://{closed}/"), 30_000),
             );
         })),
         ..Opts::default()

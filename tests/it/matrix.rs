@@ -241,17 +241,15 @@ fn jwt_kid(jwt: &str) -> String {
 
 /// Polls the JWK set until it holds `n` keys (the server re-reads keys/ on its poll).
 fn wait_for_jwks(s: &TestServer, n: usize) -> Vec<Value> {
-    for _ in 0..100 {
-        let keys = s.get("/oauth2/connect/jwk_uri").json()["keys"]
+    let mut keys = Vec::new();
+    wait_until(&format!("the JWK set holds {n} keys"), || {
+        keys = s.get("/oauth2/connect/jwk_uri").json()["keys"]
             .as_array()
             .unwrap()
             .clone();
-        if keys.len() == n {
-            return keys;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("the JWK set never had {n} keys");
+        keys.len() == n
+    });
+    keys
 }
 
 #[test]
@@ -319,13 +317,11 @@ fn rotated_keys_stay_trusted_until_the_next_rotation() {
 
     // A second rotation retires the first key: what it signed no longer validates.
     sts::keyring::rotate(s.dir.path(), "sts-signing").unwrap();
-    for _ in 0..100 {
-        let keys = wait_for_jwks(&s, 2);
-        if keys.iter().all(|k| k["kid"] != old_kid.as_str()) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_until("the first key leaves the JWK set", || {
+        wait_for_jwks(&s, 2)
+            .iter()
+            .all(|k| k["kid"] != old_kid.as_str())
+    });
     let keys = wait_for_jwks(&s, 2);
     assert!(
         keys.iter().all(|k| k["kid"] != old_kid.as_str()),

@@ -740,15 +740,9 @@ fn published_soap_instances_serve_wsdl_and_issue_and_survive_restart_and_reach_o
     let r = issue(&s);
     assert_eq!(r.status, 200, "{}", r.body);
     // The other node picks the instance up from the shared store.
-    let mut seen = false;
-    for _ in 0..100 {
-        if node2.get("/sts/soap-published?wsdl").status == 200 {
-            seen = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert!(seen, "the second node never served the published instance");
+    wait_until("the second node serves the published instance", || {
+        node2.get("/sts/soap-published?wsdl").status == 200
+    });
     assert_eq!(issue(&node2).status, 200);
     // Deleted on node 2: gone on node 1 too.
     let r = node2.request(
@@ -758,15 +752,9 @@ fn published_soap_instances_serve_wsdl_and_issue_and_survive_restart_and_reach_o
         "",
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    let mut gone = false;
-    for _ in 0..100 {
-        if s.get("/sts/soap-published?wsdl").status == 404 {
-            gone = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert!(gone, "node 1 still serves a deleted instance");
+    wait_until("node 1 no longer serves the deleted instance", || {
+        s.get("/sts/soap-published?wsdl").status == 404
+    });
     drop(node2);
     // Published instances survive a restart.
     assert_eq!(
