@@ -163,7 +163,8 @@ enum RealmCommand {
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Add a user. The password is read from STS_USER_PASSWORD, else from standard input.
+    /// Add a user. The password is read from STS_USER_PASSWORD, else asked for without echo
+    /// (standard input a terminal), else read from standard input.
     Add {
         username: String,
         /// Realm of the user.
@@ -180,7 +181,8 @@ enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
-    /// Set a user's password (from STS_USER_PASSWORD, else standard input). Digest-enabled
+    /// Set a user's password (from STS_USER_PASSWORD, else a prompt or standard input, as for
+    /// `add`). Digest-enabled
     /// users keep their digest secret in step.
     Passwd {
         username: String,
@@ -506,9 +508,21 @@ fn keys(cfg: &Config, command: KeysCommand) -> Result<(), AnyError> {
     Ok(())
 }
 
-fn read_password() -> Result<String, AnyError> {
+/// The new password of `username`: `STS_USER_PASSWORD`, else a prompt without echo (asked
+/// twice) when standard input is a terminal, else all of standard input (less the final
+/// newline).
+fn read_password(username: &str) -> Result<String, AnyError> {
+    use std::io::IsTerminal;
     let password = match std::env::var("STS_USER_PASSWORD") {
         Ok(p) => p,
+        Err(_) if std::io::stdin().is_terminal() => {
+            let first = rpassword::prompt_password(format!("password for `{username}`: "))?;
+            let again = rpassword::prompt_password("again: ")?;
+            if first != again {
+                return Err("the passwords do not match".into());
+            }
+            first
+        }
         Err(_) => {
             let mut s = String::new();
             std::io::stdin().read_to_string(&mut s)?;
@@ -532,7 +546,7 @@ fn user(cfg: &Config, command: UserCommand) -> Result<(), AnyError> {
             attrs,
             admin,
         } => {
-            let password = read_password()?;
+            let password = read_password(&username)?;
             let mut attributes = std::collections::BTreeMap::<String, Vec<String>>::new();
             for a in attrs {
                 let (k, v) = a
@@ -558,7 +572,7 @@ fn user(cfg: &Config, command: UserCommand) -> Result<(), AnyError> {
             );
         }
         UserCommand::Passwd { username, realm } => {
-            let password = read_password()?;
+            let password = read_password(&username)?;
             let hash = hash_password(&password)?;
             store.update(&realm, &username, |u| {
                 u.password_hash = hash;

@@ -413,3 +413,80 @@ fn oauth_clients_are_added_listed_and_deleted() {
     let (_, out) = run(sts().arg("--data-dir").arg(&data).args(["client", "list"]));
     assert!(!out.contains("spa"), "{out}");
 }
+
+/// Runs `sts --data-dir DIR user add NAME` on a pseudo-terminal, answering its two
+/// password prompts; returns (exit ok, everything the terminal showed).
+fn user_add_on_a_terminal(
+    dir: &std::path::Path,
+    name: &str,
+    first: &str,
+    again: &str,
+) -> (bool, String) {
+    let script = r#"
+import os, pty, select, signal, sys
+exe, data, name, first, again = sys.argv[1:6]
+pid, fd = pty.fork()
+if pid == 0:
+    for k in [k for k in os.environ if k.startswith("STS_")]:
+        del os.environ[k]
+    os.execv(exe, [exe, "--data-dir", data, "user", "add", name])
+seen = b""
+def read_until(marker):
+    global seen
+    while marker not in seen:
+        # A hang guard only: a prompt that never comes must not block the suite.
+        if not select.select([fd], [], [], 60)[0]:
+            os.kill(pid, signal.SIGKILL)
+            return
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            return
+        if not chunk:
+            return
+        seen += chunk
+read_until(b"password for")
+os.write(fd, first.encode() + b"\n")
+read_until(b"again")
+os.write(fd, again.encode() + b"\n")
+read_until(b"\0never")
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(seen.decode(errors="replace"))
+sys.exit(0 if os.waitstatus_to_exitcode(status) == 0 else 1)
+"#;
+    run(Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_sts"))
+        .arg(dir)
+        .arg(name)
+        .arg(first)
+        .arg(again))
+}
+
+#[test]
+fn user_add_asks_for_the_password_without_echo_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out) = user_add_on_a_terminal(dir.path(), "tina", "pw-Tina-42", "pw-Tina-42");
+    assert!(ok, "{out}");
+    assert!(out.contains("password for `tina`:"), "no prompt: {out}");
+    assert!(
+        !out.contains("pw-Tina-42"),
+        "the password was echoed: {out}"
+    );
+    let users = sts::identity::FileUserStore::open(&dir.path().join("users.json")).unwrap();
+    let tina = users
+        .list()
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == "tina")
+        .unwrap();
+    assert!(sts::identity::verify_password(
+        "pw-Tina-42",
+        &tina.password_hash
+    ));
+
+    let (ok, out) = user_add_on_a_terminal(dir.path(), "uma", "pw-one", "pw-two");
+    assert!(!ok && out.contains("the passwords do not match"), "{out}");
+    assert!(users.list().unwrap().iter().all(|u| u.username != "uma"));
+}
