@@ -10,6 +10,7 @@ mod issue;
 mod matrix;
 mod openapi;
 mod peers;
+mod readme;
 mod rest;
 mod sessions;
 mod tokens;
