@@ -371,13 +371,27 @@ impl Plugins {
 mod tests {
     use super::*;
 
-    struct Echo;
+    /// A validator whose `hang` calls block until the test sends on (or drops) `release`.
+    struct Echo {
+        release: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+    }
+
+    impl Echo {
+        fn new() -> (Arc<Echo>, std::sync::mpsc::Sender<()>) {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let echo = Echo {
+                release: std::sync::Mutex::new(rx),
+            };
+            (Arc::new(echo), tx)
+        }
+    }
+
     impl TokenValidator for Echo {
         fn validate(&self, r: &ValidateRequest) -> Result<Validated, PluginError> {
             match r.input_token_state["mode"].as_str() {
                 Some("panic") => panic!("plug-in panics on purpose"),
                 Some("hang") => {
-                    std::thread::sleep(Duration::from_secs(3));
+                    let _ = self.release.lock().unwrap().recv();
                     Ok(Validated::new("late"))
                 }
                 Some("refuse") => Err(PluginError::Invalid("no".into())),
@@ -386,11 +400,17 @@ mod tests {
         }
     }
 
-    fn guarded(limits: Limits) -> Arc<Guarded<dyn TokenValidator>> {
+    fn guarded(
+        limits: Limits,
+    ) -> (
+        Arc<Guarded<dyn TokenValidator>>,
+        std::sync::mpsc::Sender<()>,
+    ) {
+        let (echo, release) = Echo::new();
         let mut p = Plugins::new();
-        p.add_validator("echo", Arc::new(Echo), limits).unwrap();
-        assert!(p.add_validator("echo", Arc::new(Echo), limits).is_err());
-        p.validator("echo").unwrap()
+        p.add_validator("echo", echo.clone(), limits).unwrap();
+        assert!(p.add_validator("echo", echo, limits).is_err());
+        (p.validator("echo").unwrap(), release)
     }
 
     fn req(mode: &str) -> ValidateRequest {
@@ -409,8 +429,11 @@ mod tests {
 
     #[test]
     fn answers_refusals_panics_and_timeouts_are_told_apart() {
-        let g = guarded(Limits {
-            timeout: Duration::from_millis(200),
+        // Generous, so that no well-behaved call nears it on a loaded machine; `hang` is held
+        // by the channel, not by a clock.
+        let timeout = Duration::from_secs(5);
+        let (g, release) = guarded(Limits {
+            timeout,
             max_concurrent: 1,
         });
         assert_eq!(run(&g, "ok").unwrap().principal, "alice");
@@ -421,15 +444,16 @@ mod tests {
         assert_eq!(run(&g, "panic"), Err(CallError::Panicked));
         // The slot of a panicked call is free again.
         assert_eq!(run(&g, "ok").unwrap().principal, "alice");
-        assert_eq!(
-            run(&g, "hang"),
-            Err(CallError::TimedOut(Duration::from_millis(200)))
-        );
+        assert_eq!(run(&g, "hang"), Err(CallError::TimedOut(timeout)));
         // The abandoned call still holds the only slot: the next one waits for it until its
         // own timeout, then gives up.
         assert_eq!(run(&g, "ok"), Err(CallError::Busy(1)));
-        // The hung call ends (3 s after it began): the slot is free again.
-        std::thread::sleep(Duration::from_millis(2800));
-        assert_eq!(run(&g, "ok").unwrap().principal, "alice");
+        // The hung call ends: the slot is free again (Busy only while its thread winds up).
+        drop(release);
+        let mut r = run(&g, "ok");
+        while r == Err(CallError::Busy(1)) {
+            r = run(&g, "ok");
+        }
+        assert_eq!(r.unwrap().principal, "alice");
     }
 }
