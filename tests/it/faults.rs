@@ -116,7 +116,7 @@ fn unsupported_token_and_key_types_are_bad_requests() {
         &format!("{RST_ISSUE}<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/SymmetricKey</wst:KeyType>"),
     ));
     assert_eq!(r.fault_code(), "wst:BadRequest");
-    // Renew is in the WSDL but not served yet: a clear BadRequest, not a crash.
+    // Renew is not served (nor in the WSDL) yet: a clear BadRequest, not a crash.
     let v = s.post(
         &format!("/sts/{INSTANCE}"),
         &[("Content-Type", "text/xml"), ("SOAPAction", "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Renew")],
