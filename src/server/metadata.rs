@@ -36,8 +36,9 @@ const INCLUDE_ALWAYS: &str =
     "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702/IncludeToken/AlwaysToRecipient";
 
 /// WS-SecurityPolicy for what the instance accepts: one alternative per input token of its
-/// `security-policy-validated-token-config` (a UsernameToken, or an OpenAM session token in
-/// ForgeRock's policy namespace), each with a timestamp, WS-Trust 1.3, and, when the public URL
+/// `security-policy-validated-token-config` (a UsernameToken, an OpenAM session token in
+/// ForgeRock's policy namespace, a SAML 2.0 assertion; id_tokens and X.509 have no assertion
+/// here that says how they are served), each with a timestamp, WS-Trust 1.3, and, when the public URL
 /// is https, a transport binding. Every token assertion carries the nested `wsp:Policy` that
 /// WS-SecurityPolicy 1.2 requires (empty when it has no properties); supporting tokens also say
 /// `sp:IncludeToken`.
@@ -66,6 +67,11 @@ pub fn security_policy(instance: &Instance, https: bool) -> String {
     if instance.accepts(TokenType::OpenAm) {
         tokens.push(format!(
             "<openam:OpenAMSessionToken xmlns:openam=\"http://schemas.forgerock.org/ws/securitypolicy\" sp:IncludeToken=\"{INCLUDE_ALWAYS}\"><wsp:Policy/></openam:OpenAMSessionToken>"
+        ));
+    }
+    if instance.accepts(TokenType::Saml2) {
+        tokens.push(format!(
+            "<sp:SamlToken sp:IncludeToken=\"{INCLUDE_ALWAYS}\"><wsp:Policy><sp:WssSamlV20Token11/></wsp:Policy></sp:SamlToken>"
         ));
     }
     let mut p = String::from("<wsp:Policy wsu:Id=\"STS_Security_Policy\"><wsp:ExactlyOne>");

@@ -113,8 +113,12 @@ fn policy_token_assertions_have_nested_policies() {
     am["deployment-config"]["deployment-url-element"] = "soap-am".into();
     am["security-policy-validated-token-config"] = serde_json::json!([
         {"validatedTokenType": "USERNAME", "invalidateInterimOpenAMSession": true},
-        {"validatedTokenType": "OPENAM", "invalidateInterimOpenAMSession": false}
+        {"validatedTokenType": "OPENAM", "invalidateInterimOpenAMSession": false},
+        {"validatedTokenType": "SAML2", "invalidateInterimOpenAMSession": true}
     ]);
+    am["saml2-trusted-issuers"] = serde_json::json!([{
+        "issuer": "https://idp.example.com/saml", "certificate": "sts-signing", "audience": ["urn:sts"]
+    }]);
     let s = start_with(Opts {
         instances: vec![("soap-am.json".into(), am)],
         public_base_url: Some("https://sts.example.com".into()),
@@ -143,13 +147,24 @@ fn policy_token_assertions_have_nested_policies() {
         .filter(|e| e.is(OPENAM_SP, "OpenAMSessionToken"))
         .collect();
     let username: Vec<_> = all.iter().filter(|e| e.is(SP, "UsernameToken")).collect();
-    assert_eq!(https.len(), 2, "one transport binding per alternative");
+    // SAML 2.0 assertions are read from the Security header: a SamlToken supporting token.
+    let saml: Vec<_> = all.iter().filter(|e| e.is(SP, "SamlToken")).collect();
+    assert_eq!(saml.len(), 1, "{}", r.body);
+    assert!(
+        saml[0]
+            .elements()
+            .next()
+            .unwrap()
+            .child(&[SP], "WssSamlV20Token11")
+            .is_some()
+    );
+    assert_eq!(https.len(), 3, "one transport binding per alternative");
     assert_eq!(openam.len(), 1, "{}", r.body);
     assert_eq!(username.len(), 1, "{}", r.body);
-    for e in https.iter().chain(&openam).chain(&username) {
+    for e in https.iter().chain(&openam).chain(&username).chain(&saml) {
         nested(e);
     }
-    for e in openam.iter().chain(&username) {
+    for e in openam.iter().chain(&username).chain(&saml) {
         assert_eq!(
             e.attr(Some(SP), "IncludeToken"),
             Some(
