@@ -3,7 +3,8 @@
 //! Parsing refuses DTDs (and therefore any entity other than the five predefined ones and
 //! character references), non-UTF-8 input, and input beyond the [`Limits`]. Every element keeps
 //! the byte span it had in the input, so that a signed fragment can be handed to a verifier as
-//! it arrived.
+//! it arrived. UTF-16 documents are first transcoded by [`to_utf8`]; the spans are then those
+//! of the transcoded bytes.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -16,8 +17,14 @@ use quick_xml::name::ResolveResult;
 /// Why a document was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum XmlError {
-    #[error("the body is not UTF-8 encoded XML")]
+    #[error(
+        "the body is neither UTF-8 nor UTF-16 (with a byte order mark or a charset) encoded XML"
+    )]
     NotUtf8,
+    #[error("the body is not valid UTF-16 (odd length or unpaired surrogate)")]
+    NotUtf16,
+    #[error("the request body exceeds {0} bytes once decoded to UTF-8")]
+    TooLarge(usize),
     #[error("the XML is not well-formed: {0}")]
     Malformed(String),
     #[error("DTDs are not allowed")]
@@ -143,6 +150,65 @@ fn resolved(r: ResolveResult<'_>) -> Result<Option<String>, XmlError> {
         ResolveResult::Unbound => Ok(None),
         ResolveResult::Unknown(p) => Err(XmlError::UnknownPrefix(p)),
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ByteOrder {
+    Little,
+    Big,
+}
+
+/// A document as UTF-8, for [`parse`]. XML 1.0 (4.3.3) requires every processor to read UTF-16
+/// as well as UTF-8. UTF-16 is recognised by its byte order mark (which wins over anything else),
+/// else by `charset` (the media type's: `utf-16le`, `utf-16be`, or `utf-16` with the byte order
+/// of the first `<`), else by a first `<?` in UTF-16 (XML 1.0 Appendix F). It is transcoded,
+/// without its byte order mark and with its XML declaration replaced by one naming UTF-8, so that
+/// a verifier reading the bytes again reads them right. Anything else is returned as it is (and
+/// [`parse`] checks that it is UTF-8). A transcoded document longer than `max` bytes is refused.
+pub fn to_utf8<'a>(
+    input: &'a [u8],
+    charset: Option<&str>,
+    max: usize,
+) -> Result<Cow<'a, [u8]>, XmlError> {
+    use ByteOrder::{Big, Little};
+    let charset = charset.map(|c| c.trim().trim_matches('"').to_ascii_lowercase());
+    let (order, skip) = match input {
+        [0xEF, 0xBB, 0xBF, ..] => return Ok(Cow::Borrowed(input)),
+        [0xFE, 0xFF, ..] => (Big, 2),
+        [0xFF, 0xFE, ..] => (Little, 2),
+        _ => match (charset.as_deref(), input) {
+            (Some("utf-16be"), _) | (Some("utf-16"), [0, b'<', ..]) => (Big, 0),
+            (Some("utf-16le"), _) | (Some("utf-16"), [b'<', 0, ..]) => (Little, 0),
+            // RFC 2781: UTF-16 without a byte order mark is big-endian.
+            (Some("utf-16"), _) => (Big, 0),
+            (_, [0, b'<', 0, b'?', ..]) => (Big, 0),
+            (_, [b'<', 0, b'?', 0, ..]) => (Little, 0),
+            _ => return Ok(Cow::Borrowed(input)),
+        },
+    };
+    let bytes = input.get(skip..).unwrap_or_default();
+    if bytes.len() % 2 != 0 {
+        return Err(XmlError::NotUtf16);
+    }
+    let units = bytes.chunks_exact(2).map(|c| match order {
+        Little => u16::from_le_bytes([c[0], c[1]]),
+        Big => u16::from_be_bytes([c[0], c[1]]),
+    });
+    let mut out = String::with_capacity(bytes.len().min(max));
+    for c in char::decode_utf16(units) {
+        let c = c.map_err(|_| XmlError::NotUtf16)?;
+        if out.len() + c.len_utf8() > max {
+            return Err(XmlError::TooLarge(max));
+        }
+        out.push(c);
+    }
+    if out.starts_with("<?xml")
+        && out[5..].starts_with(|c: char| c.is_ascii_whitespace())
+        && let Some(end) = out.find("?>")
+    {
+        out.replace_range(..end + 2, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+    }
+    Ok(Cow::Owned(out.into_bytes()))
 }
 
 /// Parses a whole document into its root element.
@@ -390,6 +456,62 @@ mod tests {
         assert_eq!(
             parse(b"<a>\xff</a>", Limits::default()),
             Err(XmlError::NotUtf8)
+        );
+    }
+
+    #[test]
+    fn utf16_is_transcoded_by_bom_charset_or_first_characters() {
+        let doc = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><r a=\"\u{e9}\">\u{1F600}</r>";
+        let want = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><r a=\"\u{e9}\">\u{1F600}</r>";
+        let enc = |big: bool, bom: bool| -> Vec<u8> {
+            let bom = bom.then_some(0xFEFF);
+            bom.into_iter()
+                .chain(doc.encode_utf16())
+                .flat_map(|u| {
+                    if big {
+                        u.to_be_bytes()
+                    } else {
+                        u.to_le_bytes()
+                    }
+                })
+                .collect()
+        };
+        let utf8 = |b: &[u8], cs: Option<&str>| {
+            String::from_utf8(to_utf8(b, cs, 1 << 20).unwrap().into_owned()).unwrap()
+        };
+        assert_eq!(utf8(&enc(true, true), None), want);
+        assert_eq!(utf8(&enc(false, true), Some("utf-8")), want);
+        assert_eq!(utf8(&enc(false, false), Some("UTF-16LE")), want);
+        assert_eq!(utf8(&enc(true, false), Some("\"utf-16\"")), want);
+        assert_eq!(utf8(&enc(false, false), Some("utf-16")), want);
+        assert_eq!(utf8(&enc(false, false), None), want);
+        assert_eq!(utf8(&enc(true, false), None), want);
+        let e = parse(
+            &to_utf8(&enc(false, true), None, 1 << 20).unwrap(),
+            Limits::default(),
+        );
+        assert_eq!(e.unwrap().attr(None, "a"), Some("\u{e9}"));
+        // UTF-8 passes through untouched, BOM and all.
+        let u8doc = "\u{feff}<r/>".as_bytes();
+        assert!(matches!(
+            to_utf8(u8doc, Some("utf-16"), 10),
+            Ok(Cow::Borrowed(_))
+        ));
+        assert!(matches!(to_utf8(b"<r/>", None, 1), Ok(Cow::Borrowed(_))));
+        // Broken UTF-16 and oversized output are refused.
+        let mut odd = enc(false, true);
+        odd.pop();
+        assert_eq!(to_utf8(&odd, None, 1 << 20), Err(XmlError::NotUtf16));
+        let lone: Vec<u8> = [0xFEFF, 0x3C, 0xD800, 0x3E]
+            .iter()
+            .flat_map(|u: &u16| u.to_be_bytes())
+            .collect();
+        assert_eq!(to_utf8(&lone, None, 1 << 20), Err(XmlError::NotUtf16));
+        let n = doc.len();
+        assert!(to_utf8(&enc(true, true), None, n).is_ok());
+        assert_eq!(
+            to_utf8(&enc(true, true), None, n - 1),
+            Err(XmlError::TooLarge(n - 1))
         );
         assert!(matches!(
             p(r#"<a x="1" x="2"/>"#),

@@ -16,6 +16,9 @@ use crate::oauth::{AuthMethod, ClientError, ClientInfo};
 
 /// Handles one request under `/sts-clients/`.
 pub fn handle(state: &AppState, req: &JsonRequest) -> HttpReply {
+    if let Some(refused) = super::json::refuse_content_encoding(&req.headers) {
+        return refused;
+    }
     route(state, req).unwrap_or_else(|f| json_reply(&f))
 }
 

@@ -77,6 +77,32 @@ pub fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
 
+/// The request's `Content-Encoding` when it is anything but identity. Bodies are read as
+/// they arrive and never decompressed (no decompression bombs, no second size bound to keep),
+/// so every route refuses such a request with 415 instead of parsing compressed bytes.
+pub fn unsupported_content_encoding(headers: &HeaderMap) -> Option<String> {
+    let values: Vec<String> = headers
+        .get_all(warp::http::header::CONTENT_ENCODING)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    let all = values.join(", ");
+    let plain = all
+        .split(',')
+        .map(str::trim)
+        .all(|c| c.is_empty() || c.eq_ignore_ascii_case("identity"));
+    (!plain).then(|| all.trim().chars().take(64).collect())
+}
+
+/// The 415 reply of a JSON route to a request with an unsupported `Content-Encoding`, with
+/// `Accept-Encoding: identity` (RFC 7694).
+pub fn refuse_content_encoding(headers: &HeaderMap) -> Option<HttpReply> {
+    let coding = unsupported_content_encoding(headers)?;
+    let mut reply = super::reject::json_reply(&JsonFailure::ContentEncoding(coding));
+    reply.headers.push(("accept-encoding", "identity".into()));
+    Some(reply)
+}
+
 /// The session token of a request: the SSO header, else the cookie of the same name.
 pub fn session_token(headers: &HeaderMap, name: &str) -> Option<Secret<String>> {
     if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
@@ -98,6 +124,9 @@ pub fn session_token(headers: &HeaderMap, name: &str) -> Option<Secret<String>> 
 
 /// Handles one `/json` request.
 pub fn handle(state: &AppState, req: &JsonRequest) -> HttpReply {
+    if let Some(refused) = refuse_content_encoding(&req.headers) {
+        return refused;
+    }
     let reply = route(state, req).unwrap_or_else(|f| {
         let (status, body) = json_error(&f);
         if let JsonFailure::Internal(detail) = &f {

@@ -36,14 +36,17 @@ const INCLUDE_ALWAYS: &str =
     "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702/IncludeToken/AlwaysToRecipient";
 
 /// WS-SecurityPolicy for what the instance accepts: one alternative per input token of its
-/// `security-policy-validated-token-config` (a UsernameToken, or an OpenAM session token in
-/// ForgeRock's policy namespace), each with a timestamp, WS-Trust 1.3, and, when the public URL
-/// is https, a transport binding.
+/// `security-policy-validated-token-config` (a UsernameToken, an OpenAM session token in
+/// ForgeRock's policy namespace, a SAML 2.0 assertion; id_tokens and X.509 have no assertion
+/// here that says how they are served), each with a timestamp, WS-Trust 1.3, and, when the public URL
+/// is https, a transport binding. Every token assertion carries the nested `wsp:Policy` that
+/// WS-SecurityPolicy 1.2 requires (empty when it has no properties); supporting tokens also say
+/// `sp:IncludeToken`.
 pub fn security_policy(instance: &Instance, https: bool) -> String {
     let transport = if https {
         concat!(
-            "<sp:TransportBinding><wsp:Policy><sp:TransportToken><wsp:Policy><sp:HttpsToken/>",
-            "</wsp:Policy></sp:TransportToken><sp:AlgorithmSuite><wsp:Policy><sp:Basic256Sha256/>",
+            "<sp:TransportBinding><wsp:Policy><sp:TransportToken><wsp:Policy><sp:HttpsToken><wsp:Policy/>",
+            "</sp:HttpsToken></wsp:Policy></sp:TransportToken><sp:AlgorithmSuite><wsp:Policy><sp:Basic256Sha256/>",
             "</wsp:Policy></sp:AlgorithmSuite><sp:Layout><wsp:Policy><sp:Lax/></wsp:Policy>",
             "</sp:Layout><sp:IncludeTimestamp/></wsp:Policy></sp:TransportBinding>"
         )
@@ -62,10 +65,14 @@ pub fn security_policy(instance: &Instance, https: bool) -> String {
         ));
     }
     if instance.accepts(TokenType::OpenAm) {
-        tokens.push(
-            "<openam:OpenAMSessionToken xmlns:openam=\"http://schemas.forgerock.org/ws/securitypolicy\"/>"
-                .to_owned(),
-        );
+        tokens.push(format!(
+            "<openam:OpenAMSessionToken xmlns:openam=\"http://schemas.forgerock.org/ws/securitypolicy\" sp:IncludeToken=\"{INCLUDE_ALWAYS}\"><wsp:Policy/></openam:OpenAMSessionToken>"
+        ));
+    }
+    if instance.accepts(TokenType::Saml2) {
+        tokens.push(format!(
+            "<sp:SamlToken sp:IncludeToken=\"{INCLUDE_ALWAYS}\"><wsp:Policy><sp:WssSamlV20Token11/></wsp:Policy></sp:SamlToken>"
+        ));
     }
     let mut p = String::from("<wsp:Policy wsu:Id=\"STS_Security_Policy\"><wsp:ExactlyOne>");
     for t in &tokens {

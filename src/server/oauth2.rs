@@ -13,6 +13,9 @@ use crate::oauth::Presented;
 use crate::secret::Secret;
 
 pub fn handle(state: &AppState, req: &JsonRequest) -> HttpReply {
+    if let Some(refused) = super::json::refuse_content_encoding(&req.headers) {
+        return refused;
+    }
     route(state, req).unwrap_or_else(|f| json_reply(&f))
 }
 

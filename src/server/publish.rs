@@ -18,6 +18,9 @@ fn reply(status: u16, body: Value) -> HttpReply {
 
 /// Handles one request under `/sts-publish/`.
 pub fn handle(state: &AppState, req: &JsonRequest) -> HttpReply {
+    if let Some(refused) = super::json::refuse_content_encoding(&req.headers) {
+        return refused;
+    }
     route(state, req).unwrap_or_else(|f| json_reply(&f))
 }
 

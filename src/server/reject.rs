@@ -27,6 +27,9 @@ pub enum SoapFailure {
     Busy,
     #[error("Content-Type must be text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2)")]
     ContentType,
+    /// A `Content-Encoding` other than identity (named here).
+    #[error("Content-Encoding `{0}` is not supported: send the body unencoded (identity)")]
+    ContentEncoding(String),
 }
 
 /// The HTTP status, fault code and reason for a failure.
@@ -44,6 +47,7 @@ pub fn soap_fault(f: &SoapFailure) -> (u16, FaultCode, String) {
         SoapFailure::Soap(SoapError::VersionMismatch) => (500, C::VersionMismatch),
         SoapFailure::Soap(SoapError::MustUnderstand(..)) => (500, C::MustUnderstand),
         SoapFailure::Soap(SoapError::OnlyAnonymous(_)) => (500, C::OnlyAnonymousAddressSupported),
+        SoapFailure::Soap(SoapError::Xml(XmlError::TooLarge(_))) => (413, C::InvalidRequest),
         SoapFailure::Soap(SoapError::Xml(XmlError::TooDeep(_) | XmlError::TooManyElements(_))) => {
             (500, C::InvalidRequest)
         }
@@ -53,7 +57,7 @@ pub fn soap_fault(f: &SoapFailure) -> (u16, FaultCode, String) {
         SoapFailure::Unsupported(_) => (500, C::BadRequest),
         SoapFailure::TooLarge(_) => (413, C::InvalidRequest),
         SoapFailure::UnknownInstance => (404, C::InvalidRequest),
-        SoapFailure::ContentType => (415, C::InvalidRequest),
+        SoapFailure::ContentType | SoapFailure::ContentEncoding(_) => (415, C::InvalidRequest),
         SoapFailure::Engine(e) => (
             500,
             match e {
@@ -95,6 +99,9 @@ pub enum JsonFailure {
     PreconditionFailed(String),
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
+    /// A `Content-Encoding` other than identity (named here).
+    #[error("Content-Encoding `{0}` is not supported: send the body unencoded (identity)")]
+    ContentEncoding(String),
     #[error("the request body exceeds {0} bytes")]
     TooLarge(usize),
     #[error("the server is busy; retry later")]
@@ -120,7 +127,9 @@ pub fn json_error(f: &JsonFailure) -> (u16, serde_json::Value) {
         JsonFailure::BadRequest(m) => (400, "Bad Request", m.clone()),
         JsonFailure::Conflict(m) => (409, "Conflict", m.clone()),
         JsonFailure::PreconditionFailed(m) => (412, "Precondition Failed", m.clone()),
-        JsonFailure::UnsupportedMediaType => (415, "Unsupported Media Type", f.to_string()),
+        JsonFailure::UnsupportedMediaType | JsonFailure::ContentEncoding(_) => {
+            (415, "Unsupported Media Type", f.to_string())
+        }
         JsonFailure::TooLarge(_) => (413, "Request Entity Too Large", f.to_string()),
         JsonFailure::Busy => (503, "Service Unavailable", f.to_string()),
         JsonFailure::Engine(e) => match e {

@@ -25,6 +25,12 @@ fn ok(body: Value) -> HttpReply {
 
 /// Handles one request under `/rest-sts/`.
 pub fn handle(state: &AppState, req: &JsonRequest, caller: RestCaller) -> Outcome {
+    if let Some(reply) = super::json::refuse_content_encoding(&req.headers) {
+        return Outcome {
+            reply,
+            pending: None,
+        };
+    }
     match route(state, req, caller) {
         Ok((reply, pending)) => Outcome {
             reply,

@@ -47,12 +47,26 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
     let mut version = ct_version.unwrap_or(SoapVersion::V11);
     let mut reply_addr: Option<(&'static str, Option<String>)> = None;
     let result = (|| -> Result<Ok200, SoapFailure> {
+        // Compressed bodies are refused, never decompressed (see json::unsupported_content_encoding).
+        if let Some(coding) = super::json::unsupported_content_encoding(&http.headers) {
+            return Err(SoapFailure::ContentEncoding(coding));
+        }
         let ct_version = ct_version.ok_or(SoapFailure::ContentType)?;
         let instance = state
             .soap_instance(subpath)
             .ok_or(SoapFailure::UnknownInstance)?;
         let instance = instance.as_ref();
+        // UTF-16 becomes UTF-8 here; everything below (signatures too) reads these bytes.
+        let charset = http
+            .content_type
+            .as_deref()
+            .and_then(|ct| soap::content_type_param(ct, "charset"));
+        let body = crate::xml::to_utf8(body, charset.as_deref(), state.max_body_bytes)
+            .map_err(soap::SoapError::from)?;
+        let body: &[u8] = &body;
         let env = soap::parse_envelope(body, state.limits)?;
+        // From here on, faults carry wsa:Action and RelatesTo, header faults included.
+        reply_addr = Some(soap::reply_addressing_of(&env));
         if env.version != ct_version {
             // Answered in the version the Content-Type announced.
             return Err(SoapFailure::Soap(soap::SoapError::VersionMismatch));
@@ -62,7 +76,6 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
         headers.read_spans(body);
         headers.x509_signed = message_signer(state, instance, &env, &headers, body)?;
         let wsa_ns = headers.addressing.ns.unwrap_or(wstrust::WSA_NSS[0]);
-        reply_addr = Some((wsa_ns, headers.addressing.message_id.clone()));
         let rst = wstrust::parse_rst(&env.body, body)?;
         let op = dispatch(&headers, http, &rst)?;
         let mut durable = None;
@@ -136,7 +149,12 @@ fn fault_reply(
             }
             let addr = reply_addr.map(|(ns, rel)| ReplyAddressing {
                 wsa_ns: ns,
-                action: soap::fault_action(ns),
+                action: match failure {
+                    SoapFailure::Soap(soap::SoapError::OnlyAnonymous(_)) => {
+                        soap::addressing_fault_action(ns)
+                    }
+                    _ => soap::fault_action(ns),
+                },
                 relates_to: rel.as_deref(),
             });
             let not_understood = match failure {
@@ -145,12 +163,17 @@ fn fault_reply(
                 }
                 _ => None,
             };
+            let headers = match failure {
+                // RFC 7694: which content codings would have been accepted.
+                SoapFailure::ContentEncoding(_) => vec![("accept-encoding", "identity".into())],
+                _ => Vec::new(),
+            };
             HttpReply {
                 status,
                 content_type: version.content_type(),
                 body: soap::write_fault_with(version, addr.as_ref(), code, &reason, not_understood),
                 set_cookie: None,
-                headers: Vec::new(),
+                headers,
             }
         }
     }

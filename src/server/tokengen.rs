@@ -58,6 +58,9 @@ fn item(t: &TokenInfo) -> Value {
 }
 
 pub fn handle(state: &AppState, req: &JsonRequest) -> HttpReply {
+    if let Some(refused) = super::json::refuse_content_encoding(&req.headers) {
+        return refused;
+    }
     let (status, body) = match route(state, req) {
         Ok(v) => (200, v),
         Err(f) => {

@@ -214,6 +214,25 @@ impl RequestHeaders {
     }
 }
 
+/// The WS-Addressing namespace and MessageID a reply (a fault among them) goes with, read as
+/// [`read_headers`] reads them (the namespace of the first addressing header for this node, the
+/// first MessageID) but without judging the headers, so that a fault raised while they are read
+/// still relates to the request. Without addressing headers: WS-Addressing 1.0, no MessageID.
+pub fn reply_addressing_of(env: &Envelope) -> (&'static str, Option<String>) {
+    let mut ns = None;
+    let mut message_id = None;
+    for h in env.headers.iter().filter(|h| targets_us(h, env.version)) {
+        let Some(wsa) = WSA_NSS.iter().find(|n| h.ns.as_deref() == Some(**n)) else {
+            continue;
+        };
+        ns.get_or_insert(*wsa);
+        if h.local == "MessageID" && message_id.is_none() {
+            message_id = Some(h.text());
+        }
+    }
+    (ns.unwrap_or(WSA_NSS[0]), message_id)
+}
+
 /// Reads the header blocks: WS-Addressing (duplicates tolerated when they agree) and the
 /// WS-Security header; any other block marked mustUnderstand is refused.
 pub fn read_headers(env: &Envelope) -> Result<RequestHeaders, SoapError> {
@@ -575,6 +594,16 @@ pub fn fault_action(wsa_ns: &str) -> &'static str {
     }
 }
 
+/// The action of the faults WS-Addressing itself defines (OnlyAnonymousAddressSupported...),
+/// in the namespace the request used (WS-Addressing 1.0 SOAP Binding 6.4).
+pub fn addressing_fault_action(wsa_ns: &str) -> &'static str {
+    if wsa_ns == WSA_NSS[1] {
+        "http://schemas.xmlsoap.org/ws/2004/08/addressing/fault"
+    } else {
+        "http://www.w3.org/2005/08/addressing/fault"
+    }
+}
+
 /// A SOAP fault: SOAP 1.1 `faultcode` is the `wst:` QName; SOAP 1.2 puts `Sender`/`Receiver`
 /// in `Code/Value` and the `wst:` QName in `Subcode/Value`.
 pub fn write_fault(
@@ -637,9 +666,14 @@ pub fn write_fault_with(
 
 /// Reads the `action` parameter of a SOAP 1.2 Content-Type.
 pub fn content_type_action(content_type: &str) -> Option<String> {
+    content_type_param(content_type, "action")
+}
+
+/// Reads a parameter of a Content-Type (`charset`, `action`), unquoted.
+pub fn content_type_param(content_type: &str, name: &str) -> Option<String> {
     content_type.split(';').skip(1).find_map(|p| {
         let (k, v) = p.split_once('=')?;
-        (k.trim().eq_ignore_ascii_case("action")).then(|| v.trim().trim_matches('"').to_owned())
+        (k.trim().eq_ignore_ascii_case(name)).then(|| v.trim().trim_matches('"').to_owned())
     })
 }
 
@@ -735,6 +769,13 @@ mod tests {
         );
         let e = parse_envelope(anon.as_bytes(), Limits::default()).unwrap();
         assert_eq!(read_headers(&e).unwrap().addressing.action, None);
+        // A refused header still leaves the reply addressing readable.
+        let late_id = env(
+            "<s:Header><a:FaultTo><a:Address>http://evil/</a:Address></a:FaultTo><a:MessageID>m1</a:MessageID><a:MessageID>m2</a:MessageID></s:Header><s:Body><x/></s:Body>",
+        );
+        let e = parse_envelope(late_id.as_bytes(), Limits::default()).unwrap();
+        assert!(read_headers(&e).is_err());
+        assert_eq!(reply_addressing_of(&e), (WSA_NSS[0], Some("m1".to_owned())));
         let bogus =
             env(r#"<s:Header><a:Bogus s:mustUnderstand="1"/></s:Header><s:Body><x/></s:Body>"#);
         let e = parse_envelope(bogus.as_bytes(), Limits::default()).unwrap();

@@ -116,7 +116,7 @@ fn unsupported_token_and_key_types_are_bad_requests() {
         &format!("{RST_ISSUE}<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/SymmetricKey</wst:KeyType>"),
     ));
     assert_eq!(r.fault_code(), "wst:BadRequest");
-    // Renew is in the WSDL but not served yet: a clear BadRequest, not a crash.
+    // Renew is not served (nor in the WSDL) yet: a clear BadRequest, not a crash.
     let v = s.post(
         &format!("/sts/{INSTANCE}"),
         &[("Content-Type", "text/xml"), ("SOAPAction", "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Renew")],
@@ -460,4 +460,64 @@ fn overload_is_shed_with_503() {
     );
     assert_eq!(busy[0].fault_code(), "wst:RequestFailed");
     assert_eq!(ok + busy.len(), 6);
+}
+
+/// Faults raised while the WS-Addressing headers are read carry the reply addressing of
+/// every other fault: wsa:Action and wsa:RelatesTo naming the request's MessageID.
+#[test]
+fn addressing_faults_relate_to_the_request() {
+    let s = start();
+    const WSA: &str = "http://www.w3.org/2005/08/addressing";
+    let check = |r: &Reply, code: &str, action: &str| {
+        assert_eq!(r.fault_code(), code, "{}", r.body);
+        let doc = r.doc();
+        let header = doc
+            .elements()
+            .find(|e| e.local == "Header")
+            .unwrap_or_else(|| panic!("no Header: {}", r.body));
+        assert_eq!(
+            header.child(&[WSA], "Action").map(|a| a.text()).as_deref(),
+            Some(action),
+            "{}",
+            r.body
+        );
+        assert_eq!(
+            header
+                .child(&[WSA], "RelatesTo")
+                .map(|a| a.text())
+                .as_deref(),
+            Some("urn:uuid:5e1f2a3b-0000-4000-8000-000000000001"),
+            "{}",
+            r.body
+        );
+    };
+    for (soap, post) in [
+        (
+            SOAP11,
+            TestServer::post_soap11 as fn(&TestServer, &str) -> Reply,
+        ),
+        (SOAP12, TestServer::post_soap12),
+    ] {
+        for header in ["ReplyTo", "FaultTo"] {
+            let body = issue_body(soap).replace(
+                "<s:Header>",
+                &format!("<s:Header><wsa:{header} xmlns:wsa=\"{WSA}\"><wsa:Address>http://evil.example/</wsa:Address></wsa:{header}>"),
+            );
+            check(
+                &post(&s, &body),
+                "wsa:OnlyAnonymousAddressSupported",
+                "http://www.w3.org/2005/08/addressing/fault",
+            );
+        }
+        // Other header faults too, and the MessageID may come after the bad header.
+        let conflicting = issue_body(soap).replace(
+            "<s:Header>",
+            &format!("<s:Header><wsa:Action xmlns:wsa=\"{WSA}\">urn:other</wsa:Action>"),
+        );
+        check(
+            &post(&s, &conflicting),
+            "wst:InvalidRequest",
+            "http://www.w3.org/2005/08/addressing/soap/fault",
+        );
+    }
 }

@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod custom;
+mod encoding;
 mod faults;
 mod introspect;
 mod issue;

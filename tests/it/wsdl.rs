@@ -87,7 +87,181 @@ fn public_base_url_goes_into_the_wsdl() {
     assert!(w.contains("location=\"https://sts.example.com/sts/soap-username-transformer\""));
     assert!(w.contains("schemaLocation=\"https://sts.example.com/xsd/ws-trust-1.3.xsd\""));
     assert!(
-        w.contains("<sp:HttpsToken/>"),
+        w.contains("<sp:HttpsToken>"),
         "https endpoints state a transport binding"
     );
+}
+
+const WSP: &str = "http://www.w3.org/ns/ws-policy";
+const SP: &str = "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702";
+const OPENAM_SP: &str = "http://schemas.forgerock.org/ws/securitypolicy";
+const WSDL: &str = "http://schemas.xmlsoap.org/wsdl/";
+
+fn descendants<'a>(e: &'a sts::xml::Element, out: &mut Vec<&'a sts::xml::Element>) {
+    for c in e.elements() {
+        out.push(c);
+        descendants(c, out);
+    }
+}
+
+/// WS-SecurityPolicy 1.2 token assertions have exactly one nested `wsp:Policy` (empty when
+/// the token has no further properties); CXF-based clients (OpenAM's among them) refuse the
+/// policy otherwise. Token assertions in supporting tokens also say when they are included.
+#[test]
+fn policy_token_assertions_have_nested_policies() {
+    let mut am = sts::datadir::demo_instance();
+    am["deployment-config"]["deployment-url-element"] = "soap-am".into();
+    am["security-policy-validated-token-config"] = serde_json::json!([
+        {"validatedTokenType": "USERNAME", "invalidateInterimOpenAMSession": true},
+        {"validatedTokenType": "OPENAM", "invalidateInterimOpenAMSession": false},
+        {"validatedTokenType": "SAML2", "invalidateInterimOpenAMSession": true}
+    ]);
+    am["saml2-trusted-issuers"] = serde_json::json!([{
+        "issuer": "https://idp.example.com/saml", "certificate": "sts-signing", "audience": ["urn:sts"]
+    }]);
+    let s = start_with(Opts {
+        instances: vec![("soap-am.json".into(), am)],
+        public_base_url: Some("https://sts.example.com".into()),
+        ..Default::default()
+    });
+    let r = s.get("/sts/soap-am?wsdl");
+    assert_eq!(r.status, 200);
+    let doc = r.doc();
+    let mut all = Vec::new();
+    descendants(&doc, &mut all);
+    let nested = |e: &sts::xml::Element| {
+        let kids: Vec<_> = e.elements().collect();
+        assert_eq!(
+            kids.len(),
+            1,
+            "{} has {} children: {}",
+            e.local,
+            kids.len(),
+            r.body
+        );
+        assert!(kids[0].is(WSP, "Policy"), "{}: {}", e.local, r.body);
+    };
+    let https: Vec<_> = all.iter().filter(|e| e.is(SP, "HttpsToken")).collect();
+    let openam: Vec<_> = all
+        .iter()
+        .filter(|e| e.is(OPENAM_SP, "OpenAMSessionToken"))
+        .collect();
+    let username: Vec<_> = all.iter().filter(|e| e.is(SP, "UsernameToken")).collect();
+    // SAML 2.0 assertions are read from the Security header: a SamlToken supporting token.
+    let saml: Vec<_> = all.iter().filter(|e| e.is(SP, "SamlToken")).collect();
+    assert_eq!(saml.len(), 1, "{}", r.body);
+    assert!(
+        saml[0]
+            .elements()
+            .next()
+            .unwrap()
+            .child(&[SP], "WssSamlV20Token11")
+            .is_some()
+    );
+    assert_eq!(https.len(), 3, "one transport binding per alternative");
+    assert_eq!(openam.len(), 1, "{}", r.body);
+    assert_eq!(username.len(), 1, "{}", r.body);
+    for e in https.iter().chain(&openam).chain(&username).chain(&saml) {
+        nested(e);
+    }
+    for e in openam.iter().chain(&username).chain(&saml) {
+        assert_eq!(
+            e.attr(Some(SP), "IncludeToken"),
+            Some(
+                "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702/IncludeToken/AlwaysToRecipient"
+            ),
+            "{}",
+            e.local
+        );
+    }
+    // Every assertion with a nested policy in WS-SP 1.2 that the policy uses has one.
+    for e in &all {
+        if e.ns.as_deref() == Some(SP)
+            && [
+                "TransportBinding",
+                "TransportToken",
+                "AlgorithmSuite",
+                "Layout",
+                "SupportingTokens",
+                "Wss11",
+                "Trust13",
+            ]
+            .contains(&e.local.as_str())
+        {
+            nested(e);
+        }
+    }
+}
+
+/// A code generator that maps every schema to one package (wsdl2java -p, xjc with one
+/// package) aborts on two global types or groups of the same name.
+#[test]
+fn served_schemas_share_no_type_names() {
+    let s = start();
+    let mut seen: std::collections::HashMap<String, String> = Default::default();
+    let mut files = 0;
+    for (name, _) in sts::server::metadata::XSD_FILES {
+        let r = s.get(&format!("/xsd/{name}"));
+        assert_eq!(r.status, 200, "{name}");
+        files += 1;
+        let doc = r.doc();
+        assert!(
+            doc.is("http://www.w3.org/2001/XMLSchema", "schema"),
+            "{name}"
+        );
+        for e in doc.elements() {
+            if !["complexType", "simpleType", "group", "attributeGroup"].contains(&e.local.as_str())
+            {
+                continue;
+            }
+            let t = e.attr(None, "name").unwrap().to_owned();
+            if let Some(other) = seen.insert(t.clone(), name.to_string()) {
+                panic!("type {t} is defined in both {other} and {name}");
+            }
+        }
+    }
+    assert_eq!(files, 6);
+}
+
+/// Only the operations the STS serves are advertised: no Renew in the portType, the
+/// bindings or any action; a Renew request still gets a clear fault.
+#[test]
+fn wsdl_advertises_only_served_operations() {
+    let s = start();
+    let r = s.get(&format!("/sts/{INSTANCE}?wsdl"));
+    let doc = r.doc();
+    let mut ops = Vec::new();
+    for section in doc.elements() {
+        if section.is(WSDL, "portType") || section.is(WSDL, "binding") {
+            let names: Vec<String> = section
+                .children_named(&[WSDL], "operation")
+                .map(|o| o.attr(None, "name").unwrap().to_owned())
+                .collect();
+            ops.push((section.local.clone(), names));
+        }
+    }
+    assert_eq!(ops.len(), 3, "one portType, two bindings");
+    for (section, names) in &ops {
+        assert_eq!(names, &["Issue", "Validate", "Cancel"], "{section}");
+    }
+    assert!(!r.body.contains("Renew"), "{}", r.body);
+    let renew = s.post(
+        &format!("/sts/{INSTANCE}"),
+        &[
+            ("Content-Type", "text/xml"),
+            (
+                "SOAPAction",
+                "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Renew",
+            ),
+        ],
+        envelope(
+            SOAP11,
+            &username_text("demo", DEMO_PASSWORD),
+            "<wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Renew</wst:RequestType>",
+        )
+        .replace("/RST/Issue<", "/RST/Renew<"),
+    );
+    assert_eq!(renew.status, 500);
+    assert_eq!(renew.fault_code(), "wst:BadRequest", "{}", renew.body);
+    assert!(renew.body.contains("Renew"), "{}", renew.body);
 }
