@@ -1893,7 +1893,9 @@ impl Engine {
             .config
             .saml2()
             .ok_or_else(|| EngineError::RequestFailed("instance has no saml2-config".into()))?;
-        let now = self.clock.now();
+        // Whole seconds, as the assertion writes its times: the RSTR's wst:Lifetime states
+        // the same instants (IssueInstant = NotBefore = Created, NotOnOrAfter = Expires).
+        let now = truncate_to_seconds(self.clock.now());
         let max = Duration::seconds(
             i64::try_from(cfg.token_lifetime_seconds).unwrap_or(i64::MAX / 2_000),
         );
