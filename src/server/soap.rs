@@ -105,10 +105,14 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
                 headers: Vec::new(),
             };
             let pending = ok.durable.map(|d| {
-                let lost = SoapFailure::Engine(EngineError::RequestFailed(
-                    "storing the issued token failed".into(),
-                ));
-                (d, fault_reply(version, subpath, &lost, None))
+                let subpath = subpath.to_owned();
+                let lost: super::Fallback = Box::new(move || {
+                    let lost = SoapFailure::Engine(EngineError::RequestFailed(
+                        "storing the issued token failed".into(),
+                    ));
+                    fault_reply(version, &subpath, &lost, None)
+                });
+                (d, lost)
             });
             Outcome { reply, pending }
         }

@@ -7,6 +7,7 @@ mod custom;
 mod faults;
 mod introspect;
 mod issue;
+mod issue_path;
 mod matrix;
 mod openapi;
 mod peers;
