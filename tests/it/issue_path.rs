@@ -1,5 +1,6 @@
-//! The issue path end to end: a successful request logs no error and a token that cannot
-//! be stored is withheld.
+//! The issue path end to end: principals with control characters are refused wherever they
+//! come from, log lines cannot be forged, a successful request logs no error and a token that
+//! cannot be stored is withheld.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -7,13 +8,47 @@ use std::process::{Command, Stdio};
 use serde_json::{Value, json};
 
 use crate::common::*;
-use crate::rest::rest_instance;
+use crate::matrix::{idp_assertion, saml_idp};
+use crate::rest::{expect_error, rest_instance};
 
 const OP: &str = "https://op.example.com";
 const OP_SECRET: &str = "an-op-shared-secret-of-32-bytes-or-more";
+const FORGED: &str = "1999-01-01T00:00:00.000000Z  INFO sts::engine: FORGED";
+
+/// An id_token of the test OpenID provider (HS256 with its shared secret).
+fn op_id_token(sub: &str) -> String {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let now = chrono::Utc::now().timestamp();
+    let h = b64(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let p = b64(
+        json!({"iss": OP, "aud": "sts", "sub": sub, "iat": now, "exp": now + 300})
+            .to_string()
+            .as_bytes(),
+    );
+    let key = openssl::pkey::PKey::hmac(OP_SECRET.as_bytes()).unwrap();
+    let mut signer =
+        openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).unwrap();
+    signer.update(format!("{h}.{p}").as_bytes()).unwrap();
+    format!("{h}.{p}.{}", b64(&signer.sign_to_vec().unwrap()))
+}
 
 fn trusted_op() -> Value {
     json!([{"issuer": OP, "audience": ["sts"], "algorithms": ["HS256"], "client-secret": OP_SECRET}])
+}
+
+/// A persisting SOAP instance taking id_tokens and assertions of the test issuers.
+fn federated_soap(element: &str) -> Value {
+    let mut i = persisting_instance(element, true);
+    i["security-policy-validated-token-config"] = json!([
+        {"validatedTokenType": "OPENIDCONNECT", "invalidateInterimOpenAMSession": true},
+        {"validatedTokenType": "SAML2", "invalidateInterimOpenAMSession": true}
+    ]);
+    i["oidc-trusted-issuers"] = trusted_op();
+    i["saml2-trusted-issuers"] = json!([{
+        "issuer": "https://idp.example.com/saml", "certificate": "idp-saml", "audience": "urn:sts"
+    }]);
+    i
 }
 
 /// A persisting REST instance taking id_tokens of the test issuer.
@@ -25,6 +60,12 @@ fn federated_rest(element: &str) -> Value {
         {"inputTokenType": "USERNAME", "outputTokenType": "SAML2", "invalidateInterimOpenAMSession": true}
     ]);
     r
+}
+
+fn jwt_bst(jwt: &str) -> String {
+    format!(
+        "<wsse:BinarySecurityToken ValueType=\"urn:ietf:params:oauth:token-type:jwt\">{jwt}</wsse:BinarySecurityToken>"
+    )
 }
 
 fn soap_issue(base: &str, element: &str, security: &str) -> reqwest::blocking::Response {
@@ -55,6 +96,89 @@ fn stored_tokens(s: &TestServer) -> Vec<sts::store::TokenInfo> {
         .query_tokens(&sts::store::Filter::True, 100, None)
         .unwrap()
         .items
+}
+
+#[test]
+fn principals_with_control_characters_are_refused_and_nothing_is_issued() {
+    let (idp, idp_cert) = saml_idp();
+    let s = start_with(Opts {
+        files: vec![
+            ("keys/idp-saml.crt.pem".into(), idp_cert),
+            (
+                "instances/rest/rest-fed.json".into(),
+                serde_json::to_vec(&federated_rest("rest-fed")).unwrap(),
+            ),
+        ],
+        instances: vec![("soap-fed.json".into(), federated_soap("soap-fed"))],
+        rest_sts_caller: Some(sts::config::RestCaller::Anyone),
+        ..Default::default()
+    });
+    // The same inputs with a plain principal are issued (and stored): the refusals below are
+    // about the principal only.
+    let r = Reply::from(soap_issue(
+        &s.base,
+        "soap-fed",
+        &jwt_bst(&op_id_token("alice")),
+    ));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = Reply::from(soap_issue(
+        &s.base,
+        "soap-fed",
+        &idp_assertion(&idp, "alice", "urn:sts", (-60, 300)),
+    ));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = Reply::from(rest_translate(
+        &s.base,
+        "rest-fed",
+        json!({"token_type": "OPENIDCONNECT", "oidc_id_token": op_id_token("alice")}),
+    ));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let before = stored_tokens(&s).len();
+    assert_eq!(before, 3);
+
+    for sub in [
+        format!("alice\n{FORGED}"),
+        format!("alice\r{FORGED}"),
+        "ali\u{0}ce".to_owned(),
+        "ali\u{1b}[31mce".to_owned(),
+        "ali\u{85}ce".to_owned(),
+        "ali\u{7f}ce".to_owned(),
+    ] {
+        let r = Reply::from(soap_issue(
+            &s.base,
+            "soap-fed",
+            &jwt_bst(&op_id_token(&sub)),
+        ));
+        assert_eq!(
+            r.fault_code(),
+            "wst:FailedAuthentication",
+            "{sub:?}: {}",
+            r.body
+        );
+        assert!(r.body.contains("control character"), "{sub:?}: {}", r.body);
+        assert!(!r.body.contains("FORGED"), "{}", r.body);
+        let r = Reply::from(rest_translate(
+            &s.base,
+            "rest-fed",
+            json!({"token_type": "OPENIDCONNECT", "oidc_id_token": op_id_token(&sub)}),
+        ));
+        expect_error(&r, 401, "control character");
+    }
+    // A SAML NameID with a carriage return (written &#13;, signed by the trusted IdP).
+    let assertion = idp_assertion(&idp, &format!("alice\r{FORGED}"), "urn:sts", (-60, 300));
+    assert!(assertion.contains("&#13;"), "{assertion}");
+    let r = Reply::from(soap_issue(&s.base, "soap-fed", &assertion));
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
+    assert!(r.body.contains("control character"), "{}", r.body);
+    // A UsernameToken whose username holds a control character cannot name a user (names
+    // are letters, digits and .-_@), so it fails like any wrong credential.
+    let r = s.post_soap11(&envelope(
+        SOAP11,
+        &username_text("demo&#10;FORGED", DEMO_PASSWORD),
+        RST_ISSUE,
+    ));
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
+    assert_eq!(stored_tokens(&s).len(), before, "a token was issued");
 }
 
 /// `sts serve` on a prepared data directory, its stderr (the log) collected.
@@ -134,6 +258,62 @@ fn prepared_dir(files: &[(&str, Vec<u8>)]) -> tempfile::TempDir {
         std::fs::write(path, bytes).unwrap();
     }
     dir
+}
+
+#[test]
+fn client_text_cannot_forge_server_log_lines() {
+    let (idp, idp_cert) = saml_idp();
+    let dir = prepared_dir(&[
+        ("keys/idp-saml.crt.pem", idp_cert),
+        (
+            "instances/soap/soap-fed.json",
+            serde_json::to_vec(&federated_soap("soap-fed")).unwrap(),
+        ),
+        (
+            "instances/rest/rest-fed.json",
+            serde_json::to_vec(&federated_rest("rest-fed")).unwrap(),
+        ),
+    ]);
+    let s = LoggedServer::start(dir, &[("STS_REST_STS_CALLER", "anyone")]);
+    let forged_sub = format!("alice\n{FORGED}");
+    let r = soap_issue(&s.base, "soap-fed", &jwt_bst(&op_id_token(&forged_sub)));
+    assert_eq!(r.status().as_u16(), 500);
+    let r = soap_issue(
+        &s.base,
+        "soap-fed",
+        &idp_assertion(&idp, &format!("alice\r\n{FORGED}"), "urn:sts", (-60, 300)),
+    );
+    assert_eq!(r.status().as_u16(), 500);
+    let r = rest_translate(
+        &s.base,
+        "rest-fed",
+        json!({"token_type": "OPENIDCONNECT", "oidc_id_token": op_id_token(&forged_sub)}),
+    );
+    assert_eq!(r.status().as_u16(), 401);
+    // A username with line breaks (it names no user).
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/sts/{INSTANCE}", s.base))
+        .header("Content-Type", "text/xml; charset=utf-8")
+        .header("SOAPAction", format!("\"{ISSUE_ACTION}\""))
+        .body(envelope(
+            SOAP11,
+            &username_text(&format!("x&#10;{FORGED}&#13;"), "pw"),
+            RST_ISSUE,
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 500);
+    let log = s.stop();
+    assert!(
+        log.contains("FailedAuthentication"),
+        "the refusals are logged: {log}"
+    );
+    for line in log.lines() {
+        assert!(
+            !line.starts_with("1999-01-01") && !line.contains("\u{1b}"),
+            "forged or coloured line in the log: {line:?}\n{log}"
+        );
+    }
 }
 
 #[test]

@@ -696,7 +696,7 @@ fn openid_provider(dir: &Path) -> (std::path::PathBuf, Value) {
 }
 
 /// A SAML identity provider's signing key, and its certificate (PEM).
-fn saml_idp() -> (std::sync::Arc<sts::xmldsig::SigningKey>, Vec<u8>) {
+pub fn saml_idp() -> (std::sync::Arc<sts::xmldsig::SigningKey>, Vec<u8>) {
     let (key, cert) = sts::datadir::new_key_pair("idp", sts::xmldsig::KeyKind::Rsa).unwrap();
     let idp = sts::xmldsig::SigningKey::new(
         "idp",
@@ -711,7 +711,7 @@ fn saml_idp() -> (std::sync::Arc<sts::xmldsig::SigningKey>, Vec<u8>) {
 
 /// An identity provider's signed SAML 2.0 bearer assertion about `subject`, built and signed
 /// (RSA-SHA256, libxmlsec1) with the IdP's own key.
-fn idp_assertion(
+pub fn idp_assertion(
     idp: &std::sync::Arc<sts::xmldsig::SigningKey>,
     subject: &str,
     audience: &str,
