@@ -1874,6 +1874,12 @@ impl Engine {
                 req.token_type.name()
             )));
         }
+        // One rule for every front end: an id_token confirms nobody but its bearer.
+        if req.token_type == TokenType::OpenIdConnect && req.key_type != KeyType::Bearer {
+            return Err(EngineError::BadRequest(
+                "id_tokens are bearer tokens: KeyType PublicKey, SymmetricKey and sender-vouches apply to SAML 2.0 only".into(),
+            ));
+        }
         match req.token_type {
             TokenType::Saml2 => self.issue_saml2(instance, principal, req),
             TokenType::OpenIdConnect => self.issue_oidc(instance, principal, req),

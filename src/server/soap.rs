@@ -595,12 +595,6 @@ fn issue(
                     ));
                 }
             };
-            if token_type == TokenType::OpenIdConnect && key_type != KeyType::Bearer {
-                return Err(EngineError::BadRequest(
-                    "id_tokens are bearer tokens: KeyType PublicKey applies to SAML 2.0 only"
-                        .into(),
-                ));
-            }
             key_type_uri = match key_type {
                 KeyType::PublicKey(_) => KEY_TYPE_PUBLIC_KEY,
                 KeyType::Symmetric(_) => KEY_TYPE_SYMMETRIC_KEY,

@@ -1,6 +1,6 @@
 //! The issue path end to end: principals with control characters are refused wherever they
 //! come from, log lines cannot be forged, a successful request logs no error and a token that
-//! cannot be stored is withheld.
+//! cannot be stored is withheld, and key types are the engine's rule for every front end.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -386,4 +386,67 @@ fn a_token_that_cannot_be_stored_is_withheld() {
     assert_eq!(r.status, 500, "{}", r.body);
     assert!(r.json().get("issued_token").is_none(), "{}", r.body);
     assert_eq!(stored_tokens(&s).len(), 1);
+}
+
+#[test]
+fn id_tokens_are_bearer_tokens_whoever_asks_the_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    sts::datadir::bootstrap(
+        dir.path(),
+        Some(DEMO_PASSWORD.into()),
+        Some(ADMIN_PASSWORD.into()),
+    )
+    .unwrap();
+    let mut i = persisting_instance("soap-oidc", false);
+    i["issued-token-types"] = json!(["SAML2", "OPENIDCONNECT"]);
+    i["oidc-id-token-config"] = json!({
+        "oidc-issuer": "https://sts.example.com/oidc", "oidc-audience": ["rp-1"],
+        "oidc-signature-algorithm": "RS256", "oidc-token-lifetime-seconds": "300"
+    });
+    std::fs::write(
+        dir.path().join("instances/soap/soap-oidc.json"),
+        serde_json::to_vec(&i).unwrap(),
+    )
+    .unwrap();
+    let cfg = sts::config::Config {
+        data_dir: dir.path().to_owned(),
+        ..Default::default()
+    };
+    let state = sts::build_state(&cfg, std::sync::Arc::new(sts::clock::SystemClock)).unwrap();
+    let instance = state.publisher.instance("soap-oidc").unwrap();
+    let principal = state
+        .engine
+        .authenticate_for(
+            &instance,
+            &sts::engine::Credential::PasswordText {
+                username: "demo".into(),
+                password: sts::secret::Secret::new(DEMO_PASSWORD.into()),
+                nonce: None,
+                created: None,
+            },
+        )
+        .unwrap();
+    use sts::engine::{EngineError, IssueRequest, KeyType, ProofCertificate};
+    use sts::instance::TokenType;
+    let bearer = IssueRequest::new(TokenType::OpenIdConnect);
+    assert!(state.engine.issue(&instance, &principal, &bearer).is_ok());
+    let cert =
+        ProofCertificate::from_base64(&crate::rest::client_cert_b64(-1, 30), state.engine.now())
+            .unwrap();
+    for key_type in [
+        KeyType::PublicKey(cert),
+        KeyType::SenderVouches,
+        KeyType::Symmetric(sts::engine::proof::SymmetricRequest {
+            requestor_entropy: None,
+            bits: 256,
+        }),
+    ] {
+        let mut req = IssueRequest::new(TokenType::OpenIdConnect);
+        req.key_type = key_type.clone();
+        req.secure_transport = true;
+        match state.engine.issue(&instance, &principal, &req) {
+            Err(EngineError::BadRequest(m)) => assert!(m.contains("bearer"), "{m}"),
+            other => panic!("{key_type:?}: {other:?}"),
+        }
+    }
 }
