@@ -1393,7 +1393,7 @@ fn every_cell_of_the_token_matrix() {
     let sym =
         "<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/SymmetricKey</wst:KeyType>";
     let public = format!(
-        "<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/PublicKey</wst:KeyType><wst:UseKey><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data><ds:X509Certificate>{proof_cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></wst:UseKey>"
+        "<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/PublicKey</wst:KeyType><wst:UseKey><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data><ds:X509Certificate>{alice_der}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></wst:UseKey>"
     );
     let jwt_type = "<wst:TokenType>urn:ietf:params:oauth:token-type:jwt</wst:TokenType>";
     for input in [
@@ -1445,6 +1445,11 @@ fn every_cell_of_the_token_matrix() {
                     envelope(SOAP11, &security, &format!("{RST_ISSUE}{extra}"))
                 }
             };
+            // The UseKey certificate is proven by the message signature (X509 token), else
+            // by the client certificate of the TLS offload engine.
+            if output == "public key" && !input.starts_with("X509") {
+                headers.push(("X-Client-Cert", alice_der.clone()));
+            }
             let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let r = s.post("/sts/matrix-soap", &h, body);
             assert_eq!(r.status, 200, "{cell}: {}", r.body);
@@ -1460,7 +1465,7 @@ fn every_cell_of_the_token_matrix() {
                 "bearer" => check_saml(&cell, &r.assertion_text(), "bearer"),
                 "public key" => {
                     let a = r.assertion_text();
-                    assert!(a.contains(&proof_cert), "{cell}: {a}");
+                    assert!(a.contains(&alice_der), "{cell}: {a}");
                     check_saml(&cell, &a, "holder-of-key");
                 }
                 _ => {
@@ -1478,6 +1483,37 @@ fn every_cell_of_the_token_matrix() {
         }
     }
     assert_eq!(cells, 16 + 28);
+    // A UseKey certificate other than the one proven is not bound to the assertion.
+    let r = s.post(
+        "/sts/matrix-soap",
+        &[
+            ("Content-Type", "text/xml; charset=utf-8"),
+            ("SOAPAction", &format!("\"{ISSUE_ACTION}\"")),
+            ("X-Client-Cert", &alice_der),
+        ],
+        envelope(
+            SOAP11,
+            &username_text("alice", "s3cret"),
+            &format!("{RST_ISSUE}{}", public.replace(&alice_der, &proof_cert)),
+        ),
+    );
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
+    assert!(r.body.contains("possession"), "{}", r.body);
+    let r = s.post(
+        "/sts/matrix-soap",
+        &[
+            ("Content-Type", "text/xml; charset=utf-8"),
+            ("SOAPAction", &format!("\"{ISSUE_ACTION}\"")),
+        ],
+        wss_signed_rst(
+            &alice_cert.0,
+            &alice_cert.1,
+            &["Body-1", "TS-1"],
+            "",
+            &public.replace(&alice_der, &proof_cert),
+        ),
+    );
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
 }
 
 #[test]
