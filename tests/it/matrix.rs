@@ -1690,3 +1690,44 @@ fn soap_on_behalf_of_gets_sender_vouches_assertions() {
         assert!(r.body.contains(needle), "`{needle}` not in {}", r.body);
     }
 }
+
+#[test]
+fn a_signed_message_proves_the_use_key_on_a_username_instance() {
+    use base64::Engine as _;
+    // The demo instance takes UsernameTokens only; the X.509 token beside the UsernameToken
+    // is no credential there, but its signature over Body and Timestamp proves its key.
+    let s = start();
+    let pki = Pki::new("Key Holder CA");
+    let holder = pki.issue("holder", "holder", 61, (-1, 30), false);
+    let holder_der = base64::engine::general_purpose::STANDARD.encode(
+        openssl::x509::X509::from_pem(&std::fs::read(&holder.0).unwrap())
+            .unwrap()
+            .to_der()
+            .unwrap(),
+    );
+    let use_key = |cert: &str| {
+        format!(
+            "<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/PublicKey</wst:KeyType><wst:UseKey><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></wst:UseKey>"
+        )
+    };
+    let signed = |rst_extra: &str| {
+        // The signature covers Body and Timestamp only: the UsernameToken is added after.
+        wss_signed_rst(&holder.0, &holder.1, &["Body-1", "TS-1"], "", rst_extra).replacen(
+            "<wsu:Timestamp",
+            &format!("{}<wsu:Timestamp", username_text("alice", "s3cret")),
+            1,
+        )
+    };
+    let r = s.post_soap11(&signed(&use_key(&holder_der)));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let a = r.assertion_text();
+    assert!(
+        a.contains("cm:holder-of-key") && a.contains(&holder_der),
+        "{a}"
+    );
+    assert!(a.contains(">alice</saml2:NameID>"), "{a}");
+    // The same signed message naming another certificate proves nothing about it.
+    let r = s.post_soap11(&signed(&use_key(&client_cert_b64(-1, 30))));
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
+    assert!(r.body.contains("possession"), "{}", r.body);
+}
