@@ -14,6 +14,7 @@ pub mod engine;
 pub mod identity;
 pub mod instance;
 pub mod keyring;
+pub mod logging;
 pub mod oauth;
 pub mod plugin;
 pub mod publish;

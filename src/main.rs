@@ -619,10 +619,7 @@ fn user(cfg: &Config, command: UserCommand) -> Result<(), AnyError> {
 }
 
 fn serve(cfg: Config) -> Result<(), AnyError> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cfg.log)?)
-        .with_writer(std::io::stderr)
-        .init();
+    sts::logging::init(&cfg.log)?;
     sts::identity::set_hash_concurrency(cfg.cpu_threads());
     let boot = bootstrap(&cfg)?;
     print_bootstrap(&boot);

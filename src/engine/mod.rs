@@ -4,6 +4,7 @@
 
 pub mod custom;
 mod nonces;
+mod principal;
 pub mod proof;
 pub mod saml_input;
 pub mod x509;
@@ -154,8 +155,10 @@ pub struct MessageTimestamp {
     pub expires: Option<DateTime<Utc>>,
 }
 
-/// An authenticated subject.
+/// An authenticated subject; made by [`Principal::new`] only, which refuses control
+/// characters in the name.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Principal {
     pub realm: String,
     pub name: String,
@@ -1429,20 +1432,18 @@ impl Engine {
             .users
             .find(&info.realm, &info.username)
             .map_err(|e| EngineError::RequestFailed(format!("identity store: {e}")))?;
-        Ok(user.filter(|u| !u.disabled).map(|u| {
-            let admin = u.admin;
-            (
-                Principal {
-                    realm: info.realm.clone(),
-                    name: u.username,
-                    attributes: u.attributes,
-                    authenticated: None,
-                    source: PrincipalSource::Password,
-                },
-                info,
-                admin,
-            )
-        }))
+        let Some(u) = user.filter(|u| !u.disabled) else {
+            return Ok(None);
+        };
+        let admin = u.admin;
+        let principal = Principal::new(
+            info.realm.clone(),
+            u.username,
+            u.attributes,
+            None,
+            PrincipalSource::Password,
+        )?;
+        Ok(Some((principal, info, admin)))
     }
 
     /// Authenticates a credential and issues a token, the way every front end does it: an
@@ -1682,17 +1683,17 @@ impl Engine {
         if user.as_ref().is_some_and(|u| u.admin) {
             return Err(fail("the principal is an administrator of this STS"));
         }
-        Ok(Principal {
+        Principal::new(
             realm,
-            name: name.to_owned(),
-            attributes: user.map(|u| u.attributes).unwrap_or_default(),
-            authenticated: match source {
+            name.to_owned(),
+            user.map(|u| u.attributes).unwrap_or_default(),
+            match source {
                 // This request proved possession of the certificate's key (RFC 8176 `pop`).
                 PrincipalSource::X509 => Some((self.clock.now(), "pop")),
                 _ => None,
             },
             source,
-        })
+        )
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -1842,13 +1843,13 @@ impl Engine {
         match user {
             Some(u) if ok && !u.disabled => {
                 self.throttle.success(&realm_n, username);
-                Ok(Principal {
-                    realm: realm_n,
-                    name: u.username,
-                    attributes: u.attributes,
-                    authenticated: Some((now, "pwd")),
-                    source: PrincipalSource::Password,
-                })
+                Principal::new(
+                    realm_n,
+                    u.username,
+                    u.attributes,
+                    Some((now, "pwd")),
+                    PrincipalSource::Password,
+                )
             }
             _ => {
                 if self.throttle.failure(&realm_n, username, now) {
@@ -1873,6 +1874,12 @@ impl Engine {
                 req.token_type.name()
             )));
         }
+        // One rule for every front end: an id_token confirms nobody but its bearer.
+        if req.token_type == TokenType::OpenIdConnect && req.key_type != KeyType::Bearer {
+            return Err(EngineError::BadRequest(
+                "id_tokens are bearer tokens: KeyType PublicKey, SymmetricKey and sender-vouches apply to SAML 2.0 only".into(),
+            ));
+        }
         match req.token_type {
             TokenType::Saml2 => self.issue_saml2(instance, principal, req),
             TokenType::OpenIdConnect => self.issue_oidc(instance, principal, req),
@@ -1893,7 +1900,9 @@ impl Engine {
             .config
             .saml2()
             .ok_or_else(|| EngineError::RequestFailed("instance has no saml2-config".into()))?;
-        let now = self.clock.now();
+        // Whole seconds, as the assertion writes its times: the RSTR's wst:Lifetime states
+        // the same instants (IssueInstant = NotBefore = Created, NotOnOrAfter = Expires).
+        let now = truncate_to_seconds(self.clock.now());
         let max = Duration::seconds(
             i64::try_from(cfg.token_lifetime_seconds).unwrap_or(i64::MAX / 2_000),
         );

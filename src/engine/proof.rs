@@ -11,6 +11,25 @@ use openssl::sign::Signer;
 
 use crate::secret::Secret;
 
+use super::{EngineError, ProofCertificate};
+
+/// WS-Trust 1.4 §9.2: the requestor of a PublicKey token proves possession of the key it
+/// asks to be bound to. A `wst:UseKey` certificate is accepted only when this request proved
+/// its key: `proven` are the certificates (DER) whose keys it did prove, the one that signed
+/// the message (WS-Security signature over Body and Timestamp) and the TLS client
+/// certificate. Anyone can copy a certificate; only its key holder can do either.
+pub fn require_possession<'a>(
+    cert: &ProofCertificate,
+    proven: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<(), EngineError> {
+    if proven.into_iter().any(|p| p == cert.der()) {
+        return Ok(());
+    }
+    Err(EngineError::FailedAuthentication(
+        "possession of the wst:UseKey key is not proven: sign the message (WS-Security, over the soap:Body and wsu:Timestamp) with that key, or present that certificate as the TLS client certificate".into(),
+    ))
+}
+
 /// `wst:ComputedKeyAlgorithm` of P_SHA1.
 pub const CK_PSHA1: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/CK/PSHA1";
 /// Key sizes (bits) accepted in `wst:KeySize`; the default is 256.

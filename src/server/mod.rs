@@ -112,11 +112,14 @@ impl warp::Reply for HttpReply {
 }
 
 /// A reply that may wait for the durable write of an issued token: `reply` is sent only once
-/// the write resolves, and `if_lost` instead if it fails.
+/// the write resolves; if it fails, the fallback is built (and logged) then, and sent instead.
 pub struct Outcome {
     pub reply: HttpReply,
-    pub pending: Option<(crate::store::Durable, HttpReply)>,
+    pub pending: Option<(crate::store::Durable, Fallback)>,
 }
+
+/// The reply for a token that could not be stored, built only when that happens.
+pub type Fallback = Box<dyn FnOnce() -> HttpReply + Send>;
 
 impl Outcome {
     /// Awaits the pending write, off the CPU threads, and picks the reply.
@@ -127,7 +130,7 @@ impl Outcome {
                 Ok(()) => self.reply,
                 Err(e) => {
                     tracing::error!(error = %e, "an issued token could not be stored; the token is withheld");
-                    if_lost
+                    if_lost()
                 }
             },
         }

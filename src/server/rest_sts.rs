@@ -35,12 +35,12 @@ pub fn handle(state: &AppState, req: &JsonRequest, caller: RestCaller) -> Outcom
         Ok((reply, pending)) => Outcome {
             reply,
             pending: pending.map(|d| {
-                (
-                    d,
+                let lost: super::Fallback = Box::new(|| {
                     json_reply(&JsonFailure::Internal(
                         "the issued token could not be stored".into(),
-                    )),
-                )
+                    ))
+                });
+                (d, lost)
             }),
         },
         Err(f) => Outcome {

@@ -74,14 +74,15 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
         version = env.version;
         let mut headers = read_headers(&env)?;
         headers.read_spans(body);
-        headers.x509_signed = message_signer(state, instance, &env, &headers, body)?;
+        let signer = message_signer(state, instance, &env, &headers, body)?;
+        headers.x509_signed = signer.clone().filter(|_| instance.accepts(TokenType::X509));
         let wsa_ns = headers.addressing.ns.unwrap_or(wstrust::WSA_NSS[0]);
         let rst = wstrust::parse_rst(&env.body, body)?;
         let op = dispatch(&headers, http, &rst)?;
         let mut durable = None;
         let body = match op {
             Operation::Issue => {
-                let (body, d) = issue(state, instance, http, &headers, &rst, body)?;
+                let (body, d) = issue(state, instance, http, &headers, &rst, body, signer)?;
                 durable = d;
                 body
             }
@@ -118,10 +119,14 @@ pub fn handle(state: &AppState, subpath: &str, http: &SoapHttp, body: &[u8]) -> 
                 headers: Vec::new(),
             };
             let pending = ok.durable.map(|d| {
-                let lost = SoapFailure::Engine(EngineError::RequestFailed(
-                    "storing the issued token failed".into(),
-                ));
-                (d, fault_reply(version, subpath, &lost, None))
+                let subpath = subpath.to_owned();
+                let lost: super::Fallback = Box::new(move || {
+                    let lost = SoapFailure::Engine(EngineError::RequestFailed(
+                        "storing the issued token failed".into(),
+                    ));
+                    fault_reply(version, &subpath, &lost, None)
+                });
+                (d, lost)
             });
             Outcome { reply, pending }
         }
@@ -382,6 +387,8 @@ fn cancel(
 /// cover exactly the SOAP Body and the Timestamp by their `wsu:Id`s; the Timestamp is then
 /// checked for freshness, and the signature value is accepted once. This is the proof of
 /// possession; whether the certificate is trusted is the engine's decision, as for TLS.
+/// On an instance that takes no X509 input the token is not a credential: a signature that
+/// does not verify is ignored, one that does may still prove a `wst:UseKey`.
 fn message_signer(
     state: &AppState,
     instance: &crate::engine::Instance,
@@ -392,12 +399,24 @@ fn message_signer(
     let Some(der) = &headers.x509_token else {
         return Ok(None);
     };
+    let signed = verified_signer(state, instance, env, headers, input, der);
+    if instance.accepts(TokenType::X509) {
+        signed.map(Some)
+    } else {
+        Ok(signed.ok())
+    }
+}
+
+fn verified_signer(
+    state: &AppState,
+    instance: &crate::engine::Instance,
+    env: &soap::Envelope,
+    headers: &RequestHeaders,
+    input: &[u8],
+    der: &[u8],
+) -> Result<Vec<u8>, SoapFailure> {
     let fail =
         |m: &str| SoapFailure::Engine(EngineError::FailedAuthentication(format!("X.509: {m}")));
-    if !instance.accepts(TokenType::X509) {
-        // Another token of the header may be the credential; this one is not read.
-        return Ok(None);
-    }
     let (Some(ts), Some(ts_id), Some(body_id), Some(sig)) = (
         &headers.timestamp,
         &headers.timestamp_id,
@@ -430,7 +449,7 @@ fn message_signer(
         expires: ts.expires,
     })?;
     state.engine.accept_once(b"wss-signature", sig, expires)?;
-    Ok(Some(der.clone()))
+    Ok(der.to_vec())
 }
 
 /// KeySize (default 256 bits), requestor Entropy and ComputedKeyAlgorithm of a SymmetricKey
@@ -542,6 +561,7 @@ fn issue(
     headers: &RequestHeaders,
     rst: &wstrust::Rst,
     body: &[u8],
+    signer: Option<Vec<u8>>,
 ) -> Result<(String, Option<Durable>), SoapFailure> {
     // With OnBehalfOf, the requester authenticates and vouches for the subject of the
     // OnBehalfOf token, which the assertion is about (sender-vouches).
@@ -614,11 +634,16 @@ fn issue(
                     ));
                 }
             };
-            if token_type == TokenType::OpenIdConnect && key_type != KeyType::Bearer {
-                return Err(EngineError::BadRequest(
-                    "id_tokens are bearer tokens: KeyType PublicKey applies to SAML 2.0 only"
-                        .into(),
-                ));
+            // id_tokens are refused by the engine whatever the proof; assertions are bound
+            // to a proven key only.
+            if let (KeyType::PublicKey(cert), TokenType::Saml2) = (&key_type, token_type) {
+                let tls = super::client_cert::chain(instance, &http.headers, &http.peer)
+                    .ok()
+                    .and_then(|c| c.into_iter().next());
+                crate::engine::proof::require_possession(
+                    cert,
+                    signer.as_deref().into_iter().chain(tls.as_deref()),
+                )?;
             }
             key_type_uri = match key_type {
                 KeyType::PublicKey(_) => KEY_TYPE_PUBLIC_KEY,

@@ -411,3 +411,64 @@ fn client_captures_are_accepted_with_the_clock_pinned_to_their_time() {
     );
     assert_eq!(r.fault_code(), "wst:ExpiredData", "{}", r.body);
 }
+
+#[test]
+fn rstr_lifetime_and_assertion_state_the_same_instants() {
+    // A clock 999 ms into a second: a Lifetime that kept the milliseconds would outlive the
+    // assertion's NotOnOrAfter, which is written in whole seconds.
+    let at = chrono::DateTime::parse_from_rfc3339("2026-12-04T16:00:00.999Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let s = start_with(Opts {
+        clock: Some(sts::clock::FixedClock::new(at)),
+        ..Default::default()
+    });
+    let r = s.post_soap11(&envelope(
+        SOAP11,
+        &username_text("demo", DEMO_PASSWORD),
+        RST_ISSUE,
+    ));
+    assert_eq!(r.status, 200, "{}", r.body);
+    const WSU: &str =
+        "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
+    let env = r.doc();
+    let rstr = child(
+        child(&env, SOAP11, "Body"),
+        WST,
+        "RequestSecurityTokenResponseCollection",
+    )
+    .elements()
+    .next()
+    .unwrap();
+    let lifetime = child(rstr, WST, "Lifetime");
+    let instant = |s: &str| sts::wstrust::parse_datetime(s).unwrap();
+    let created = instant(&child(lifetime, WSU, "Created").text());
+    let expires = instant(&child(lifetime, WSU, "Expires").text());
+    let assertion = child(
+        child(rstr, WST, "RequestedSecurityToken"),
+        SAML2,
+        "Assertion",
+    );
+    let cond = child(assertion, SAML2, "Conditions");
+    let issue_instant = instant(assertion.attr(None, "IssueInstant").unwrap());
+    let not_before = instant(cond.attr(None, "NotBefore").unwrap());
+    let not_on_or_after = instant(cond.attr(None, "NotOnOrAfter").unwrap());
+    let confirmation = child(
+        child(
+            child(assertion, SAML2, "Subject"),
+            SAML2,
+            "SubjectConfirmation",
+        ),
+        SAML2,
+        "SubjectConfirmationData",
+    );
+    let confirmation_until = instant(confirmation.attr(None, "NotOnOrAfter").unwrap());
+    assert_eq!(created, issue_instant, "{}", r.body);
+    assert_eq!(created, not_before, "{}", r.body);
+    assert_eq!(expires, not_on_or_after, "{}", r.body);
+    assert_eq!(expires, confirmation_until, "{}", r.body);
+    // Whole seconds: the clock's second, not the next one.
+    assert_eq!(created.timestamp_subsec_millis(), 0);
+    assert_eq!(created.timestamp(), at.timestamp());
+    assert_eq!((expires - created).num_seconds(), 600);
+}

@@ -8,6 +8,7 @@ mod encoding;
 mod faults;
 mod introspect;
 mod issue;
+mod issue_path;
 mod matrix;
 mod openapi;
 mod peers;

@@ -692,7 +692,7 @@ fn openid_provider(dir: &Path) -> (std::path::PathBuf, Value) {
 }
 
 /// A SAML identity provider's signing key, and its certificate (PEM).
-fn saml_idp() -> (std::sync::Arc<sts::xmldsig::SigningKey>, Vec<u8>) {
+pub fn saml_idp() -> (std::sync::Arc<sts::xmldsig::SigningKey>, Vec<u8>) {
     let (key, cert) = sts::datadir::new_key_pair("idp", sts::xmldsig::KeyKind::Rsa).unwrap();
     let idp = sts::xmldsig::SigningKey::new(
         "idp",
@@ -707,7 +707,7 @@ fn saml_idp() -> (std::sync::Arc<sts::xmldsig::SigningKey>, Vec<u8>) {
 
 /// An identity provider's signed SAML 2.0 bearer assertion about `subject`, built and signed
 /// (RSA-SHA256, libxmlsec1) with the IdP's own key.
-fn idp_assertion(
+pub fn idp_assertion(
     idp: &std::sync::Arc<sts::xmldsig::SigningKey>,
     subject: &str,
     audience: &str,
@@ -1389,7 +1389,7 @@ fn every_cell_of_the_token_matrix() {
     let sym =
         "<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/SymmetricKey</wst:KeyType>";
     let public = format!(
-        "<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/PublicKey</wst:KeyType><wst:UseKey><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data><ds:X509Certificate>{proof_cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></wst:UseKey>"
+        "<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/PublicKey</wst:KeyType><wst:UseKey><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data><ds:X509Certificate>{alice_der}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></wst:UseKey>"
     );
     let jwt_type = "<wst:TokenType>urn:ietf:params:oauth:token-type:jwt</wst:TokenType>";
     for input in [
@@ -1441,6 +1441,11 @@ fn every_cell_of_the_token_matrix() {
                     envelope(SOAP11, &security, &format!("{RST_ISSUE}{extra}"))
                 }
             };
+            // The UseKey certificate is proven by the message signature (X509 token), else
+            // by the client certificate of the TLS offload engine.
+            if output == "public key" && !input.starts_with("X509") {
+                headers.push(("X-Client-Cert", alice_der.clone()));
+            }
             let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let r = s.post("/sts/matrix-soap", &h, body);
             assert_eq!(r.status, 200, "{cell}: {}", r.body);
@@ -1456,7 +1461,7 @@ fn every_cell_of_the_token_matrix() {
                 "bearer" => check_saml(&cell, &r.assertion_text(), "bearer"),
                 "public key" => {
                     let a = r.assertion_text();
-                    assert!(a.contains(&proof_cert), "{cell}: {a}");
+                    assert!(a.contains(&alice_der), "{cell}: {a}");
                     check_saml(&cell, &a, "holder-of-key");
                 }
                 _ => {
@@ -1474,6 +1479,37 @@ fn every_cell_of_the_token_matrix() {
         }
     }
     assert_eq!(cells, 16 + 28);
+    // A UseKey certificate other than the one proven is not bound to the assertion.
+    let r = s.post(
+        "/sts/matrix-soap",
+        &[
+            ("Content-Type", "text/xml; charset=utf-8"),
+            ("SOAPAction", &format!("\"{ISSUE_ACTION}\"")),
+            ("X-Client-Cert", &alice_der),
+        ],
+        envelope(
+            SOAP11,
+            &username_text("alice", "s3cret"),
+            &format!("{RST_ISSUE}{}", public.replace(&alice_der, &proof_cert)),
+        ),
+    );
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
+    assert!(r.body.contains("possession"), "{}", r.body);
+    let r = s.post(
+        "/sts/matrix-soap",
+        &[
+            ("Content-Type", "text/xml; charset=utf-8"),
+            ("SOAPAction", &format!("\"{ISSUE_ACTION}\"")),
+        ],
+        wss_signed_rst(
+            &alice_cert.0,
+            &alice_cert.1,
+            &["Body-1", "TS-1"],
+            "",
+            &public.replace(&alice_der, &proof_cert),
+        ),
+    );
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
 }
 
 #[test]
@@ -1649,4 +1685,45 @@ fn soap_on_behalf_of_gets_sender_vouches_assertions() {
         assert_eq!(r.fault_code(), code, "{needle}: {}", r.body);
         assert!(r.body.contains(needle), "`{needle}` not in {}", r.body);
     }
+}
+
+#[test]
+fn a_signed_message_proves_the_use_key_on_a_username_instance() {
+    use base64::Engine as _;
+    // The demo instance takes UsernameTokens only; the X.509 token beside the UsernameToken
+    // is no credential there, but its signature over Body and Timestamp proves its key.
+    let s = start();
+    let pki = Pki::new("Key Holder CA");
+    let holder = pki.issue("holder", "holder", 61, (-1, 30), false);
+    let holder_der = base64::engine::general_purpose::STANDARD.encode(
+        openssl::x509::X509::from_pem(&std::fs::read(&holder.0).unwrap())
+            .unwrap()
+            .to_der()
+            .unwrap(),
+    );
+    let use_key = |cert: &str| {
+        format!(
+            "<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/PublicKey</wst:KeyType><wst:UseKey><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></wst:UseKey>"
+        )
+    };
+    let signed = |rst_extra: &str| {
+        // The signature covers Body and Timestamp only: the UsernameToken is added after.
+        wss_signed_rst(&holder.0, &holder.1, &["Body-1", "TS-1"], "", rst_extra).replacen(
+            "<wsu:Timestamp",
+            &format!("{}<wsu:Timestamp", username_text("alice", "s3cret")),
+            1,
+        )
+    };
+    let r = s.post_soap11(&signed(&use_key(&holder_der)));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let a = r.assertion_text();
+    assert!(
+        a.contains("cm:holder-of-key") && a.contains(&holder_der),
+        "{a}"
+    );
+    assert!(a.contains(">alice</saml2:NameID>"), "{a}");
+    // The same signed message naming another certificate proves nothing about it.
+    let r = s.post_soap11(&signed(&use_key(&client_cert_b64(-1, 30))));
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
+    assert!(r.body.contains("possession"), "{}", r.body);
 }
