@@ -2,6 +2,7 @@
 //! then issue the requested token. It knows nothing about HTTP or SOAP framing, and reads the
 //! time only from its [`Clock`].
 
+pub mod cancel;
 pub mod custom;
 mod nonces;
 pub mod proof;
@@ -53,6 +54,9 @@ pub enum EngineError {
     /// A custom token plug-in failed (no answer in time, a panic, a malformed answer).
     #[error("{0}")]
     PluginFailed(String),
+    /// The caller is authenticated but may not do this (cancel another user's token).
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 /// Longest nonce accepted (WSS suggests 16 bytes; some clients send 32 or 64).
@@ -1233,11 +1237,7 @@ impl Engine {
             return Err("this instance issues unsigned assertions, which cannot be validated");
         };
         // The previous certificate of a rotated key still vouches for what it signed.
-        let verified = match crate::xmldsig::verify_enveloped(xml, "ID", signing.key.cert_pem())
-            .or_else(|e| match signing.key.previous() {
-                Some(previous) => crate::xmldsig::verify_enveloped(xml, "ID", previous.pem()),
-                None => Err(e),
-            }) {
+        let verified = match cancel::verify_signed(signing, xml) {
             Ok(v) => v,
             Err(e) => {
                 if crate::xml::parse(xml, crate::xml::Limits::default())
@@ -1361,45 +1361,6 @@ impl Engine {
             audience,
             authorized_party: text("azp"),
         })
-    }
-
-    /// Cancels a stored token (WS-Trust Cancel, REST `_action=cancel`, `/sts-tokengen`).
-    pub fn cancel(&self, instance: &Instance, target: &TokenTarget) -> Result<String, EngineError> {
-        if !instance.config.persist_issued_tokens() {
-            return Err(EngineError::NotPersisting(
-                "this instance does not persist issued tokens (persist-issued-tokens-in-cts), so none can be cancelled".into(),
-            ));
-        }
-        let not_ours = || EngineError::InvalidRequest("the token is not signed by this STS".into());
-        let id = match target {
-            TokenTarget::Reference(id) => id.clone(),
-            TokenTarget::Token(xml) => {
-                let signing = instance.saml_signing.as_ref().ok_or_else(|| {
-                    EngineError::BadRequest("this instance issues unsigned assertions".into())
-                })?;
-                crate::xmldsig::verify_enveloped(xml, "ID", signing.key.cert_pem())
-                    .map_err(|_| not_ours())?
-                    .get()
-                    .id
-                    .clone()
-            }
-            TokenTarget::Jwt(jwt) => {
-                self.verify_jwt(instance, jwt)
-                    .map_err(|m| EngineError::InvalidRequest(m.into()))?
-                    .id
-            }
-            TokenTarget::Custom { .. } => self.custom_cancel_id(instance, target)?,
-        };
-        match self.tokens.get_token(&id).map_err(Self::store_failed)? {
-            Some(rec) if rec.sts_id == instance.config.subpath() => {}
-            _ => {
-                return Err(EngineError::InvalidRequest(
-                    "no token with this id is stored for this instance".into(),
-                ));
-            }
-        }
-        self.tokens.delete_token(&id).map_err(Self::store_failed)?;
-        Ok(id)
     }
 
     /// The session service (SSO tokens).

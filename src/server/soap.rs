@@ -336,7 +336,7 @@ fn validate(
     ))
 }
 
-/// WS-Trust Cancel.
+/// WS-Trust Cancel, by the token's principal or an administrator of the instance's realm.
 fn cancel(
     state: &AppState,
     instance: &crate::engine::Instance,
@@ -349,7 +349,8 @@ fn cancel(
         .cancel_target
         .as_ref()
         .ok_or_else(|| EngineError::InvalidRequest("a Cancel needs a wst:CancelTarget".into()))?;
-    let id = state.engine.cancel(instance, &target(instance, t)?)?;
+    let by = crate::engine::cancel::Canceller::Principal(&principal);
+    let id = state.engine.cancel(instance, &target(instance, t)?, by)?;
     tracing::info!(instance = %instance.config.subpath(), by = %principal.name, token = %id, "cancelled token");
     Ok(wstrust::write_cancel_response(rst.context.as_deref()))
 }

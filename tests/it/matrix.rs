@@ -240,7 +240,7 @@ fn jwt_kid(jwt: &str) -> String {
 }
 
 /// Polls the JWK set until it holds `n` keys (the server re-reads keys/ on its poll).
-fn wait_for_jwks(s: &TestServer, n: usize) -> Vec<Value> {
+pub fn wait_for_jwks(s: &TestServer, n: usize) -> Vec<Value> {
     for _ in 0..100 {
         let keys = s.get("/oauth2/connect/jwk_uri").json()["keys"]
             .as_array()
