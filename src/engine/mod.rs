@@ -18,7 +18,7 @@ pub use nonces::NonceCache;
 
 use crate::clock::Clock;
 use crate::identity::sessions::Sessions;
-use crate::identity::throttle::Throttle;
+use crate::identity::throttle::{Locked, Source, Throttle};
 use crate::identity::{UserStore, verify_password};
 use crate::instance::{InstanceConfig, TokenTransform, TokenType};
 use crate::keyring::Keyring;
@@ -92,6 +92,8 @@ pub enum Credential {
         password: Secret<String>,
         nonce: Option<Vec<u8>>,
         created: Option<String>,
+        /// The client's address, for throttling failures (`identity::throttle`).
+        source: Option<std::net::IpAddr>,
     },
     /// WS-Security PasswordDigest: Base64(SHA-1(nonce + created + password)).
     PasswordDigest {
@@ -99,6 +101,7 @@ pub enum Credential {
         digest: Secret<String>,
         nonce: Vec<u8>,
         created: String,
+        source: Option<std::net::IpAddr>,
     },
     /// An SSO session token (OpenAM's `OPENAM` input token type).
     Session { token: Secret<String> },
@@ -1724,9 +1727,13 @@ impl Engine {
     /// Validates a credential in `realm` to a principal.
     pub fn authenticate(&self, realm: &str, cred: &Credential) -> Result<Principal, EngineError> {
         let failed = || EngineError::FailedAuthentication("authentication failed".into());
-        let username = match cred {
-            Credential::PasswordText { username, .. }
-            | Credential::PasswordDigest { username, .. } => username,
+        let (username, source) = match cred {
+            Credential::PasswordText {
+                username, source, ..
+            }
+            | Credential::PasswordDigest {
+                username, source, ..
+            } => (username, Source::of(*source)),
             Credential::Session { token } => {
                 return match self.session_principal(token.expose(), Some(realm))? {
                     Some((p, _, _)) => Ok(p),
@@ -1740,8 +1747,8 @@ impl Engine {
         };
         let realm_n = crate::identity::normalize_realm(realm);
         let now = self.clock.now();
-        // A locked account fails like a wrong password, whatever was presented.
-        if self.throttle.is_locked(&realm_n, username, now) {
+        // A locked account or source fails like a wrong password, whatever was presented.
+        if self.throttle.is_locked(&realm_n, username, source, now) {
             return Err(failed());
         }
         let user = self
@@ -1802,7 +1809,7 @@ impl Engine {
         };
         match user {
             Some(u) if ok && !u.disabled => {
-                self.throttle.success(&realm_n, username);
+                self.throttle.success(&realm_n, username, source);
                 Ok(Principal {
                     realm: realm_n,
                     name: u.username,
@@ -1812,9 +1819,15 @@ impl Engine {
                 })
             }
             _ => {
-                if self.throttle.failure(&realm_n, username, now) {
-                    // The name is the client's claim; Debug-escaped, and no secret is logged.
-                    tracing::warn!(realm = %realm_n, user = ?username, "account locked after repeated failures");
+                // The name is the client's claim; Debug-escaped, and no secret is logged.
+                match self.throttle.failure(&realm_n, username, source, now) {
+                    Locked::Nothing => {}
+                    Locked::Pair => {
+                        tracing::warn!(realm = %realm_n, user = ?username, %source, "sign-in to the account from this source locked after repeated failures")
+                    }
+                    Locked::Source => {
+                        tracing::warn!(%source, "sign-ins from this source locked after repeated failures")
+                    }
                 }
                 Err(failed())
             }

@@ -257,6 +257,7 @@ fn credential(
             password: Secret::new(string(input, "input_token_state", "password")?.to_owned()),
             nonce: None,
             created: None,
+            source: req.peer.addr.map(|a| a.ip()),
         },
         TokenType::OpenAm => Credential::Session {
             token: Secret::new(string(input, "input_token_state", "session_id")?.to_owned()),

@@ -220,6 +220,7 @@ fn credential(
                 digest: ut.password.clone(),
                 nonce: nonce.clone(),
                 created: created.clone(),
+                source: http.peer.addr.map(|a| a.ip()),
             }
         } else {
             Credential::PasswordText {
@@ -227,6 +228,7 @@ fn credential(
                 password: ut.password.clone(),
                 nonce: ut.nonce.clone(),
                 created: ut.created.clone(),
+                source: http.peer.addr.map(|a| a.ip()),
             }
         };
         (TokenType::Username, cred)
@@ -463,6 +465,7 @@ fn on_behalf_of(
     instance: &crate::engine::Instance,
     rst: &wstrust::Rst,
     input: &[u8],
+    source: Option<std::net::IpAddr>,
 ) -> Result<Option<(TokenType, Credential, bool)>, SoapFailure> {
     let Some(el) = &rst.on_behalf_of else {
         return Ok(None);
@@ -477,6 +480,7 @@ fn on_behalf_of(
                 digest: ut.password,
                 nonce,
                 created,
+                source,
             },
             (true, _, _) => {
                 return Err(EngineError::InvalidRequest(
@@ -489,6 +493,7 @@ fn on_behalf_of(
                 password: ut.password,
                 nonce,
                 created,
+                source,
             },
         };
         (TokenType::Username, cred)
@@ -523,16 +528,17 @@ fn issue(
 ) -> Result<(String, Option<Durable>), SoapFailure> {
     // With OnBehalfOf, the requester authenticates and vouches for the subject of the
     // OnBehalfOf token, which the assertion is about (sender-vouches).
-    let (cred, invalidate, vouched) = match on_behalf_of(instance, rst, body)? {
-        Some((_, cred, invalidate)) => {
-            let requester = authenticated(state, instance, http, headers)?;
-            (cred, invalidate, Some(requester))
-        }
-        None => {
-            let (input, cred) = credential(state, instance, http, headers)?;
-            (cred, instance.invalidate_interim(input), None)
-        }
-    };
+    let (cred, invalidate, vouched) =
+        match on_behalf_of(instance, rst, body, http.peer.addr.map(|a| a.ip()))? {
+            Some((_, cred, invalidate)) => {
+                let requester = authenticated(state, instance, http, headers)?;
+                (cred, invalidate, Some(requester))
+            }
+            None => {
+                let (input, cred) = credential(state, instance, http, headers)?;
+                (cred, instance.invalidate_interim(input), None)
+            }
+        };
     let token_type_uri = rst.token_type.as_deref().unwrap_or(TOKEN_TYPE_SAML20);
     if let Some(name) = instance.custom.by_uri(token_type_uri) {
         if rst.on_behalf_of.is_some() || rst.delegation.is_some() {

@@ -8,6 +8,7 @@ mod custom;
 mod faults;
 mod introspect;
 mod issue;
+mod lockout;
 mod matrix;
 mod openapi;
 mod peers;
