@@ -11,7 +11,8 @@
 //! - A source is an IPv4 address or an IPv6 /64 network (a host usually has a whole /64);
 //!   IPv4-mapped IPv6 addresses count as IPv4.
 //! - While locked, even the right password fails, with the same message as a wrong one.
-//! - Each table keeps at most `max_entries` counters: when full, expired counters go first,
+//! - Each table keeps at most `max_entries` counters of a fixed size (accounts are keyed by a
+//!   digest of their realm and name): when full, expired counters go first,
 //!   then the least recently failed unlocked one, and locked ones (soonest unlocked first) only
 //!   when every entry is locked. Memory is bounded whatever the number of addresses.
 //!
@@ -158,7 +159,9 @@ impl<K: Hash + Eq + Clone> Table<K> {
     }
 }
 
-type PairKey = (String, String, Source);
+/// An account (by the SHA-256 of its realm and name, so that an entry has a fixed size
+/// whatever name a client claims) and a source.
+type PairKey = ([u8; 32], Source);
 
 /// Failure counters, in memory.
 pub struct Throttle {
@@ -188,7 +191,11 @@ impl Throttle {
     }
 
     fn key(realm: &str, user: &str, source: Source) -> PairKey {
-        (realm.to_owned(), user.to_owned(), source)
+        let mut h = openssl::sha::Sha256::new();
+        h.update(realm.as_bytes());
+        h.update(b"\0");
+        h.update(user.as_bytes());
+        (h.finish(), source)
     }
 
     /// Whether sign-ins to the account from `source` are locked now (the pair or the source).
