@@ -60,12 +60,17 @@ pub struct Config {
     pub session_idle_secs: u64,
     /// ...and at the latest this many seconds after it started.
     pub session_max_secs: u64,
-    /// Failed authentications of one account within `lockout_window_secs` that lock it
-    /// (0 disables locking).
+    /// Failed sign-ins to one account from one source address within `lockout_window_secs`
+    /// that lock the account for that address only (0 disables this lock).
     pub lockout_threshold: u32,
+    /// Failed sign-ins from one source address (IPv4, or IPv6 /64), to any accounts, within
+    /// `lockout_window_secs` that lock the address out of password sign-in (0 disables it).
+    pub lockout_source_threshold: u32,
     pub lockout_window_secs: u64,
-    /// How long a locked account stays locked.
+    /// How long a locked pair or address stays locked.
     pub lockout_duration_secs: u64,
+    /// Failure counters kept at most (per table: account and address, address).
+    pub lockout_max_entries: usize,
     /// How often expired sessions and tokens are removed.
     pub reap_interval_secs: u64,
     /// How often instances published on other nodes sharing the store are picked up.
@@ -123,8 +128,10 @@ impl Default for Config {
             session_idle_secs: 30 * 60,
             session_max_secs: 120 * 60,
             lockout_threshold: 5,
+            lockout_source_threshold: 20,
             lockout_window_secs: 300,
             lockout_duration_secs: 300,
+            lockout_max_entries: 100_000,
             reap_interval_secs: 60,
             instance_poll_millis: 1000,
             rest_sts_caller: RestCaller::Admin,
@@ -213,6 +220,12 @@ impl Config {
         if let Some(v) = env_parse("STS_LOCKOUT_THRESHOLD", get)? {
             cfg.lockout_threshold = v;
         }
+        if let Some(v) = env_parse("STS_LOCKOUT_SOURCE_THRESHOLD", get)? {
+            cfg.lockout_source_threshold = v;
+        }
+        if let Some(v) = env_parse("STS_LOCKOUT_MAX_ENTRIES", get)? {
+            cfg.lockout_max_entries = v;
+        }
         if let Some(v) = env_parse("STS_LOCKOUT_WINDOW_SECS", get)? {
             cfg.lockout_window_secs = v;
         }
@@ -256,6 +269,11 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "session lifetimes must be 1 s to 30 days; lockout window and duration at most a day"
                     .into(),
+            ));
+        }
+        if !(1..=10_000_000).contains(&self.lockout_max_entries) {
+            return Err(ConfigError::Invalid(
+                "lockout_max_entries must be between 1 and 10000000".into(),
             ));
         }
         if self.session_cookie_name.is_empty()
@@ -359,5 +377,22 @@ mod tests {
         assert!(err.contains("listne"), "{err}");
         let env = |k: &str| (k == "STS_LISTEN").then(|| "nope".to_string());
         assert!(Config::load(None, &env).is_err());
+    }
+
+    #[test]
+    fn lockout_settings_from_the_environment() {
+        let env = |k: &str| match k {
+            "STS_LOCKOUT_SOURCE_THRESHOLD" => Some("7".to_string()),
+            "STS_LOCKOUT_MAX_ENTRIES" => Some("1000".to_string()),
+            _ => None,
+        };
+        let c = Config::load(None, &env).unwrap();
+        assert_eq!(
+            (c.lockout_source_threshold, c.lockout_max_entries),
+            (7, 1000)
+        );
+        let zero = |k: &str| (k == "STS_LOCKOUT_MAX_ENTRIES").then(|| "0".to_string());
+        let err = Config::load(None, &zero).unwrap_err().to_string();
+        assert!(err.contains("lockout_max_entries"), "{err}");
     }
 }

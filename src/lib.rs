@@ -143,8 +143,10 @@ pub fn build_state_with(
     );
     let throttle = identity::throttle::Throttle::new(identity::throttle::LockoutPolicy {
         threshold: cfg.lockout_threshold,
+        source_threshold: cfg.lockout_source_threshold,
         window: secs(cfg.lockout_window_secs),
         lockout: secs(cfg.lockout_duration_secs),
+        max_entries: cfg.lockout_max_entries,
     });
     Ok(server::AppState {
         engine: engine::Engine::new(clock, users.clone(), freshness, sessions, throttle, store),

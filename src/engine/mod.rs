@@ -2,6 +2,7 @@
 //! then issue the requested token. It knows nothing about HTTP or SOAP framing, and reads the
 //! time only from its [`Clock`].
 
+pub mod cancel;
 pub mod custom;
 mod nonces;
 mod principal;
@@ -18,7 +19,7 @@ pub use nonces::NonceCache;
 
 use crate::clock::Clock;
 use crate::identity::sessions::Sessions;
-use crate::identity::throttle::Throttle;
+use crate::identity::throttle::{Locked, Source, Throttle};
 use crate::identity::{UserStore, verify_password};
 use crate::instance::{InstanceConfig, TokenTransform, TokenType};
 use crate::keyring::Keyring;
@@ -54,6 +55,9 @@ pub enum EngineError {
     /// A custom token plug-in failed (no answer in time, a panic, a malformed answer).
     #[error("{0}")]
     PluginFailed(String),
+    /// The caller is authenticated but may not do this (cancel another user's token).
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 /// Longest nonce accepted (WSS suggests 16 bytes; some clients send 32 or 64).
@@ -89,6 +93,8 @@ pub enum Credential {
         password: Secret<String>,
         nonce: Option<Vec<u8>>,
         created: Option<String>,
+        /// The client's address, for throttling failures (`identity::throttle`).
+        source: Option<std::net::IpAddr>,
     },
     /// WS-Security PasswordDigest: Base64(SHA-1(nonce + created + password)).
     PasswordDigest {
@@ -96,6 +102,7 @@ pub enum Credential {
         digest: Secret<String>,
         nonce: Vec<u8>,
         created: String,
+        source: Option<std::net::IpAddr>,
     },
     /// An SSO session token (OpenAM's `OPENAM` input token type).
     Session { token: Secret<String> },
@@ -1236,11 +1243,7 @@ impl Engine {
             return Err("this instance issues unsigned assertions, which cannot be validated");
         };
         // The previous certificate of a rotated key still vouches for what it signed.
-        let verified = match crate::xmldsig::verify_enveloped(xml, "ID", signing.key.cert_pem())
-            .or_else(|e| match signing.key.previous() {
-                Some(previous) => crate::xmldsig::verify_enveloped(xml, "ID", previous.pem()),
-                None => Err(e),
-            }) {
+        let verified = match cancel::verify_signed(signing, xml) {
             Ok(v) => v,
             Err(e) => {
                 if crate::xml::parse(xml, crate::xml::Limits::default())
@@ -1364,45 +1367,6 @@ impl Engine {
             audience,
             authorized_party: text("azp"),
         })
-    }
-
-    /// Cancels a stored token (WS-Trust Cancel, REST `_action=cancel`, `/sts-tokengen`).
-    pub fn cancel(&self, instance: &Instance, target: &TokenTarget) -> Result<String, EngineError> {
-        if !instance.config.persist_issued_tokens() {
-            return Err(EngineError::NotPersisting(
-                "this instance does not persist issued tokens (persist-issued-tokens-in-cts), so none can be cancelled".into(),
-            ));
-        }
-        let not_ours = || EngineError::InvalidRequest("the token is not signed by this STS".into());
-        let id = match target {
-            TokenTarget::Reference(id) => id.clone(),
-            TokenTarget::Token(xml) => {
-                let signing = instance.saml_signing.as_ref().ok_or_else(|| {
-                    EngineError::BadRequest("this instance issues unsigned assertions".into())
-                })?;
-                crate::xmldsig::verify_enveloped(xml, "ID", signing.key.cert_pem())
-                    .map_err(|_| not_ours())?
-                    .get()
-                    .id
-                    .clone()
-            }
-            TokenTarget::Jwt(jwt) => {
-                self.verify_jwt(instance, jwt)
-                    .map_err(|m| EngineError::InvalidRequest(m.into()))?
-                    .id
-            }
-            TokenTarget::Custom { .. } => self.custom_cancel_id(instance, target)?,
-        };
-        match self.tokens.get_token(&id).map_err(Self::store_failed)? {
-            Some(rec) if rec.sts_id == instance.config.subpath() => {}
-            _ => {
-                return Err(EngineError::InvalidRequest(
-                    "no token with this id is stored for this instance".into(),
-                ));
-            }
-        }
-        self.tokens.delete_token(&id).map_err(Self::store_failed)?;
-        Ok(id)
     }
 
     /// The session service (SSO tokens).
@@ -1764,9 +1728,13 @@ impl Engine {
     /// Validates a credential in `realm` to a principal.
     pub fn authenticate(&self, realm: &str, cred: &Credential) -> Result<Principal, EngineError> {
         let failed = || EngineError::FailedAuthentication("authentication failed".into());
-        let username = match cred {
-            Credential::PasswordText { username, .. }
-            | Credential::PasswordDigest { username, .. } => username,
+        let (username, source) = match cred {
+            Credential::PasswordText {
+                username, source, ..
+            }
+            | Credential::PasswordDigest {
+                username, source, ..
+            } => (username, Source::of(*source)),
             Credential::Session { token } => {
                 return match self.session_principal(token.expose(), Some(realm))? {
                     Some((p, _, _)) => Ok(p),
@@ -1780,8 +1748,8 @@ impl Engine {
         };
         let realm_n = crate::identity::normalize_realm(realm);
         let now = self.clock.now();
-        // A locked account fails like a wrong password, whatever was presented.
-        if self.throttle.is_locked(&realm_n, username, now) {
+        // A locked account or source fails like a wrong password, whatever was presented.
+        if self.throttle.is_locked(&realm_n, username, source, now) {
             return Err(failed());
         }
         let user = self
@@ -1842,7 +1810,7 @@ impl Engine {
         };
         match user {
             Some(u) if ok && !u.disabled => {
-                self.throttle.success(&realm_n, username);
+                self.throttle.success(&realm_n, username, source);
                 Principal::new(
                     realm_n,
                     u.username,
@@ -1852,9 +1820,15 @@ impl Engine {
                 )
             }
             _ => {
-                if self.throttle.failure(&realm_n, username, now) {
-                    // The name is the client's claim; Debug-escaped, and no secret is logged.
-                    tracing::warn!(realm = %realm_n, user = ?username, "account locked after repeated failures");
+                // The name is the client's claim; Debug-escaped, and no secret is logged.
+                match self.throttle.failure(&realm_n, username, source, now) {
+                    Locked::Nothing => {}
+                    Locked::Pair => {
+                        tracing::warn!(realm = %realm_n, user = ?username, %source, "sign-in to the account from this source locked after repeated failures")
+                    }
+                    Locked::Source => {
+                        tracing::warn!(%source, "sign-ins from this source locked after repeated failures")
+                    }
                 }
                 Err(failed())
             }

@@ -1,98 +1,235 @@
-//! Throttling of repeated authentication failures per account: after `threshold` failures
-//! within `window`, the account is locked for `lockout`, during which even the right password
-//! fails (with the same message as a wrong one).
+//! Throttling of failed password sign-ins, so that guessing is slow and a stranger cannot
+//! lock anyone else out.
+//!
+//! - Failures are counted per account *and source address*: `threshold` failures within
+//!   `window` lock that pair for `lockout`. The same account from another address is not
+//!   affected, so guesses against `amadmin` from one place never lock its operators out.
+//! - Failures are also counted per source address, whatever the account: `source_threshold`
+//!   failures within `window` lock the address out of every password sign-in for `lockout`.
+//!   A success does not clear this counter (a guesser with an account of its own cannot
+//!   reset it), so it bounds how many passwords one address tries, spread over any accounts.
+//! - A source is an IPv4 address or an IPv6 /64 network (a host usually has a whole /64);
+//!   IPv4-mapped IPv6 addresses count as IPv4.
+//! - While locked, even the right password fails, with the same message as a wrong one.
+//! - Each table keeps at most `max_entries` counters of a fixed size (accounts are keyed by a
+//!   digest of their realm and name): when full, expired counters go first,
+//!   then the least recently failed unlocked one, and locked ones (soonest unlocked first) only
+//!   when every entry is locked. Memory is bounded whatever the number of addresses.
+//!
+//! Counters live in this process's memory (a restart forgets them; each node of a cluster
+//! counts its own).
 
 use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
 
-/// Lockout settings; a threshold of 0 disables throttling.
+/// Lockout settings; a threshold of 0 disables that lock.
 #[derive(Debug, Clone, Copy)]
 pub struct LockoutPolicy {
+    /// Failures of one account from one source that lock the pair.
     pub threshold: u32,
+    /// Failures from one source, any accounts, that lock the source.
+    pub source_threshold: u32,
     pub window: Duration,
     pub lockout: Duration,
+    /// Counters kept at most, per table.
+    pub max_entries: usize,
+}
+
+/// Where failures come from: an IPv4 address, an IPv6 /64, or unknown (callers without a
+/// network peer, which share one counter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    Unknown,
+    V4(std::net::Ipv4Addr),
+    V6Net(u64),
+}
+
+impl Source {
+    pub fn of(addr: Option<IpAddr>) -> Source {
+        match addr.map(|a| a.to_canonical()) {
+            None => Source::Unknown,
+            Some(IpAddr::V4(a)) => Source::V4(a),
+            Some(IpAddr::V6(a)) => Source::V6Net((u128::from(a) >> 64) as u64),
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Unknown => f.write_str("unknown"),
+            Source::V4(a) => write!(f, "{a}"),
+            Source::V6Net(n) => {
+                write!(f, "{}/64", std::net::Ipv6Addr::from(u128::from(*n) << 64))
+            }
+        }
+    }
+}
+
+/// What a failure locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locked {
+    Nothing,
+    /// The account, from this source.
+    Pair,
+    /// The source, for every account.
+    Source,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     failures: u32,
     window_start: DateTime<Utc>,
+    last_failure: DateTime<Utc>,
     locked_until: Option<DateTime<Utc>>,
 }
 
-/// Failure counters, in memory (a restart forgets them).
-pub struct Throttle {
-    policy: LockoutPolicy,
-    entries: Mutex<HashMap<(String, String), Entry>>,
+/// Failure counters by key, at most `cap` of them.
+struct Table<K> {
+    cap: usize,
+    map: HashMap<K, Entry>,
 }
 
-/// Counters kept at most; beyond it, stale ones are dropped first.
-const MAX_ENTRIES: usize = 100_000;
+impl<K: Hash + Eq + Clone> Table<K> {
+    fn locked(&self, k: &K, now: DateTime<Utc>) -> bool {
+        self.map
+            .get(k)
+            .and_then(|e| e.locked_until)
+            .is_some_and(|until| now < until)
+    }
 
-impl Throttle {
-    pub fn new(policy: LockoutPolicy) -> Self {
-        Throttle {
-            policy,
-            entries: Mutex::new(HashMap::new()),
+    /// Frees a slot for a new key: stale counters first, then the least recently failed
+    /// unlocked one, then the locked one that unlocks first.
+    fn make_room(&mut self, now: DateTime<Utc>, window: Duration) {
+        if self.map.len() < self.cap {
+            return;
+        }
+        self.map.retain(|_, e| {
+            e.locked_until.is_some_and(|u| u > now) || e.window_start + window > now
+        });
+        while self.map.len() >= self.cap {
+            let victim = self
+                .map
+                .iter()
+                .min_by_key(|(_, e)| {
+                    let locked = e.locked_until.filter(|u| *u > now);
+                    (locked.is_some(), locked.unwrap_or(e.last_failure))
+                })
+                .map(|(k, _)| k.clone());
+            match victim {
+                Some(k) => {
+                    self.map.remove(&k);
+                }
+                None => return,
+            }
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Entry>> {
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Whether the account is locked now.
-    pub fn is_locked(&self, realm: &str, user: &str, now: DateTime<Utc>) -> bool {
-        self.policy.threshold > 0
-            && self
-                .lock()
-                .get(&(realm.to_owned(), user.to_owned()))
-                .and_then(|e| e.locked_until)
-                .is_some_and(|until| now < until)
-    }
-
-    /// Records a failure; returns true if it locked the account.
-    pub fn failure(&self, realm: &str, user: &str, now: DateTime<Utc>) -> bool {
-        if self.policy.threshold == 0 {
+    /// Counts a failure; returns true if it locked the key.
+    fn fail(&mut self, k: &K, threshold: u32, policy: &LockoutPolicy, now: DateTime<Utc>) -> bool {
+        if threshold == 0 {
             return false;
         }
-        let mut map = self.lock();
-        if map.len() >= MAX_ENTRIES {
-            let window = self.policy.window;
-            map.retain(|_, e| {
-                e.locked_until.is_some_and(|u| u > now) || e.window_start + window > now
-            });
+        if !self.map.contains_key(k) {
+            self.make_room(now, policy.window);
         }
-        let e = map
-            .entry((realm.to_owned(), user.to_owned()))
-            .or_insert(Entry {
-                failures: 0,
-                window_start: now,
-                locked_until: None,
-            });
-        if now - e.window_start > self.policy.window {
+        let e = self.map.entry(k.clone()).or_insert(Entry {
+            failures: 0,
+            window_start: now,
+            last_failure: now,
+            locked_until: None,
+        });
+        if now - e.window_start > policy.window {
             e.failures = 0;
             e.window_start = now;
         }
-        e.failures += 1;
-        if e.failures >= self.policy.threshold {
-            e.locked_until = Some(now + self.policy.lockout);
+        e.failures = e.failures.saturating_add(1);
+        e.last_failure = now;
+        if e.failures >= threshold {
+            e.locked_until = Some(now + policy.lockout);
             e.failures = 0;
             e.window_start = now;
             return true;
         }
         false
     }
+}
 
-    /// Clears the counter after a success.
-    pub fn success(&self, realm: &str, user: &str) {
-        if self.policy.threshold > 0 {
-            self.lock().remove(&(realm.to_owned(), user.to_owned()));
+/// An account (by the SHA-256 of its realm and name, so that an entry has a fixed size
+/// whatever name a client claims) and a source.
+type PairKey = ([u8; 32], Source);
+
+/// Failure counters, in memory.
+pub struct Throttle {
+    policy: LockoutPolicy,
+    pairs: Mutex<Table<PairKey>>,
+    sources: Mutex<Table<Source>>,
+}
+
+fn guard<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Throttle {
+    pub fn new(policy: LockoutPolicy) -> Self {
+        let cap = policy.max_entries.max(1);
+        Throttle {
+            policy,
+            pairs: Mutex::new(Table {
+                cap,
+                map: HashMap::new(),
+            }),
+            sources: Mutex::new(Table {
+                cap,
+                map: HashMap::new(),
+            }),
         }
+    }
+
+    fn key(realm: &str, user: &str, source: Source) -> PairKey {
+        let mut h = openssl::sha::Sha256::new();
+        h.update(realm.as_bytes());
+        h.update(b"\0");
+        h.update(user.as_bytes());
+        (h.finish(), source)
+    }
+
+    /// Whether sign-ins to the account from `source` are locked now (the pair or the source).
+    pub fn is_locked(&self, realm: &str, user: &str, source: Source, now: DateTime<Utc>) -> bool {
+        (self.policy.source_threshold > 0 && guard(&self.sources).locked(&source, now))
+            || (self.policy.threshold > 0
+                && guard(&self.pairs).locked(&Self::key(realm, user, source), now))
+    }
+
+    /// Records a failure; returns what it locked.
+    pub fn failure(&self, realm: &str, user: &str, source: Source, now: DateTime<Utc>) -> Locked {
+        let p = &self.policy;
+        let source_locked = guard(&self.sources).fail(&source, p.source_threshold, p, now);
+        let pair_locked =
+            guard(&self.pairs).fail(&Self::key(realm, user, source), p.threshold, p, now);
+        match (source_locked, pair_locked) {
+            (true, _) => Locked::Source,
+            (false, true) => Locked::Pair,
+            (false, false) => Locked::Nothing,
+        }
+    }
+
+    /// Clears the account's counter for `source` after a success (not the source's own).
+    pub fn success(&self, realm: &str, user: &str, source: Source) {
+        if self.policy.threshold > 0 {
+            guard(&self.pairs)
+                .map
+                .remove(&Self::key(realm, user, source));
+        }
+    }
+
+    /// Counters held now (pairs, sources).
+    pub fn counters(&self) -> (usize, usize) {
+        (guard(&self.pairs).map.len(), guard(&self.sources).map.len())
     }
 }
 
@@ -100,26 +237,91 @@ impl Throttle {
 mod tests {
     use super::*;
 
-    #[test]
-    fn locks_after_threshold_and_unlocks_later() {
-        let t = Throttle::new(LockoutPolicy {
-            threshold: 3,
+    fn policy(threshold: u32, source_threshold: u32, max_entries: usize) -> LockoutPolicy {
+        LockoutPolicy {
+            threshold,
+            source_threshold,
             window: Duration::minutes(5),
             lockout: Duration::minutes(10),
-        });
+            max_entries,
+        }
+    }
+
+    fn ip(s: &str) -> Source {
+        Source::of(Some(s.parse().unwrap()))
+    }
+
+    #[test]
+    fn locks_the_account_from_one_source_only_and_unlocks_later() {
+        let t = Throttle::new(policy(3, 0, 1000));
+        let (a, b) = (ip("192.0.2.1"), ip("198.51.100.7"));
         let now = Utc::now();
-        assert!(!t.failure("/", "a", now));
-        assert!(!t.failure("/", "a", now));
-        assert!(!t.is_locked("/", "a", now));
-        assert!(t.failure("/", "a", now));
-        assert!(t.is_locked("/", "a", now + Duration::minutes(9)));
-        assert!(!t.is_locked("/", "b", now));
-        assert!(!t.is_locked("/", "a", now + Duration::minutes(10)));
+        assert_eq!(t.failure("/", "amadmin", a, now), Locked::Nothing);
+        assert_eq!(t.failure("/", "amadmin", a, now), Locked::Nothing);
+        assert!(!t.is_locked("/", "amadmin", a, now));
+        assert_eq!(t.failure("/", "amadmin", a, now), Locked::Pair);
+        assert!(t.is_locked("/", "amadmin", a, now + Duration::minutes(9)));
+        // Another address, and another account from the same address, are not locked.
+        assert!(!t.is_locked("/", "amadmin", b, now));
+        assert!(!t.is_locked("/", "demo", a, now));
+        assert!(!t.is_locked("/", "amadmin", a, now + Duration::minutes(10)));
         // Failures spread beyond the window do not add up.
         let later = now + Duration::hours(1);
-        t.failure("/", "c", later);
-        t.failure("/", "c", later + Duration::minutes(6));
-        t.failure("/", "c", later + Duration::minutes(12));
-        assert!(!t.is_locked("/", "c", later + Duration::minutes(12)));
+        for m in [0, 6, 12] {
+            t.failure("/", "c", a, later + Duration::minutes(m));
+        }
+        assert!(!t.is_locked("/", "c", a, later + Duration::minutes(12)));
+    }
+
+    #[test]
+    fn a_source_is_locked_across_accounts_and_a_success_does_not_reset_it() {
+        let t = Throttle::new(policy(5, 4, 1000));
+        let (a, b) = (ip("192.0.2.1"), ip("198.51.100.7"));
+        let now = Utc::now();
+        for user in ["u1", "u2", "u3"] {
+            assert_eq!(t.failure("/", user, a, now), Locked::Nothing);
+        }
+        t.success("/", "mine", a);
+        assert_eq!(t.failure("/", "u4", a, now), Locked::Source);
+        assert!(t.is_locked("/", "demo", a, now));
+        assert!(!t.is_locked("/", "demo", b, now));
+        assert!(!t.is_locked("/", "demo", a, now + Duration::minutes(10)));
+    }
+
+    #[test]
+    fn ipv6_counts_by_64_and_mapped_ipv4_as_ipv4() {
+        assert_eq!(ip("2001:db8:1:2::1"), ip("2001:db8:1:2:ffff::9"));
+        assert_ne!(ip("2001:db8:1:2::1"), ip("2001:db8:1:3::1"));
+        assert_eq!(ip("::ffff:192.0.2.1"), ip("192.0.2.1"));
+        assert_eq!(ip("2001:db8:1:2::1").to_string(), "2001:db8:1:2::/64");
+    }
+
+    #[test]
+    fn memory_is_bounded_and_locks_outlive_plain_counters() {
+        let t = Throttle::new(policy(2, 0, 100));
+        let now = Utc::now();
+        let victim = ip("192.0.2.1");
+        t.failure("/", "amadmin", victim, now);
+        assert_eq!(
+            t.failure("/", "amadmin", victim, now),
+            Locked::Pair,
+            "locked"
+        );
+        // A flood of fresh counters from many addresses: never more than the cap, and the
+        // lock is kept while unlocked counters can be dropped instead.
+        for i in 0..10_000u32 {
+            let src = Source::of(Some(IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i))));
+            t.failure("/", &format!("user{i}"), src, now + Duration::seconds(1));
+            assert!(t.counters().0 <= 100);
+        }
+        assert_eq!(t.counters().0, 100);
+        assert!(t.is_locked("/", "amadmin", victim, now + Duration::seconds(2)));
+        // The source table is bounded the same way.
+        let t = Throttle::new(policy(0, 1000, 50));
+        for i in 0..1000u32 {
+            let src = Source::of(Some(IpAddr::V4(std::net::Ipv4Addr::from(i))));
+            t.failure("/", "x", src, now);
+        }
+        assert_eq!(t.counters(), (0, 50));
     }
 }

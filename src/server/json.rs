@@ -236,6 +236,7 @@ fn authenticate(
         password,
         nonce: None,
         created: None,
+        source: req.peer.addr.map(|a| a.ip()),
     };
     let principal = state
         .engine

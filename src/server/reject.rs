@@ -72,6 +72,9 @@ pub fn soap_fault(f: &SoapFailure) -> (u16, FaultCode, String) {
                 EngineError::NotPersisting(_) => C::BadRequest,
                 // The STS could not complete the request; what failed is in the reason.
                 EngineError::PluginFailed(_) => C::RequestFailed,
+                // WS-Trust has no authorization fault: the caller's credential does not
+                // entitle it to this request.
+                EngineError::Forbidden(_) => C::FailedAuthentication,
             },
         ),
     };
@@ -143,6 +146,7 @@ pub fn json_error(f: &JsonFailure) -> (u16, serde_json::Value) {
             // An upstream (the plug-in) failed; the message says which and how, not why in
             // detail (that is logged).
             EngineError::PluginFailed(m) => (502, "Bad Gateway", m.clone()),
+            EngineError::Forbidden(m) => (403, "Forbidden", m.clone()),
             // As AM answers a validate or cancel the instance cannot serve without the CTS.
             EngineError::NotPersisting(m) => (409, "Conflict", m.clone()),
             EngineError::InvalidRequest(m)

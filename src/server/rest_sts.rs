@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::config::RestCaller;
+use crate::engine::cancel::Canceller;
 use crate::engine::custom::{CustomInput, CustomOutput, without_secrets};
 use crate::engine::{Credential, IssueRequest, KeyType, ProofCertificate, TokenTarget};
 use crate::instance::TokenType;
@@ -100,13 +101,40 @@ fn route(
             let state_obj = object(&body, "cancelled_token_state")?;
             let kind = token_type(state_obj, "cancelled_token_state")?;
             let target = token_state(&body, "cancelled_token_state")?;
-            let id = state.engine.cancel(&instance, &target)?;
+            let id = match caller {
+                // Checked above: an administrator of the instance's realm.
+                RestCaller::Admin => {
+                    state
+                        .engine
+                        .cancel(&instance, &target, Canceller::Administrator)?
+                }
+                RestCaller::Anyone => {
+                    let caller = session_caller(state, req)?;
+                    state
+                        .engine
+                        .cancel(&instance, &target, Canceller::Principal(&caller))?
+                }
+            };
             tracing::info!(instance = %instance.config.subpath(), token = %id, "cancelled token");
             Ok((
                 ok(json!({"result": format!("{} token cancelled successfully.", kind.name())})),
                 None,
             ))
         }
+    }
+}
+
+/// The caller of a cancel when anyone may call the REST STS: the user of the SSO session in
+/// `iPlanetDirectoryPro` (header or cookie), as AM's examples send it; without one, 401.
+fn session_caller(
+    state: &AppState,
+    req: &JsonRequest,
+) -> Result<crate::engine::Principal, JsonFailure> {
+    let token = super::json::session_token(&req.headers, &state.cookie_name)
+        .ok_or(JsonFailure::Unauthorized("Access Denied"))?;
+    match state.engine.session_principal(token.expose(), None)? {
+        Some((principal, _, _)) => Ok(principal),
+        None => Err(JsonFailure::Unauthorized("Access Denied")),
     }
 }
 
@@ -235,6 +263,7 @@ fn credential(
             password: Secret::new(string(input, "input_token_state", "password")?.to_owned()),
             nonce: None,
             created: None,
+            source: req.peer.addr.map(|a| a.ip()),
         },
         TokenType::OpenAm => Credential::Session {
             token: Secret::new(string(input, "input_token_state", "session_id")?.to_owned()),

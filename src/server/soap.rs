@@ -248,6 +248,7 @@ fn credential(
                 digest: ut.password.clone(),
                 nonce: nonce.clone(),
                 created: created.clone(),
+                source: http.peer.addr.map(|a| a.ip()),
             }
         } else {
             Credential::PasswordText {
@@ -255,6 +256,7 @@ fn credential(
                 password: ut.password.clone(),
                 nonce: ut.nonce.clone(),
                 created: ut.created.clone(),
+                source: http.peer.addr.map(|a| a.ip()),
             }
         };
         (TokenType::Username, cred)
@@ -364,7 +366,7 @@ fn validate(
     ))
 }
 
-/// WS-Trust Cancel.
+/// WS-Trust Cancel, by the token's principal or an administrator of the instance's realm.
 fn cancel(
     state: &AppState,
     instance: &crate::engine::Instance,
@@ -377,7 +379,8 @@ fn cancel(
         .cancel_target
         .as_ref()
         .ok_or_else(|| EngineError::InvalidRequest("a Cancel needs a wst:CancelTarget".into()))?;
-    let id = state.engine.cancel(instance, &target(instance, t)?)?;
+    let by = crate::engine::cancel::Canceller::Principal(&principal);
+    let id = state.engine.cancel(instance, &target(instance, t)?, by)?;
     tracing::info!(instance = %instance.config.subpath(), by = %principal.name, token = %id, "cancelled token");
     Ok(wstrust::write_cancel_response(rst.context.as_deref()))
 }
@@ -504,6 +507,7 @@ fn on_behalf_of(
     instance: &crate::engine::Instance,
     rst: &wstrust::Rst,
     input: &[u8],
+    source: Option<std::net::IpAddr>,
 ) -> Result<Option<(TokenType, Credential, bool)>, SoapFailure> {
     let Some(el) = &rst.on_behalf_of else {
         return Ok(None);
@@ -518,6 +522,7 @@ fn on_behalf_of(
                 digest: ut.password,
                 nonce,
                 created,
+                source,
             },
             (true, _, _) => {
                 return Err(EngineError::InvalidRequest(
@@ -530,6 +535,7 @@ fn on_behalf_of(
                 password: ut.password,
                 nonce,
                 created,
+                source,
             },
         };
         (TokenType::Username, cred)
@@ -565,16 +571,17 @@ fn issue(
 ) -> Result<(String, Option<Durable>), SoapFailure> {
     // With OnBehalfOf, the requester authenticates and vouches for the subject of the
     // OnBehalfOf token, which the assertion is about (sender-vouches).
-    let (cred, invalidate, vouched) = match on_behalf_of(instance, rst, body)? {
-        Some((_, cred, invalidate)) => {
-            let requester = authenticated(state, instance, http, headers)?;
-            (cred, invalidate, Some(requester))
-        }
-        None => {
-            let (input, cred) = credential(state, instance, http, headers)?;
-            (cred, instance.invalidate_interim(input), None)
-        }
-    };
+    let (cred, invalidate, vouched) =
+        match on_behalf_of(instance, rst, body, http.peer.addr.map(|a| a.ip()))? {
+            Some((_, cred, invalidate)) => {
+                let requester = authenticated(state, instance, http, headers)?;
+                (cred, invalidate, Some(requester))
+            }
+            None => {
+                let (input, cred) = credential(state, instance, http, headers)?;
+                (cred, instance.invalidate_interim(input), None)
+            }
+        };
     let token_type_uri = rst.token_type.as_deref().unwrap_or(TOKEN_TYPE_SAML20);
     if let Some(name) = instance.custom.by_uri(token_type_uri) {
         if rst.on_behalf_of.is_some() || rst.delegation.is_some() {

@@ -303,6 +303,26 @@ impl TestServer {
         Reply::from(resp)
     }
 
+    /// POSTs from the loopback address `from` (e.g. `127.0.0.2`: every 127/8 address is local
+    /// on Linux), so that the server sees another client address.
+    pub fn post_from(
+        &self,
+        from: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> Reply {
+        let client = reqwest::blocking::Client::builder()
+            .local_address(from.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap();
+        let mut req = client.post(self.url(path)).body(body.into());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Reply::from(req.send().unwrap())
+    }
+
     pub fn post_soap11(&self, body: &str) -> Reply {
         self.post(
             &format!("/sts/{INSTANCE}"),

@@ -423,6 +423,7 @@ fn id_tokens_are_bearer_tokens_whoever_asks_the_engine() {
                 password: sts::secret::Secret::new(DEMO_PASSWORD.into()),
                 nonce: None,
                 created: None,
+                source: None,
             },
         )
         .unwrap();

@@ -1,6 +1,7 @@
 //! Integration tests: one binary; each test starts a real server on a free port.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod cancel;
 mod cli;
 mod common;
 mod custom;
@@ -9,6 +10,7 @@ mod faults;
 mod introspect;
 mod issue;
 mod issue_path;
+mod lockout;
 mod matrix;
 mod openapi;
 mod peers;

@@ -240,7 +240,7 @@ fn jwt_kid(jwt: &str) -> String {
 }
 
 /// Polls the JWK set until it holds `n` keys (the server re-reads keys/ on its poll).
-fn wait_for_jwks(s: &TestServer, n: usize) -> Vec<Value> {
+pub fn wait_for_jwks(s: &TestServer, n: usize) -> Vec<Value> {
     let mut keys = Vec::new();
     wait_until(&format!("the JWK set holds {n} keys"), || {
         keys = s.get("/oauth2/connect/jwk_uri").json()["keys"]

@@ -11,7 +11,7 @@ fn server() -> TestServer {
 }
 
 /// A server with the persisting instance `soap-persist`, and `opts` for the rest.
-fn server_with(opts: Opts) -> TestServer {
+pub fn server_with(opts: Opts) -> TestServer {
     start_with(Opts {
         instances: vec![(
             "soap-persist.json".into(),
@@ -21,7 +21,7 @@ fn server_with(opts: Opts) -> TestServer {
     })
 }
 
-fn issue(s: &TestServer, path: &str, who: (&str, &str)) -> Reply {
+pub fn issue(s: &TestServer, path: &str, who: (&str, &str)) -> Reply {
     s.post(
         path,
         &[("Content-Type", "text/xml"), ("SOAPAction", ISSUE_ACTION)],
@@ -37,7 +37,7 @@ fn op(s: &TestServer, path: &str, op: &str, target: &str) -> Reply {
     )
 }
 
-fn status(r: &Reply) -> (bool, String) {
+pub fn status(r: &Reply) -> (bool, String) {
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(
         r.body
@@ -64,7 +64,7 @@ fn status(r: &Reply) -> (bool, String) {
     (valid, reason)
 }
 
-fn assertion_id(a: &str) -> String {
+pub fn assertion_id(a: &str) -> String {
     a.split("ID=\"")
         .nth(1)
         .unwrap()

@@ -1,0 +1,125 @@
+//! Cancelling stored tokens (WS-Trust Cancel, REST `_action=cancel`) and who may do it.
+//!
+//! A token of a persisting instance may be cancelled by its principal (the user it was
+//! issued to, in the realm of its record) or by an administrator of the instance's realm
+//! (an administrator of the top-level realm administers every realm). Everyone else is
+//! refused with [`EngineError::Forbidden`], and the token stays valid. Administrators are
+//! users of the identity store with the admin role who signed in with a password or a
+//! session of theirs: another party's assertion (an id_token, a SAML assertion, a
+//! certificate) never stands for one. `/sts-tokengen` is for administrators only, as AM
+//! documents; it checks that itself.
+
+use crate::xmldsig::{DsigError, SignedElement, Verified};
+
+use super::{Engine, EngineError, Instance, Principal, PrincipalSource, SamlSigning, TokenTarget};
+
+/// Who asks for a cancel.
+#[derive(Debug, Clone, Copy)]
+pub enum Canceller<'a> {
+    /// An administrator of the instance's realm, as the front end has established (the REST
+    /// STS with `rest_sts_caller = admin` requires one before anything else).
+    Administrator,
+    /// An authenticated principal: the token's own, or an administrator of the realm.
+    Principal(&'a Principal),
+}
+
+/// Verifies an enveloped signature with the instance's certificate, or the previous one of
+/// a rotated key pair (which still vouches for what it signed until the next rotation).
+pub(super) fn verify_signed(
+    signing: &SamlSigning,
+    xml: &[u8],
+) -> Result<Verified<SignedElement>, DsigError> {
+    crate::xmldsig::verify_enveloped(xml, "ID", signing.key.cert_pem()).or_else(|e| {
+        match signing.key.previous() {
+            Some(previous) => crate::xmldsig::verify_enveloped(xml, "ID", previous.pem()),
+            None => Err(e),
+        }
+    })
+}
+
+/// Whether an administrator of `admin_realm` administers `realm`.
+fn administers(admin_realm: &str, realm: &str) -> bool {
+    admin_realm == "/" || admin_realm == realm
+}
+
+impl Engine {
+    /// Cancels a stored token on behalf of `by` (see the module documentation for who may);
+    /// returns its id.
+    pub fn cancel(
+        &self,
+        instance: &Instance,
+        target: &TokenTarget,
+        by: Canceller<'_>,
+    ) -> Result<String, EngineError> {
+        if !instance.config.persist_issued_tokens() {
+            return Err(EngineError::NotPersisting(
+                "this instance does not persist issued tokens (persist-issued-tokens-in-cts), so none can be cancelled".into(),
+            ));
+        }
+        let not_ours = || EngineError::InvalidRequest("the token is not signed by this STS".into());
+        let id = match target {
+            TokenTarget::Reference(id) => id.clone(),
+            TokenTarget::Token(xml) => {
+                let signing = instance.saml_signing.as_ref().ok_or_else(|| {
+                    EngineError::BadRequest("this instance issues unsigned assertions".into())
+                })?;
+                verify_signed(signing, xml)
+                    .map_err(|_| not_ours())?
+                    .get()
+                    .id
+                    .clone()
+            }
+            TokenTarget::Jwt(jwt) => {
+                self.verify_jwt(instance, jwt)
+                    .map_err(|m| EngineError::InvalidRequest(m.into()))?
+                    .id
+            }
+            TokenTarget::Custom { .. } => self.custom_cancel_id(instance, target)?,
+        };
+        let rec = match self.tokens.get_token(&id).map_err(Self::store_failed)? {
+            Some(rec) if rec.sts_id == instance.config.subpath() => rec,
+            _ => {
+                return Err(EngineError::InvalidRequest(
+                    "no token with this id is stored for this instance".into(),
+                ));
+            }
+        };
+        if !self.may_cancel(instance, &rec, by)? {
+            return Err(EngineError::Forbidden(
+                "a token may be cancelled only by its principal or an administrator of the instance's realm"
+                    .into(),
+            ));
+        }
+        self.tokens.delete_token(&id).map_err(Self::store_failed)?;
+        Ok(id)
+    }
+
+    fn may_cancel(
+        &self,
+        instance: &Instance,
+        rec: &crate::store::TokenRecord,
+        by: Canceller<'_>,
+    ) -> Result<bool, EngineError> {
+        let p = match by {
+            Canceller::Administrator => return Ok(true),
+            Canceller::Principal(p) => p,
+        };
+        let realm = crate::identity::normalize_realm(&p.realm);
+        if realm == crate::identity::normalize_realm(&rec.realm) && p.name == rec.principal {
+            return Ok(true);
+        }
+        if p.source != PrincipalSource::Password
+            || !administers(
+                &realm,
+                &crate::identity::normalize_realm(instance.config.realm()),
+            )
+        {
+            return Ok(false);
+        }
+        let user = self
+            .users
+            .find(&realm, &p.name)
+            .map_err(|e| EngineError::RequestFailed(format!("identity store: {e}")))?;
+        Ok(user.is_some_and(|u| u.admin && !u.disabled))
+    }
+}
