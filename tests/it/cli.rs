@@ -252,6 +252,36 @@ fn user_add_provisions_digest_users() {
 }
 
 #[test]
+fn tokens_list_filter_with_multibyte_characters_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, out) = run(sts().arg("--data-dir").arg(&data).arg("init"));
+    assert!(ok, "{out}");
+    let list = |filter: &str| {
+        run(sts()
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["tokens", "list", "--filter", filter]))
+    };
+    for (filter, pos) in [
+        ("aaaé", 0),
+        ("/sts_id éq 'a'", 8),
+        ("/sts_id eq 'a' and fals€", 19),
+        ("😀", 0),
+    ] {
+        let (ok, out) = list(filter);
+        assert!(!ok, "{filter}: {out}");
+        assert!(
+            out.contains(&format!("invalid _queryFilter at position {pos}:"))
+                && !out.contains("panicked"),
+            "{filter}: {out}"
+        );
+    }
+    let (ok, out) = list("/token_principal eq 'José'");
+    assert!(ok && out.is_empty(), "{out}");
+}
+
+#[test]
 fn instance_commands_publish_into_a_running_server() {
     let s = start();
     let data = s.dir.path().to_owned();
