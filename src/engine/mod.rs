@@ -251,16 +251,8 @@ impl ProofCertificate {
                 ));
             }
         }
-        let at = |t: &openssl::asn1::Asn1TimeRef| {
-            openssl::asn1::Asn1Time::from_unix(now.timestamp())
-                .ok()
-                .and_then(|n| n.compare(t).ok())
-        };
-        if at(cert.not_before()) == Some(std::cmp::Ordering::Less)
-            || at(cert.not_after()) != Some(std::cmp::Ordering::Less)
-        {
-            return Err(bad("not within its validity period".into()));
-        }
+        x509::check_validity(&cert, now)
+            .map_err(|why| bad(format!("not within its validity period ({why})")))?;
         Ok(ProofCertificate { der })
     }
 
