@@ -190,6 +190,18 @@ pub fn parse(
     }
 }
 
+/// Says loudly, once per publish or load, that an instance issues unsigned assertions: an
+/// explicit choice (`"saml2-sign-assertion": "false"`), but one that relying parties, and
+/// this STS's own Validate, cannot check.
+pub fn warn_if_unsigned(id: &str, instance: &Instance) {
+    if instance.config.saml2().is_some_and(|s| !s.sign_assertion) {
+        tracing::warn!(
+            instance = %id,
+            "saml2-sign-assertion is false: this instance issues UNSIGNED SAML2 assertions, which relying parties cannot verify and this STS cannot validate"
+        );
+    }
+}
+
 /// The configuration JSON of a stored instance; a corrupt row is a store failure.
 fn stored_json(rec: &InstanceRecord) -> Result<Value, PublishError> {
     serde_json::from_str(&rec.config)
@@ -222,6 +234,7 @@ impl Publisher {
             let instance = parse(kind, &json, &keys, default_key, &plugins)
                 .map_err(|p| (path.clone(), p.join("; ")))?;
             let id = instance.config.subpath();
+            warn_if_unsigned(&id, &instance);
             let rev = content_rev(&json);
             let file = FileInstance {
                 path: path.clone(),
@@ -372,6 +385,9 @@ impl Publisher {
         if *generation == Some(now) && !rekeyed {
             return Ok(false);
         }
+        // Stored instances are announced when this node first loads them; later loads are
+        // announced by whoever publishes.
+        let first_load = generation.is_none();
         let files = self.files();
         let mut map: HashMap<String, Arc<Instance>> = files
             .iter()
@@ -384,6 +400,9 @@ impl Publisher {
             }
             match self.resolve_record(&rec) {
                 Ok(i) => {
+                    if first_load {
+                        warn_if_unsigned(&rec.id, &i);
+                    }
                     map.insert(rec.id.clone(), Arc::new(i));
                 }
                 Err(problems) => {
@@ -473,6 +492,7 @@ impl Publisher {
         if !self.store.insert_instance(&rec)? {
             return Err(PublishError::Duplicate(id));
         }
+        warn_if_unsigned(&id, &instance);
         self.refresh_after_write();
         Ok(Self::shown(&id, &rec.rev, kind, json))
     }
@@ -564,6 +584,7 @@ impl Publisher {
         if !self.store.update_instance(&old.rev, &rec)? {
             return Err(PublishError::Stale(id.to_owned()));
         }
+        warn_if_unsigned(id, &instance);
         self.refresh_after_write();
         Ok(Self::shown(id, &rec.rev, kind, json))
     }

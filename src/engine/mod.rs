@@ -6,6 +6,7 @@ pub mod custom;
 mod nonces;
 pub mod proof;
 pub mod saml_input;
+mod signing;
 pub mod x509;
 
 use std::sync::Arc;
@@ -659,52 +660,7 @@ fn resolve_saml(
             ));
         }
     }
-    if !s.sign_assertion {
-        return None;
-    }
-    let alias = s.signature_key_alias.as_deref().unwrap_or(default_key);
-    let Some(key) = keys.signing.get(alias).cloned() else {
-        problems.push(format!(
-            "saml2-config.saml2-signature-key-alias `{alias}` names no key in keys/"
-        ));
-        return None;
-    };
-    let signature = match &s.signature_algorithm {
-        None => match key.kind() {
-            crate::xmldsig::KeyKind::Rsa => SignatureAlgorithm::RsaSha256,
-            crate::xmldsig::KeyKind::Ec => SignatureAlgorithm::EcdsaSha256,
-        },
-        Some(uri) => match SignatureAlgorithm::from_uri(uri) {
-            Some(a) => a,
-            None => {
-                problems.push(format!("unsupported saml2-signature-algorithm `{uri}`"));
-                return None;
-            }
-        },
-    };
-    if signature.key_kind() != key.kind() {
-        problems.push(format!(
-            "saml2-signature-algorithm {} does not fit key `{alias}` ({:?})",
-            signature.uri(),
-            key.kind()
-        ));
-        return None;
-    }
-    let digest = match &s.digest_algorithm {
-        None => DigestAlgorithm::Sha256,
-        Some(uri) => match DigestAlgorithm::from_uri(uri) {
-            Some(d) => d,
-            None => {
-                problems.push(format!("unsupported saml2-digest-algorithm `{uri}`"));
-                return None;
-            }
-        },
-    };
-    Some(SamlSigning {
-        key,
-        signature,
-        digest,
-    })
+    signing::resolve(s, keys, default_key, problems)
 }
 
 /// The encryption of an instance's assertions: the relying party's certificate

@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod custom;
 mod faults;
+mod instances;
 mod introspect;
 mod issue;
 mod matrix;
