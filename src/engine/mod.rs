@@ -3,6 +3,7 @@
 //! time only from its [`Clock`].
 
 pub mod custom;
+pub mod files;
 mod nonces;
 pub mod proof;
 pub mod saml_input;
@@ -375,6 +376,7 @@ impl Instance {
         keys: &Keyring,
         default_key: &str,
         plugins: &crate::plugin::Plugins,
+        files: &files::InstanceFiles,
     ) -> Result<Instance, Vec<String>> {
         let mut problems = Vec::new();
         // One id per instance: the url element is one path segment and the realm is written
@@ -473,7 +475,7 @@ impl Instance {
             .oidc()
             .and_then(|o| resolve_oidc(o, keys, default_key, &mut problems))
             .map(Arc::new);
-        let oidc_trust = resolve_trust(config.oidc_trusted_issuers(), &mut problems);
+        let oidc_trust = resolve_trust(config.oidc_trusted_issuers(), files, &mut problems);
         // Not an error when absent: OpenAM exports often name an alias nobody uses; the
         // certificate is required only when a symmetric proof key is asked for.
         let relying_party = config
@@ -717,6 +719,7 @@ fn resolve_saml_encryption(
 
 fn resolve_trust(
     list: &[crate::instance::TrustedIssuerConfig],
+    files: &files::InstanceFiles,
     problems: &mut Vec<String>,
 ) -> Vec<TrustedIssuer> {
     use crate::tokens::oidc::TrustedKey;
@@ -745,13 +748,16 @@ fn resolve_trust(
         let mut keys = Vec::new();
         let jwks = match (&t.jwks, &t.jwks_file) {
             (Some(j), None) => Some(j.clone()),
-            (None, Some(path)) => match std::fs::read(path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
-            {
-                Ok(j) => Some(j),
+            (None, Some(path)) => match files.read(&format!("{at}.jwks-file"), path) {
+                Ok(b) => match serde_json::from_slice(&b) {
+                    Ok(j) => Some(j),
+                    Err(e) => {
+                        problems.push(format!("{at}.jwks-file `{path}`: not JSON: {e}"));
+                        None
+                    }
+                },
                 Err(e) => {
-                    problems.push(format!("{at}.jwks-file `{path}`: {e}"));
+                    problems.push(e);
                     None
                 }
             },
@@ -2120,6 +2126,7 @@ mod tests {
             &keys,
             crate::datadir::DEFAULT_KEY,
             &crate::plugin::Plugins::new(),
+            &files::InstanceFiles::in_data_dir(dir.path()),
         )
         .map_err(|p| p.join("; "))
     }
