@@ -41,6 +41,7 @@ fn main() {
         &keys,
         sts::datadir::DEFAULT_KEY,
         &sts::plugin::Plugins::new(),
+        &sts::engine::files::InstanceFiles::in_data_dir(dir.path()),
     )
     .expect("resolve");
     let signing = instance.saml_signing.clone().expect("signing");

@@ -704,7 +704,14 @@ pub struct Saml2Config {
     pub custom_attribute_mapper: Option<String>,
     #[serde(rename = "saml2-custom-authn-context-mapper-class-name", default)]
     pub custom_authn_context_mapper: Option<String>,
-    #[serde(rename = "saml2-sign-assertion", with = "str_bool", default)]
+    /// Signed unless set to false explicitly (left out or null: signed). OpenAM's default
+    /// was unsigned; an assertion nobody can verify is never what a typo should produce.
+    #[serde(
+        rename = "saml2-sign-assertion",
+        serialize_with = "str_bool::serialize",
+        deserialize_with = "str_bool::deserialize_or_true",
+        default = "yes"
+    )]
     pub sign_assertion: bool,
     #[serde(rename = "saml2-encrypt-assertion", with = "str_bool", default)]
     pub encrypt_assertion: bool,
@@ -805,6 +812,14 @@ mod str_bool {
             other => Err(D::Error::custom(format!(
                 "expected \"true\" or \"false\", found {other}"
             ))),
+        }
+    }
+
+    /// Like [`deserialize`], but null means true (for settings that default to true).
+    pub fn deserialize_or_true<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Null => Ok(true),
+            other => deserialize(other).map_err(D::Error::custom),
         }
     }
 }

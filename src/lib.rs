@@ -65,6 +65,7 @@ pub fn publisher(
         keys,
         datadir::DEFAULT_KEY,
         plugins,
+        engine::files::InstanceFiles::in_data_dir(&cfg.data_dir),
         files,
         Box::new(move || clock.now().timestamp_millis()),
     )

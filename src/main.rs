@@ -396,6 +396,12 @@ fn instances(cfg: &Config, command: InstanceCommand) -> Result<(), AnyError> {
                 json = st.take();
             }
             let p = publisher.create(kind(&k)?, &json)?;
+            if p.config["saml2-config"]["saml2-sign-assertion"] == "false" {
+                eprintln!(
+                    "sts: WARNING: `{}` has saml2-sign-assertion false: it issues UNSIGNED SAML2 assertions, which relying parties cannot verify and this STS cannot validate",
+                    p.id
+                );
+            }
             say!(
                 "{}",
                 serde_json::json!({"_id": p.id, "_rev": p.rev, "result": "success", "url_element": p.id})

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use serde_json::Value;
 
 use crate::engine::Instance;
+use crate::engine::files::InstanceFiles;
 use crate::instance::{InstanceConfig, Kind, TokenType, keep_secrets, redact};
 use crate::keyring::Keyring;
 use crate::plugin::Plugins;
@@ -74,6 +75,8 @@ pub struct Publisher {
     default_key: String,
     /// Custom token plug-ins instances may name.
     plugins: Arc<Plugins>,
+    /// Where files that instances name (`jwks-file`) are read from.
+    instance_files: InstanceFiles,
     files: RwLock<Files>,
     live: RwLock<Map>,
     /// The store generation `live` was built from; None forces a reload.
@@ -93,6 +96,7 @@ pub fn parse(
     keys: &Keyring,
     default_key: &str,
     plugins: &Plugins,
+    files: &InstanceFiles,
 ) -> Result<Instance, Vec<String>> {
     let Value::Object(_) = state else {
         return Err(vec!["instance_state must be a JSON object".into()]);
@@ -180,13 +184,25 @@ pub fn parse(
             return Err(problems);
         }
     };
-    match Instance::resolve(config, keys, default_key, plugins) {
+    match Instance::resolve(config, keys, default_key, plugins, files) {
         Ok(i) if problems.is_empty() => Ok(i),
         Ok(_) => Err(problems),
         Err(more) => {
             problems.extend(more);
             Err(problems)
         }
+    }
+}
+
+/// Says loudly, once per publish or load, that an instance issues unsigned assertions: an
+/// explicit choice (`"saml2-sign-assertion": "false"`), but one that relying parties, and
+/// this STS's own Validate, cannot check.
+pub fn warn_if_unsigned(id: &str, instance: &Instance) {
+    if instance.config.saml2().is_some_and(|s| !s.sign_assertion) {
+        tracing::warn!(
+            instance = %id,
+            "saml2-sign-assertion is false: this instance issues UNSIGNED SAML2 assertions, which relying parties cannot verify and this STS cannot validate"
+        );
     }
 }
 
@@ -214,14 +230,16 @@ impl Publisher {
         keys: Keyring,
         default_key: &str,
         plugins: Arc<Plugins>,
+        instance_files: InstanceFiles,
         files: Vec<(PathBuf, Kind, Value)>,
         now_ms: Box<dyn Fn() -> i64 + Send + Sync>,
     ) -> Result<Publisher, (PathBuf, String)> {
         let mut by_id = HashMap::new();
         for (path, kind, json) in files {
-            let instance = parse(kind, &json, &keys, default_key, &plugins)
+            let instance = parse(kind, &json, &keys, default_key, &plugins, &instance_files)
                 .map_err(|p| (path.clone(), p.join("; ")))?;
             let id = instance.config.subpath();
+            warn_if_unsigned(&id, &instance);
             let rev = content_rev(&json);
             let file = FileInstance {
                 path: path.clone(),
@@ -242,6 +260,7 @@ impl Publisher {
             key_source: None,
             default_key: default_key.to_owned(),
             plugins,
+            instance_files,
             files: RwLock::new(Arc::new(by_id)),
             live: RwLock::new(Arc::new(HashMap::new())),
             generation: Mutex::new(None),
@@ -312,6 +331,7 @@ impl Publisher {
                 &keys,
                 &self.default_key,
                 &self.plugins,
+                &self.instance_files,
             ) {
                 Ok(i) => {
                     let file = FileInstance {
@@ -372,6 +392,9 @@ impl Publisher {
         if *generation == Some(now) && !rekeyed {
             return Ok(false);
         }
+        // Stored instances are announced when this node first loads them; later loads are
+        // announced by whoever publishes.
+        let first_load = generation.is_none();
         let files = self.files();
         let mut map: HashMap<String, Arc<Instance>> = files
             .iter()
@@ -384,6 +407,9 @@ impl Publisher {
             }
             match self.resolve_record(&rec) {
                 Ok(i) => {
+                    if first_load {
+                        warn_if_unsigned(&rec.id, &i);
+                    }
                     map.insert(rec.id.clone(), Arc::new(i));
                 }
                 Err(problems) => {
@@ -411,7 +437,14 @@ impl Publisher {
         let kind =
             Kind::parse(&rec.kind).ok_or_else(|| vec![format!("unknown kind {}", rec.kind)])?;
         let json: Value = serde_json::from_str(&rec.config).map_err(|e| vec![e.to_string()])?;
-        parse(kind, &json, &self.keys(), &self.default_key, &self.plugins)
+        parse(
+            kind,
+            &json,
+            &self.keys(),
+            &self.default_key,
+            &self.plugins,
+            &self.instance_files,
+        )
     }
 
     fn shown(id: &str, rev: &str, kind: Kind, mut json: Value) -> Published {
@@ -426,7 +459,14 @@ impl Publisher {
 
     /// Publishes a new instance; it is live on this node when this returns.
     pub fn create(&self, kind: Kind, state: &Value) -> Result<Published, PublishError> {
-        let instance = parse(kind, state, &self.keys(), &self.default_key, &self.plugins);
+        let instance = parse(
+            kind,
+            state,
+            &self.keys(),
+            &self.default_key,
+            &self.plugins,
+            &self.instance_files,
+        );
         // The url element may be taken even when the state has other problems: say both.
         let id = match &instance {
             Ok(i) => Some(i.config.subpath()),
@@ -473,6 +513,7 @@ impl Publisher {
         if !self.store.insert_instance(&rec)? {
             return Err(PublishError::Duplicate(id));
         }
+        warn_if_unsigned(&id, &instance);
         self.refresh_after_write();
         Ok(Self::shown(&id, &rec.rev, kind, json))
     }
@@ -545,8 +586,15 @@ impl Publisher {
         }
         let mut state = state.clone();
         keep_secrets(&mut state, &stored_json(&old)?);
-        let instance = parse(kind, &state, &self.keys(), &self.default_key, &self.plugins)
-            .map_err(PublishError::Invalid)?;
+        let instance = parse(
+            kind,
+            &state,
+            &self.keys(),
+            &self.default_key,
+            &self.plugins,
+            &self.instance_files,
+        )
+        .map_err(PublishError::Invalid)?;
         if instance.config.subpath() != id {
             return Err(PublishError::Invalid(vec![format!(
                 "deployment-config: the realm and url element name `{}`, not `{id}`; publish a new instance to move it",
@@ -564,6 +612,7 @@ impl Publisher {
         if !self.store.update_instance(&old.rev, &rec)? {
             return Err(PublishError::Stale(id.to_owned()));
         }
+        warn_if_unsigned(id, &instance);
         self.refresh_after_write();
         Ok(Self::shown(id, &rec.rev, kind, json))
     }

@@ -4,10 +4,12 @@
 
 pub mod cancel;
 pub mod custom;
+pub mod files;
 mod nonces;
 mod principal;
 pub mod proof;
 pub mod saml_input;
+mod signing;
 pub mod x509;
 
 use std::sync::Arc;
@@ -261,16 +263,8 @@ impl ProofCertificate {
                 ));
             }
         }
-        let at = |t: &openssl::asn1::Asn1TimeRef| {
-            openssl::asn1::Asn1Time::from_unix(now.timestamp())
-                .ok()
-                .and_then(|n| n.compare(t).ok())
-        };
-        if at(cert.not_before()) == Some(std::cmp::Ordering::Less)
-            || at(cert.not_after()) != Some(std::cmp::Ordering::Less)
-        {
-            return Err(bad("not within its validity period".into()));
-        }
+        x509::check_validity(&cert, now)
+            .map_err(|why| bad(format!("not within its validity period ({why})")))?;
         Ok(ProofCertificate { der })
     }
 
@@ -392,6 +386,7 @@ impl Instance {
         keys: &Keyring,
         default_key: &str,
         plugins: &crate::plugin::Plugins,
+        files: &files::InstanceFiles,
     ) -> Result<Instance, Vec<String>> {
         let mut problems = Vec::new();
         // One id per instance: the url element is one path segment and the realm is written
@@ -490,7 +485,7 @@ impl Instance {
             .oidc()
             .and_then(|o| resolve_oidc(o, keys, default_key, &mut problems))
             .map(Arc::new);
-        let oidc_trust = resolve_trust(config.oidc_trusted_issuers(), &mut problems);
+        let oidc_trust = resolve_trust(config.oidc_trusted_issuers(), files, &mut problems);
         // Not an error when absent: OpenAM exports often name an alias nobody uses; the
         // certificate is required only when a symmetric proof key is asked for.
         let relying_party = config
@@ -677,52 +672,7 @@ fn resolve_saml(
             ));
         }
     }
-    if !s.sign_assertion {
-        return None;
-    }
-    let alias = s.signature_key_alias.as_deref().unwrap_or(default_key);
-    let Some(key) = keys.signing.get(alias).cloned() else {
-        problems.push(format!(
-            "saml2-config.saml2-signature-key-alias `{alias}` names no key in keys/"
-        ));
-        return None;
-    };
-    let signature = match &s.signature_algorithm {
-        None => match key.kind() {
-            crate::xmldsig::KeyKind::Rsa => SignatureAlgorithm::RsaSha256,
-            crate::xmldsig::KeyKind::Ec => SignatureAlgorithm::EcdsaSha256,
-        },
-        Some(uri) => match SignatureAlgorithm::from_uri(uri) {
-            Some(a) => a,
-            None => {
-                problems.push(format!("unsupported saml2-signature-algorithm `{uri}`"));
-                return None;
-            }
-        },
-    };
-    if signature.key_kind() != key.kind() {
-        problems.push(format!(
-            "saml2-signature-algorithm {} does not fit key `{alias}` ({:?})",
-            signature.uri(),
-            key.kind()
-        ));
-        return None;
-    }
-    let digest = match &s.digest_algorithm {
-        None => DigestAlgorithm::Sha256,
-        Some(uri) => match DigestAlgorithm::from_uri(uri) {
-            Some(d) => d,
-            None => {
-                problems.push(format!("unsupported saml2-digest-algorithm `{uri}`"));
-                return None;
-            }
-        },
-    };
-    Some(SamlSigning {
-        key,
-        signature,
-        digest,
-    })
+    signing::resolve(s, keys, default_key, problems)
 }
 
 /// The encryption of an instance's assertions: the relying party's certificate
@@ -779,6 +729,7 @@ fn resolve_saml_encryption(
 
 fn resolve_trust(
     list: &[crate::instance::TrustedIssuerConfig],
+    files: &files::InstanceFiles,
     problems: &mut Vec<String>,
 ) -> Vec<TrustedIssuer> {
     use crate::tokens::oidc::TrustedKey;
@@ -807,13 +758,16 @@ fn resolve_trust(
         let mut keys = Vec::new();
         let jwks = match (&t.jwks, &t.jwks_file) {
             (Some(j), None) => Some(j.clone()),
-            (None, Some(path)) => match std::fs::read(path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
-            {
-                Ok(j) => Some(j),
+            (None, Some(path)) => match files.read(&format!("{at}.jwks-file"), path) {
+                Ok(b) => match serde_json::from_slice(&b) {
+                    Ok(j) => Some(j),
+                    Err(e) => {
+                        problems.push(format!("{at}.jwks-file `{path}`: not JSON: {e}"));
+                        None
+                    }
+                },
                 Err(e) => {
-                    problems.push(format!("{at}.jwks-file `{path}`: {e}"));
+                    problems.push(e);
                     None
                 }
             },
@@ -2155,6 +2109,7 @@ mod tests {
             &keys,
             crate::datadir::DEFAULT_KEY,
             &crate::plugin::Plugins::new(),
+            &files::InstanceFiles::in_data_dir(dir.path()),
         )
         .map_err(|p| p.join("; "))
     }

@@ -264,6 +264,26 @@ impl X509Trust {
     }
 }
 
+/// Checks that `cert` is inside its validity period at `now`. A time that OpenSSL cannot
+/// read or compare is a refusal, never taken as "valid" (fail closed).
+pub fn check_validity(
+    cert: &openssl::x509::X509Ref,
+    now: DateTime<Utc>,
+) -> Result<(), &'static str> {
+    use std::cmp::Ordering;
+    let now = Asn1Time::from_unix(now.timestamp()).map_err(|_| "the clock is out of range")?;
+    match cert.not_before().compare(&now) {
+        Ok(Ordering::Less | Ordering::Equal) => {}
+        Ok(Ordering::Greater) => return Err("not yet valid"),
+        Err(_) => return Err("its notBefore cannot be read"),
+    }
+    match cert.not_after().compare(&now) {
+        Ok(Ordering::Greater) => Ok(()),
+        Ok(Ordering::Less | Ordering::Equal) => Err("expired"),
+        Err(_) => Err("its notAfter cannot be read"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,5 +377,50 @@ mod tests {
     fn serials_compare_in_one_form() {
         assert_eq!(normalise_serial("0a:1B:00"), "A1B00");
         assert_eq!(normalise_serial("00"), "0");
+    }
+
+    /// `leaf` with the content of its notBefore UTCTime replaced by `with` (13 bytes).
+    fn with_not_before(leaf: &[u8], with: &[u8; 13]) -> Vec<u8> {
+        let at = leaf
+            .windows(2)
+            .position(|w| w == [0x17, 0x0d])
+            .expect("a UTCTime notBefore");
+        let mut out = leaf.to_vec();
+        out[at + 2..at + 15].copy_from_slice(with);
+        out
+    }
+
+    /// A proof certificate whose notBefore cannot be compared with the clock is refused:
+    /// an unreadable time is never taken as "already valid".
+    #[test]
+    fn proof_certificates_fail_closed_on_unreadable_validity() {
+        let (_, leaf) = pki();
+        let now = Utc::now() + chrono::Duration::minutes(1);
+        assert!(crate::engine::ProofCertificate::from_der(leaf.clone(), now).is_ok());
+        for bad in [b"2401ZZ000000Z", b"99999999999XZ", b"000000000000Z"] {
+            let broken = with_not_before(&leaf, bad);
+            let cert = X509::from_der(&broken).expect("still DER");
+            assert!(
+                cert.not_before()
+                    .compare(&Asn1Time::from_unix(now.timestamp()).unwrap())
+                    .is_err(),
+                "{}: OpenSSL compares it",
+                String::from_utf8_lossy(bad)
+            );
+            let Err(err) = crate::engine::ProofCertificate::from_der(broken, now) else {
+                panic!("a certificate with an unreadable notBefore was accepted");
+            };
+            assert!(err.to_string().contains("validity"), "{err}");
+        }
+        // Not yet valid and expired are refused too.
+        let err = crate::engine::ProofCertificate::from_der(
+            leaf.clone(),
+            now - chrono::Duration::days(10),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("validity"), "{err}");
+        let err = crate::engine::ProofCertificate::from_der(leaf, now + chrono::Duration::days(60))
+            .unwrap_err();
+        assert!(err.to_string().contains("validity"), "{err}");
     }
 }

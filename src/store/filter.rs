@@ -58,14 +58,17 @@ pub enum Filter {
     Or(Vec<Filter>),
 }
 
-/// A syntax error at a byte position of the filter.
+/// A syntax error at a position of the filter.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid _queryFilter at position {pos}: {message}")]
 pub struct FilterError {
+    /// Characters (not bytes) before the error.
     pub pos: usize,
     pub message: String,
 }
 
+/// The parser keeps `pos` as a byte offset that only ever moves over whole characters; it
+/// slices with `get`, so that even a wrong offset is an error, never a panic.
 struct Parser<'a> {
     s: &'a str,
     pos: usize,
@@ -88,16 +91,21 @@ pub fn parse(s: &str) -> Result<Filter, FilterError> {
     Ok(f)
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn err(&self, message: &str) -> FilterError {
+        self.err_at(self.pos, message.to_owned())
+    }
+
+    /// An error at byte offset `at`, reported in characters.
+    fn err_at(&self, at: usize, message: String) -> FilterError {
         FilterError {
-            pos: self.pos,
-            message: message.to_owned(),
+            pos: self.s.get(..at).map_or(at, |before| before.chars().count()),
+            message,
         }
     }
 
-    fn rest(&self) -> &str {
-        &self.s[self.pos..]
+    fn rest(&self) -> &'a str {
+        self.s.get(self.pos..).unwrap_or_default()
     }
 
     fn ws(&mut self) {
@@ -109,11 +117,15 @@ impl Parser<'_> {
     fn keyword(&mut self, kw: &str) -> bool {
         self.ws();
         let r = self.rest();
-        if r.len() >= kw.len()
-            && r[..kw.len()].eq_ignore_ascii_case(kw)
-            && !r[kw.len()..]
-                .chars()
-                .next()
+        // Compared as bytes: `kw` is ASCII, so a match ends on a character boundary.
+        let matches = r
+            .as_bytes()
+            .get(..kw.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(kw.as_bytes()));
+        if matches
+            && !r
+                .get(kw.len()..)
+                .and_then(|after| after.chars().next())
                 .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
         {
             self.pos += kw.len();
@@ -185,12 +197,14 @@ impl Parser<'_> {
             .rest()
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
             .unwrap_or(self.rest().len());
-        let name = &self.s[self.pos..self.pos + len];
-        let field = Field::parse(&name.replace('-', "_")).ok_or(FilterError {
-            pos: start,
-            message: format!(
-                "unsupported field `/{name}` (use sts_id, token_principal, token_type, token_id or expiration_time)"
-            ),
+        let name = self.rest().get(..len).unwrap_or_default();
+        let field = Field::parse(&name.replace('-', "_")).ok_or_else(|| {
+            self.err_at(
+                start,
+                format!(
+                    "unsupported field `/{name}` (use sts_id, token_principal, token_type, token_id or expiration_time)"
+                ),
+            )
         })?;
         self.pos += len;
         if self.keyword("pr") {
@@ -215,8 +229,7 @@ impl Parser<'_> {
     }
 
     fn value(&mut self) -> Result<Value, FilterError> {
-        let s = self.s;
-        let r = &s[self.pos..];
+        let r = self.rest();
         if let Some(q) = r.chars().next().filter(|c| *c == '\'' || *c == '"') {
             let mut out = String::new();
             let mut chars = r.char_indices().skip(1);
@@ -244,7 +257,9 @@ impl Parser<'_> {
         let len = r
             .find(|c: char| !(c.is_ascii_digit() || c == '-'))
             .unwrap_or(r.len());
-        let n = r[..len]
+        let n = r
+            .get(..len)
+            .unwrap_or_default()
             .parse::<i64>()
             .map_err(|_| self.err("expected a quoted string, a number, true or false"))?;
         self.pos += len;
@@ -286,5 +301,51 @@ mod tests {
         assert_eq!(parse("(/sts_id eq 'a'").unwrap_err().pos, 15);
         assert!(parse(&"!".repeat(100)).is_err());
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn multibyte_input_is_an_error_or_a_value_never_a_panic() {
+        // Each of these once sliced a string inside a character.
+        for (input, pos) in [
+            ("aaaé", 0),
+            ("tru€", 0),
+            ("fals€", 0),
+            ("/sts_id eq 'a' an€", 15),
+            ("/sts_id eq 'a' o€", 15),
+            ("/sts_id éq 'a'", 8),
+            ("/sts_id e€ 'a'", 8),
+            ("/sts_id eq tru€", 11),
+            ("/sts_id eq €", 11),
+            ("/stsé eq 'a'", 0),
+            ("é", 0),
+            ("(/sts_id eq 'a'€", 15),
+        ] {
+            let e = parse(input).expect_err(input);
+            assert_eq!(e.pos, pos, "{input}: {e}");
+        }
+        // Positions count characters, not bytes.
+        assert_eq!(parse("/sts_id eq 'é' junk").unwrap_err().pos, 15);
+        assert_eq!(
+            parse("/token_principal eq 'José' and /sts_id sw \"日本\"").unwrap(),
+            Filter::And(vec![
+                Filter::Cmp(Field::Principal, Op::Eq, Value::Str("José".into())),
+                Filter::Cmp(Field::StsId, Op::Sw, Value::Str("日本".into())),
+            ])
+        );
+        // Every cut of inputs with 2-, 3- and 4-byte characters at every place.
+        let words = [
+            "/sts_id", " eq ", "'x'", "true", "false", "and", "or", "!", "(", ")", " pr", "5",
+        ];
+        for c in ["é", "€", "😀", "\u{a0}"] {
+            for w in words {
+                for at in 0..=w.len() {
+                    let mut input = w.to_owned();
+                    input.insert_str(at, c);
+                    let _ = parse(&input);
+                    let _ = parse(&format!("/sts_id eq 'a' and {input}"));
+                    let _ = parse(&format!("/sts_id {input}"));
+                }
+            }
+        }
     }
 }

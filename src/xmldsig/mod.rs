@@ -41,24 +41,23 @@ pub enum DsigError {
     Key(String),
 }
 
-/// Signature methods offered per instance (`saml2-signature-algorithm`).
+/// Signature methods offered per instance (`saml2-signature-algorithm`). SHA-1 is not one:
+/// nothing here can sign with it (and [`verify_enveloped`] refuses it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureAlgorithm {
     RsaSha256,
     RsaSha384,
     RsaSha512,
-    RsaSha1,
     EcdsaSha256,
     EcdsaSha384,
     EcdsaSha512,
 }
 
 impl SignatureAlgorithm {
-    pub const ALL: [SignatureAlgorithm; 7] = [
+    pub const ALL: [SignatureAlgorithm; 6] = [
         Self::RsaSha256,
         Self::RsaSha384,
         Self::RsaSha512,
-        Self::RsaSha1,
         Self::EcdsaSha256,
         Self::EcdsaSha384,
         Self::EcdsaSha512,
@@ -69,7 +68,6 @@ impl SignatureAlgorithm {
             Self::RsaSha256 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
             Self::RsaSha384 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
             Self::RsaSha512 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
-            Self::RsaSha1 => "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
             Self::EcdsaSha256 => "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
             Self::EcdsaSha384 => "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
             Self::EcdsaSha512 => "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
@@ -82,30 +80,28 @@ impl SignatureAlgorithm {
 
     pub fn key_kind(self) -> KeyKind {
         match self {
-            Self::RsaSha256 | Self::RsaSha384 | Self::RsaSha512 | Self::RsaSha1 => KeyKind::Rsa,
+            Self::RsaSha256 | Self::RsaSha384 | Self::RsaSha512 => KeyKind::Rsa,
             _ => KeyKind::Ec,
         }
     }
 }
 
-/// Digest methods offered per instance (`saml2-digest-algorithm`).
+/// Digest methods offered per instance (`saml2-digest-algorithm`); SHA-1 is not one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DigestAlgorithm {
     Sha256,
     Sha384,
     Sha512,
-    Sha1,
 }
 
 impl DigestAlgorithm {
-    pub const ALL: [DigestAlgorithm; 4] = [Self::Sha256, Self::Sha384, Self::Sha512, Self::Sha1];
+    pub const ALL: [DigestAlgorithm; 3] = [Self::Sha256, Self::Sha384, Self::Sha512];
 
     pub fn uri(self) -> &'static str {
         match self {
             Self::Sha256 => "http://www.w3.org/2001/04/xmlenc#sha256",
             Self::Sha384 => "http://www.w3.org/2001/04/xmldsig-more#sha384",
             Self::Sha512 => "http://www.w3.org/2001/04/xmlenc#sha512",
-            Self::Sha1 => "http://www.w3.org/2000/09/xmldsig#sha1",
         }
     }
 
@@ -447,8 +443,29 @@ mod tests {
             r#"<saml2:Assertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion" ID="_evil"><saml2:Advice>{s}</saml2:Advice></saml2:Assertion>"#
         );
         assert!(verify_enveloped(wrapped.as_bytes(), "ID", &cert).is_err());
-        // SHA-1 is not accepted on input.
-        let weak = signed(SignatureAlgorithm::RsaSha1, DigestAlgorithm::Sha1, &k);
+        // SHA-1 is not accepted on input (nor offered for signing: the template is edited).
+        let template = signature_template(
+            "_abc",
+            SignatureAlgorithm::RsaSha256,
+            DigestAlgorithm::Sha256,
+        )
+        .replace(
+            SignatureAlgorithm::RsaSha256.uri(),
+            "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+        )
+        .replace(
+            DigestAlgorithm::Sha256.uri(),
+            "http://www.w3.org/2000/09/xmldsig#sha1",
+        );
+        let weak = sign_enveloped(
+            ASSERTION.replace("SIG", &template).as_bytes(),
+            "ID",
+            SignatureAlgorithm::RsaSha256,
+            &k,
+        )
+        .unwrap();
+        let weak = String::from_utf8(weak).unwrap();
+        assert!(weak.contains("xmldsig#rsa-sha1"), "{weak}");
         assert!(verify_enveloped(weak.as_bytes(), "ID", &cert).is_err());
         let (ek, ecert) = key(KeyKind::Ec);
         let ec = signed(

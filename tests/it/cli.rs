@@ -252,6 +252,117 @@ fn user_add_provisions_digest_users() {
 }
 
 #[test]
+fn tokens_list_filter_with_multibyte_characters_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, out) = run(sts().arg("--data-dir").arg(&data).arg("init"));
+    assert!(ok, "{out}");
+    let list = |filter: &str| {
+        run(sts()
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["tokens", "list", "--filter", filter]))
+    };
+    for (filter, pos) in [
+        ("aaaé", 0),
+        ("/sts_id éq 'a'", 8),
+        ("/sts_id eq 'a' and fals€", 19),
+        ("😀", 0),
+    ] {
+        let (ok, out) = list(filter);
+        assert!(!ok, "{filter}: {out}");
+        assert!(
+            out.contains(&format!("invalid _queryFilter at position {pos}:"))
+                && !out.contains("panicked"),
+            "{filter}: {out}"
+        );
+    }
+    let (ok, out) = list("/token_principal eq 'José'");
+    assert!(ok && out.is_empty(), "{out}");
+}
+
+#[test]
+fn unsigned_instances_are_announced_when_published_and_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, out) = run(sts().arg("--data-dir").arg(&data).arg("init"));
+    assert!(ok, "{out}");
+    let unsigned = |element: &str| {
+        let mut j = sts::datadir::demo_instance();
+        j["deployment-config"]["deployment-url-element"] = element.into();
+        j["saml2-config"]["saml2-sign-assertion"] = "false".into();
+        serde_json::to_vec(&j).unwrap()
+    };
+    std::fs::write(
+        data.join("instances/soap/unsigned-file.json"),
+        unsigned("unsigned-file"),
+    )
+    .unwrap();
+    let api = dir.path().join("api.json");
+    std::fs::write(&api, unsigned("unsigned-api")).unwrap();
+    let (ok, out) = run(sts()
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["instance", "publish", "soap"])
+        .arg(&api));
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("WARNING: `unsigned-api` has saml2-sign-assertion false: it issues UNSIGNED SAML2 assertions"),
+        "{out}"
+    );
+    // At start, the server logs a warning for each unsigned instance, file or stored.
+    let mut child = sts()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut listening = false;
+    for line in lines {
+        if line.unwrap().contains(" listening on ") {
+            listening = true;
+            break;
+        }
+    }
+    assert!(listening, "the server did not start");
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(child.wait().unwrap().success());
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    // Without the terminal colours.
+    let mut plain = String::new();
+    let mut in_escape = false;
+    for c in log.chars() {
+        match c {
+            '\u{1b}' => in_escape = true,
+            'm' if in_escape => in_escape = false,
+            c if !in_escape => plain.push(c),
+            _ => {}
+        }
+    }
+    let log = plain;
+    for id in ["unsigned-file", "unsigned-api"] {
+        assert!(
+            log.lines().any(|l| l.contains("WARN")
+                && l.contains(&format!("instance={id}"))
+                && l.contains("UNSIGNED SAML2 assertions")),
+            "no warning for {id}: {log}"
+        );
+    }
+    assert!(!log.contains("instance=soap-username-transformer"), "{log}");
+}
+
+#[test]
 fn instance_commands_publish_into_a_running_server() {
     let s = start();
     let data = s.dir.path().to_owned();

@@ -7,6 +7,7 @@ mod common;
 mod custom;
 mod encoding;
 mod faults;
+mod instances;
 mod introspect;
 mod issue;
 mod issue_path;

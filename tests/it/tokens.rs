@@ -363,6 +363,43 @@ fn the_reaper_removes_expired_tokens_with_an_injected_clock() {
 }
 
 #[test]
+fn query_filters_with_multibyte_characters_are_400_not_500() {
+    let s = server();
+    issue(&s, "/sts/soap-persist", ("demo", DEMO_PASSWORD));
+    let admin = s.login("amadmin", ADMIN_PASSWORD);
+    let get = |filter: &str| {
+        s.request(
+            "GET",
+            &format!("/sts-tokengen?_queryFilter={filter}"),
+            &[("iPlanetDirectoryPro", &admin)],
+            "",
+        )
+    };
+    // Percent-encoded UTF-8; positions count characters.
+    for (filter, pos) in [
+        ("aaa%C3%A9", 0),                        // aaaé
+        ("tru%E2%82%AC", 0),                     // tru€
+        ("%2Fsts_id+%C3%A9q+'a'", 8),            // /sts_id éq 'a'
+        ("%2Fsts_id+eq+'a'+an%F0%9F%98%80", 15), // /sts_id eq 'a' an😀
+        ("%2Fsts%C3%A9+eq+'a'", 0),              // /stsé eq 'a'
+    ] {
+        let r = get(filter);
+        assert_eq!(r.status, 400, "{filter}: {}", r.body);
+        let message = r.json()["message"].as_str().unwrap().to_owned();
+        assert!(
+            message.starts_with(&format!("invalid _queryFilter at position {pos}:")),
+            "{filter}: {message}"
+        );
+    }
+    // Non-ASCII values are values: no match here, and no error.
+    let r = get("%2Ftoken_principal+eq+'Jos%C3%A9'+or+%2Fsts_id+sw+'%E6%97%A5'");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["resultCount"], 0);
+    // The server is still there.
+    assert_eq!(get("%2Fsts_id+eq+'soap-persist'").json()["resultCount"], 1);
+}
+
+#[test]
 fn tokens_cli_lists_shows_and_cancels() {
     let s = server();
     let a = issue(&s, "/sts/soap-persist", ("demo", DEMO_PASSWORD)).assertion_text();
