@@ -25,6 +25,8 @@ pub enum SoapFailure {
     UnknownInstance,
     #[error("the server is busy; retry later")]
     Busy,
+    #[error("the request body did not arrive within {0} s")]
+    BodyTimedOut(u64),
     #[error("Content-Type must be text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2)")]
     ContentType,
 }
@@ -52,6 +54,7 @@ pub fn soap_fault(f: &SoapFailure) -> (u16, FaultCode, String) {
         }
         SoapFailure::Unsupported(_) => (500, C::BadRequest),
         SoapFailure::TooLarge(_) => (413, C::InvalidRequest),
+        SoapFailure::BodyTimedOut(_) => (408, C::InvalidRequest),
         SoapFailure::UnknownInstance => (404, C::InvalidRequest),
         SoapFailure::ContentType => (415, C::InvalidRequest),
         SoapFailure::Engine(e) => (
@@ -99,6 +102,8 @@ pub enum JsonFailure {
     TooLarge(usize),
     #[error("the server is busy; retry later")]
     Busy,
+    #[error("the request body did not arrive within {0} s")]
+    BodyTimedOut(u64),
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
@@ -123,6 +128,7 @@ pub fn json_error(f: &JsonFailure) -> (u16, serde_json::Value) {
         JsonFailure::UnsupportedMediaType => (415, "Unsupported Media Type", f.to_string()),
         JsonFailure::TooLarge(_) => (413, "Request Entity Too Large", f.to_string()),
         JsonFailure::Busy => (503, "Service Unavailable", f.to_string()),
+        JsonFailure::BodyTimedOut(_) => (408, "Request Timeout", f.to_string()),
         JsonFailure::Engine(e) => match e {
             EngineError::FailedAuthentication(m) => (401, "Unauthorized", m.clone()),
             EngineError::RequestFailed(_) => (

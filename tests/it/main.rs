@@ -7,6 +7,7 @@ mod custom;
 mod faults;
 mod introspect;
 mod issue;
+mod limits;
 mod matrix;
 mod openapi;
 mod peers;
