@@ -171,7 +171,11 @@ fn admitted_body(
                     return Body::Busy;
                 };
                 let limit = state.transport.body_read_timeout;
-                match tokio::time::timeout(limit, collect_body(stream, max)).await {
+                // Room for the declared length at once: growing by doubling would need up to
+                // twice the body while copying.
+                let room = len.map_or(0, |l| usize::try_from(l).unwrap_or(max));
+                let read = collect_body(stream, room, max);
+                match tokio::time::timeout(limit, read).await {
                     Ok(Ok(bytes)) => Body::Complete(permit, bytes),
                     Ok(Err(refused)) => refused,
                     Err(_) => Body::TimedOut,
@@ -180,13 +184,13 @@ fn admitted_body(
         })
 }
 
-async fn collect_body<S, B>(stream: S, max: usize) -> Result<bytes::Bytes, Body>
+async fn collect_body<S, B>(stream: S, room: usize, max: usize) -> Result<bytes::Bytes, Body>
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
     let mut stream = std::pin::pin!(stream);
-    let mut buf = BytesMut::new();
+    let mut buf = BytesMut::with_capacity(room.min(max));
     while let Some(chunk) = stream.next().await {
         let Ok(mut chunk) = chunk else {
             return Err(Body::Broken);
