@@ -83,8 +83,17 @@ impl ServerBuilder {
 
     /// Binds `listen`, loads the data directory and starts the background tasks (expiry,
     /// instance polling). Call [`Running::serve`] to answer requests. Needs a Tokio runtime.
-    pub async fn start(mut self) -> Result<Running, StartError> {
+    pub async fn start(self) -> Result<Running, StartError> {
         let listener = crate::server::bind(self.config.listen).await?;
+        self.start_on(listener).await
+    }
+
+    /// [`ServerBuilder::start`] on a listener bound already (see [`crate::server::bind`]):
+    /// `sts serve` binds before the first start creates users and prints their passwords.
+    pub async fn start_on(
+        mut self,
+        listener: tokio::net::TcpListener,
+    ) -> Result<Running, StartError> {
         self.config.listen = listener.local_addr()?;
         let tls = match (&self.config.tls_cert_file, &self.config.tls_key_file) {
             (Some(cert), Some(key)) => Some(

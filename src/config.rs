@@ -50,8 +50,18 @@ pub struct Config {
     /// bounded by it (each argon2id verification holds 19 MiB); the blocking pool has four
     /// threads per CPU, so that threads waiting for durable commits do not idle the CPUs.
     pub cpu_threads: usize,
-    /// Requests processed or queued at once; beyond it, requests get HTTP 503 at once.
+    /// Requests being read, processed or queued at once; beyond it, requests get HTTP 503
+    /// at once. A body counts from its first byte, so bodies in memory are bounded by about
+    /// `max_in_flight * max_body_bytes`.
     pub max_in_flight: usize,
+    /// Open client connections (plain or TLS, handshakes included); further connections
+    /// wait in the listen backlog until one closes.
+    pub max_connections: usize,
+    /// Time a client has to send a request head (TLS handshake included on a new
+    /// connection); also the longest a connection stays open without a request.
+    pub header_read_timeout_secs: u64,
+    /// Time a client has to send a whole request body; then HTTP 408 and the connection closes.
+    pub body_read_timeout_secs: u64,
     /// Store URL; default `sqlite://{data_dir}/sts.db`.
     pub store_url: Option<String>,
     /// Name of the SSO header and cookie carrying session tokens.
@@ -123,6 +133,9 @@ impl Default for Config {
             log: "info".to_owned(),
             cpu_threads: 0,
             max_in_flight: 512,
+            max_connections: 1024,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 30,
             store_url: None,
             session_cookie_name: "iPlanetDirectoryPro".to_owned(),
             session_idle_secs: 30 * 60,
@@ -204,6 +217,15 @@ impl Config {
         }
         if let Some(v) = env_parse("STS_MAX_IN_FLIGHT", get)? {
             cfg.max_in_flight = v;
+        }
+        if let Some(v) = env_parse("STS_MAX_CONNECTIONS", get)? {
+            cfg.max_connections = v;
+        }
+        if let Some(v) = env_parse("STS_HEADER_READ_TIMEOUT_SECS", get)? {
+            cfg.header_read_timeout_secs = v;
+        }
+        if let Some(v) = env_parse("STS_BODY_READ_TIMEOUT_SECS", get)? {
+            cfg.body_read_timeout_secs = v;
         }
         if let Some(v) = get("STS_STORE_URL") {
             cfg.store_url = Some(v);
@@ -301,6 +323,19 @@ impl Config {
                 "max_in_flight must be at least 1".into(),
             ));
         }
+        if !(1..=1_000_000).contains(&self.max_connections) {
+            return Err(ConfigError::Invalid(
+                "max_connections must be between 1 and 1000000".into(),
+            ));
+        }
+        if !(1..=3600).contains(&self.header_read_timeout_secs)
+            || !(1..=3600).contains(&self.body_read_timeout_secs)
+        {
+            return Err(ConfigError::Invalid(
+                "header_read_timeout_secs and body_read_timeout_secs must be between 1 and 3600"
+                    .into(),
+            ));
+        }
         if self.clock_skew_secs > 3600 || self.nonce_window_secs > 86_400 {
             return Err(ConfigError::Invalid(
                 "clock_skew_secs must be at most 3600 and nonce_window_secs at most 86400".into(),
@@ -394,5 +429,36 @@ mod tests {
         let zero = |k: &str| (k == "STS_LOCKOUT_MAX_ENTRIES").then(|| "0".to_string());
         let err = Config::load(None, &zero).unwrap_err().to_string();
         assert!(err.contains("lockout_max_entries"), "{err}");
+    }
+
+    #[test]
+    fn client_limits_from_file_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("sts.toml");
+        std::fs::write(
+            &f,
+            "max_connections = 10\nheader_read_timeout_secs = 5\nbody_read_timeout_secs = 7\n",
+        )
+        .unwrap();
+        let env = |k: &str| (k == "STS_MAX_CONNECTIONS").then(|| "20".to_string());
+        let c = Config::load(Some(&f), &env).unwrap();
+        assert_eq!(
+            (
+                c.max_connections,
+                c.header_read_timeout_secs,
+                c.body_read_timeout_secs
+            ),
+            (20, 5, 7)
+        );
+        for (k, v) in [
+            ("STS_MAX_CONNECTIONS", "0"),
+            ("STS_HEADER_READ_TIMEOUT_SECS", "0"),
+            ("STS_BODY_READ_TIMEOUT_SECS", "3601"),
+        ] {
+            let env = move |n: &str| (n == k).then(|| v.to_string());
+            let err = Config::load(None, &env).unwrap_err().to_string();
+            let key = k.trim_start_matches("STS_").to_ascii_lowercase();
+            assert!(err.contains(&key), "{err}");
+        }
     }
 }

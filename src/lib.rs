@@ -46,6 +46,13 @@ pub enum StartError {
     Plugin(String),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    #[error(
+        "cannot listen on {addr}: {source} (choose another address with --listen or STS_LISTEN)"
+    )]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("TLS: {0}")]
     Tls(String),
 }
@@ -163,6 +170,11 @@ pub fn build_state_with(
         },
         max_body_bytes: cfg.max_body_bytes,
         in_flight: Arc::new(tokio::sync::Semaphore::new(cfg.max_in_flight)),
+        transport: server::listen::Transport {
+            max_connections: cfg.max_connections,
+            header_read_timeout: std::time::Duration::from_secs(cfg.header_read_timeout_secs),
+            body_read_timeout: std::time::Duration::from_secs(cfg.body_read_timeout_secs),
+        },
         clients: oauth::Clients::new(
             clients_store,
             Box::new(move || clock_ms.now().timestamp_millis()),

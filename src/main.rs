@@ -627,8 +627,6 @@ fn user(cfg: &Config, command: UserCommand) -> Result<(), AnyError> {
 fn serve(cfg: Config) -> Result<(), AnyError> {
     sts::logging::init(&cfg.log)?;
     sts::identity::set_hash_concurrency(cfg.cpu_threads());
-    let boot = bootstrap(&cfg)?;
-    print_bootstrap(&boot);
     let rt = tokio::runtime::Builder::new_multi_thread()
         // Blocking threads sign, hash, wait for durable commits and for plug-ins; waiting
         // must not idle the CPUs, so there are more of them than CPUs. Hashing has its own
@@ -637,7 +635,12 @@ fn serve(cfg: Config) -> Result<(), AnyError> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let running = sts::ServerBuilder::new(cfg).start().await?;
+        // Bind first: with the address taken, nothing is created and no password printed
+        // (it would never be shown again).
+        let listener = sts::server::bind(cfg.listen).await?;
+        let boot = bootstrap(&cfg)?;
+        print_bootstrap(&boot);
+        let running = sts::ServerBuilder::new(cfg).start_on(listener).await?;
         let state = running.state().clone();
         say!(
             "sts {} listening on {}",

@@ -4,6 +4,7 @@
 mod client_cert;
 pub mod clients;
 pub mod json;
+pub mod listen;
 pub mod metadata;
 pub mod oauth2;
 pub mod publish;
@@ -41,8 +42,11 @@ pub struct AppState {
     pub max_body_bytes: usize,
     pub secure_transport: bool,
     /// Admission control: requests being read or processed. When none is left, the request
-    /// is answered 503 at once instead of queueing without bound.
+    /// is answered 503 at once instead of queueing without bound. A permit is taken before
+    /// the body is read, so bodies being received count.
     pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// Bounds on connections and on the time heads and bodies may take.
+    pub transport: listen::Transport,
     /// OAuth clients (introspection).
     pub clients: crate::oauth::Clients,
 }
@@ -137,36 +141,65 @@ impl Outcome {
     }
 }
 
+/// A request body, read only under an admission permit (`in_flight`), so that bodies being
+/// received count against it: memory for bodies stays below about `max_in_flight *
+/// max_body_bytes` however many clients send slowly.
 enum Body {
-    Complete(bytes::Bytes),
+    /// The whole body, and the permit the request holds until its reply is ready.
+    Complete(tokio::sync::OwnedSemaphorePermit, bytes::Bytes),
+    /// No permit left: refused at once, the body unread.
+    Busy,
     TooLarge,
     Broken,
+    /// The body did not arrive within `body_read_timeout`.
+    TimedOut,
 }
 
-/// Reads the body up to `max` bytes, with or without Content-Length; a declared or actual
-/// size beyond `max` stops reading at once.
-fn limited_body(max: usize) -> impl Filter<Extract = (Body,), Error = warp::Rejection> + Clone {
+/// Admits the request, then reads its body up to `max_body_bytes` (with or without
+/// Content-Length; a declared or actual size beyond it stops reading at once) within
+/// `body_read_timeout`.
+fn admitted_body(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (Body,), Error = warp::Rejection> + Clone {
     warp::header::optional::<u64>("content-length")
         .and(warp::body::stream())
-        .then(move |len, stream| collect_body(len, stream, max))
+        .then(move |len: Option<u64>, stream| {
+            let state = state.clone();
+            async move {
+                let max = state.max_body_bytes;
+                if len.is_some_and(|l| l > max as u64) {
+                    return Body::TooLarge;
+                }
+                let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
+                    return Body::Busy;
+                };
+                let limit = state.transport.body_read_timeout;
+                // Room for the declared length at once: growing by doubling would need up to
+                // twice the body while copying.
+                let room = len.map_or(0, |l| usize::try_from(l).unwrap_or(max));
+                let read = collect_body(stream, room, max);
+                match tokio::time::timeout(limit, read).await {
+                    Ok(Ok(bytes)) => Body::Complete(permit, bytes),
+                    Ok(Err(refused)) => refused,
+                    Err(_) => Body::TimedOut,
+                }
+            }
+        })
 }
 
-async fn collect_body<S, B>(len: Option<u64>, stream: S, max: usize) -> Body
+async fn collect_body<S, B>(stream: S, room: usize, max: usize) -> Result<bytes::Bytes, Body>
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
-    if len.is_some_and(|l| l > max as u64) {
-        return Body::TooLarge;
-    }
     let mut stream = std::pin::pin!(stream);
-    let mut buf = BytesMut::new();
+    let mut buf = BytesMut::with_capacity(room.min(max));
     while let Some(chunk) = stream.next().await {
         let Ok(mut chunk) = chunk else {
-            return Body::Broken;
+            return Err(Body::Broken);
         };
         if buf.len() + chunk.remaining() > max {
-            return Body::TooLarge;
+            return Err(Body::TooLarge);
         }
         while chunk.has_remaining() {
             let c = chunk.chunk();
@@ -175,7 +208,13 @@ where
             chunk.advance(n);
         }
     }
-    Body::Complete(buf.freeze())
+    Ok(buf.freeze())
+}
+
+/// The connection is closed after this reply (its request body was not read to the end).
+fn closing(mut reply: HttpReply) -> HttpReply {
+    reply.headers.push(("connection", "close".into()));
+    reply
 }
 
 fn with_state(
@@ -222,7 +261,6 @@ fn peer() -> impl Filter<Extract = (Peer,), Error = std::convert::Infallible> + 
 pub fn routes(
     state: Arc<AppState>,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
-    let max = state.max_body_bytes;
     // Path before method, so that unknown paths are 404 rather than 405.
     let soap_post = warp::path("sts")
         .and(warp::post())
@@ -230,7 +268,7 @@ pub fn routes(
         .and(warp::header::optional::<String>("content-type"))
         .and(warp::header::optional::<String>("soapaction"))
         .and(warp::header::headers_cloned())
-        .and(limited_body(max))
+        .and(admitted_body(state.clone()))
         .and(peer())
         .and(with_state(state.clone()))
         .then(
@@ -249,16 +287,19 @@ pub fn routes(
                     headers,
                     peer,
                 };
-                let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
-                    return shed(&http, reject::SoapFailure::Busy);
-                };
-                let body = match body {
-                    Body::Complete(b) => b,
+                let (permit, body) = match body {
+                    Body::Complete(permit, b) => (permit, b),
+                    Body::Busy => return closing(shed(&http, reject::SoapFailure::Busy)),
                     Body::TooLarge => {
                         let max = state.max_body_bytes;
-                        return shed(&http, reject::SoapFailure::TooLarge(max));
+                        return closing(shed(&http, reject::SoapFailure::TooLarge(max)));
+                    }
+                    Body::TimedOut => {
+                        let secs = state.transport.body_read_timeout.as_secs();
+                        return closing(shed(&http, reject::SoapFailure::BodyTimedOut(secs)));
                     }
                     Body::Broken => {
+                        tracing::debug!(peer = ?http.peer.addr, "request body broken off");
                         return text(
                             400,
                             "text/plain; charset=utf-8",
@@ -399,11 +440,10 @@ pub fn routes(
 }
 
 /// Admission and body checks shared by the JSON routes: a permit of `in_flight` (else 503),
-/// and a complete body within `max` bytes (else 413, or 400 when it broke off).
-#[allow(clippy::too_many_arguments)]
+/// and a complete body within `max_body_bytes` (else 413, 400 when it broke off, 408 when it
+/// did not arrive within `body_read_timeout`).
 fn admit_json(
     state: &AppState,
-    max: usize,
     method: warp::http::Method,
     tail: &warp::path::Tail,
     query: String,
@@ -411,14 +451,21 @@ fn admit_json(
     body: Body,
     peer: Peer,
 ) -> Result<(tokio::sync::OwnedSemaphorePermit, json::JsonRequest), HttpReply> {
-    let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
-        return Err(reject::json_reply(&reject::JsonFailure::Busy));
-    };
-    let body = match body {
-        Body::Complete(b) => b,
-        Body::TooLarge => return Err(reject::json_reply(&reject::JsonFailure::TooLarge(max))),
+    use reject::{JsonFailure, json_reply};
+    let (permit, body) = match body {
+        Body::Complete(permit, b) => (permit, b),
+        Body::Busy => return Err(closing(json_reply(&JsonFailure::Busy))),
+        Body::TooLarge => {
+            let max = state.max_body_bytes;
+            return Err(closing(json_reply(&JsonFailure::TooLarge(max))));
+        }
+        Body::TimedOut => {
+            let secs = state.transport.body_read_timeout.as_secs();
+            return Err(closing(json_reply(&JsonFailure::BodyTimedOut(secs))));
+        }
         Body::Broken => {
-            return Err(reject::json_reply(&reject::JsonFailure::BadRequest(
+            tracing::debug!(peer = ?peer.addr, "request body broken off");
+            return Err(json_reply(&JsonFailure::BadRequest(
                 "broken request body".into(),
             )));
         }
@@ -439,13 +486,12 @@ fn admit_json(
 fn rest_sts_route(
     state: Arc<AppState>,
 ) -> impl Filter<Extract = (HttpReply,), Error = warp::Rejection> + Clone {
-    let max = state.max_body_bytes;
     warp::path("rest-sts")
         .and(warp::path::tail())
         .and(warp::method())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::header::headers_cloned())
-        .and(limited_body(max))
+        .and(admitted_body(state.clone()))
         .and(peer())
         .and(with_state(state))
         .then(
@@ -457,7 +503,7 @@ fn rest_sts_route(
                   peer: Peer,
                   state: Arc<AppState>| async move {
                 let (permit, req) =
-                    match admit_json(&state, max, method, &tail, query, headers, body, peer) {
+                    match admit_json(&state, method, &tail, query, headers, body, peer) {
                         Ok(admitted) => admitted,
                         Err(reply) => return reply,
                     };
@@ -483,13 +529,12 @@ fn json_like(
     prefix: &'static str,
     handler: fn(&AppState, &json::JsonRequest) -> HttpReply,
 ) -> impl Filter<Extract = (HttpReply,), Error = warp::Rejection> + Clone {
-    let max = state.max_body_bytes;
     warp::path(prefix)
         .and(warp::path::tail())
         .and(warp::method())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::header::headers_cloned())
-        .and(limited_body(max))
+        .and(admitted_body(state.clone()))
         .and(peer())
         .and(with_state(state.clone()))
         .then(
@@ -501,7 +546,7 @@ fn json_like(
                   peer: Peer,
                   state: Arc<AppState>| async move {
                 let (permit, req) =
-                    match admit_json(&state, max, method, &tail, query, headers, body, peer) {
+                    match admit_json(&state, method, &tail, query, headers, body, peer) {
                         Ok(admitted) => admitted,
                         Err(reply) => return reply,
                     };
@@ -592,20 +637,19 @@ pub fn spawn_instance_poller(state: Arc<AppState>, interval: std::time::Duration
 /// Tokens removed per reaper transaction.
 pub const REAP_BATCH: usize = 1000;
 
-/// Serves until `shutdown` completes, then drains open requests.
+/// Serves plain HTTP until `shutdown` completes, then drains open requests.
 pub async fn serve(
     state: Arc<AppState>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    warp::serve(routes(state))
-        .incoming(listener)
-        .graceful(shutdown)
-        .run()
-        .await
+    listen::serve_connections(state, listener, None, shutdown).await
 }
 
-/// Binds the listener (port 0 picks a free port).
-pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(addr).await
+/// Binds the listener (port 0 picks a free port); the error names the address and how to
+/// choose another.
+pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, crate::StartError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| crate::StartError::Listen { addr, source })
 }

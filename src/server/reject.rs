@@ -25,6 +25,8 @@ pub enum SoapFailure {
     UnknownInstance,
     #[error("the server is busy; retry later")]
     Busy,
+    #[error("the request body did not arrive within {0} s")]
+    BodyTimedOut(u64),
     #[error("Content-Type must be text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2)")]
     ContentType,
     /// A `Content-Encoding` other than identity (named here).
@@ -56,6 +58,7 @@ pub fn soap_fault(f: &SoapFailure) -> (u16, FaultCode, String) {
         }
         SoapFailure::Unsupported(_) => (500, C::BadRequest),
         SoapFailure::TooLarge(_) => (413, C::InvalidRequest),
+        SoapFailure::BodyTimedOut(_) => (408, C::InvalidRequest),
         SoapFailure::UnknownInstance => (404, C::InvalidRequest),
         SoapFailure::ContentType | SoapFailure::ContentEncoding(_) => (415, C::InvalidRequest),
         SoapFailure::Engine(e) => (
@@ -109,6 +112,8 @@ pub enum JsonFailure {
     TooLarge(usize),
     #[error("the server is busy; retry later")]
     Busy,
+    #[error("the request body did not arrive within {0} s")]
+    BodyTimedOut(u64),
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
@@ -135,6 +140,7 @@ pub fn json_error(f: &JsonFailure) -> (u16, serde_json::Value) {
         }
         JsonFailure::TooLarge(_) => (413, "Request Entity Too Large", f.to_string()),
         JsonFailure::Busy => (503, "Service Unavailable", f.to_string()),
+        JsonFailure::BodyTimedOut(_) => (408, "Request Timeout", f.to_string()),
         JsonFailure::Engine(e) => match e {
             EngineError::FailedAuthentication(m) => (401, "Unauthorized", m.clone()),
             EngineError::RequestFailed(_) => (

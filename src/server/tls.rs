@@ -11,8 +11,6 @@
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::Duration;
 
 use rustls::DigitallySignedStruct;
 use rustls::client::danger::HandshakeSignatureValid;
@@ -21,10 +19,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixT
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DistinguishedName, ServerConfig, SignatureScheme};
 
-use super::{AppState, Peer, routes};
-
-/// Longest a client may take to finish the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+use super::AppState;
 
 /// Failures of setting TLS up.
 #[derive(Debug, thiserror::Error)]
@@ -128,32 +123,8 @@ pub fn server_config(cert_file: &Path, key_file: &Path) -> Result<Arc<ServerConf
     Ok(Arc::new(config))
 }
 
-/// Puts the connection's [`Peer`] into every request of the connection.
-#[derive(Clone)]
-struct WithPeer<S> {
-    inner: S,
-    peer: Peer,
-}
-
-impl<S, B> tower_service::Service<warp::http::Request<B>> for WithPeer<S>
-where
-    S: tower_service::Service<warp::http::Request<B>>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: warp::http::Request<B>) -> Self::Future {
-        req.extensions_mut().insert(self.peer.clone());
-        self.inner.call(req)
-    }
-}
-
-/// Serves HTTPS until `shutdown` completes, then drains open connections.
+/// Serves HTTPS until `shutdown` completes, then drains open connections. Handshakes count
+/// against `max_connections` and must finish within `header_read_timeout`.
 pub async fn serve_tls(
     state: Arc<AppState>,
     listener: tokio::net::TcpListener,
@@ -161,63 +132,5 @@ pub async fn serve_tls(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    let filter = routes(state);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (tcp, addr) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let acceptor = acceptor.clone();
-        let service = warp::service(filter.clone());
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    tracing::debug!(peer = %addr, error = %e, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(peer = %addr, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let tls_chain = tls.get_ref().1.peer_certificates().map(|chain| {
-                Arc::new(
-                    chain
-                        .iter()
-                        .map(|c| c.as_ref().to_vec())
-                        .collect::<Vec<_>>(),
-                )
-            });
-            let service = WithPeer {
-                inner: service,
-                peer: Peer {
-                    addr: Some(addr),
-                    tls_chain,
-                },
-            };
-            let builder =
-                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            let conn = builder.serve_connection_with_upgrades(
-                hyper_util::rt::TokioIo::new(tls),
-                hyper_util::service::TowerToHyperService::new(service),
-            );
-            if let Err(e) = watcher.watch(conn).await {
-                tracing::debug!(peer = %addr, error = %e, "connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
+    super::listen::serve_connections(state, listener, Some(acceptor), shutdown).await
 }

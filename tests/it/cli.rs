@@ -601,3 +601,22 @@ fn user_add_asks_for_the_password_without_echo_on_a_terminal() {
     assert!(!ok && out.contains("the passwords do not match"), "{out}");
     assert!(users.list().unwrap().iter().all(|u| u.username != "uma"));
 }
+
+#[test]
+fn a_taken_port_fails_before_first_start_creates_anything() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, out) = run(sts()
+        .args(["serve", "--listen", &addr])
+        .env("STS_DATA_DIR", &data));
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&addr) && out.contains("--listen") && out.contains("STS_LISTEN"),
+        "the error names the address and how to change it: {out}"
+    );
+    assert!(!out.contains("password"), "{out}");
+    assert!(!data.join("users.json").exists(), "users created: {out}");
+    drop(taken);
+}

@@ -11,6 +11,7 @@ mod instances;
 mod introspect;
 mod issue;
 mod issue_path;
+mod limits;
 mod lockout;
 mod matrix;
 mod openapi;
