@@ -534,7 +534,7 @@ fn user_add_on_a_terminal(
     again: &str,
 ) -> (bool, String) {
     let script = r#"
-import os, pty, select, signal, sys
+import os, pty, select, signal, sys, termios, time
 exe, data, name, first, again = sys.argv[1:6]
 pid, fd = pty.fork()
 if pid == 0:
@@ -556,10 +556,17 @@ def read_until(marker):
         if not chunk:
             return
         seen += chunk
+def type_when_echo_is_off(text):
+    # A person types after the prompt has turned echo off; typing earlier would be echoed
+    # by the terminal whatever the program does. (The 60 s bound is a hang guard only.)
+    guard = time.monotonic() + 60
+    while termios.tcgetattr(fd)[3] & termios.ECHO and time.monotonic() < guard:
+        time.sleep(0.01)
+    os.write(fd, text.encode() + b"\n")
 read_until(b"password for")
-os.write(fd, first.encode() + b"\n")
+type_when_echo_is_off(first)
 read_until(b"again")
-os.write(fd, again.encode() + b"\n")
+type_when_echo_is_off(again)
 read_until(b"\0never")
 _, status = os.waitpid(pid, 0)
 sys.stdout.write(seen.decode(errors="replace"))

@@ -437,31 +437,6 @@ fn audience_allow_list_limits_applies_to() {
     assert_eq!(post("urn:evil:rp").fault_code(), "wst:InvalidScope");
 }
 
-#[test]
-fn overload_is_shed_with_503() {
-    let s = std::sync::Arc::new(start_with(Opts {
-        max_in_flight: Some(1),
-        ..Default::default()
-    }));
-    let handles: Vec<_> = (0..6)
-        .map(|_| {
-            let s = s.clone();
-            std::thread::spawn(move || s.post_soap11(&issue_body(SOAP11)))
-        })
-        .collect();
-    let replies: Vec<Reply> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let ok = replies.iter().filter(|r| r.status == 200).count();
-    let busy: Vec<&Reply> = replies.iter().filter(|r| r.status == 503).collect();
-    assert!(ok >= 1, "no request got through");
-    assert!(
-        !busy.is_empty(),
-        "nothing was shed: {:?}",
-        replies.iter().map(|r| r.status).collect::<Vec<_>>()
-    );
-    assert_eq!(busy[0].fault_code(), "wst:RequestFailed");
-    assert_eq!(ok + busy.len(), 6);
-}
-
 /// Faults raised while the WS-Addressing headers are read carry the reply addressing of
 /// every other fault: wsa:Action and wsa:RelatesTo naming the request's MessageID.
 #[test]
