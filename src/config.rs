@@ -76,6 +76,9 @@ pub struct Config {
     /// Failed sign-ins from one source address (IPv4, or IPv6 /64), to any accounts, within
     /// `lockout_window_secs` that lock the address out of password sign-in (0 disables it).
     pub lockout_source_threshold: u32,
+    /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` names the client, for
+    /// lockout and throttling. Empty: the TCP peer is the client.
+    pub trusted_proxies: crate::net::TrustedProxies,
     pub lockout_window_secs: u64,
     /// How long a locked pair or address stays locked.
     pub lockout_duration_secs: u64,
@@ -142,6 +145,7 @@ impl Default for Config {
             session_max_secs: 120 * 60,
             lockout_threshold: 5,
             lockout_source_threshold: 20,
+            trusted_proxies: Default::default(),
             lockout_window_secs: 300,
             lockout_duration_secs: 300,
             lockout_max_entries: 100_000,
@@ -244,6 +248,9 @@ impl Config {
         }
         if let Some(v) = env_parse("STS_LOCKOUT_SOURCE_THRESHOLD", get)? {
             cfg.lockout_source_threshold = v;
+        }
+        if let Some(v) = env_parse("STS_TRUSTED_PROXIES", get)? {
+            cfg.trusted_proxies = v;
         }
         if let Some(v) = env_parse("STS_LOCKOUT_MAX_ENTRIES", get)? {
             cfg.lockout_max_entries = v;
@@ -425,6 +432,15 @@ mod tests {
         assert_eq!(
             (c.lockout_source_threshold, c.lockout_max_entries),
             (7, 1000)
+        );
+        let proxies = |k: &str| (k == "STS_TRUSTED_PROXIES").then(|| "10.0.0.0/8, ::1".to_string());
+        let c = Config::load(None, &proxies).unwrap();
+        assert_eq!(c.trusted_proxies.0.len(), 2);
+        let bad = |k: &str| (k == "STS_TRUSTED_PROXIES").then(|| "10.0.0.0/40".to_string());
+        let err = Config::load(None, &bad).unwrap_err().to_string();
+        assert!(
+            err.contains("STS_TRUSTED_PROXIES") && err.contains("10.0.0.0/40"),
+            "{err}"
         );
         let zero = |k: &str| (k == "STS_LOCKOUT_MAX_ENTRIES").then(|| "0".to_string());
         let err = Config::load(None, &zero).unwrap_err().to_string();

@@ -15,6 +15,7 @@ pub mod identity;
 pub mod instance;
 pub mod keyring;
 pub mod logging;
+pub mod net;
 pub mod oauth;
 pub mod plugin;
 pub mod publish;
@@ -162,6 +163,7 @@ pub fn build_state_with(
         cookie_name: cfg.session_cookie_name.clone(),
         publisher,
         rest_sts_caller: cfg.rest_sts_caller,
+        trusted_proxies: cfg.trusted_proxies.clone(),
         secure_transport: base_url.starts_with("https://"),
         base_url,
         limits: xml::Limits {

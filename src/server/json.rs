@@ -236,7 +236,7 @@ fn authenticate(
         password,
         nonce: None,
         created: None,
-        source: req.peer.addr.map(|a| a.ip()),
+        source: state.client_ip(&req.peer, &req.headers),
     };
     let principal = state
         .engine

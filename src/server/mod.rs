@@ -37,6 +37,8 @@ pub struct AppState {
     pub publisher: crate::publish::Publisher,
     /// Who may call the REST STS.
     pub rest_sts_caller: crate::config::RestCaller,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: crate::net::TrustedProxies,
     pub base_url: String,
     pub limits: Limits,
     pub max_body_bytes: usize,
@@ -52,6 +54,22 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The client's address, for lockout and throttling: the TCP peer, or the client a
+    /// trusted proxy names (`trusted_proxies`).
+    pub fn client_ip(
+        &self,
+        peer: &Peer,
+        headers: &warp::http::HeaderMap,
+    ) -> Option<std::net::IpAddr> {
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|v| v.as_bytes())
+            .collect::<Vec<_>>();
+        self.trusted_proxies
+            .client(peer.addr.map(|a| a.ip()), forwarded.into_iter())
+    }
+
     /// The SOAP instance at `subpath` (a REST instance there is not served over SOAP).
     pub fn soap_instance(&self, subpath: &str) -> Option<Arc<Instance>> {
         self.publisher

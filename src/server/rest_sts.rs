@@ -204,7 +204,7 @@ fn translate(
         .zip(out_type)
         .and_then(|(i, o)| Some((i, o, instance.transform(i, o)?)));
     let (principal, issued) = if let Some((in_type, out_type, transform)) = builtin {
-        let cred = credential(instance, in_type, input, req)?;
+        let cred = credential(state, instance, in_type, input, req)?;
         let issue = issue_request(state, out_type, output)?;
         state.engine.authenticate_and_issue(
             instance,
@@ -219,7 +219,7 @@ fn translate(
         let custom_input = match in_type {
             Some(t) => CustomInput::Builtin {
                 token_type: t,
-                credential: credential(instance, t, input, req)?,
+                credential: credential(state, instance, t, input, req)?,
                 state: without_secrets(t, &Value::Object(input.clone())),
             },
             None => CustomInput::Custom {
@@ -252,6 +252,7 @@ fn translate(
 
 /// The credential of a built-in input token state.
 fn credential(
+    state: &AppState,
     instance: &crate::engine::Instance,
     in_type: TokenType,
     input: &Map<String, Value>,
@@ -263,7 +264,7 @@ fn credential(
             password: Secret::new(string(input, "input_token_state", "password")?.to_owned()),
             nonce: None,
             created: None,
-            source: req.peer.addr.map(|a| a.ip()),
+            source: state.client_ip(&req.peer, &req.headers),
         },
         TokenType::OpenAm => Credential::Session {
             token: Secret::new(string(input, "input_token_state", "session_id")?.to_owned()),

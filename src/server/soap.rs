@@ -248,7 +248,7 @@ fn credential(
                 digest: ut.password.clone(),
                 nonce: nonce.clone(),
                 created: created.clone(),
-                source: http.peer.addr.map(|a| a.ip()),
+                source: state.client_ip(&http.peer, &http.headers),
             }
         } else {
             Credential::PasswordText {
@@ -256,7 +256,7 @@ fn credential(
                 password: ut.password.clone(),
                 nonce: ut.nonce.clone(),
                 created: ut.created.clone(),
-                source: http.peer.addr.map(|a| a.ip()),
+                source: state.client_ip(&http.peer, &http.headers),
             }
         };
         (TokenType::Username, cred)
@@ -571,17 +571,21 @@ fn issue(
 ) -> Result<(String, Option<Durable>), SoapFailure> {
     // With OnBehalfOf, the requester authenticates and vouches for the subject of the
     // OnBehalfOf token, which the assertion is about (sender-vouches).
-    let (cred, invalidate, vouched) =
-        match on_behalf_of(instance, rst, body, http.peer.addr.map(|a| a.ip()))? {
-            Some((_, cred, invalidate)) => {
-                let requester = authenticated(state, instance, http, headers)?;
-                (cred, invalidate, Some(requester))
-            }
-            None => {
-                let (input, cred) = credential(state, instance, http, headers)?;
-                (cred, instance.invalidate_interim(input), None)
-            }
-        };
+    let (cred, invalidate, vouched) = match on_behalf_of(
+        instance,
+        rst,
+        body,
+        state.client_ip(&http.peer, &http.headers),
+    )? {
+        Some((_, cred, invalidate)) => {
+            let requester = authenticated(state, instance, http, headers)?;
+            (cred, invalidate, Some(requester))
+        }
+        None => {
+            let (input, cred) = credential(state, instance, http, headers)?;
+            (cred, instance.invalidate_interim(input), None)
+        }
+    };
     let token_type_uri = rst.token_type.as_deref().unwrap_or(TOKEN_TYPE_SAML20);
     if let Some(name) = instance.custom.by_uri(token_type_uri) {
         if rst.on_behalf_of.is_some() || rst.delegation.is_some() {

@@ -97,3 +97,49 @@ fn one_address_is_throttled_across_accounts() {
     assert_eq!(login_from(&s, "127.0.0.6", "demo", DEMO_PASSWORD), 200);
     assert_eq!(login_from(&s, "127.0.0.1", "alice", "s3cret"), 200);
 }
+
+/// Behind a reverse proxy every client shares the proxy's address: with the proxy in
+/// `trusted_proxies`, the client it names in `X-Forwarded-For` is counted instead, so one
+/// guesser cannot lock out everyone behind the proxy; anyone else's header is ignored.
+#[test]
+fn clients_behind_a_trusted_proxy_are_counted_by_the_address_it_names() {
+    let s = start_with(Opts {
+        configure: Some(Box::new(|cfg| {
+            cfg.trusted_proxies = "127.0.0.2".parse().unwrap();
+        })),
+        ..Opts::default()
+    });
+    let login_via = |from: &str, client: &str, password: &str| {
+        s.post_from(
+            from,
+            "/json/authenticate",
+            &[
+                ("X-OpenAM-Username", "amadmin"),
+                ("X-OpenAM-Password", password),
+                ("Content-Type", "application/json"),
+                // What a client wrote, then what the proxy appended.
+                ("X-Forwarded-For", &format!("127.0.0.1, {client}")),
+            ],
+            "{}",
+        )
+        .status
+    };
+    // A guesser behind the proxy locks only itself out.
+    for _ in 0..5 {
+        assert_eq!(login_via("127.0.0.2", "203.0.113.66", "guess"), 401);
+    }
+    assert_eq!(login_via("127.0.0.2", "203.0.113.66", ADMIN_PASSWORD), 401);
+    // The operator behind the same proxy signs in.
+    assert_eq!(login_via("127.0.0.2", "198.51.100.7", ADMIN_PASSWORD), 200);
+    // A client that is not a trusted proxy cannot borrow another address with the header:
+    // it is counted as itself (127.0.0.3), which is not locked...
+    assert_eq!(login_via("127.0.0.3", "203.0.113.66", ADMIN_PASSWORD), 200);
+    // ...and its own guesses lock 127.0.0.3, whatever address it names.
+    for i in 0..5 {
+        assert_eq!(
+            login_via("127.0.0.3", &format!("192.0.2.{i}"), "guess"),
+            401
+        );
+    }
+    assert_eq!(login_via("127.0.0.3", "192.0.2.99", ADMIN_PASSWORD), 401);
+}
