@@ -185,8 +185,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             .provider("ticket-provider", tickets)
             .start()
             .await?;
+        let shutdown = sts::shutdown_signal();
         println!("listening on {}", running.base_url());
-        running.serve(sts::shutdown_signal()).await;
+        running.serve(shutdown).await;
         Ok(())
     })
 }

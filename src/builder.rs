@@ -126,8 +126,9 @@ impl ServerBuilder {
             .build()?;
         rt.block_on(async move {
             let running = self.start().await?;
+            let shutdown = shutdown_signal();
             tracing::info!("listening on {}", running.base_url());
-            running.serve(shutdown_signal()).await;
+            running.serve(shutdown).await;
             Ok(())
         })
     }
@@ -168,21 +169,27 @@ impl Running {
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+///
+/// The handlers are installed when this is called, not when the future is first polled: a
+/// signal that arrives between the "listening" line and the first poll must stop the server
+/// gracefully too. Call it inside the runtime, before announcing the server.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let int = signal(SignalKind::interrupt());
+    let term = signal(SignalKind::terminate());
+    async move {
+        let wait = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match s {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            _ = wait(int) => {},
+            _ = wait(term) => {},
         }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        tracing::info!("shutdown requested; finishing open requests");
     }
-    tracing::info!("shutdown requested; finishing open requests");
 }

@@ -642,6 +642,7 @@ fn serve(cfg: Config) -> Result<(), AnyError> {
         print_bootstrap(&boot);
         let running = sts::ServerBuilder::new(cfg).start_on(listener).await?;
         let state = running.state().clone();
+        let shutdown = sts::shutdown_signal();
         say!(
             "sts {} listening on {}",
             env!("CARGO_PKG_VERSION"),
@@ -657,7 +658,7 @@ fn serve(cfg: Config) -> Result<(), AnyError> {
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
         drop(state);
-        running.serve(sts::shutdown_signal()).await;
+        running.serve(shutdown).await;
         tracing::info!("stopped");
         Ok::<(), AnyError>(())
     })
