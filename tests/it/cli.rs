@@ -311,46 +311,12 @@ fn unsigned_instances_are_announced_when_published_and_loaded() {
         "{out}"
     );
     // At start, the server logs a warning for each unsigned instance, file or stored.
-    let mut child = sts()
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(&data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut listening = false;
-    for line in lines {
-        if line.unwrap().contains(" listening on ") {
-            listening = true;
-            break;
-        }
-    }
-    assert!(listening, "the server did not start");
-    let pid = child.id().to_string();
+    let data_dir = data.to_str().unwrap();
+    let log = LoggedServer::start(dir.path(), &["--data-dir", data_dir], &[]).stop();
     assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
+        !log.contains('\u{1b}'),
+        "terminal colours in a log file: {log}"
     );
-    assert!(child.wait().unwrap().success());
-    let mut log = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
-    // Without the terminal colours.
-    let mut plain = String::new();
-    let mut in_escape = false;
-    for c in log.chars() {
-        match c {
-            '\u{1b}' => in_escape = true,
-            'm' if in_escape => in_escape = false,
-            c if !in_escape => plain.push(c),
-            _ => {}
-        }
-    }
-    let log = plain;
     for id in ["unsigned-file", "unsigned-api"] {
         assert!(
             log.lines().any(|l| l.contains("WARN")

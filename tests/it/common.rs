@@ -569,3 +569,92 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// The `sts` binary serving (`sts serve --listen 127.0.0.1:0`), as an operator runs it: no
+/// `STS_*` variable of this process leaks in, its stderr (the log) is collected.
+pub struct LoggedServer {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// What it printed on stdout up to and including its "listening on" line.
+    pub printed: Vec<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl LoggedServer {
+    /// Starts it in `cwd` with `args` after `serve --listen 127.0.0.1:0`, and `env`.
+    pub fn start(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> LoggedServer {
+        use std::io::{BufRead, Read};
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sts"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("STS_") {
+                cmd.env_remove(k);
+            }
+        }
+        let mut child = cmd
+            .current_dir(cwd)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            s
+        });
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut printed = Vec::new();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("sts serve ended before listening")
+                .unwrap();
+            printed.push(line.clone());
+            if let Some((_, url)) = line.split_once(" listening on ") {
+                break url.trim().to_owned();
+            }
+        };
+        // Keep reading, so that the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        LoggedServer {
+            child,
+            base,
+            printed,
+            stderr: Some(stderr),
+        }
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// Stops it with SIGTERM (a graceful stop, which drains every connection), checks that
+    /// it exited 0, and returns everything it logged.
+    pub fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "exit status {status}");
+        self.stderr.take().unwrap().join().unwrap()
+    }
+}
+
+impl Drop for LoggedServer {
+    fn drop(&mut self) {
+        if self.stderr.is_some() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -2,9 +2,6 @@
 //! come from, log lines cannot be forged, a successful request logs no error and a token that
 //! cannot be stored is withheld, and key types are the engine's rule for every front end.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -181,69 +178,6 @@ fn principals_with_control_characters_are_refused_and_nothing_is_issued() {
     assert_eq!(stored_tokens(&s).len(), before, "a token was issued");
 }
 
-/// `sts serve` on a prepared data directory, its stderr (the log) collected.
-struct LoggedServer {
-    child: std::process::Child,
-    base: String,
-    stderr: std::thread::JoinHandle<String>,
-    _dir: tempfile::TempDir,
-}
-
-impl LoggedServer {
-    fn start(dir: tempfile::TempDir, env: &[(&str, &str)]) -> LoggedServer {
-        use std::io::BufRead;
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sts"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("STS_") {
-                cmd.env_remove(k);
-            }
-        }
-        let mut child = cmd
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .env("STS_LOG", "info")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut err = child.stderr.take().unwrap();
-        let stderr = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = err.read_to_string(&mut s);
-            s
-        });
-        let mut base = None;
-        for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
-            let line = line.unwrap();
-            if let Some((_, url)) = line.split_once(" listening on ") {
-                base = Some(url.trim().to_owned());
-                break;
-            }
-        }
-        LoggedServer {
-            child,
-            base: base.expect("the server printed its address"),
-            stderr,
-            _dir: dir,
-        }
-    }
-
-    /// Stops the server (SIGTERM) and returns everything it logged.
-    fn stop(mut self) -> String {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        assert!(self.child.wait().unwrap().success());
-        self.stderr.join().unwrap()
-    }
-}
-
 fn prepared_dir(files: &[(&str, Vec<u8>)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     sts::datadir::bootstrap(
@@ -274,7 +208,11 @@ fn client_text_cannot_forge_server_log_lines() {
             serde_json::to_vec(&federated_rest("rest-fed")).unwrap(),
         ),
     ]);
-    let s = LoggedServer::start(dir, &[("STS_REST_STS_CALLER", "anyone")]);
+    let s = LoggedServer::start(
+        dir.path(),
+        &["--data-dir", "."],
+        &[("STS_REST_STS_CALLER", "anyone"), ("STS_LOG", "info")],
+    );
     let forged_sub = format!("alice\n{FORGED}");
     let r = soap_issue(&s.base, "soap-fed", &jwt_bst(&op_id_token(&forged_sub)));
     assert_eq!(r.status().as_u16(), 500);
@@ -328,7 +266,11 @@ fn successful_persisting_requests_log_no_error() {
             serde_json::to_vec(&federated_rest("rest-p")).unwrap(),
         ),
     ]);
-    let s = LoggedServer::start(dir, &[("STS_REST_STS_CALLER", "anyone")]);
+    let s = LoggedServer::start(
+        dir.path(),
+        &["--data-dir", "."],
+        &[("STS_REST_STS_CALLER", "anyone"), ("STS_LOG", "info")],
+    );
     let r = soap_issue(&s.base, "soap-p", &username_text("demo", DEMO_PASSWORD));
     assert_eq!(r.status().as_u16(), 200);
     let r = rest_translate(

@@ -5,7 +5,7 @@
 //! Every wait here is on an event (a reply, the server closing the socket); read timeouts
 //! are hang guards only.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -320,25 +320,15 @@ fn tls_handshakes_beyond_max_connections_wait_for_a_free_connection() {
 #[test]
 fn clients_breaking_off_write_no_error_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sts"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("STS_DATA_DIR", dir.path().join("data"))
-        .env("STS_DEMO_PASSWORD", DEMO_PASSWORD)
-        .env("STS_LOG", "info,sts=debug")
-        .env_remove("STS_CONFIG")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = out
-        .by_ref()
-        .find_map(|l| {
-            l.unwrap()
-                .split_once(" listening on http://")
-                .map(|(_, a)| a.to_owned())
-        })
-        .expect("listening line");
+    let server = LoggedServer::start(
+        dir.path(),
+        &["--data-dir", "data"],
+        &[
+            ("STS_DEMO_PASSWORD", DEMO_PASSWORD),
+            ("STS_LOG", "info,sts=debug"),
+        ],
+    );
+    let base = server.addr().to_owned();
     // Broken off in the head, in a SOAP body, in a JSON body.
     let mut peers = Vec::new();
     for sent in [
@@ -354,22 +344,7 @@ fn clients_breaking_off_write_no_error_lines() {
     let ok = reqwest::blocking::get(format!("http://{base}/health")).unwrap();
     assert_eq!(ok.status().as_u16(), 200);
     // SIGTERM drains every connection before exiting, so their log lines are written.
-    let pid = child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    assert!(child.wait().unwrap().success());
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
+    let log = server.stop();
     assert!(
         !log.contains("ERROR"),
         "client behaviour logged as ERROR:\n{log}"

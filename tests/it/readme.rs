@@ -2,8 +2,7 @@
 //! client programs of "Calling it from generated clients", run against a freshly started
 //! `sts serve` in an empty folder, with the passwords it printed.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::common::*;
 
@@ -24,69 +23,33 @@ fn blocks(readme: &str, from: &str, to: &str, lang: &str) -> Vec<String> {
     out
 }
 
-struct FirstStart {
-    child: std::process::Child,
-    base: String,
-    admin_password: String,
-    demo_password: String,
-}
-
-impl Drop for FirstStart {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `sts serve` in `dir` with no data directory yet, as `make run` starts it.
-fn first_start(dir: &std::path::Path) -> FirstStart {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sts"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("STS_") {
-            cmd.env_remove(k);
-        }
-    }
-    let mut child = cmd
-        .current_dir(dir)
-        .args(["serve", "--data-dir", "sts-data", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (mut admin_password, mut demo_password) = (String::new(), String::new());
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("sts serve ended before listening")
-            .unwrap();
-        if let Some(p) = line.split("`amadmin` with password: ").nth(1) {
-            admin_password = p.trim().to_owned();
-        }
-        if let Some(p) = line.split("`demo` with password: ").nth(1) {
-            demo_password = p.trim().to_owned();
-        }
-        if let Some(b) = line.split("listening on ").nth(1) {
-            break b.trim().to_owned();
-        }
+/// `sts serve` in `dir` with no data directory yet, as `make run` starts it, and the two
+/// passwords it printed.
+fn first_start(dir: &std::path::Path) -> (LoggedServer, String, String) {
+    let s = LoggedServer::start(dir, &["--data-dir", "sts-data"], &[]);
+    let printed = |who: &str| {
+        s.printed
+            .iter()
+            .find_map(|l| l.split(&format!("`{who}` with password: ")).nth(1))
+            .unwrap_or_else(|| panic!("no password for {who}: {:?}", s.printed))
+            .trim()
+            .to_owned()
     };
-    // Keep reading, so that the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    assert!(!admin_password.is_empty() && !demo_password.is_empty());
-    FirstStart {
-        child,
-        base,
-        admin_password,
-        demo_password,
-    }
+    let (admin, demo) = (printed("amadmin"), printed("demo"));
+    (s, admin, demo)
 }
 
-fn run_in(dir: &std::path::Path, s: &FirstStart, program: &str, args: &[&str]) -> (bool, String) {
+fn run_in(
+    dir: &std::path::Path,
+    (admin, demo): (&str, &str),
+    program: &str,
+    args: &[&str],
+) -> (bool, String) {
     run(Command::new(program)
         .args(args)
         .current_dir(dir)
-        .env("ADMIN_PASSWORD", &s.admin_password)
-        .env("DEMO_PASSWORD", &s.demo_password)
+        .env("ADMIN_PASSWORD", admin)
+        .env("DEMO_PASSWORD", demo)
         .env("NODE_PATH", peers_dir().join("node_modules")))
 }
 
@@ -95,7 +58,8 @@ fn the_quick_start_works_as_written() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let s = first_start(dir.path());
+    let (s, admin, demo) = first_start(dir.path());
+    let passwords = (admin.as_str(), demo.as_str());
     let here = |block: &str| block.replace("http://127.0.0.1:8080", &s.base);
 
     let script = blocks(&readme, "### Try it", "## Commands", "sh")
@@ -103,7 +67,12 @@ fn the_quick_start_works_as_written() {
         .map(|b| here(b))
         .collect::<Vec<_>>()
         .join("\n");
-    let (ok, out) = run_in(dir.path(), &s, "bash", &["-euo", "pipefail", "-c", &script]);
+    let (ok, out) = run_in(
+        dir.path(),
+        passwords,
+        "bash",
+        &["-euo", "pipefail", "-c", &script],
+    );
     assert!(ok, "{out}");
     assert!(
         out.contains("OK\nSignedInfo References (ok/all): 1/1"),
@@ -121,7 +90,7 @@ fn the_quick_start_works_as_written() {
     ] {
         let code = here(&blocks(&readme, clients, "### Faults", lang)[0]);
         std::fs::write(dir.path().join(file), code).unwrap();
-        let (ok, out) = run_in(dir.path(), &s, program, &[file]);
+        let (ok, out) = run_in(dir.path(), passwords, program, &[file]);
         assert!(ok, "{program} {file}: {out}");
         assert!(out.contains("SAMLV2.0"), "{program} {file}: {out}");
     }
