@@ -1,5 +1,5 @@
 # The two commands of the quick start: `make run` and `make test`.
-.PHONY: run test deps deps-test build release lint bench clean
+.PHONY: run test fuzz-smoke fuzz-long deps deps-test build release lint bench clean
 
 DATA_DIR ?= sts-data
 LISTEN ?= 127.0.0.1:8080
@@ -17,6 +17,15 @@ test: deps-test
 	# examples only as test harnesses.
 	cargo build --examples
 	cargo test --all-targets
+	scripts/fuzz.sh smoke
+
+## A few seconds of every fuzz target (part of `make test`; see fuzz/README.md).
+fuzz-smoke: deps-test
+	scripts/fuzz.sh smoke
+
+## Ten minutes of every fuzz target, one after the other; the corpus grows in fuzz/corpus/.
+fuzz-long: deps-test
+	scripts/fuzz.sh long
 
 deps:
 	scripts/deps.sh build

@@ -34,6 +34,15 @@ if [ "$mode" = test ]; then
     python3 -m pip install --quiet zeep==4.3.* signxml "pyjwt[crypto]==2.*" 2>/dev/null \
       || python3 -m pip install --quiet --break-system-packages zeep==4.3.* signxml "pyjwt[crypto]==2.*"
   fi
+  # The fuzz smoke run of `make test` (scripts/fuzz.sh): nightly Rust and cargo-fuzz.
+  if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+    echo "deps: installing the nightly Rust toolchain"
+    rustup toolchain install nightly --profile minimal
+  fi
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "deps: installing cargo-fuzz"
+    cargo install cargo-fuzz --locked
+  fi
   if [ ! -d tests/peers/node_modules/soap ]; then
     echo "deps: installing npm soap for the peer tests"
     (cd tests/peers && npm ci --no-audit --no-fund --silent)

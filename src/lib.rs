@@ -11,6 +11,8 @@ pub mod clock;
 pub mod config;
 pub mod datadir;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identity;
 pub mod instance;
 pub mod keyring;
