@@ -1224,16 +1224,21 @@ impl Engine {
             return Err("the token was issued by another issuer");
         }
         let conditions = el.child(&[saml2::SAML2_NS], "Conditions");
+        // Present but unreadable is refused, never read as absent (fail closed).
         let time = |name: &str| {
             conditions
                 .and_then(|c| c.attr(None, name))
-                .and_then(crate::wstrust::parse_datetime)
+                .map(|v| crate::wstrust::parse_datetime(v).ok_or(()))
         };
-        if time("NotBefore").is_some_and(|t| t > now + self.freshness.max_skew) {
-            return Err("the token is not valid yet");
+        match time("NotBefore") {
+            Some(Err(())) => return Err("the token's NotBefore is not a time"),
+            Some(Ok(t)) if t > now + self.freshness.max_skew => {
+                return Err("the token is not valid yet");
+            }
+            _ => {}
         }
         let expires = match time("NotOnOrAfter") {
-            Some(t) if t > now => t,
+            Some(Ok(t)) if t > now => t,
             _ => return Err("the token has expired"),
         };
         let audience = conditions

@@ -526,3 +526,74 @@ fn kill_9_loses_no_token_whose_reply_was_received() {
         ids.len()
     );
 }
+
+/// An assertion signed with the instance's own key whose `NotBefore` is not a time: Validate
+/// fails closed (it used to read an unreadable `NotBefore` as absent).
+#[test]
+fn validate_fails_closed_on_an_unreadable_not_before() {
+    use sts::tokens::saml2;
+    let s = start();
+    let keys = s.dir.path().join("keys");
+    let key = sts::xmldsig::SigningKey::new(
+        "sts-signing",
+        sts::xmldsig::KeyKind::Rsa,
+        sts::secret::Secret::new(std::fs::read(keys.join("sts-signing.key.pem")).unwrap()),
+        std::fs::read(keys.join("sts-signing.crt.pem")).unwrap(),
+        None,
+    )
+    .unwrap();
+    let now = chrono::Utc::now();
+    let id = saml2::new_assertion_id();
+    let signed = |not_before: Option<&str>| {
+        let spec = saml2::AssertionSpec {
+            id: &id,
+            issuer: "sts-demo-idp",
+            issue_instant: now,
+            name_id: "demo",
+            name_id_format: "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+            not_before: now,
+            not_on_or_after: now + chrono::Duration::seconds(300),
+            recipient: None,
+            audience: Some("urn:sts:demo-sp"),
+            authn_instant: now,
+            session_index: None,
+            authn_context: saml2::AC_PASSWORD_PROTECTED_TRANSPORT,
+            attributes: &[],
+            confirmation: saml2::Confirmation::Bearer,
+        };
+        let unsigned = saml2::build(&spec, None, None).unwrap().wire;
+        let stamp = saml2::saml_datetime(now);
+        let conditions = format!("<saml2:Conditions NotBefore=\"{stamp}\"");
+        assert!(unsigned.contains(&conditions), "{unsigned}");
+        let changed = match not_before {
+            Some(v) => unsigned.replacen(
+                &conditions,
+                &format!("<saml2:Conditions NotBefore=\"{v}\""),
+                1,
+            ),
+            None => unsigned,
+        };
+        let template = sts::xmldsig::signature_template(
+            &id,
+            sts::xmldsig::SignatureAlgorithm::RsaSha256,
+            sts::xmldsig::DigestAlgorithm::Sha256,
+        );
+        let with_template =
+            changed.replacen("</saml2:Issuer>", &format!("</saml2:Issuer>{template}"), 1);
+        let signed = sts::xmldsig::sign_enveloped(
+            with_template.as_bytes(),
+            "ID",
+            sts::xmldsig::SignatureAlgorithm::RsaSha256,
+            &key,
+        )
+        .unwrap();
+        String::from_utf8(signed).unwrap()
+    };
+    let validate =
+        |assertion: &str| status(&op(&s, &format!("/sts/{INSTANCE}"), "Validate", assertion));
+    // The same assertion with a readable NotBefore is valid: only the time differs.
+    assert!(validate(&signed(None)).0);
+    let (valid, reason) = validate(&signed(Some("tomorrow")));
+    assert!(!valid, "an unreadable NotBefore was taken as absent");
+    assert!(reason.contains("NotBefore"), "{reason}");
+}
