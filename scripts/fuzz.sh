@@ -23,8 +23,12 @@ targets=("$@")
 # SANITIZER=none skips ASan (libxml2 and libxmlsec1 are C and never instrumented anyway).
 sanitizer=${SANITIZER:-address}
 
-# One build of every target (sanitizer-instrumented, the whole dependency tree).
-(cd fuzz && cargo +nightly fuzz build --sanitizer "$sanitizer")
+# One build of every target (sanitizer-instrumented, the whole dependency tree). The smoke
+# run builds unoptimised: a cold build takes minutes instead of most of an hour on two
+# cores, and a few seconds of each target need no speed; long runs are optimised.
+profile=()
+[ "$mode" = smoke ] && profile=(--dev)
+(cd fuzz && cargo +nightly fuzz build "${profile[@]}" --sanitizer "$sanitizer")
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -46,7 +50,7 @@ for t in "${targets[@]}"; do
   args=(-max_total_time="$secs" -timeout=10 -print_final_stats=1)
   echo "fuzz: $t for ${secs}s"
   if [ "$mode" = smoke ]; then
-    (cd fuzz && cargo +nightly fuzz run --sanitizer "$sanitizer" "$t" "$corpus" "${seeds[@]}" -- "${args[@]}" 2>"$tmp/$t.log") \
+    (cd fuzz && cargo +nightly fuzz run "${profile[@]}" --sanitizer "$sanitizer" "$t" "$corpus" "${seeds[@]}" -- "${args[@]}" 2>"$tmp/$t.log") \
       || { status=1; tail -n 40 "$tmp/$t.log"; echo "fuzz: $t FAILED (input in fuzz/artifacts/$t/)"; }
     grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units)' "$tmp/$t.log" || true
   else
