@@ -130,16 +130,7 @@ fn first_start_serves_issue_and_sigterm_stops_gracefully() {
     let v: serde_json::Value = serde_json::from_str(&login.text().unwrap()).unwrap();
     let token = v["tokenId"].as_str().unwrap().to_owned();
     // SIGTERM: the server stops and exits 0.
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = child.wait().unwrap();
-    assert!(status.success(), "exit status {status}");
+    stop_gracefully(&mut child);
     let mut log = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
     assert!(log.contains("shutdown requested"), "{log}");

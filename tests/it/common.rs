@@ -66,7 +66,8 @@ pub fn start() -> TestServer {
     start_with(Opts::default())
 }
 
-pub fn start_with(opts: Opts) -> TestServer {
+/// A data directory after first start, with the fixed test passwords.
+pub fn bootstrapped_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     sts::datadir::bootstrap(
         dir.path(),
@@ -74,6 +75,11 @@ pub fn start_with(opts: Opts) -> TestServer {
         Some(ADMIN_PASSWORD.into()),
     )
     .unwrap();
+    dir
+}
+
+pub fn start_with(opts: Opts) -> TestServer {
+    let dir = bootstrapped_dir();
     let users = FileUserStore::open(&dir.path().join("users.json")).unwrap();
     users
         .add(User {
@@ -636,16 +642,7 @@ impl LoggedServer {
     /// Stops it with SIGTERM (a graceful stop, which drains every connection), checks that
     /// it exited 0, and returns everything it logged.
     pub fn stop(mut self) -> String {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "exit status {status}");
+        stop_gracefully(&mut self.child);
         self.stderr.take().unwrap().join().unwrap()
     }
 }
@@ -657,4 +654,18 @@ impl Drop for LoggedServer {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Sends SIGTERM to a running `sts serve` and checks that it stops gracefully (exit 0).
+pub fn stop_gracefully(child: &mut std::process::Child) {
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
 }

@@ -179,13 +179,7 @@ fn principals_with_control_characters_are_refused_and_nothing_is_issued() {
 }
 
 fn prepared_dir(files: &[(&str, Vec<u8>)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    sts::datadir::bootstrap(
-        dir.path(),
-        Some(DEMO_PASSWORD.into()),
-        Some(ADMIN_PASSWORD.into()),
-    )
-    .unwrap();
+    let dir = bootstrapped_dir();
     for (name, bytes) in files {
         let path = dir.path().join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -332,13 +326,7 @@ fn a_token_that_cannot_be_stored_is_withheld() {
 
 #[test]
 fn id_tokens_are_bearer_tokens_whoever_asks_the_engine() {
-    let dir = tempfile::tempdir().unwrap();
-    sts::datadir::bootstrap(
-        dir.path(),
-        Some(DEMO_PASSWORD.into()),
-        Some(ADMIN_PASSWORD.into()),
-    )
-    .unwrap();
+    let dir = bootstrapped_dir();
     let mut i = persisting_instance("soap-oidc", false);
     i["issued-token-types"] = json!(["SAML2", "OPENIDCONNECT"]);
     i["oidc-id-token-config"] = json!({
