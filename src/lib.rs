@@ -20,7 +20,6 @@ pub mod logging;
 pub mod net;
 pub mod oauth;
 pub mod plugin;
-pub mod publish;
 pub mod secret;
 pub mod server;
 pub mod soap;
@@ -33,6 +32,8 @@ pub mod xmldsig;
 use std::sync::Arc;
 
 pub use builder::{Running, ServerBuilder, shutdown_signal};
+// compat: remove after issue 15 merge (the registry is `instance::registry`).
+pub use instance::registry as publish;
 
 /// Start-up failures.
 #[derive(Debug, thiserror::Error)]
@@ -67,10 +68,10 @@ pub fn publisher(
     keys: keyring::Keyring,
     clock: Arc<dyn clock::Clock>,
     plugins: Arc<plugin::Plugins>,
-) -> Result<publish::Publisher, StartError> {
+) -> Result<instance::registry::Publisher, StartError> {
     let files = datadir::load_instance_files(&cfg.data_dir)?;
     let instances: Arc<dyn store::InstanceStore> = store.clone();
-    publish::Publisher::new(
+    instance::registry::Publisher::new(
         instances,
         keys,
         datadir::DEFAULT_KEY,

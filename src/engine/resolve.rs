@@ -91,10 +91,7 @@ impl Instance {
             ));
         }
         let realm = crate::identity::normalize_realm(realm);
-        match &mut config {
-            InstanceConfig::Rest(c) => c.deployment.realm = realm,
-            InstanceConfig::Soap(c) => c.deployment.realm = realm,
-        }
+        config.set_realm(realm);
         match &config {
             InstanceConfig::Soap(c) => {
                 if c.issued_token_types.is_empty() {

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::engine::Instance;
 use crate::engine::files::InstanceFiles;
-use crate::instance::{InstanceConfig, Kind, TokenType, keep_secrets, redact};
+use crate::instance::{Kind, keep_secrets, redact};
 use crate::keyring::Keyring;
 use crate::plugin::Plugins;
 use crate::store::{InstanceRecord, InstanceStore, StoreError};
@@ -84,13 +84,9 @@ pub struct Publisher {
     now_ms: Box<dyn Fn() -> i64 + Send + Sync>,
 }
 
-/// Token type names, for messages.
-const TOKEN_TYPES: &str = "USERNAME, OPENAM, X509, OPENIDCONNECT, SAML2";
-
-/// Reads `instance_state` of `kind`: checks token type names everywhere they appear (so that
-/// each unknown one is named), then the structure (unknown and mistyped keys, by path), then
-/// what the engine can honour with this node's keys.
-pub fn parse(
+/// Reads `instance_state` of `kind` ([`super::parse`]), then checks and binds what the engine
+/// can honour with this node's keys; fails with every problem found.
+pub fn load(
     kind: Kind,
     state: &Value,
     keys: &Keyring,
@@ -98,91 +94,9 @@ pub fn parse(
     plugins: &Plugins,
     files: &InstanceFiles,
 ) -> Result<Instance, Vec<String>> {
-    let Value::Object(_) = state else {
-        return Err(vec!["instance_state must be a JSON object".into()]);
-    };
     let mut problems = Vec::new();
-    let mut clean = state.clone();
-    let known = |v: &Value| serde_json::from_value::<TokenType>(v.clone()).is_ok();
-    let check = |path: String, v: &Value, problems: &mut Vec<String>| {
-        if known(v) {
-            true
-        } else {
-            problems.push(format!(
-                "{path}: unknown token type {v} (expected one of {TOKEN_TYPES})"
-            ));
-            false
-        }
-    };
-    match kind {
-        Kind::Rest => {
-            if let Some(Value::Array(list)) = clean.get_mut("supported-token-transforms") {
-                let mut i = 0;
-                list.retain(|t| {
-                    let ok = ["inputTokenType", "outputTokenType"].iter().all(|k| {
-                        t.get(k).is_none_or(|v| {
-                            check(
-                                format!("supported-token-transforms[{i}].{k}"),
-                                v,
-                                &mut problems,
-                            )
-                        })
-                    });
-                    i += 1;
-                    ok
-                });
-            }
-        }
-        Kind::Soap => {
-            if let Some(Value::Array(list)) = clean.get_mut("issued-token-types") {
-                let mut i = 0;
-                list.retain(|v| {
-                    let ok = check(format!("issued-token-types[{i}]"), v, &mut problems);
-                    i += 1;
-                    ok
-                });
-            }
-            if let Some(Value::Array(list)) =
-                clean.get_mut("security-policy-validated-token-config")
-            {
-                let mut i = 0;
-                list.retain(|t| {
-                    let ok = t.get("validatedTokenType").is_none_or(|v| {
-                        check(
-                            format!(
-                                "security-policy-validated-token-config[{i}].validatedTokenType"
-                            ),
-                            v,
-                            &mut problems,
-                        )
-                    });
-                    i += 1;
-                    ok
-                });
-            }
-        }
-    }
-    let config = match kind {
-        Kind::Rest => serde_path_to_error::deserialize(clean).map(InstanceConfig::Rest),
-        Kind::Soap => serde_path_to_error::deserialize(clean).map(InstanceConfig::Soap),
-    };
-    let config = match config {
-        Ok(c) => c,
-        Err(e) => {
-            let path = e.path().to_string();
-            let secret = crate::instance::SECRET_KEYS
-                .iter()
-                .any(|k| path.ends_with(&format!(".{k}")) || path == *k);
-            problems.push(if path == "." {
-                e.into_inner().to_string()
-            } else if secret {
-                // serde's message may quote the value; a secret's value is never echoed.
-                format!("{path}: must be a string")
-            } else {
-                format!("{path}: {}", e.into_inner())
-            });
-            return Err(problems);
-        }
+    let Some(config) = super::parse::parse(kind, state, &mut problems) else {
+        return Err(problems);
     };
     match Instance::resolve(config, keys, default_key, plugins, files) {
         Ok(i) if problems.is_empty() => Ok(i),
@@ -236,7 +150,7 @@ impl Publisher {
     ) -> Result<Publisher, (PathBuf, String)> {
         let mut by_id = HashMap::new();
         for (path, kind, json) in files {
-            let instance = parse(kind, &json, &keys, default_key, &plugins, &instance_files)
+            let instance = load(kind, &json, &keys, default_key, &plugins, &instance_files)
                 .map_err(|p| (path.clone(), p.join("; ")))?;
             let id = instance.config.subpath();
             warn_if_unsigned(&id, &instance);
@@ -325,7 +239,7 @@ impl Publisher {
         };
         let mut files = HashMap::new();
         for (id, (file, _)) in self.files().iter() {
-            match parse(
+            match load(
                 file.kind,
                 &file.json,
                 &keys,
@@ -437,7 +351,7 @@ impl Publisher {
         let kind =
             Kind::parse(&rec.kind).ok_or_else(|| vec![format!("unknown kind {}", rec.kind)])?;
         let json: Value = serde_json::from_str(&rec.config).map_err(|e| vec![e.to_string()])?;
-        parse(
+        load(
             kind,
             &json,
             &self.keys(),
@@ -459,7 +373,7 @@ impl Publisher {
 
     /// Publishes a new instance; it is live on this node when this returns.
     pub fn create(&self, kind: Kind, state: &Value) -> Result<Published, PublishError> {
-        let instance = parse(
+        let instance = load(
             kind,
             state,
             &self.keys(),
@@ -586,7 +500,7 @@ impl Publisher {
         }
         let mut state = state.clone();
         keep_secrets(&mut state, &stored_json(&old)?);
-        let instance = parse(
+        let instance = load(
             kind,
             &state,
             &self.keys(),
