@@ -31,8 +31,13 @@ fn measure(name: &str, mut f: impl FnMut()) {
 
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    sts::datadir::bootstrap(dir.path(), Some("bench".into()), Some("bench-admin".into()))
-        .expect("bootstrap");
+    sts::datadir::bootstrap(
+        dir.path(),
+        Some("bench".into()),
+        Some("bench-admin".into()),
+        chrono::Utc::now(),
+    )
+    .expect("bootstrap");
     let keys = sts::datadir::load_keys(dir.path()).expect("keys");
     let cfg: sts::instance::SoapInstanceConfig =
         serde_json::from_value(sts::datadir::demo_instance()).expect("instance");

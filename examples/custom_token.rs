@@ -169,6 +169,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         &cfg.data_dir,
         env("STS_DEMO_PASSWORD"),
         env("STS_ADMIN_PASSWORD"),
+        sts::clock::Clock::now(&sts::clock::SystemClock),
     )?;
     let partners = PartnerKeyValidator::parse(&env("STS_EXAMPLE_PARTNERS").unwrap_or_default())?;
     let tickets = TicketProvider::new(

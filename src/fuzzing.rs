@@ -10,11 +10,12 @@ use std::sync::{Arc, OnceLock};
 use openssl::pkey::{PKey, Private};
 use serde_json::{Value, json};
 
+use crate::crypto::{KeyKind, SigningKey};
 use crate::tokens::oidc::{
     JwsAlgorithm, JwsKey, JwsSigner, TrustedAlgorithm, TrustedKey, verify_trusted,
 };
 use crate::xml::{Element, Limits, Node};
-use crate::xmldsig::{DigestAlgorithm, KeyKind, SignatureAlgorithm, SigningKey};
+use crate::xmldsig::{DigestAlgorithm, SignatureAlgorithm};
 
 /// The fuzz targets, by name (the file names under `fuzz/fuzz_targets/`).
 pub const TARGETS: [&str; 7] = ["xml", "soap", "rst", "filter", "jws", "jwk", "xmldsig"];
@@ -167,7 +168,12 @@ struct JwsState {
 }
 
 fn signing_key(kind: KeyKind) -> Result<Arc<SigningKey>, String> {
-    let (key, cert) = crate::datadir::new_key_pair("fuzz", kind).map_err(|e| e.to_string())?;
+    let (key, cert) = crate::crypto::new_key_pair(
+        "fuzz",
+        kind,
+        crate::clock::Clock::now(&crate::clock::SystemClock),
+    )
+    .map_err(|e| e.to_string())?;
     SigningKey::new("fuzz", kind, crate::secret::Secret::new(key), cert, None)
         .map_err(|e| e.to_string())
 }

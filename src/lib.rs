@@ -9,8 +9,10 @@
 mod builder;
 pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod datadir;
 pub mod engine;
+pub mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod identity;

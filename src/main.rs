@@ -286,6 +286,7 @@ fn bootstrap(cfg: &Config) -> Result<sts::datadir::Bootstrap, AnyError> {
         &cfg.data_dir,
         std::env::var("STS_DEMO_PASSWORD").ok(),
         std::env::var("STS_ADMIN_PASSWORD").ok(),
+        sts::clock::Clock::now(&sts::clock::SystemClock),
     )?)
 }
 
@@ -499,7 +500,11 @@ fn keys(cfg: &Config, command: KeysCommand) -> Result<(), AnyError> {
             }
         }
         KeysCommand::Rotate { alias } => {
-            let kind = sts::keyring::rotate(&cfg.data_dir, &alias)?;
+            let kind = sts::keyring::rotate(
+                &cfg.data_dir,
+                &alias,
+                sts::clock::Clock::now(&sts::clock::SystemClock),
+            )?;
             say!(
                 "rotated {alias} ({kind:?}); the previous certificate is keys/{alias}.previous.crt.pem"
             );

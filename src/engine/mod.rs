@@ -925,7 +925,13 @@ mod tests {
 
     fn resolve_demo(edit: impl FnOnce(&mut serde_json::Value)) -> Result<Instance, String> {
         let dir = tempfile::tempdir().unwrap();
-        crate::datadir::bootstrap(dir.path(), Some("x".into()), Some("y".into())).unwrap();
+        crate::datadir::bootstrap(
+            dir.path(),
+            Some("x".into()),
+            Some("y".into()),
+            chrono::Utc::now(),
+        )
+        .unwrap();
         let keys = crate::datadir::load_keys(dir.path()).unwrap();
         let mut json = crate::datadir::demo_instance();
         edit(&mut json);

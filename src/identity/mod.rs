@@ -322,7 +322,7 @@ impl FileUserStore {
             path: self.path.clone(),
             source,
         })?;
-        crate::datadir::write_private(&self.path, &json).map_err(|source| IdentityError::Io {
+        crate::fs::write_private(&self.path, &json).map_err(|source| IdentityError::Io {
             path: self.path.clone(),
             source,
         })?;

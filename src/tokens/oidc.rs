@@ -16,8 +16,8 @@ use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Signer, Verifier};
 use serde_json::{Map, Value, json};
 
+use crate::crypto::{KeyKind, SigningKey};
 use crate::secret::{Secret, ct_eq};
-use crate::xmldsig::{KeyKind, SigningKey};
 
 /// Longest token accepted for verification.
 pub const MAX_JWT_BYTES: usize = 16 * 1024;
@@ -691,16 +691,22 @@ mod tests {
     use super::*;
 
     fn keys() -> std::collections::HashMap<String, Arc<SigningKey>> {
-        let dir = tempfile::tempdir().unwrap();
-        crate::datadir::bootstrap(dir.path(), Some("x".into()), Some("y".into())).unwrap();
-        crate::datadir::load_keys(dir.path()).unwrap().signing
+        let now = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        [("rsa", KeyKind::Rsa), ("ec", KeyKind::Ec)]
+            .into_iter()
+            .map(|(alias, kind)| {
+                let (key, cert) = crate::crypto::new_key_pair(alias, kind, now).unwrap();
+                let key = SigningKey::new(alias, kind, Secret::new(key), cert, None).unwrap();
+                (alias.to_owned(), key)
+            })
+            .collect()
     }
 
     #[test]
     fn signs_and_verifies_every_algorithm_and_refuses_tampering() {
         let keys = keys();
-        let rsa = keys[crate::datadir::DEFAULT_KEY].clone();
-        let ec = keys[crate::datadir::DEFAULT_EC_KEY].clone();
+        let rsa = keys["rsa"].clone();
+        let ec = keys["ec"].clone();
         let hmac = JwsKey::Hmac(Secret::new(vec![7u8; 64]));
         for alg in JwsAlgorithm::ALL {
             let key = match alg.key_kind() {
@@ -736,7 +742,7 @@ mod tests {
         let keys = keys();
         let rsa = JwsSigner::new(
             JwsAlgorithm::Rs256,
-            JwsKey::Private(keys[crate::datadir::DEFAULT_KEY].clone()),
+            JwsKey::Private(keys["rsa"].clone()),
             false,
         )
         .unwrap();

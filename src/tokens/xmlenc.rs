@@ -12,9 +12,9 @@ use openssl::encrypt::Encrypter as RsaEncrypter;
 use openssl::rsa::Padding;
 use openssl::symm::Cipher;
 
-use crate::keyring::Certificate;
+use crate::crypto::{Certificate, KeyKind};
 use crate::xml::escape_attr;
-use crate::xmldsig::{DS_NS, KeyKind};
+use crate::xmldsig::DS_NS;
 
 pub const XENC_NS: &str = "http://www.w3.org/2001/04/xmlenc#";
 const XENC11_NS: &str = "http://www.w3.org/2009/xmlenc11#";
@@ -236,11 +236,10 @@ mod tests {
     /// Decrypts with OpenSSL directly: the layout (IV, tag, OAEP) is what a decryptor reads.
     #[test]
     fn round_trips_every_cipher() {
-        let dir = tempfile::tempdir().unwrap();
-        crate::datadir::create_key(dir.path(), "sp", KeyKind::Rsa).unwrap();
-        let ring = crate::keyring::Keyring::load(dir.path()).unwrap();
-        let sp = ring.signing["sp"].clone();
-        let cert = ring.certificates["sp"].clone();
+        let now = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let (key, cert) = crate::crypto::new_key_pair("sp", KeyKind::Rsa, now).unwrap();
+        let sp = openssl::pkey::PKey::private_key_from_pem(&key).unwrap();
+        let cert = Arc::new(Certificate::from_pem("sp", &cert).unwrap());
         for c in BlockCipher::ALL {
             let enc = Encrypter::new(c, cert.clone()).unwrap();
             let out = enc.encrypt("<a xmlns=\"urn:x\">secret</a>").unwrap();
@@ -252,7 +251,7 @@ mod tests {
                 .collect();
             let b64 = base64::engine::general_purpose::STANDARD;
             let wrapped = b64.decode(values[0]).unwrap();
-            let mut dec = openssl::encrypt::Decrypter::new(sp.openssl_key()).unwrap();
+            let mut dec = openssl::encrypt::Decrypter::new(&sp).unwrap();
             dec.set_rsa_padding(Padding::PKCS1_OAEP).unwrap();
             let mut k = vec![0u8; dec.decrypt_len(&wrapped).unwrap()];
             let n = dec.decrypt(&wrapped, &mut k).unwrap();

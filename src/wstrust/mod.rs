@@ -1,6 +1,8 @@
 //! WS-Trust 1.3/1.4 messages: the RequestSecurityToken model and its parser, and the writer of
 //! responses. No I/O, no HTTP.
 
+pub mod proof;
+
 use chrono::{DateTime, Utc};
 
 use crate::xml::{Element, escape_attr, escape_text};
@@ -417,42 +419,10 @@ pub struct IssuedTokenResponse<'a> {
     pub applies_to: Option<&'a str>,
     pub key_type: &'a str,
     /// A symmetric proof key: what the requestor is told.
-    pub proof: Option<&'a crate::engine::proof::SymmetricProof>,
+    pub proof: Option<&'a proof::SymmetricProof>,
     /// A custom token, written as a BinarySecurityToken of this ValueType (its TokenType
     /// URI) with `wsu:Id` the token id, and referenced by a KeyIdentifier of it.
     pub custom: bool,
-}
-
-const BINARY_SECRET_NONCE: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Nonce";
-const BINARY_SECRET_SYMMETRIC: &str =
-    "http://docs.oasis-open.org/ws-sx/ws-trust/200512/SymmetricKey";
-
-/// `wst:RequestedProofToken`, `wst:Entropy` and `wst:KeySize` of a symmetric proof key.
-fn write_proof(out: &mut String, p: &crate::engine::proof::SymmetricProof) {
-    use crate::engine::proof::{CK_PSHA1, Returned};
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    match &p.returned {
-        Returned::Computed { issuer_entropy } => {
-            out.push_str("<wst:RequestedProofToken><wst:ComputedKey>");
-            out.push_str(CK_PSHA1);
-            out.push_str("</wst:ComputedKey></wst:RequestedProofToken><wst:Entropy><wst:BinarySecret Type=\"");
-            out.push_str(BINARY_SECRET_NONCE);
-            out.push_str("\">");
-            out.push_str(&b64.encode(issuer_entropy));
-            out.push_str("</wst:BinarySecret></wst:Entropy>");
-        }
-        Returned::Key => {
-            out.push_str("<wst:RequestedProofToken><wst:BinarySecret Type=\"");
-            out.push_str(BINARY_SECRET_SYMMETRIC);
-            out.push_str("\">");
-            out.push_str(&b64.encode(p.key.expose()));
-            out.push_str("</wst:BinarySecret></wst:RequestedProofToken>");
-        }
-    }
-    out.push_str("<wst:KeySize>");
-    out.push_str(&(p.key.expose().len() * 8).to_string());
-    out.push_str("</wst:KeySize>");
 }
 
 /// `wst:TokenType` asking Validate for a status.
@@ -568,7 +538,7 @@ pub fn write_issue_response(r: &IssuedTokenResponse<'_>) -> String {
         out.push_str("</wst:RequestedUnattachedReference>");
     }
     if let Some(p) = r.proof {
-        write_proof(&mut out, p);
+        proof::write(&mut out, p);
     }
     out.push_str("<wst:Lifetime xmlns:wsu=\"");
     out.push_str(WSU);

@@ -8,13 +8,11 @@ mod ffi;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use ffi::FfiError;
 
-use crate::secret::Secret;
+// compat: remove after issue 15 merge (keys are values of `crypto` now).
+pub use crate::crypto::{KeyKind, SigningKey};
 
 /// XML-DSig namespace.
 pub const DS_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
@@ -37,8 +35,6 @@ pub enum DsigError {
     WrongReference(Vec<String>),
     #[error("the signed document is not acceptable: {0}")]
     Shape(String),
-    #[error("the private key cannot be read: {0}")]
-    Key(String),
 }
 
 /// Signature methods offered per instance (`saml2-signature-algorithm`). SHA-1 is not one:
@@ -110,93 +106,6 @@ impl DigestAlgorithm {
     }
 }
 
-/// The kind of a signing key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyKind {
-    Rsa,
-    Ec,
-}
-
-impl KeyKind {
-    fn name(self) -> &'static str {
-        match self {
-            KeyKind::Rsa => "RSA",
-            KeyKind::Ec => "EC",
-        }
-    }
-}
-
-/// A signing key with its certificate, shareable across threads. The native key is built
-/// lazily once per thread from the PEM (see [`sign_enveloped`]).
-pub struct SigningKey {
-    id: u64,
-    alias: String,
-    kind: KeyKind,
-    key_pem: Secret<Vec<u8>>,
-    cert_pem: Vec<u8>,
-    /// The same key for OpenSSL itself (JWS signatures); `PKey` is thread-safe.
-    pkey: openssl::pkey::PKey<openssl::pkey::Private>,
-    /// The certificate this alias had before its last rotation: still trusted to verify.
-    previous: Option<Arc<crate::keyring::Certificate>>,
-}
-
-impl fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("alias", &self.alias)
-            .field("kind", &self.kind)
-            .field("key_pem", &self.key_pem)
-            .finish()
-    }
-}
-
-impl SigningKey {
-    /// Checks that libxmlsec1 accepts the pair, then wraps it.
-    pub fn new(
-        alias: &str,
-        kind: KeyKind,
-        key_pem: Secret<Vec<u8>>,
-        cert_pem: Vec<u8>,
-        previous: Option<Arc<crate::keyring::Certificate>>,
-    ) -> Result<Arc<SigningKey>, DsigError> {
-        ffi::Key::private_with_cert(key_pem.expose(), &cert_pem)?;
-        let pkey = openssl::pkey::PKey::private_key_from_pem(key_pem.expose())
-            .map_err(|e| DsigError::Key(e.to_string()))?;
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        Ok(Arc::new(SigningKey {
-            id: NEXT.fetch_add(1, Ordering::Relaxed),
-            alias: alias.to_owned(),
-            kind,
-            key_pem,
-            cert_pem,
-            pkey,
-            previous,
-        }))
-    }
-
-    pub fn alias(&self) -> &str {
-        &self.alias
-    }
-
-    pub fn kind(&self) -> KeyKind {
-        self.kind
-    }
-
-    pub fn cert_pem(&self) -> &[u8] {
-        &self.cert_pem
-    }
-
-    /// The certificate of this alias before its last rotation.
-    pub fn previous(&self) -> Option<&Arc<crate::keyring::Certificate>> {
-        self.previous.as_ref()
-    }
-
-    /// The private key as an OpenSSL key, for signatures outside XML-DSig.
-    pub fn openssl_key(&self) -> &openssl::pkey::PKey<openssl::pkey::Private> {
-        &self.pkey
-    }
-}
-
 thread_local! {
     /// Native keys per thread: OpenSSL 3 makes duplicating a key with its certificate cost
     /// ~135 us, far more than keeping one per worker thread.
@@ -242,23 +151,23 @@ pub fn sign_enveloped(
     sig: SignatureAlgorithm,
     key: &SigningKey,
 ) -> Result<Vec<u8>, DsigError> {
-    if sig.key_kind() != key.kind {
+    if sig.key_kind() != key.kind() {
         return Err(DsigError::KeyMismatch {
             sig,
             needs: sig.key_kind().name(),
-            has: key.kind.name(),
-            alias: key.alias.clone(),
+            has: key.kind().name(),
+            alias: key.alias().to_owned(),
         });
     }
     let mut doc = ffi::Doc::parse(xml)?;
     doc.register_root_id(id_attr)?;
     NATIVE_KEYS.with(|cell| -> Result<(), DsigError> {
         let mut keys = cell.borrow_mut();
-        let native = match keys.entry(key.id) {
+        let native = match keys.entry(key.id()) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => v.insert(ffi::Key::private_with_cert(
-                key.key_pem.expose(),
-                &key.cert_pem,
+                key.key_pem().expose(),
+                key.cert_pem(),
             )?),
         };
         ffi::sign(&mut doc, native)?;
@@ -395,10 +304,8 @@ mod tests {
     const ASSERTION: &str = r#"<saml2:Assertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion" ID="_abc" Version="2.0"><saml2:Issuer>me</saml2:Issuer>SIG<saml2:Subject><saml2:NameID>alice</saml2:NameID></saml2:Subject></saml2:Assertion>"#;
 
     fn key(kind: KeyKind) -> (std::sync::Arc<SigningKey>, Vec<u8>) {
-        let dir = tempfile::tempdir().unwrap();
-        crate::datadir::create_key(dir.path(), "k", kind).unwrap();
-        let pem = std::fs::read(dir.path().join("keys/k.key.pem")).unwrap();
-        let cert = std::fs::read(dir.path().join("keys/k.crt.pem")).unwrap();
+        let now = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let (pem, cert) = crate::crypto::new_key_pair("k", kind, now).unwrap();
         (
             SigningKey::new("k", kind, Secret::new(pem), cert.clone(), None).unwrap(),
             cert,

@@ -185,7 +185,7 @@ fn saml_cancel_by_value_accepts_the_previous_key_after_a_rotation() {
         &username_to(saml_out),
     ));
     wait_for_jwks(&s, 1);
-    sts::keyring::rotate(s.dir.path(), "sts-signing").unwrap();
+    sts::keyring::rotate(s.dir.path(), "sts-signing", chrono::Utc::now()).unwrap();
     // The server has picked up the new key once the JWK set holds both.
     wait_for_jwks(&s, 2);
     let validate = |t: &str| -> Value {

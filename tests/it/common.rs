@@ -73,6 +73,7 @@ pub fn bootstrapped_dir() -> tempfile::TempDir {
         dir.path(),
         Some(DEMO_PASSWORD.into()),
         Some(ADMIN_PASSWORD.into()),
+        chrono::Utc::now(),
     )
     .unwrap();
     dir

@@ -10,7 +10,8 @@ use crate::rest::*;
 
 /// A relying party's RSA key pair: (private key PEM file, certificate PEM bytes).
 fn relying_party(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
-    let (key, cert) = sts::datadir::new_key_pair("sp", sts::xmldsig::KeyKind::Rsa).unwrap();
+    let (key, cert) =
+        sts::crypto::new_key_pair("sp", sts::crypto::KeyKind::Rsa, chrono::Utc::now()).unwrap();
     let key_path = dir.join("sp.key.pem");
     std::fs::write(&key_path, key).unwrap();
     (key_path, cert)
@@ -289,7 +290,7 @@ fn rotated_keys_stay_trusted_until_the_next_rotation() {
     assert_eq!(before[0]["kid"], old_kid.as_str());
     let old_cert = std::fs::read(s.cert("sts-signing")).unwrap();
 
-    sts::keyring::rotate(s.dir.path(), "sts-signing").unwrap();
+    sts::keyring::rotate(s.dir.path(), "sts-signing", chrono::Utc::now()).unwrap();
     // The running server picks the new key up; the JWK set holds both.
     let keys = wait_for_jwks(&s, 2);
     let new_jwt = translate(oidc_out("2"));
@@ -316,7 +317,7 @@ fn rotated_keys_stay_trusted_until_the_next_rotation() {
     assert!(validate(saml_state(&new_saml)));
 
     // A second rotation retires the first key: what it signed no longer validates.
-    sts::keyring::rotate(s.dir.path(), "sts-signing").unwrap();
+    sts::keyring::rotate(s.dir.path(), "sts-signing", chrono::Utc::now()).unwrap();
     wait_until("the first key leaves the JWK set", || {
         wait_for_jwks(&s, 2)
             .iter()
@@ -692,11 +693,12 @@ fn openid_provider(dir: &Path) -> (std::path::PathBuf, Value) {
 }
 
 /// A SAML identity provider's signing key, and its certificate (PEM).
-pub fn saml_idp() -> (std::sync::Arc<sts::xmldsig::SigningKey>, Vec<u8>) {
-    let (key, cert) = sts::datadir::new_key_pair("idp", sts::xmldsig::KeyKind::Rsa).unwrap();
-    let idp = sts::xmldsig::SigningKey::new(
+pub fn saml_idp() -> (std::sync::Arc<sts::crypto::SigningKey>, Vec<u8>) {
+    let (key, cert) =
+        sts::crypto::new_key_pair("idp", sts::crypto::KeyKind::Rsa, chrono::Utc::now()).unwrap();
+    let idp = sts::crypto::SigningKey::new(
         "idp",
-        sts::xmldsig::KeyKind::Rsa,
+        sts::crypto::KeyKind::Rsa,
         sts::secret::Secret::new(key),
         cert.clone(),
         None,
@@ -708,7 +710,7 @@ pub fn saml_idp() -> (std::sync::Arc<sts::xmldsig::SigningKey>, Vec<u8>) {
 /// An identity provider's signed SAML 2.0 bearer assertion about `subject`, built and signed
 /// (RSA-SHA256, libxmlsec1) with the IdP's own key.
 pub fn idp_assertion(
-    idp: &std::sync::Arc<sts::xmldsig::SigningKey>,
+    idp: &std::sync::Arc<sts::crypto::SigningKey>,
     subject: &str,
     audience: &str,
     valid: (i64, i64),
@@ -850,10 +852,11 @@ fn soap_takes_id_tokens_assertions_and_certificates_and_issues_id_tokens() {
     let tampered = idp_assertion(&idp, "alice", "urn:sts", (-60, 300))
         .replace(">alice</saml2:NameID>", ">bob</saml2:NameID>");
     let (stranger_key, stranger_cert) =
-        sts::datadir::new_key_pair("stranger", sts::xmldsig::KeyKind::Rsa).unwrap();
-    let stranger = sts::xmldsig::SigningKey::new(
+        sts::crypto::new_key_pair("stranger", sts::crypto::KeyKind::Rsa, chrono::Utc::now())
+            .unwrap();
+    let stranger = sts::crypto::SigningKey::new(
         "stranger",
-        sts::xmldsig::KeyKind::Rsa,
+        sts::crypto::KeyKind::Rsa,
         sts::secret::Secret::new(stranger_key),
         stranger_cert,
         None,

@@ -534,9 +534,9 @@ fn validate_fails_closed_on_an_unreadable_not_before() {
     use sts::tokens::saml2;
     let s = start();
     let keys = s.dir.path().join("keys");
-    let key = sts::xmldsig::SigningKey::new(
+    let key = sts::crypto::SigningKey::new(
         "sts-signing",
-        sts::xmldsig::KeyKind::Rsa,
+        sts::crypto::KeyKind::Rsa,
         sts::secret::Secret::new(std::fs::read(keys.join("sts-signing.key.pem")).unwrap()),
         std::fs::read(keys.join("sts-signing.crt.pem")).unwrap(),
         None,

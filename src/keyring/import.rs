@@ -1,0 +1,34 @@
+//! Adding a relying party's certificate to `keys/`.
+
+use std::path::Path;
+
+use super::{CERT_SUFFIX, Certificate, KeyringError, invalid, io};
+
+/// Adds a relying party's certificate as `keys/<alias>.crt.pem`. Refuses an alias that is
+/// not a plain file name or is taken, and anything but one PEM certificate.
+pub fn import_certificate(dir: &Path, alias: &str, pem: &[u8]) -> Result<(), KeyringError> {
+    let keys_dir = dir.join("keys");
+    let path = keys_dir.join(format!("{alias}{CERT_SUFFIX}"));
+    if alias.is_empty()
+        || alias.ends_with(".previous")
+        || alias.starts_with('.')
+        || !alias
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(invalid(
+            &path,
+            format!(
+                "`{alias}` is not a usable alias (letters, digits, - _ . ; not ending in .previous)"
+            ),
+        ));
+    }
+    if path.exists() {
+        return Err(invalid(&path, format!("the alias `{alias}` is taken")));
+    }
+    Certificate::from_pem(alias, pem).map_err(|m| invalid(&path, m))?;
+    std::fs::create_dir_all(&keys_dir).map_err(io(&keys_dir))?;
+    let tmp = keys_dir.join(format!("{alias}.crt.tmp"));
+    std::fs::write(&tmp, pem).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io(&path))
+}
