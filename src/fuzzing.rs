@@ -423,7 +423,7 @@ fn dsig_state() -> Result<DsigState, String> {
         issuer: "https://sts.example/sts",
         issue_instant: now,
         name_id: "alice",
-        name_id_format: "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+        name_id_format: crate::xml::ns::NAMEID_UNSPECIFIED,
         not_before: now,
         not_on_or_after: now + chrono::Duration::minutes(10),
         recipient: Some("https://rp.example/acs"),

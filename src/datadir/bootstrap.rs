@@ -46,7 +46,7 @@ pub fn demo_instance() -> serde_json::Value {
         },
         "saml2-config": {
             "issuer-name": "sts-demo-idp",
-            "saml2-name-id-format": "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+            "saml2-name-id-format": crate::xml::ns::NAMEID_UNSPECIFIED,
             "saml2-token-lifetime-seconds": "600",
             "saml2-sign-assertion": "true",
             "saml2-encrypt-assertion": "false",

@@ -3,25 +3,15 @@
 use chrono::{DateTime, Utc};
 
 use crate::secret::Secret;
-use crate::wstrust::{WSA_NSS, WSSE, WSU, parse_datetime};
+use crate::crypto::encoding::base64_decode;
+use crate::xml::datetime::parse_datetime;
+use crate::xml::ns::{
+    BASE64_BINARY, DS, JWT_VALUE_TYPES, OPENAM_SESSION_VALUE_TYPE, PASSWORD_DIGEST, PASSWORD_TEXT,
+    SAML2, SOAP11, SOAP11_ACTOR_NEXT, SOAP12, SOAP12_ROLE_NEXT, SOAP12_ROLE_ULTIMATE_RECEIVER, WSA_2004,
+    WSA_2004_ANONYMOUS, WSA_2004_FAULT_ACTION, WSA_ANONYMOUS, WSA_FAULT_ACTION, WSA_NONE, WSA_NSS,
+    WSA_SOAP_FAULT_ACTION, WSSE, WSU, WST, X509V3_VALUE_TYPE,
+};
 use crate::xml::{Element, Limits, XmlError, escape_attr, escape_text};
-
-pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-pub const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
-pub const PASSWORD_TEXT: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText";
-pub const PASSWORD_DIGEST: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest";
-/// `wsse:BinarySecurityToken/@ValueType` of an OpenAM session token.
-pub const OPENAM_SESSION_VALUE_TYPE: &str =
-    "http://schemas.forgerock.org/ws/securitypolicy#OpenAMSessionToken";
-/// `wsse:BinarySecurityToken/@ValueType`s of a JWT (an OpenID Connect id_token).
-pub const JWT_VALUE_TYPES: [&str; 2] = [
-    "urn:ietf:params:oauth:token-type:jwt",
-    "urn:ietf:params:oauth:token-type:id_token",
-];
-/// `wsse:BinarySecurityToken/@ValueType` of an X.509 certificate.
-pub const X509V3_VALUE_TYPE: &str =
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3";
-const BASE64_BINARY: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary";
 
 /// SOAP version of a message; replies use the version of the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,8 +23,8 @@ pub enum SoapVersion {
 impl SoapVersion {
     pub fn ns(self) -> &'static str {
         match self {
-            SoapVersion::V11 => SOAP11_NS,
-            SoapVersion::V12 => SOAP12_NS,
+            SoapVersion::V11 => SOAP11,
+            SoapVersion::V12 => SOAP12,
         }
     }
 
@@ -83,8 +73,8 @@ pub struct Envelope {
 pub fn parse_envelope(bytes: &[u8], limits: Limits) -> Result<Envelope, SoapError> {
     let root = crate::xml::parse(bytes, limits)?;
     let version = match (root.ns.as_deref(), root.local.as_str()) {
-        (Some(SOAP11_NS), "Envelope") => SoapVersion::V11,
-        (Some(SOAP12_NS), "Envelope") => SoapVersion::V12,
+        (Some(SOAP11), "Envelope") => SoapVersion::V11,
+        (Some(SOAP12), "Envelope") => SoapVersion::V12,
         (_, "Envelope") => return Err(SoapError::VersionMismatch),
         _ => return Err(SoapError::NotEnvelope),
     };
@@ -137,12 +127,11 @@ pub fn parse_envelope(bytes: &[u8], limits: Limits) -> Result<Envelope, SoapErro
 fn targets_us(h: &Element, v: SoapVersion) -> bool {
     match v {
         SoapVersion::V11 => h
-            .attr(Some(SOAP11_NS), "actor")
-            .is_none_or(|a| a == "http://schemas.xmlsoap.org/soap/actor/next"),
-        SoapVersion::V12 => h.attr(Some(SOAP12_NS), "role").is_none_or(|r| {
-            r == "http://www.w3.org/2003/05/soap-envelope/role/next"
-                || r == "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver"
-        }),
+            .attr(Some(SOAP11), "actor")
+            .is_none_or(|a| a == SOAP11_ACTOR_NEXT),
+        SoapVersion::V12 => h
+            .attr(Some(SOAP12), "role")
+            .is_none_or(|r| r == SOAP12_ROLE_NEXT || r == SOAP12_ROLE_ULTIMATE_RECEIVER),
     }
 }
 
@@ -266,11 +255,9 @@ pub fn read_headers(env: &Envelope) -> Result<RequestHeaders, SoapError> {
                 // Replies go back on the HTTP response; another address cannot be honoured.
                 "ReplyTo" | "FaultTo" => {
                     let address = h.child(&WSA_NSS, "Address").map(Element::text);
-                    let anonymous = address.as_deref().is_none_or(|a| {
-                        a == "http://www.w3.org/2005/08/addressing/anonymous"
-                            || a == "http://www.w3.org/2005/08/addressing/none"
-                            || a == "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
-                    });
+                    let anonymous = address
+                        .as_deref()
+                        .is_none_or(|a| [WSA_ANONYMOUS, WSA_NONE, WSA_2004_ANONYMOUS].contains(&a));
                     if !anonymous {
                         return Err(SoapError::OnlyAnonymous(if h.local == "ReplyTo" {
                             "ReplyTo"
@@ -408,17 +395,17 @@ pub fn read_security(sec: &Element, out: &mut RequestHeaders) -> Result<(), Soap
                         .ok_or_else(|| bad("the X.509 BinarySecurityToken is not valid base64"))?,
                 );
             }
-            (crate::xmldsig::DS_NS, "Signature") => {
+            (DS, "Signature") => {
                 if out.signature_value.is_some() {
                     return Err(bad("more than one ds:Signature in wsse:Security"));
                 }
                 let value = child
-                    .child(&[crate::xmldsig::DS_NS], "SignatureValue")
+                    .child(&[DS], "SignatureValue")
                     .and_then(|v| base64_decode(&v.text()))
                     .ok_or_else(|| bad("the ds:Signature has no valid SignatureValue"))?;
                 out.signature_value = Some(value);
             }
-            (crate::tokens::saml2::SAML2_NS, "Assertion") => {
+            (SAML2, "Assertion") => {
                 if out.saml_assertion_at.is_some() {
                     return Err(bad("more than one saml2:Assertion"));
                 }
@@ -460,14 +447,6 @@ fn raw_text(e: &Element) -> String {
             crate::xml::Node::Element(_) => None,
         })
         .collect()
-}
-
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    use base64::Engine as _;
-    let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(compact)
-        .ok()
 }
 
 /// Fault codes: the WS-Trust ones, and the SOAP-level ones.
@@ -587,20 +566,20 @@ fn write_envelope_with(
 
 /// WS-Addressing's action for faults, in the namespace the request used.
 pub fn fault_action(wsa_ns: &str) -> &'static str {
-    if wsa_ns == WSA_NSS[1] {
-        "http://schemas.xmlsoap.org/ws/2004/08/addressing/fault"
+    if wsa_ns == WSA_2004 {
+        WSA_2004_FAULT_ACTION
     } else {
-        "http://www.w3.org/2005/08/addressing/soap/fault"
+        WSA_SOAP_FAULT_ACTION
     }
 }
 
 /// The action of the faults WS-Addressing itself defines (OnlyAnonymousAddressSupported...),
 /// in the namespace the request used (WS-Addressing 1.0 SOAP Binding 6.4).
 pub fn addressing_fault_action(wsa_ns: &str) -> &'static str {
-    if wsa_ns == WSA_NSS[1] {
-        "http://schemas.xmlsoap.org/ws/2004/08/addressing/fault"
+    if wsa_ns == WSA_2004 {
+        WSA_2004_FAULT_ACTION
     } else {
-        "http://www.w3.org/2005/08/addressing/fault"
+        WSA_FAULT_ACTION
     }
 }
 
@@ -623,7 +602,7 @@ pub fn write_fault_with(
     reason: &str,
     not_understood: Option<(&str, &str)>,
 ) -> String {
-    let wst = crate::wstrust::WST;
+    let wst = WST;
     let wsa = WSA_NSS[0];
     let reason = escape_text(reason);
     let body = match version {
@@ -690,11 +669,6 @@ pub fn version_from_content_type(content_type: &str) -> Option<SoapVersion> {
         "application/soap+xml" => Some(SoapVersion::V12),
         _ => None,
     }
-}
-
-/// An attribute-safe copy of a string, for callers writing their own markup.
-pub fn attr(s: &str) -> std::borrow::Cow<'_, str> {
-    escape_attr(s)
 }
 
 #[cfg(test)]

@@ -7,10 +7,14 @@ use crate::tokens::xmlenc::{EncryptError, Encrypter};
 use crate::xml::{escape_attr, escape_text};
 use crate::xmldsig::{self, DigestAlgorithm, SignatureAlgorithm, SigningKey};
 
-pub const SAML2_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
-pub const CM_BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
-pub const CM_SENDER_VOUCHES: &str = "urn:oasis:names:tc:SAML:2.0:cm:sender-vouches";
-pub const CM_HOLDER_OF_KEY: &str = "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key";
+use crate::xml::ns::{ATTRNAME_UNSPECIFIED, CM_HOLDER_OF_KEY, CM_SENDER_VOUCHES, DS, XS, XSI};
+
+// compat: remove after issue 15 merge (import these from `xml::ns` and `xml::datetime`).
+pub use crate::xml::datetime::saml_datetime;
+pub use crate::xml::ns::{
+    AC_PASSWORD, AC_PASSWORD_PROTECTED_TRANSPORT, AC_UNSPECIFIED, AC_X509, CM_BEARER,
+    SAML2 as SAML2_NS,
+};
 
 /// The subject confirmation of an assertion.
 #[derive(Debug, Clone, Copy)]
@@ -28,12 +32,6 @@ pub enum Confirmation<'a> {
         encrypted_key: &'a str,
     },
 }
-pub const AC_PASSWORD: &str = "urn:oasis:names:tc:SAML:2.0:ac:classes:Password";
-pub const AC_PASSWORD_PROTECTED_TRANSPORT: &str =
-    "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
-pub const AC_X509: &str = "urn:oasis:names:tc:SAML:2.0:ac:classes:X509";
-pub const AC_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified";
-const ATTRNAME_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified";
 
 /// Everything that goes into one assertion.
 #[derive(Debug, Clone)]
@@ -90,11 +88,6 @@ pub struct Built {
     pub assertion: String,
 }
 
-/// SAML's xs:dateTime: UTC, whole seconds.
-pub fn saml_datetime(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
 /// A fresh assertion ID: `_` and 128 random bits in hex (an NCName, as SAML requires).
 pub fn new_assertion_id() -> String {
     format!("_{}", uuid::Uuid::new_v4().simple())
@@ -110,7 +103,7 @@ pub fn build(
     let encrypter = |part: bool| encryption.filter(|_| part).map(|e| &e.encrypter);
     let mut out = String::with_capacity(4096);
     out.push_str(&format!(
-        "<saml2:Assertion xmlns:saml2=\"{SAML2_NS}\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" ID=\"{}\" IssueInstant=\"{}\" Version=\"2.0\"><saml2:Issuer>{}</saml2:Issuer>",
+        "<saml2:Assertion xmlns:saml2=\"{SAML2_NS}\" xmlns:xs=\"{XS}\" xmlns:xsi=\"{XSI}\" ID=\"{}\" IssueInstant=\"{}\" Version=\"2.0\"><saml2:Issuer>{}</saml2:Issuer>",
         escape_attr(spec.id),
         saml_datetime(spec.issue_instant),
         escape_text(spec.issuer),
@@ -163,14 +156,14 @@ pub fn build(
             use base64::Engine as _;
             out.push_str(&format!(
                 "><ds:KeyInfo xmlns:ds=\"{}\"><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></saml2:SubjectConfirmationData>",
-                xmldsig::DS_NS,
+                DS,
                 base64::engine::general_purpose::STANDARD.encode(cert_der)
             ));
         }
         Confirmation::HolderOfSymmetricKey { encrypted_key } => {
             out.push_str(&format!(
                 "><ds:KeyInfo xmlns:ds=\"{}\">{encrypted_key}</ds:KeyInfo></saml2:SubjectConfirmationData>",
-                xmldsig::DS_NS,
+                DS,
             ));
         }
         _ => out.push_str("/>"),
@@ -203,9 +196,7 @@ pub fn build(
         for (name, values) in spec.attributes {
             // Encrypted out of context, an attribute declares the namespaces it uses.
             let declare = if enc.is_some() {
-                format!(
-                    " xmlns:saml2=\"{SAML2_NS}\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
-                )
+                format!(" xmlns:saml2=\"{SAML2_NS}\" xmlns:xs=\"{XS}\" xmlns:xsi=\"{XSI}\"")
             } else {
                 String::new()
             };

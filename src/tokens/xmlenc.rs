@@ -14,13 +14,10 @@ use openssl::symm::Cipher;
 
 use crate::crypto::{Certificate, KeyKind};
 use crate::xml::escape_attr;
-use crate::xmldsig::DS_NS;
-
-pub const XENC_NS: &str = "http://www.w3.org/2001/04/xmlenc#";
-const XENC11_NS: &str = "http://www.w3.org/2009/xmlenc11#";
-const TYPE_ELEMENT: &str = "http://www.w3.org/2001/04/xmlenc#Element";
-const RSA_OAEP_MGF1P: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
-const SHA1: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
+use crate::xml::ns::{
+    DS as DS_NS, DS_SHA1 as SHA1, XENC as XENC_NS, XENC_RSA_OAEP_MGF1P as RSA_OAEP_MGF1P,
+    XENC_TYPE_ELEMENT as TYPE_ELEMENT, XENC11 as XENC11_NS,
+};
 
 /// The content encryption of an element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,41 +7,18 @@ use chrono::{DateTime, Utc};
 
 use crate::xml::{Element, escape_attr, escape_text};
 
-/// WS-Trust 1.3 namespace, used for every core element of 1.3 and 1.4.
-pub const WST: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512";
-/// WS-Trust 1.4 extension namespace. Some clients also put core elements in it; both are read.
-pub const WST14: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200802";
-pub const WST_NSS: [&str; 2] = [WST, WST14];
+use crate::xml::ns::{
+    BASE64_BINARY, SAMLID_VALUE_TYPE, STATUS_INVALID, STATUS_VALID, WSP_NSS, WSSE, WSSE11, WST,
+    WST_NSS, WSU,
+};
 
-pub const WSU: &str =
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
-pub const WSSE: &str =
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
-pub const WSSE11: &str = "http://docs.oasis-open.org/wss/oasis-wss-wssecurity-secext-1.1.xsd";
-/// WS-Policy namespaces in which clients send `AppliesTo`.
-pub const WSP_NSS: [&str; 3] = [
-    "http://schemas.xmlsoap.org/ws/2004/09/policy",
-    "http://www.w3.org/ns/ws-policy",
-    "http://schemas.xmlsoap.org/ws/2002/12/policy",
-];
-pub const WSA_NSS: [&str; 2] = [
-    "http://www.w3.org/2005/08/addressing",
-    "http://schemas.xmlsoap.org/ws/2004/08/addressing",
-];
-
-pub const TOKEN_TYPE_SAML20: &str =
-    "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0";
-pub const TOKEN_TYPE_SAML20_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
-/// `wst:TokenType`s of an OpenID Connect id_token (RFC 8693 token type identifiers).
-pub const TOKEN_TYPE_JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
-pub const TOKEN_TYPE_ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
-pub const SAMLID_VALUE_TYPE: &str =
-    "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLID";
-
-pub const KEY_TYPE_BEARER: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Bearer";
-pub const KEY_TYPE_PUBLIC_KEY: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/PublicKey";
-pub const KEY_TYPE_SYMMETRIC_KEY: &str =
-    "http://docs.oasis-open.org/ws-sx/ws-trust/200512/SymmetricKey";
+// compat: remove after issue 15 merge (import namespaces from `xml::ns`, dates from
+// `xml::datetime`).
+pub use crate::xml::datetime::{parse_datetime, wsu_datetime};
+pub use crate::xml::ns::{
+    KEY_TYPE_BEARER, KEY_TYPE_PUBLIC_KEY, KEY_TYPE_SYMMETRIC_KEY, TOKEN_TYPE_ID_TOKEN,
+    TOKEN_TYPE_JWT, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS, TOKEN_TYPE_STATUS, WSA_NSS,
+};
 
 /// The bindings of WS-Trust, named by their action suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,13 +192,6 @@ fn parse_target(el: &Element, input: &[u8]) -> Result<Target, RstError> {
         .get(first.span.clone())
         .ok_or_else(|| RstError("the target could not be read".into()))?;
     Ok(Target::Token(bytes.to_vec()))
-}
-
-/// Parses a datetime as WS-Security writes it (`Z`, offsets, fractional seconds).
-pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s.trim())
-        .ok()
-        .map(|d| d.with_timezone(&Utc))
 }
 
 /// Reads an RST. Children may come in any order and with any prefixes; unknown elements of
@@ -425,11 +395,6 @@ pub struct IssuedTokenResponse<'a> {
     pub custom: bool,
 }
 
-/// `wst:TokenType` asking Validate for a status.
-pub const TOKEN_TYPE_STATUS: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RSTR/Status";
-const STATUS_VALID: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/status/valid";
-const STATUS_INVALID: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/status/invalid";
-
 fn rstr_open(out: &mut String, context: Option<&str>) {
     out.push_str("<wst:RequestSecurityTokenResponse xmlns:wst=\"");
     out.push_str(WST);
@@ -464,11 +429,6 @@ pub fn write_cancel_response(context: Option<&str>) -> String {
     out
 }
 
-/// xs:dateTime in UTC with millisecond precision, as WS-Security writes it.
-pub fn wsu_datetime(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
-
 fn saml_reference(id: &str) -> String {
     format!(
         concat!(
@@ -496,9 +456,6 @@ pub fn binary_token_xml(token_type_uri: &str, id: Option<&str>, token: &str) -> 
         b64 = base64::engine::general_purpose::STANDARD.encode(token.as_bytes()),
     )
 }
-
-/// EncodingType of base64 BinarySecurityTokens.
-pub const BASE64_BINARY: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary";
 
 /// Writes the RSTRC of an Issue: one RSTR with TokenType, RequestedSecurityToken, both
 /// references, Lifetime, AppliesTo and KeyType.

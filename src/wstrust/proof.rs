@@ -9,19 +9,17 @@
 use crate::crypto::encoding::base64_encode;
 use crate::crypto::psha1::p_sha1;
 use crate::secret::Secret;
+use crate::xml::ns::{BINARY_SECRET_NONCE, BINARY_SECRET_SYMMETRIC};
 
-/// `wst:ComputedKeyAlgorithm` of P_SHA1.
-pub const CK_PSHA1: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/CK/PSHA1";
+// compat: remove after issue 15 merge (import it from `xml::ns`).
+pub use crate::xml::ns::CK_PSHA1;
+
 /// Key sizes (bits) accepted in `wst:KeySize`; the default is 256.
 pub const KEY_SIZES: [usize; 4] = [128, 192, 256, 512];
 /// Least requestor entropy accepted, in bytes.
 pub const MIN_ENTROPY: usize = 16;
 /// Most requestor entropy accepted, in bytes.
 pub const MAX_ENTROPY: usize = 1024;
-
-const BINARY_SECRET_NONCE: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Nonce";
-const BINARY_SECRET_SYMMETRIC: &str =
-    "http://docs.oasis-open.org/ws-sx/ws-trust/200512/SymmetricKey";
 
 /// What a SymmetricKey request asked for.
 #[derive(Debug, Clone)]

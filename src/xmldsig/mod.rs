@@ -14,10 +14,10 @@ pub use ffi::FfiError;
 // compat: remove after issue 15 merge (keys are values of `crypto` now).
 pub use crate::crypto::{KeyKind, SigningKey};
 
-/// XML-DSig namespace.
-pub const DS_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
-const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
-const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+use crate::xml::ns::{ENVELOPED, EXC_C14N, WSSE, WSU};
+
+// compat: remove after issue 15 merge (import it as `xml::ns::DS`).
+pub use crate::xml::ns::DS as DS_NS;
 
 /// Errors of signing and verification.
 #[derive(Debug, thiserror::Error)]
@@ -239,10 +239,6 @@ pub fn verify_message(
     soap_ns: &str,
     cert_pem: &[u8],
 ) -> Result<Verified<Vec<String>>, DsigError> {
-    const WSSE: &str =
-        "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
-    const WSU: &str =
-        "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
     let mut doc = ffi::Doc::parse(envelope)?;
     doc.register_ids(WSU, "Id")?;
     let key = ffi::Key::public_from_cert(cert_pem)?;

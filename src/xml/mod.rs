@@ -1,10 +1,14 @@
-//! A small, namespace-resolved element tree for hostile input, and escaping for output.
+//! A small, namespace-resolved element tree for hostile input, and escaping for output; with
+//! [`ns`], the one home of every namespace URI, and [`datetime`], `xs:dateTime`. A leaf.
 //!
 //! Parsing refuses DTDs (and therefore any entity other than the five predefined ones and
 //! character references), non-UTF-8 input, and input beyond the [`Limits`]. Every element keeps
 //! the byte span it had in the input, so that a signed fragment can be handed to a verifier as
 //! it arrived. UTF-16 documents are first transcoded by [`to_utf8`]; the spans are then those
 //! of the transcoded bytes.
+
+pub mod datetime;
+pub mod ns;
 
 use std::borrow::Cow;
 use std::ops::Range;
