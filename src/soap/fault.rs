@@ -1,0 +1,110 @@
+//! SOAP faults with WS-Trust and WS-Addressing codes, for either SOAP version.
+
+use crate::xml::ns::{WSA_NSS, WST};
+use crate::xml::{escape_attr, escape_text};
+
+use super::addressing::ReplyAddressing;
+use super::envelope::{SoapVersion, write_envelope_with};
+
+/// Fault codes: the WS-Trust ones, and the SOAP-level ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultCode {
+    InvalidRequest,
+    FailedAuthentication,
+    BadRequest,
+    RequestFailed,
+    InvalidSecurityToken,
+    ExpiredData,
+    InvalidTimeRange,
+    InvalidScope,
+    /// SOAP VersionMismatch (no WS-Trust subcode).
+    VersionMismatch,
+    /// SOAP MustUnderstand (no WS-Trust subcode).
+    MustUnderstand,
+    /// WS-Addressing: a ReplyTo/FaultTo other than anonymous.
+    OnlyAnonymousAddressSupported,
+}
+
+impl FaultCode {
+    /// The fault's own QName (`wst:` or `wsa:`), written as SOAP 1.1 faultcode / 1.2 Subcode.
+    fn qname(self) -> Option<String> {
+        let wst = |l: &str| format!("wst:{l}");
+        Some(match self {
+            Self::InvalidRequest => wst("InvalidRequest"),
+            Self::FailedAuthentication => wst("FailedAuthentication"),
+            Self::BadRequest => wst("BadRequest"),
+            Self::RequestFailed => wst("RequestFailed"),
+            Self::InvalidSecurityToken => wst("InvalidSecurityToken"),
+            Self::ExpiredData => wst("ExpiredData"),
+            Self::InvalidTimeRange => wst("InvalidTimeRange"),
+            Self::InvalidScope => wst("InvalidScope"),
+            Self::OnlyAnonymousAddressSupported => "wsa:OnlyAnonymousAddressSupported".to_owned(),
+            Self::VersionMismatch | Self::MustUnderstand => return None,
+        })
+    }
+
+    /// Whether the fault is the server's (SOAP 1.2 `Receiver`) rather than the sender's.
+    fn receiver(self) -> bool {
+        matches!(self, Self::RequestFailed)
+    }
+}
+
+/// A SOAP fault: SOAP 1.1 `faultcode` is the `wst:` QName; SOAP 1.2 puts `Sender`/`Receiver`
+/// in `Code/Value` and the `wst:` QName in `Subcode/Value`.
+pub fn write_fault(
+    version: SoapVersion,
+    addr: Option<&ReplyAddressing<'_>>,
+    code: FaultCode,
+    reason: &str,
+) -> String {
+    write_fault_with(version, addr, code, reason, None)
+}
+
+/// [`write_fault`], naming the header that was not understood (SOAP 1.2 `NotUnderstood`).
+pub fn write_fault_with(
+    version: SoapVersion,
+    addr: Option<&ReplyAddressing<'_>>,
+    code: FaultCode,
+    reason: &str,
+    not_understood: Option<(&str, &str)>,
+) -> String {
+    let wst = WST;
+    let wsa = WSA_NSS[0];
+    let reason = escape_text(reason);
+    let body = match version {
+        SoapVersion::V11 => {
+            let faultcode = match code.qname() {
+                Some(q) => q,
+                None if code == FaultCode::VersionMismatch => "soap:VersionMismatch".into(),
+                None => "soap:MustUnderstand".into(),
+            };
+            format!(
+                "<soap:Fault xmlns:wst=\"{wst}\" xmlns:wsa=\"{wsa}\"><faultcode>{faultcode}</faultcode><faultstring>{reason}</faultstring></soap:Fault>"
+            )
+        }
+        SoapVersion::V12 => {
+            let value = match code {
+                FaultCode::VersionMismatch => "soap:VersionMismatch",
+                FaultCode::MustUnderstand => "soap:MustUnderstand",
+                c if c.receiver() => "soap:Receiver",
+                _ => "soap:Sender",
+            };
+            let subcode = code
+                .qname()
+                .map(|q| format!("<soap:Subcode><soap:Value>{q}</soap:Value></soap:Subcode>"))
+                .unwrap_or_default();
+            format!(
+                "<soap:Fault xmlns:wst=\"{wst}\" xmlns:wsa=\"{wsa}\"><soap:Code><soap:Value>{value}</soap:Value>{subcode}</soap:Code><soap:Reason><soap:Text xml:lang=\"en\">{reason}</soap:Text></soap:Reason></soap:Fault>"
+            )
+        }
+    };
+    let extra = match (version, not_understood) {
+        (SoapVersion::V12, Some((ns, local))) => format!(
+            "<soap:NotUnderstood xmlns:h=\"{}\" qname=\"h:{}\"/>",
+            escape_attr(ns),
+            escape_attr(local)
+        ),
+        _ => String::new(),
+    };
+    write_envelope_with(version, addr, &extra, &body)
+}

@@ -1,0 +1,426 @@
+//! The `wst:RequestSecurityToken` model and its parser, and the typed `wst:KeyType` and
+//! `wst:TokenType` URIs.
+
+use chrono::{DateTime, Utc};
+
+use crate::crypto::encoding::base64_decode;
+use crate::secret::Secret;
+use crate::xml::Element;
+use crate::xml::datetime::parse_datetime;
+use crate::xml::ns::{
+    KEY_TYPE_BEARER, KEY_TYPE_PUBLIC_KEY, KEY_TYPE_SYMMETRIC_KEY, SAMLID_VALUE_TYPE,
+    TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS,
+    TOKEN_TYPE_STATUS, WSA_NSS, WSP_NSS, WSSE, WST_NSS, WSU,
+};
+
+use super::Operation;
+
+/// A `wst:KeyType` this STS knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyTypeUri {
+    Bearer,
+    PublicKey,
+    SymmetricKey,
+}
+
+impl KeyTypeUri {
+    const ALL: [KeyTypeUri; 3] = [Self::Bearer, Self::PublicKey, Self::SymmetricKey];
+
+    pub fn uri(self) -> &'static str {
+        match self {
+            Self::Bearer => KEY_TYPE_BEARER,
+            Self::PublicKey => KEY_TYPE_PUBLIC_KEY,
+            Self::SymmetricKey => KEY_TYPE_SYMMETRIC_KEY,
+        }
+    }
+
+    /// The key type of a URI, compared exactly.
+    pub fn from_uri(uri: &str) -> Option<KeyTypeUri> {
+        Self::ALL.into_iter().find(|k| k.uri() == uri)
+    }
+}
+
+/// A `wst:TokenType` of a built-in token; each has the URIs clients send for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenTypeUri {
+    /// The SAML token profile's URI, or the assertion namespace.
+    Saml20,
+    /// An id_token: the JWT or the id_token type identifier (RFC 8693).
+    Jwt,
+    /// Validate's status "token".
+    Status,
+}
+
+impl TokenTypeUri {
+    /// The token type of a URI, compared exactly.
+    pub fn from_uri(uri: &str) -> Option<TokenTypeUri> {
+        match uri {
+            TOKEN_TYPE_SAML20 | TOKEN_TYPE_SAML20_NS => Some(Self::Saml20),
+            TOKEN_TYPE_JWT | TOKEN_TYPE_ID_TOKEN => Some(Self::Jwt),
+            TOKEN_TYPE_STATUS => Some(Self::Status),
+            _ => None,
+        }
+    }
+}
+
+/// Malformed requests, each a `wst:InvalidRequest`.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct RstError(pub String);
+
+/// A parsed `wst:RequestSecurityToken`.
+#[derive(Debug, Clone, Default)]
+pub struct Rst {
+    pub context: Option<String>,
+    pub request_type: Option<Operation>,
+    pub request_type_uri: Option<String>,
+    pub token_type: Option<String>,
+    pub key_type: Option<String>,
+    /// The base64 certificate of `wst:UseKey` (`ds:KeyInfo/ds:X509Data/ds:X509Certificate`
+    /// or an X.509 `wsse:BinarySecurityToken`), for holder-of-key with a public key.
+    pub use_key_cert: Option<String>,
+    pub applies_to: Option<String>,
+    pub lifetime_created: Option<DateTime<Utc>>,
+    pub lifetime_expires: Option<DateTime<Utc>>,
+    /// `ActAs`, when present: not served yet, so refused.
+    pub delegation: Option<&'static str>,
+    /// `OnBehalfOf`: the element, whose one child is the token of the subject the requester
+    /// vouches for (read by the SOAP layer like a Security header's tokens).
+    pub on_behalf_of: Option<Element>,
+    pub validate_target: Option<Target>,
+    pub cancel_target: Option<Target>,
+    /// `wst:KeySize`, in bits.
+    pub key_size: Option<String>,
+    /// The requestor's `wst:Entropy/wst:BinarySecret`.
+    pub entropy: Option<Secret<Vec<u8>>>,
+    pub computed_key_algorithm: Option<String>,
+}
+
+/// The content of a ValidateTarget or CancelTarget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A token, as the bytes it had in the request (a signature is checked on these).
+    Token(Vec<u8>),
+    /// A `wsse:SecurityTokenReference` naming a SAML assertion by its ID.
+    SamlId(String),
+    /// An id_token in a `wsse:BinarySecurityToken` of a JWT ValueType.
+    Jwt(String),
+    /// A `wsse:BinarySecurityToken` of another ValueType (a custom token): its
+    /// `wsu:Id` and decoded content.
+    Binary {
+        value_type: String,
+        id: Option<String>,
+        token: String,
+    },
+    /// A `wsse:SecurityTokenReference` naming a token of another ValueType by its id.
+    KeyIdentifier { value_type: String, id: String },
+}
+
+fn parse_target(el: &Element, input: &[u8]) -> Result<Target, RstError> {
+    let mut kids = el.elements();
+    let (Some(first), None) = (kids.next(), kids.next()) else {
+        return Err(RstError(format!(
+            "wst:{} must hold exactly one element",
+            el.local
+        )));
+    };
+    if first.is(WSSE, "SecurityTokenReference") {
+        let ki = first.child(&[WSSE], "KeyIdentifier").ok_or_else(|| {
+            RstError("the SecurityTokenReference has no wsse:KeyIdentifier".into())
+        })?;
+        let id = ki.text().trim().to_owned();
+        if id.is_empty() {
+            return Err(RstError("the KeyIdentifier is empty".into()));
+        }
+        return Ok(match ki.attr(None, "ValueType").map(str::trim) {
+            None | Some(SAMLID_VALUE_TYPE) => Target::SamlId(id),
+            Some(other) => Target::KeyIdentifier {
+                value_type: other.to_owned(),
+                id,
+            },
+        });
+    }
+    if first.is(WSSE, "BinarySecurityToken")
+        && first
+            .attr(None, "ValueType")
+            .is_some_and(|v| TokenTypeUri::from_uri(v.trim()) == Some(TokenTypeUri::Jwt))
+    {
+        let text: String = first.text().split_whitespace().collect();
+        let jwt = if text.contains('.') {
+            text
+        } else {
+            base64_decode(&text)
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| RstError("the JWT BinarySecurityToken is not base64".into()))?
+        };
+        return Ok(Target::Jwt(jwt));
+    }
+    if first.is(WSSE, "BinarySecurityToken") {
+        let value_type = first
+            .attr(None, "ValueType")
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned();
+        let text: String = first.text().split_whitespace().collect();
+        let token = base64_decode(&text)
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| RstError("the BinarySecurityToken is not base64 of text".into()))?;
+        return Ok(Target::Binary {
+            value_type,
+            id: first.attr(Some(WSU), "Id").map(str::to_owned),
+            token,
+        });
+    }
+    let bytes = input
+        .get(first.span.clone())
+        .ok_or_else(|| RstError("the target could not be read".into()))?;
+    Ok(Target::Token(bytes.to_vec()))
+}
+
+/// Reads an RST. Children may come in any order and with any prefixes; unknown elements of
+/// other namespaces are extensions and ignored, unknown WS-Trust elements are refused.
+pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
+    if el.local != "RequestSecurityToken" || !el.ns.as_deref().is_some_and(|n| WST_NSS.contains(&n))
+    {
+        return Err(RstError(format!(
+            "the SOAP body must hold a wst:RequestSecurityToken, not {{{}}}{}",
+            el.ns.as_deref().unwrap_or(""),
+            el.local
+        )));
+    }
+    let mut rst = Rst {
+        context: el.attr(None, "Context").map(str::to_owned),
+        ..Rst::default()
+    };
+    let mut secondary_token_type = None;
+    let mut secondary_key_type = None;
+    fn once(slot: &mut Option<String>, value: String, name: &str) -> Result<(), RstError> {
+        if slot.is_some() {
+            return Err(RstError(format!("wst:{name} appears more than once")));
+        }
+        *slot = Some(value);
+        Ok(())
+    }
+    for child in el.elements() {
+        let ns = child.ns.as_deref().unwrap_or("");
+        if WST_NSS.contains(&ns) {
+            match child.local.as_str() {
+                "RequestType" => {
+                    let uri = child.text();
+                    let op = Operation::from_request_type(&uri)
+                        .ok_or_else(|| RstError(format!("unknown wst:RequestType `{uri}`")))?;
+                    once(&mut rst.request_type_uri, uri, "RequestType")?;
+                    rst.request_type = Some(op);
+                }
+                "TokenType" => once(&mut rst.token_type, child.text(), "TokenType")?,
+                "KeyType" => once(&mut rst.key_type, child.text(), "KeyType")?,
+                "UseKey" => {
+                    fn find(e: &Element) -> Option<&Element> {
+                        if e.local == "X509Certificate" || e.local == "BinarySecurityToken" {
+                            return Some(e);
+                        }
+                        e.elements().find_map(find)
+                    }
+                    let cert = find(child).map(Element::text).ok_or_else(|| {
+                        RstError(
+                            "wst:UseKey must hold an X.509 certificate (ds:X509Certificate or wsse:BinarySecurityToken)"
+                                .into(),
+                        )
+                    })?;
+                    once(&mut rst.use_key_cert, cert, "UseKey")?;
+                }
+                "Lifetime" => {
+                    if rst.lifetime_created.is_some() || rst.lifetime_expires.is_some() {
+                        return Err(RstError("wst:Lifetime appears more than once".into()));
+                    }
+                    let read = |name: &str| -> Result<Option<DateTime<Utc>>, RstError> {
+                        match child.child(&[WSU], name) {
+                            None => Ok(None),
+                            Some(e) => parse_datetime(&e.text()).map(Some).ok_or_else(|| {
+                                RstError(format!("wst:Lifetime/wsu:{name} is not a dateTime"))
+                            }),
+                        }
+                    };
+                    rst.lifetime_created = read("Created")?;
+                    rst.lifetime_expires = read("Expires")?;
+                }
+                "KeySize" => once(&mut rst.key_size, child.text(), "KeySize")?,
+                "ComputedKeyAlgorithm" => once(
+                    &mut rst.computed_key_algorithm,
+                    child.text(),
+                    "ComputedKeyAlgorithm",
+                )?,
+                "Entropy" => {
+                    if rst.entropy.is_some() {
+                        return Err(RstError("wst:Entropy appears more than once".into()));
+                    }
+                    let secret = child
+                        .elements()
+                        .find(|e| e.local == "BinarySecret" && WST_NSS.contains(&e.ns.as_deref().unwrap_or("")))
+                        .ok_or_else(|| {
+                            RstError("wst:Entropy must hold a wst:BinarySecret (encrypted entropy is not supported)".into())
+                        })?;
+                    if secret
+                        .attr(None, "Type")
+                        .is_some_and(|t| !t.trim().ends_with("/Nonce"))
+                    {
+                        return Err(RstError(
+                            "wst:Entropy/wst:BinarySecret must be of Type .../Nonce".into(),
+                        ));
+                    }
+                    let text: String = secret.text().split_whitespace().collect();
+                    let bytes = base64_decode(&text)
+                        .ok_or_else(|| RstError("wst:BinarySecret is not base64".into()))?;
+                    rst.entropy = Some(Secret::new(bytes));
+                }
+                // Known WS-Trust elements that this STS does not act on for Issue yet.
+                "Claims"
+                | "Encryption"
+                | "ProofEncryption"
+                | "SignWith"
+                | "EncryptWith"
+                | "Renewing"
+                | "AuthenticationType"
+                | "KeyWrapAlgorithm"
+                | "SignatureAlgorithm"
+                | "EncryptionAlgorithm"
+                | "CanonicalizationAlgorithm"
+                | "Forwardable"
+                | "Delegatable"
+                | "Participants"
+                | "RenewTarget"
+                | "AllowPostdating"
+                | "DelegateTo"
+                | "Issuer" => {}
+                "ValidateTarget" | "CancelTarget" => {
+                    let target = parse_target(child, input)?;
+                    let slot = if child.local == "ValidateTarget" {
+                        &mut rst.validate_target
+                    } else {
+                        &mut rst.cancel_target
+                    };
+                    if slot.is_some() {
+                        return Err(RstError(format!(
+                            "wst:{} appears more than once",
+                            child.local
+                        )));
+                    }
+                    *slot = Some(target);
+                }
+                "ActAs" => rst.delegation = Some("ActAs"),
+                "OnBehalfOf" => {
+                    if rst.on_behalf_of.is_some() {
+                        return Err(RstError("wst:OnBehalfOf appears more than once".into()));
+                    }
+                    if child.elements().count() != 1 {
+                        return Err(RstError(
+                            "wst:OnBehalfOf must hold exactly one token".into(),
+                        ));
+                    }
+                    rst.on_behalf_of = Some(child.clone());
+                }
+                // WCF puts the relying party's wishes here; they apply where the request
+                // itself says nothing.
+                "SecondaryParameters" => {
+                    secondary_token_type = child.child(&WST_NSS, "TokenType").map(Element::text);
+                    secondary_key_type = child.child(&WST_NSS, "KeyType").map(Element::text);
+                }
+                other => {
+                    return Err(RstError(format!(
+                        "unknown WS-Trust element wst:{other} in the request"
+                    )));
+                }
+            }
+        } else if WSP_NSS.contains(&ns) && child.local == "AppliesTo" {
+            let address = child
+                .elements()
+                .find(|e| {
+                    e.local == "EndpointReference"
+                        && e.ns.as_deref().is_some_and(|n| WSA_NSS.contains(&n))
+                })
+                .and_then(|epr| epr.child(&WSA_NSS, "Address"))
+                .map(Element::text)
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| {
+                    RstError(
+                        "wsp:AppliesTo must hold a wsa:EndpointReference with an Address".into(),
+                    )
+                })?;
+            once(&mut rst.applies_to, address, "AppliesTo")?;
+        }
+    }
+    if rst.token_type.is_none() {
+        rst.token_type = secondary_token_type;
+    }
+    if rst.key_type.is_none() {
+        rst.key_type = secondary_key_type;
+    }
+    Ok(rst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xml::{Limits, parse};
+
+    fn rst(xml: &str) -> Result<Rst, RstError> {
+        parse_rst(
+            &parse(xml.as_bytes(), Limits::default()).unwrap(),
+            xml.as_bytes(),
+        )
+    }
+
+    #[test]
+    fn reads_children_in_any_order_with_any_prefix() {
+        let r = rst(r#"<t:RequestSecurityToken xmlns:t="http://docs.oasis-open.org/ws-sx/ws-trust/200512" Context="c1">
+            <wsp:AppliesTo xmlns:wsp="http://schemas.xmlsoap.org/ws/2004/09/policy"><a:EndpointReference xmlns:a="http://www.w3.org/2005/08/addressing"><a:Address> urn:rp </a:Address></a:EndpointReference></wsp:AppliesTo>
+            <t:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Bearer</t:KeyType>
+            <RequestType xmlns="http://docs.oasis-open.org/ws-sx/ws-trust/200802">http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue</RequestType>
+            <t:Lifetime><u:Created xmlns:u="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">2026-01-01T00:00:00+00:00</u:Created></t:Lifetime>
+            <x:Ext xmlns:x="urn:ext"/></t:RequestSecurityToken>"#)
+        .unwrap();
+        assert_eq!(r.request_type, Some(Operation::Issue));
+        assert_eq!(r.applies_to.as_deref(), Some("urn:rp"));
+        assert_eq!(r.context.as_deref(), Some("c1"));
+        assert_eq!(r.key_type.as_deref(), Some(KEY_TYPE_BEARER));
+        assert!(r.lifetime_created.is_some() && r.lifetime_expires.is_none());
+        assert_eq!(r.token_type, None);
+    }
+
+    #[test]
+    fn refuses_unknown_wst_elements_duplicates_and_bad_types() {
+        let ns = r#"xmlns="http://docs.oasis-open.org/ws-sx/ws-trust/200512""#;
+        assert!(
+            rst(&format!(
+                "<RequestSecurityToken {ns}><x/></RequestSecurityToken>"
+            ))
+            .is_err()
+        );
+        assert!(rst(&format!("<RequestSecurityToken {ns}><TokenType>a</TokenType><TokenType>b</TokenType></RequestSecurityToken>")).is_err());
+        assert!(rst(&format!("<RequestSecurityToken {ns}><RequestType>urn:nope</RequestType></RequestSecurityToken>")).is_err());
+        assert!(rst("<RequestSecurityToken/>").is_err());
+        let r = rst(&format!("<RequestSecurityToken {ns}><SecondaryParameters><TokenType>t</TokenType></SecondaryParameters><ActAs/></RequestSecurityToken>")).unwrap();
+        assert_eq!(r.token_type.as_deref(), Some("t"));
+        assert_eq!(r.delegation, Some("ActAs"));
+    }
+
+    #[test]
+    fn key_and_token_type_uris_are_typed_exactly() {
+        for k in KeyTypeUri::ALL {
+            assert_eq!(KeyTypeUri::from_uri(k.uri()), Some(k));
+        }
+        assert_eq!(
+            KeyTypeUri::from_uri(" http://docs.oasis-open.org/ws-sx/ws-trust/200512/Bearer"),
+            None
+        );
+        assert_eq!(
+            TokenTypeUri::from_uri(TOKEN_TYPE_SAML20_NS),
+            Some(TokenTypeUri::Saml20)
+        );
+        assert_eq!(
+            TokenTypeUri::from_uri(TOKEN_TYPE_ID_TOKEN),
+            Some(TokenTypeUri::Jwt)
+        );
+        assert_eq!(TokenTypeUri::from_uri("urn:custom"), None);
+    }
+}
