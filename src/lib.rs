@@ -1,20 +1,23 @@
 //! `sts`: a WS-Trust 1.4 Security Token Service with OpenAM-compatible instance configuration.
 //!
-//! Data flows one way: HTTP ([`server`]) -> SOAP envelope and WS-Security header ([`soap`]) ->
+//! Data flows one way: HTTP ([`http`], routes in [`app`]) -> a protocol front end
+//! ([`frontends`]) -> SOAP envelope and WS-Security header ([`soap`]) ->
 //! WS-Trust messages ([`wstrust`]) -> the token [`engine`] (authenticate a credential to a
 //! principal, issue a token) -> token formats ([`tokens`]) and signatures ([`xmldsig`]).
 //! Nothing below the engine knows about HTTP, and only `xmldsig::ffi` contains `unsafe`.
 #![deny(unsafe_code)]
 
-mod builder;
+pub mod app;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod datadir;
 pub mod engine;
+pub mod frontends;
 pub mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod http;
 pub mod identity;
 pub mod instance;
 pub mod keyring;
@@ -23,7 +26,6 @@ pub mod net;
 pub mod oauth;
 pub mod plugin;
 pub mod secret;
-pub mod server;
 pub mod soap;
 pub mod store;
 pub mod tokens;
@@ -33,35 +35,10 @@ pub mod xmldsig;
 
 use std::sync::Arc;
 
-pub use builder::{Running, ServerBuilder, shutdown_signal};
+pub use app::build::{StartError, build_state, build_state_with, http_plugins};
+pub use app::builder::{Running, ServerBuilder, shutdown_signal};
 // compat: remove after issue 15 merge (the registry is `instance::registry`).
 pub use instance::registry as publish;
-
-/// Start-up failures.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    DataDir(#[from] datadir::DataDirError),
-    #[error(transparent)]
-    Identity(#[from] identity::IdentityError),
-    #[error("instance {path}: {message}")]
-    Instance { path: String, message: String },
-    #[error(transparent)]
-    Store(#[from] store::StoreError),
-    #[error("custom token plug-in {0}")]
-    Plugin(String),
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
-    #[error(
-        "cannot listen on {addr}: {source} (choose another address with --listen or STS_LISTEN)"
-    )]
-    Listen {
-        addr: std::net::SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("TLS: {0}")]
-    Tls(String),
-}
 
 /// The instance registry over `store`, with the data directory's instance files.
 pub fn publisher(
@@ -88,103 +65,17 @@ pub fn publisher(
     })
 }
 
-/// Loads keys, users and instances from the data directory into the server state.
-pub fn build_state(
-    cfg: &config::Config,
-    clock: Arc<dyn clock::Clock>,
-) -> Result<server::AppState, StartError> {
-    build_state_with(cfg, clock, plugin::Plugins::new())
-}
-
-/// The HTTP plug-ins of `cfg`, added to `plugins`.
-pub fn http_plugins(
-    cfg: &config::Config,
-    mut plugins: plugin::Plugins,
-) -> Result<plugin::Plugins, StartError> {
-    for (providers, table) in [(false, &cfg.http_validators), (true, &cfg.http_providers)] {
-        let section = if providers {
-            "http_providers"
-        } else {
-            "http_validators"
-        };
-        for (name, pc) in table {
-            let (p, limits) = plugin::http::HttpPlugin::new(name, pc)
-                .map_err(|e| StartError::Plugin(format!("[{section}.{name}]: {e}")))?;
-            let p = Arc::new(p);
-            let added = if providers {
-                plugins.add_provider(name, p, limits)
-            } else {
-                plugins.add_validator(name, p, limits)
-            };
-            added.map_err(|e| StartError::Plugin(format!("[{section}.{name}]: {e}")))?;
-        }
+/// The paths of the old `server` module. // compat: remove after issue 15 merge
+#[doc(hidden)]
+pub mod server {
+    pub use crate::app::tasks::{REAP_BATCH, spawn_instance_poller, spawn_reaper};
+    pub use crate::app::{AppState, serve};
+    pub use crate::http::bind;
+    pub mod tls {
+        pub use crate::app::serve_tls;
+        pub use crate::http::tls::server_config;
     }
-    Ok(plugins)
-}
-
-/// [`build_state`] with custom token plug-ins registered in Rust; the HTTP plug-ins of
-/// `cfg` are added to them.
-pub fn build_state_with(
-    cfg: &config::Config,
-    clock: Arc<dyn clock::Clock>,
-    plugins: plugin::Plugins,
-) -> Result<server::AppState, StartError> {
-    let plugins = Arc::new(http_plugins(cfg, plugins)?);
-    // Stamped before reading, so that a change made while the keys load is picked up.
-    let key_stamp = keyring::stamp(&cfg.data_dir);
-    let keys = datadir::load_keys(&cfg.data_dir)?;
-    let users = Arc::new(identity::FileUserStore::open(
-        &cfg.data_dir.join("users.json"),
-    )?);
-    let freshness = engine::Freshness {
-        max_skew: chrono::Duration::seconds(i64::try_from(cfg.clock_skew_secs).unwrap_or(300)),
-        window: chrono::Duration::seconds(i64::try_from(cfg.nonce_window_secs).unwrap_or(300)),
-    };
-    let base_url = cfg.base_url();
-    let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000_000));
-    let store = store::open(&cfg.store_url())?;
-    let publisher =
-        publisher(cfg, &store, keys, clock.clone(), plugins)?.watch_keys(&cfg.data_dir, key_stamp);
-    let clients_store: Arc<dyn store::ClientStore> = store.clone();
-    let clock_ms = clock.clone();
-    let sessions = identity::sessions::Sessions::new(
-        store.clone(),
-        clock.clone(),
-        identity::sessions::SessionPolicy {
-            idle: secs(cfg.session_idle_secs),
-            max: secs(cfg.session_max_secs),
-        },
-    );
-    let throttle = identity::throttle::Throttle::new(identity::throttle::LockoutPolicy {
-        threshold: cfg.lockout_threshold,
-        source_threshold: cfg.lockout_source_threshold,
-        window: secs(cfg.lockout_window_secs),
-        lockout: secs(cfg.lockout_duration_secs),
-        max_entries: cfg.lockout_max_entries,
-    });
-    Ok(server::AppState {
-        engine: engine::Engine::new(clock, users.clone(), freshness, sessions, throttle, store),
-        users,
-        cookie_name: cfg.session_cookie_name.clone(),
-        publisher,
-        rest_sts_caller: cfg.rest_sts_caller,
-        trusted_proxies: cfg.trusted_proxies.clone(),
-        secure_transport: base_url.starts_with("https://"),
-        base_url,
-        limits: xml::Limits {
-            max_depth: cfg.max_xml_depth,
-            ..xml::Limits::default()
-        },
-        max_body_bytes: cfg.max_body_bytes,
-        in_flight: Arc::new(tokio::sync::Semaphore::new(cfg.max_in_flight)),
-        transport: server::listen::Transport {
-            max_connections: cfg.max_connections,
-            header_read_timeout: std::time::Duration::from_secs(cfg.header_read_timeout_secs),
-            body_read_timeout: std::time::Duration::from_secs(cfg.body_read_timeout_secs),
-        },
-        clients: oauth::Clients::new(
-            clients_store,
-            Box::new(move || clock_ms.now().timestamp_millis()),
-        ),
-    })
+    pub mod metadata {
+        pub use crate::frontends::soap_sts::wsdl::{XSD_FILES, wsdl};
+    }
 }

@@ -642,7 +642,7 @@ fn serve(cfg: Config) -> Result<(), AnyError> {
     rt.block_on(async move {
         // Bind first: with the address taken, nothing is created and no password printed
         // (it would never be shown again).
-        let listener = sts::server::bind(cfg.listen).await?;
+        let listener = sts::http::bind(cfg.listen).await?;
         let boot = bootstrap(&cfg)?;
         print_bootstrap(&boot);
         let running = sts::ServerBuilder::new(cfg).start_on(listener).await?;

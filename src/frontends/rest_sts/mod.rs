@@ -12,9 +12,10 @@ use crate::instance::TokenType;
 use crate::secret::Secret;
 use crate::store::Durable;
 
-use super::json::{JsonRequest, action, admin_realm, administers, is_json};
-use super::reject::{JsonFailure, json_reply};
-use super::{AppState, HttpReply, Outcome};
+use crate::frontends::Context;
+use crate::frontends::admin::guard::{admin_realm, administers};
+use crate::frontends::crest::{JsonFailure, action, is_json, json_reply, refuse_content_encoding};
+use crate::http::{Fallback, HttpReply, Outcome, Request};
 
 fn bad(m: impl Into<String>) -> JsonFailure {
     JsonFailure::BadRequest(m.into())
@@ -25,8 +26,9 @@ fn ok(body: Value) -> HttpReply {
 }
 
 /// Handles one request under `/rest-sts/`.
-pub fn handle(state: &AppState, req: &JsonRequest, caller: RestCaller) -> Outcome {
-    if let Some(reply) = super::json::refuse_content_encoding(&req.headers) {
+pub fn handle(state: &Context, req: &Request) -> Outcome {
+    let caller = state.rest_sts_caller;
+    if let Some(reply) = refuse_content_encoding(&req.headers) {
         return Outcome {
             reply,
             pending: None,
@@ -36,7 +38,7 @@ pub fn handle(state: &AppState, req: &JsonRequest, caller: RestCaller) -> Outcom
         Ok((reply, pending)) => Outcome {
             reply,
             pending: pending.map(|d| {
-                let lost: super::Fallback = Box::new(|| {
+                let lost: Fallback = Box::new(|| {
                     json_reply(&JsonFailure::Internal(
                         "the issued token could not be stored".into(),
                     ))
@@ -52,8 +54,8 @@ pub fn handle(state: &AppState, req: &JsonRequest, caller: RestCaller) -> Outcom
 }
 
 fn route(
-    state: &AppState,
-    req: &JsonRequest,
+    state: &Context,
+    req: &Request,
     caller: RestCaller,
 ) -> Result<(HttpReply, Option<Durable>), JsonFailure> {
     let subpath = req.tail.trim_matches('/');
@@ -126,11 +128,9 @@ fn route(
 
 /// The caller of a cancel when anyone may call the REST STS: the user of the SSO session in
 /// `iPlanetDirectoryPro` (header or cookie), as AM's examples send it; without one, 401.
-fn session_caller(
-    state: &AppState,
-    req: &JsonRequest,
-) -> Result<crate::engine::Principal, JsonFailure> {
-    let token = super::json::session_token(&req.headers, &state.cookie_name)
+fn session_caller(state: &Context, req: &Request) -> Result<crate::engine::Principal, JsonFailure> {
+    let token = state
+        .session_token(&req.headers)
         .ok_or(JsonFailure::Unauthorized("Access Denied"))?;
     match state.engine.session_principal(token.expose(), None)? {
         Some((principal, _, _)) => Ok(principal),
@@ -182,10 +182,10 @@ fn token_state(body: &Map<String, Value>, key: &str) -> Result<TokenTarget, Json
 }
 
 fn translate(
-    state: &AppState,
+    state: &Context,
     instance: &crate::engine::Instance,
     body: &Map<String, Value>,
-    req: &JsonRequest,
+    req: &Request,
 ) -> Result<(HttpReply, Option<Durable>), JsonFailure> {
     let input = object(body, "input_token_state")?;
     let output = object(body, "output_token_state")?;
@@ -252,11 +252,11 @@ fn translate(
 
 /// The credential of a built-in input token state.
 fn credential(
-    state: &AppState,
+    state: &Context,
     instance: &crate::engine::Instance,
     in_type: TokenType,
     input: &Map<String, Value>,
-    req: &JsonRequest,
+    req: &Request,
 ) -> Result<Credential, JsonFailure> {
     Ok(match in_type {
         TokenType::Username => Credential::PasswordText {
@@ -273,7 +273,7 @@ fn credential(
             token: Secret::new(string(input, "input_token_state", "oidc_id_token")?.to_owned()),
         },
         TokenType::X509 => Credential::X509 {
-            chain: super::client_cert::chain(instance, &req.headers, &req.peer)?,
+            chain: crate::http::client_cert::chain(instance, &req.headers, &req.peer)?,
         },
         other => {
             return Err(bad(format!(
@@ -286,7 +286,7 @@ fn credential(
 
 /// The issue request of a built-in output token state.
 fn issue_request(
-    state: &AppState,
+    state: &Context,
     out_type: TokenType,
     output: &Map<String, Value>,
 ) -> Result<IssueRequest, JsonFailure> {

@@ -1,100 +1,18 @@
-//! `/oauth2/...`: the OAuth 2.0 / OpenID Connect endpoints of a realm, in AM's path shape
-//! (`/oauth2/connect/jwk_uri`, `/oauth2/introspect`, and the same under
-//! `/oauth2/realms/root/realms/{realm}/`), and the RFC 8414 metadata that points at them.
-//! The JWK sets are public (public keys only); introspection needs a registered client.
+//! `POST /oauth2/introspect` (RFC 7662) for registered clients.
 
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::json::{JsonRequest, realm_and_rest};
-use super::reject::{JsonFailure, OAuthFailure, json_reply, no_store, oauth_reply};
-use super::{AppState, HttpReply};
+use crate::frontends::Context;
+use crate::http::{HttpReply, Request};
 use crate::oauth::Presented;
 use crate::secret::Secret;
 
-pub fn handle(state: &AppState, req: &JsonRequest) -> HttpReply {
-    if let Some(refused) = super::json::refuse_content_encoding(&req.headers) {
-        return refused;
-    }
-    route(state, req).unwrap_or_else(|f| json_reply(&f))
-}
-
-fn route(state: &AppState, req: &JsonRequest) -> Result<HttpReply, JsonFailure> {
-    let (realm, rest) = realm_and_rest(&req.tail)?;
-    match rest
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["connect", "jwk_uri"] if req.method == warp::http::Method::GET => {
-            Ok(HttpReply::json(200, &jwks(state, &realm)))
-        }
-        ["connect", "jwk_uri"] => Err(JsonFailure::MethodNotAllowed),
-        ["introspect"] if req.method == warp::http::Method::POST => {
-            Ok(introspect(state, &realm, req).unwrap_or_else(|f| oauth_reply(&f)))
-        }
-        ["introspect"] => Err(JsonFailure::MethodNotAllowed),
-        _ => Err(JsonFailure::NotFound),
-    }
-}
-
-/// The JWK set of a realm: the public keys (current, and previous after a rotation) of every
-/// instance of the realm that signs id_tokens with a key pair, once per `kid`. HMAC secrets
-/// are never published.
-fn jwks(state: &AppState, realm: &str) -> Value {
-    let mut keys: Vec<Value> = Vec::new();
-    for instance in state.publisher.instances() {
-        if instance.config.realm() != realm {
-            continue;
-        }
-        let Some(signer) = &instance.oidc_signing else {
-            continue;
-        };
-        for jwk in signer.public_jwks() {
-            if !keys
-                .iter()
-                .any(|k| k["kid"] == jwk["kid"] && k["alg"] == jwk["alg"])
-            {
-                keys.push(jwk);
-            }
-        }
-    }
-    keys.sort_by(|a, b| a["kid"].to_string().cmp(&b["kid"].to_string()));
-    json!({ "keys": keys })
-}
-
-/// The issuer URL of a realm's OAuth endpoints (`{base}/oauth2`, or
-/// `{base}/oauth2/realms/root/realms/{realm}`).
-pub fn issuer(base_url: &str, realm: &str) -> String {
-    let realm = realm.trim_matches('/');
-    if realm.is_empty() {
-        format!("{base_url}/oauth2")
-    } else {
-        let path: String = realm.split('/').map(|r| format!("/realms/{r}")).collect();
-        format!("{base_url}/oauth2/realms/root{path}")
-    }
-}
-
-/// RFC 8414 authorization server metadata of a realm.
-pub fn metadata(state: &AppState, realm: &str) -> Value {
-    let iss = issuer(&state.base_url, realm);
-    json!({
-        "issuer": iss,
-        "introspection_endpoint": format!("{iss}/introspect"),
-        "introspection_endpoint_auth_methods_supported":
-            crate::oauth::AuthMethod::ALL.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
-        "jwks_uri": format!("{iss}/connect/jwk_uri"),
-        // This server issues no OAuth tokens of its own (no token or authorization endpoint).
-        "response_types_supported": [],
-        "grant_types_supported": [],
-        "service_documentation": format!("{}/openapi.json", state.base_url),
-    })
-}
+use super::error::{OAuthFailure, no_store};
 
 /// Reads an `application/x-www-form-urlencoded` body; a parameter given twice is refused
 /// (RFC 6749 3.2).
-fn form(req: &JsonRequest) -> Result<Vec<(String, String)>, OAuthFailure> {
+fn form(req: &Request) -> Result<Vec<(String, String)>, OAuthFailure> {
     let form_type = req
         .headers
         .get(warp::http::header::CONTENT_TYPE)
@@ -124,7 +42,7 @@ fn form(req: &JsonRequest) -> Result<Vec<(String, String)>, OAuthFailure> {
 
 /// `Authorization: Basic` client credentials: base64 of `id:secret`, each form-urlencoded
 /// (RFC 6749 2.3.1). Another scheme is ignored; a malformed Basic header is refused.
-fn basic(req: &JsonRequest) -> Result<Option<(String, Secret<String>)>, OAuthFailure> {
+fn basic(req: &Request) -> Result<Option<(String, Secret<String>)>, OAuthFailure> {
     let Some(value) = req.headers.get(warp::http::header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -154,7 +72,11 @@ fn basic(req: &JsonRequest) -> Result<Option<(String, Secret<String>)>, OAuthFai
 }
 
 /// RFC 7662 introspection of a token this STS issued in `realm`.
-fn introspect(state: &AppState, realm: &str, req: &JsonRequest) -> Result<HttpReply, OAuthFailure> {
+pub(super) fn introspect(
+    state: &Context,
+    realm: &str,
+    req: &Request,
+) -> Result<HttpReply, OAuthFailure> {
     let pairs = form(req)?;
     let param = |name: &str| {
         pairs

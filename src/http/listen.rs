@@ -5,7 +5,7 @@
 //! - A connection without a request in progress is closed after `header_read_timeout`:
 //!   this bounds the TLS handshake, the wait for the first request (HTTP/1 or HTTP/2), a
 //!   request head sent slowly, and idle keep-alive connections.
-//! - Request bodies are bounded in size and time, and admitted, by the routes (`mod.rs`).
+//! - Request bodies are bounded in size and time, and admitted, per route (`admission.rs`).
 //!
 //! What clients do to their connections (break off, time out, send garbage) is logged at
 //! debug level: ERROR and WARN are for what needs the operator.
@@ -22,7 +22,32 @@ use hyper_util::server::conn::auto::Builder;
 use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
 
-use super::{AppState, Peer, routes};
+use super::Peer;
+
+/// What serves the requests of a connection: `warp::service` of the routes.
+pub trait Service:
+    tower_service::Service<
+        warp::http::Request<hyper::body::Incoming>,
+        Response = warp::reply::Response,
+        Error = std::convert::Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> Service for S where
+    S: tower_service::Service<
+            warp::http::Request<hyper::body::Incoming>,
+            Response = warp::reply::Response,
+            Error = std::convert::Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + 'static
+{
+}
 
 /// Largest HTTP/1 request head (and read buffer) and HTTP/2 header list, in bytes.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -62,14 +87,13 @@ fn builder(limits: &Transport) -> Builder<TokioExecutor> {
 
 /// Serves `listener` (HTTPS when `tls` is given) until `shutdown` completes, then lets open
 /// requests finish.
-pub async fn serve_connections(
-    state: Arc<AppState>,
+pub async fn serve_connections<S: Service>(
+    service: S,
+    limits: Transport,
     listener: tokio::net::TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let limits = state.transport.clone();
-    let filter = routes(state);
     let builder = Arc::new(builder(&limits));
     let max = limits.max_connections.min(Semaphore::MAX_PERMITS);
     let slots = Arc::new(Semaphore::new(max));
@@ -111,7 +135,7 @@ pub async fn serve_connections(
         };
         let conn = Conn {
             addr,
-            service: warp::service(filter.clone()),
+            service: service.clone(),
             builder: builder.clone(),
             limits: limits.clone(),
             stop: stop_rx.clone(),
@@ -139,17 +163,7 @@ struct Conn<S> {
     stop: watch::Receiver<bool>,
 }
 
-impl<S> Conn<S>
-where
-    S: tower_service::Service<
-            warp::http::Request<hyper::body::Incoming>,
-            Response = warp::reply::Response,
-            Error = std::convert::Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
+impl<S: Service> Conn<S> {
     async fn run(self, tcp: tokio::net::TcpStream, tls: Option<tokio_rustls::TlsAcceptor>) {
         let addr = self.addr;
         let Some(acceptor) = tls else {

@@ -6,22 +6,23 @@
 use serde_json::{Value, json};
 
 use crate::instance::Kind;
-use crate::publish::Published;
+use crate::instance::registry::Published;
 
-use super::json::{JsonRequest, action, admin_realm, administers, is_json};
-use super::reject::{JsonFailure, json_reply};
-use super::{AppState, HttpReply};
+use super::guard::{admin_realm, administers};
+use crate::frontends::Context;
+use crate::frontends::crest::{JsonFailure, action, is_json, json_reply, refuse_content_encoding};
+use crate::http::{HttpReply, Outcome, Request};
 
 fn reply(status: u16, body: Value) -> HttpReply {
     HttpReply::json(status, &body)
 }
 
 /// Handles one request under `/sts-publish/`.
-pub fn handle(state: &AppState, req: &JsonRequest) -> HttpReply {
-    if let Some(refused) = super::json::refuse_content_encoding(&req.headers) {
-        return refused;
+pub fn handle(state: &Context, req: &Request) -> Outcome {
+    if let Some(refused) = refuse_content_encoding(&req.headers) {
+        return refused.into();
     }
-    route(state, req).unwrap_or_else(|f| json_reply(&f))
+    route(state, req).unwrap_or_else(|f| json_reply(&f)).into()
 }
 
 fn bad(m: impl Into<String>) -> JsonFailure {
@@ -38,7 +39,7 @@ fn read_body(p: &Published) -> Value {
 }
 
 /// The `instance_state` of a create or update body.
-fn instance_state(req: &JsonRequest) -> Result<Value, JsonFailure> {
+fn instance_state(req: &Request) -> Result<Value, JsonFailure> {
     if !is_json(&req.headers) {
         return Err(JsonFailure::UnsupportedMediaType);
     }
@@ -59,7 +60,7 @@ fn instance_state(req: &JsonRequest) -> Result<Value, JsonFailure> {
 }
 
 /// The revision of `If-Match` (a strong or weak tag, quoted or not, or `*`).
-fn if_match(req: &JsonRequest) -> Result<Option<String>, JsonFailure> {
+fn if_match(req: &Request) -> Result<Option<String>, JsonFailure> {
     match req.headers.get(warp::http::header::IF_MATCH) {
         None => Ok(None),
         Some(v) => {
@@ -85,7 +86,7 @@ fn realm_of(state_json: &Value) -> String {
     crate::identity::normalize_realm(realm)
 }
 
-fn route(state: &AppState, req: &JsonRequest) -> Result<HttpReply, JsonFailure> {
+fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
     // Anonymous callers and non-administrators learn nothing, not even which paths exist.
     let admin = admin_realm(state, &req.headers)?;
     // Everything but reading one instance needs an administrator of the top-level realm.
@@ -143,7 +144,7 @@ fn route(state: &AppState, req: &JsonRequest) -> Result<HttpReply, JsonFailure> 
             let p = publisher.read(kind, id)?;
             if !administers(&admin, &realm_of(&p.config)) {
                 return Err(JsonFailure::Publish(
-                    crate::publish::PublishError::NotFound {
+                    crate::instance::registry::PublishError::NotFound {
                         kind: kind.as_str(),
                         id: id.to_owned(),
                     },

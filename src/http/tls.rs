@@ -19,8 +19,6 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixT
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DistinguishedName, ServerConfig, SignatureScheme};
 
-use super::AppState;
-
 /// Failures of setting TLS up.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -125,12 +123,13 @@ pub fn server_config(cert_file: &Path, key_file: &Path) -> Result<Arc<ServerConf
 
 /// Serves HTTPS until `shutdown` completes, then drains open connections. Handshakes count
 /// against `max_connections` and must finish within `header_read_timeout`.
-pub async fn serve_tls(
-    state: Arc<AppState>,
+pub async fn serve_tls<S: super::listen::Service>(
+    service: S,
+    limits: super::Transport,
     listener: tokio::net::TcpListener,
     config: Arc<ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    super::listen::serve_connections(state, listener, Some(acceptor), shutdown).await
+    super::listen::serve_connections(service, limits, listener, Some(acceptor), shutdown).await
 }

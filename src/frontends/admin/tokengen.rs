@@ -5,9 +5,10 @@ use serde_json::{Value, json};
 
 use crate::store::TokenInfo;
 
-use super::json::{JsonRequest, require_admin};
-use super::reject::{JsonFailure, json_error};
-use super::{AppState, HttpReply};
+use super::guard::require_admin;
+use crate::frontends::Context;
+use crate::frontends::crest::{JsonFailure, internal, json_reply, refuse_content_encoding};
+use crate::http::{HttpReply, Outcome, Request};
 
 /// Default and largest page (the reference shape has no paging by default; an unbounded
 /// answer over millions of tokens is not something to send, so pages are capped).
@@ -57,27 +58,19 @@ fn item(t: &TokenInfo) -> Value {
     })
 }
 
-pub fn handle(state: &AppState, req: &JsonRequest) -> HttpReply {
-    if let Some(refused) = super::json::refuse_content_encoding(&req.headers) {
-        return refused;
+/// Handles one request under `/sts-tokengen/`.
+pub fn handle(state: &Context, req: &Request) -> Outcome {
+    if let Some(refused) = refuse_content_encoding(&req.headers) {
+        return refused.into();
     }
-    let (status, body) = match route(state, req) {
-        Ok(v) => (200, v),
-        Err(f) => {
-            if let JsonFailure::Internal(detail) = &f {
-                tracing::error!(%detail, "sts-tokengen failed");
-            }
-            json_error(&f)
-        }
-    };
-    HttpReply::json(status, &body)
+    match route(state, req) {
+        Ok(v) => HttpReply::json(200, &v),
+        Err(f) => json_reply(&f),
+    }
+    .into()
 }
 
-fn internal(e: impl std::fmt::Display) -> JsonFailure {
-    JsonFailure::Internal(e.to_string())
-}
-
-fn route(state: &AppState, req: &JsonRequest) -> Result<Value, JsonFailure> {
+fn route(state: &Context, req: &Request) -> Result<Value, JsonFailure> {
     require_admin(state, &req.headers, "/")?;
     let id = req.tail.trim_matches('/');
     let store = state.engine.tokens();

@@ -4,11 +4,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::StartError;
+use super::AppState;
+use super::build::StartError;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::plugin::{Limits, Plugins, TokenProvider, TokenValidator};
-use crate::server::AppState;
 
 /// Builds a server: configuration, clock and plug-ins.
 pub struct ServerBuilder {
@@ -78,17 +78,17 @@ impl ServerBuilder {
         if !self.problems.is_empty() {
             return Err(StartError::Plugin(self.problems.join("; ")));
         }
-        crate::build_state_with(&self.config, self.clock, self.plugins)
+        super::build::build_state_with(&self.config, self.clock, self.plugins)
     }
 
     /// Binds `listen`, loads the data directory and starts the background tasks (expiry,
     /// instance polling). Call [`Running::serve`] to answer requests. Needs a Tokio runtime.
     pub async fn start(self) -> Result<Running, StartError> {
-        let listener = crate::server::bind(self.config.listen).await?;
+        let listener = crate::http::bind(self.config.listen).await?;
         self.start_on(listener).await
     }
 
-    /// [`ServerBuilder::start`] on a listener bound already (see [`crate::server::bind`]):
+    /// [`ServerBuilder::start`] on a listener bound already (see [`crate::http::bind`]):
     /// `sts serve` binds before the first start creates users and prints their passwords.
     pub async fn start_on(
         mut self,
@@ -97,7 +97,7 @@ impl ServerBuilder {
         self.config.listen = listener.local_addr()?;
         let tls = match (&self.config.tls_cert_file, &self.config.tls_key_file) {
             (Some(cert), Some(key)) => Some(
-                crate::server::tls::server_config(cert, key)
+                crate::http::tls::server_config(cert, key)
                     .map_err(|e| StartError::Tls(e.to_string()))?,
             ),
             _ => None,
@@ -106,8 +106,8 @@ impl ServerBuilder {
         let poll = std::time::Duration::from_millis(self.config.instance_poll_millis);
         let addr = self.config.listen;
         let state = Arc::new(self.build_state()?);
-        crate::server::spawn_reaper(state.clone(), reap);
-        crate::server::spawn_instance_poller(state.clone(), poll);
+        super::tasks::spawn_reaper(state.clone(), reap);
+        super::tasks::spawn_instance_poller(state.clone(), poll);
         Ok(Running {
             state,
             listener,
@@ -160,10 +160,8 @@ impl Running {
     /// Answers requests until `shutdown` resolves, then finishes open requests.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         match self.tls {
-            Some(config) => {
-                crate::server::tls::serve_tls(self.state, self.listener, config, shutdown).await
-            }
-            None => crate::server::serve(self.state, self.listener, shutdown).await,
+            Some(config) => super::serve_tls(self.state, self.listener, config, shutdown).await,
+            None => super::serve(self.state, self.listener, shutdown).await,
         }
     }
 }

@@ -9,17 +9,20 @@
 
 use serde_json::{Value, json};
 
-use super::json::{JsonRequest, action, admin_realm, administers, is_json, realm_and_rest};
-use super::reject::{JsonFailure, json_reply};
-use super::{AppState, HttpReply};
+use super::guard::{admin_realm, administers};
+use crate::frontends::Context;
+use crate::frontends::crest::{
+    JsonFailure, action, is_json, json_reply, realm_and_rest, refuse_content_encoding,
+};
+use crate::http::{HttpReply, Outcome, Request};
 use crate::oauth::{AuthMethod, ClientError, ClientInfo};
 
 /// Handles one request under `/sts-clients/`.
-pub fn handle(state: &AppState, req: &JsonRequest) -> HttpReply {
-    if let Some(refused) = super::json::refuse_content_encoding(&req.headers) {
-        return refused;
+pub fn handle(state: &Context, req: &Request) -> Outcome {
+    if let Some(refused) = refuse_content_encoding(&req.headers) {
+        return refused.into();
     }
-    route(state, req).unwrap_or_else(|f| json_reply(&f))
+    route(state, req).unwrap_or_else(|f| json_reply(&f)).into()
 }
 
 fn shown(c: &ClientInfo) -> Value {
@@ -40,7 +43,7 @@ fn failed(e: ClientError) -> JsonFailure {
     }
 }
 
-fn route(state: &AppState, req: &JsonRequest) -> Result<HttpReply, JsonFailure> {
+fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
     use warp::http::Method;
     let admin = admin_realm(state, &req.headers)?;
     let (realm, rest) = realm_and_rest(&req.tail)?;

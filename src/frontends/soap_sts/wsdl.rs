@@ -1,30 +1,60 @@
 //! WSDL per instance and the schemas it imports.
 
 use crate::engine::Instance;
+use crate::http::HttpReply;
 use crate::instance::TokenType;
 
-const WSDL_TEMPLATE: &str = include_str!("../../wsdl/sts.wsdl");
+use super::Context;
+
+const XML: &str = "text/xml; charset=utf-8";
+const TEXT: &str = "text/plain; charset=utf-8";
+
+/// `GET /sts/{subpath}?wsdl`.
+pub fn get(state: &Context, subpath: &str, query: &str) -> HttpReply {
+    let Some(instance) = state.soap_instance(subpath) else {
+        return HttpReply::text(404, TEXT, format!("no STS instance at /sts/{subpath}\n"));
+    };
+    if !query.split('&').any(|p| p.eq_ignore_ascii_case("wsdl")) {
+        return HttpReply::text(
+            405,
+            TEXT,
+            "POST SOAP requests here; GET ?wsdl for the WSDL\n".into(),
+        );
+    }
+    let endpoint = format!("{}/sts/{subpath}", state.base_url);
+    HttpReply::text(200, XML, wsdl(&instance, &endpoint, &state.base_url))
+}
+
+/// `GET /xsd/{name}`.
+pub fn get_xsd(name: &str) -> HttpReply {
+    match xsd(name) {
+        Some(x) => HttpReply::text(200, XML, x.to_owned()),
+        None => HttpReply::text(404, TEXT, format!("no schema named {name}\n")),
+    }
+}
+
+const WSDL_TEMPLATE: &str = include_str!("../../../wsdl/sts.wsdl");
 
 /// Schemas served at `/xsd/<name>`, from the `xsd/` folder (a test checks that every file of
 /// the folder is listed).
 pub const XSD_FILES: &[(&str, &str)] = &[
     (
         "ws-trust-1.3.xsd",
-        include_str!("../../xsd/ws-trust-1.3.xsd"),
+        include_str!("../../../xsd/ws-trust-1.3.xsd"),
     ),
     (
         "ws-trust-1.4.xsd",
-        include_str!("../../xsd/ws-trust-1.4.xsd"),
+        include_str!("../../../xsd/ws-trust-1.4.xsd"),
     ),
-    ("ws-policy.xsd", include_str!("../../xsd/ws-policy.xsd")),
-    ("ws-addr.xsd", include_str!("../../xsd/ws-addr.xsd")),
+    ("ws-policy.xsd", include_str!("../../../xsd/ws-policy.xsd")),
+    ("ws-addr.xsd", include_str!("../../../xsd/ws-addr.xsd")),
     (
         "oasis-wss-wssecurity-secext-1.0.xsd",
-        include_str!("../../xsd/oasis-wss-wssecurity-secext-1.0.xsd"),
+        include_str!("../../../xsd/oasis-wss-wssecurity-secext-1.0.xsd"),
     ),
     (
         "oasis-wss-wssecurity-utility-1.0.xsd",
-        include_str!("../../xsd/oasis-wss-wssecurity-utility-1.0.xsd"),
+        include_str!("../../../xsd/oasis-wss-wssecurity-utility-1.0.xsd"),
     ),
 ];
 
@@ -86,10 +116,6 @@ pub fn security_policy(instance: &Instance, https: bool) -> String {
     p.push_str("</wsp:ExactlyOne></wsp:Policy>");
     p
 }
-
-/// The OpenAPI 3 document of every JSON endpoint (`GET /openapi.json`); a test checks it
-/// against the running server.
-pub const OPENAPI: &str = include_str!("../../openapi/openapi.json");
 
 /// The WSDL of one instance.
 pub fn wsdl(instance: &Instance, endpoint_url: &str, base_url: &str) -> String {

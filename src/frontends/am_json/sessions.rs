@@ -1,0 +1,59 @@
+//! `POST /json/sessions?_action=validate|logout`.
+
+use serde_json::json;
+
+use crate::http::Request;
+use crate::secret::Secret;
+
+use super::{JsonReply, body_json};
+use crate::frontends::Context;
+use crate::frontends::crest::{JsonFailure, action, internal};
+
+pub(super) fn sessions(
+    state: &Context,
+    req: &Request,
+    in_path: Option<&str>,
+) -> Result<JsonReply, JsonFailure> {
+    let body = body_json(req)?;
+    let token = in_path
+        .map(|t| Secret::new(t.to_owned()))
+        .or_else(|| body["tokenId"].as_str().map(|t| Secret::new(t.to_owned())))
+        .or_else(|| state.session_token(&req.headers));
+    match action(&req.query) {
+        Some("validate") => {
+            let found = match &token {
+                Some(t) => state
+                    .engine
+                    .session_principal(t.expose(), None)
+                    .map_err(internal)?,
+                None => None,
+            };
+            Ok(JsonReply::ok(match found {
+                Some((p, info, _)) => json!({
+                    "valid": true,
+                    "sessionUid": info.uid,
+                    "uid": p.name,
+                    "realm": p.realm,
+                    "maxTime": info.max_until.timestamp(),
+                }),
+                None => json!({"valid": false}),
+            }))
+        }
+        Some("logout") => {
+            let token = token.ok_or(JsonFailure::Unauthorized("Access Denied"))?;
+            if state
+                .engine
+                .sessions()
+                .logout(token.expose())
+                .map_err(internal)?
+            {
+                Ok(JsonReply::ok(json!({"result": "Successfully logged out"})))
+            } else {
+                Err(JsonFailure::Unauthorized("Access Denied"))
+            }
+        }
+        _ => Err(JsonFailure::BadRequest(
+            "use _action=validate or _action=logout".into(),
+        )),
+    }
+}

@@ -1,0 +1,149 @@
+//! The input token of a request, from its Security header (or the SSO session, or the
+//! client certificate), and the token of a `wst:OnBehalfOf`.
+
+use crate::engine::{Credential, EngineError, Instance, MessageTimestamp};
+use crate::instance::TokenType;
+use crate::soap::{self, RequestHeaders};
+use crate::wstrust;
+
+use super::{Context, SoapFailure, SoapHttp};
+
+/// Checks the message timestamp and picks the input token: a UsernameToken, else an OpenAM
+/// session (BinarySecurityToken, then the SSO header or cookie), accepted by the instance.
+pub(super) fn credential(
+    state: &Context,
+    instance: &Instance,
+    http: &SoapHttp,
+    headers: &RequestHeaders,
+) -> Result<(TokenType, Credential), SoapFailure> {
+    if let Some(ts) = &headers.timestamp {
+        state.engine.check_timestamp(&MessageTimestamp {
+            created: ts.created,
+            expires: ts.expires,
+        })?;
+    }
+    let (input, cred) = if let Some(ut) = &headers.username_token {
+        let cred = if ut.digest {
+            let (Some(nonce), Some(created)) = (&ut.nonce, &ut.created) else {
+                return Err(EngineError::InvalidRequest(
+                    "a PasswordDigest UsernameToken needs wsse:Nonce and wsu:Created".into(),
+                )
+                .into());
+            };
+            Credential::PasswordDigest {
+                username: ut.username.clone(),
+                digest: ut.password.clone(),
+                nonce: nonce.clone(),
+                created: created.clone(),
+                source: state.client_ip(http.peer, http.headers),
+            }
+        } else {
+            Credential::PasswordText {
+                username: ut.username.clone(),
+                password: ut.password.clone(),
+                nonce: ut.nonce.clone(),
+                created: ut.created.clone(),
+                source: state.client_ip(http.peer, http.headers),
+            }
+        };
+        (TokenType::Username, cred)
+    } else if let Some(token) = headers.session_token.clone() {
+        (TokenType::OpenAm, Credential::Session { token })
+    } else if let Some(token) = headers.jwt.clone() {
+        (TokenType::OpenIdConnect, Credential::OidcIdToken { token })
+    } else if let Some(xml) = headers.saml_assertion.clone() {
+        (TokenType::Saml2, Credential::Saml2Assertion { xml })
+    } else if let Some(der) = headers.x509_signed.clone() {
+        (TokenType::X509, Credential::X509 { chain: vec![der] })
+    } else if let Some(token) = http.session.clone() {
+        (TokenType::OpenAm, Credential::Session { token })
+    } else if instance.accepts(TokenType::X509) {
+        let chain = crate::http::client_cert::chain(instance, http.headers, http.peer)
+            .map_err(SoapFailure::Engine)?;
+        (TokenType::X509, Credential::X509 { chain })
+    } else {
+        return Err(EngineError::FailedAuthentication(
+            "a wsse:Security header with a UsernameToken, an OpenAM session token, an id_token or a SAML 2.0 assertion is required"
+                .into(),
+        )
+        .into());
+    };
+    if !instance.accepts(input) {
+        return Err(EngineError::FailedAuthentication(format!(
+            "this instance does not accept {input:?} input tokens"
+        ))
+        .into());
+    }
+    Ok((input, cred))
+}
+
+/// Authenticates the caller of Validate or Cancel the way Issue does (no interim session).
+pub(super) fn authenticated(
+    state: &Context,
+    instance: &Instance,
+    http: &SoapHttp,
+    headers: &RequestHeaders,
+) -> Result<crate::engine::Principal, SoapFailure> {
+    let (_, cred) = credential(state, instance, http, headers)?;
+    Ok(state.engine.authenticate_for(instance, &cred)?)
+}
+
+/// The token of a `wst:OnBehalfOf`: its type, the credential, and the instance's
+/// `invalidateInterimOpenAMSession` for it. The instance must support delegation and list
+/// the type in `soap-delegation-config`.
+pub(super) fn on_behalf_of(
+    instance: &Instance,
+    rst: &wstrust::Rst,
+    input: &[u8],
+    source: Option<std::net::IpAddr>,
+) -> Result<Option<(TokenType, Credential, bool)>, SoapFailure> {
+    let Some(el) = &rst.on_behalf_of else {
+        return Ok(None);
+    };
+    let mut h = RequestHeaders::default();
+    soap::read_security(el, &mut h)?;
+    h.read_spans(input);
+    let (t, cred) = if let Some(ut) = h.username_token {
+        let cred = match (ut.digest, ut.nonce, ut.created) {
+            (true, Some(nonce), Some(created)) => Credential::PasswordDigest {
+                username: ut.username,
+                digest: ut.password,
+                nonce,
+                created,
+                source,
+            },
+            (true, _, _) => {
+                return Err(EngineError::InvalidRequest(
+                    "a PasswordDigest UsernameToken needs wsse:Nonce and wsu:Created".into(),
+                )
+                .into());
+            }
+            (false, nonce, created) => Credential::PasswordText {
+                username: ut.username,
+                password: ut.password,
+                nonce,
+                created,
+                source,
+            },
+        };
+        (TokenType::Username, cred)
+    } else if let Some(token) = h.session_token {
+        (TokenType::OpenAm, Credential::Session { token })
+    } else if let Some(token) = h.jwt {
+        (TokenType::OpenIdConnect, Credential::OidcIdToken { token })
+    } else if let Some(xml) = h.saml_assertion {
+        (TokenType::Saml2, Credential::Saml2Assertion { xml })
+    } else {
+        return Err(EngineError::InvalidRequest(
+            "wst:OnBehalfOf holds no token this STS reads (UsernameToken, OpenAM session, id_token, SAML 2.0 assertion)".into(),
+        )
+        .into());
+    };
+    let invalidate = instance.delegation(t).ok_or_else(|| {
+        EngineError::BadRequest(format!(
+            "this instance does not accept {} tokens in wst:OnBehalfOf (delegation-relationship-supported, soap-delegation-config)",
+            t.name()
+        ))
+    })?;
+    Ok(Some((t, cred, invalidate)))
+}

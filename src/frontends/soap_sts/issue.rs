@@ -1,0 +1,274 @@
+//! WS-Trust Issue: the built-in token types and custom ones.
+
+use crate::engine::proof::SymmetricRequest;
+use crate::engine::{Credential, EngineError, Instance, IssueRequest, KeyType, ProofCertificate};
+use crate::instance::TokenType;
+use crate::soap::RequestHeaders;
+use crate::store::Durable;
+use crate::wstrust::{
+    self, KEY_TYPE_BEARER, KEY_TYPE_PUBLIC_KEY, KEY_TYPE_SYMMETRIC_KEY, TOKEN_TYPE_ID_TOKEN,
+    TOKEN_TYPE_JWT, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS,
+};
+
+use super::credential::{authenticated, credential, on_behalf_of};
+use super::{Context, SoapFailure, SoapHttp};
+
+pub(super) fn issue(
+    state: &Context,
+    instance: &Instance,
+    http: &SoapHttp,
+    headers: &RequestHeaders,
+    rst: &wstrust::Rst,
+    body: &[u8],
+    signer: Option<Vec<u8>>,
+) -> Result<(String, Option<Durable>), SoapFailure> {
+    // With OnBehalfOf, the requester authenticates and vouches for the subject of the
+    // OnBehalfOf token, which the assertion is about (sender-vouches).
+    let (cred, invalidate, vouched) = match on_behalf_of(
+        instance,
+        rst,
+        body,
+        state.client_ip(http.peer, http.headers),
+    )? {
+        Some((_, cred, invalidate)) => {
+            let requester = authenticated(state, instance, http, headers)?;
+            (cred, invalidate, Some(requester))
+        }
+        None => {
+            let (input, cred) = credential(state, instance, http, headers)?;
+            (cred, instance.invalidate_interim(input), None)
+        }
+    };
+    let token_type_uri = rst.token_type.as_deref().unwrap_or(TOKEN_TYPE_SAML20);
+    if let Some(name) = instance.custom.by_uri(token_type_uri) {
+        if rst.on_behalf_of.is_some() || rst.delegation.is_some() {
+            return Err(EngineError::BadRequest(format!(
+                "`{name}` tokens are issued to the requester only, without OnBehalfOf or ActAs"
+            ))
+            .into());
+        }
+        return issue_custom(state, instance, http, headers, rst, name, token_type_uri);
+    }
+    let mut key_type_uri = KEY_TYPE_BEARER;
+    let (principal, issued) = state.engine.authenticate_and_issue(
+        instance,
+        &cred,
+        invalidate,
+        || {
+            if let Some(element) = rst.delegation {
+                return Err(EngineError::BadRequest(format!(
+                    "wst:{element} (delegation) is not supported yet"
+                )));
+            }
+            let token_type = match token_type_uri {
+                TOKEN_TYPE_SAML20 | TOKEN_TYPE_SAML20_NS => TokenType::Saml2,
+                TOKEN_TYPE_JWT | TOKEN_TYPE_ID_TOKEN => TokenType::OpenIdConnect,
+                other => {
+                    return Err(EngineError::BadRequest(format!(
+                        "token type `{other}` is not issued here"
+                    )));
+                }
+            };
+            let key_type = match rst.key_type.as_deref() {
+                None | Some(KEY_TYPE_BEARER) => KeyType::Bearer,
+                Some(KEY_TYPE_PUBLIC_KEY) => {
+                    let cert = rst.use_key_cert.as_deref().ok_or_else(|| {
+                        EngineError::InvalidRequest(
+                            "KeyType PublicKey needs wst:UseKey with the client's X.509 certificate"
+                                .into(),
+                        )
+                    })?;
+                    KeyType::PublicKey(ProofCertificate::from_base64(cert, state.engine.now())?)
+                }
+                Some(KEY_TYPE_SYMMETRIC_KEY) => KeyType::Symmetric(symmetric_request(rst)?),
+                Some(other) => {
+                    return Err(EngineError::BadRequest(format!(
+                        "key type `{other}` is not supported (Bearer, PublicKey and SymmetricKey are)"
+                    )));
+                }
+            };
+            let key_type = match (&vouched, key_type) {
+                (None, k) => k,
+                (Some(_), KeyType::Bearer) if token_type == TokenType::Saml2 => {
+                    KeyType::SenderVouches
+                }
+                (Some(_), _) => {
+                    return Err(EngineError::BadRequest(
+                        "an OnBehalfOf request gets a sender-vouches SAML 2.0 assertion: KeyType Bearer (or none) and a SAML 2.0 TokenType".into(),
+                    ));
+                }
+            };
+            // id_tokens are refused by the engine whatever the proof; assertions are bound
+            // to a proven key only.
+            if let (KeyType::PublicKey(cert), TokenType::Saml2) = (&key_type, token_type) {
+                let tls = crate::http::client_cert::chain(instance, http.headers, http.peer)
+                    .ok()
+                    .and_then(|c| c.into_iter().next());
+                crate::engine::proof::require_possession(
+                    cert,
+                    signer.as_deref().into_iter().chain(tls.as_deref()),
+                )?;
+            }
+            key_type_uri = match key_type {
+                KeyType::PublicKey(_) => KEY_TYPE_PUBLIC_KEY,
+                KeyType::Symmetric(_) => KEY_TYPE_SYMMETRIC_KEY,
+                _ => KEY_TYPE_BEARER,
+            };
+            Ok(IssueRequest {
+                token_type,
+                key_type,
+                applies_to: rst.applies_to.clone(),
+                lifetime_created: rst.lifetime_created,
+                lifetime_expires: rst.lifetime_expires,
+                secure_transport: state.secure_transport,
+                session_index: None,
+                nonce: None,
+            })
+        },
+    )?;
+    tracing::info!(
+        instance = %instance.config.subpath(),
+        principal = %principal.name,
+        vouched_by = vouched.as_ref().map(|p| p.name.as_str()),
+        token = %issued.id,
+        "issued {token_type_uri}"
+    );
+    // An id_token travels as a BinarySecurityToken (base64 of its compact form).
+    let token_xml = if matches!(token_type_uri, TOKEN_TYPE_JWT | TOKEN_TYPE_ID_TOKEN) {
+        wstrust::binary_token_xml(token_type_uri, None, &issued.token)
+    } else {
+        issued.token.clone()
+    };
+    let body = wstrust::write_issue_response(&wstrust::IssuedTokenResponse {
+        context: rst.context.as_deref(),
+        token_type_uri,
+        token_xml: &token_xml,
+        token_id: &issued.id,
+        created: issued.created,
+        expires: issued.expires,
+        applies_to: issued.audience.as_deref(),
+        key_type: key_type_uri,
+        proof: issued.proof.as_ref(),
+        custom: false,
+    });
+    Ok((body, issued.durable))
+}
+
+/// Issue of a custom token type: the requester's own token goes to the type's provider.
+fn issue_custom(
+    state: &Context,
+    instance: &Instance,
+    http: &SoapHttp,
+    headers: &RequestHeaders,
+    rst: &wstrust::Rst,
+    name: &str,
+    token_type_uri: &str,
+) -> Result<(String, Option<Durable>), SoapFailure> {
+    use crate::engine::custom::{CustomInput, CustomOutput};
+    use serde_json::{Value, json};
+    let (input, cred) = credential(state, instance, http, headers)?;
+    if rst
+        .key_type
+        .as_deref()
+        .is_some_and(|k| k != KEY_TYPE_BEARER)
+    {
+        return Err(EngineError::BadRequest(format!(
+            "`{name}` tokens are bearer tokens: KeyType {KEY_TYPE_BEARER} (or none)"
+        ))
+        .into());
+    }
+    // What a REST caller would have sent, without the secrets.
+    let mut input_state = json!({"token_type": input.name()});
+    match &cred {
+        Credential::PasswordText { username, .. } | Credential::PasswordDigest { username, .. } => {
+            input_state["username"] = json!(username);
+        }
+        Credential::OidcIdToken { token } => input_state["oidc_id_token"] = json!(token.expose()),
+        Credential::Saml2Assertion { xml } => {
+            input_state["saml2_token"] = json!(String::from_utf8_lossy(xml))
+        }
+        Credential::Session { .. } | Credential::X509 { .. } => {}
+    }
+    let mut output_state = json!({"token_type": name, "token_type_uri": token_type_uri});
+    if let Some(a) = &rst.applies_to {
+        output_state["applies_to"] = Value::String(a.clone());
+    }
+    let (principal, issued) = state.engine.translate_custom(
+        instance,
+        CustomInput::Builtin {
+            token_type: input,
+            credential: cred,
+            state: input_state,
+        },
+        CustomOutput::Custom {
+            name: name.to_owned(),
+            state: output_state,
+        },
+        instance.invalidate_interim(input),
+    )?;
+    tracing::info!(
+        instance = %instance.config.subpath(),
+        principal = %principal.name,
+        token = %issued.id,
+        "issued {token_type_uri}"
+    );
+    let token_xml = wstrust::binary_token_xml(token_type_uri, Some(&issued.id), &issued.token);
+    let body = wstrust::write_issue_response(&wstrust::IssuedTokenResponse {
+        context: rst.context.as_deref(),
+        token_type_uri,
+        token_xml: &token_xml,
+        token_id: &issued.id,
+        created: issued.created,
+        expires: issued.expires,
+        applies_to: rst.applies_to.as_deref(),
+        key_type: KEY_TYPE_BEARER,
+        proof: None,
+        custom: true,
+    });
+    Ok((body, issued.durable))
+}
+
+/// KeySize (default 256 bits), requestor Entropy and ComputedKeyAlgorithm of a SymmetricKey
+/// request.
+fn symmetric_request(rst: &wstrust::Rst) -> Result<SymmetricRequest, EngineError> {
+    use crate::engine::proof::{CK_PSHA1, KEY_SIZES, MAX_ENTROPY, MIN_ENTROPY};
+    let bits = match rst.key_size.as_deref().map(str::trim) {
+        None => 256,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|b| KEY_SIZES.contains(b))
+            .ok_or_else(|| {
+                EngineError::BadRequest(format!(
+                    "wst:KeySize `{v}` is not offered (128, 192, 256 or 512 bits)"
+                ))
+            })?,
+    };
+    if let Some(e) = &rst.entropy
+        && !(MIN_ENTROPY..=MAX_ENTROPY).contains(&e.expose().len())
+    {
+        return Err(EngineError::InvalidRequest(format!(
+            "requestor entropy must be {MIN_ENTROPY} to {MAX_ENTROPY} bytes"
+        )));
+    }
+    match (
+        rst.computed_key_algorithm.as_deref().map(str::trim),
+        &rst.entropy,
+    ) {
+        (None, _) | (Some(CK_PSHA1), Some(_)) => {}
+        (Some(CK_PSHA1), None) => {
+            return Err(EngineError::InvalidRequest(
+                "wst:ComputedKeyAlgorithm needs requestor wst:Entropy".into(),
+            ));
+        }
+        (Some(other), _) => {
+            return Err(EngineError::BadRequest(format!(
+                "computed key algorithm `{other}` is not supported (only {CK_PSHA1})"
+            )));
+        }
+    }
+    Ok(SymmetricRequest {
+        requestor_entropy: rst.entropy.clone(),
+        bits,
+    })
+}

@@ -1,0 +1,70 @@
+//! WS-Trust Validate, and what a ValidateTarget or CancelTarget names.
+
+use crate::engine::{EngineError, Instance, TokenTarget};
+use crate::soap::RequestHeaders;
+use crate::wstrust;
+
+use super::credential::authenticated;
+use super::{Context, SoapFailure, SoapHttp};
+
+/// What a ValidateTarget or CancelTarget names; custom tokens by their type's URI.
+pub(super) fn target(instance: &Instance, t: &wstrust::Target) -> Result<TokenTarget, EngineError> {
+    let custom = |value_type: &str| {
+        instance.custom.by_uri(value_type).ok_or_else(|| {
+            EngineError::InvalidRequest(format!(
+                "`{value_type}` is not a token type of this instance"
+            ))
+        })
+    };
+    Ok(match t {
+        wstrust::Target::Token(b) => TokenTarget::Token(b.clone()),
+        wstrust::Target::SamlId(id) => TokenTarget::Reference(id.clone()),
+        wstrust::Target::Jwt(jwt) => TokenTarget::Jwt(jwt.clone()),
+        wstrust::Target::KeyIdentifier { value_type, id } => {
+            custom(value_type)?;
+            TokenTarget::Reference(id.clone())
+        }
+        wstrust::Target::Binary {
+            value_type,
+            id,
+            token,
+        } => TokenTarget::Custom {
+            token_type: custom(value_type)?.to_owned(),
+            id: id.clone().ok_or_else(|| {
+                EngineError::InvalidRequest(
+                    "a custom token is named by the wsu:Id it was issued with; it has none".into(),
+                )
+            })?,
+            token: token.clone(),
+        },
+    })
+}
+
+/// WS-Trust Validate with the default TokenType `.../RSTR/Status`.
+pub(super) fn validate(
+    state: &Context,
+    instance: &Instance,
+    http: &SoapHttp,
+    headers: &RequestHeaders,
+    rst: &wstrust::Rst,
+) -> Result<String, SoapFailure> {
+    authenticated(state, instance, http, headers)?;
+    if let Some(tt) = rst.token_type.as_deref()
+        && tt != wstrust::TOKEN_TYPE_STATUS
+    {
+        return Err(EngineError::BadRequest(format!(
+            "Validate returns only a status (TokenType {}), not `{tt}`",
+            wstrust::TOKEN_TYPE_STATUS
+        ))
+        .into());
+    }
+    let t = rst.validate_target.as_ref().ok_or_else(|| {
+        EngineError::InvalidRequest("a Validate needs a wst:ValidateTarget".into())
+    })?;
+    let v = state.engine.validate(instance, &target(instance, t)?)?;
+    Ok(wstrust::write_validate_response(
+        rst.context.as_deref(),
+        v.valid,
+        &v.reason,
+    ))
+}

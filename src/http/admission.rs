@@ -1,0 +1,116 @@
+//! Admission: a request is served only with a permit of `in_flight`, taken before its body is
+//! read; without one it is refused at once (503) instead of queueing without bound. A refused
+//! request is answered in its route's protocol: each route supplies its [`Shed`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use warp::Filter;
+use warp::http::HeaderMap;
+
+use super::body::{Admitted, Request, admitted_body};
+use super::peer::{Peer, peer};
+use super::reply::{HttpReply, Outcome};
+
+/// Bounds on requests being read or processed.
+#[derive(Clone)]
+pub struct Admission {
+    /// Requests being read or processed; when none is left, the request is answered 503.
+    pub in_flight: Arc<tokio::sync::Semaphore>,
+    pub max_body_bytes: usize,
+    /// Time a body may take to arrive.
+    pub body_read_timeout: Duration,
+}
+
+/// Why a request was not handed to its front end, or got no reply from it.
+#[derive(Debug)]
+pub enum Refused {
+    /// No admission permit left.
+    Busy,
+    /// The body is larger than this many bytes.
+    TooLarge(usize),
+    /// The body did not arrive within this many seconds.
+    TimedOut(u64),
+    /// The body broke off.
+    Broken,
+    /// The handler failed (logged by the route's [`Shed`]; never sent).
+    Failed(String),
+}
+
+impl Refused {
+    /// Whether the connection closes after the reply: the body was not read to its end.
+    fn closes(&self) -> bool {
+        matches!(
+            self,
+            Refused::Busy | Refused::TooLarge(_) | Refused::TimedOut(_)
+        )
+    }
+}
+
+/// A protocol's answer to a refused request, given the request's headers.
+pub type Shed = fn(&Refused, &HeaderMap) -> HttpReply;
+
+/// A route: requests matching `path` are admitted, their body read, and `handler` called on
+/// the blocking pool (the front ends are synchronous: hashing and signing are CPU-bound).
+/// The reply goes out once a durable write it waits for has settled, off the CPU threads.
+pub fn endpoint<S, P>(
+    path: P,
+    state: Arc<S>,
+    admission: Admission,
+    shed: Shed,
+    handler: fn(&S, &Request) -> Outcome,
+) -> impl Filter<Extract = (HttpReply,), Error = warp::Rejection> + Clone
+where
+    S: Send + Sync + 'static,
+    P: Filter<Extract = (), Error = warp::Rejection> + Clone + Send + Sync + 'static,
+{
+    path.and(warp::path::tail())
+        .and(warp::method())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::header::headers_cloned())
+        .and(admitted_body(admission))
+        .and(peer())
+        .then(
+            move |tail: warp::path::Tail,
+                  method: warp::http::Method,
+                  query: String,
+                  headers: HeaderMap,
+                  body: Result<Admitted, Refused>,
+                  peer: Peer| {
+                let state = state.clone();
+                async move {
+                    let Admitted { permit, body } = match body {
+                        Ok(admitted) => admitted,
+                        Err(refused) => {
+                            if let Refused::Broken = refused {
+                                tracing::debug!(peer = ?peer.addr, "request body broken off");
+                            }
+                            let reply = shed(&refused, &headers);
+                            return if refused.closes() {
+                                reply.closing()
+                            } else {
+                                reply
+                            };
+                        }
+                    };
+                    let req = Arc::new(Request {
+                        method,
+                        tail: tail.as_str().to_owned(),
+                        query,
+                        headers,
+                        body,
+                        peer,
+                    });
+                    let r = req.clone();
+                    let outcome = tokio::task::spawn_blocking(move || handler(&state, &r)).await;
+                    // The CPU thread is free again; a durable write is awaited here, off it.
+                    let reply = match outcome {
+                        Ok(outcome) => outcome.settle().await,
+                        Err(_) => shed(&Refused::Failed("task failed".into()), &req.headers),
+                    };
+                    drop(permit);
+                    reply
+                }
+            },
+        )
+}
