@@ -1,4 +1,5 @@
-//! The `sts` binary: help, version, first start, configuration errors, graceful shutdown.
+//! The `sts` binary: help, version, first start, configuration errors, graceful shutdown,
+//! and the user, instance, key, client and token commands.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -326,7 +327,7 @@ fn instance_commands_publish_into_a_running_server() {
     let file = data.join("new.json");
     std::fs::write(
         &file,
-        serde_json::to_vec(&crate::rest::rest_instance("cli-published", false)).unwrap(),
+        serde_json::to_vec(&rest_instance("cli-published", false)).unwrap(),
     )
     .unwrap();
     let (ok, out) = run(sts()
@@ -583,4 +584,37 @@ fn a_taken_port_fails_before_first_start_creates_anything() {
     assert!(!out.contains("password"), "{out}");
     assert!(!data.join("users.json").exists(), "users created: {out}");
     drop(taken);
+}
+
+#[test]
+fn tokens_cli_lists_shows_and_cancels() {
+    let s = server_with(Opts::default());
+    let a = issue(&s, "/sts/soap-persist", ("demo", DEMO_PASSWORD)).assertion_text();
+    issue(&s, "/sts/soap-persist", ("alice", "s3cret"));
+    let id = assertion_id(&a);
+    let sts = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sts"));
+        c.arg("--data-dir")
+            .arg(s.dir.path())
+            .env_remove("STS_STORE_URL");
+        c
+    };
+    let (ok, out) = run(sts().args(["tokens", "list", "--principal", "demo"]));
+    assert!(
+        ok && out.lines().count() == 1
+            && out.starts_with(&format!("{id}\tsoap-persist\tdemo\tSAML2\t")),
+        "{out}"
+    );
+    let (ok, out) = run(sts().args(["tokens", "list", "--sts-id", "soap-persist"]));
+    assert!(ok && out.lines().count() == 2, "{out}");
+    let (ok, out) = run(sts().args(["tokens", "list", "--filter", "/token_principal eq 'nobody'"]));
+    assert!(ok && out.is_empty(), "{out}");
+    let (ok, out) = run(sts().args(["tokens", "show", &id]));
+    assert!(ok && out.trim() == a, "{out}");
+    let (ok, out) = run(sts().args(["tokens", "cancel", &id]));
+    assert!(ok && out.contains("successfully removed"), "{out}");
+    let (ok, _) = run(sts().args(["tokens", "show", &id]));
+    assert!(!ok);
+    let (ok, out) = run(sts().args(["tokens", "list", "--filter", "/bad"]));
+    assert!(!ok && out.contains("position"), "{out}");
 }

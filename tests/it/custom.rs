@@ -10,7 +10,6 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::common::*;
-use crate::rest::{call, expect_error, issued, publish, pyjwt_verify, rest_instance};
 
 #[path = "../../examples/custom_token.rs"]
 mod example;
@@ -373,7 +372,7 @@ fn plugins_that_panic_hang_or_answer_garbage_do_not_take_the_server_down() {
             &admin,
             "misbehaving",
             "translate",
-            &crate::rest::username_to(crate::rest::oidc_out("n")),
+            &username_to(oidc_out("n")),
         );
         assert_eq!(r.status, 200, "{}", r.body);
     };
@@ -722,7 +721,7 @@ fn reference_payloads_work_with_http_plugins_and_their_failures_are_clear() {
 
 #[test]
 fn http_plugins_speak_mutual_tls() {
-    let pki = crate::matrix::Pki::new("Plugin CA");
+    let pki = Pki::new("Plugin CA");
     let (server_crt, server_key) = pki.issue("plugin-server", "127.0.0.1", 2, (-1, 30), true);
     let (client_crt, client_key) = pki.issue("sts-client", "sts", 3, (-1, 30), false);
     let mut child = std::process::Command::new("python3")

@@ -5,7 +5,6 @@
 use serde_json::json;
 
 use crate::common::*;
-use crate::rest::{publish, rest_instance, username_to};
 
 fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
     let mut out = Vec::new();

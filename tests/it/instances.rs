@@ -5,7 +5,6 @@
 use serde_json::{Value, json};
 
 use crate::common::*;
-use crate::rest::{expect_error, publish};
 
 /// The demo SOAP instance at `element` with `edit` applied to its `saml2-config`.
 fn soap_with(element: &str, edit: impl FnOnce(&mut serde_json::Map<String, Value>)) -> Value {
@@ -14,12 +13,9 @@ fn soap_with(element: &str, edit: impl FnOnce(&mut serde_json::Map<String, Value
     j
 }
 
+/// Issue at the SOAP instance `element`, as the demo user.
 fn issue_at(s: &TestServer, element: &str) -> Reply {
-    s.post(
-        &format!("/sts/{element}"),
-        &[("Content-Type", "text/xml"), ("SOAPAction", ISSUE_ACTION)],
-        envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), RST_ISSUE),
-    )
+    issue(s, &format!("/sts/{element}"), ("demo", DEMO_PASSWORD))
 }
 
 #[test]
@@ -179,7 +175,7 @@ fn sha1_is_not_offered_for_signing() {
 
 /// A REST instance taking id_tokens of one issuer whose keys are in `jwks_file`.
 fn with_jwks_file(element: &str, jwks_file: &str) -> Value {
-    let mut st = crate::rest::rest_instance(element, false);
+    let mut st = rest_instance(element, false);
     st["supported-token-transforms"] = json!([
         {"inputTokenType": "OPENIDCONNECT", "outputTokenType": "SAML2", "invalidateInterimOpenAMSession": true}
     ]);

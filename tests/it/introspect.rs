@@ -1,10 +1,9 @@
-//! RFC 7662 introspection (`/oauth2/introspect`), OAuth client registration (`/sts-clients`,
-//! `sts client`), and RFC 8414 metadata.
+//! OAuth2 endpoints: RFC 7662 introspection (`/oauth2/introspect`), OAuth client registration
+//! (`/sts-clients`, `sts client`), RFC 8414 metadata, and the JWK set of a realm.
 
 use serde_json::{Value, json};
 
 use crate::common::*;
-use crate::rest::*;
 
 fn register(s: &TestServer, admin: &str, realm_path: &str, id: &str, method: &str) -> Value {
     let r = s.request(
@@ -493,4 +492,61 @@ fn realms_have_their_own_clients_endpoint_and_metadata() {
             .status,
         404
     );
+}
+
+#[test]
+fn jwks_of_a_realm_verifies_its_id_tokens() {
+    let s = start();
+    let admin = s.login("amadmin", ADMIN_PASSWORD);
+    let mut ec = rest_instance("ec-oidc", false);
+    ec["oidc-id-token-config"]["oidc-signature-algorithm"] = json!("ES256");
+    ec["oidc-id-token-config"]["oidc-signature-key-alias"] = json!("sts-signing-ec");
+    let mut hs = rest_instance("hs-oidc", false);
+    hs["oidc-id-token-config"]["oidc-signature-algorithm"] = json!("HS256");
+    hs["oidc-id-token-config"]["oidc-client-secret"] =
+        json!("a-shared-secret-of-32-bytes-or-more!");
+    let mut other_realm = rest_instance("elsewhere", false);
+    other_realm["deployment-config"]["deployment-realm"] = json!("/myRealm");
+    for st in [rest_instance("rs-oidc", false), ec, hs, other_realm] {
+        assert_eq!(publish(&s, &admin, "rest", &st).status, 201);
+    }
+    let r = s.get("/oauth2/connect/jwk_uri");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let jwks = r.json();
+    let keys = jwks["keys"].as_array().unwrap();
+    // RS256 and ES256 of the top-level realm (the demo SOAP instance issues no id_tokens);
+    // never the HMAC secret.
+    assert_eq!(keys.len(), 2, "{jwks}");
+    assert!(!r.body.contains("a-shared-secret"), "{}", r.body);
+    for (element, alg) in [("rs-oidc", "RS256"), ("ec-oidc", "ES256")] {
+        let jwt = issued(&call(
+            &s,
+            &admin,
+            element,
+            "translate",
+            &username_to(oidc_out("n")),
+        ));
+        let header: Value = {
+            use base64::Engine as _;
+            let h = jwt.split('.').next().unwrap();
+            serde_json::from_slice(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(h)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        let jwk = keys
+            .iter()
+            .find(|k| k["kid"] == header["kid"])
+            .unwrap_or_else(|| panic!("no key {} in {jwks}", header["kid"]));
+        assert_eq!(jwk["alg"], alg);
+        let file = s.dir.path().join(format!("{element}.jwk.json"));
+        std::fs::write(&file, jwk.to_string()).unwrap();
+        let (ok, out) = pyjwt_verify(&s, &jwt, alg, &file);
+        assert!(ok, "PyJWT with the published JWK: {out}");
+    }
+    let r = s.get("/oauth2/realms/root/realms/myRealm/connect/jwk_uri");
+    assert_eq!(r.json()["keys"].as_array().unwrap().len(), 1, "{}", r.body);
+    assert_eq!(s.get("/oauth2/connect/nothing").status, 404);
 }

@@ -5,34 +5,8 @@
 use serde_json::{Value, json};
 
 use crate::common::*;
-use crate::matrix::{idp_assertion, saml_idp};
-use crate::rest::{expect_error, rest_instance};
 
-const OP: &str = "https://op.example.com";
-const OP_SECRET: &str = "an-op-shared-secret-of-32-bytes-or-more";
 const FORGED: &str = "1999-01-01T00:00:00.000000Z  INFO sts::engine: FORGED";
-
-/// An id_token of the test OpenID provider (HS256 with its shared secret).
-fn op_id_token(sub: &str) -> String {
-    use base64::Engine as _;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-    let now = chrono::Utc::now().timestamp();
-    let h = b64(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let p = b64(
-        json!({"iss": OP, "aud": "sts", "sub": sub, "iat": now, "exp": now + 300})
-            .to_string()
-            .as_bytes(),
-    );
-    let key = openssl::pkey::PKey::hmac(OP_SECRET.as_bytes()).unwrap();
-    let mut signer =
-        openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).unwrap();
-    signer.update(format!("{h}.{p}").as_bytes()).unwrap();
-    format!("{h}.{p}.{}", b64(&signer.sign_to_vec().unwrap()))
-}
-
-fn trusted_op() -> Value {
-    json!([{"issuer": OP, "audience": ["sts"], "algorithms": ["HS256"], "client-secret": OP_SECRET}])
-}
 
 /// A persisting SOAP instance taking id_tokens and assertions of the test issuers.
 fn federated_soap(element: &str) -> Value {
@@ -57,12 +31,6 @@ fn federated_rest(element: &str) -> Value {
         {"inputTokenType": "USERNAME", "outputTokenType": "SAML2", "invalidateInterimOpenAMSession": true}
     ]);
     r
-}
-
-fn jwt_bst(jwt: &str) -> String {
-    format!(
-        "<wsse:BinarySecurityToken ValueType=\"urn:ietf:params:oauth:token-type:jwt\">{jwt}</wsse:BinarySecurityToken>"
-    )
 }
 
 fn soap_issue(base: &str, element: &str, security: &str) -> reqwest::blocking::Response {
@@ -361,9 +329,7 @@ fn id_tokens_are_bearer_tokens_whoever_asks_the_engine() {
     use sts::instance::TokenType;
     let bearer = IssueRequest::new(TokenType::OpenIdConnect);
     assert!(state.engine.issue(&instance, &principal, &bearer).is_ok());
-    let cert =
-        ProofCertificate::from_base64(&crate::rest::client_cert_b64(-1, 30), state.engine.now())
-            .unwrap();
+    let cert = ProofCertificate::from_base64(&client_cert_b64(-1, 30), state.engine.now()).unwrap();
     for key_type in [
         KeyType::PublicKey(cert),
         KeyType::SenderVouches,

@@ -273,7 +273,7 @@ fn connections_beyond_max_connections_wait_for_a_free_one() {
 #[test]
 fn tls_handshakes_beyond_max_connections_wait_for_a_free_connection() {
     use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
-    let pki = crate::matrix::Pki::new("Limits CA");
+    let pki = Pki::new("Limits CA");
     let server = pki.issue("server", "localhost", 10, (-1, 30), true);
     let s = start_with(Opts {
         tls: Some(server),

@@ -4,7 +4,6 @@
 use serde_json::json;
 
 use crate::common::*;
-use crate::rest::{publish, rest_instance};
 
 fn login_from(s: &TestServer, from: &str, user: &str, password: &str) -> u16 {
     s.post_from(

@@ -1,23 +1,31 @@
-//! Integration tests: one binary; each test starts a real server on a free port.
+//! Integration tests: one binary; each test starts a real server on a free port. One file per
+//! topic; the helpers they share are in `common/`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod cancel;
 mod cli;
 mod common;
 mod custom;
+mod delegation;
 mod encoding;
+mod encryption;
 mod faults;
+mod federation;
 mod instances;
 mod introspect;
-mod issue;
 mod issue_path;
 mod limits;
 mod lockout;
 mod matrix;
 mod openapi;
 mod peers;
+mod proof_keys;
+mod publish;
 mod readme;
-mod rest;
+mod rest_sts;
+mod rotation;
 mod sessions;
-mod tokens;
+mod soap_issue;
+mod tokengen;
+mod validate_cancel;
 mod wsdl;
+mod x509;

@@ -318,12 +318,6 @@ fn am_instance(element: &str, invalidate: bool) -> serde_json::Value {
     j
 }
 
-fn bst(token: &str) -> String {
-    format!(
-        "<wsse:BinarySecurityToken ValueType=\"http://schemas.forgerock.org/ws/securitypolicy#OpenAMSessionToken\">{token}</wsse:BinarySecurityToken>"
-    )
-}
-
 #[test]
 fn openam_session_tokens_are_soap_input_tokens() {
     let s = start_with(Opts {

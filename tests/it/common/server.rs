@@ -1,5 +1,5 @@
-//! Test harness: a real server on a free port, in process (so the clock can be pinned), with
-//! its own data directory.
+//! The test server: a real server on a free port, in process (so the clock can be pinned),
+//! with its own data directory; the `sts` binary serving as an operator runs it; replies.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,14 +9,7 @@ use sts::clock::Clock;
 use sts::identity::{FileUserStore, User, hash_password};
 use sts::secret::Secret;
 
-pub const DEMO_PASSWORD: &str = "changeit";
-pub const ADMIN_PASSWORD: &str = "admin-pw-1";
-pub const INSTANCE: &str = "soap-username-transformer";
-pub const WST: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512";
-pub const SAML2: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
-pub const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-pub const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
-pub const ISSUE_ACTION: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue";
+use super::*;
 
 pub struct TestServer {
     pub base: String,
@@ -445,138 +438,6 @@ impl Reply {
     }
 }
 
-/// A SOAP envelope with the given security header content and RST children.
-pub fn envelope(soap_ns: &str, security: &str, rst_children: &str) -> String {
-    format!(
-        concat!(
-            "<s:Envelope xmlns:s=\"{soap}\"><s:Header>",
-            "<wsa:Action xmlns:wsa=\"http://www.w3.org/2005/08/addressing\">{action}</wsa:Action>",
-            "<wsa:MessageID xmlns:wsa=\"http://www.w3.org/2005/08/addressing\">urn:uuid:5e1f2a3b-0000-4000-8000-000000000001</wsa:MessageID>",
-            "<wsse:Security xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\" ",
-            "xmlns:wsu=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd\">{security}</wsse:Security>",
-            "</s:Header><s:Body><wst:RequestSecurityToken xmlns:wst=\"{wst}\">{rst}</wst:RequestSecurityToken></s:Body></s:Envelope>"
-        ),
-        soap = soap_ns,
-        action = ISSUE_ACTION,
-        security = security,
-        wst = WST,
-        rst = rst_children,
-    )
-}
-
-pub fn username_text(user: &str, password: &str) -> String {
-    format!(
-        "<wsse:UsernameToken><wsse:Username>{user}</wsse:Username><wsse:Password Type=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText\">{password}</wsse:Password></wsse:UsernameToken>"
-    )
-}
-
-/// A PasswordDigest UsernameToken with a fresh random nonce, created now.
-pub fn username_digest(user: &str, password: &str) -> String {
-    let mut nonce = [0u8; 16];
-    openssl::rand::rand_bytes(&mut nonce).unwrap();
-    let created = chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string();
-    username_digest_with(user, password, &nonce, &created)
-}
-
-pub fn username_digest_with(user: &str, password: &str, nonce: &[u8], created: &str) -> String {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let mut h = openssl::sha::Sha1::new();
-    h.update(nonce);
-    h.update(created.as_bytes());
-    h.update(password.as_bytes());
-    let digest = b64.encode(h.finish());
-    format!(
-        "<wsse:UsernameToken><wsse:Username>{user}</wsse:Username><wsse:Password Type=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest\">{digest}</wsse:Password><wsse:Nonce EncodingType=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary\">{}</wsse:Nonce><wsu:Created>{created}</wsu:Created></wsse:UsernameToken>",
-        b64.encode(nonce)
-    )
-}
-
-pub const RST_ISSUE: &str =
-    "<wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue</wst:RequestType>";
-
-pub fn applies_to(address: &str) -> String {
-    format!(
-        "<wsp:AppliesTo xmlns:wsp=\"http://schemas.xmlsoap.org/ws/2004/09/policy\"><wsa:EndpointReference xmlns:wsa=\"http://www.w3.org/2005/08/addressing\"><wsa:Address>{address}</wsa:Address></wsa:EndpointReference></wsp:AppliesTo>"
-    )
-}
-
-/// The demo instance at `element`, persisting issued tokens or not.
-pub fn persisting_instance(element: &str, persist: bool) -> serde_json::Value {
-    let mut j = sts::datadir::demo_instance();
-    j["deployment-config"]["deployment-url-element"] = element.into();
-    j["persist-issued-tokens-in-cts"] = if persist { "true" } else { "false" }.into();
-    j
-}
-
-/// A Validate or Cancel envelope (`op` is `Validate` or `Cancel`) holding `target`.
-pub fn target_envelope(op: &str, security: &str, target: &str) -> String {
-    envelope(SOAP11, security, &format!(
-        "<wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/{op}</wst:RequestType><wst:{op}Target>{target}</wst:{op}Target>"
-    ))
-    .replace(ISSUE_ACTION, &format!("http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/{op}"))
-}
-
-/// A SecurityTokenReference to a SAML assertion by ID.
-pub fn saml_str(id: &str) -> String {
-    format!(
-        "<wsse:SecurityTokenReference xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\"><wsse:KeyIdentifier ValueType=\"http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLID\">{id}</wsse:KeyIdentifier></wsse:SecurityTokenReference>"
-    )
-}
-
-/// Runs a command; returns (success, stdout+stderr).
-pub fn run(cmd: &mut Command) -> (bool, String) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (is it installed? see README)"));
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
-}
-
-/// Verifies an assertion with `xmlsec1`, trusting only `cert`.
-pub fn xmlsec1_verify(assertion: &str, cert: &Path) -> (bool, String) {
-    let f = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(f.path(), assertion).unwrap();
-    run(Command::new("xmlsec1")
-        .arg("--verify")
-        .arg("--trusted-pem")
-        .arg(cert)
-        .arg("--id-attr:ID")
-        .arg("urn:oasis:names:tc:SAML:2.0:assertion:Assertion")
-        .arg(f.path()))
-}
-
-/// Verifies an assertion with python `signxml`, trusting only `cert`.
-pub fn signxml_verify(assertion: &str, cert: &Path) -> (bool, String) {
-    let f = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(f.path(), assertion).unwrap();
-    run(Command::new("python3")
-        .arg(peers_dir().join("signxml_verify.py"))
-        .arg(f.path())
-        .arg(cert))
-}
-
-pub fn peers_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
-}
-
-pub fn captures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/soap/captures")
-}
-
-/// Polls `done` until it holds: for changes that reach the server on a poll (instances,
-/// keys). The bound only keeps a broken build from hanging; no correct run comes near it.
-pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let guard = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while !done() {
-        assert!(std::time::Instant::now() < guard, "never happened: {what}");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
 /// The `sts` binary serving (`sts serve --listen 127.0.0.1:0`), as an operator runs it: no
 /// `STS_*` variable of this process leaks in, its stderr (the log) is collected.
 pub struct LoggedServer {
@@ -669,4 +530,15 @@ pub fn stop_gracefully(child: &mut std::process::Child) {
     );
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status {status}");
+}
+
+/// A server with the persisting instance `soap-persist`, and `opts` for the rest.
+pub fn server_with(opts: Opts) -> TestServer {
+    start_with(Opts {
+        instances: vec![(
+            "soap-persist.json".into(),
+            persisting_instance("soap-persist", true),
+        )],
+        ..opts
+    })
 }
