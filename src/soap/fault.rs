@@ -108,3 +108,80 @@ pub fn write_fault_with(
     };
     write_envelope_with(version, addr, &extra, &body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::soap::envelope::write_envelope;
+    use crate::xml::ns::{SOAP11, SOAP12};
+
+    /// The MessageID of a reply is random; the rest is compared byte for byte.
+    fn masked(s: &str) -> String {
+        match s.find("urn:uuid:") {
+            Some(i) => format!("{}UUID{}", &s[..i + 9], &s[i + 9 + 36..]),
+            None => s.to_owned(),
+        }
+    }
+
+    #[test]
+    fn faults_are_written_byte_for_byte() {
+        let wsa = WSA_NSS[0];
+        assert_eq!(
+            write_fault(
+                SoapVersion::V11,
+                None,
+                FaultCode::FailedAuthentication,
+                "no<"
+            ),
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap:Envelope xmlns:soap=\"{SOAP11}\"><soap:Body><soap:Fault xmlns:wst=\"{WST}\" xmlns:wsa=\"{wsa}\"><faultcode>wst:FailedAuthentication</faultcode><faultstring>no&lt;</faultstring></soap:Fault></soap:Body></soap:Envelope>"
+            )
+        );
+        let addr = ReplyAddressing {
+            wsa_ns: wsa,
+            action: "urn:act&",
+            relates_to: Some("m<1"),
+        };
+        let mu = write_fault_with(
+            SoapVersion::V12,
+            Some(&addr),
+            FaultCode::MustUnderstand,
+            "r",
+            Some(("urn:z\"", "Y")),
+        );
+        assert_eq!(
+            masked(&mu),
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap:Envelope xmlns:soap=\"{SOAP12}\"><soap:Header><soap:NotUnderstood xmlns:h=\"urn:z&quot;\" qname=\"h:Y\"/><wsa:Action xmlns:wsa=\"{wsa}\">urn:act&amp;</wsa:Action><wsa:MessageID xmlns:wsa=\"{wsa}\">urn:uuid:UUID</wsa:MessageID><wsa:RelatesTo xmlns:wsa=\"{wsa}\">m&lt;1</wsa:RelatesTo></soap:Header><soap:Body><soap:Fault xmlns:wst=\"{WST}\" xmlns:wsa=\"{wsa}\"><soap:Code><soap:Value>soap:MustUnderstand</soap:Value></soap:Code><soap:Reason><soap:Text xml:lang=\"en\">r</soap:Text></soap:Reason></soap:Fault></soap:Body></soap:Envelope>"
+            )
+        );
+        let addr = ReplyAddressing {
+            wsa_ns: wsa,
+            action: "a",
+            relates_to: None,
+        };
+        let failed = write_fault(SoapVersion::V12, Some(&addr), FaultCode::RequestFailed, "x");
+        assert_eq!(
+            masked(&failed),
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap:Envelope xmlns:soap=\"{SOAP12}\"><soap:Header><wsa:Action xmlns:wsa=\"{wsa}\">a</wsa:Action><wsa:MessageID xmlns:wsa=\"{wsa}\">urn:uuid:UUID</wsa:MessageID></soap:Header><soap:Body><soap:Fault xmlns:wst=\"{WST}\" xmlns:wsa=\"{wsa}\"><soap:Code><soap:Value>soap:Receiver</soap:Value><soap:Subcode><soap:Value>wst:RequestFailed</soap:Value></soap:Subcode></soap:Code><soap:Reason><soap:Text xml:lang=\"en\">x</soap:Text></soap:Reason></soap:Fault></soap:Body></soap:Envelope>"
+            )
+        );
+        let mu11 = write_fault_with(
+            SoapVersion::V11,
+            None,
+            FaultCode::MustUnderstand,
+            "m",
+            Some(("urn:z", "Y")),
+        );
+        assert!(mu11.contains("<soap:Body><soap:Fault xmlns:wst=") && !mu11.contains("Header"));
+        assert!(mu11.contains("<faultcode>soap:MustUnderstand</faultcode>"));
+        let body = write_envelope(SoapVersion::V11, None, "<b/>");
+        assert_eq!(
+            body,
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap:Envelope xmlns:soap=\"{SOAP11}\"><soap:Body><b/></soap:Body></soap:Envelope>"
+            )
+        );
+    }
+}

@@ -240,3 +240,86 @@ pub fn build(
     };
     Ok(Built { wire, assertion })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xml::ns::{AC_PASSWORD, NAMEID_UNSPECIFIED, SAML2};
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_767_323_045 + secs, 0).unwrap()
+    }
+
+    fn spec<'a>(
+        attributes: &'a [(String, Vec<String>)],
+        confirmation: Confirmation<'a>,
+    ) -> AssertionSpec<'a> {
+        AssertionSpec {
+            id: "_a\"",
+            issuer: "iss<",
+            issue_instant: at(0),
+            name_id: "alice&",
+            name_id_format: NAMEID_UNSPECIFIED,
+            not_before: at(0),
+            not_on_or_after: at(600),
+            recipient: None,
+            audience: None,
+            authn_instant: at(-5),
+            session_index: None,
+            authn_context: AC_PASSWORD,
+            attributes,
+            confirmation,
+        }
+    }
+
+    /// Unsigned and unencrypted, the assertion is exactly this text: relying parties and the
+    /// integration tests verify signatures over it.
+    #[test]
+    fn assertions_are_written_byte_for_byte() {
+        let attrs = vec![("mail".to_owned(), vec!["a@x".to_owned(), "b<".to_owned()])];
+        let mut s = spec(
+            &attrs,
+            Confirmation::HolderOfKey {
+                cert_der: &[1, 2, 3],
+            },
+        );
+        s.recipient = Some("urn:r");
+        s.audience = Some("urn:aud");
+        s.session_index = Some("s1");
+        let built = build(&s, None, None).unwrap();
+        assert_eq!(built.wire, built.assertion);
+        assert_eq!(
+            built.wire,
+            format!(
+                "<saml2:Assertion xmlns:saml2=\"{SAML2}\" xmlns:xs=\"{XS}\" xmlns:xsi=\"{XSI}\" ID=\"_a&quot;\" IssueInstant=\"2026-01-02T03:04:05Z\" Version=\"2.0\"><saml2:Issuer>iss&lt;</saml2:Issuer><saml2:Subject><saml2:NameID Format=\"{NAMEID_UNSPECIFIED}\">alice&amp;</saml2:NameID><saml2:SubjectConfirmation Method=\"{CM_HOLDER_OF_KEY}\"><saml2:SubjectConfirmationData xsi:type=\"saml2:KeyInfoConfirmationDataType\" NotOnOrAfter=\"2026-01-02T03:14:05Z\" Recipient=\"urn:r\"><ds:KeyInfo xmlns:ds=\"{DS}\"><ds:X509Data><ds:X509Certificate>AQID</ds:X509Certificate></ds:X509Data></ds:KeyInfo></saml2:SubjectConfirmationData></saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore=\"2026-01-02T03:04:05Z\" NotOnOrAfter=\"2026-01-02T03:14:05Z\"><saml2:AudienceRestriction><saml2:Audience>urn:aud</saml2:Audience></saml2:AudienceRestriction></saml2:Conditions><saml2:AuthnStatement AuthnInstant=\"2026-01-02T03:04:00Z\" SessionIndex=\"s1\"><saml2:AuthnContext><saml2:AuthnContextClassRef>{AC_PASSWORD}</saml2:AuthnContextClassRef></saml2:AuthnContext></saml2:AuthnStatement><saml2:AttributeStatement><saml2:Attribute Name=\"mail\" NameFormat=\"{ATTRNAME_UNSPECIFIED}\"><saml2:AttributeValue xsi:type=\"xs:string\">a@x</saml2:AttributeValue><saml2:AttributeValue xsi:type=\"xs:string\">b&lt;</saml2:AttributeValue></saml2:Attribute></saml2:AttributeStatement></saml2:Assertion>"
+            )
+        );
+        let bearer = build(&spec(&[], Confirmation::Bearer), None, None).unwrap();
+        assert!(bearer.wire.contains(&format!(
+            "<saml2:SubjectConfirmation Method=\"{CM_BEARER}\"><saml2:SubjectConfirmationData NotOnOrAfter=\"2026-01-02T03:14:05Z\"/></saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore=\"2026-01-02T03:04:05Z\" NotOnOrAfter=\"2026-01-02T03:14:05Z\"></saml2:Conditions><saml2:AuthnStatement AuthnInstant=\"2026-01-02T03:04:00Z\"><saml2:AuthnContext>"
+        )), "{}", bearer.wire);
+        assert!(
+            bearer
+                .wire
+                .ends_with("</saml2:AuthnStatement></saml2:Assertion>")
+        );
+        let symmetric = build(
+            &spec(
+                &[],
+                Confirmation::HolderOfSymmetricKey {
+                    encrypted_key: "<k/>",
+                },
+            ),
+            None,
+            None,
+        )
+        .unwrap();
+        assert!(symmetric.wire.contains(&format!(
+            "<saml2:SubjectConfirmationData xsi:type=\"saml2:KeyInfoConfirmationDataType\" NotOnOrAfter=\"2026-01-02T03:14:05Z\"><ds:KeyInfo xmlns:ds=\"{DS}\"><k/></ds:KeyInfo></saml2:SubjectConfirmationData>"
+        )));
+        let vouches = build(&spec(&[], Confirmation::SenderVouches), None, None).unwrap();
+        assert!(vouches.wire.contains(&format!(
+            "Method=\"{CM_SENDER_VOUCHES}\"><saml2:SubjectConfirmationData NotOnOrAfter"
+        )));
+    }
+}

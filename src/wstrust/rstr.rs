@@ -153,3 +153,116 @@ pub fn write_issue_response(r: &IssuedTokenResponse<'_>) -> String {
     out.push_str("</wst:KeyType></wst:RequestSecurityTokenResponse></wst:RequestSecurityTokenResponseCollection>");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use crate::wstrust::proof::Returned;
+    use crate::xml::ns::{BINARY_SECRET_SYMMETRIC, KEY_TYPE_BEARER, KEY_TYPE_SYMMETRIC_KEY};
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_767_323_045 + secs, 0).unwrap()
+    }
+
+    const LIFETIME: &str = "<wsu:Created>2026-01-02T03:04:05.000Z</wsu:Created><wsu:Expires>2026-01-02T03:14:05.000Z</wsu:Expires>";
+
+    /// The exact bytes of each response: clients and the integration tests compare them.
+    #[test]
+    fn issue_responses_are_written_byte_for_byte() {
+        let saml = write_issue_response(&IssuedTokenResponse {
+            context: Some("c&1"),
+            token_type_uri: TOKEN_TYPE_SAML20,
+            token_xml: "<t/>",
+            token_id: "_id",
+            created: at(0),
+            expires: at(600),
+            applies_to: Some("urn:rp<"),
+            key_type: KEY_TYPE_BEARER,
+            proof: None,
+            custom: false,
+        });
+        let reference = format!(
+            "<wsse:SecurityTokenReference xmlns:wsse=\"{WSSE}\" xmlns:wsse11=\"{WSSE11}\" wsse11:TokenType=\"{TOKEN_TYPE_SAML20}\"><wsse:KeyIdentifier ValueType=\"{SAMLID_VALUE_TYPE}\">_id</wsse:KeyIdentifier></wsse:SecurityTokenReference>"
+        );
+        assert_eq!(
+            saml,
+            format!(
+                "<wst:RequestSecurityTokenResponseCollection xmlns:wst=\"{WST}\"><wst:RequestSecurityTokenResponse Context=\"c&amp;1\"><wst:TokenType>{TOKEN_TYPE_SAML20}</wst:TokenType><wst:RequestedSecurityToken><t/></wst:RequestedSecurityToken><wst:RequestedAttachedReference>{reference}</wst:RequestedAttachedReference><wst:RequestedUnattachedReference>{reference}</wst:RequestedUnattachedReference><wst:Lifetime xmlns:wsu=\"{WSU}\">{LIFETIME}</wst:Lifetime><wsp:AppliesTo xmlns:wsp=\"{}\"><wsa:EndpointReference xmlns:wsa=\"{}\"><wsa:Address>urn:rp&lt;</wsa:Address></wsa:EndpointReference></wsp:AppliesTo><wst:KeyType>{KEY_TYPE_BEARER}</wst:KeyType></wst:RequestSecurityTokenResponse></wst:RequestSecurityTokenResponseCollection>",
+                WSP_NSS[0], WSA_NSS[0]
+            )
+        );
+        let proof = SymmetricProof {
+            key: Secret::new(vec![1u8; 16]),
+            returned: Returned::Key,
+        };
+        let custom = write_issue_response(&IssuedTokenResponse {
+            context: None,
+            token_type_uri: "urn:c\"",
+            token_xml: "X",
+            token_id: "c<id",
+            created: at(0),
+            expires: at(600),
+            applies_to: None,
+            key_type: KEY_TYPE_SYMMETRIC_KEY,
+            proof: Some(&proof),
+            custom: true,
+        });
+        let reference = format!(
+            "<wsse:SecurityTokenReference xmlns:wsse=\"{WSSE}\"><wsse:KeyIdentifier ValueType=\"urn:c&quot;\">c&lt;id</wsse:KeyIdentifier></wsse:SecurityTokenReference>"
+        );
+        assert_eq!(
+            custom,
+            format!(
+                "<wst:RequestSecurityTokenResponseCollection xmlns:wst=\"{WST}\"><wst:RequestSecurityTokenResponse><wst:TokenType>urn:c\"</wst:TokenType><wst:RequestedSecurityToken>X</wst:RequestedSecurityToken><wst:RequestedAttachedReference>{reference}</wst:RequestedAttachedReference><wst:RequestedUnattachedReference>{reference}</wst:RequestedUnattachedReference><wst:RequestedProofToken><wst:BinarySecret Type=\"{BINARY_SECRET_SYMMETRIC}\">AQEBAQEBAQEBAQEBAQEBAQ==</wst:BinarySecret></wst:RequestedProofToken><wst:KeySize>128</wst:KeySize><wst:Lifetime xmlns:wsu=\"{WSU}\">{LIFETIME}</wst:Lifetime><wst:KeyType>{KEY_TYPE_SYMMETRIC_KEY}</wst:KeyType></wst:RequestSecurityTokenResponse></wst:RequestSecurityTokenResponseCollection>"
+            )
+        );
+        let computed = SymmetricProof {
+            key: Secret::new(vec![1u8; 32]),
+            returned: Returned::Computed {
+                issuer_entropy: vec![2u8; 3],
+            },
+        };
+        let mut out = String::new();
+        proof::write(&mut out, &computed);
+        assert_eq!(
+            out,
+            format!(
+                "<wst:RequestedProofToken><wst:ComputedKey>{}</wst:ComputedKey></wst:RequestedProofToken><wst:Entropy><wst:BinarySecret Type=\"{}\">AgIC</wst:BinarySecret></wst:Entropy><wst:KeySize>256</wst:KeySize>",
+                crate::xml::ns::CK_PSHA1,
+                crate::xml::ns::BINARY_SECRET_NONCE
+            )
+        );
+    }
+
+    #[test]
+    fn validate_cancel_and_binary_tokens_are_written_byte_for_byte() {
+        assert_eq!(
+            write_validate_response(Some("x\"y"), false, "a<b"),
+            format!(
+                "<wst:RequestSecurityTokenResponse xmlns:wst=\"{WST}\" Context=\"x&quot;y\"><wst:TokenType>{TOKEN_TYPE_STATUS}</wst:TokenType><wst:Status><wst:Code>{STATUS_INVALID}</wst:Code><wst:Reason>a&lt;b</wst:Reason></wst:Status></wst:RequestSecurityTokenResponse>"
+            )
+        );
+        assert!(write_validate_response(None, true, "").contains(&format!(
+            "<wst:Code>{STATUS_VALID}</wst:Code><wst:Reason></wst:Reason>"
+        )));
+        assert_eq!(
+            write_cancel_response(None),
+            format!(
+                "<wst:RequestSecurityTokenResponse xmlns:wst=\"{WST}\"><wst:RequestedTokenCancelled/></wst:RequestSecurityTokenResponse>"
+            )
+        );
+        assert_eq!(
+            binary_token_xml("urn:t&", Some("i\"d"), "tok"),
+            format!(
+                "<wsse:BinarySecurityToken xmlns:wsse=\"{WSSE}\" xmlns:wsu=\"{WSU}\" wsu:Id=\"i&quot;d\" ValueType=\"urn:t&amp;\" EncodingType=\"{BASE64_BINARY}\">dG9r</wsse:BinarySecurityToken>"
+            )
+        );
+        assert_eq!(
+            binary_token_xml("urn:t", None, "tok"),
+            format!(
+                "<wsse:BinarySecurityToken xmlns:wsse=\"{WSSE}\" ValueType=\"urn:t\" EncodingType=\"{BASE64_BINARY}\">dG9r</wsse:BinarySecurityToken>"
+            )
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! A small, namespace-resolved element tree for hostile input, and escaping for output; with
-//! [`ns`], the one home of every namespace URI, and [`datetime`], `xs:dateTime`. A leaf.
+//! [`write`], a writer that escapes by construction, [`ns`], the one home of every namespace
+//! URI, and [`datetime`], `xs:dateTime`. A leaf.
 //!
 //! Parsing refuses DTDs (and therefore any entity other than the five predefined ones and
 //! character references), non-UTF-8 input, and input beyond the [`Limits`]. Every element keeps
@@ -9,6 +10,7 @@
 
 pub mod datetime;
 pub mod ns;
+pub mod write;
 
 use std::borrow::Cow;
 use std::ops::Range;
