@@ -1,11 +1,12 @@
 //! WS-Addressing: reading the request's headers, and the reply's (action, message id,
 //! relation) and fault actions.
 
+use crate::xml::Element;
 use crate::xml::ns::{
     WSA_2004, WSA_2004_ANONYMOUS, WSA_2004_FAULT_ACTION, WSA_ANONYMOUS, WSA_FAULT_ACTION, WSA_NONE,
     WSA_NSS, WSA_SOAP_FAULT_ACTION,
 };
-use crate::xml::{Element, escape_text};
+use crate::xml::write::Writer;
 
 use super::envelope::{Envelope, SoapError, SoapVersion, must_understand, targets_us};
 
@@ -18,7 +19,7 @@ pub struct Addressing {
 }
 
 /// The WS-Addressing namespace and MessageID a reply (a fault among them) goes with, read as
-/// [`read_headers`] reads them (the namespace of the first addressing header for this node, the
+/// [`read_headers`](super::read_headers) reads them (the namespace of the first addressing header for this node, the
 /// first MessageID) but without judging the headers, so that a fault raised while they are read
 /// still relates to the request. Without addressing headers: WS-Addressing 1.0, no MessageID.
 pub fn reply_addressing_of(env: &Envelope) -> (&'static str, Option<String>) {
@@ -44,47 +45,18 @@ pub struct ReplyAddressing<'a> {
     pub relates_to: Option<&'a str>,
 }
 
-pub(super) fn write_header(
-    out: &mut String,
-    prefix: &str,
-    addr: Option<&ReplyAddressing<'_>>,
-    extra: &str,
-) {
-    let Some(a) = addr else {
-        if !extra.is_empty() {
-            out.push('<');
-            out.push_str(prefix);
-            out.push_str(":Header>");
-            out.push_str(extra);
-            out.push_str("</");
-            out.push_str(prefix);
-            out.push_str(":Header>");
-        }
-        return;
-    };
-    out.push('<');
-    out.push_str(prefix);
-    out.push_str(":Header>");
-    out.push_str(extra);
-    out.push_str("<wsa:Action xmlns:wsa=\"");
-    out.push_str(a.wsa_ns);
-    out.push_str("\">");
-    out.push_str(&escape_text(a.action));
-    out.push_str("</wsa:Action><wsa:MessageID xmlns:wsa=\"");
-    out.push_str(a.wsa_ns);
-    out.push_str("\">urn:uuid:");
-    out.push_str(&uuid::Uuid::new_v4().to_string());
-    out.push_str("</wsa:MessageID>");
+pub(super) fn write_reply_headers(w: &mut Writer, a: &ReplyAddressing<'_>) {
+    w.start("wsa:Action")
+        .ns("wsa", a.wsa_ns)
+        .text(a.action)
+        .end();
+    w.start("wsa:MessageID")
+        .ns("wsa", a.wsa_ns)
+        .text(&format!("urn:uuid:{}", uuid::Uuid::new_v4()))
+        .end();
     if let Some(rel) = a.relates_to {
-        out.push_str("<wsa:RelatesTo xmlns:wsa=\"");
-        out.push_str(a.wsa_ns);
-        out.push_str("\">");
-        out.push_str(&escape_text(rel));
-        out.push_str("</wsa:RelatesTo>");
+        w.start("wsa:RelatesTo").ns("wsa", a.wsa_ns).text(rel).end();
     }
-    out.push_str("</");
-    out.push_str(prefix);
-    out.push_str(":Header>");
 }
 
 /// WS-Addressing's action for faults, in the namespace the request used.

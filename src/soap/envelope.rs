@@ -4,9 +4,10 @@
 use crate::xml::ns::{
     SOAP11, SOAP11_ACTOR_NEXT, SOAP12, SOAP12_ROLE_NEXT, SOAP12_ROLE_ULTIMATE_RECEIVER, WSU,
 };
+use crate::xml::write::Writer;
 use crate::xml::{Element, Limits, XmlError};
 
-use super::addressing::{ReplyAddressing, write_header};
+use super::addressing::{ReplyAddressing, write_reply_headers};
 
 /// SOAP version of a message; replies use the version of the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,24 +143,35 @@ pub fn write_envelope(
     addr: Option<&ReplyAddressing<'_>>,
     body: &str,
 ) -> String {
-    write_envelope_with(version, addr, "", body)
+    write_envelope_with(version, addr, None, &|w| {
+        w.raw(body);
+    })
 }
 
+/// An envelope with the reply addressing headers, after `extra_header` if given (header
+/// blocks the fault writer adds), and a body that `body` writes.
 pub(super) fn write_envelope_with(
     version: SoapVersion,
     addr: Option<&ReplyAddressing<'_>>,
-    extra_headers: &str,
-    body: &str,
+    extra_header: Option<&dyn Fn(&mut Writer)>,
+    body: &dyn Fn(&mut Writer),
 ) -> String {
-    let mut out = String::with_capacity(body.len() + 512);
-    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap:Envelope xmlns:soap=\"");
-    out.push_str(version.ns());
-    out.push_str("\">");
-    write_header(&mut out, "soap", addr, extra_headers);
-    out.push_str("<soap:Body>");
-    out.push_str(body);
-    out.push_str("</soap:Body></soap:Envelope>");
-    out
+    let mut w = Writer::with_capacity(1024);
+    w.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+    w.start("soap:Envelope").ns("soap", version.ns());
+    if addr.is_some() || extra_header.is_some() {
+        w.start("soap:Header");
+        if let Some(extra) = extra_header {
+            extra(&mut w);
+        }
+        if let Some(a) = addr {
+            write_reply_headers(&mut w, a);
+        }
+        w.end();
+    }
+    w.start("soap:Body");
+    body(&mut w);
+    w.finish()
 }
 
 /// Reads the `action` parameter of a SOAP 1.2 Content-Type.

@@ -1,7 +1,7 @@
 //! SOAP faults with WS-Trust and WS-Addressing codes, for either SOAP version.
 
 use crate::xml::ns::{WSA_NSS, WST};
-use crate::xml::{escape_attr, escape_text};
+use crate::xml::write::Writer;
 
 use super::addressing::ReplyAddressing;
 use super::envelope::{SoapVersion, write_envelope_with};
@@ -68,45 +68,56 @@ pub fn write_fault_with(
     reason: &str,
     not_understood: Option<(&str, &str)>,
 ) -> String {
-    let wst = WST;
-    let wsa = WSA_NSS[0];
-    let reason = escape_text(reason);
-    let body = match version {
-        SoapVersion::V11 => {
-            let faultcode = match code.qname() {
-                Some(q) => q,
-                None if code == FaultCode::VersionMismatch => "soap:VersionMismatch".into(),
-                None => "soap:MustUnderstand".into(),
-            };
-            format!(
-                "<soap:Fault xmlns:wst=\"{wst}\" xmlns:wsa=\"{wsa}\"><faultcode>{faultcode}</faultcode><faultstring>{reason}</faultstring></soap:Fault>"
-            )
+    let body = |w: &mut Writer| {
+        w.start("soap:Fault").ns("wst", WST).ns("wsa", WSA_NSS[0]);
+        match version {
+            SoapVersion::V11 => {
+                let faultcode = match code.qname() {
+                    Some(q) => q,
+                    None if code == FaultCode::VersionMismatch => "soap:VersionMismatch".into(),
+                    None => "soap:MustUnderstand".into(),
+                };
+                w.element("faultcode", &faultcode);
+                w.element("faultstring", reason);
+            }
+            SoapVersion::V12 => {
+                let value = match code {
+                    FaultCode::VersionMismatch => "soap:VersionMismatch",
+                    FaultCode::MustUnderstand => "soap:MustUnderstand",
+                    c if c.receiver() => "soap:Receiver",
+                    _ => "soap:Sender",
+                };
+                w.start("soap:Code");
+                w.element("soap:Value", value);
+                if let Some(q) = code.qname() {
+                    w.start("soap:Subcode");
+                    w.element("soap:Value", &q);
+                    w.end();
+                }
+                w.end();
+                w.start("soap:Reason");
+                w.start("soap:Text")
+                    .attr("xml:lang", "en")
+                    .text(reason)
+                    .end();
+                w.end();
+            }
         }
-        SoapVersion::V12 => {
-            let value = match code {
-                FaultCode::VersionMismatch => "soap:VersionMismatch",
-                FaultCode::MustUnderstand => "soap:MustUnderstand",
-                c if c.receiver() => "soap:Receiver",
-                _ => "soap:Sender",
-            };
-            let subcode = code
-                .qname()
-                .map(|q| format!("<soap:Subcode><soap:Value>{q}</soap:Value></soap:Subcode>"))
-                .unwrap_or_default();
-            format!(
-                "<soap:Fault xmlns:wst=\"{wst}\" xmlns:wsa=\"{wsa}\"><soap:Code><soap:Value>{value}</soap:Value>{subcode}</soap:Code><soap:Reason><soap:Text xml:lang=\"en\">{reason}</soap:Text></soap:Reason></soap:Fault>"
-            )
+        w.end();
+    };
+    let header = |w: &mut Writer| {
+        if let Some((ns, local)) = not_understood {
+            w.start("soap:NotUnderstood")
+                .ns("h", ns)
+                .attr("qname", &format!("h:{local}"))
+                .end();
         }
     };
-    let extra = match (version, not_understood) {
-        (SoapVersion::V12, Some((ns, local))) => format!(
-            "<soap:NotUnderstood xmlns:h=\"{}\" qname=\"h:{}\"/>",
-            escape_attr(ns),
-            escape_attr(local)
-        ),
-        _ => String::new(),
+    let extra: Option<&dyn Fn(&mut Writer)> = match (version, not_understood) {
+        (SoapVersion::V12, Some(_)) => Some(&header),
+        _ => None,
     };
-    write_envelope_with(version, addr, &extra, &body)
+    write_envelope_with(version, addr, extra, &body)
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::crypto::encoding::base64_encode;
 use crate::tokens::xmlenc::{EncryptError, Encrypter};
-use crate::xml::{escape_attr, escape_text};
+use crate::xml::write::Writer;
 use crate::xmldsig::{self, DigestAlgorithm, SignatureAlgorithm, SigningKey};
 
 use crate::xml::ns::{ATTRNAME_UNSPECIFIED, CM_HOLDER_OF_KEY, CM_SENDER_VOUCHES, DS, XS, XSI};
@@ -93,6 +94,47 @@ pub fn new_assertion_id() -> String {
     format!("_{}", uuid::Uuid::new_v4().simple())
 }
 
+/// `saml2:NameID`; declaring `saml2` when it is encrypted on its own.
+fn write_name_id(w: &mut Writer, spec: &AssertionSpec<'_>, declare: bool) {
+    let tag = w.start("saml2:NameID");
+    let tag = if declare {
+        tag.ns("saml2", SAML2_NS)
+    } else {
+        tag
+    };
+    tag.attr("Format", spec.name_id_format)
+        .text(spec.name_id)
+        .end();
+}
+
+/// One `saml2:Attribute` with string values; declaring the namespaces it uses when it is
+/// encrypted on its own (out of context).
+fn write_attribute(w: &mut Writer, name: &str, values: &[String], declare: bool) {
+    let tag = w.start("saml2:Attribute");
+    let tag = if declare {
+        tag.ns("saml2", SAML2_NS).ns("xs", XS).ns("xsi", XSI)
+    } else {
+        tag
+    };
+    tag.attr("Name", name)
+        .attr("NameFormat", ATTRNAME_UNSPECIFIED)
+        .text("");
+    for v in values {
+        w.start("saml2:AttributeValue")
+            .attr("xsi:type", "xs:string")
+            .text(v)
+            .end();
+    }
+    w.end();
+}
+
+/// The part `write` produces, as its own text: what gets encrypted.
+fn fragment(write: impl FnOnce(&mut Writer)) -> String {
+    let mut w = Writer::with_capacity(512);
+    write(&mut w);
+    w.finish()
+}
+
 /// Builds the assertion; signs it when `sign` is given (the signature goes right after
 /// `saml2:Issuer`, where the SAML schema puts it).
 pub fn build(
@@ -101,15 +143,17 @@ pub fn build(
     encryption: Option<&Encryption>,
 ) -> Result<Built, BuildError> {
     let encrypter = |part: bool| encryption.filter(|_| part).map(|e| &e.encrypter);
-    let mut out = String::with_capacity(4096);
-    out.push_str(&format!(
-        "<saml2:Assertion xmlns:saml2=\"{SAML2_NS}\" xmlns:xs=\"{XS}\" xmlns:xsi=\"{XSI}\" ID=\"{}\" IssueInstant=\"{}\" Version=\"2.0\"><saml2:Issuer>{}</saml2:Issuer>",
-        escape_attr(spec.id),
-        saml_datetime(spec.issue_instant),
-        escape_text(spec.issuer),
-    ));
+    let mut w = Writer::with_capacity(4096);
+    w.start("saml2:Assertion")
+        .ns("saml2", SAML2_NS)
+        .ns("xs", XS)
+        .ns("xsi", XSI)
+        .attr("ID", spec.id)
+        .attr("IssueInstant", &saml_datetime(spec.issue_instant))
+        .attr("Version", "2.0");
+    w.element("saml2:Issuer", spec.issuer);
     if let Some(s) = &sign {
-        out.push_str(&xmldsig::signature_template(spec.id, s.signature, s.digest));
+        w.raw(&xmldsig::signature_template(spec.id, s.signature, s.digest));
     }
     let method = match spec.confirmation {
         Confirmation::Bearer => CM_BEARER,
@@ -118,111 +162,72 @@ pub fn build(
             CM_HOLDER_OF_KEY
         }
     };
-    out.push_str("<saml2:Subject>");
+    w.start("saml2:Subject");
     match encrypter(encryption.is_some_and(|e| e.name_id)) {
-        None => out.push_str(&format!(
-            "<saml2:NameID Format=\"{}\">{}</saml2:NameID>",
-            escape_attr(spec.name_id_format),
-            escape_text(spec.name_id),
-        )),
+        None => write_name_id(&mut w, spec, false),
         Some(enc) => {
-            let name_id = format!(
-                "<saml2:NameID xmlns:saml2=\"{SAML2_NS}\" Format=\"{}\">{}</saml2:NameID>",
-                escape_attr(spec.name_id_format),
-                escape_text(spec.name_id),
-            );
-            out.push_str("<saml2:EncryptedID>");
-            out.push_str(&enc.encrypt(&name_id)?);
-            out.push_str("</saml2:EncryptedID>");
+            let name_id = fragment(|w| write_name_id(w, spec, true));
+            w.start("saml2:EncryptedID")
+                .raw(&enc.encrypt(&name_id)?)
+                .end();
         }
     }
-    out.push_str(&format!(
-        "<saml2:SubjectConfirmation Method=\"{method}\"><saml2:SubjectConfirmationData"
-    ));
-    if let Confirmation::HolderOfKey { .. } | Confirmation::HolderOfSymmetricKey { .. } =
-        spec.confirmation
-    {
-        out.push_str(" xsi:type=\"saml2:KeyInfoConfirmationDataType\"");
-    }
-    out.push_str(&format!(
-        " NotOnOrAfter=\"{}\"",
-        saml_datetime(spec.not_on_or_after)
-    ));
-    if let Some(r) = spec.recipient {
-        out.push_str(&format!(" Recipient=\"{}\"", escape_attr(r)));
-    }
+    w.start("saml2:SubjectConfirmation").attr("Method", method);
+    let tag = w.start("saml2:SubjectConfirmationData");
+    let tag = match spec.confirmation {
+        Confirmation::HolderOfKey { .. } | Confirmation::HolderOfSymmetricKey { .. } => {
+            tag.attr("xsi:type", "saml2:KeyInfoConfirmationDataType")
+        }
+        _ => tag,
+    };
+    tag.attr("NotOnOrAfter", &saml_datetime(spec.not_on_or_after))
+        .attr_opt("Recipient", spec.recipient);
     match spec.confirmation {
         Confirmation::HolderOfKey { cert_der } => {
-            use base64::Engine as _;
-            out.push_str(&format!(
-                "><ds:KeyInfo xmlns:ds=\"{}\"><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></saml2:SubjectConfirmationData>",
-                DS,
-                base64::engine::general_purpose::STANDARD.encode(cert_der)
-            ));
+            w.start("ds:KeyInfo").ns("ds", DS);
+            w.start("ds:X509Data");
+            w.element("ds:X509Certificate", &base64_encode(cert_der));
+            w.end().end();
         }
         Confirmation::HolderOfSymmetricKey { encrypted_key } => {
-            out.push_str(&format!(
-                "><ds:KeyInfo xmlns:ds=\"{}\">{encrypted_key}</ds:KeyInfo></saml2:SubjectConfirmationData>",
-                DS,
-            ));
+            w.start("ds:KeyInfo").ns("ds", DS).raw(encrypted_key).end();
         }
-        _ => out.push_str("/>"),
+        _ => {}
     }
-    out.push_str(&format!(
-        "</saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore=\"{}\" NotOnOrAfter=\"{}\">",
-        saml_datetime(spec.not_before),
-        saml_datetime(spec.not_on_or_after),
-    ));
+    w.end().end().end();
+    w.start("saml2:Conditions")
+        .attr("NotBefore", &saml_datetime(spec.not_before))
+        .attr("NotOnOrAfter", &saml_datetime(spec.not_on_or_after))
+        .text("");
     if let Some(a) = spec.audience {
-        out.push_str(&format!(
-            "<saml2:AudienceRestriction><saml2:Audience>{}</saml2:Audience></saml2:AudienceRestriction>",
-            escape_text(a)
-        ));
+        w.start("saml2:AudienceRestriction");
+        w.element("saml2:Audience", a);
+        w.end();
     }
-    out.push_str(&format!(
-        "</saml2:Conditions><saml2:AuthnStatement AuthnInstant=\"{}\"",
-        saml_datetime(spec.authn_instant)
-    ));
-    if let Some(si) = spec.session_index {
-        out.push_str(&format!(" SessionIndex=\"{}\"", escape_attr(si)));
-    }
-    out.push_str(&format!(
-        "><saml2:AuthnContext><saml2:AuthnContextClassRef>{}</saml2:AuthnContextClassRef></saml2:AuthnContext></saml2:AuthnStatement>",
-        escape_text(spec.authn_context),
-    ));
+    w.end();
+    w.start("saml2:AuthnStatement")
+        .attr("AuthnInstant", &saml_datetime(spec.authn_instant))
+        .attr_opt("SessionIndex", spec.session_index);
+    w.start("saml2:AuthnContext");
+    w.element("saml2:AuthnContextClassRef", spec.authn_context);
+    w.end().end();
     if !spec.attributes.is_empty() {
-        out.push_str("<saml2:AttributeStatement>");
+        w.start("saml2:AttributeStatement");
         let enc = encrypter(encryption.is_some_and(|e| e.attributes));
         for (name, values) in spec.attributes {
-            // Encrypted out of context, an attribute declares the namespaces it uses.
-            let declare = if enc.is_some() {
-                format!(" xmlns:saml2=\"{SAML2_NS}\" xmlns:xs=\"{XS}\" xmlns:xsi=\"{XSI}\"")
-            } else {
-                String::new()
-            };
-            let mut attr = format!(
-                "<saml2:Attribute{declare} Name=\"{}\" NameFormat=\"{ATTRNAME_UNSPECIFIED}\">",
-                escape_attr(name)
-            );
-            for v in values {
-                attr.push_str(&format!(
-                    "<saml2:AttributeValue xsi:type=\"xs:string\">{}</saml2:AttributeValue>",
-                    escape_text(v)
-                ));
-            }
-            attr.push_str("</saml2:Attribute>");
             match enc {
-                None => out.push_str(&attr),
+                None => write_attribute(&mut w, name, values, false),
                 Some(enc) => {
-                    out.push_str("<saml2:EncryptedAttribute>");
-                    out.push_str(&enc.encrypt(&attr)?);
-                    out.push_str("</saml2:EncryptedAttribute>");
+                    let attr = fragment(|w| write_attribute(w, name, values, true));
+                    w.start("saml2:EncryptedAttribute")
+                        .raw(&enc.encrypt(&attr)?)
+                        .end();
                 }
             }
         }
-        out.push_str("</saml2:AttributeStatement>");
+        w.end();
     }
-    out.push_str("</saml2:Assertion>");
+    let out = w.finish();
     let assertion = match sign {
         None => out,
         Some(s) => {
@@ -233,10 +238,14 @@ pub fn build(
     };
     let wire = match encrypter(encryption.is_some_and(|e| e.assertion)) {
         None => assertion.clone(),
-        Some(enc) => format!(
-            "<saml2:EncryptedAssertion xmlns:saml2=\"{SAML2_NS}\">{}</saml2:EncryptedAssertion>",
-            enc.encrypt(&assertion)?
-        ),
+        Some(enc) => {
+            let encrypted = enc.encrypt(&assertion)?;
+            fragment(|w| {
+                w.start("saml2:EncryptedAssertion")
+                    .ns("saml2", SAML2_NS)
+                    .raw(&encrypted);
+            })
+        }
     };
     Ok(Built { wire, assertion })
 }
@@ -321,5 +330,29 @@ mod tests {
         assert!(vouches.wire.contains(&format!(
             "Method=\"{CM_SENDER_VOUCHES}\"><saml2:SubjectConfirmationData NotOnOrAfter"
         )));
+    }
+
+    /// What gets encrypted on its own declares its namespaces, as before the writer.
+    #[test]
+    fn encrypted_parts_declare_their_namespaces() {
+        let s = spec(&[], Confirmation::Bearer);
+        assert_eq!(
+            fragment(|w| write_name_id(w, &s, true)),
+            format!(
+                "<saml2:NameID xmlns:saml2=\"{SAML2}\" Format=\"{NAMEID_UNSPECIFIED}\">alice&amp;</saml2:NameID>"
+            )
+        );
+        assert_eq!(
+            fragment(|w| write_attribute(w, "n\"", &["v".to_owned()], true)),
+            format!(
+                "<saml2:Attribute xmlns:saml2=\"{SAML2}\" xmlns:xs=\"{XS}\" xmlns:xsi=\"{XSI}\" Name=\"n&quot;\" NameFormat=\"{ATTRNAME_UNSPECIFIED}\"><saml2:AttributeValue xsi:type=\"xs:string\">v</saml2:AttributeValue></saml2:Attribute>"
+            )
+        );
+        assert_eq!(
+            fragment(|w| write_attribute(w, "n", &[], false)),
+            format!(
+                "<saml2:Attribute Name=\"n\" NameFormat=\"{ATTRNAME_UNSPECIFIED}\"></saml2:Attribute>"
+            )
+        );
     }
 }

@@ -10,6 +10,7 @@ use crate::crypto::encoding::base64_encode;
 use crate::crypto::psha1::p_sha1;
 use crate::secret::Secret;
 use crate::xml::ns::{BINARY_SECRET_NONCE, BINARY_SECRET_SYMMETRIC};
+use crate::xml::write::Writer;
 
 // compat: remove after issue 15 merge (import it from `xml::ns`).
 pub use crate::xml::ns::CK_PSHA1;
@@ -82,28 +83,28 @@ pub fn make(req: &SymmetricRequest) -> Result<SymmetricProof, openssl::error::Er
 }
 
 /// `wst:RequestedProofToken`, `wst:Entropy` and `wst:KeySize` of a symmetric proof key.
-pub(super) fn write(out: &mut String, p: &SymmetricProof) {
+pub(super) fn write(w: &mut Writer, p: &SymmetricProof) {
+    w.start("wst:RequestedProofToken");
     match &p.returned {
         Returned::Computed { issuer_entropy } => {
-            out.push_str("<wst:RequestedProofToken><wst:ComputedKey>");
-            out.push_str(CK_PSHA1);
-            out.push_str("</wst:ComputedKey></wst:RequestedProofToken><wst:Entropy><wst:BinarySecret Type=\"");
-            out.push_str(BINARY_SECRET_NONCE);
-            out.push_str("\">");
-            out.push_str(&base64_encode(issuer_entropy));
-            out.push_str("</wst:BinarySecret></wst:Entropy>");
+            w.element("wst:ComputedKey", CK_PSHA1);
+            w.end();
+            w.start("wst:Entropy");
+            w.start("wst:BinarySecret")
+                .attr("Type", BINARY_SECRET_NONCE)
+                .text(&base64_encode(issuer_entropy))
+                .end();
+            w.end();
         }
         Returned::Key => {
-            out.push_str("<wst:RequestedProofToken><wst:BinarySecret Type=\"");
-            out.push_str(BINARY_SECRET_SYMMETRIC);
-            out.push_str("\">");
-            out.push_str(&base64_encode(p.key.expose()));
-            out.push_str("</wst:BinarySecret></wst:RequestedProofToken>");
+            w.start("wst:BinarySecret")
+                .attr("Type", BINARY_SECRET_SYMMETRIC)
+                .text(&base64_encode(p.key.expose()))
+                .end();
+            w.end();
         }
     }
-    out.push_str("<wst:KeySize>");
-    out.push_str(&(p.key.expose().len() * 8).to_string());
-    out.push_str("</wst:KeySize>");
+    w.element("wst:KeySize", &(p.key.expose().len() * 8).to_string());
 }
 
 #[cfg(test)]
@@ -133,8 +134,9 @@ mod tests {
             made.key.expose(),
             &p_sha1(&entropy, issuer_entropy, 16).unwrap()
         );
-        let mut out = String::new();
-        write(&mut out, &made);
+        let mut w = Writer::new();
+        write(&mut w, &made);
+        let out = w.finish();
         assert!(out.contains(CK_PSHA1) && out.ends_with("<wst:KeySize>128</wst:KeySize>"));
     }
 }

@@ -8,7 +8,7 @@ use crate::xml::ns::{
     BASE64_BINARY, SAMLID_VALUE_TYPE, STATUS_INVALID, STATUS_VALID, TOKEN_TYPE_SAML20,
     TOKEN_TYPE_STATUS, WSA_NSS, WSP_NSS, WSSE, WSSE11, WST, WSU,
 };
-use crate::xml::{escape_attr, escape_text};
+use crate::xml::write::Writer;
 
 use super::TokenTypeUri;
 use super::proof::{self, SymmetricProof};
@@ -31,127 +31,115 @@ pub struct IssuedTokenResponse<'a> {
     pub custom: bool,
 }
 
-fn rstr_open(out: &mut String, context: Option<&str>) {
-    out.push_str("<wst:RequestSecurityTokenResponse xmlns:wst=\"");
-    out.push_str(WST);
-    out.push('"');
-    if let Some(ctx) = context {
-        out.push_str(" Context=\"");
-        out.push_str(&escape_attr(ctx));
-        out.push('"');
-    }
-    out.push('>');
+/// Opens an RSTR that declares `wst` itself.
+fn rstr_open(w: &mut Writer, context: Option<&str>) {
+    w.start("wst:RequestSecurityTokenResponse")
+        .ns("wst", WST)
+        .attr_opt("Context", context);
 }
 
 /// The RSTR of a Validate with a status.
 pub fn write_validate_response(context: Option<&str>, valid: bool, reason: &str) -> String {
-    let mut out = String::with_capacity(512);
-    rstr_open(&mut out, context);
-    out.push_str("<wst:TokenType>");
-    out.push_str(TOKEN_TYPE_STATUS);
-    out.push_str("</wst:TokenType><wst:Status><wst:Code>");
-    out.push_str(if valid { STATUS_VALID } else { STATUS_INVALID });
-    out.push_str("</wst:Code><wst:Reason>");
-    out.push_str(&escape_text(reason));
-    out.push_str("</wst:Reason></wst:Status></wst:RequestSecurityTokenResponse>");
-    out
+    let mut w = Writer::with_capacity(512);
+    rstr_open(&mut w, context);
+    w.element("wst:TokenType", TOKEN_TYPE_STATUS);
+    w.start("wst:Status");
+    w.element(
+        "wst:Code",
+        if valid { STATUS_VALID } else { STATUS_INVALID },
+    );
+    w.element("wst:Reason", reason);
+    w.finish()
 }
 
 /// The RSTR of a Cancel.
 pub fn write_cancel_response(context: Option<&str>) -> String {
-    let mut out = String::with_capacity(256);
-    rstr_open(&mut out, context);
-    out.push_str("<wst:RequestedTokenCancelled/></wst:RequestSecurityTokenResponse>");
-    out
+    let mut w = Writer::with_capacity(256);
+    rstr_open(&mut w, context);
+    w.start("wst:RequestedTokenCancelled").end();
+    w.finish()
 }
 
-fn saml_reference(id: &str) -> String {
-    format!(
-        concat!(
-            "<wsse:SecurityTokenReference xmlns:wsse=\"{wsse}\" xmlns:wsse11=\"{wsse11}\" wsse11:TokenType=\"{tt}\">",
-            "<wsse:KeyIdentifier ValueType=\"{vt}\">{id}</wsse:KeyIdentifier></wsse:SecurityTokenReference>"
-        ),
-        wsse = WSSE,
-        wsse11 = WSSE11,
-        tt = TOKEN_TYPE_SAML20,
-        vt = SAMLID_VALUE_TYPE,
-        id = escape_text(id),
-    )
+/// A `wsse:SecurityTokenReference` to a SAML 2.0 assertion by its ID.
+fn saml_reference(w: &mut Writer, id: &str) {
+    w.start("wsse:SecurityTokenReference")
+        .ns("wsse", WSSE)
+        .ns("wsse11", WSSE11)
+        .attr("wsse11:TokenType", TOKEN_TYPE_SAML20);
+    w.start("wsse:KeyIdentifier")
+        .attr("ValueType", SAMLID_VALUE_TYPE)
+        .text(id)
+        .end();
+    w.end();
+}
+
+/// A `wsse:SecurityTokenReference` to a custom token: a KeyIdentifier of its ValueType.
+fn custom_reference(w: &mut Writer, value_type: &str, id: &str) {
+    w.start("wsse:SecurityTokenReference").ns("wsse", WSSE);
+    w.start("wsse:KeyIdentifier")
+        .attr("ValueType", value_type)
+        .text(id)
+        .end();
+    w.end();
 }
 
 /// A token as a `wsse:BinarySecurityToken`: base64 of its text, ValueType its TokenType URI,
 /// and `wsu:Id` its id if given (custom tokens are named by it).
 pub fn binary_token_xml(token_type_uri: &str, id: Option<&str>, token: &str) -> String {
-    let id = id
-        .map(|id| format!(" xmlns:wsu=\"{WSU}\" wsu:Id=\"{}\"", escape_attr(id)))
-        .unwrap_or_default();
-    format!(
-        "<wsse:BinarySecurityToken xmlns:wsse=\"{WSSE}\"{id} ValueType=\"{vt}\" EncodingType=\"{BASE64_BINARY}\">{b64}</wsse:BinarySecurityToken>",
-        vt = escape_attr(token_type_uri),
-        b64 = base64_encode(token.as_bytes()),
-    )
+    let mut w = Writer::with_capacity(token.len() * 2 + 512);
+    let tag = w.start("wsse:BinarySecurityToken").ns("wsse", WSSE);
+    let tag = match id {
+        Some(id) => tag.ns("wsu", WSU).attr("wsu:Id", id),
+        None => tag,
+    };
+    tag.attr("ValueType", token_type_uri)
+        .attr("EncodingType", BASE64_BINARY)
+        .text(&base64_encode(token.as_bytes()));
+    w.finish()
 }
 
 /// Writes the RSTRC of an Issue: one RSTR with TokenType, RequestedSecurityToken, both
 /// references, Lifetime, AppliesTo and KeyType.
 pub fn write_issue_response(r: &IssuedTokenResponse<'_>) -> String {
-    let mut out = String::with_capacity(r.token_xml.len() + 2048);
-    out.push_str("<wst:RequestSecurityTokenResponseCollection xmlns:wst=\"");
-    out.push_str(WST);
-    out.push_str("\"><wst:RequestSecurityTokenResponse");
-    if let Some(ctx) = r.context {
-        out.push_str(" Context=\"");
-        out.push_str(&escape_attr(ctx));
-        out.push('"');
-    }
-    out.push_str("><wst:TokenType>");
-    out.push_str(&escape_text(r.token_type_uri));
-    out.push_str("</wst:TokenType><wst:RequestedSecurityToken>");
-    out.push_str(r.token_xml);
-    out.push_str("</wst:RequestedSecurityToken>");
+    let mut w = Writer::with_capacity(r.token_xml.len() + 2048);
+    w.start("wst:RequestSecurityTokenResponseCollection")
+        .ns("wst", WST);
+    w.start("wst:RequestSecurityTokenResponse")
+        .attr_opt("Context", r.context);
+    w.element("wst:TokenType", r.token_type_uri);
+    w.start("wst:RequestedSecurityToken").raw(r.token_xml).end();
     // Token references are SAML's KeyIdentifier, or one of the custom ValueType; a JWT has
     // no standard one, so none.
-    let reference = if TokenTypeUri::from_uri(r.token_type_uri) == Some(TokenTypeUri::Saml20) {
-        Some(saml_reference(r.token_id))
-    } else if r.custom {
-        Some(format!(
-            "<wsse:SecurityTokenReference xmlns:wsse=\"{WSSE}\"><wsse:KeyIdentifier ValueType=\"{vt}\">{id}</wsse:KeyIdentifier></wsse:SecurityTokenReference>",
-            vt = escape_attr(r.token_type_uri),
-            id = escape_text(r.token_id),
-        ))
-    } else {
-        None
+    let reference = |w: &mut Writer| {
+        if TokenTypeUri::from_uri(r.token_type_uri) == Some(TokenTypeUri::Saml20) {
+            saml_reference(w, r.token_id);
+        } else {
+            custom_reference(w, r.token_type_uri, r.token_id);
+        }
     };
-    if let Some(reference) = reference {
-        out.push_str("<wst:RequestedAttachedReference>");
-        out.push_str(&reference);
-        out.push_str("</wst:RequestedAttachedReference><wst:RequestedUnattachedReference>");
-        out.push_str(&reference);
-        out.push_str("</wst:RequestedUnattachedReference>");
+    if r.custom || TokenTypeUri::from_uri(r.token_type_uri) == Some(TokenTypeUri::Saml20) {
+        w.start("wst:RequestedAttachedReference");
+        reference(&mut w);
+        w.end();
+        w.start("wst:RequestedUnattachedReference");
+        reference(&mut w);
+        w.end();
     }
     if let Some(p) = r.proof {
-        proof::write(&mut out, p);
+        proof::write(&mut w, p);
     }
-    out.push_str("<wst:Lifetime xmlns:wsu=\"");
-    out.push_str(WSU);
-    out.push_str("\"><wsu:Created>");
-    out.push_str(&wsu_datetime(r.created));
-    out.push_str("</wsu:Created><wsu:Expires>");
-    out.push_str(&wsu_datetime(r.expires));
-    out.push_str("</wsu:Expires></wst:Lifetime>");
+    w.start("wst:Lifetime").ns("wsu", WSU);
+    w.element("wsu:Created", &wsu_datetime(r.created));
+    w.element("wsu:Expires", &wsu_datetime(r.expires));
+    w.end();
     if let Some(address) = r.applies_to {
-        out.push_str("<wsp:AppliesTo xmlns:wsp=\"");
-        out.push_str(WSP_NSS[0]);
-        out.push_str("\"><wsa:EndpointReference xmlns:wsa=\"");
-        out.push_str(WSA_NSS[0]);
-        out.push_str("\"><wsa:Address>");
-        out.push_str(&escape_text(address));
-        out.push_str("</wsa:Address></wsa:EndpointReference></wsp:AppliesTo>");
+        w.start("wsp:AppliesTo").ns("wsp", WSP_NSS[0]);
+        w.start("wsa:EndpointReference").ns("wsa", WSA_NSS[0]);
+        w.element("wsa:Address", address);
+        w.end().end();
     }
-    out.push_str("<wst:KeyType>");
-    out.push_str(&escape_text(r.key_type));
-    out.push_str("</wst:KeyType></wst:RequestSecurityTokenResponse></wst:RequestSecurityTokenResponseCollection>");
-    out
+    w.element("wst:KeyType", r.key_type);
+    w.finish()
 }
 
 #[cfg(test)]
@@ -223,10 +211,10 @@ mod tests {
                 issuer_entropy: vec![2u8; 3],
             },
         };
-        let mut out = String::new();
-        proof::write(&mut out, &computed);
+        let mut w = Writer::new();
+        proof::write(&mut w, &computed);
         assert_eq!(
-            out,
+            w.finish(),
             format!(
                 "<wst:RequestedProofToken><wst:ComputedKey>{}</wst:ComputedKey></wst:RequestedProofToken><wst:Entropy><wst:BinarySecret Type=\"{}\">AgIC</wst:BinarySecret></wst:Entropy><wst:KeySize>256</wst:KeySize>",
                 crate::xml::ns::CK_PSHA1,
