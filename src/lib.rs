@@ -8,6 +8,7 @@
 #![deny(unsafe_code)]
 
 pub mod app;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;

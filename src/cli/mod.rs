@@ -1,0 +1,133 @@
+//! The `sts` command: CLI -> config -> logging -> server, and the offline administration
+//! commands (users, realms, tokens, instances, keys, OAuth clients).
+
+/// Prints a banner line; a closed stdout (e.g. a supervisor that stopped reading) must not
+/// bring the server down, so write errors are ignored.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+mod clients;
+mod instance;
+mod keys;
+mod serve;
+mod tokens;
+mod user;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// A WS-Trust 1.4 Security Token Service (SOAP 1.1/1.2) issuing signed SAML 2.0 assertions,
+/// configured with OpenAM-compatible instance JSON.
+#[derive(Parser)]
+#[command(name = "sts", version, about, long_about = None)]
+struct Cli {
+    /// TOML configuration file (also STS_CONFIG). Environment variables STS_* override it;
+    /// flags override both.
+    #[arg(long, global = true, env = "STS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory holding keys, users and instances (also STS_DATA_DIR).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server. On first start in an empty data directory, creates signing keys, the
+    /// user `demo` (password from STS_DEMO_PASSWORD, else generated and printed once) and the
+    /// SOAP instance `soap-username-transformer`.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (also STS_LISTEN; port 0 picks one).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Create the data directory's keys, demo user and demo instance, then exit.
+    Init,
+    /// Manage users of the identity store.
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
+    },
+    /// Manage realms.
+    Realm {
+        #[command(subcommand)]
+        command: user::RealmCommand,
+    },
+    /// Query and cancel persisted tokens (the store of the data directory, or STS_STORE_URL).
+    Tokens {
+        #[command(subcommand)]
+        command: tokens::TokensCommand,
+    },
+    /// Publish, list, show and delete STS instances (the same service as /sts-publish; a
+    /// running server picks changes up within `instance_poll_millis`).
+    Instance {
+        #[command(subcommand)]
+        command: instance::InstanceCommand,
+    },
+    /// List, rotate and import keys under `keys/` (a running server picks changes up within
+    /// `instance_poll_millis`).
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
+    /// Register, list and delete the OAuth clients that may call token introspection (the
+    /// store of the data directory, or STS_STORE_URL; the same service as /sts-clients).
+    Client {
+        #[command(subcommand)]
+        command: clients::ClientCommand,
+    },
+}
+
+/// Runs the `sts` command with the process's arguments.
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sts: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+type AnyError = Box<dyn std::error::Error + Send + Sync>;
+
+fn load_config(cli: &Cli) -> Result<Config, AnyError> {
+    let mut cfg = Config::load(cli.config.as_deref(), &|k| std::env::var(k).ok())?;
+    if let Some(d) = &cli.data_dir {
+        cfg.data_dir = d.clone();
+    }
+    Ok(cfg)
+}
+
+fn run(cli: Cli) -> Result<(), AnyError> {
+    let mut cfg = load_config(&cli)?;
+    match cli.command {
+        Command::Serve { listen } => {
+            if let Some(l) = listen {
+                cfg.listen = l;
+            }
+            serve::serve(cfg)
+        }
+        Command::Init => {
+            let boot = serve::bootstrap(&cfg)?;
+            serve::print_bootstrap(&boot);
+            println!("data directory ready: {}", cfg.data_dir.display());
+            Ok(())
+        }
+        Command::User { command } => user::user(&cfg, command),
+        Command::Tokens { command } => tokens::tokens(&cfg, command),
+        Command::Instance { command } => instance::instances(&cfg, command),
+        Command::Keys { command } => keys::keys(&cfg, command),
+        Command::Client { command } => clients::clients(&cfg, command),
+        Command::Realm { command } => user::realm(&cfg, command),
+    }
+}
