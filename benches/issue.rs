@@ -39,17 +39,22 @@ fn main() {
     )
     .expect("bootstrap");
     let keys = sts::datadir::load_keys(dir.path()).expect("keys");
-    let cfg: sts::instance::SoapInstanceConfig =
-        serde_json::from_value(sts::datadir::demo_instance()).expect("instance");
-    let instance = sts::engine::Instance::resolve(
-        sts::instance::InstanceConfig::Soap(cfg),
-        &keys,
-        sts::datadir::DEFAULT_KEY,
-        &sts::plugin::Plugins::new(),
-        &sts::engine::files::InstanceFiles::in_data_dir(dir.path()),
+    let binding = sts::instance::Binding {
+        keys: &keys,
+        default_keys: &sts::instance::DefaultKeys {
+            rsa: sts::datadir::DEFAULT_KEY.into(),
+            ec: sts::datadir::DEFAULT_EC_KEY.into(),
+        },
+        plugins: &sts::plugin::Plugins::new(),
+        files: &sts::instance::resolve::files::InstanceFiles::in_data_dir(dir.path()),
+    };
+    let instance = sts::instance::load(
+        sts::instance::Kind::Soap,
+        &sts::datadir::demo_instance(),
+        &binding,
     )
     .expect("resolve");
-    let signing = instance.saml_signing.clone().expect("signing");
+    let signing = instance.saml_signing().cloned().expect("signing");
     let now = chrono::Utc::now();
     let spec = |id: &'static str| sts::tokens::saml2::AssertionSpec {
         id,

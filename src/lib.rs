@@ -54,9 +54,12 @@ pub fn publisher(
     instance::registry::Publisher::new(
         instances,
         keys,
-        datadir::DEFAULT_KEY,
+        instance::DefaultKeys {
+            rsa: datadir::DEFAULT_KEY.into(),
+            ec: datadir::DEFAULT_EC_KEY.into(),
+        },
         plugins,
-        engine::files::InstanceFiles::in_data_dir(&cfg.data_dir),
+        instance::resolve::files::InstanceFiles::in_data_dir(&cfg.data_dir),
         files,
         Box::new(move || clock.now().timestamp_millis()),
     )

@@ -5,20 +5,20 @@
 pub mod cancel;
 pub mod custom;
 mod error;
-pub mod files;
 mod issue;
 use issue::{signature_value, truncate_to_seconds};
 mod nonces;
 mod principal;
 pub mod proof;
 mod request;
-mod resolve;
 pub mod saml_input;
-mod signing;
 pub mod x509;
 pub use error::*;
 pub use request::*;
-pub use resolve::*;
+// compat: remove after issue 15 merge (instances are resolved in `instance/`).
+pub use crate::instance::ResolvedInstance as Instance;
+pub use crate::instance::resolve::files;
+pub use crate::instance::resolve::{SamlSigning, TrustedIssuer};
 
 use std::sync::Arc;
 
@@ -31,13 +31,10 @@ use crate::clock::Clock;
 use crate::identity::sessions::Sessions;
 use crate::identity::throttle::{Locked, Source, Throttle};
 use crate::identity::{UserStore, verify_password};
-use crate::instance::{InstanceConfig, TokenTransform, TokenType};
-use crate::keyring::Keyring;
+use crate::instance::TokenType;
 use crate::secret::{Secret, ct_eq};
 use crate::store::{TokenRecord, TokenStore};
-use crate::tokens::oidc::{JwsAlgorithm, JwsKey, JwsSigner};
 use crate::tokens::saml2::{self, AssertionSpec, SignWith};
-use crate::xmldsig::{DigestAlgorithm, SignatureAlgorithm, SigningKey};
 
 /// The token engine.
 pub struct Engine {
@@ -922,89 +919,6 @@ fn dummy_hash() -> Secret<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn resolve_demo(edit: impl FnOnce(&mut serde_json::Value)) -> Result<Instance, String> {
-        let dir = tempfile::tempdir().unwrap();
-        crate::datadir::bootstrap(
-            dir.path(),
-            Some("x".into()),
-            Some("y".into()),
-            chrono::Utc::now(),
-        )
-        .unwrap();
-        let keys = crate::datadir::load_keys(dir.path()).unwrap();
-        let mut json = crate::datadir::demo_instance();
-        edit(&mut json);
-        let cfg = serde_json::from_value(json).map_err(|e| e.to_string())?;
-        Instance::resolve(
-            InstanceConfig::Soap(cfg),
-            &keys,
-            crate::datadir::DEFAULT_KEY,
-            &crate::plugin::Plugins::new(),
-            &files::InstanceFiles::in_data_dir(dir.path()),
-        )
-        .map_err(|p| p.join("; "))
-    }
-
-    #[test]
-    fn instances_that_cannot_be_honoured_are_refused_at_load() {
-        assert!(resolve_demo(|_| {}).is_ok());
-        type Edit = fn(&mut serde_json::Value);
-        let cases: [(&str, Edit); 8] = [
-            ("encrypt without a certificate", |j| {
-                j["saml2-config"]["saml2-encrypt-assertion"] = "true".into()
-            }),
-            ("encrypt to an EC certificate", |j| {
-                j["saml2-config"]["saml2-encrypt-nameid"] = "true".into();
-                j["saml2-config"]["saml2-encryption-key-alias"] = "sts-signing-ec".into();
-            }),
-            ("encrypt assertion and NameID", |j| {
-                j["saml2-config"]["saml2-encrypt-assertion"] = "true".into();
-                j["saml2-config"]["saml2-encrypt-nameid"] = "true".into();
-                j["saml2-config"]["saml2-encryption-key-alias"] = "sts-signing".into();
-            }),
-            ("encrypt with 3DES", |j| {
-                j["saml2-config"]["saml2-encrypt-attributes"] = "true".into();
-                j["saml2-config"]["saml2-encryption-key-alias"] = "sts-signing".into();
-                j["saml2-config"]["saml2-encryption-algorithm"] =
-                    "http://www.w3.org/2001/04/xmlenc#tripledes-cbc".into();
-            }),
-            ("lifetime", |j| {
-                j["saml2-config"]["saml2-token-lifetime-seconds"] = "10000000000000".into()
-            }),
-            ("zero lifetime", |j| {
-                j["saml2-config"]["saml2-token-lifetime-seconds"] = "0".into()
-            }),
-            ("key/alg", |j| {
-                j["saml2-config"]["saml2-signature-key-alias"] = "sts-signing-ec".into();
-                j["saml2-config"]["saml2-signature-algorithm"] =
-                    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256".into();
-            }),
-            ("custom class", |j| {
-                j["saml2-config"]["saml2-custom-subject-provider-class-name"] = "com.x.Y".into()
-            }),
-        ];
-        for (what, edit) in cases {
-            assert!(resolve_demo(edit).is_err(), "{what} accepted");
-        }
-        let enc = resolve_demo(|j| {
-            j["saml2-config"]["saml2-encrypt-attributes"] = "true".into();
-            j["saml2-config"]["saml2-encryption-key-alias"] = "sts-signing".into();
-        })
-        .unwrap()
-        .saml_encryption
-        .unwrap();
-        assert!(enc.attributes && !enc.assertion && !enc.name_id);
-        // An EC key without an explicit algorithm signs with ECDSA-SHA256.
-        let ec = resolve_demo(|j| {
-            j["saml2-config"]["saml2-signature-key-alias"] = "sts-signing-ec".into()
-        })
-        .unwrap();
-        assert_eq!(
-            ec.saml_signing.unwrap().signature,
-            SignatureAlgorithm::EcdsaSha256
-        );
-    }
 
     #[test]
     fn digest_matches_the_wss4j_capture() {

@@ -5,8 +5,8 @@ use super::*;
 /// Longest nonce accepted (WSS suggests 16 bytes; some clients send 32 or 64).
 pub const MAX_NONCE_BYTES: usize = 128;
 
-/// Longest token lifetime an instance may configure (ten years).
-pub const MAX_LIFETIME_SECS: u64 = 10 * 365 * 24 * 3600;
+// compat: remove after issue 15 merge (an instance rule, in `instance::validate`).
+pub use crate::instance::MAX_LIFETIME_SECS;
 
 /// Time and replay settings.
 #[derive(Debug, Clone, Copy)]

@@ -5,62 +5,15 @@
 //! this STS is required, only bearer confirmation is accepted (holder-of-key would need a
 //! proof of possession the request does not carry), and each assertion ID is accepted once.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Duration, Utc};
 
-use crate::keyring::{Certificate, Keyring};
+// compat: remove after issue 15 merge (resolved in `instance::resolve::trust`).
+pub use crate::instance::resolve::trust::TrustedSamlIssuer;
 use crate::tokens::saml2::{CM_BEARER, SAML2_NS};
 use crate::xml::Element;
 
 /// Largest assertion accepted as input.
 pub const MAX_ASSERTION_BYTES: usize = 64 * 1024;
-
-/// An issuer whose assertions an instance accepts, resolved.
-#[derive(Debug, Clone)]
-pub struct TrustedSamlIssuer {
-    pub issuer: String,
-    pub certificate: Arc<Certificate>,
-    pub audience: Vec<String>,
-}
-
-/// `saml2-trusted-issuers` of an instance: `[{"issuer", "certificate" (an alias in keys/),
-/// "audience": [...]}]`.
-pub fn resolve(
-    list: &[crate::instance::TrustedSamlIssuerConfig],
-    keys: &Keyring,
-    problems: &mut Vec<String>,
-) -> Vec<TrustedSamlIssuer> {
-    let mut out = Vec::new();
-    for (i, t) in list.iter().enumerate() {
-        let at = format!("saml2-trusted-issuers[{i}]");
-        let before = problems.len();
-        if t.issuer.trim().is_empty() {
-            problems.push(format!("{at}.issuer must not be empty"));
-        }
-        if list[..i].iter().any(|o| o.issuer == t.issuer) {
-            problems.push(format!("{at}.issuer `{}` is listed twice", t.issuer));
-        }
-        if t.audience.is_empty() || t.audience.iter().any(|a| a.trim().is_empty()) {
-            problems.push(format!("{at}.audience must name at least one audience"));
-        }
-        let cert = keys.certificates.get(&t.certificate);
-        if cert.is_none() {
-            problems.push(format!(
-                "{at}.certificate `{}` names no certificate in keys/",
-                t.certificate
-            ));
-        }
-        if let (Some(cert), true) = (cert, problems.len() == before) {
-            out.push(TrustedSamlIssuer {
-                issuer: t.issuer.clone(),
-                certificate: cert.clone(),
-                audience: t.audience.clone(),
-            });
-        }
-    }
-    out
-}
 
 /// What a verified assertion says about its subject.
 #[derive(Debug, Clone)]

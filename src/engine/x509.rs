@@ -6,168 +6,23 @@
 //! Possession of the key was proven by whoever received the certificate: the TLS handshake
 //! (this server's listener, or a TLS offload engine the instance trusts).
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use openssl::asn1::Asn1Time;
 use openssl::nid::Nid;
 use openssl::stack::Stack;
-use openssl::x509::store::{X509Store, X509StoreBuilder};
-use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
-use openssl::x509::{X509, X509PurposeId, X509StoreContext};
+use openssl::x509::{X509, X509StoreContext};
 
-use crate::keyring::{Certificate, Keyring};
+use crate::instance::resolve::x509::{CertField, normalise_serial};
+// compat: remove after issue 15 merge (resolved in `instance::resolve::x509`).
+pub use crate::instance::resolve::x509::{MAX_CHAIN, X509Trust};
 
-/// Most certificates a presented chain may hold (leaf and intermediates).
-pub const MAX_CHAIN: usize = 5;
 /// Largest certificate accepted.
 pub const MAX_CERT_BYTES: usize = 16 * 1024;
-
-/// The leaf's field that names the principal (the values of AM's certificate module).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CertField {
-    SubjectCn,
-    SubjectDn,
-    SubjectUid,
-    Email,
-}
-
-impl CertField {
-    fn parse(v: &str) -> Option<CertField> {
-        match v {
-            "subject CN" => Some(Self::SubjectCn),
-            "subject DN" => Some(Self::SubjectDn),
-            "subject UID" => Some(Self::SubjectUid),
-            "email address" => Some(Self::Email),
-            _ => None,
-        }
-    }
-}
-
-/// The anchors as an OpenSSL store, built once per instance and shared by concurrent
-/// verifications (OpenSSL allows that; each verification has its own context). Time checks
-/// are off in it: validity is checked against the engine's clock afterwards.
-#[derive(Clone)]
-struct Store(Arc<X509Store>);
-
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("X509Store")
-    }
-}
-
-fn build_store(anchors: &[Arc<Certificate>]) -> Result<Store, openssl::error::ErrorStack> {
-    let mut store = X509StoreBuilder::new()?;
-    for a in anchors {
-        store.add_cert(X509::from_der(a.der())?)?;
-    }
-    let mut param = X509VerifyParam::new()?;
-    param.set_depth(MAX_CHAIN as i32);
-    param.set_purpose(X509PurposeId::SSL_CLIENT)?;
-    param.set_flags(X509VerifyFlags::NO_CHECK_TIME)?;
-    store.set_param(&param)?;
-    Ok(Store(Arc::new(store.build())))
-}
-
-/// An instance's X.509 trust, resolved.
-#[derive(Debug, Clone)]
-pub struct X509Trust {
-    store: Store,
-    /// Serial numbers refused even when they chain (upper-case hex, no leading zeros).
-    revoked: Vec<String>,
-    field: CertField,
-}
 
 /// Why a certificate was refused (the message goes to the client).
 pub type Refusal = String;
 
-fn normalise_serial(s: &str) -> String {
-    let hex: String = s
-        .chars()
-        .filter(|c| !matches!(c, ':' | ' '))
-        .collect::<String>()
-        .to_ascii_uppercase();
-    let trimmed = hex.trim_start_matches('0');
-    if trimmed.is_empty() {
-        "0".into()
-    } else {
-        trimmed.into()
-    }
-}
-
 impl X509Trust {
-    /// From `x509-trust-anchors` (aliases of CA certificates in keys/), `x509-revoked-serials`
-    /// and the `X509` entry of `deployment-auth-target-mappings`.
-    pub fn resolve(
-        anchors: &[String],
-        revoked: &[String],
-        mappings: &serde_json::Map<String, serde_json::Value>,
-        keys: &Keyring,
-        problems: &mut Vec<String>,
-    ) -> Option<X509Trust> {
-        let before = problems.len();
-        let mut certs = Vec::new();
-        for (i, alias) in anchors.iter().enumerate() {
-            match keys.certificates.get(alias) {
-                Some(c) => certs.push(c.clone()),
-                None => problems.push(format!(
-                    "x509-trust-anchors[{i}]: `{alias}` names no certificate in keys/ ({alias}.crt.pem)"
-                )),
-            }
-        }
-        let mut serials = Vec::new();
-        for (i, s) in revoked.iter().enumerate() {
-            if s.is_empty()
-                || !s
-                    .chars()
-                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == ' ')
-            {
-                problems.push(format!(
-                    "x509-revoked-serials[{i}]: `{s}` is not a hexadecimal serial number"
-                ));
-            } else {
-                serials.push(normalise_serial(s));
-            }
-        }
-        let field = match mappings
-            .get("X509")
-            .and_then(|m| m.get("mapping-context"))
-            .and_then(|c| c.get("certificate-field"))
-        {
-            None => CertField::SubjectCn,
-            Some(serde_json::Value::String(v)) => match CertField::parse(v) {
-                Some(f) => f,
-                None => {
-                    problems.push(format!(
-                        "deployment-auth-target-mappings.X509.mapping-context.certificate-field `{v}` is not one of \"subject CN\", \"subject DN\", \"subject UID\", \"email address\""
-                    ));
-                    CertField::SubjectCn
-                }
-            },
-            Some(_) => {
-                problems.push(
-                    "deployment-auth-target-mappings.X509.mapping-context.certificate-field must be a string".into(),
-                );
-                CertField::SubjectCn
-            }
-        };
-        if certs.is_empty() || problems.len() > before {
-            return None;
-        }
-        let store = match build_store(&certs) {
-            Ok(s) => s,
-            Err(e) => {
-                problems.push(format!("x509-trust-anchors: {e}"));
-                return None;
-            }
-        };
-        Some(X509Trust {
-            store,
-            revoked: serials,
-            field,
-        })
-    }
-
     /// Verifies `chain` (DER, leaf first) at `now` and returns the principal name.
     pub fn principal(&self, chain: &[Vec<u8>], now: DateTime<Utc>) -> Result<String, Refusal> {
         let Some(leaf_der) = chain.first() else {
@@ -287,6 +142,8 @@ pub fn check_validity(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keyring::{Certificate, Keyring};
+    use std::sync::Arc;
 
     /// A CA and a leaf `CN=alice` valid from now for 30 days: (CA PEM, leaf DER).
     fn pki() -> (Vec<u8>, Vec<u8>) {
@@ -347,7 +204,7 @@ mod tests {
             Arc::new(Certificate::from_pem("ca", &ca_pem).unwrap()),
         );
         let mut problems = Vec::new();
-        let trust = X509Trust::resolve(
+        let trust = crate::instance::resolve::x509::resolve(
             &["ca".into()],
             &[],
             &serde_json::Map::new(),
@@ -371,12 +228,6 @@ mod tests {
             .principal(&[leaf], now - chrono::Duration::days(10))
             .unwrap_err();
         assert!(earlier.contains("not yet valid"), "{earlier}");
-    }
-
-    #[test]
-    fn serials_compare_in_one_form() {
-        assert_eq!(normalise_serial("0a:1B:00"), "A1B00");
-        assert_eq!(normalise_serial("00"), "0");
     }
 
     /// `leaf` with the content of its notBefore UTCTime replaced by `with` (13 bytes).

@@ -13,9 +13,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::Value;
 
-use crate::engine::Instance;
-use crate::engine::files::InstanceFiles;
-use crate::instance::{Kind, keep_secrets, redact};
+use super::resolve::files::InstanceFiles;
+use super::{Binding, DefaultKeys, Kind, ResolvedInstance as Instance, keep_secrets, load, redact};
 use crate::keyring::Keyring;
 use crate::plugin::Plugins;
 use crate::store::{InstanceRecord, InstanceStore, StoreError};
@@ -72,7 +71,7 @@ pub struct Publisher {
     store: Arc<dyn InstanceStore>,
     keys: RwLock<Arc<Keyring>>,
     key_source: Option<KeySource>,
-    default_key: String,
+    default_keys: DefaultKeys,
     /// Custom token plug-ins instances may name.
     plugins: Arc<Plugins>,
     /// Where files that instances name (`jwks-file`) are read from.
@@ -82,30 +81,6 @@ pub struct Publisher {
     /// The store generation `live` was built from; None forces a reload.
     generation: Mutex<Option<i64>>,
     now_ms: Box<dyn Fn() -> i64 + Send + Sync>,
-}
-
-/// Reads `instance_state` of `kind` ([`super::parse`]), then checks and binds what the engine
-/// can honour with this node's keys; fails with every problem found.
-pub fn load(
-    kind: Kind,
-    state: &Value,
-    keys: &Keyring,
-    default_key: &str,
-    plugins: &Plugins,
-    files: &InstanceFiles,
-) -> Result<Instance, Vec<String>> {
-    let mut problems = Vec::new();
-    let Some(config) = super::parse::parse(kind, state, &mut problems) else {
-        return Err(problems);
-    };
-    match Instance::resolve(config, keys, default_key, plugins, files) {
-        Ok(i) if problems.is_empty() => Ok(i),
-        Ok(_) => Err(problems),
-        Err(more) => {
-            problems.extend(more);
-            Err(problems)
-        }
-    }
 }
 
 /// Says loudly, once per publish or load, that an instance issues unsigned assertions: an
@@ -142,7 +117,7 @@ impl Publisher {
     pub fn new(
         store: Arc<dyn InstanceStore>,
         keys: Keyring,
-        default_key: &str,
+        default_keys: DefaultKeys,
         plugins: Arc<Plugins>,
         instance_files: InstanceFiles,
         files: Vec<(PathBuf, Kind, Value)>,
@@ -150,8 +125,13 @@ impl Publisher {
     ) -> Result<Publisher, (PathBuf, String)> {
         let mut by_id = HashMap::new();
         for (path, kind, json) in files {
-            let instance = load(kind, &json, &keys, default_key, &plugins, &instance_files)
-                .map_err(|p| (path.clone(), p.join("; ")))?;
+            let binding = Binding {
+                keys: &keys,
+                default_keys: &default_keys,
+                plugins: &plugins,
+                files: &instance_files,
+            };
+            let instance = load(kind, &json, &binding).map_err(|p| (path.clone(), p.join("; ")))?;
             let id = instance.config.subpath();
             warn_if_unsigned(&id, &instance);
             let rev = content_rev(&json);
@@ -172,7 +152,7 @@ impl Publisher {
             store,
             keys: RwLock::new(Arc::new(keys)),
             key_source: None,
-            default_key: default_key.to_owned(),
+            default_keys,
             plugins,
             instance_files,
             files: RwLock::new(Arc::new(by_id)),
@@ -208,6 +188,16 @@ impl Publisher {
             .clone()
     }
 
+    /// What instances are resolved against, with `keys`.
+    fn binding<'a>(&'a self, keys: &'a Keyring) -> Binding<'a> {
+        Binding {
+            keys,
+            default_keys: &self.default_keys,
+            plugins: &self.plugins,
+            files: &self.instance_files,
+        }
+    }
+
     fn files(&self) -> Files {
         self.files
             .read()
@@ -239,14 +229,7 @@ impl Publisher {
         };
         let mut files = HashMap::new();
         for (id, (file, _)) in self.files().iter() {
-            match load(
-                file.kind,
-                &file.json,
-                &keys,
-                &self.default_key,
-                &self.plugins,
-                &self.instance_files,
-            ) {
+            match load(file.kind, &file.json, &self.binding(&keys)) {
                 Ok(i) => {
                     let file = FileInstance {
                         path: file.path.clone(),
@@ -351,14 +334,7 @@ impl Publisher {
         let kind =
             Kind::parse(&rec.kind).ok_or_else(|| vec![format!("unknown kind {}", rec.kind)])?;
         let json: Value = serde_json::from_str(&rec.config).map_err(|e| vec![e.to_string()])?;
-        load(
-            kind,
-            &json,
-            &self.keys(),
-            &self.default_key,
-            &self.plugins,
-            &self.instance_files,
-        )
+        load(kind, &json, &self.binding(&self.keys()))
     }
 
     fn shown(id: &str, rev: &str, kind: Kind, mut json: Value) -> Published {
@@ -373,14 +349,7 @@ impl Publisher {
 
     /// Publishes a new instance; it is live on this node when this returns.
     pub fn create(&self, kind: Kind, state: &Value) -> Result<Published, PublishError> {
-        let instance = load(
-            kind,
-            state,
-            &self.keys(),
-            &self.default_key,
-            &self.plugins,
-            &self.instance_files,
-        );
+        let instance = load(kind, state, &self.binding(&self.keys()));
         // The url element may be taken even when the state has other problems: say both.
         let id = match &instance {
             Ok(i) => Some(i.config.subpath()),
@@ -500,15 +469,8 @@ impl Publisher {
         }
         let mut state = state.clone();
         keep_secrets(&mut state, &stored_json(&old)?);
-        let instance = load(
-            kind,
-            &state,
-            &self.keys(),
-            &self.default_key,
-            &self.plugins,
-            &self.instance_files,
-        )
-        .map_err(PublishError::Invalid)?;
+        let instance =
+            load(kind, &state, &self.binding(&self.keys())).map_err(PublishError::Invalid)?;
         if instance.config.subpath() != id {
             return Err(PublishError::Invalid(vec![format!(
                 "deployment-config: the realm and url element name `{}`, not `{id}`; publish a new instance to move it",
