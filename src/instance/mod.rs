@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::keyring::Certificate;
+use crate::crypto::Certificate;
 use crate::tokens::oidc::JwsSigner;
 use crate::tokens::saml2::Encryption;
 use resolve::custom::CustomTypes;

@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use crate::crypto::Certificate;
 use crate::instance::Saml2Config;
-use crate::keyring::{Certificate, Keyring};
+use crate::keyring::Keyring;
 use crate::tokens::saml2::Encryption;
 use crate::tokens::xmlenc::{BlockCipher, Encrypter};
 

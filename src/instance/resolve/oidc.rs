@@ -1,12 +1,12 @@
 //! How an instance signs its id_tokens (`oidc-id-token-config`): the JWS algorithm and key.
 //! Names and the HMAC secret's presence were checked by validation.
 
+use crate::crypto::KeyKind;
 use crate::instance::OidcConfig;
 use crate::instance::validate::jwk_in_header;
 use crate::keyring::Keyring;
 use crate::secret::Secret;
 use crate::tokens::oidc::{JwsAlgorithm, JwsKey, JwsSigner};
-use crate::xmldsig::KeyKind;
 
 use super::DefaultKeys;
 

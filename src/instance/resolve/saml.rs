@@ -6,10 +6,11 @@
 
 use std::sync::Arc;
 
+use crate::crypto::{KeyKind, SigningKey};
 use crate::instance::Saml2Config;
 use crate::instance::validate::{digest_algorithm, signature_algorithm};
 use crate::keyring::Keyring;
-use crate::xmldsig::{DigestAlgorithm, KeyKind, SignatureAlgorithm, SigningKey};
+use crate::xmldsig::{DigestAlgorithm, SignatureAlgorithm};
 
 /// The key and algorithms an instance signs its assertions with.
 #[derive(Debug, Clone)]

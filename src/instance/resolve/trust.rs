@@ -8,9 +8,10 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::files::InstanceFiles;
+use crate::crypto::Certificate;
 use crate::instance::validate::trusted_algorithms;
 use crate::instance::{TrustedIssuerConfig, TrustedSamlIssuerConfig};
-use crate::keyring::{Certificate, Keyring};
+use crate::keyring::Keyring;
 use crate::secret::Secret;
 use crate::tokens::oidc::{TrustedAlgorithm, TrustedKey};
 

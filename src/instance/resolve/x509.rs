@@ -9,8 +9,9 @@ use openssl::x509::store::{X509Store, X509StoreBuilder};
 use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
 use openssl::x509::{X509, X509PurposeId};
 
+use crate::crypto::Certificate;
 use crate::instance::validate::{cert_field, serial};
-use crate::keyring::{Certificate, Keyring};
+use crate::keyring::Keyring;
 
 /// Most certificates a presented chain may hold (leaf and intermediates).
 pub const MAX_CHAIN: usize = 5;
