@@ -36,12 +36,13 @@ fn main() {
         )
         .expect("register");
     let guarded = plugins.validator("instant").expect("registered");
-    let request = ValidateRequest {
-        realm: "/".into(),
-        instance: "bench".into(),
-        token_type: "CUSTOM".into(),
-        input_token_state: serde_json::json!({"token_type": "CUSTOM", "extra_stuff": "x"}),
-    };
+    let request = ValidateRequest::new(
+        "/",
+        "bench",
+        "CUSTOM",
+        serde_json::json!({"token_type": "CUSTOM", "extra_stuff": "x"}),
+        std::time::SystemTime::UNIX_EPOCH,
+    );
     for threads in [1usize, 8] {
         let start = Instant::now();
         let handles: Vec<_> = (0..threads)

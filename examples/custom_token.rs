@@ -107,8 +107,8 @@ impl TicketProvider {
     }
 
     /// The payload of a ticket this provider made, if its mac verifies and it has not
-    /// expired.
-    pub fn verify(&self, ticket: &str) -> Option<Value> {
+    /// expired at `now`.
+    pub fn verify(&self, ticket: &str, now: SystemTime) -> Option<Value> {
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let rest = ticket.strip_prefix("v1.")?;
         let (payload, mac) = rest.split_once('.')?;
@@ -117,7 +117,7 @@ impl TicketProvider {
             return None;
         }
         let claims: Value = serde_json::from_slice(&b64.decode(payload).ok()?).ok()?;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+        let now = now.duration_since(UNIX_EPOCH).ok()?.as_secs();
         (claims.get("exp")?.as_u64()? > now).then_some(claims)
     }
 }
@@ -125,7 +125,9 @@ impl TicketProvider {
 impl TokenProvider for TicketProvider {
     fn create_token(&self, request: &ProvideRequest) -> Result<Provided, PluginError> {
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let now = SystemTime::now()
+        // The server's time, not the system clock: tests pin it.
+        let now = request
+            .now
             .duration_since(UNIX_EPOCH)
             .map_err(|e| PluginError::Failed(e.to_string()))?;
         let payload = json!({
@@ -137,10 +139,7 @@ impl TokenProvider for TicketProvider {
         });
         let payload = b64.encode(payload.to_string());
         let mac = b64.encode(self.mac(payload.as_bytes())?);
-        Ok(Provided {
-            token: format!("v1.{payload}.{mac}"),
-            lifetime: Some(self.lifetime),
-        })
+        Ok(Provided::new(format!("v1.{payload}.{mac}")).with_lifetime(self.lifetime))
     }
 }
 

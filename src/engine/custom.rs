@@ -173,6 +173,7 @@ impl Engine {
             input_token_state: input_state,
             output_token_type: name.clone(),
             output_token_state: output_state,
+            now: self.clock.now().into(),
         };
         let issued = self.provide(instance, &principal, &name, provider, request);
         if issued.is_err()
@@ -202,6 +203,7 @@ impl Engine {
             instance: instance.config.subpath(),
             token_type: name.to_owned(),
             input_token_state: state.clone(),
+            now: self.clock.now().into(),
         };
         let v = validator
             .call(move |p| p.validate(&request))

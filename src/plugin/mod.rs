@@ -16,14 +16,18 @@ pub mod http;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
 use crate::secret::Secret;
 
 /// What a validator is asked to check.
+///
+/// Non-exhaustive so that fields can be added without breaking plug-ins; build one with
+/// [`ValidateRequest::new`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ValidateRequest {
     /// The instance's realm, e.g. `/` or `/customers`.
     pub realm: String,
@@ -33,10 +37,32 @@ pub struct ValidateRequest {
     pub token_type: String,
     /// The `input_token_state` object exactly as the caller sent it.
     pub input_token_state: Value,
+    /// The server's time for this request (its clock, pinned in tests): check expiry
+    /// against it rather than reading the system clock.
+    pub now: SystemTime,
 }
 
-/// A validated custom token: who it stands for.
+impl ValidateRequest {
+    pub fn new(
+        realm: impl Into<String>,
+        instance: impl Into<String>,
+        token_type: impl Into<String>,
+        input_token_state: Value,
+        now: SystemTime,
+    ) -> ValidateRequest {
+        ValidateRequest {
+            realm: realm.into(),
+            instance: instance.into(),
+            token_type: token_type.into(),
+            input_token_state,
+            now,
+        }
+    }
+}
+
+/// A validated custom token: who it stands for. Built with [`Validated::new`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Validated {
     /// The principal's name in the instance's realm. A user of that name in the identity
     /// store lends its attributes; disabled users and administrators are refused.
@@ -68,9 +94,15 @@ impl Validated {
 }
 
 /// What a provider is asked to make a token for (AM's `CustomRestTokenProviderParameters`).
+///
+/// Non-exhaustive so that fields can be added without breaking plug-ins; build one with
+/// [`ProvideRequest::new`] and the `with_` methods.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ProvideRequest {
+    /// The instance's realm.
     pub realm: String,
+    /// The instance's id (`realm/url-element`, without the leading slash).
     pub instance: String,
     /// The principal the input token was validated to.
     pub principal: String,
@@ -92,10 +124,67 @@ pub struct ProvideRequest {
     pub output_token_type: String,
     /// The `output_token_state` object as the caller sent it.
     pub output_token_state: Value,
+    /// The server's time for this request (its clock, pinned in tests): compute expiry from
+    /// it rather than reading the system clock.
+    pub now: SystemTime,
 }
 
-/// A token made by a provider.
+impl ProvideRequest {
+    /// A request for a `output_token_type` token for `principal`, with no attributes,
+    /// session or extra state, and empty token states.
+    pub fn new(
+        realm: impl Into<String>,
+        instance: impl Into<String>,
+        principal: impl Into<String>,
+        output_token_type: impl Into<String>,
+        now: SystemTime,
+    ) -> ProvideRequest {
+        ProvideRequest {
+            realm: realm.into(),
+            instance: instance.into(),
+            principal: principal.into(),
+            attributes: BTreeMap::new(),
+            session: None,
+            extra_state: None,
+            input_token_type: String::new(),
+            input_token_state: Value::Null,
+            output_token_type: output_token_type.into(),
+            output_token_state: Value::Null,
+            now,
+        }
+    }
+
+    pub fn with_attributes(mut self, attributes: BTreeMap<String, Vec<String>>) -> ProvideRequest {
+        self.attributes = attributes;
+        self
+    }
+
+    pub fn with_session(mut self, session: Secret<String>) -> ProvideRequest {
+        self.session = Some(session);
+        self
+    }
+
+    pub fn with_extra_state(mut self, state: Value) -> ProvideRequest {
+        self.extra_state = Some(state);
+        self
+    }
+
+    /// The input token's type name and its state (without credential secrets).
+    pub fn with_input(mut self, token_type: impl Into<String>, state: Value) -> ProvideRequest {
+        self.input_token_type = token_type.into();
+        self.input_token_state = state;
+        self
+    }
+
+    pub fn with_output_state(mut self, state: Value) -> ProvideRequest {
+        self.output_token_state = state;
+        self
+    }
+}
+
+/// A token made by a provider. Built with [`Provided::new`] (or `From<String>`).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Provided {
     /// The token as text that travels in JSON (base64 if it is binary).
     pub token: String,
@@ -104,12 +193,23 @@ pub struct Provided {
     pub lifetime: Option<Duration>,
 }
 
-impl From<String> for Provided {
-    fn from(token: String) -> Provided {
+impl Provided {
+    pub fn new(token: impl Into<String>) -> Provided {
         Provided {
-            token,
+            token: token.into(),
             lifetime: None,
         }
+    }
+
+    pub fn with_lifetime(mut self, lifetime: Duration) -> Provided {
+        self.lifetime = Some(lifetime);
+        self
+    }
+}
+
+impl From<String> for Provided {
+    fn from(token: String) -> Provided {
+        Provided::new(token)
     }
 }
 
@@ -414,12 +514,13 @@ mod tests {
     }
 
     fn req(mode: &str) -> ValidateRequest {
-        ValidateRequest {
-            realm: "/".into(),
-            instance: "x".into(),
-            token_type: "CUSTOM".into(),
-            input_token_state: serde_json::json!({"mode": mode}),
-        }
+        ValidateRequest::new(
+            "/",
+            "x",
+            "CUSTOM",
+            serde_json::json!({"mode": mode}),
+            SystemTime::UNIX_EPOCH,
+        )
     }
 
     fn run(g: &Guarded<dyn TokenValidator>, mode: &str) -> Result<Validated, CallError> {

@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
@@ -139,7 +139,7 @@ fn reference_payloads_work_with_rust_plugins() {
         &username_to_custom(),
     ));
     let claims = tickets
-        .verify(&t)
+        .verify(&t, SystemTime::now())
         .expect("a ticket the provider's key verifies");
     assert_eq!(claims["sub"], "unt_user17458687");
     assert_eq!(claims["input_token_type"], "USERNAME");
@@ -154,7 +154,7 @@ fn reference_payloads_work_with_rust_plugins() {
         "translate",
         &custom_to_custom(),
     ));
-    let claims = tickets.verify(&t2).unwrap();
+    let claims = tickets.verify(&t2, SystemTime::now()).unwrap();
     assert_eq!(claims["sub"], "alice");
     assert_eq!(claims["input_token_type"], "CUSTOM");
     assert_eq!(claims["extra_state"], json!({"partner": "alice"}));
@@ -185,6 +185,41 @@ fn reference_payloads_work_with_rust_plugins() {
     );
     // The password of a USERNAME input never reaches a provider (checked on the HTTP
     // plug-in below, where the request is visible).
+}
+
+/// Plug-ins get the server's time in their requests: under a pinned clock, the example
+/// provider's ticket expires its lifetime after the pinned instant, not after the system's.
+#[test]
+fn plugins_are_told_the_servers_time() {
+    let pinned = chrono::DateTime::parse_from_rfc3339("2030-01-02T03:04:05Z")
+        .unwrap()
+        .to_utc();
+    let s = start_with(Opts {
+        clock: Some(sts::clock::FixedClock::new(pinned)),
+        plugins: Some(example_plugins()),
+        ..Opts::default()
+    });
+    let admin = s.login("amadmin", ADMIN_PASSWORD);
+    let state = custom_instance(
+        "custom-clock",
+        &[("CUSTOM", "partner-key-validator")],
+        &[("CUSTOM", "ticket-provider")],
+        REFERENCE_TRANSFORMS,
+        false,
+    );
+    assert_eq!(publish(&s, &admin, "rest", &state).status, 201);
+    let t = issued(&call(
+        &s,
+        &admin,
+        "custom-clock",
+        "translate",
+        &custom_to_custom(),
+    ));
+    let claims = example::TicketProvider::new(TICKET_KEY.to_vec())
+        .unwrap()
+        .verify(&t, SystemTime::from(pinned))
+        .unwrap();
+    assert_eq!(claims["exp"], pinned.timestamp() + 300);
 }
 
 #[test]
@@ -832,7 +867,7 @@ fn soap_issues_validates_and_cancels_custom_tokens() {
     .unwrap();
     let claims = example::TicketProvider::new(TICKET_KEY.to_vec())
         .unwrap()
-        .verify(&ticket)
+        .verify(&ticket, SystemTime::now())
         .unwrap();
     assert_eq!(claims["sub"], "alice");
     assert_eq!(claims["input_token_type"], "USERNAME");
@@ -984,7 +1019,7 @@ fn the_example_program_serves_custom_tokens() {
     assert_eq!(status, 200, "{body}");
     let claims = example::TicketProvider::new(TICKET_KEY.to_vec())
         .unwrap()
-        .verify(body["issued_token"].as_str().unwrap())
+        .verify(body["issued_token"].as_str().unwrap(), SystemTime::now())
         .unwrap();
     assert_eq!(claims["sub"], "demo");
     assert_eq!(claims["extra_state"], json!({"partner": "demo"}));
