@@ -38,8 +38,6 @@ use std::sync::Arc;
 
 pub use app::build::{StartError, build_state, build_state_with, http_plugins};
 pub use app::builder::{Running, ServerBuilder, shutdown_signal};
-// compat: remove after issue 15 merge (the registry is `instance::registry`).
-pub use instance::registry as publish;
 
 /// The instance registry over `store`, with the data directory's instance files.
 pub fn publisher(

@@ -20,18 +20,6 @@ pub struct CustomTokenOperation {
     pub token_type_uri: Option<String>,
 }
 
-/// A `custom-token-transforms` entry: like [`super::TokenTransform`], with custom type names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CustomTokenTransform {
-    #[serde(rename = "inputTokenType")]
-    pub input: String,
-    #[serde(rename = "outputTokenType")]
-    pub output: String,
-    /// A JSON boolean, as AM writes it here (a string is read too).
-    #[serde(
-        rename = "invalidateInterimOpenAMSession",
-        deserialize_with = "super::serde_compat::str_bool::deserialize"
-    )]
-    pub invalidate_interim_session: bool,
-}
+/// A `custom-token-transforms` entry: a [`Transform`](super::Transform) whose type names are
+/// free text (at least one of them a custom type).
+pub type CustomTokenTransform = super::Transform<String>;

@@ -18,7 +18,7 @@ mod trust;
 
 pub use custom::{CustomTokenOperation, CustomTokenTransform};
 pub use oidc::OidcConfig;
-pub use rest::{RestDeploymentConfig, RestInstanceConfig, TokenTransform};
+pub use rest::{RestDeploymentConfig, RestInstanceConfig, TokenTransform, Transform};
 pub use saml2::Saml2Config;
 pub use secrets::{SECRET_KEYS, is_secret_path, keep_secrets, redact};
 pub use soap::{

@@ -29,13 +29,17 @@ instance_config! {
 }
 
 /// One `supported-token-transforms` entry.
+pub type TokenTransform = Transform<TokenType>;
+
+/// A transform of a REST instance: input token type to output token type. `T` is
+/// [`TokenType`] for built-in transforms and free text for custom ones.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TokenTransform {
+pub struct Transform<T> {
     #[serde(rename = "inputTokenType")]
-    pub input: TokenType,
+    pub input: T,
     #[serde(rename = "outputTokenType")]
-    pub output: TokenType,
+    pub output: T,
     /// A JSON boolean, as AM writes it here (a string is read too).
     #[serde(
         rename = "invalidateInterimOpenAMSession",
