@@ -7,17 +7,14 @@
 
 use std::sync::Arc;
 
-use base64::Engine as _;
 use openssl::encrypt::Encrypter as RsaEncrypter;
 use openssl::rsa::Padding;
 use openssl::symm::Cipher;
 
+use crate::crypto::encoding::base64_encode;
 use crate::crypto::{Certificate, KeyKind};
-use crate::xml::escape_attr;
-use crate::xml::ns::{
-    DS as DS_NS, DS_SHA1 as SHA1, XENC as XENC_NS, XENC_RSA_OAEP_MGF1P as RSA_OAEP_MGF1P,
-    XENC_TYPE_ELEMENT as TYPE_ELEMENT, XENC11 as XENC11_NS,
-};
+use crate::xml::ns::{DS, DS_SHA1, XENC, XENC_RSA_OAEP_MGF1P, XENC_TYPE_ELEMENT, XENC11};
+use crate::xml::write::Writer;
 
 /// The content encryption of an element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,12 +39,12 @@ impl BlockCipher {
 
     pub fn uri(self) -> String {
         match self {
-            Self::Aes128Cbc => format!("{XENC_NS}aes128-cbc"),
-            Self::Aes192Cbc => format!("{XENC_NS}aes192-cbc"),
-            Self::Aes256Cbc => format!("{XENC_NS}aes256-cbc"),
-            Self::Aes128Gcm => format!("{XENC11_NS}aes128-gcm"),
-            Self::Aes192Gcm => format!("{XENC11_NS}aes192-gcm"),
-            Self::Aes256Gcm => format!("{XENC11_NS}aes256-gcm"),
+            Self::Aes128Cbc => format!("{XENC}aes128-cbc"),
+            Self::Aes192Cbc => format!("{XENC}aes192-cbc"),
+            Self::Aes256Cbc => format!("{XENC}aes256-cbc"),
+            Self::Aes128Gcm => format!("{XENC11}aes128-gcm"),
+            Self::Aes192Gcm => format!("{XENC11}aes192-gcm"),
+            Self::Aes256Gcm => format!("{XENC11}aes256-gcm"),
         }
     }
 
@@ -143,7 +140,6 @@ impl Encrypter {
     /// `xenc:EncryptedData` (Type Element) holding `element`, which must declare every
     /// namespace prefix it uses, since it is decrypted out of context.
     pub fn encrypt(&self, element: &str) -> Result<String, EncryptError> {
-        let b64 = base64::engine::general_purpose::STANDARD;
         let cipher = self.cipher.openssl();
         let mut key = vec![0u8; cipher.key_len()];
         openssl::rand::rand_bytes(&mut key)?;
@@ -172,43 +168,57 @@ impl Encrypter {
                 element.as_bytes(),
             )?);
         }
-        Ok(format!(
-            "<xenc:EncryptedData xmlns:xenc=\"{XENC_NS}\" Type=\"{TYPE_ELEMENT}\"><xenc:EncryptionMethod Algorithm=\"{}\"/><ds:KeyInfo xmlns:ds=\"{DS_NS}\">{}</ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>",
-            escape_attr(&self.cipher.uri()),
-            self.encrypted_key(&key, false)?,
-            b64.encode(&value),
-        ))
+        let mut w = Writer::with_capacity(value.len() * 2 + 2048);
+        w.start("xenc:EncryptedData")
+            .ns("xenc", XENC)
+            .attr("Type", XENC_TYPE_ELEMENT);
+        w.start("xenc:EncryptionMethod")
+            .attr("Algorithm", &self.cipher.uri())
+            .end();
+        w.start("ds:KeyInfo")
+            .ns("ds", DS)
+            .raw(&self.encrypted_key(&key, false)?)
+            .end();
+        w.start("xenc:CipherData");
+        w.element("xenc:CipherValue", &base64_encode(&value));
+        Ok(w.finish())
     }
 
     /// `xenc:EncryptedKey` carrying `key` to the relying party (RSA-OAEP). With `declare`,
     /// it declares the namespaces it uses, to stand on its own.
     pub fn encrypted_key(&self, key: &[u8], declare: bool) -> Result<String, EncryptError> {
-        let b64 = base64::engine::general_purpose::STANDARD;
         let mut rsa = RsaEncrypter::new(self.cert.public_key())?;
         rsa.set_rsa_padding(Padding::PKCS1_OAEP)?;
         let mut wrapped = vec![0u8; rsa.encrypt_len(key)?];
         let n = rsa.encrypt(key, &mut wrapped)?;
         wrapped.truncate(n);
-        let ns = if declare {
-            format!(" xmlns:xenc=\"{XENC_NS}\" xmlns:ds=\"{DS_NS}\"")
-        } else {
-            String::new()
-        };
-        Ok(format!(
-            "<xenc:EncryptedKey{ns}><xenc:EncryptionMethod Algorithm=\"{RSA_OAEP_MGF1P}\"><ds:DigestMethod Algorithm=\"{SHA1}\"/></xenc:EncryptionMethod><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>",
-            b64.encode(self.cert.der()),
-            b64.encode(&wrapped),
-        ))
+        let mut w = Writer::with_capacity(2048);
+        let tag = w.start("xenc:EncryptedKey");
+        if declare {
+            tag.ns("xenc", XENC).ns("ds", DS);
+        }
+        w.start("xenc:EncryptionMethod")
+            .attr("Algorithm", XENC_RSA_OAEP_MGF1P);
+        w.start("ds:DigestMethod").attr("Algorithm", DS_SHA1).end();
+        w.end();
+        w.start("ds:KeyInfo");
+        w.start("ds:X509Data");
+        w.element("ds:X509Certificate", &base64_encode(self.cert.der()));
+        w.end().end();
+        w.start("xenc:CipherData");
+        w.element("xenc:CipherValue", &base64_encode(&wrapped));
+        Ok(w.finish())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
 
     #[test]
     fn reads_openam_settings() {
-        let cbc = format!("{XENC_NS}aes128-cbc");
+        let cbc = format!("{XENC}aes128-cbc");
         assert_eq!(
             BlockCipher::from_config(None, 0),
             Ok(BlockCipher::Aes256Gcm)
@@ -226,7 +236,7 @@ mod tests {
             Ok(BlockCipher::Aes192Gcm)
         );
         assert!(BlockCipher::from_config(Some(&cbc), 512).is_err());
-        let e = BlockCipher::from_config(Some(&format!("{XENC_NS}tripledes-cbc")), 0).unwrap_err();
+        let e = BlockCipher::from_config(Some(&format!("{XENC}tripledes-cbc")), 0).unwrap_err();
         assert!(e.contains("3DES"), "{e}");
     }
 
@@ -264,5 +274,39 @@ mod tests {
             };
             assert_eq!(plain, b"<a xmlns=\"urn:x\">secret</a>", "{c:?}");
         }
+    }
+
+    /// The markup around the (random) cipher values, byte for byte.
+    #[test]
+    fn encrypted_data_is_written_byte_for_byte() {
+        let now = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let (_, cert) = crate::crypto::new_key_pair("sp", KeyKind::Rsa, now).unwrap();
+        let cert = Arc::new(Certificate::from_pem("sp", &cert).unwrap());
+        let der = base64::engine::general_purpose::STANDARD.encode(cert.der());
+        let enc = Encrypter::new(BlockCipher::Aes128Cbc, cert).unwrap();
+        let masked = |s: String| {
+            let mut out = String::new();
+            let mut rest = s.as_str();
+            while let Some(i) = rest.find("<xenc:CipherValue>") {
+                let j = i + rest[i..].find("</xenc:CipherValue>").unwrap();
+                out.push_str(&rest[..i]);
+                out.push_str("<xenc:CipherValue>V");
+                rest = &rest[j..];
+            }
+            out + rest
+        };
+        let key = format!(
+            "<xenc:EncryptionMethod Algorithm=\"{XENC_RSA_OAEP_MGF1P}\"><ds:DigestMethod Algorithm=\"{DS_SHA1}\"/></xenc:EncryptionMethod><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{der}</ds:X509Certificate></ds:X509Data></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>V</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>"
+        );
+        assert_eq!(
+            masked(enc.encrypted_key(&[1; 16], true).unwrap()),
+            format!("<xenc:EncryptedKey xmlns:xenc=\"{XENC}\" xmlns:ds=\"{DS}\">{key}")
+        );
+        assert_eq!(
+            masked(enc.encrypt("<a/>").unwrap()),
+            format!(
+                "<xenc:EncryptedData xmlns:xenc=\"{XENC}\" Type=\"{XENC_TYPE_ELEMENT}\"><xenc:EncryptionMethod Algorithm=\"{XENC}aes128-cbc\"/><ds:KeyInfo xmlns:ds=\"{DS}\"><xenc:EncryptedKey>{key}</ds:KeyInfo><xenc:CipherData><xenc:CipherValue>V</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>"
+            )
+        );
     }
 }

@@ -15,6 +15,7 @@ pub use ffi::FfiError;
 pub use crate::crypto::{KeyKind, SigningKey};
 
 use crate::xml::ns::{ENVELOPED, EXC_C14N, WSSE, WSU};
+use crate::xml::write::Writer;
 
 // compat: remove after issue 15 merge (import it as `xml::ns::DS`).
 pub use crate::xml::ns::DS as DS_NS;
@@ -121,26 +122,36 @@ pub fn signature_template(
     sig: SignatureAlgorithm,
     digest: DigestAlgorithm,
 ) -> String {
-    format!(
-        concat!(
-            "<ds:Signature xmlns:ds=\"{ds}\"><ds:SignedInfo>",
-            "<ds:CanonicalizationMethod Algorithm=\"{c14n}\"/>",
-            "<ds:SignatureMethod Algorithm=\"{sig}\"/>",
-            "<ds:Reference URI=\"#{id}\"><ds:Transforms>",
-            "<ds:Transform Algorithm=\"{env}\"/>",
-            "<ds:Transform Algorithm=\"{c14n}\"><ec:InclusiveNamespaces xmlns:ec=\"{c14n}\" PrefixList=\"xs\"/></ds:Transform>",
-            "</ds:Transforms><ds:DigestMethod Algorithm=\"{digest}\"/><ds:DigestValue></ds:DigestValue>",
-            "</ds:Reference></ds:SignedInfo><ds:SignatureValue></ds:SignatureValue>",
-            "<ds:KeyInfo><ds:X509Data><ds:X509Certificate></ds:X509Certificate></ds:X509Data></ds:KeyInfo>",
-            "</ds:Signature>"
-        ),
-        ds = DS_NS,
-        c14n = EXC_C14N,
-        env = ENVELOPED,
-        sig = sig.uri(),
-        digest = digest.uri(),
-        id = crate::xml::escape_attr(reference_id),
-    )
+    let mut w = Writer::with_capacity(1024);
+    w.start("ds:Signature").ns("ds", DS_NS);
+    w.start("ds:SignedInfo");
+    w.start("ds:CanonicalizationMethod")
+        .attr("Algorithm", EXC_C14N)
+        .end();
+    w.start("ds:SignatureMethod")
+        .attr("Algorithm", sig.uri())
+        .end();
+    w.start("ds:Reference")
+        .attr("URI", &format!("#{reference_id}"));
+    w.start("ds:Transforms");
+    w.start("ds:Transform").attr("Algorithm", ENVELOPED).end();
+    w.start("ds:Transform").attr("Algorithm", EXC_C14N);
+    w.start("ec:InclusiveNamespaces")
+        .ns("ec", EXC_C14N)
+        .attr("PrefixList", "xs")
+        .end();
+    w.end().end();
+    w.start("ds:DigestMethod")
+        .attr("Algorithm", digest.uri())
+        .end();
+    // Empty elements that libxmlsec1 fills in, written open and closed as it expects.
+    w.element("ds:DigestValue", "");
+    w.end().end();
+    w.element("ds:SignatureValue", "");
+    w.start("ds:KeyInfo");
+    w.start("ds:X509Data");
+    w.element("ds:X509Certificate", "");
+    w.finish()
 }
 
 /// Signs a document that contains a template from [`signature_template`]; `id_attr` names the
@@ -311,6 +322,24 @@ mod tests {
     fn signed(alg: SignatureAlgorithm, digest: DigestAlgorithm, k: &SigningKey) -> String {
         let xml = ASSERTION.replace("SIG", &signature_template("_abc", alg, digest));
         String::from_utf8(sign_enveloped(xml.as_bytes(), "ID", alg, k).unwrap()).unwrap()
+    }
+
+    /// The template is signed as it is written: byte for byte.
+    #[test]
+    fn template_is_written_byte_for_byte() {
+        let t = signature_template(
+            "_a\"b",
+            SignatureAlgorithm::EcdsaSha384,
+            DigestAlgorithm::Sha512,
+        );
+        assert_eq!(
+            t,
+            format!(
+                "<ds:Signature xmlns:ds=\"{DS_NS}\"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm=\"{EXC_C14N}\"/><ds:SignatureMethod Algorithm=\"{}\"/><ds:Reference URI=\"#_a&quot;b\"><ds:Transforms><ds:Transform Algorithm=\"{ENVELOPED}\"/><ds:Transform Algorithm=\"{EXC_C14N}\"><ec:InclusiveNamespaces xmlns:ec=\"{EXC_C14N}\" PrefixList=\"xs\"/></ds:Transform></ds:Transforms><ds:DigestMethod Algorithm=\"{}\"/><ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue></ds:SignatureValue><ds:KeyInfo><ds:X509Data><ds:X509Certificate></ds:X509Certificate></ds:X509Data></ds:KeyInfo></ds:Signature>",
+                SignatureAlgorithm::EcdsaSha384.uri(),
+                DigestAlgorithm::Sha512.uri()
+            )
+        );
     }
 
     #[test]
