@@ -164,9 +164,16 @@ pub fn realm_and_rest(tail: &str) -> Result<(String, Vec<String>), JsonFailure> 
     Ok((normalize_realm(&realm.join("/")), rest))
 }
 
+/// The first value of the query parameter `name`, form-decoded.
+pub fn param(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
 /// The `_action` query parameter.
-pub fn action(query: &str) -> Option<&str> {
-    query.split('&').find_map(|p| p.strip_prefix("_action="))
+pub fn action(query: &str) -> Option<String> {
+    param(query, "_action")
 }
 
 /// Whether the request declares a JSON body (`application/json`, any parameters).
@@ -190,6 +197,17 @@ pub fn refuse_content_encoding(headers: &HeaderMap) -> Option<HttpReply> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_values_are_form_decoded() {
+        let q = "_queryFilter=%2Fsts_id+eq+%27a%20b%27&_action=create&_action=x";
+        assert_eq!(
+            param(q, "_queryFilter").as_deref(),
+            Some("/sts_id eq 'a b'")
+        );
+        assert_eq!(action(q).as_deref(), Some("create"));
+        assert_eq!(param(q, "_pageSize"), None);
+    }
 
     #[test]
     fn realm_paths_follow_am() {

@@ -54,18 +54,15 @@ pub fn from_header(value: &str) -> Result<Vec<Vec<u8>>, String> {
     if value.len() > MAX_CHAIN * MAX_CERT_BYTES * 2 {
         return Err("the client certificate header is too long".into());
     }
-    let decoded = if value.contains('%') {
-        percent_decode(value)
-            .ok_or("the client certificate header is not valid percent-encoding")?
-    } else {
-        value.to_owned()
-    };
+    let decoded = percent_encoding::percent_decode_str(value)
+        .decode_utf8()
+        .map_err(|_| "the client certificate header is not valid percent-encoding")?;
     let b64 = base64::engine::general_purpose::STANDARD;
     const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
     const END: &str = "-----END CERTIFICATE-----";
     let mut out = Vec::new();
     if decoded.contains(BEGIN) {
-        let mut rest = decoded.as_str();
+        let mut rest = &*decoded;
         while let Some(start) = rest.find(BEGIN) {
             let body = &rest[start + BEGIN.len()..];
             let end = body.find(END).ok_or("a PEM certificate has no END line")?;
@@ -89,23 +86,6 @@ pub fn from_header(value: &str) -> Result<Vec<Vec<u8>>, String> {
         ));
     }
     Ok(out)
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

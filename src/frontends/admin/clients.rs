@@ -79,7 +79,7 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
         }
         (Method::POST, []) => {
             may(&realm)?;
-            if action(&req.query) != Some("create") {
+            if action(&req.query).as_deref() != Some("create") {
                 return Err(JsonFailure::BadRequest(
                     "the _action parameter must be create".into(),
                 ));

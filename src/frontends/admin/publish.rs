@@ -108,10 +108,10 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
     match (&req.method, id) {
         (m, None) if m == Method::POST => {
             let action = action(&req.query);
-            if action != Some("create") {
+            if action.as_deref() != Some("create") {
                 return Err(bad(format!(
                     "action `{}` is not supported: use _action=create",
-                    action.unwrap_or("")
+                    action.unwrap_or_default()
                 )));
             }
             top_level()?;

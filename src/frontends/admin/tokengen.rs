@@ -7,44 +7,13 @@ use crate::store::TokenInfo;
 
 use super::guard::require_admin;
 use crate::frontends::Context;
-use crate::frontends::crest::{JsonFailure, internal, json_reply, refuse_content_encoding};
+use crate::frontends::crest::{JsonFailure, internal, json_reply, param, refuse_content_encoding};
 use crate::http::{HttpReply, Outcome, Request};
 
 /// Default and largest page (the reference shape has no paging by default; an unbounded
 /// answer over millions of tokens is not something to send, so pages are capped).
 const DEFAULT_PAGE: usize = 1000;
 const MAX_PAGE: usize = 10_000;
-
-/// Decodes one `application/x-www-form-urlencoded` value.
-pub fn form_decode(s: &str) -> Option<String> {
-    let mut out = Vec::with_capacity(s.len());
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
-
-fn param(query: &str, name: &str) -> Result<Option<String>, JsonFailure> {
-    for p in query.split('&') {
-        if let Some(v) = p.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
-            return form_decode(v).map(Some).ok_or_else(|| {
-                JsonFailure::BadRequest(format!("{name} is not valid URL encoding"))
-            });
-        }
-    }
-    Ok(None)
-}
 
 fn item(t: &TokenInfo) -> Value {
     json!({
@@ -77,18 +46,18 @@ fn route(state: &Context, req: &Request) -> Result<Value, JsonFailure> {
     use warp::http::Method;
     match (&req.method, id) {
         (&Method::GET, "") => {
-            let filter = param(&req.query, "_queryFilter")?
+            let filter = param(&req.query, "_queryFilter")
                 .ok_or_else(|| JsonFailure::BadRequest("_queryFilter is required".into()))?;
             let filter = crate::store::filter::parse(&filter)
                 .map_err(|e| JsonFailure::BadRequest(e.to_string()))?;
-            let size = match param(&req.query, "_pageSize")? {
+            let size = match param(&req.query, "_pageSize") {
                 None => DEFAULT_PAGE,
                 Some(s) => match s.parse::<usize>() {
                     Ok(0) | Err(_) => DEFAULT_PAGE,
                     Ok(n) => n.min(MAX_PAGE),
                 },
             };
-            let cookie = param(&req.query, "_pagedResultsCookie")?.filter(|c| !c.is_empty());
+            let cookie = param(&req.query, "_pagedResultsCookie").filter(|c| !c.is_empty());
             let page = store
                 .query_tokens(&filter, size, cookie.as_deref())
                 .map_err(internal)?;
@@ -121,24 +90,5 @@ fn route(state: &Context, req: &Request) -> Result<Value, JsonFailure> {
             }))
         }
         _ => Err(JsonFailure::MethodNotAllowed),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decodes_query_values() {
-        assert_eq!(
-            form_decode("%2Fsts_id+eq+%27x%27").as_deref(),
-            Some("/sts_id eq 'x'")
-        );
-        assert_eq!(
-            form_decode("/sts_id+eq+'a%20b'").as_deref(),
-            Some("/sts_id eq 'a b'")
-        );
-        assert_eq!(form_decode("%zz"), None);
-        assert_eq!(form_decode("%4"), None);
     }
 }

@@ -19,7 +19,7 @@ pub(super) fn sessions(
         .map(|t| Secret::new(t.to_owned()))
         .or_else(|| body["tokenId"].as_str().map(|t| Secret::new(t.to_owned())))
         .or_else(|| state.session_token(&req.headers));
-    match action(&req.query) {
+    match action(&req.query).as_deref() {
         Some("validate") => {
             let found = match &token {
                 Some(t) => state

@@ -11,7 +11,7 @@ use crate::secret::Secret;
 use super::{JsonReply, body_json};
 use crate::frontends::Context;
 use crate::frontends::admin::guard::require_admin;
-use crate::frontends::crest::{JsonFailure, action, internal};
+use crate::frontends::crest::{JsonFailure, action, internal, param};
 
 const RESERVED: [&str; 8] = [
     "_id",
@@ -106,7 +106,7 @@ pub(super) fn users(
     let store = &state.users;
     match (&req.method, id) {
         (&Method::GET, None) => {
-            if !req.query.split('&').any(|p| p == "_queryFilter=true") {
+            if param(&req.query, "_queryFilter").as_deref() != Some("true") {
                 return Err(JsonFailure::BadRequest(
                     "only _queryFilter=true is supported".into(),
                 ));
@@ -131,7 +131,7 @@ pub(super) fn users(
                 .ok_or(JsonFailure::NotFound)?;
             Ok(JsonReply::ok(user_json(&u)))
         }
-        (&Method::POST, None) if action(&req.query) == Some("create") => {
+        (&Method::POST, None) if action(&req.query).as_deref() == Some("create") => {
             let body = body_json(req)?;
             let username = body["username"]
                 .as_str()

@@ -79,7 +79,7 @@ fn route(
     };
     let action = action(&req.query)
         .ok_or_else(|| bad("the _action parameter is required: translate, validate or cancel"))?;
-    if !matches!(action, "translate" | "validate" | "cancel") {
+    if !matches!(action.as_str(), "translate" | "validate" | "cancel") {
         return Err(bad(format!(
             "action `{action}` is not supported: use translate, validate or cancel"
         )));
@@ -92,7 +92,7 @@ fn route(
     let Value::Object(body) = body else {
         return Err(bad("the body must be a JSON object"));
     };
-    match action {
+    match action.as_str() {
         "translate" => translate(state, &instance, &body, req),
         "validate" => {
             let target = token_state(&body, "validated_token_state")?;
