@@ -519,3 +519,7 @@ impl Publisher {
         Ok(Self::shown(id, &old.rev, kind, stored_json(&old)?))
     }
 }
+
+#[cfg(test)]
+#[path = "registry_tests.rs"]
+mod tests;

@@ -250,7 +250,7 @@ fn list(names: &[String]) -> String {
 }
 
 fn is_builtin_uri(u: &str) -> bool {
-    use crate::wstrust::{
+    use crate::xml::ns::{
         TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS,
         TOKEN_TYPE_STATUS,
     };
