@@ -1,6 +1,6 @@
 //! Durable state behind one trait per kind of record; backends are chosen by URL
-//! (`sqlite://path`; `postgres://` when several nodes share a cluster). Nothing above this
-//! module knows SQL. [`conformance`] is the suite every backend must pass.
+//! (`sqlite://path` only; a PostgreSQL backend for clusters is planned). Nothing above this
+//! module knows SQL. `conformance` (built for tests) is the suite every backend must pass.
 
 pub mod filter;
 mod sqlite;
