@@ -5,6 +5,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use sts::clock::{Clock, SystemClock};
+
 fn measure(name: &str, mut f: impl FnMut()) {
     // `cargo test --all-targets` runs this binary without `--bench`: one pass as a smoke test.
     if !std::env::args().any(|a| a == "--bench") {
@@ -35,7 +37,7 @@ fn main() {
         dir.path(),
         Some("bench".into()),
         Some("bench-admin".into()),
-        chrono::Utc::now(),
+        SystemClock.now(),
     )
     .expect("bootstrap");
     let keys = sts::datadir::load_keys(dir.path()).expect("keys");
@@ -55,7 +57,7 @@ fn main() {
     )
     .expect("resolve");
     let signing = instance.saml_signing().cloned().expect("signing");
-    let now = chrono::Utc::now();
+    let now = SystemClock.now();
     let spec = |id: &'static str| sts::tokens::saml2::AssertionSpec {
         id,
         issuer: "sts-demo-idp",
@@ -122,9 +124,10 @@ fn main() {
     let mut i = 0usize;
     measure("session validate (SQLite, 1000 live)", || {
         i = (i + 1) % tokens.len();
+        let token = tokens.get(i).expect("a token");
         black_box(
             sessions
-                .validate(tokens[i].expose())
+                .validate(token.expose())
                 .expect("validate")
                 .expect("live"),
         );

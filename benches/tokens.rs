@@ -11,7 +11,7 @@ use sts::store::{TokenRecord, filter};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
+    sorted.get(i).copied().unwrap_or_default()
 }
 
 fn main() {

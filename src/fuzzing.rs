@@ -199,7 +199,7 @@ fn jws_state() -> Result<JwsState, String> {
     let trusted = vec![
         TrustedKey::Hmac(crate::secret::Secret::new(secret.clone())),
         TrustedKey::Public {
-            kid: signers[1].kid().map(str::to_owned),
+            kid: signers.get(1).and_then(JwsSigner::kid).map(str::to_owned),
             key: public(rsa.openssl_key())?,
             kind: KeyKind::Rsa,
             curve: None,
@@ -301,7 +301,9 @@ pub fn jws(data: &[u8]) -> Result<(), String> {
             }
         }
         [_, which, ops @ ..] => {
-            let (alg, original) = &st.tokens[usize::from(*which) % st.tokens.len()];
+            let Some((alg, original)) = pick(&st.tokens, *which) else {
+                return Ok(());
+            };
             let dict: [&[u8]; 8] = [
                 b".",
                 b"=",
@@ -341,6 +343,13 @@ pub fn jwk(data: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// The element of `items` that the fuzzer's byte `which` chooses (modulo the length).
+fn pick<T>(items: &[T], which: u8) -> Option<&T> {
+    usize::from(which)
+        .checked_rem(items.len())
+        .and_then(|i| items.get(i))
+}
+
 /// Applies edits to `doc`. Each edit is 6 bytes `[kind, p, p, q, q, n]`, `p` and `q`
 /// big-endian positions (modulo the length + 1):
 /// 0 set byte p to n; 1 insert byte n at p; 2 delete n % 16 + 1 bytes at p; 3 insert
@@ -349,32 +358,43 @@ pub fn jwk(data: &[u8]) -> Result<(), String> {
 pub fn mutate(doc: &[u8], ops: &[u8], dict: &[&[u8]]) -> Vec<u8> {
     let mut out = doc.to_vec();
     for op in ops.chunks_exact(6).take(16) {
+        let &[kind, p_hi, p_lo, q_hi, q_lo, n] = op else {
+            continue;
+        };
         let at = |hi: u8, lo: u8, len: usize| usize::from(u16::from_be_bytes([hi, lo])) % (len + 1);
-        let p = at(op[1], op[2], out.len());
-        let n = op[5];
+        let p = at(p_hi, p_lo, out.len());
         let span = p..(p + usize::from(n) * 4 + 1).min(out.len());
-        match op[0] % 7 {
-            0 if p < out.len() => out[p] = n,
+        match kind % 7 {
+            0 => {
+                if let Some(b) = out.get_mut(p) {
+                    *b = n;
+                }
+            }
             1 => out.insert(p, n),
             2 => {
                 let end = (p + usize::from(n % 16) + 1).min(out.len());
                 out.drain(p..end);
             }
-            3 if !dict.is_empty() => {
-                let piece = dict[usize::from(n) % dict.len()];
-                out.splice(p..p, piece.iter().copied());
+            3 => {
+                if let Some(piece) = pick(dict, n) {
+                    out.splice(p..p, piece.iter().copied());
+                }
             }
             4 => {
-                let piece = out[span].to_vec();
-                let q = at(op[3], op[4], out.len());
+                let piece = out.get(span).map(<[u8]>::to_vec).unwrap_or_default();
+                let q = at(q_hi, q_lo, out.len());
                 out.splice(q..q, piece);
             }
             5 => {
                 let piece: Vec<u8> = out.drain(span).collect();
-                let q = at(op[3], op[4], out.len());
+                let q = at(q_hi, q_lo, out.len());
                 out.splice(q..q, piece);
             }
-            6 if p < out.len() => out[p] ^= 1 << (n % 8),
+            6 => {
+                if let Some(b) = out.get_mut(p) {
+                    *b ^= 1 << (n % 8);
+                }
+            }
             _ => {}
         }
     }
@@ -466,14 +486,16 @@ fn dsig_state() -> Result<DsigState, String> {
 
 /// XML-DSig verification of a signed assertion changed by edits (see [`mutate`]; the first
 /// byte picks the RSA or the EC assertion). Verification must fail unless the verified
-/// content (see [`content`]) and ID are the original's.
+/// content (see `content`) and ID are the original's.
 pub fn xmldsig(data: &[u8]) -> Result<(), String> {
     static STATE: OnceLock<Result<DsigState, String>> = OnceLock::new();
     let st = state(&STATE, dsig_state)?;
     let Some((which, ops)) = data.split_first() else {
         return Ok(());
     };
-    let (doc, cert, id, tree) = &st.docs[usize::from(*which) % st.docs.len()];
+    let Some((doc, cert, id, tree)) = pick(&st.docs, *which) else {
+        return Ok(());
+    };
     let dict: [&[u8]; 12] = [
         b" ",
         b"\n",

@@ -148,7 +148,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store =
             crate::store::open(&format!("sqlite://{}", dir.path().join("s.db").display())).unwrap();
-        let t0 = Utc::now();
+        // A fixed instant, so that a failure replays the same way.
+        let t0 = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap();
         let clock = FixedClock::new(t0);
         let s = Sessions::new(
             store,

@@ -237,6 +237,11 @@ impl Throttle {
 mod tests {
     use super::*;
 
+    /// A fixed instant, so that a failure replays the same way.
+    fn t0() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_767_225_600, 0).unwrap()
+    }
+
     fn policy(threshold: u32, source_threshold: u32, max_entries: usize) -> LockoutPolicy {
         LockoutPolicy {
             threshold,
@@ -255,7 +260,7 @@ mod tests {
     fn locks_the_account_from_one_source_only_and_unlocks_later() {
         let t = Throttle::new(policy(3, 0, 1000));
         let (a, b) = (ip("192.0.2.1"), ip("198.51.100.7"));
-        let now = Utc::now();
+        let now = t0();
         assert_eq!(t.failure("/", "amadmin", a, now), Locked::Nothing);
         assert_eq!(t.failure("/", "amadmin", a, now), Locked::Nothing);
         assert!(!t.is_locked("/", "amadmin", a, now));
@@ -277,7 +282,7 @@ mod tests {
     fn a_source_is_locked_across_accounts_and_a_success_does_not_reset_it() {
         let t = Throttle::new(policy(5, 4, 1000));
         let (a, b) = (ip("192.0.2.1"), ip("198.51.100.7"));
-        let now = Utc::now();
+        let now = t0();
         for user in ["u1", "u2", "u3"] {
             assert_eq!(t.failure("/", user, a, now), Locked::Nothing);
         }
@@ -299,7 +304,7 @@ mod tests {
     #[test]
     fn memory_is_bounded_and_locks_outlive_plain_counters() {
         let t = Throttle::new(policy(2, 0, 100));
-        let now = Utc::now();
+        let now = t0();
         let victim = ip("192.0.2.1");
         t.failure("/", "amadmin", victim, now);
         assert_eq!(

@@ -139,7 +139,7 @@ fn reference_payloads_work_with_rust_plugins() {
         &username_to_custom(),
     ));
     let claims = tickets
-        .verify(&t, SystemTime::now())
+        .verify(&t, SystemTime::from(wall_clock()))
         .expect("a ticket the provider's key verifies");
     assert_eq!(claims["sub"], "unt_user17458687");
     assert_eq!(claims["input_token_type"], "USERNAME");
@@ -154,7 +154,7 @@ fn reference_payloads_work_with_rust_plugins() {
         "translate",
         &custom_to_custom(),
     ));
-    let claims = tickets.verify(&t2, SystemTime::now()).unwrap();
+    let claims = tickets.verify(&t2, SystemTime::from(wall_clock())).unwrap();
     assert_eq!(claims["sub"], "alice");
     assert_eq!(claims["input_token_type"], "CUSTOM");
     assert_eq!(claims["extra_state"], json!({"partner": "alice"}));
@@ -867,7 +867,7 @@ fn soap_issues_validates_and_cancels_custom_tokens() {
     .unwrap();
     let claims = example::TicketProvider::new(TICKET_KEY.to_vec())
         .unwrap()
-        .verify(&ticket, SystemTime::now())
+        .verify(&ticket, SystemTime::from(wall_clock()))
         .unwrap();
     assert_eq!(claims["sub"], "alice");
     assert_eq!(claims["input_token_type"], "USERNAME");
@@ -1019,7 +1019,10 @@ fn the_example_program_serves_custom_tokens() {
     assert_eq!(status, 200, "{body}");
     let claims = example::TicketProvider::new(TICKET_KEY.to_vec())
         .unwrap()
-        .verify(body["issued_token"].as_str().unwrap(), SystemTime::now())
+        .verify(
+            body["issued_token"].as_str().unwrap(),
+            SystemTime::from(wall_clock()),
+        )
         .unwrap();
     assert_eq!(claims["sub"], "demo");
     assert_eq!(claims["extra_state"], json!({"partner": "demo"}));

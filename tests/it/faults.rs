@@ -69,7 +69,7 @@ fn stale_and_future_timestamps_and_usernametokens() {
         RST_ISSUE,
     ));
     assert_eq!(future.fault_code(), "wst:ExpiredData");
-    let now = chrono::Utc::now();
+    let now = wall_clock();
     let fresh = s.post_soap11(&envelope(
         SOAP11,
         &ts(
@@ -384,12 +384,8 @@ fn hostile_header_values_and_envelope_structure() {
     );
     assert_eq!(s.post_soap11(&act_as).fault_code(), "wst:BadRequest");
     // Oversized nonces are refused before they are remembered.
-    let big_nonce = username_digest_with(
-        "alice",
-        "s3cret",
-        &[7u8; 4096],
-        &chrono::Utc::now().to_rfc3339(),
-    );
+    let big_nonce =
+        username_digest_with("alice", "s3cret", &[7u8; 4096], &wall_clock().to_rfc3339());
     assert_eq!(
         s.post_soap11(&envelope(SOAP11, &big_nonce, RST_ISSUE))
             .fault_code(),

@@ -72,7 +72,7 @@ fn soap_takes_id_tokens_assertions_and_certificates_and_issues_id_tokens() {
     let jwt_bst = |jwt: &str| bst("urn:ietf:params:oauth:token-type:jwt", &b64.encode(jwt));
 
     // OPENIDCONNECT in (a JWT BinarySecurityToken) -> SAML2.
-    let now = chrono::Utc::now().timestamp();
+    let now = wall_clock().timestamp();
     let id_token = pyjwt_sign(
         "RS256",
         &op_pem,
@@ -115,8 +115,7 @@ fn soap_takes_id_tokens_assertions_and_certificates_and_issues_id_tokens() {
     let tampered = idp_assertion(&idp, "alice", "urn:sts", (-60, 300))
         .replace(">alice</saml2:NameID>", ">bob</saml2:NameID>");
     let (stranger_key, stranger_cert) =
-        sts::crypto::new_key_pair("stranger", sts::crypto::KeyKind::Rsa, chrono::Utc::now())
-            .unwrap();
+        sts::crypto::new_key_pair("stranger", sts::crypto::KeyKind::Rsa, wall_clock()).unwrap();
     let stranger = sts::crypto::SigningKey::new(
         "stranger",
         sts::crypto::KeyKind::Rsa,
@@ -231,7 +230,7 @@ fn eddsa_id_tokens_of_trusted_issuers_are_accepted() {
     }]);
     let r = publish(&s, &admin, "rest", &st);
     assert_eq!(r.status, 201, "{}", r.body);
-    let now = chrono::Utc::now().timestamp();
+    let now = wall_clock().timestamp();
     let claims = json!({"iss": "https://ed.example.com", "aud": "sts", "sub": "alice", "iat": now, "exp": now + 300});
     let token = pyjwt_sign("EdDSA", &ed_pem, &claims, "ed-1");
     let translate = |t: &str| {
@@ -299,7 +298,7 @@ fn oidc_id_tokens_of_trusted_issuers_are_accepted_as_input() {
     let r = publish(&s, &admin, "rest", &st);
     assert_eq!(r.status, 201, "{}", r.body);
 
-    let now = chrono::Utc::now().timestamp();
+    let now = wall_clock().timestamp();
     let claims = |edit: &dyn Fn(&mut Value)| {
         let mut c = json!({"iss": "https://idp.example.com", "aud": "sts", "sub": "alice", "iat": now, "exp": now + 300});
         edit(&mut c);

@@ -50,7 +50,7 @@ fn form_token(token: &str) -> String {
 
 #[test]
 fn clients_authenticate_each_way_and_tokens_report_their_state() {
-    let at = chrono::Utc::now();
+    let at = wall_clock();
     let clock = sts::clock::FixedClock::new(at);
     let s = start_with(Opts {
         clock: Some(clock.clone()),

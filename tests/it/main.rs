@@ -1,6 +1,13 @@
 //! Integration tests: one binary; each test starts a real server on a free port. One file per
 //! topic; the helpers they share are in `common/`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Test code: a panic is a failed test (as clippy.toml's allow-*-in-tests say for #[test]
+// functions; the helpers here are test code too).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod cli;
 mod common;

@@ -74,7 +74,7 @@ fn every_cell_of_the_token_matrix() {
         ..Default::default()
     });
     let admin = s.login("amadmin", ADMIN_PASSWORD);
-    let now = chrono::Utc::now().timestamp();
+    let now = wall_clock().timestamp();
     let id_token = pyjwt_sign(
         "RS256",
         &op_pem,

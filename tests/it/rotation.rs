@@ -67,7 +67,7 @@ fn rotated_keys_stay_trusted_until_the_next_rotation() {
     assert_eq!(before[0]["kid"], old_kid.as_str());
     let old_cert = std::fs::read(s.cert("sts-signing")).unwrap();
 
-    sts::keyring::rotate(s.dir.path(), "sts-signing", chrono::Utc::now()).unwrap();
+    sts::keyring::rotate(s.dir.path(), "sts-signing", wall_clock()).unwrap();
     // The running server picks the new key up; the JWK set holds both.
     let keys = wait_for_jwks(&s, 2);
     let new_jwt = translate(oidc_out("2"));
@@ -94,7 +94,7 @@ fn rotated_keys_stay_trusted_until_the_next_rotation() {
     assert!(validate(saml_state(&new_saml)));
 
     // A second rotation retires the first key: what it signed no longer validates.
-    sts::keyring::rotate(s.dir.path(), "sts-signing", chrono::Utc::now()).unwrap();
+    sts::keyring::rotate(s.dir.path(), "sts-signing", wall_clock()).unwrap();
     wait_until("the first key leaves the JWK set", || {
         wait_for_jwks(&s, 2)
             .iter()
@@ -133,7 +133,7 @@ fn saml_cancel_by_value_accepts_the_previous_key_after_a_rotation() {
         &username_to(saml_out),
     ));
     wait_for_jwks(&s, 1);
-    sts::keyring::rotate(s.dir.path(), "sts-signing", chrono::Utc::now()).unwrap();
+    sts::keyring::rotate(s.dir.path(), "sts-signing", wall_clock()).unwrap();
     // The server has picked up the new key once the JWK set holds both.
     wait_for_jwks(&s, 2);
     let validate = |t: &str| -> Value {

@@ -196,7 +196,7 @@ fn soap12_digest_issue_answers_in_soap12_and_refuses_a_replayed_nonce() {
 #[test]
 fn lifetime_is_capped_by_the_instance_and_honoured_when_shorter() {
     let s = start();
-    let now = chrono::Utc::now();
+    let now = wall_clock();
     let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let lifetime = |secs: i64| {
         format!(

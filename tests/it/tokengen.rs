@@ -130,7 +130,7 @@ fn sts_tokengen_queries_pages_reads_and_cancels() {
 
 #[test]
 fn the_reaper_removes_expired_tokens_with_an_injected_clock() {
-    let at = chrono::Utc::now();
+    let at = wall_clock();
     let clock = sts::clock::FixedClock::new(at);
     let s = server_with(Opts {
         clock: Some(clock.clone()),

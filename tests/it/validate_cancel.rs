@@ -117,7 +117,7 @@ fn persisted_tokens_validate_cancel_and_stay_cancelled() {
 
 #[test]
 fn validate_refuses_forged_wrapped_expired_and_garbage_tokens() {
-    let at = chrono::Utc::now();
+    let at = wall_clock();
     let clock = sts::clock::FixedClock::new(at);
     let s = server_with(Opts {
         clock: Some(clock.clone()),
@@ -190,7 +190,7 @@ fn validate_fails_closed_on_an_unreadable_not_before() {
         None,
     )
     .unwrap();
-    let now = chrono::Utc::now();
+    let now = wall_clock();
     let id = saml2::new_assertion_id();
     let signed = |not_before: Option<&str>| {
         let spec = saml2::AssertionSpec {

@@ -71,13 +71,7 @@ fn locations(xml: &str) -> Vec<String> {
 #[test]
 fn public_base_url_goes_into_the_wsdl() {
     let dir = tempfile::tempdir().unwrap();
-    sts::datadir::bootstrap(
-        dir.path(),
-        Some("x".into()),
-        Some("y".into()),
-        chrono::Utc::now(),
-    )
-    .unwrap();
+    sts::datadir::bootstrap(dir.path(), Some("x".into()), Some("y".into()), wall_clock()).unwrap();
     let cfg = sts::config::Config {
         data_dir: dir.path().to_owned(),
         public_base_url: Some("https://sts.example.com/".into()),

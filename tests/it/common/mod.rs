@@ -30,6 +30,13 @@ pub const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
 pub const ISSUE_ACTION: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue";
 
+/// The system's time, read through `sts::clock` as the crate reads it: the servers under test
+/// run on it unless a test pins their clock.
+pub fn wall_clock() -> chrono::DateTime<chrono::Utc> {
+    use sts::clock::Clock as _;
+    sts::clock::SystemClock.now()
+}
+
 /// Runs a command; returns (success, stdout+stderr).
 pub fn run(cmd: &mut Command) -> (bool, String) {
     let out = cmd

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use super::wall_clock;
+
 pub const OP: &str = "https://op.example.com";
 pub const OP_SECRET: &str = "an-op-shared-secret-of-32-bytes-or-more";
 
@@ -13,7 +15,7 @@ pub const OP_SECRET: &str = "an-op-shared-secret-of-32-bytes-or-more";
 pub fn op_id_token(sub: &str) -> String {
     use base64::Engine as _;
     let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-    let now = chrono::Utc::now().timestamp();
+    let now = wall_clock().timestamp();
     let h = b64(br#"{"alg":"HS256","typ":"JWT"}"#);
     let p = b64(
         json!({"iss": OP, "aud": "sts", "sub": sub, "iat": now, "exp": now + 300})
@@ -34,7 +36,7 @@ pub fn trusted_op() -> Value {
 /// A relying party's RSA key pair: (private key PEM file, certificate PEM bytes).
 pub fn relying_party(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
     let (key, cert) =
-        sts::crypto::new_key_pair("sp", sts::crypto::KeyKind::Rsa, chrono::Utc::now()).unwrap();
+        sts::crypto::new_key_pair("sp", sts::crypto::KeyKind::Rsa, wall_clock()).unwrap();
     let key_path = dir.join("sp.key.pem");
     std::fs::write(&key_path, key).unwrap();
     (key_path, cert)
@@ -97,7 +99,7 @@ impl Pki {
         b.set_subject_name(&Self::name(cn)).unwrap();
         b.set_pubkey(key).unwrap();
         let day = 86_400;
-        let now = chrono::Utc::now().timestamp();
+        let now = wall_clock().timestamp();
         b.set_not_before(&openssl::asn1::Asn1Time::from_unix(now + from_days * day).unwrap())
             .unwrap();
         b.set_not_after(&openssl::asn1::Asn1Time::from_unix(now + to_days * day).unwrap())
@@ -171,7 +173,7 @@ pub fn openid_provider(dir: &Path) -> (std::path::PathBuf, Value) {
 /// A SAML identity provider's signing key, and its certificate (PEM).
 pub fn saml_idp() -> (std::sync::Arc<sts::crypto::SigningKey>, Vec<u8>) {
     let (key, cert) =
-        sts::crypto::new_key_pair("idp", sts::crypto::KeyKind::Rsa, chrono::Utc::now()).unwrap();
+        sts::crypto::new_key_pair("idp", sts::crypto::KeyKind::Rsa, wall_clock()).unwrap();
     let idp = sts::crypto::SigningKey::new(
         "idp",
         sts::crypto::KeyKind::Rsa,
@@ -192,7 +194,7 @@ pub fn idp_assertion(
     valid: (i64, i64),
 ) -> String {
     use sts::tokens::saml2;
-    let now = chrono::Utc::now();
+    let now = wall_clock();
     let id = saml2::new_assertion_id();
     let spec = saml2::AssertionSpec {
         id: &id,
@@ -232,7 +234,7 @@ pub fn client_cert_b64(from_days: i64, to_days: i64) -> String {
     b.set_subject_name(&name).unwrap();
     b.set_issuer_name(&name).unwrap();
     b.set_pubkey(&key).unwrap();
-    let now = chrono::Utc::now().timestamp();
+    let now = wall_clock().timestamp();
     b.set_not_before(&Asn1Time::from_unix(now + from_days * 86_400).unwrap())
         .unwrap();
     b.set_not_after(&Asn1Time::from_unix(now + to_days * 86_400).unwrap())

@@ -66,7 +66,7 @@ pub fn bootstrapped_dir() -> tempfile::TempDir {
         dir.path(),
         Some(DEMO_PASSWORD.into()),
         Some(ADMIN_PASSWORD.into()),
-        chrono::Utc::now(),
+        wall_clock(),
     )
     .unwrap();
     dir

@@ -35,9 +35,7 @@ pub fn username_text(user: &str, password: &str) -> String {
 pub fn username_digest(user: &str, password: &str) -> String {
     let mut nonce = [0u8; 16];
     openssl::rand::rand_bytes(&mut nonce).unwrap();
-    let created = chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string();
+    let created = wall_clock().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
     username_digest_with(user, password, &nonce, &created)
 }
 
@@ -133,7 +131,7 @@ pub fn wss_signed_rst(
         .unwrap()
         .to_der()
         .unwrap();
-    let now = chrono::Utc::now();
+    let now = wall_clock();
     let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let references: String = refs
         .iter()
