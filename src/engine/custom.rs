@@ -5,9 +5,10 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
+use super::issue::InterimSession;
 use super::{
-    Credential, Engine, EngineError, Instance, IssueRequest, Issued, MAX_LIFETIME_SECS, Principal,
-    PrincipalSource, TokenTarget, Validation,
+    Authenticated, Credential, Engine, EngineError, Instance, IssueRequest, Issued,
+    MAX_LIFETIME_SECS, Principal, TokenTarget, Validation,
 };
 // compat: remove after issue 15 merge (the types are resolved in `instance::resolve::custom`).
 use crate::instance::TokenType;
@@ -84,14 +85,14 @@ fn call_failed(
         )),
         other => {
             tracing::warn!(plugin = %name, error = %other, "custom token {kind} failed");
-            EngineError::PluginFailed(format!("the custom token {kind} `{name}` failed: {other}"))
+            EngineError::Plugin(format!("the custom token {kind} `{name}` failed: {other}"))
         }
     }
 }
 
 fn garbage(kind: &str, name: &str, m: &str) -> EngineError {
     tracing::warn!(plugin = %name, "custom token {kind} answered garbage: {m}");
-    EngineError::PluginFailed(format!(
+    EngineError::Plugin(format!(
         "the custom token {kind} `{name}` failed: its answer is malformed: {m}"
     ))
 }
@@ -106,7 +107,7 @@ impl Engine {
         input: CustomInput,
         output: CustomOutput,
         invalidate_interim: bool,
-    ) -> Result<(Principal, Issued), EngineError> {
+    ) -> Result<(Authenticated<Principal>, Issued), EngineError> {
         let (principal, extra_state, input_type, input_state, session_input) = match input {
             CustomInput::Builtin {
                 token_type,
@@ -145,28 +146,22 @@ impl Engine {
             CustomOutput::Custom { name, state } => (name, state),
         };
         let provider = instance.custom.providers.get(&name).ok_or_else(|| {
-            EngineError::BadRequest(format!("`{name}` tokens are not issued by this instance"))
+            EngineError::Unsupported(format!("`{name}` tokens are not issued by this instance"))
         })?;
         // The provider may use the principal's session: the caller's own, or the interim
         // one when it outlives the request.
-        let mut kept = None;
-        let session = match session_input {
-            Some(token) => Some(token),
+        let interim = match session_input {
             None if !invalidate_interim => {
-                let (token, _) = self
-                    .sessions
-                    .create(&principal.realm, &principal.name, true)
-                    .map_err(Self::store_failed)?;
-                kept = Some(token.clone());
-                Some(token)
+                Some(InterimSession::create(&self.sessions, &principal)?)
             }
-            None => None,
+            _ => None,
         };
+        let session = session_input.or_else(|| interim.as_ref().and_then(|s| s.token().cloned()));
         let request = ProvideRequest {
-            realm: principal.realm.clone(),
+            realm: principal.realm().to_owned(),
             instance: instance.config.subpath(),
-            principal: principal.name.clone(),
-            attributes: principal.attributes.clone(),
+            principal: principal.name().to_owned(),
+            attributes: principal.attributes().clone(),
             session,
             extra_state,
             input_token_type: input_type,
@@ -175,15 +170,11 @@ impl Engine {
             output_token_state: output_state,
             now: self.clock.now().into(),
         };
-        let issued = self.provide(instance, &principal, &name, provider, request);
-        if issued.is_err()
-            && let Some(token) = kept
-        {
-            self.sessions
-                .logout(token.expose())
-                .map_err(Self::store_failed)?;
+        let issued = self.provide(instance, &principal, &name, provider, request)?;
+        if let Some(s) = interim {
+            s.commit();
         }
-        Ok((principal, issued?))
+        Ok((principal, issued))
     }
 
     /// Runs the validator of the custom type `name` on `state`; the principal it names
@@ -193,9 +184,9 @@ impl Engine {
         instance: &Instance,
         name: &str,
         state: &Value,
-    ) -> Result<(Principal, Option<Value>), EngineError> {
+    ) -> Result<(Authenticated<Principal>, Option<Value>), EngineError> {
         let validator = instance.custom.validators.get(name).ok_or_else(|| {
-            EngineError::BadRequest(format!("`{name}` tokens are not accepted by this instance"))
+            EngineError::Unsupported(format!("`{name}` tokens are not accepted by this instance"))
         })?;
         let plugin = validator.name().to_owned();
         let request = ValidateRequest {
@@ -207,7 +198,7 @@ impl Engine {
         };
         let v = validator
             .call(move |p| p.validate(&request))
-            .map_err(|e| call_failed("validator", &plugin, EngineError::FailedAuthentication, e))?;
+            .map_err(|e| call_failed("validator", &plugin, EngineError::refused, e))?;
         let bad = |m: &str| garbage("validator", &plugin, m);
         if v.principal.is_empty()
             || v.principal.len() > MAX_PRINCIPAL
@@ -233,14 +224,8 @@ impl Engine {
                 "the extra state exceeds {MAX_EXTRA_STATE_BYTES} bytes"
             )));
         }
-        let fail = |m: &str| EngineError::FailedAuthentication(format!("{name} token: {m}"));
-        let mut principal = self.known_principal(
-            instance,
-            &v.principal,
-            PrincipalSource::FederatedToken,
-            fail,
-        )?;
-        principal.attributes.extend(v.attributes);
+        let fail = |m: &str| EngineError::refused(format!("{name} token: {m}"));
+        let principal = self.vouched_by_plugin(instance, &v.principal, v.attributes, fail)?;
         Ok((principal, v.extra_state))
     }
 
@@ -257,7 +242,7 @@ impl Engine {
         let provided = provider
             .plugin
             .call(move |p| p.create_token(&request))
-            .map_err(|e| call_failed("provider", &plugin, EngineError::BadRequest, e))?;
+            .map_err(|e| call_failed("provider", &plugin, EngineError::Unsupported, e))?;
         if provided.token.is_empty() || provided.token.len() > MAX_CUSTOM_TOKEN_BYTES {
             return Err(garbage(
                 "provider",
@@ -270,7 +255,7 @@ impl Engine {
             .unwrap_or(crate::plugin::DEFAULT_LIFETIME)
             .as_secs()
             .clamp(1, MAX_LIFETIME_SECS);
-        let now = super::truncate_to_seconds(self.clock.now());
+        let now = super::issue::truncate_to_seconds(self.clock.now());
         let expires = now + Duration::seconds(i64::try_from(lifetime).unwrap_or(600));
         // An NCName, so that SOAP can carry it as the token's wsu:Id.
         let id = format!("ct-{}", uuid::Uuid::new_v4());
@@ -304,11 +289,11 @@ impl Engine {
     ) -> Result<Option<Validation>, EngineError> {
         let (rec, presented) = match target {
             TokenTarget::Custom { id, token, .. } => (
-                self.tokens.get_token(id).map_err(Self::store_failed)?,
+                self.tokens.get_token(id).map_err(EngineError::store)?,
                 Some(token),
             ),
             TokenTarget::Reference(id) if instance.config.persist_issued_tokens() => {
-                match self.tokens.get_token(id).map_err(Self::store_failed)? {
+                match self.tokens.get_token(id).map_err(EngineError::store)? {
                     Some(rec) if builtin(&rec.token_type).is_none() => (Some(rec), None),
                     _ => return Ok(None),
                 }
@@ -374,9 +359,9 @@ impl Engine {
         target: &TokenTarget,
     ) -> Result<String, EngineError> {
         let TokenTarget::Custom { id, token, .. } = target else {
-            return Err(EngineError::InvalidRequest("not a custom token".into()));
+            return Err(EngineError::Invalid("not a custom token".into()));
         };
-        let rec = self.tokens.get_token(id).map_err(Self::store_failed)?;
+        let rec = self.tokens.get_token(id).map_err(EngineError::store)?;
         // Expired tokens can still be cancelled: only identity matters here.
         self.live_custom(
             instance,
@@ -385,7 +370,7 @@ impl Engine {
             Some(token),
             DateTime::<Utc>::MIN_UTC,
         )
-        .map_err(|m| EngineError::InvalidRequest(m.into()))?;
+        .map_err(|m| EngineError::Invalid(m.into()))?;
         Ok(id.clone())
     }
 }

@@ -1,32 +1,135 @@
-//! Engine failures.
+//! Engine failures, by cause. Each variant says what went wrong, not how a protocol spells
+//! it: the front ends map them to their wire errors, one map per protocol. The text of each
+//! is the reason the client is given (except [`EngineError::Internal`], which is logged), so
+//! replay, lockout and a bad signature are told apart in logs while the wire stays the same.
 
-/// Engine failures, by what went wrong; front ends map them to their wire errors in one place.
+/// Engine failures.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum EngineError {
+    /// The request is malformed or incomplete.
     #[error("{0}")]
-    InvalidRequest(String),
+    Invalid(String),
+    /// The request is well-formed but asks for something this instance does not do.
     #[error("{0}")]
-    FailedAuthentication(String),
+    Unsupported(String),
+    /// The credential was refused.
     #[error("{0}")]
-    BadRequest(String),
+    AuthFailed(AuthFailure),
+    /// A token of an issuer the instance does not trust.
     #[error("{0}")]
-    ExpiredData(String),
+    UnknownIssuer(String),
+    /// A signature that does not verify with the key it has to verify with.
     #[error("{0}")]
-    InvalidTimeRange(String),
+    BadSignature(String),
+    /// A nonce, assertion or signed message seen before.
     #[error("{0}")]
-    InvalidScope(String),
+    Replay(String),
+    /// The account or the client's address is locked after repeated failures; answered
+    /// exactly like a wrong password.
+    #[error("authentication failed")]
+    Locked,
+    /// A message part whose time is over (a timestamp, a UsernameToken's `Created`).
     #[error("{0}")]
-    RequestFailed(String),
-    /// Load shedding: retry later.
+    Expired(String),
+    /// A message part created in the future.
     #[error("{0}")]
-    Busy(String),
-    /// The instance does not persist tokens, which cancelling needs.
+    NotYetValid(String),
+    /// The requested lifetime cannot be honoured.
     #[error("{0}")]
-    NotPersisting(String),
-    /// A custom token plug-in failed (no answer in time, a panic, a malformed answer).
+    Lifetime(String),
+    /// The token is asked for an audience this instance does not issue to.
     #[error("{0}")]
-    PluginFailed(String),
+    Audience(String),
     /// The caller is authenticated but may not do this (cancel another user's token).
     #[error("{0}")]
     Forbidden(String),
+    /// The instance does not persist tokens, which this needs.
+    #[error("{0}")]
+    NotPersisting(String),
+    /// Load shedding: retry later.
+    #[error("{0}")]
+    Busy(String),
+    /// A custom token plug-in failed (no answer in time, a panic, a malformed answer).
+    #[error("{0}")]
+    Plugin(String),
+    /// The STS failed (store, signing); the detail is logged, never sent.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Why a credential was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthFailure {
+    /// Wrong password, unknown or disabled user, no live session: deliberately one answer.
+    #[error("authentication failed")]
+    Credentials,
+    /// No credential the instance reads was presented.
+    #[error("{0}")]
+    Missing(String),
+    /// Another party's token outside its validity window (`exp`, `nbf`, `NotOnOrAfter`).
+    #[error("{0}")]
+    OutOfTime(String),
+    /// The credential was read and refused, for the reason given.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl EngineError {
+    /// A refused credential, with the reason given to the client.
+    pub fn refused(reason: impl Into<String>) -> EngineError {
+        EngineError::AuthFailed(AuthFailure::Refused(reason.into()))
+    }
+
+    /// Whether the caller failed to authenticate, whatever the cause: every front end
+    /// answers these alike.
+    pub fn is_auth_failure(&self) -> bool {
+        matches!(
+            self,
+            EngineError::AuthFailed(_)
+                | EngineError::UnknownIssuer(_)
+                | EngineError::BadSignature(_)
+                | EngineError::Replay(_)
+                | EngineError::Locked
+        )
+    }
+
+    /// A store failure: internal.
+    pub(crate) fn store(e: crate::store::StoreError) -> EngineError {
+        EngineError::Internal(format!("store: {e}"))
+    }
+
+    /// An identity store failure: internal.
+    pub(crate) fn identity(e: impl std::fmt::Display) -> EngineError {
+        EngineError::Internal(format!("identity store: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockout_reads_like_a_wrong_password_but_is_its_own_kind() {
+        let wrong = EngineError::AuthFailed(AuthFailure::Credentials);
+        let locked = EngineError::Locked;
+        assert_eq!(wrong.to_string(), locked.to_string());
+        assert!(wrong.is_auth_failure() && locked.is_auth_failure());
+        assert!(matches!(locked, EngineError::Locked));
+        for e in [
+            EngineError::Replay("r".into()),
+            EngineError::BadSignature("b".into()),
+            EngineError::UnknownIssuer("u".into()),
+        ] {
+            assert!(e.is_auth_failure(), "{e:?}");
+        }
+        for e in [
+            EngineError::Expired("e".into()),
+            EngineError::Forbidden("f".into()),
+            EngineError::Internal("i".into()),
+        ] {
+            assert!(!e.is_auth_failure(), "{e:?}");
+        }
+    }
 }

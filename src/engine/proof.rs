@@ -20,7 +20,7 @@ pub fn require_possession<'a>(
     if proven.into_iter().any(|p| p == cert.der()) {
         return Ok(());
     }
-    Err(EngineError::FailedAuthentication(
-        "possession of the wst:UseKey key is not proven: sign the message (WS-Security, over the soap:Body and wsu:Timestamp) with that key, or present that certificate as the TLS client certificate".into(),
+    Err(EngineError::refused(
+        "possession of the wst:UseKey key is not proven: sign the message (WS-Security, over the soap:Body and wsu:Timestamp) with that key, or present that certificate as the TLS client certificate",
     ))
 }

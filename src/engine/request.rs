@@ -1,6 +1,11 @@
 //! What front ends hand the engine, and what it hands back.
 
-use super::*;
+use base64::Engine as _;
+use chrono::{DateTime, Duration, Utc};
+
+use super::{EngineError, ProvenChain, proof, x509};
+use crate::instance::TokenType;
+use crate::secret::Secret;
 
 /// Longest nonce accepted (WSS suggests 16 bytes; some clients send 32 or 64).
 pub const MAX_NONCE_BYTES: usize = 128;
@@ -50,9 +55,8 @@ pub enum Credential {
     Session { token: Secret<String> },
     /// An OpenID Connect id_token of a trusted issuer (`OPENIDCONNECT` input).
     OidcIdToken { token: Secret<String> },
-    /// A client certificate chain (DER, leaf first) whose key the TLS handshake proved
-    /// (`X509` input).
-    X509 { chain: Vec<Vec<u8>> },
+    /// A client certificate chain whose key the request proved (`X509` input).
+    X509(ProvenChain),
     /// A signed SAML 2.0 assertion of a trusted issuer, as presented (`SAML2` input).
     Saml2Assertion { xml: Vec<u8> },
 }
@@ -81,9 +85,10 @@ pub struct Validation {
     pub reason: String,
 }
 
-/// What a verified token of this STS says, read from the verified content only.
+/// A live token of this STS (see `Engine::check`): what it says, read from the verified
+/// content only.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenFacts {
+pub struct LiveToken {
     pub token_type: TokenType,
     /// Assertion ID or `jti`.
     pub id: String,
@@ -102,32 +107,6 @@ pub struct TokenFacts {
 pub struct MessageTimestamp {
     pub created: Option<DateTime<Utc>>,
     pub expires: Option<DateTime<Utc>>,
-}
-
-/// An authenticated subject; made by [`Principal::new`] only, which refuses control
-/// characters in the name.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct Principal {
-    pub realm: String,
-    pub name: String,
-    pub attributes: std::collections::BTreeMap<String, Vec<String>>,
-    /// When and how the principal authenticated, when this request did it (`auth_time`,
-    /// `amr` of id_tokens).
-    pub authenticated: Option<(DateTime<Utc>, &'static str)>,
-    /// What the principal was established from, for the SAML authentication context.
-    pub source: PrincipalSource,
-}
-
-/// What established a principal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PrincipalSource {
-    /// A password, now or when the presented session began.
-    Password,
-    /// A client certificate whose key the TLS handshake proved.
-    X509,
-    /// Another issuer's id_token: how that issuer authenticated the user is not known here.
-    FederatedToken,
 }
 
 /// How the subject of an issued token is confirmed.
@@ -155,7 +134,7 @@ pub const MAX_PROOF_CERT_BYTES: usize = 16 * 1024;
 impl ProofCertificate {
     /// Reads a certificate given as base64 of its DER encoding (PEM armour is tolerated).
     pub fn from_base64(b64: &str, now: DateTime<Utc>) -> Result<ProofCertificate, EngineError> {
-        let bad = |m: &str| EngineError::InvalidRequest(format!("proof certificate: {m}"));
+        let bad = |m: &str| EngineError::Invalid(format!("proof certificate: {m}"));
         let body: String = b64
             .lines()
             .filter(|l| !l.starts_with("-----"))
@@ -171,7 +150,7 @@ impl ProofCertificate {
     }
 
     pub fn from_der(der: Vec<u8>, now: DateTime<Utc>) -> Result<ProofCertificate, EngineError> {
-        let bad = |m: String| EngineError::InvalidRequest(format!("proof certificate: {m}"));
+        let bad = |m: String| EngineError::Invalid(format!("proof certificate: {m}"));
         let cert = openssl::x509::X509::from_der(&der)
             .map_err(|_| bad("not a DER X.509 certificate".into()))?;
         let key = cert

@@ -66,8 +66,12 @@ pub fn json_error(f: &JsonFailure) -> (u16, serde_json::Value) {
         JsonFailure::Busy => (503, "Service Unavailable", f.to_string()),
         JsonFailure::BodyTimedOut(_) => (408, "Request Timeout", f.to_string()),
         JsonFailure::Engine(e) => match e {
-            EngineError::FailedAuthentication(m) => (401, "Unauthorized", m.clone()),
-            EngineError::RequestFailed(_) => (
+            EngineError::AuthFailed(_)
+            | EngineError::UnknownIssuer(_)
+            | EngineError::BadSignature(_)
+            | EngineError::Replay(_)
+            | EngineError::Locked => (401, "Unauthorized", e.to_string()),
+            EngineError::Internal(_) => (
                 500,
                 "Internal Server Error",
                 "Internal Server Error".to_owned(),
@@ -75,15 +79,16 @@ pub fn json_error(f: &JsonFailure) -> (u16, serde_json::Value) {
             EngineError::Busy(m) => (503, "Service Unavailable", m.clone()),
             // An upstream (the plug-in) failed; the message says which and how, not why in
             // detail (that is logged).
-            EngineError::PluginFailed(m) => (502, "Bad Gateway", m.clone()),
+            EngineError::Plugin(m) => (502, "Bad Gateway", m.clone()),
             EngineError::Forbidden(m) => (403, "Forbidden", m.clone()),
             // As AM answers a validate or cancel the instance cannot serve without the CTS.
             EngineError::NotPersisting(m) => (409, "Conflict", m.clone()),
-            EngineError::InvalidRequest(m)
-            | EngineError::BadRequest(m)
-            | EngineError::ExpiredData(m)
-            | EngineError::InvalidTimeRange(m)
-            | EngineError::InvalidScope(m) => (400, "Bad Request", m.clone()),
+            EngineError::Invalid(m)
+            | EngineError::Unsupported(m)
+            | EngineError::Expired(m)
+            | EngineError::NotYetValid(m)
+            | EngineError::Lifetime(m)
+            | EngineError::Audience(m) => (400, "Bad Request", m.clone()),
         },
         JsonFailure::Publish(e) => {
             use crate::instance::registry::PublishError as P;
@@ -116,7 +121,7 @@ pub fn json_error(f: &JsonFailure) -> (u16, serde_json::Value) {
 pub fn json_reply(f: &JsonFailure) -> HttpReply {
     match f {
         JsonFailure::Internal(detail) => tracing::error!(%detail, "request failed"),
-        JsonFailure::Engine(EngineError::RequestFailed(detail)) => {
+        JsonFailure::Engine(EngineError::Internal(detail)) => {
             tracing::error!(%detail, "request failed")
         }
         JsonFailure::Publish(crate::instance::registry::PublishError::Store(e)) => {

@@ -4,43 +4,43 @@
 
 use base64::Engine as _;
 
-use crate::engine::EngineError;
-use crate::engine::Instance;
 use crate::engine::x509::{MAX_CERT_BYTES, MAX_CHAIN};
+use crate::engine::{EngineError, Instance, ProvenChain};
 
 fn refused(m: &str) -> EngineError {
-    EngineError::FailedAuthentication(format!("X.509: {m}"))
+    EngineError::refused(format!("X.509: {m}"))
 }
 
-/// The client's certificate chain, DER, leaf first.
+/// The client's certificate chain, with who proved possession of its key.
 pub fn chain(
     instance: &Instance,
     headers: &warp::http::HeaderMap,
     peer: &super::Peer,
-) -> Result<Vec<Vec<u8>>, EngineError> {
+) -> Result<ProvenChain, EngineError> {
     let (header, hosts) = instance.config.tls_offload();
     if let Some(value) = header.and_then(|h| headers.get(h)) {
         // A header anyone can set is only believed from the offload engine itself.
         let from = peer.addr.map(|a| a.ip().to_canonical());
-        let trusted = from.is_some_and(|ip| {
+        let trusted = from.filter(|ip| {
             hosts
                 .iter()
                 .filter_map(|h| h.parse::<std::net::IpAddr>().ok())
-                .any(|h| h.to_canonical() == ip)
+                .any(|h| h.to_canonical() == *ip)
         });
-        if !trusted {
+        let Some(host) = trusted else {
             tracing::warn!(instance = %instance.config.subpath(), peer = ?from, "client certificate header from a host that is not a TLS offload engine of the instance");
             return Err(refused(
                 "the client certificate header is accepted only from the hosts in deployment-tls-offload-engine-hosts",
             ));
-        }
+        };
         let text = value
             .to_str()
             .map_err(|_| refused("the client certificate header is not ASCII"))?;
-        return from_header(text).map_err(|m| refused(&m));
+        let chain = from_header(text).map_err(|m| refused(&m))?;
+        return Ok(ProvenChain::from_offload_engine(chain, host));
     }
     match &peer.tls_chain {
-        Some(chain) => Ok(chain.to_vec()),
+        Some(chain) => Ok(ProvenChain::from_tls_handshake(chain.to_vec())),
         None => Err(refused(
             "no client certificate: present one in the TLS handshake with this server, or through the instance's TLS offload engine",
         )),

@@ -2,6 +2,7 @@
 
 use warp::http::HeaderMap;
 
+use crate::engine::Role;
 use crate::frontends::Context;
 use crate::frontends::crest::{JsonFailure, internal};
 
@@ -17,7 +18,7 @@ pub fn admin_realm(state: &Context, headers: &HeaderMap) -> Result<String, JsonF
         .map_err(internal)?
     {
         None => Err(JsonFailure::Unauthorized("Access Denied")),
-        Some((principal, _, true)) => Ok(principal.realm),
+        Some(s) if s.role() == Role::Admin => Ok(s.principal().realm().to_owned()),
         Some(_) => Err(JsonFailure::Forbidden),
     }
 }

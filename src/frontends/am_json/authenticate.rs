@@ -78,21 +78,19 @@ pub(super) fn authenticate(
         created: None,
         source: state.client_ip(&req.peer, &req.headers),
     };
-    let principal = state
-        .engine
-        .authenticate(realm, &cred)
-        .map_err(|e| match e {
-            crate::engine::EngineError::FailedAuthentication(_) => {
-                JsonFailure::Unauthorized("Authentication Failed")
-            }
-            other => internal(other),
-        })?;
+    let principal = state.engine.authenticate(realm, &cred).map_err(|e| {
+        if e.is_auth_failure() {
+            JsonFailure::Unauthorized("Authentication Failed")
+        } else {
+            internal(e)
+        }
+    })?;
     let (token, _) = state
         .engine
         .sessions()
-        .create(&principal.realm, &principal.name, false)
+        .create(principal.realm(), principal.name(), false)
         .map_err(internal)?;
-    tracing::info!(realm = %principal.realm, user = %principal.name, "session started");
+    tracing::info!(realm = %principal.realm(), user = %principal.name(), "session started");
     let secure = if state.secure_transport {
         "; Secure"
     } else {
@@ -100,7 +98,7 @@ pub(super) fn authenticate(
     };
     Ok(JsonReply {
         status: 200,
-        body: json!({"tokenId": token.expose(), "successUrl": "/", "realm": principal.realm}),
+        body: json!({"tokenId": token.expose(), "successUrl": "/", "realm": principal.realm()}),
         set_cookie: Some(format!(
             "{}={}; Path=/; HttpOnly; SameSite=Strict{secure}",
             state.cookie_name,

@@ -29,12 +29,12 @@ pub(super) fn sessions(
                 None => None,
             };
             Ok(JsonReply::ok(match found {
-                Some((p, info, _)) => json!({
+                Some(s) => json!({
                     "valid": true,
-                    "sessionUid": info.uid,
-                    "uid": p.name,
-                    "realm": p.realm,
-                    "maxTime": info.max_until.timestamp(),
+                    "sessionUid": s.info().uid,
+                    "uid": s.principal().name(),
+                    "realm": s.principal().realm(),
+                    "maxTime": s.info().max_until.timestamp(),
                 }),
                 None => json!({"valid": false}),
             }))

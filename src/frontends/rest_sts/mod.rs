@@ -7,7 +7,9 @@ use serde_json::{Map, Value, json};
 use crate::config::RestCaller;
 use crate::engine::cancel::Canceller;
 use crate::engine::custom::{CustomInput, CustomOutput, without_secrets};
-use crate::engine::{Credential, IssueRequest, KeyType, ProofCertificate, TokenTarget};
+use crate::engine::{
+    Authenticated, Credential, IssueRequest, KeyType, Principal, ProofCertificate, TokenTarget,
+};
 use crate::instance::TokenType;
 use crate::secret::Secret;
 use crate::store::Durable;
@@ -128,12 +130,12 @@ fn route(
 
 /// The caller of a cancel when anyone may call the REST STS: the user of the SSO session in
 /// `iPlanetDirectoryPro` (header or cookie), as AM's examples send it; without one, 401.
-fn session_caller(state: &Context, req: &Request) -> Result<crate::engine::Principal, JsonFailure> {
+fn session_caller(state: &Context, req: &Request) -> Result<Authenticated<Principal>, JsonFailure> {
     let token = state
         .session_token(&req.headers)
         .ok_or(JsonFailure::Unauthorized("Access Denied"))?;
     match state.engine.session_principal(token.expose(), None)? {
-        Some((principal, _, _)) => Ok(principal),
+        Some(s) => Ok(s.into_principal()),
         None => Err(JsonFailure::Unauthorized("Access Denied")),
     }
 }
@@ -243,7 +245,7 @@ fn translate(
     };
     tracing::info!(
         instance = %instance.config.subpath(),
-        principal = %principal.name,
+        principal = %principal.name(),
         token = %issued.id,
         "translated {in_name} to {out_name}"
     );
@@ -272,9 +274,11 @@ fn credential(
         TokenType::OpenIdConnect => Credential::OidcIdToken {
             token: Secret::new(string(input, "input_token_state", "oidc_id_token")?.to_owned()),
         },
-        TokenType::X509 => Credential::X509 {
-            chain: crate::http::client_cert::chain(instance, &req.headers, &req.peer)?,
-        },
+        TokenType::X509 => Credential::X509(crate::http::client_cert::chain(
+            instance,
+            &req.headers,
+            &req.peer,
+        )?),
         other => {
             return Err(bad(format!(
                 "input token type {} is not supported yet",

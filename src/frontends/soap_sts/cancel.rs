@@ -20,9 +20,9 @@ pub(super) fn cancel(
     let t = rst
         .cancel_target
         .as_ref()
-        .ok_or_else(|| EngineError::InvalidRequest("a Cancel needs a wst:CancelTarget".into()))?;
+        .ok_or_else(|| EngineError::Invalid("a Cancel needs a wst:CancelTarget".into()))?;
     let by = crate::engine::cancel::Canceller::Principal(&principal);
     let id = state.engine.cancel(instance, &target(instance, t)?, by)?;
-    tracing::info!(instance = %instance.config.subpath(), by = %principal.name, token = %id, "cancelled token");
+    tracing::info!(instance = %instance.config.subpath(), by = %principal.name(), token = %id, "cancelled token");
     Ok(wstrust::write_cancel_response(rst.context.as_deref()))
 }

@@ -1,7 +1,9 @@
 //! The input token of a request, from its Security header (or the SSO session, or the
 //! client certificate), and the token of a `wst:OnBehalfOf`.
 
-use crate::engine::{Credential, EngineError, Instance, MessageTimestamp};
+use crate::engine::{
+    AuthFailure, Authenticated, Credential, EngineError, Instance, MessageTimestamp, Principal,
+};
 use crate::instance::TokenType;
 use crate::soap::{self, RequestHeaders};
 use crate::wstrust;
@@ -25,7 +27,7 @@ pub(super) fn credential(
     let (input, cred) = if let Some(ut) = &headers.username_token {
         let cred = if ut.digest {
             let (Some(nonce), Some(created)) = (&ut.nonce, &ut.created) else {
-                return Err(EngineError::InvalidRequest(
+                return Err(EngineError::Invalid(
                     "a PasswordDigest UsernameToken needs wsse:Nonce and wsu:Created".into(),
                 )
                 .into());
@@ -53,23 +55,23 @@ pub(super) fn credential(
         (TokenType::OpenIdConnect, Credential::OidcIdToken { token })
     } else if let Some(xml) = headers.saml_assertion.clone() {
         (TokenType::Saml2, Credential::Saml2Assertion { xml })
-    } else if let Some(der) = headers.x509_signed.clone() {
-        (TokenType::X509, Credential::X509 { chain: vec![der] })
+    } else if let Some(signer) = http.signed_by.clone() {
+        (TokenType::X509, Credential::X509(signer))
     } else if let Some(token) = http.session.clone() {
         (TokenType::OpenAm, Credential::Session { token })
     } else if instance.accepts(TokenType::X509) {
         let chain = crate::http::client_cert::chain(instance, http.headers, http.peer)
             .map_err(SoapFailure::Engine)?;
-        (TokenType::X509, Credential::X509 { chain })
+        (TokenType::X509, Credential::X509(chain))
     } else {
-        return Err(EngineError::FailedAuthentication(
+        return Err(EngineError::AuthFailed(AuthFailure::Missing(
             "a wsse:Security header with a UsernameToken, an OpenAM session token, an id_token or a SAML 2.0 assertion is required"
                 .into(),
-        )
+        ))
         .into());
     };
     if !instance.accepts(input) {
-        return Err(EngineError::FailedAuthentication(format!(
+        return Err(EngineError::refused(format!(
             "this instance does not accept {input:?} input tokens"
         ))
         .into());
@@ -83,7 +85,7 @@ pub(super) fn authenticated(
     instance: &Instance,
     http: &SoapHttp,
     headers: &RequestHeaders,
-) -> Result<crate::engine::Principal, SoapFailure> {
+) -> Result<Authenticated<Principal>, SoapFailure> {
     let (_, cred) = credential(state, instance, http, headers)?;
     Ok(state.engine.authenticate_for(instance, &cred)?)
 }
@@ -113,7 +115,7 @@ pub(super) fn on_behalf_of(
                 source,
             },
             (true, _, _) => {
-                return Err(EngineError::InvalidRequest(
+                return Err(EngineError::Invalid(
                     "a PasswordDigest UsernameToken needs wsse:Nonce and wsu:Created".into(),
                 )
                 .into());
@@ -134,13 +136,13 @@ pub(super) fn on_behalf_of(
     } else if let Some(xml) = h.saml_assertion {
         (TokenType::Saml2, Credential::Saml2Assertion { xml })
     } else {
-        return Err(EngineError::InvalidRequest(
+        return Err(EngineError::Invalid(
             "wst:OnBehalfOf holds no token this STS reads (UsernameToken, OpenAM session, id_token, SAML 2.0 assertion)".into(),
         )
         .into());
     };
     let invalidate = instance.delegation(t).ok_or_else(|| {
-        EngineError::BadRequest(format!(
+        EngineError::Unsupported(format!(
             "this instance does not accept {} tokens in wst:OnBehalfOf (delegation-relationship-supported, soap-delegation-config)",
             t.name()
         ))

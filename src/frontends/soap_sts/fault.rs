@@ -46,7 +46,7 @@ pub fn soap_fault(f: &SoapFailure) -> (u16, FaultCode, String) {
     use FaultCode as C;
     // Internal failures are logged by the caller; the client only learns that it failed.
     let reason = match f {
-        SoapFailure::Engine(EngineError::RequestFailed(_)) | SoapFailure::Internal(_) => {
+        SoapFailure::Engine(EngineError::Internal(_)) | SoapFailure::Internal(_) => {
             "The specified request failed".to_owned()
         }
         other => other.to_string(),
@@ -73,17 +73,21 @@ pub fn soap_fault(f: &SoapFailure) -> (u16, FaultCode, String) {
         SoapFailure::Engine(e) => (
             500,
             match e {
-                EngineError::InvalidRequest(_) => C::InvalidRequest,
-                EngineError::FailedAuthentication(_) => C::FailedAuthentication,
-                EngineError::BadRequest(_) => C::BadRequest,
-                EngineError::ExpiredData(_) => C::ExpiredData,
-                EngineError::InvalidTimeRange(_) => C::InvalidTimeRange,
-                EngineError::InvalidScope(_) => C::InvalidScope,
-                EngineError::RequestFailed(_) => C::RequestFailed,
+                EngineError::Invalid(_) => C::InvalidRequest,
+                EngineError::AuthFailed(_)
+                | EngineError::UnknownIssuer(_)
+                | EngineError::BadSignature(_)
+                | EngineError::Replay(_)
+                | EngineError::Locked => C::FailedAuthentication,
+                EngineError::Unsupported(_) => C::BadRequest,
+                EngineError::Expired(_) | EngineError::NotYetValid(_) => C::ExpiredData,
+                EngineError::Lifetime(_) => C::InvalidTimeRange,
+                EngineError::Audience(_) => C::InvalidScope,
+                EngineError::Internal(_) => C::RequestFailed,
                 EngineError::Busy(_) => C::RequestFailed,
                 EngineError::NotPersisting(_) => C::BadRequest,
                 // The STS could not complete the request; what failed is in the reason.
-                EngineError::PluginFailed(_) => C::RequestFailed,
+                EngineError::Plugin(_) => C::RequestFailed,
                 // WS-Trust has no authorization fault: the caller's credential does not
                 // entitle it to this request.
                 EngineError::Forbidden(_) => C::FailedAuthentication,
@@ -100,7 +104,7 @@ pub(super) fn fault_reply(
     reply_addr: Option<&(&'static str, Option<String>)>,
 ) -> HttpReply {
     let (status, code, reason) = soap_fault(failure);
-    if let SoapFailure::Engine(EngineError::RequestFailed(detail)) | SoapFailure::Internal(detail) =
+    if let SoapFailure::Engine(EngineError::Internal(detail)) | SoapFailure::Internal(detail) =
         failure
     {
         tracing::error!(instance = subpath, %detail, "request failed");

@@ -1,7 +1,9 @@
 //! WS-Trust Issue: the built-in token types and custom ones.
 
 use crate::engine::proof::SymmetricRequest;
-use crate::engine::{Credential, EngineError, Instance, IssueRequest, KeyType, ProofCertificate};
+use crate::engine::{
+    Credential, EngineError, Instance, IssueRequest, KeyType, ProofCertificate, ProvenChain,
+};
 use crate::instance::TokenType;
 use crate::soap::RequestHeaders;
 use crate::store::Durable;
@@ -20,7 +22,7 @@ pub(super) fn issue(
     headers: &RequestHeaders,
     rst: &wstrust::Rst,
     body: &[u8],
-    signer: Option<Vec<u8>>,
+    signer: Option<ProvenChain>,
 ) -> Result<(String, Option<Durable>), SoapFailure> {
     // With OnBehalfOf, the requester authenticates and vouches for the subject of the
     // OnBehalfOf token, which the assertion is about (sender-vouches).
@@ -42,7 +44,7 @@ pub(super) fn issue(
     let token_type_uri = rst.token_type.as_deref().unwrap_or(TOKEN_TYPE_SAML20);
     if let Some(name) = instance.custom.by_uri(token_type_uri) {
         if rst.on_behalf_of.is_some() || rst.delegation.is_some() {
-            return Err(EngineError::BadRequest(format!(
+            return Err(EngineError::Unsupported(format!(
                 "`{name}` tokens are issued to the requester only, without OnBehalfOf or ActAs"
             ))
             .into());
@@ -56,7 +58,7 @@ pub(super) fn issue(
         invalidate,
         || {
             if let Some(element) = rst.delegation {
-                return Err(EngineError::BadRequest(format!(
+                return Err(EngineError::Unsupported(format!(
                     "wst:{element} (delegation) is not supported yet"
                 )));
             }
@@ -64,7 +66,7 @@ pub(super) fn issue(
                 TOKEN_TYPE_SAML20 | TOKEN_TYPE_SAML20_NS => TokenType::Saml2,
                 TOKEN_TYPE_JWT | TOKEN_TYPE_ID_TOKEN => TokenType::OpenIdConnect,
                 other => {
-                    return Err(EngineError::BadRequest(format!(
+                    return Err(EngineError::Unsupported(format!(
                         "token type `{other}` is not issued here"
                     )));
                 }
@@ -73,7 +75,7 @@ pub(super) fn issue(
                 None | Some(KEY_TYPE_BEARER) => KeyType::Bearer,
                 Some(KEY_TYPE_PUBLIC_KEY) => {
                     let cert = rst.use_key_cert.as_deref().ok_or_else(|| {
-                        EngineError::InvalidRequest(
+                        EngineError::Invalid(
                             "KeyType PublicKey needs wst:UseKey with the client's X.509 certificate"
                                 .into(),
                         )
@@ -82,7 +84,7 @@ pub(super) fn issue(
                 }
                 Some(KEY_TYPE_SYMMETRIC_KEY) => KeyType::Symmetric(symmetric_request(rst)?),
                 Some(other) => {
-                    return Err(EngineError::BadRequest(format!(
+                    return Err(EngineError::Unsupported(format!(
                         "key type `{other}` is not supported (Bearer, PublicKey and SymmetricKey are)"
                     )));
                 }
@@ -93,7 +95,7 @@ pub(super) fn issue(
                     KeyType::SenderVouches
                 }
                 (Some(_), _) => {
-                    return Err(EngineError::BadRequest(
+                    return Err(EngineError::Unsupported(
                         "an OnBehalfOf request gets a sender-vouches SAML 2.0 assertion: KeyType Bearer (or none) and a SAML 2.0 TokenType".into(),
                     ));
                 }
@@ -101,12 +103,10 @@ pub(super) fn issue(
             // id_tokens are refused by the engine whatever the proof; assertions are bound
             // to a proven key only.
             if let (KeyType::PublicKey(cert), TokenType::Saml2) = (&key_type, token_type) {
-                let tls = crate::http::client_cert::chain(instance, http.headers, http.peer)
-                    .ok()
-                    .and_then(|c| c.into_iter().next());
+                let tls = crate::http::client_cert::chain(instance, http.headers, http.peer).ok();
                 crate::engine::proof::require_possession(
                     cert,
-                    signer.as_deref().into_iter().chain(tls.as_deref()),
+                    signer.iter().chain(tls.as_ref()).filter_map(ProvenChain::leaf),
                 )?;
             }
             key_type_uri = match key_type {
@@ -128,8 +128,8 @@ pub(super) fn issue(
     )?;
     tracing::info!(
         instance = %instance.config.subpath(),
-        principal = %principal.name,
-        vouched_by = vouched.as_ref().map(|p| p.name.as_str()),
+        principal = %principal.name(),
+        vouched_by = vouched.as_ref().map(|p| p.name()),
         token = %issued.id,
         "issued {token_type_uri}"
     );
@@ -172,7 +172,7 @@ fn issue_custom(
         .as_deref()
         .is_some_and(|k| k != KEY_TYPE_BEARER)
     {
-        return Err(EngineError::BadRequest(format!(
+        return Err(EngineError::Unsupported(format!(
             "`{name}` tokens are bearer tokens: KeyType {KEY_TYPE_BEARER} (or none)"
         ))
         .into());
@@ -187,7 +187,7 @@ fn issue_custom(
         Credential::Saml2Assertion { xml } => {
             input_state["saml2_token"] = json!(String::from_utf8_lossy(xml))
         }
-        Credential::Session { .. } | Credential::X509 { .. } => {}
+        Credential::Session { .. } | Credential::X509(_) => {}
     }
     let mut output_state = json!({"token_type": name, "token_type_uri": token_type_uri});
     if let Some(a) = &rst.applies_to {
@@ -208,7 +208,7 @@ fn issue_custom(
     )?;
     tracing::info!(
         instance = %instance.config.subpath(),
-        principal = %principal.name,
+        principal = %principal.name(),
         token = %issued.id,
         "issued {token_type_uri}"
     );
@@ -239,7 +239,7 @@ fn symmetric_request(rst: &wstrust::Rst) -> Result<SymmetricRequest, EngineError
             .ok()
             .filter(|b| KEY_SIZES.contains(b))
             .ok_or_else(|| {
-                EngineError::BadRequest(format!(
+                EngineError::Unsupported(format!(
                     "wst:KeySize `{v}` is not offered (128, 192, 256 or 512 bits)"
                 ))
             })?,
@@ -247,7 +247,7 @@ fn symmetric_request(rst: &wstrust::Rst) -> Result<SymmetricRequest, EngineError
     if let Some(e) = &rst.entropy
         && !(MIN_ENTROPY..=MAX_ENTROPY).contains(&e.expose().len())
     {
-        return Err(EngineError::InvalidRequest(format!(
+        return Err(EngineError::Invalid(format!(
             "requestor entropy must be {MIN_ENTROPY} to {MAX_ENTROPY} bytes"
         )));
     }
@@ -257,12 +257,12 @@ fn symmetric_request(rst: &wstrust::Rst) -> Result<SymmetricRequest, EngineError
     ) {
         (None, _) | (Some(CK_PSHA1), Some(_)) => {}
         (Some(CK_PSHA1), None) => {
-            return Err(EngineError::InvalidRequest(
+            return Err(EngineError::Invalid(
                 "wst:ComputedKeyAlgorithm needs requestor wst:Entropy".into(),
             ));
         }
         (Some(other), _) => {
-            return Err(EngineError::BadRequest(format!(
+            return Err(EngineError::Unsupported(format!(
                 "computed key algorithm `{other}` is not supported (only {CK_PSHA1})"
             )));
         }

@@ -1,7 +1,7 @@
 //! WS-Security message signatures with an X.509 BinarySecurityToken: the proof that the
 //! requester holds the certificate's key.
 
-use crate::engine::{EngineError, Instance, MessageTimestamp};
+use crate::engine::{EngineError, Instance, MessageTimestamp, ProvenChain};
 use crate::instance::TokenType;
 use crate::soap::{self, RequestHeaders};
 
@@ -20,7 +20,7 @@ pub(super) fn message_signer(
     env: &soap::Envelope,
     headers: &RequestHeaders,
     input: &[u8],
-) -> Result<Option<Vec<u8>>, SoapFailure> {
+) -> Result<Option<ProvenChain>, SoapFailure> {
     let Some(der) = &headers.x509_token else {
         return Ok(None);
     };
@@ -39,9 +39,8 @@ fn verified_signer(
     headers: &RequestHeaders,
     input: &[u8],
     der: &[u8],
-) -> Result<Vec<u8>, SoapFailure> {
-    let fail =
-        |m: &str| SoapFailure::Engine(EngineError::FailedAuthentication(format!("X.509: {m}")));
+) -> Result<ProvenChain, SoapFailure> {
+    let fail = |m: &str| SoapFailure::Engine(EngineError::refused(format!("X.509: {m}")));
     let (Some(ts), Some(ts_id), Some(body_id), Some(sig)) = (
         &headers.timestamp,
         &headers.timestamp_id,
@@ -74,5 +73,5 @@ fn verified_signer(
         expires: ts.expires,
     })?;
     state.engine.accept_once(b"wss-signature", sig, expires)?;
-    Ok(der.to_vec())
+    Ok(ProvenChain::from_message_signature(der.to_vec()))
 }

@@ -11,7 +11,7 @@ mod message_signature;
 mod validate;
 pub mod wsdl;
 
-use crate::engine::EngineError;
+use crate::engine::{EngineError, ProvenChain};
 use crate::http::{Fallback, HttpReply, Outcome, Peer, Request};
 use crate::instance::TokenType;
 use crate::soap::{self, ReplyAddressing, SoapVersion, read_headers};
@@ -37,6 +37,8 @@ struct SoapHttp<'a> {
     /// Every header (a TLS offload engine's client certificate header among them).
     headers: &'a warp::http::HeaderMap,
     peer: &'a Peer,
+    /// The certificate whose key signed the message, where the instance takes X509 input.
+    signed_by: Option<ProvenChain>,
 }
 
 struct Ok200 {
@@ -57,6 +59,7 @@ pub fn handle(state: &Context, req: &Request) -> Outcome {
         session: state.session_token(&req.headers),
         headers: &req.headers,
         peer: &req.peer,
+        signed_by: None,
     };
     respond(state, req.tail.trim_matches('/'), &http, &req.body)
 }
@@ -94,7 +97,11 @@ fn respond(state: &Context, subpath: &str, http: &SoapHttp, body: &[u8]) -> Outc
         let mut headers = read_headers(&env)?;
         headers.read_spans(body);
         let signer = message_signer(state, instance, &env, &headers, body)?;
-        headers.x509_signed = signer.clone().filter(|_| instance.accepts(TokenType::X509));
+        let http = &SoapHttp {
+            session: http.session.clone(),
+            signed_by: signer.clone().filter(|_| instance.accepts(TokenType::X509)),
+            ..*http
+        };
         let wsa_ns = headers.addressing.ns.unwrap_or(wstrust::WSA_NSS[0]);
         let rst = wstrust::parse_rst(&env.body, body)?;
         let op = dispatch(&headers, http, &rst)?;
@@ -140,7 +147,7 @@ fn respond(state: &Context, subpath: &str, http: &SoapHttp, body: &[u8]) -> Outc
             let pending = ok.durable.map(|d| {
                 let subpath = subpath.to_owned();
                 let lost: Fallback = Box::new(move || {
-                    let lost = SoapFailure::Engine(EngineError::RequestFailed(
+                    let lost = SoapFailure::Engine(EngineError::Internal(
                         "storing the issued token failed".into(),
                     ));
                     fault_reply(version, &subpath, &lost, None)

@@ -11,7 +11,7 @@ use super::{Context, SoapFailure, SoapHttp};
 pub(super) fn target(instance: &Instance, t: &wstrust::Target) -> Result<TokenTarget, EngineError> {
     let custom = |value_type: &str| {
         instance.custom.by_uri(value_type).ok_or_else(|| {
-            EngineError::InvalidRequest(format!(
+            EngineError::Invalid(format!(
                 "`{value_type}` is not a token type of this instance"
             ))
         })
@@ -31,7 +31,7 @@ pub(super) fn target(instance: &Instance, t: &wstrust::Target) -> Result<TokenTa
         } => TokenTarget::Custom {
             token_type: custom(value_type)?.to_owned(),
             id: id.clone().ok_or_else(|| {
-                EngineError::InvalidRequest(
+                EngineError::Invalid(
                     "a custom token is named by the wsu:Id it was issued with; it has none".into(),
                 )
             })?,
@@ -52,15 +52,16 @@ pub(super) fn validate(
     if let Some(tt) = rst.token_type.as_deref()
         && tt != wstrust::TOKEN_TYPE_STATUS
     {
-        return Err(EngineError::BadRequest(format!(
+        return Err(EngineError::Unsupported(format!(
             "Validate returns only a status (TokenType {}), not `{tt}`",
             wstrust::TOKEN_TYPE_STATUS
         ))
         .into());
     }
-    let t = rst.validate_target.as_ref().ok_or_else(|| {
-        EngineError::InvalidRequest("a Validate needs a wst:ValidateTarget".into())
-    })?;
+    let t = rst
+        .validate_target
+        .as_ref()
+        .ok_or_else(|| EngineError::Invalid("a Validate needs a wst:ValidateTarget".into()))?;
     let v = state.engine.validate(instance, &target(instance, t)?)?;
     Ok(wstrust::write_validate_response(
         rst.context.as_deref(),

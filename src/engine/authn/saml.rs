@@ -1,14 +1,17 @@
-//! SAML 2.0 assertions of other issuers as input tokens (`SAML2` on SOAP): the assertion's
+//! Other issuers' SAML 2.0 assertions as input tokens (`SAML2` on SOAP): the assertion's
 //! own enveloped signature must verify with the certificate configured for its issuer
 //! (`saml2-trusted-issuers`), and everything read afterwards is read from the verified,
-//! signature-stripped bytes only. Conditions are checked with bounded skew, an audience of
-//! this STS is required, only bearer confirmation is accepted (holder-of-key would need a
-//! proof of possession the request does not carry), and each assertion ID is accepted once.
+//! signature-stripped bytes only. Conditions are checked with the foreign [`TimeWindow`],
+//! an audience of this STS is required, only bearer confirmation is accepted (holder-of-key
+//! would need a proof of possession the request does not carry), and each assertion ID is
+//! accepted once.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
-// compat: remove after issue 15 merge (resolved in `instance::resolve::trust`).
-pub use crate::instance::resolve::trust::TrustedSamlIssuer;
+use super::super::check::rules::{Outside, TimeWindow, audience_matches};
+use super::super::{AuthFailure, Engine, EngineError, Instance};
+use super::{Principal, PrincipalSource};
+use crate::instance::resolve::trust::TrustedSamlIssuer;
 use crate::tokens::saml2::{CM_BEARER, SAML2_NS};
 use crate::xml::Element;
 
@@ -24,19 +27,75 @@ pub struct Asserted {
     pub not_on_or_after: DateTime<Utc>,
 }
 
-/// Verifies `xml` (the assertion as it was presented) and reads it. Errors are the reason
-/// given to the client.
-pub fn verify(
+/// Why an assertion is refused; the text is the reason given to the client.
+#[derive(Debug)]
+pub(super) enum Refusal {
+    UnknownIssuer(String),
+    BadSignature(String),
+    OutOfTime(String),
+    Other(String),
+}
+
+impl From<&str> for Refusal {
+    fn from(m: &str) -> Refusal {
+        Refusal::Other(m.into())
+    }
+}
+
+impl From<String> for Refusal {
+    fn from(m: String) -> Refusal {
+        Refusal::Other(m)
+    }
+}
+
+impl Refusal {
+    fn into_error(self) -> EngineError {
+        let p = |m: String| format!("SAML2 assertion: {m}");
+        match self {
+            Refusal::UnknownIssuer(m) => EngineError::UnknownIssuer(p(m)),
+            Refusal::BadSignature(m) => EngineError::BadSignature(p(m)),
+            Refusal::OutOfTime(m) => EngineError::AuthFailed(AuthFailure::OutOfTime(p(m))),
+            Refusal::Other(m) => EngineError::refused(p(m)),
+        }
+    }
+}
+
+impl Engine {
+    /// A trusted issuer's signed bearer assertion to its subject, once per assertion ID.
+    pub(super) fn saml(&self, instance: &Instance, xml: &[u8]) -> Result<Principal, EngineError> {
+        let now = self.clock.now();
+        let window = TimeWindow::foreign(self.freshness.max_skew);
+        let asserted =
+            verify(xml, &instance.saml_trust, now, window).map_err(Refusal::into_error)?;
+        let key = format!("saml2\u{0}{}\u{0}{}", asserted.issuer, asserted.id);
+        self.remember(
+            key.as_bytes(),
+            asserted.not_on_or_after + self.freshness.max_skew,
+            "SAML2 assertion: this assertion was already used",
+            "too many recent assertions; retry later",
+        )?;
+        let fail = |m: &str| EngineError::refused(format!("SAML2 assertion: {m}"));
+        self.known_principal(
+            instance,
+            &asserted.name_id,
+            PrincipalSource::FederatedToken,
+            fail,
+        )
+    }
+}
+
+/// Verifies `xml` (the assertion as it was presented) and reads it.
+pub(super) fn verify(
     xml: &[u8],
     trusted: &[TrustedSamlIssuer],
     now: DateTime<Utc>,
-    skew: Duration,
-) -> Result<Asserted, String> {
+    window: TimeWindow,
+) -> Result<Asserted, Refusal> {
     if xml.len() > MAX_ASSERTION_BYTES {
-        return Err(format!(
-            "the assertion is larger than {MAX_ASSERTION_BYTES} bytes"
-        ));
+        return Err(format!("the assertion is larger than {MAX_ASSERTION_BYTES} bytes").into());
     }
+    let untrusted =
+        || Refusal::UnknownIssuer("the assertion's issuer is not trusted by this instance".into());
     // The Issuer only selects which certificate to try; it is read again from the verified
     // bytes and must match.
     let unverified = crate::xml::parse(xml, crate::xml::Limits::default())
@@ -51,9 +110,11 @@ pub fn verify(
     let trust = trusted
         .iter()
         .find(|t| t.issuer == claimed)
-        .ok_or("the assertion's issuer is not trusted by this instance")?;
-    let verified = crate::xmldsig::verify_enveloped(xml, "ID", trust.certificate.pem())
-        .map_err(|e| format!("the assertion's signature is not acceptable: {e}"))?;
+        .ok_or_else(untrusted)?;
+    let verified =
+        crate::xmldsig::verify_enveloped(xml, "ID", trust.certificate.pem()).map_err(|e| {
+            Refusal::BadSignature(format!("the assertion's signature is not acceptable: {e}"))
+        })?;
     let el = crate::xml::parse(&verified.get().xml, crate::xml::Limits::default())
         .map_err(|e| format!("the signed assertion cannot be read: {e}"))?;
     if el
@@ -62,26 +123,26 @@ pub fn verify(
         .as_deref()
         != Some(&trust.issuer)
     {
-        return Err("the assertion's issuer is not trusted by this instance".into());
+        return Err(untrusted());
     }
-    let time = |e: Option<&Element>, name: &str| -> Result<Option<DateTime<Utc>>, String> {
+    let time = |e: Option<&Element>, name: &str| -> Result<Option<DateTime<Utc>>, Refusal> {
         match e.and_then(|e| e.attr(None, name)) {
             None => Ok(None),
             Some(v) => crate::wstrust::parse_datetime(v)
                 .map(Some)
-                .ok_or_else(|| format!("{name} is not a dateTime")),
+                .ok_or_else(|| format!("{name} is not a dateTime").into()),
         }
     };
     let conditions = el
         .child(&[SAML2_NS], "Conditions")
         .ok_or("the assertion has no Conditions")?;
-    if time(Some(conditions), "NotBefore")?.is_some_and(|t| t > now + skew) {
-        return Err("the assertion is not valid yet".into());
+    if window.check(time(Some(conditions), "NotBefore")?, None, now) == Err(Outside::NotYet) {
+        return Err(Refusal::OutOfTime("the assertion is not valid yet".into()));
     }
     let not_after = time(Some(conditions), "NotOnOrAfter")?
         .ok_or("the assertion's Conditions have no NotOnOrAfter")?;
-    if not_after + skew <= now {
-        return Err("the assertion has expired".into());
+    if window.check(None, Some(not_after), now) == Err(Outside::Over) {
+        return Err(Refusal::OutOfTime("the assertion has expired".into()));
     }
     // Every AudienceRestriction must name one of ours (SAML core 2.5.1.4).
     let restrictions: Vec<&Element> = conditions
@@ -92,11 +153,12 @@ pub fn verify(
         return Err("the assertion has no AudienceRestriction for this STS".into());
     }
     for r in restrictions {
-        let ok = r
+        let named: Vec<String> = r
             .elements()
             .filter(|a| a.is(SAML2_NS, "Audience"))
-            .any(|a| trust.audience.contains(&a.text()));
-        if !ok {
+            .map(Element::text)
+            .collect();
+        if !audience_matches(named.iter().map(String::as_str), &trust.audience) {
             return Err("the assertion's audience is not this STS".into());
         }
     }
@@ -128,10 +190,13 @@ pub fn verify(
             continue;
         }
         let data = sc.child(&[SAML2_NS], "SubjectConfirmationData");
-        if time(data, "NotOnOrAfter")?.is_some_and(|t| t + skew <= now) {
+        if window
+            .check(None, time(data, "NotOnOrAfter")?, now)
+            .is_err()
+        {
             continue;
         }
-        if time(data, "NotBefore")?.is_some_and(|t| t > now + skew) {
+        if window.check(time(data, "NotBefore")?, None, now).is_err() {
             continue;
         }
         bearer = true;

@@ -11,7 +11,10 @@
 
 use crate::xmldsig::{DsigError, SignedElement, Verified};
 
-use super::{Engine, EngineError, Instance, Principal, PrincipalSource, SamlSigning, TokenTarget};
+use super::super::{
+    Authenticated, Engine, EngineError, Instance, Principal, PrincipalSource, SamlSigning,
+    TokenTarget,
+};
 
 /// Who asks for a cancel.
 #[derive(Debug, Clone, Copy)]
@@ -20,12 +23,12 @@ pub enum Canceller<'a> {
     /// STS with `rest_sts_caller = admin` requires one before anything else).
     Administrator,
     /// An authenticated principal: the token's own, or an administrator of the realm.
-    Principal(&'a Principal),
+    Principal(&'a Authenticated<Principal>),
 }
 
 /// Verifies an enveloped signature with the instance's certificate, or the previous one of
 /// a rotated key pair (which still vouches for what it signed until the next rotation).
-pub(super) fn verify_signed(
+pub(crate) fn verify_signed(
     signing: &SamlSigning,
     xml: &[u8],
 ) -> Result<Verified<SignedElement>, DsigError> {
@@ -56,12 +59,12 @@ impl Engine {
                 "this instance does not persist issued tokens (persist-issued-tokens-in-cts), so none can be cancelled".into(),
             ));
         }
-        let not_ours = || EngineError::InvalidRequest("the token is not signed by this STS".into());
+        let not_ours = || EngineError::Invalid("the token is not signed by this STS".into());
         let id = match target {
             TokenTarget::Reference(id) => id.clone(),
             TokenTarget::Token(xml) => {
                 let signing = instance.saml_signing.as_ref().ok_or_else(|| {
-                    EngineError::BadRequest("this instance issues unsigned assertions".into())
+                    EngineError::Unsupported("this instance issues unsigned assertions".into())
                 })?;
                 verify_signed(signing, xml)
                     .map_err(|_| not_ours())?
@@ -70,16 +73,16 @@ impl Engine {
                     .clone()
             }
             TokenTarget::Jwt(jwt) => {
-                self.verify_jwt(instance, jwt)
-                    .map_err(|m| EngineError::InvalidRequest(m.into()))?
+                self.signed_jwt(instance, jwt)
+                    .map_err(|m| EngineError::Invalid(m.to_string()))?
                     .id
             }
             TokenTarget::Custom { .. } => self.custom_cancel_id(instance, target)?,
         };
-        let rec = match self.tokens.get_token(&id).map_err(Self::store_failed)? {
+        let rec = match self.tokens.get_token(&id).map_err(EngineError::store)? {
             Some(rec) if rec.sts_id == instance.config.subpath() => rec,
             _ => {
-                return Err(EngineError::InvalidRequest(
+                return Err(EngineError::Invalid(
                     "no token with this id is stored for this instance".into(),
                 ));
             }
@@ -90,7 +93,7 @@ impl Engine {
                     .into(),
             ));
         }
-        self.tokens.delete_token(&id).map_err(Self::store_failed)?;
+        self.tokens.delete_token(&id).map_err(EngineError::store)?;
         Ok(id)
     }
 
@@ -104,11 +107,11 @@ impl Engine {
             Canceller::Administrator => return Ok(true),
             Canceller::Principal(p) => p,
         };
-        let realm = crate::identity::normalize_realm(&p.realm);
-        if realm == crate::identity::normalize_realm(&rec.realm) && p.name == rec.principal {
+        let realm = crate::identity::normalize_realm(p.realm());
+        if realm == crate::identity::normalize_realm(&rec.realm) && p.name() == rec.principal {
             return Ok(true);
         }
-        if p.source != PrincipalSource::Password
+        if p.source() != PrincipalSource::Password
             || !administers(
                 &realm,
                 &crate::identity::normalize_realm(instance.config.realm()),
@@ -118,8 +121,8 @@ impl Engine {
         }
         let user = self
             .users
-            .find(&realm, &p.name)
-            .map_err(|e| EngineError::RequestFailed(format!("identity store: {e}")))?;
+            .find(&realm, p.name())
+            .map_err(EngineError::identity)?;
         Ok(user.is_some_and(|u| u.admin && !u.disabled))
     }
 }

@@ -1,6 +1,9 @@
-//! Remembers UsernameToken nonces until their freshness window closes, to refuse replays.
+//! Replay protection: every value that may be accepted once (UsernameToken nonces, input
+//! assertion IDs, message signatures) is remembered until it could no longer be accepted
+//! anyway. [`ReplayCache`] is what the engine needs; [`NonceCache`] is the per-node memory
+//! behind it today (a store-backed cache, shared by a cluster, can replace it).
 //!
-//! Sharded so that concurrent requests rarely contend; bounded so that a flood of fresh
+//! The memory cache is sharded so that concurrent requests rarely contend; bounded so that a flood of fresh
 //! nonces cannot exhaust memory (when a shard is full after purging expired entries, new
 //! nonces are refused rather than old ones forgotten: forgetting would re-open replays).
 
@@ -21,9 +24,17 @@ pub enum Insert {
     Full,
 }
 
+/// Where the engine records values it accepts once.
+pub trait ReplayCache: Send + Sync {
+    /// Records `value` until `until`: [`Insert::Replay`] if it is already recorded and not
+    /// yet past its time, [`Insert::Full`] if it cannot be recorded (refuse, never forget).
+    fn insert(&self, value: &[u8], until: DateTime<Utc>, now: DateTime<Utc>) -> Insert;
+}
+
 /// Nonces are kept as SHA-256 digests: fixed size whatever the client sends.
 type Key = [u8; 32];
 
+/// The in-memory, per-node [`ReplayCache`].
 pub struct NonceCache {
     shards: Vec<Mutex<HashMap<Key, i64>>>,
     per_shard: usize,
@@ -31,6 +42,7 @@ pub struct NonceCache {
 }
 
 impl NonceCache {
+    /// A cache of about `capacity` live values.
     pub fn new(capacity: usize) -> Self {
         NonceCache {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
@@ -38,13 +50,17 @@ impl NonceCache {
             hasher: std::collections::hash_map::RandomState::new(),
         }
     }
+}
 
-    /// Records `nonce` until `until`.
-    pub fn insert(&self, nonce: &[u8], until: DateTime<Utc>, now: DateTime<Utc>) -> Insert {
+impl ReplayCache for NonceCache {
+    fn insert(&self, nonce: &[u8], until: DateTime<Utc>, now: DateTime<Utc>) -> Insert {
         let key: Key = openssl::sha::sha256(nonce);
         let idx = usize::try_from(self.hasher.hash_one(key) % SHARDS as u64).unwrap_or(0);
         // A panic while holding the lock cannot leave the map inconsistent: keep using it.
-        let mut shard = self.shards[idx]
+        let Some(shard) = self.shards.get(idx) else {
+            return Insert::Full;
+        };
+        let mut shard = shard
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now_ms = now.timestamp_millis();
@@ -71,7 +87,7 @@ mod tests {
 
     #[test]
     fn refuses_replays_until_expiry_and_stays_bounded() {
-        let now = Utc::now();
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let c = NonceCache::new(16);
         let until = now + Duration::seconds(10);
         assert_eq!(c.insert(b"n1", until, now), Insert::Fresh);

@@ -1,0 +1,74 @@
+//! Another issuer's id_token (`OPENIDCONNECT` input): one of the instance's trusted issuers,
+//! its algorithms and keys only, `aud`, `exp`, `nbf` and `iat` with the configured skew.
+
+use super::super::check::rules::{Outside, TimeWindow, audience_matches, jwt_audiences};
+use super::super::{AuthFailure, Engine, EngineError, Instance};
+use super::{Principal, PrincipalSource};
+
+impl Engine {
+    /// Validates an id_token of one of the instance's trusted issuers. The principal is the
+    /// `principal-claim`; a user of that name in the instance's realm lends its attributes.
+    pub(super) fn oidc(&self, instance: &Instance, token: &str) -> Result<Principal, EngineError> {
+        let fail = |m: &str| EngineError::refused(format!("id_token: {m}"));
+        let untrusted = || {
+            EngineError::UnknownIssuer(
+                "id_token: the issuer is not trusted by this instance".into(),
+            )
+        };
+        // `iss` only selects whose keys to try; it is checked again once verified.
+        let claimed_iss = crate::tokens::oidc::unverified_claim(token, "iss")
+            .ok_or_else(|| fail("not a JWT with an iss claim"))?;
+        let trust = instance
+            .oidc_trust
+            .iter()
+            .find(|t| t.issuer == claimed_iss)
+            .ok_or_else(untrusted)?;
+        let verified = crate::tokens::oidc::verify_trusted(token, &trust.algorithms, &trust.keys)
+            .map_err(|e| match e {
+            crate::tokens::oidc::JwtError::UnknownAlgorithm(a) => {
+                fail(&format!("algorithm `{a}` is not accepted for this issuer"))
+            }
+            crate::tokens::oidc::JwtError::Malformed(m) => fail(m),
+            _ => EngineError::BadSignature(
+                "id_token: the signature does not verify with the issuer's keys".into(),
+            ),
+        })?;
+        let claims = verified.claims();
+        // A time claim that is present must be an integer: a value `as_i64` cannot read is
+        // refused, not skipped.
+        for name in ["exp", "nbf", "iat"] {
+            if claims.get(name).is_some_and(|v| v.as_i64().is_none()) {
+                return Err(fail(&format!("the {name} claim is not an integer")));
+            }
+        }
+        let num = |name: &str| claims.get(name).and_then(serde_json::Value::as_i64);
+        if claims.get("iss").and_then(serde_json::Value::as_str) != Some(trust.issuer.as_str()) {
+            return Err(untrusted());
+        }
+        if !audience_matches(jwt_audiences(claims.get("aud")), &trust.audience) {
+            return Err(fail("the audience is not this STS"));
+        }
+        let late =
+            |m: &str| EngineError::AuthFailed(AuthFailure::OutOfTime(format!("id_token: {m}")));
+        let window = TimeWindow::foreign(self.freshness.max_skew);
+        let now = self.clock.now();
+        let Some(exp) = num("exp") else {
+            return Err(fail("no exp claim"));
+        };
+        if window.check_secs(None, Some(exp), now) == Err(Outside::Over) {
+            return Err(late("expired"));
+        }
+        if window.check_secs(num("nbf"), None, now).is_err() {
+            return Err(late("not valid yet (nbf)"));
+        }
+        if window.check_secs(num("iat"), None, now).is_err() {
+            return Err(late("issued in the future (iat)"));
+        }
+        let name = claims
+            .get(&trust.principal_claim)
+            .and_then(serde_json::Value::as_str)
+            .filter(|n| !n.is_empty() && n.len() <= 256)
+            .ok_or_else(|| fail(&format!("no usable `{}` claim", trust.principal_claim)))?;
+        self.known_principal(instance, name, PrincipalSource::FederatedToken, fail)
+    }
+}

@@ -1,0 +1,81 @@
+//! OpenID Connect id_tokens: the instance's claims, signed with its key.
+
+use chrono::Duration;
+
+use super::super::{Engine, EngineError, Instance, IssueRequest, Issued, Principal};
+use super::truncate_to_seconds;
+use crate::instance::TokenType;
+
+impl Engine {
+    pub(super) fn issue_oidc(
+        &self,
+        instance: &Instance,
+        principal: &Principal,
+        req: &IssueRequest,
+    ) -> Result<Issued, EngineError> {
+        let (Some(cfg), Some(signer)) = (instance.config.oidc(), &instance.oidc_signing) else {
+            return Err(EngineError::Internal(
+                "instance has no oidc-id-token-config".into(),
+            ));
+        };
+        let now = truncate_to_seconds(self.clock.now());
+        let lifetime = Duration::seconds(
+            i64::try_from(cfg.token_lifetime_seconds).unwrap_or(i64::MAX / 2_000),
+        );
+        let expires = now + lifetime;
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut claims = serde_json::Map::new();
+        for (claim, attr) in &cfg.claim_map {
+            if let Some(values) = principal.attributes().get(attr).filter(|v| !v.is_empty()) {
+                let v = match values.as_slice() {
+                    [one] => serde_json::json!(one),
+                    many => serde_json::json!(many),
+                };
+                claims.insert(claim.clone(), v);
+            }
+        }
+        // Always an array, as AM writes it (RFC 7519 allows both forms).
+        let aud = serde_json::json!(cfg.audience);
+        for (k, v) in [
+            ("iss", serde_json::json!(cfg.issuer)),
+            ("sub", serde_json::json!(principal.name())),
+            ("aud", aud),
+            ("iat", serde_json::json!(now.timestamp())),
+            ("exp", serde_json::json!(expires.timestamp())),
+            ("jti", serde_json::json!(id)),
+        ] {
+            claims.insert(k.into(), v);
+        }
+        if let Some(azp) = &cfg.authorized_party {
+            claims.insert("azp".into(), serde_json::json!(azp));
+        }
+        if let Some((at, amr)) = principal.authenticated() {
+            claims.insert("auth_time".into(), serde_json::json!(at.timestamp()));
+            claims.insert("amr".into(), serde_json::json!([amr]));
+        }
+        if let Some(nonce) = &req.nonce {
+            claims.insert("nonce".into(), serde_json::json!(nonce));
+        }
+        let token = signer
+            .sign(&serde_json::Value::Object(claims))
+            .map_err(|e| EngineError::Internal(format!("signing the id_token failed: {e}")))?;
+        let durable = self.persist(
+            instance,
+            principal,
+            &id,
+            TokenType::OpenIdConnect.name(),
+            now,
+            expires,
+            &token,
+        )?;
+        Ok(Issued {
+            id,
+            token,
+            created: now,
+            expires,
+            audience: cfg.audience.first().cloned(),
+            durable,
+            proof: None,
+        })
+    }
+}

@@ -1,0 +1,188 @@
+//! Issuing policy: which output and key types go together, lifetimes, audiences, the
+//! interim session.
+
+use super::*;
+
+fn sessions_of_alice(f: &Fixture) -> usize {
+    f.engine.sessions().of_user("/", "alice").unwrap().len()
+}
+
+#[test]
+fn only_configured_output_types_are_issued() {
+    let f = fixture();
+    let i = f.instance(|_| {});
+    match f
+        .engine
+        .issue(&i, &f.alice(), &IssueRequest::new(TokenType::OpenIdConnect))
+    {
+        Err(EngineError::Unsupported(m)) => {
+            assert_eq!(m, "this instance does not issue OPENIDCONNECT tokens")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn id_tokens_are_bearer_only_whoever_asks() {
+    let f = fixture();
+    let i = f.oidc_instance(false);
+    let alice = f.alice();
+    let der = f.keys.certificates[crate::datadir::DEFAULT_KEY]
+        .der()
+        .to_vec();
+    let cert = ProofCertificate::from_der(der, t0()).unwrap();
+    for key_type in [
+        KeyType::PublicKey(cert),
+        KeyType::SenderVouches,
+        KeyType::Symmetric(proof::SymmetricRequest {
+            requestor_entropy: None,
+            bits: 256,
+        }),
+    ] {
+        let mut req = IssueRequest::new(TokenType::OpenIdConnect);
+        req.key_type = key_type.clone();
+        match f.engine.issue(&i, &alice, &req) {
+            Err(EngineError::Unsupported(m)) => assert!(m.contains("bearer"), "{m}"),
+            other => panic!("{key_type:?}: {other:?}"),
+        }
+    }
+    let bearer = f
+        .engine
+        .issue(&i, &alice, &IssueRequest::new(TokenType::OpenIdConnect))
+        .unwrap();
+    assert_eq!(bearer.expires - bearer.created, Duration::seconds(300));
+}
+
+#[test]
+fn lifetimes_are_capped_and_never_postdated_or_past() {
+    let f = fixture();
+    let i = f.instance(|_| {});
+    let alice = f.alice();
+    let with = |created: Option<i64>, expires: Option<i64>| {
+        let mut req = IssueRequest::new(TokenType::Saml2);
+        req.lifetime_created = created.map(|s| t0() + Duration::seconds(s));
+        req.lifetime_expires = expires.map(|s| t0() + Duration::seconds(s));
+        f.engine.issue(&i, &alice, &req)
+    };
+    let default = with(None, None).unwrap();
+    assert_eq!(
+        (default.created, default.expires),
+        (t0(), t0() + Duration::seconds(600))
+    );
+    assert_eq!(
+        with(None, Some(60)).unwrap().expires,
+        t0() + Duration::seconds(60)
+    );
+    assert_eq!(
+        with(None, Some(6000)).unwrap().expires,
+        t0() + Duration::seconds(600)
+    );
+    assert!(with(Some(300), None).is_ok(), "within the skew");
+    assert!(matches!(
+        with(Some(301), None),
+        Err(EngineError::Lifetime(_))
+    ));
+    assert!(matches!(with(None, Some(0)), Err(EngineError::Lifetime(_))));
+    assert!(matches!(
+        with(None, Some(-1)),
+        Err(EngineError::Lifetime(_))
+    ));
+}
+
+#[test]
+fn audiences_are_the_configured_ones() {
+    let f = fixture();
+    let alice = f.alice();
+    let to = |i: &Instance, target: Option<&str>| {
+        let mut req = IssueRequest::new(TokenType::Saml2);
+        req.applies_to = target.map(str::to_owned);
+        f.engine.issue(i, &alice, &req)
+    };
+    let open = f.instance(|_| {});
+    assert_eq!(
+        to(&open, None).unwrap().audience.as_deref(),
+        Some("urn:sts:demo-sp")
+    );
+    // No list: any AppliesTo, as OpenAM does.
+    assert_eq!(
+        to(&open, Some("urn:any")).unwrap().audience.as_deref(),
+        Some("urn:any")
+    );
+    let listed = f.instance(|j| {
+        j["saml2-config"]["saml2-allowed-audiences"] = serde_json::json!(["urn:rp"]);
+    });
+    assert!(to(&listed, Some("urn:rp")).is_ok());
+    assert!(
+        to(&listed, Some("urn:sts:demo-sp")).is_ok(),
+        "the SP itself"
+    );
+    assert!(matches!(
+        to(&listed, Some("urn:any")),
+        Err(EngineError::Audience(_))
+    ));
+}
+
+#[test]
+fn interim_sessions_are_kept_only_when_issuing_succeeds_and_the_instance_says_so() {
+    let f = fixture();
+    let i = f.instance(|_| {});
+    let cred = password("alice", PASSWORD);
+    let ok = || Ok(IssueRequest::new(TokenType::Saml2));
+    // Invalidated: never stored.
+    f.engine
+        .authenticate_and_issue(&i, &cred, true, ok)
+        .unwrap();
+    assert_eq!(sessions_of_alice(&f), 0);
+    // Kept: stored and named in the assertion.
+    let (_, issued) = f
+        .engine
+        .authenticate_and_issue(&i, &cred, false, ok)
+        .unwrap();
+    assert_eq!(sessions_of_alice(&f), 1);
+    assert!(issued.token.contains("SessionIndex="), "{}", issued.token);
+    // Issuing failed: the session is gone again.
+    let failing = || {
+        let mut req = IssueRequest::new(TokenType::Saml2);
+        req.lifetime_expires = Some(t0() - Duration::seconds(1));
+        Ok(req)
+    };
+    assert!(
+        f.engine
+            .authenticate_and_issue(&i, &cred, false, failing)
+            .is_err()
+    );
+    assert_eq!(sessions_of_alice(&f), 1);
+}
+
+#[test]
+fn the_interim_guard_logs_out_unless_committed() {
+    let f = fixture();
+    let alice = f.alice();
+    let dropped = super::super::issue::InterimSession::create(f.engine.sessions(), &alice).unwrap();
+    let token = dropped.token().unwrap().clone();
+    assert!(
+        f.engine
+            .sessions()
+            .validate(token.expose())
+            .unwrap()
+            .is_some()
+    );
+    drop(dropped);
+    assert!(
+        f.engine
+            .sessions()
+            .validate(token.expose())
+            .unwrap()
+            .is_none()
+    );
+    let kept = super::super::issue::InterimSession::create(f.engine.sessions(), &alice).unwrap();
+    let token = kept.token().unwrap().clone();
+    kept.commit();
+    assert!(
+        f.engine
+            .sessions()
+            .validate(token.expose())
+            .unwrap()
+            .is_some()
+    );
+}
