@@ -14,7 +14,7 @@ use crate::xml::Limits;
 pub struct Context {
     pub engine: Engine,
     /// The identity store, for the admin API.
-    pub users: Arc<crate::identity::FileUserStore>,
+    pub users: Arc<dyn super::am_json::UserAdmin>,
     /// SSO header and cookie name (`iPlanetDirectoryPro`).
     pub cookie_name: String,
     /// The published instances, by realm-qualified subpath (`soap-x`, `myRealm/soap-x`).

@@ -9,7 +9,7 @@
 
 use serde_json::{Value, json};
 
-use super::guard::{admin_realm, administers};
+use super::guard::admin;
 use crate::frontends::Context;
 use crate::frontends::crest::{
     JsonFailure, action, is_json, json_reply, realm_and_rest, refuse_content_encoding,
@@ -45,25 +45,18 @@ fn failed(e: ClientError) -> JsonFailure {
 
 fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
     use warp::http::Method;
-    let admin = admin_realm(state, &req.headers)?;
+    let admin = admin(state, &req.headers)?;
     let (realm, rest) = realm_and_rest(&req.tail)?;
-    let may = |realm: &str| {
-        if administers(&admin, realm) {
-            Ok(())
-        } else {
-            Err(JsonFailure::Forbidden)
-        }
-    };
     match (req.method.clone(), rest.as_slice()) {
         (Method::GET, []) => {
             // The whole list, or one realm's when the path names it.
             let scope = if !req.tail.trim_matches('/').is_empty() {
-                may(&realm)?;
+                admin.of(&realm)?;
                 Some(realm.as_str())
-            } else if admin == "/" {
+            } else if admin.realm() == "/" {
                 None
             } else {
-                Some(admin.as_str())
+                Some(admin.realm())
             };
             let list: Vec<Value> = state
                 .clients
@@ -78,7 +71,7 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
             ))
         }
         (Method::POST, []) => {
-            may(&realm)?;
+            admin.of(&realm)?;
             if action(&req.query).as_deref() != Some("create") {
                 return Err(JsonFailure::BadRequest(
                     "the _action parameter must be create".into(),
@@ -126,7 +119,7 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
             Ok(HttpReply::json(201, &body))
         }
         (method @ (Method::GET | Method::DELETE), [id]) => {
-            may(&realm)?;
+            admin.of(&realm)?;
             let c = state
                 .clients
                 .get(&realm, id)

@@ -1,4 +1,6 @@
-//! The admin guard: who administers which realm, from the caller's SSO session.
+//! The admin guard: who administers which realm, from the caller's SSO session. Its answer
+//! is an [`AdminOf`], which only this module mints: code that takes one cannot be reached
+//! by a caller the guard did not admit.
 
 use warp::http::HeaderMap;
 
@@ -6,9 +8,40 @@ use crate::engine::Role;
 use crate::frontends::Context;
 use crate::frontends::crest::{JsonFailure, internal};
 
+/// Proof that the caller administers `realm` (and so every realm below it when `realm` is
+/// the top-level realm `/`).
+#[derive(Debug)]
+pub struct AdminOf {
+    realm: String,
+}
+
+impl AdminOf {
+    /// The realm administered.
+    pub fn realm(&self) -> &str {
+        &self.realm
+    }
+
+    /// Whether this administrator administers `realm`: an administrator of the top-level
+    /// realm administers every realm.
+    pub fn administers(&self, realm: &str) -> bool {
+        self.realm == "/" || self.realm == realm
+    }
+
+    /// The proof for `realm`, which this administrator must administer (else 403).
+    pub fn of(&self, realm: &str) -> Result<AdminOf, JsonFailure> {
+        if self.administers(realm) {
+            Ok(AdminOf {
+                realm: realm.to_owned(),
+            })
+        } else {
+            Err(JsonFailure::Forbidden)
+        }
+    }
+}
+
 /// The realm the caller administers: 401 without a live session, 403 unless its user is an
 /// administrator.
-pub fn admin_realm(state: &Context, headers: &HeaderMap) -> Result<String, JsonFailure> {
+pub fn admin(state: &Context, headers: &HeaderMap) -> Result<AdminOf, JsonFailure> {
     let token = state
         .session_token(headers)
         .ok_or(JsonFailure::Unauthorized("Access Denied"))?;
@@ -18,23 +51,19 @@ pub fn admin_realm(state: &Context, headers: &HeaderMap) -> Result<String, JsonF
         .map_err(internal)?
     {
         None => Err(JsonFailure::Unauthorized("Access Denied")),
-        Some(s) if s.role() == Role::Admin => Ok(s.principal().realm().to_owned()),
+        Some(s) if s.role() == Role::Admin => Ok(AdminOf {
+            realm: s.principal().realm().to_owned(),
+        }),
         Some(_) => Err(JsonFailure::Forbidden),
     }
 }
 
-/// Whether an administrator of `admin_realm` administers `realm`: an administrator of the
-/// top-level realm administers every realm.
-pub fn administers(admin_realm: &str, realm: &str) -> bool {
-    admin_realm == "/" || admin_realm == realm
-}
-
-/// The admin guard: 401 without a live session, 403 unless its user is an administrator of
-/// `realm`.
-pub fn require_admin(state: &Context, headers: &HeaderMap, realm: &str) -> Result<(), JsonFailure> {
-    if administers(&admin_realm(state, headers)?, realm) {
-        Ok(())
-    } else {
-        Err(JsonFailure::Forbidden)
-    }
+/// The guard for one realm: 401 without a live session, 403 unless its user is an
+/// administrator of `realm`.
+pub fn require_admin(
+    state: &Context,
+    headers: &HeaderMap,
+    realm: &str,
+) -> Result<AdminOf, JsonFailure> {
+    admin(state, headers)?.of(realm)
 }

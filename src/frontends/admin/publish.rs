@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::instance::Kind;
 use crate::instance::registry::Published;
 
-use super::guard::{admin_realm, administers};
+use super::guard::admin;
 use crate::frontends::Context;
 use crate::frontends::crest::{JsonFailure, action, is_json, json_reply, refuse_content_encoding};
 use crate::http::{HttpReply, Outcome, Request};
@@ -88,15 +88,9 @@ fn realm_of(state_json: &Value) -> String {
 
 fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
     // Anonymous callers and non-administrators learn nothing, not even which paths exist.
-    let admin = admin_realm(state, &req.headers)?;
+    let admin = admin(state, &req.headers)?;
     // Everything but reading one instance needs an administrator of the top-level realm.
-    let top_level = || {
-        if administers(&admin, "/") {
-            Ok(())
-        } else {
-            Err(JsonFailure::Forbidden)
-        }
-    };
+    let top_level = || admin.of("/");
     let tail = req.tail.trim_matches('/');
     let (kind, id) = match tail.split_once('/') {
         Some((k, id)) => (k, Some(id.trim_matches('/'))),
@@ -142,7 +136,7 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
             // Any administrator may ask; a realm administrator sees the instances of their
             // realm only (the others are "not found" to them).
             let p = publisher.read(kind, id)?;
-            if !administers(&admin, &realm_of(&p.config)) {
+            if !admin.administers(&realm_of(&p.config)) {
                 return Err(JsonFailure::Publish(
                     crate::instance::registry::PublishError::NotFound {
                         kind: kind.as_str(),

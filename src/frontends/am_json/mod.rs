@@ -16,6 +16,7 @@ use super::Context;
 use super::crest::{JsonFailure, json_reply, realm_and_rest, refuse_content_encoding};
 use authenticate::authenticate;
 use sessions::sessions;
+pub use users::UserAdmin;
 use users::users;
 
 /// A reply with an optional `Set-Cookie`.

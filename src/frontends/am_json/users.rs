@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::http::Request;
-use crate::identity::{User, hash_password, normalize_realm};
+use crate::identity::{
+    FileUserStore, IdentityError, User, UserStore as _, hash_password, normalize_realm,
+};
 use crate::secret::Secret;
 
 use super::{JsonReply, body_json};
 use crate::frontends::Context;
-use crate::frontends::admin::guard::require_admin;
+use crate::frontends::admin::guard::{AdminOf, require_admin};
 use crate::frontends::crest::{JsonFailure, action, internal, param};
 
 const RESERVED: [&str; 8] = [
@@ -95,13 +97,67 @@ fn identity_failure(e: crate::identity::IdentityError) -> JsonFailure {
     }
 }
 
+/// User administration as `/json/users` needs it, scoped by the guard's proof: the file
+/// store implements it; a directory or SQL identity backend would implement it too.
+pub trait UserAdmin: Send + Sync {
+    /// Realms, the top-level realm first.
+    fn realms(&self) -> Result<Vec<String>, IdentityError>;
+    /// The users of the administered realm.
+    fn users(&self, of: &AdminOf) -> Result<Vec<User>, IdentityError>;
+    fn user(&self, of: &AdminOf, username: &str) -> Result<Option<User>, IdentityError>;
+    /// Adds `user` to the administered realm.
+    fn add(&self, of: &AdminOf, user: User) -> Result<User, IdentityError>;
+    fn update(
+        &self,
+        of: &AdminOf,
+        username: &str,
+        change: Box<dyn FnOnce(&mut User) + '_>,
+    ) -> Result<User, IdentityError>;
+    fn delete(&self, of: &AdminOf, username: &str) -> Result<(), IdentityError>;
+}
+
+impl UserAdmin for FileUserStore {
+    fn realms(&self) -> Result<Vec<String>, IdentityError> {
+        FileUserStore::realms(self)
+    }
+
+    fn users(&self, of: &AdminOf) -> Result<Vec<User>, IdentityError> {
+        let mut all = self.list()?;
+        all.retain(|u| normalize_realm(&u.realm) == of.realm());
+        Ok(all)
+    }
+
+    fn user(&self, of: &AdminOf, username: &str) -> Result<Option<User>, IdentityError> {
+        self.find(of.realm(), username)
+    }
+
+    fn add(&self, of: &AdminOf, mut user: User) -> Result<User, IdentityError> {
+        user.realm = of.realm().to_owned();
+        FileUserStore::add(self, user.clone())?;
+        Ok(user)
+    }
+
+    fn update(
+        &self,
+        of: &AdminOf,
+        username: &str,
+        change: Box<dyn FnOnce(&mut User) + '_>,
+    ) -> Result<User, IdentityError> {
+        FileUserStore::update(self, of.realm(), username, change)
+    }
+
+    fn delete(&self, of: &AdminOf, username: &str) -> Result<(), IdentityError> {
+        FileUserStore::delete(self, of.realm(), username)
+    }
+}
+
 pub(super) fn users(
     state: &Context,
     realm: &str,
     id: Option<&str>,
     req: &Request,
 ) -> Result<JsonReply, JsonFailure> {
-    require_admin(state, &req.headers, realm)?;
+    let of = require_admin(state, &req.headers, realm)?;
     use warp::http::Method;
     let store = &state.users;
     match (&req.method, id) {
@@ -112,10 +168,9 @@ pub(super) fn users(
                 ));
             }
             let list: Vec<Value> = store
-                .list()
+                .users(&of)
                 .map_err(internal)?
                 .iter()
-                .filter(|u| normalize_realm(&u.realm) == realm)
                 .map(user_json)
                 .collect();
             Ok(JsonReply::ok(json!({
@@ -124,9 +179,8 @@ pub(super) fn users(
             })))
         }
         (&Method::GET, Some(id)) => {
-            use crate::identity::UserStore as _;
             let u = store
-                .find(realm, id)
+                .user(&of, id)
                 .map_err(internal)?
                 .ok_or(JsonFailure::NotFound)?;
             Ok(JsonReply::ok(user_json(&u)))
@@ -149,7 +203,7 @@ pub(super) fn users(
                 disabled: status_disabled(&body)?.unwrap_or(false),
                 admin: body["admin"] == true,
             };
-            store.add(user.clone()).map_err(identity_failure)?;
+            let user = store.add(&of, user).map_err(identity_failure)?;
             Ok(JsonReply {
                 status: 201,
                 body: user_json(&user),
@@ -173,28 +227,32 @@ pub(super) fn users(
             };
             let admin = body["admin"].as_bool();
             let u = store
-                .update(realm, id, |u| {
-                    if let Some(a) = attrs {
-                        u.attributes = a;
-                    }
-                    if let Some(d) = disabled {
-                        u.disabled = d;
-                    }
-                    if let Some(a) = admin {
-                        u.admin = a;
-                    }
-                    if let Some((plain, hash)) = password {
-                        u.password_hash = hash;
-                        if u.digest_secret.is_some() {
-                            u.digest_secret = Some(Secret::new(plain));
+                .update(
+                    &of,
+                    id,
+                    Box::new(|u| {
+                        if let Some(a) = attrs {
+                            u.attributes = a;
                         }
-                    }
-                })
+                        if let Some(d) = disabled {
+                            u.disabled = d;
+                        }
+                        if let Some(a) = admin {
+                            u.admin = a;
+                        }
+                        if let Some((plain, hash)) = password {
+                            u.password_hash = hash;
+                            if u.digest_secret.is_some() {
+                                u.digest_secret = Some(Secret::new(plain));
+                            }
+                        }
+                    }),
+                )
                 .map_err(identity_failure)?;
             Ok(JsonReply::ok(user_json(&u)))
         }
         (&Method::DELETE, Some(id)) => {
-            store.delete(realm, id).map_err(identity_failure)?;
+            store.delete(&of, id).map_err(identity_failure)?;
             Ok(JsonReply::ok(
                 json!({"_id": id, "result": format!("user {id} removed from realm {realm}")}),
             ))

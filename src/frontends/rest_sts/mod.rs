@@ -15,7 +15,7 @@ use crate::secret::Secret;
 use crate::store::Durable;
 
 use crate::frontends::Context;
-use crate::frontends::admin::guard::{admin_realm, administers};
+use crate::frontends::admin::guard::admin;
 use crate::frontends::crest::{JsonFailure, action, is_json, json_reply, refuse_content_encoding};
 use crate::http::{Fallback, HttpReply, Outcome, Request};
 
@@ -68,15 +68,15 @@ fn route(
     // which instances exist; to a realm administrator, other realms' instances and missing
     // ones look alike (403).
     let admin = match caller {
-        RestCaller::Admin => Some(admin_realm(state, &req.headers)?),
+        RestCaller::Admin => Some(admin(state, &req.headers)?),
         RestCaller::Anyone => None,
     };
     let instance = state.rest_instance(subpath);
     let instance = match (admin, instance) {
-        (Some(a), Some(i)) if !administers(&a, i.config.realm()) => {
+        (Some(a), Some(i)) if !a.administers(i.config.realm()) => {
             return Err(JsonFailure::Forbidden);
         }
-        (Some(a), None) if !administers(&a, "/") => return Err(JsonFailure::Forbidden),
+        (Some(a), None) if !a.administers("/") => return Err(JsonFailure::Forbidden),
         (_, i) => i.ok_or(JsonFailure::NotFound)?,
     };
     let action = action(&req.query)
