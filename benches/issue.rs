@@ -70,7 +70,7 @@ fn main() {
         audience: Some("urn:bench:rp"),
         authn_instant: now,
         session_index: None,
-        authn_context: sts::tokens::saml2::AC_PASSWORD,
+        authn_context: sts::xml::ns::AC_PASSWORD,
         attributes: &[],
         confirmation: sts::tokens::saml2::Confirmation::Bearer,
     };

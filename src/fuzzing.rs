@@ -450,7 +450,7 @@ fn dsig_state() -> Result<DsigState, String> {
         audience: Some("https://rp.example"),
         authn_instant: now,
         session_index: Some("s1"),
-        authn_context: crate::tokens::saml2::AC_PASSWORD,
+        authn_context: crate::xml::ns::AC_PASSWORD,
         attributes: &attributes,
         confirmation: crate::tokens::saml2::Confirmation::Bearer,
     };

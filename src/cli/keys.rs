@@ -37,7 +37,7 @@ pub(super) fn keys(cfg: &Config, command: KeysCommand) -> Result<(), AnyError> {
                 say!(
                     "{alias}\t{:?}\t{role}\t{}",
                     cert.kind(),
-                    crate::keyring::fingerprint(cert.der())
+                    crate::crypto::fingerprint(cert.der())
                 );
             }
         }

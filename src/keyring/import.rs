@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use super::{CERT_SUFFIX, Certificate, KeyringError, invalid, io};
+use crate::crypto::Certificate;
+
+use super::{CERT_SUFFIX, KeyringError, invalid, io};
 
 /// Adds a relying party's certificate as `keys/<alias>.crt.pem`. Refuses an alias that is
 /// not a plain file name or is taken, and anything but one PEM certificate.

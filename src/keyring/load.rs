@@ -5,10 +5,8 @@ use std::sync::Arc;
 
 use openssl::pkey::PKey;
 
-use super::{
-    CERT_SUFFIX, Certificate, KEY_SUFFIX, Keyring, KeyringError, PREVIOUS_SUFFIX, invalid, io,
-};
-use crate::crypto::SigningKey;
+use super::{CERT_SUFFIX, KEY_SUFFIX, Keyring, KeyringError, PREVIOUS_SUFFIX, invalid, io};
+use crate::crypto::{Certificate, SigningKey};
 use crate::secret::Secret;
 
 impl Keyring {

@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 use crate::crypto::SigningKey;
 
-// compat: remove after issue 15 merge (these live in `crypto` now).
-pub use crate::crypto::{Certificate, fingerprint};
+// compat: remove after issue 15 merge (it lives in `crypto` now).
+pub use crate::crypto::Certificate;
 pub use import::import_certificate;
 pub use rotate::{create_pair, rotate};
 

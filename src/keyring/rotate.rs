@@ -5,8 +5,8 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use super::{CERT_SUFFIX, Certificate, KEY_SUFFIX, KeyringError, PREVIOUS_SUFFIX, invalid, io};
-use crate::crypto::{KeyKind, new_key_pair};
+use super::{CERT_SUFFIX, KEY_SUFFIX, KeyringError, PREVIOUS_SUFFIX, invalid, io};
+use crate::crypto::{Certificate, KeyKind, new_key_pair};
 use crate::fs::write_private;
 
 /// Creates the key pair `alias` (a new key with a self-signed certificate) under `keys/`.

@@ -3,10 +3,11 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::crypto::SigningKey;
 use crate::crypto::encoding::base64_encode;
 use crate::tokens::xmlenc::{EncryptError, Encrypter};
 use crate::xml::write::Writer;
-use crate::xmldsig::{self, DigestAlgorithm, SignatureAlgorithm, SigningKey};
+use crate::xmldsig::{self, DigestAlgorithm, SignatureAlgorithm};
 
 use crate::xml::ns::{ATTRNAME_UNSPECIFIED, CM_HOLDER_OF_KEY, CM_SENDER_VOUCHES, DS, XS, XSI};
 

@@ -11,8 +11,7 @@ use std::collections::HashMap;
 
 pub use ffi::FfiError;
 
-// compat: remove after issue 15 merge (keys are values of `crypto` now).
-pub use crate::crypto::{KeyKind, SigningKey};
+use crate::crypto::{KeyKind, SigningKey};
 
 use crate::xml::ns::{ENVELOPED, EXC_C14N, WSSE, WSU};
 use crate::xml::write::Writer;

@@ -209,8 +209,8 @@ fn lifetime_is_capped_by_the_instance_and_honoured_when_shorter() {
         let a = r.assertion_text();
         let doc = sts::xml::parse(a.as_bytes(), Default::default()).unwrap();
         let c = doc.child(&[SAML2], "Conditions").unwrap();
-        let nb = sts::wstrust::parse_datetime(c.attr(None, "NotBefore").unwrap()).unwrap();
-        let na = sts::wstrust::parse_datetime(c.attr(None, "NotOnOrAfter").unwrap()).unwrap();
+        let nb = sts::xml::datetime::parse_datetime(c.attr(None, "NotBefore").unwrap()).unwrap();
+        let na = sts::xml::datetime::parse_datetime(c.attr(None, "NotOnOrAfter").unwrap()).unwrap();
         (na - nb).num_seconds()
     };
     let short = s.post_soap11(&envelope(
@@ -441,7 +441,7 @@ fn rstr_lifetime_and_assertion_state_the_same_instants() {
     .next()
     .unwrap();
     let lifetime = child(rstr, WST, "Lifetime");
-    let instant = |s: &str| sts::wstrust::parse_datetime(s).unwrap();
+    let instant = |s: &str| sts::xml::datetime::parse_datetime(s).unwrap();
     let created = instant(&child(lifetime, WSU, "Created").text());
     let expires = instant(&child(lifetime, WSU, "Expires").text());
     let assertion = child(

@@ -205,12 +205,12 @@ fn validate_fails_closed_on_an_unreadable_not_before() {
             audience: Some("urn:sts:demo-sp"),
             authn_instant: now,
             session_index: None,
-            authn_context: saml2::AC_PASSWORD_PROTECTED_TRANSPORT,
+            authn_context: sts::xml::ns::AC_PASSWORD_PROTECTED_TRANSPORT,
             attributes: &[],
             confirmation: saml2::Confirmation::Bearer,
         };
         let unsigned = saml2::build(&spec, None, None).unwrap().wire;
-        let stamp = saml2::saml_datetime(now);
+        let stamp = sts::xml::datetime::saml_datetime(now);
         let conditions = format!("<saml2:Conditions NotBefore=\"{stamp}\"");
         assert!(unsigned.contains(&conditions), "{unsigned}");
         let changed = match not_before {

@@ -105,10 +105,8 @@ pub(super) fn introspect(
         None => json!({"active": false}),
         Some((sts_id, f)) => {
             let token_type = match f.token_type {
-                crate::instance::TokenType::OpenIdConnect => {
-                    "urn:ietf:params:oauth:token-type:id_token"
-                }
-                _ => "urn:ietf:params:oauth:token-type:saml2",
+                crate::instance::TokenType::OpenIdConnect => crate::xml::ns::TOKEN_TYPE_ID_TOKEN,
+                _ => crate::xml::ns::TOKEN_TYPE_OAUTH_SAML2,
             };
             let mut m = serde_json::Map::new();
             m.insert("active".into(), json!(true));

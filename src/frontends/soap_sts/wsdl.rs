@@ -3,6 +3,7 @@
 use crate::engine::Instance;
 use crate::http::HttpReply;
 use crate::instance::TokenType;
+use crate::xml::ns::{OPENAM_POLICY, SP_INCLUDE_ALWAYS_TO_RECIPIENT as INCLUDE_ALWAYS};
 
 use super::Context;
 
@@ -62,9 +63,6 @@ pub fn xsd(name: &str) -> Option<&'static str> {
     XSD_FILES.iter().find(|(n, _)| *n == name).map(|(_, x)| *x)
 }
 
-const INCLUDE_ALWAYS: &str =
-    "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702/IncludeToken/AlwaysToRecipient";
-
 /// WS-SecurityPolicy for what the instance accepts: one alternative per input token of its
 /// `security-policy-validated-token-config` (a UsernameToken, an OpenAM session token in
 /// ForgeRock's policy namespace, a SAML 2.0 assertion; id_tokens and X.509 have no assertion
@@ -96,7 +94,7 @@ pub fn security_policy(instance: &Instance, https: bool) -> String {
     }
     if instance.accepts(TokenType::OpenAm) {
         tokens.push(format!(
-            "<openam:OpenAMSessionToken xmlns:openam=\"http://schemas.forgerock.org/ws/securitypolicy\" sp:IncludeToken=\"{INCLUDE_ALWAYS}\"><wsp:Policy/></openam:OpenAMSessionToken>"
+            "<openam:OpenAMSessionToken xmlns:openam=\"{OPENAM_POLICY}\" sp:IncludeToken=\"{INCLUDE_ALWAYS}\"><wsp:Policy/></openam:OpenAMSessionToken>"
         ));
     }
     if instance.accepts(TokenType::Saml2) {

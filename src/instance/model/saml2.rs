@@ -119,5 +119,5 @@ pub struct Saml2Config {
 }
 
 fn unspecified_format() -> String {
-    "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified".to_owned()
+    crate::xml::ns::NAMEID_UNSPECIFIED.to_owned()
 }

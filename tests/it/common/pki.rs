@@ -208,7 +208,7 @@ pub fn idp_assertion(
         audience: Some(audience),
         authn_instant: now,
         session_index: None,
-        authn_context: saml2::AC_PASSWORD_PROTECTED_TRANSPORT,
+        authn_context: sts::xml::ns::AC_PASSWORD_PROTECTED_TRANSPORT,
         attributes: &[],
         confirmation: saml2::Confirmation::Bearer,
     };
