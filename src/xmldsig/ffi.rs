@@ -6,7 +6,7 @@
 //! valid without libxmlsec1 having computed it.
 #![allow(unsafe_code)]
 
-use std::ffi::{CString, c_char, c_int, c_uint};
+use std::ffi::{CStr, CString, c_char, c_int, c_uint};
 use std::ptr::{self, NonNull};
 use std::sync::OnceLock;
 
@@ -54,23 +54,26 @@ unsafe extern "C" {
 pub fn init() -> Result<(), FfiError> {
     static INIT: OnceLock<Result<(), FfiError>> = OnceLock::new();
     INIT.get_or_init(|| {
-        // SAFETY: these are the documented process-wide initialisers. OnceLock guarantees that
-        // they run once, before any other call of this module uses the libraries.
-        unsafe {
-            b::xmlInitParser();
-            if b::xmlSecInit() < 0 {
-                return Err(FfiError::Init("xmlSecInit"));
-            }
-            if b::xmlSecOpenSSLAppInit(ptr::null()) < 0 {
-                return Err(FfiError::Init("xmlSecOpenSSLAppInit"));
-            }
-            if b::xmlSecOpenSSLInit() < 0 {
-                return Err(FfiError::Init("xmlSecOpenSSLInit"));
-            }
-            // Library diagnostics go nowhere: failures surface as typed errors, and what the
-            // library would print can contain attacker-controlled input.
-            xmlSecErrorsDefaultCallbackEnableOutput(0);
+        // SAFETY: these are the documented process-wide initialisers, called in the documented
+        // order. OnceLock guarantees that they run once, before any other call of this module
+        // uses the libraries.
+        unsafe { b::xmlInitParser() };
+        // SAFETY: as above.
+        if unsafe { b::xmlSecInit() } < 0 {
+            return Err(FfiError::Init("xmlSecInit"));
         }
+        // SAFETY: as above; a null configuration selects OpenSSL's default.
+        if unsafe { b::xmlSecOpenSSLAppInit(ptr::null()) } < 0 {
+            return Err(FfiError::Init("xmlSecOpenSSLAppInit"));
+        }
+        // SAFETY: as above.
+        if unsafe { b::xmlSecOpenSSLInit() } < 0 {
+            return Err(FfiError::Init("xmlSecOpenSSLInit"));
+        }
+        // Library diagnostics go nowhere: failures surface as typed errors, and what the
+        // library would print can contain attacker-controlled input.
+        // SAFETY: sets a process-wide flag of libxmlsec1, initialised above.
+        unsafe { xmlSecErrorsDefaultCallbackEnableOutput(0) };
         Ok(())
     })
     .clone()
@@ -106,10 +109,10 @@ impl Doc {
         let doc = Doc {
             ptr: NonNull::new(raw).ok_or(FfiError::Parse)?,
         };
-        // SAFETY: `doc.ptr` is a valid document owned by us.
-        let has_dtd = unsafe {
-            !(*doc.ptr.as_ptr()).intSubset.is_null() || !(*doc.ptr.as_ptr()).extSubset.is_null()
-        };
+        // SAFETY: `doc.ptr` is a valid document owned by us; nothing changes it while the
+        // reference lives.
+        let d = unsafe { doc.ptr.as_ref() };
+        let has_dtd = !d.intSubset.is_null() || !d.extSubset.is_null();
         if has_dtd {
             return Err(FfiError::Dtd);
         }
@@ -137,20 +140,13 @@ impl Doc {
             return Err(FfiError::NoIdAttribute(attr.to_owned()));
         }
         // SAFETY: `prop` is an attribute node of `root`; xmlNodeGetContent returns a fresh
-        // copy that we free with xmlFree.
-        let value = unsafe {
-            let raw = b::xmlNodeGetContent(prop.cast());
-            if raw.is_null() {
-                return Err(FfiError::NoIdAttribute(attr.to_owned()));
-            }
-            let owned = std::ffi::CStr::from_ptr(raw.cast())
-                .to_string_lossy()
-                .into_owned();
-            if let Some(free) = b::xmlFree {
-                free(raw.cast());
-            }
-            owned
-        };
+        // copy (or null), which `take_xml_string` frees.
+        let raw = unsafe { b::xmlNodeGetContent(prop.cast()) };
+        // SAFETY: `raw` is null or the copy above, not used after this call.
+        let value = unsafe { take_xml_string(raw) }
+            .ok_or_else(|| FfiError::NoIdAttribute(attr.to_owned()))?
+            .to_string_lossy()
+            .into_owned();
         let cvalue = CString::new(value.as_str()).map_err(|_| FfiError::Nul)?;
         // SAFETY: doc, value and attribute are valid; libxml copies the value into its ID table.
         let id = unsafe {
@@ -175,29 +171,30 @@ impl Doc {
         let mut count = 0;
         let mut stack = vec![root];
         while let Some(node) = stack.pop() {
-            // SAFETY: `node` is an element of this document (the root or a child reached
-            // through `children`/`next`, which libxml2 keeps valid while the document lives).
-            let (mut attr, mut child) = unsafe { ((*node).properties, (*node).children) };
+            let (mut attr, mut child) = {
+                // SAFETY: `node` is an element of this document (the root or a child reached
+                // through `children`/`next`, which libxml2 keeps valid while the document
+                // lives).
+                let n = unsafe { &*node };
+                (n.properties, n.children)
+            };
             while !attr.is_null() {
-                // SAFETY: `attr` is an attribute of `node`; its name and namespace are owned
-                // by the document and NUL-terminated.
-                let matches = unsafe {
-                    let a = &*attr;
-                    !a.ns.is_null() && cstr_eq((*a.ns).href, ns) && cstr_eq(a.name, local)
+                let (a_ns, a_name, next) = {
+                    // SAFETY: `attr` is an attribute of `node`, valid while the document
+                    // lives; its fields are copied out before libxml2 is called again.
+                    let a = unsafe { &*attr };
+                    (a.ns, a.name, a.next)
                 };
+                // SAFETY: `a_ns` is null or a namespace owned by the document; its href and
+                // `a_name` are null or NUL-terminated strings it owns.
+                let matches = unsafe { qname_is(a_ns, a_name, ns, local) };
                 if matches {
-                    // SAFETY: as above; the content copy is freed with xmlFree.
-                    let value = unsafe {
-                        let raw = b::xmlNodeGetContent(attr.cast());
-                        if raw.is_null() {
-                            return Err(FfiError::NoIdAttribute(local.to_owned()));
-                        }
-                        let owned = std::ffi::CStr::from_ptr(raw.cast()).to_owned();
-                        if let Some(free) = b::xmlFree {
-                            free(raw.cast());
-                        }
-                        owned
-                    };
+                    // SAFETY: `attr` is valid; xmlNodeGetContent returns a fresh copy (or
+                    // null), which `take_xml_string` frees.
+                    let raw = unsafe { b::xmlNodeGetContent(attr.cast()) };
+                    // SAFETY: `raw` is null or the copy above, not used after this call.
+                    let value = unsafe { take_xml_string(raw) }
+                        .ok_or_else(|| FfiError::NoIdAttribute(local.to_owned()))?;
                     // SAFETY: doc, value and attribute are valid; libxml copies the value.
                     let id = unsafe {
                         b::xmlAddID(
@@ -212,17 +209,15 @@ impl Doc {
                     }
                     count += 1;
                 }
-                // SAFETY: `attr` is valid; `next` is the following attribute or null.
-                attr = unsafe { (*attr).next };
+                attr = next;
             }
             while !child.is_null() {
                 // SAFETY: `child` is a node of this document; only elements are descended into.
-                unsafe {
-                    if (*child).type_ == b::xmlElementType_XML_ELEMENT_NODE {
-                        stack.push(child);
-                    }
-                    child = (*child).next;
+                let c = unsafe { &*child };
+                if c.type_ == b::xmlElementType_XML_ELEMENT_NODE {
+                    stack.push(child);
                 }
+                child = c.next;
             }
         }
         Ok(count)
@@ -238,22 +233,20 @@ impl Doc {
             // SAFETY: `node` is an element of this document; its children list is valid.
             let mut child = unsafe { (*node).children };
             while !child.is_null() {
-                // SAFETY: `child` is a node of this document; names are NUL-terminated.
-                let hit = unsafe {
-                    let c = &*child;
-                    c.type_ == b::xmlElementType_XML_ELEMENT_NODE
-                        && !c.ns.is_null()
-                        && cstr_eq((*c.ns).href, ns)
-                        && cstr_eq(c.name, local)
-                };
+                // SAFETY: `child` is a node of this document, only read while the reference
+                // lives.
+                let c = unsafe { &*child };
+                let hit = c.type_ == b::xmlElementType_XML_ELEMENT_NODE
+                    // SAFETY: `c.ns` is null or a namespace owned by the document; its href
+                    // and the element's name are null or NUL-terminated strings it owns.
+                    && unsafe { qname_is(c.ns, c.name, ns, local) };
                 if hit {
                     if !found.is_null() {
                         return Err(FfiError::NoSignature);
                     }
                     found = child;
                 }
-                // SAFETY: as above.
-                child = unsafe { (*child).next };
+                child = c.next;
             }
             if found.is_null() {
                 return Err(FfiError::NoSignature);
@@ -284,12 +277,10 @@ impl Doc {
     /// the enveloped signature covers).
     pub fn remove_signature(&mut self) -> Result<(), FfiError> {
         let node = self.signature_node()?;
-        // SAFETY: `node` belongs to this document; once unlinked nothing else refers to it,
-        // so freeing it is sound.
-        unsafe {
-            b::xmlUnlinkNode(node);
-            b::xmlFreeNode(node);
-        }
+        // SAFETY: `node` belongs to this document.
+        unsafe { b::xmlUnlinkNode(node) };
+        // SAFETY: once unlinked nothing else refers to `node`, so freeing it is sound.
+        unsafe { b::xmlFreeNode(node) };
         Ok(())
     }
 
@@ -297,26 +288,30 @@ impl Doc {
     pub fn root_to_bytes(&self) -> Result<Vec<u8>, FfiError> {
         let root = self.root()?;
         // SAFETY: xmlBufferCreate returns an owned buffer (or null), freed below on every path.
-        unsafe {
-            let buf = b::xmlBufferCreate();
-            if buf.is_null() {
-                return Err(FfiError::Serialize);
-            }
-            let written = b::xmlNodeDump(buf, self.ptr.as_ptr(), root, 0, 0);
-            let out = if written < 0 {
+        let buf = unsafe { b::xmlBufferCreate() };
+        if buf.is_null() {
+            return Err(FfiError::Serialize);
+        }
+        // SAFETY: the buffer, the document and its root are valid.
+        let written = unsafe { b::xmlNodeDump(buf, self.ptr.as_ptr(), root, 0, 0) };
+        let out = if written < 0 {
+            Err(FfiError::Serialize)
+        } else {
+            // SAFETY: the buffer is valid; its content stays owned by it until it is freed.
+            let content = unsafe { b::xmlBufferContent(buf) };
+            // SAFETY: as above.
+            let len = usize::try_from(unsafe { b::xmlBufferLength(buf) }).unwrap_or(0);
+            if content.is_null() {
                 Err(FfiError::Serialize)
             } else {
-                let content = b::xmlBufferContent(buf);
-                let len = usize::try_from(b::xmlBufferLength(buf)).unwrap_or(0);
-                if content.is_null() {
-                    Err(FfiError::Serialize)
-                } else {
-                    Ok(std::slice::from_raw_parts(content, len).to_vec())
-                }
-            };
-            b::xmlBufferFree(buf);
-            out
-        }
+                // SAFETY: `content` holds `len` bytes owned by the buffer, copied before it is
+                // freed.
+                Ok(unsafe { std::slice::from_raw_parts(content, len) }.to_vec())
+            }
+        };
+        // SAFETY: the buffer is ours and nothing borrowed from it is left.
+        unsafe { b::xmlBufferFree(buf) };
+        out
     }
 }
 
@@ -327,13 +322,51 @@ impl Drop for Doc {
     }
 }
 
-/// Whether the NUL-terminated libxml2 string `raw` equals `s` (null equals nothing).
+/// The NUL-terminated libxml2 string `raw`; None for null.
 ///
 /// # Safety
-/// `raw` must be null or point to a NUL-terminated string valid for the call.
-unsafe fn cstr_eq(raw: *const b::xmlChar, s: &str) -> bool {
+/// `raw` must be null or point to a NUL-terminated string that outlives `'a`.
+unsafe fn xml_str<'a>(raw: *const b::xmlChar) -> Option<&'a CStr> {
     // SAFETY: guaranteed by the caller.
-    !raw.is_null() && unsafe { std::ffi::CStr::from_ptr(raw.cast()) }.to_bytes() == s.as_bytes()
+    (!raw.is_null()).then(|| unsafe { CStr::from_ptr(raw.cast()) })
+}
+
+/// Whether a node with namespace `node_ns` and name `name` is `{ns}local` (a null namespace
+/// or name matches nothing).
+///
+/// # Safety
+/// `node_ns` must be null or a valid namespace whose href is null or NUL-terminated; `name`
+/// must be null or NUL-terminated; all valid for the call.
+unsafe fn qname_is(
+    node_ns: *const b::xmlNs,
+    name: *const b::xmlChar,
+    ns: &str,
+    local: &str,
+) -> bool {
+    let is = |s: Option<&CStr>, want: &str| s.is_some_and(|s| s.to_bytes() == want.as_bytes());
+    if node_ns.is_null() {
+        return false;
+    }
+    // SAFETY: `node_ns` is not null and valid (guaranteed by the caller).
+    let href = unsafe { (*node_ns).href };
+    // SAFETY: href and name are null or NUL-terminated (guaranteed by the caller).
+    is(unsafe { xml_str(href) }, ns) && is(unsafe { xml_str(name) }, local)
+}
+
+/// Copies a string that libxml2 allocated for us, and frees it; None for null.
+///
+/// # Safety
+/// `raw` must be null or a NUL-terminated string allocated by libxml2 that nothing uses after
+/// this call.
+unsafe fn take_xml_string(raw: *mut b::xmlChar) -> Option<CString> {
+    // SAFETY: guaranteed by the caller.
+    let owned = unsafe { xml_str(raw) }?.to_owned();
+    // SAFETY: xmlFree is set by xmlInitParser (init() has run) and not changed afterwards.
+    if let Some(free) = unsafe { b::xmlFree } {
+        // SAFETY: `raw` was allocated by libxml2 and is not used after this call.
+        unsafe { free(raw.cast()) };
+    }
+    Some(owned)
 }
 
 /// An owned libxmlsec1 key (private key with its certificate, or a public key from a
@@ -410,12 +443,11 @@ impl<'k> DsigCtx<'k> {
         // SAFETY: a null keys manager is allowed: the key is set explicitly below.
         let raw = unsafe { b::xmlSecDSigCtxCreate(ptr::null_mut()) };
         let ptr = NonNull::new(raw).ok_or(FfiError::Init("xmlSecDSigCtxCreate"))?;
-        // SAFETY: `ptr` is a freshly created context we own. References may only point into
-        // the same document: no files, no network.
-        unsafe {
-            (*ptr.as_ptr()).signKey = key.ptr.as_ptr();
-            (*ptr.as_ptr()).enabledReferenceUris = b::xmlSecTransformUriTypeSameDocument as c_uint;
-        }
+        // SAFETY: `ptr` is a freshly created context we own, not shared with anything yet.
+        let c = unsafe { &mut *ptr.as_ptr() };
+        c.signKey = key.ptr.as_ptr();
+        // References may only point into the same document: no files, no network.
+        c.enabledReferenceUris = b::xmlSecTransformUriTypeSameDocument as c_uint;
         Ok(DsigCtx {
             ptr,
             _key: std::marker::PhantomData,
@@ -425,11 +457,11 @@ impl<'k> DsigCtx<'k> {
 
 impl Drop for DsigCtx<'_> {
     fn drop(&mut self) {
-        // SAFETY: detach the borrowed key first so that xmlSecDSigCtxDestroy does not free it.
-        unsafe {
-            (*self.ptr.as_ptr()).signKey = ptr::null_mut();
-            b::xmlSecDSigCtxDestroy(self.ptr.as_ptr());
-        }
+        // SAFETY: we own the context; detach the borrowed key first so that
+        // xmlSecDSigCtxDestroy does not free it.
+        unsafe { (*self.ptr.as_ptr()).signKey = ptr::null_mut() };
+        // SAFETY: we own the context and nothing borrowed from it outlives `self`.
+        unsafe { b::xmlSecDSigCtxDestroy(self.ptr.as_ptr()) };
     }
 }
 
@@ -461,35 +493,43 @@ pub fn verify_at(doc: &Doc, path: &[(&str, &str)], key: &Key) -> Result<Vec<Stri
     verify_node(doc.find_path(path)?, key)
 }
 
+/// A libxmlsec1 `*GetKlass` function: the static description of one transform.
+type Klass = unsafe extern "C" fn() -> b::xmlSecTransformId;
+
 fn verify_node(node: *mut b::xmlNode, key: &Key) -> Result<Vec<String>, FfiError> {
     let ctx = DsigCtx::new(key)?;
-    // SAFETY: the *GetKlass functions return pointers to static transform descriptions; the
-    // Enable functions copy them into lists owned by the context.
-    unsafe {
-        let c = ctx.ptr.as_ptr();
-        for id in [
-            b::xmlSecTransformExclC14NGetKlass(),
-            b::xmlSecOpenSSLTransformRsaSha256GetKlass(),
-            b::xmlSecOpenSSLTransformRsaSha384GetKlass(),
-            b::xmlSecOpenSSLTransformRsaSha512GetKlass(),
-            b::xmlSecOpenSSLTransformEcdsaSha256GetKlass(),
-            b::xmlSecOpenSSLTransformEcdsaSha384GetKlass(),
-            b::xmlSecOpenSSLTransformEcdsaSha512GetKlass(),
-        ] {
-            if b::xmlSecDSigCtxEnableSignatureTransform(c, id) < 0 {
-                return Err(FfiError::Init("xmlSecDSigCtxEnableSignatureTransform"));
-            }
+    let c = ctx.ptr.as_ptr();
+    // The allow-lists: what a signature may use, and what its references may use.
+    let signature: [Klass; 7] = [
+        b::xmlSecTransformExclC14NGetKlass,
+        b::xmlSecOpenSSLTransformRsaSha256GetKlass,
+        b::xmlSecOpenSSLTransformRsaSha384GetKlass,
+        b::xmlSecOpenSSLTransformRsaSha512GetKlass,
+        b::xmlSecOpenSSLTransformEcdsaSha256GetKlass,
+        b::xmlSecOpenSSLTransformEcdsaSha384GetKlass,
+        b::xmlSecOpenSSLTransformEcdsaSha512GetKlass,
+    ];
+    let reference: [Klass; 5] = [
+        b::xmlSecTransformEnvelopedGetKlass,
+        b::xmlSecTransformExclC14NGetKlass,
+        b::xmlSecOpenSSLTransformSha256GetKlass,
+        b::xmlSecOpenSSLTransformSha384GetKlass,
+        b::xmlSecOpenSSLTransformSha512GetKlass,
+    ];
+    for klass in signature {
+        // SAFETY: the *GetKlass functions return pointers to static transform descriptions.
+        let id = unsafe { klass() };
+        // SAFETY: the context is ours; the Enable function copies `id` into a list it owns.
+        if unsafe { b::xmlSecDSigCtxEnableSignatureTransform(c, id) } < 0 {
+            return Err(FfiError::Init("xmlSecDSigCtxEnableSignatureTransform"));
         }
-        for id in [
-            b::xmlSecTransformEnvelopedGetKlass(),
-            b::xmlSecTransformExclC14NGetKlass(),
-            b::xmlSecOpenSSLTransformSha256GetKlass(),
-            b::xmlSecOpenSSLTransformSha384GetKlass(),
-            b::xmlSecOpenSSLTransformSha512GetKlass(),
-        ] {
-            if b::xmlSecDSigCtxEnableReferenceTransform(c, id) < 0 {
-                return Err(FfiError::Init("xmlSecDSigCtxEnableReferenceTransform"));
-            }
+    }
+    for klass in reference {
+        // SAFETY: as above.
+        let id = unsafe { klass() };
+        // SAFETY: as above.
+        if unsafe { b::xmlSecDSigCtxEnableReferenceTransform(c, id) } < 0 {
+            return Err(FfiError::Init("xmlSecDSigCtxEnableReferenceTransform"));
         }
     }
     // SAFETY: ctx, key and node are valid for the duration of the call.
@@ -503,24 +543,26 @@ fn verify_node(node: *mut b::xmlNode, key: &Key) -> Result<Vec<String>, FfiError
         return Err(FfiError::BadSignature);
     }
     let mut uris = Vec::new();
-    // SAFETY: signedInfoReferences is a pointer list of xmlSecDSigReferenceCtx owned by ctx.
-    unsafe {
-        let list = &mut (*ctx.ptr.as_ptr()).signedInfoReferences as *mut b::xmlSecPtrList;
-        let size = b::xmlSecPtrListGetSize(list);
-        for i in 0..size {
-            let item = b::xmlSecPtrListGetItem(list, i).cast::<b::xmlSecDSigReferenceCtx>();
-            if item.is_null() {
-                return Err(FfiError::Verify);
-            }
-            let uri = (*item).uri;
-            uris.push(if uri.is_null() {
-                String::new()
-            } else {
-                std::ffi::CStr::from_ptr(uri.cast())
-                    .to_string_lossy()
-                    .into_owned()
-            });
+    // SAFETY: signedInfoReferences is a pointer list of xmlSecDSigReferenceCtx owned by the
+    // context we own; only its address is taken.
+    let list = unsafe { &raw mut (*ctx.ptr.as_ptr()).signedInfoReferences };
+    // SAFETY: `list` is valid while the context lives.
+    let size = unsafe { b::xmlSecPtrListGetSize(list) };
+    for i in 0..size {
+        // SAFETY: `list` is valid and `i` is below its size.
+        let item = unsafe { b::xmlSecPtrListGetItem(list, i) }.cast::<b::xmlSecDSigReferenceCtx>();
+        if item.is_null() {
+            return Err(FfiError::Verify);
         }
+        // SAFETY: a non-null item is a reference context owned by the context.
+        let uri = unsafe { (*item).uri };
+        // SAFETY: the URI is null or a NUL-terminated string owned by the reference context,
+        // copied here.
+        let uri = unsafe { xml_str(uri) };
+        uris.push(
+            uri.map(|u| u.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
     }
     Ok(uris)
 }
