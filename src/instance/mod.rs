@@ -233,6 +233,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The name in publish URLs (`/sts-publish/rest`) and in the store's `kind` column.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Rest => "rest",
@@ -240,6 +241,7 @@ impl Kind {
         }
     }
 
+    /// The kind named `s` exactly, if any.
     pub fn parse(s: &str) -> Option<Kind> {
         match s {
             "rest" => Some(Kind::Rest),
