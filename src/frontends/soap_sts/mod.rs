@@ -64,72 +64,46 @@ pub fn handle(state: &Context, req: &Request) -> Outcome {
     respond(state, req.tail.trim_matches('/'), &http, &req.body)
 }
 
+/// How a fault is sent: the SOAP version to answer in and, once the envelope was read, the
+/// request's WS-Addressing (namespace and MessageID) that the fault relates to.
+#[derive(Clone)]
+struct FaultTo {
+    version: SoapVersion,
+    addressing: Option<(&'static str, Option<String>)>,
+}
+
+/// A failure, with how its fault is sent.
+struct Fault {
+    failure: SoapFailure,
+    to: FaultTo,
+}
+
+impl FaultTo {
+    fn fault(&self, failure: impl Into<SoapFailure>) -> Fault {
+        Fault {
+            failure: failure.into(),
+            to: self.clone(),
+        }
+    }
+}
+
+/// Stage 1, the Content-Type: the SOAP version it announces and the body's charset.
+struct ContentType {
+    version: SoapVersion,
+    charset: Option<String>,
+}
+
+/// Stage 2, the envelope: read from the body as UTF-8 (the bytes everything below reads,
+/// signatures too), in the version the Content-Type announced.
+struct Read<'a> {
+    xml: std::borrow::Cow<'a, [u8]>,
+    env: soap::Envelope,
+    /// From here on, faults carry wsa:Action and RelatesTo, header faults included.
+    to: FaultTo,
+}
+
 fn respond(state: &Context, subpath: &str, http: &SoapHttp, body: &[u8]) -> Outcome {
-    let ct_version = http.content_type.and_then(soap::version_from_content_type);
-    // Until the envelope is read, answer in the version the Content-Type announced.
-    let mut version = ct_version.unwrap_or(SoapVersion::V11);
-    let mut reply_addr: Option<(&'static str, Option<String>)> = None;
-    let result = (|| -> Result<Ok200, SoapFailure> {
-        // Compressed bodies are refused, never decompressed (see http::body).
-        if let Some(coding) = crate::http::body::unsupported_content_encoding(http.headers) {
-            return Err(SoapFailure::ContentEncoding(coding));
-        }
-        let ct_version = ct_version.ok_or(SoapFailure::ContentType)?;
-        let instance = state
-            .soap_instance(subpath)
-            .ok_or(SoapFailure::UnknownInstance)?;
-        let instance = instance.as_ref();
-        // UTF-16 becomes UTF-8 here; everything below (signatures too) reads these bytes.
-        let charset = http
-            .content_type
-            .and_then(|ct| soap::content_type_param(ct, "charset"));
-        let body = crate::xml::to_utf8(body, charset.as_deref(), state.max_body_bytes)
-            .map_err(soap::SoapError::from)?;
-        let body: &[u8] = &body;
-        let env = soap::parse_envelope(body, state.limits)?;
-        // From here on, faults carry wsa:Action and RelatesTo, header faults included.
-        reply_addr = Some(soap::reply_addressing_of(&env));
-        if env.version != ct_version {
-            // Answered in the version the Content-Type announced.
-            return Err(SoapFailure::Soap(soap::SoapError::VersionMismatch));
-        }
-        version = env.version;
-        let mut headers = read_headers(&env)?;
-        headers.read_spans(body);
-        let signer = message_signer(state, instance, &env, &headers, body)?;
-        let http = &SoapHttp {
-            session: http.session.clone(),
-            signed_by: signer.clone().filter(|_| instance.accepts(TokenType::X509)),
-            ..*http
-        };
-        let wsa_ns = headers.addressing.ns.unwrap_or(wstrust::WSA_NSS[0]);
-        let rst = wstrust::parse_rst(&env.body, body)?;
-        let op = dispatch(&headers, http, &rst)?;
-        let mut durable = None;
-        let body = match op {
-            Operation::Issue => {
-                let (body, d) = issue(state, instance, http, &headers, &rst, body, signer)?;
-                durable = d;
-                body
-            }
-            Operation::Validate => validate(state, instance, http, &headers, &rst)?,
-            Operation::Cancel => cancel(state, instance, http, &headers, &rst)?,
-            other => {
-                return Err(SoapFailure::Unsupported(format!(
-                    "{other:?} is not supported by this STS yet"
-                )));
-            }
-        };
-        Ok(Ok200 {
-            version,
-            wsa_ns,
-            relates_to: headers.addressing.message_id,
-            op,
-            body,
-            durable,
-        })
-    })();
-    match result {
+    match answer(state, subpath, http, body) {
         Ok(ok) => {
             let action = ok.op.response_action();
             let addr = ReplyAddressing {
@@ -144,6 +118,7 @@ fn respond(state: &Context, subpath: &str, http: &SoapHttp, body: &[u8]) -> Outc
                 set_cookie: None,
                 headers: Vec::new(),
             };
+            let version = ok.version;
             let pending = ok.durable.map(|d| {
                 let subpath = subpath.to_owned();
                 let lost: Fallback = Box::new(move || {
@@ -156,9 +131,102 @@ fn respond(state: &Context, subpath: &str, http: &SoapHttp, body: &[u8]) -> Outc
             });
             Outcome { reply, pending }
         }
-        Err(failure) => Outcome {
-            reply: fault_reply(version, subpath, &failure, reply_addr.as_ref()),
-            pending: None,
-        },
+        Err(Fault { failure, to }) => {
+            fault_reply(to.version, subpath, &failure, to.addressing.as_ref()).into()
+        }
     }
+}
+
+/// The stages in order: Content-Type, envelope, then headers, RST and operation.
+fn answer(state: &Context, subpath: &str, http: &SoapHttp, body: &[u8]) -> Result<Ok200, Fault> {
+    // Until the envelope is read, answer in the version the Content-Type announced.
+    let announced = FaultTo {
+        version: http
+            .content_type
+            .and_then(soap::version_from_content_type)
+            .unwrap_or(SoapVersion::V11),
+        addressing: None,
+    };
+    let ct = content_type(http).map_err(|f| announced.fault(f))?;
+    let instance = state
+        .soap_instance(subpath)
+        .ok_or_else(|| announced.fault(SoapFailure::UnknownInstance))?;
+    let read = envelope(state, &ct, body)?;
+    operate(state, &instance, http, &read).map_err(|f| read.to.fault(f))
+}
+
+fn content_type(http: &SoapHttp) -> Result<ContentType, SoapFailure> {
+    // Compressed bodies are refused, never decompressed (see http::body).
+    if let Some(coding) = crate::http::body::unsupported_content_encoding(http.headers) {
+        return Err(SoapFailure::ContentEncoding(coding));
+    }
+    let ct = http.content_type.ok_or(SoapFailure::ContentType)?;
+    Ok(ContentType {
+        version: soap::version_from_content_type(ct).ok_or(SoapFailure::ContentType)?,
+        charset: soap::content_type_param(ct, "charset"),
+    })
+}
+
+fn envelope<'a>(state: &Context, ct: &ContentType, body: &'a [u8]) -> Result<Read<'a>, Fault> {
+    let announced = FaultTo {
+        version: ct.version,
+        addressing: None,
+    };
+    // UTF-16 becomes UTF-8 here.
+    let xml = crate::xml::to_utf8(body, ct.charset.as_deref(), state.max_body_bytes)
+        .map_err(|e| announced.fault(soap::SoapError::from(e)))?;
+    let env = soap::parse_envelope(&xml, state.limits).map_err(|e| announced.fault(e))?;
+    let addressing = Some(soap::reply_addressing_of(&env));
+    if env.version != ct.version {
+        // Answered in the version the Content-Type announced.
+        let to = FaultTo {
+            addressing,
+            ..announced
+        };
+        return Err(to.fault(soap::SoapError::VersionMismatch));
+    }
+    let to = FaultTo {
+        version: env.version,
+        addressing,
+    };
+    Ok(Read { xml, env, to })
+}
+
+/// Headers, RST, operation.
+fn operate(
+    state: &Context,
+    instance: &crate::engine::Instance,
+    http: &SoapHttp,
+    read: &Read,
+) -> Result<Ok200, SoapFailure> {
+    let (xml, env) = (&*read.xml, &read.env);
+    let mut headers = read_headers(env)?;
+    headers.read_spans(xml);
+    let signer = message_signer(state, instance, env, &headers, xml)?;
+    let http = &SoapHttp {
+        session: http.session.clone(),
+        signed_by: signer.clone().filter(|_| instance.accepts(TokenType::X509)),
+        ..*http
+    };
+    let wsa_ns = headers.addressing.ns.unwrap_or(wstrust::WSA_NSS[0]);
+    let rst = wstrust::parse_rst(&env.body, xml)?;
+    let op = dispatch(&headers, http, &rst)?;
+    let (body, durable) = match op {
+        Operation::Issue => issue(state, instance, http, &headers, &rst, xml, signer)?,
+        Operation::Validate => (validate(state, instance, http, &headers, &rst)?, None),
+        Operation::Cancel => (cancel(state, instance, http, &headers, &rst)?, None),
+        other => {
+            return Err(SoapFailure::Unsupported(format!(
+                "{other:?} is not supported by this STS yet"
+            )));
+        }
+    };
+    Ok(Ok200 {
+        version: env.version,
+        wsa_ns,
+        relates_to: headers.addressing.message_id,
+        op,
+        body,
+        durable,
+    })
 }
