@@ -105,7 +105,8 @@ pub fn build_state_with(
         max_entries: cfg.lockout_max_entries,
     });
     let ctx = Context {
-        engine: engine::Engine::new(clock, users.clone(), freshness, sessions, throttle, store),
+        engine: engine::Engine::new(clock, users.clone(), freshness, sessions, throttle, store)
+            .over_tls(base_url.starts_with("https://")),
         users,
         cookie_name: cfg.session_cookie_name.clone(),
         publisher,

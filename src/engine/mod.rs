@@ -48,6 +48,8 @@ pub struct Engine {
     sessions: Sessions,
     throttle: Throttle,
     tokens: Arc<dyn TokenStore>,
+    /// Whether clients reach this server over TLS: a deployment fact, set once.
+    tls: bool,
 }
 
 impl Engine {
@@ -67,7 +69,16 @@ impl Engine {
             sessions,
             throttle,
             tokens,
+            tls: false,
         }
+    }
+
+    /// Whether clients reach this server over TLS (its base URL is `https`). Symmetric proof
+    /// keys travel in the response, so they are issued only then; a password over TLS is
+    /// `PasswordProtectedTransport` in assertions.
+    pub fn over_tls(mut self, tls: bool) -> Engine {
+        self.tls = tls;
+        self
     }
 
     /// The store of issued tokens.

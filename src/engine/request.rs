@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 
-use super::{EngineError, ProvenChain, proof, x509};
+use super::{Authenticated, EngineError, Principal, ProvenChain, proof, x509};
 use crate::instance::TokenType;
 use crate::secret::Secret;
 
@@ -200,8 +200,9 @@ pub struct IssueRequest {
     pub applies_to: Option<String>,
     pub lifetime_created: Option<DateTime<Utc>>,
     pub lifetime_expires: Option<DateTime<Utc>>,
-    /// Whether the request arrived over a protected transport (TLS).
-    pub secure_transport: bool,
+    /// For `wst:OnBehalfOf`: the authenticated requester, who vouches for the principal
+    /// (the token is then a sender-vouches assertion).
+    pub vouched_by: Option<Authenticated<Principal>>,
     /// The public id of the session behind the token, for `AuthnStatement/@SessionIndex`.
     pub session_index: Option<String>,
     /// The `nonce` claim of an id_token.
@@ -217,7 +218,7 @@ impl IssueRequest {
             applies_to: None,
             lifetime_created: None,
             lifetime_expires: None,
-            secure_transport: false,
+            vouched_by: None,
             session_index: None,
             nonce: None,
         }

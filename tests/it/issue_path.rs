@@ -340,7 +340,6 @@ fn id_tokens_are_bearer_tokens_whoever_asks_the_engine() {
     ] {
         let mut req = IssueRequest::new(TokenType::OpenIdConnect);
         req.key_type = key_type.clone();
-        req.secure_transport = true;
         match state.engine.issue(&instance, &principal, &req) {
             Err(EngineError::Unsupported(m)) => assert!(m.contains("bearer"), "{m}"),
             other => panic!("{key_type:?}: {other:?}"),

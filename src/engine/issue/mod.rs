@@ -9,7 +9,7 @@ mod saml2;
 
 pub(crate) use interim::InterimSession;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use super::{
     Authenticated, Credential, Engine, EngineError, Instance, IssueRequest, Issued, KeyType,
@@ -17,34 +17,111 @@ use super::{
 };
 use crate::instance::TokenType;
 
+/// What the policy decided for one assertion; the builder only builds it.
+pub(super) struct SamlPlan {
+    /// Whole seconds, as the assertion writes its times: the RSTR's wst:Lifetime states the
+    /// same instants (IssueInstant = NotBefore = Created, NotOnOrAfter = Expires).
+    pub now: DateTime<Utc>,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+    pub audience: Option<String>,
+    pub key_type: KeyType,
+    /// Whether the request came over TLS (for the authentication context).
+    pub tls: bool,
+}
+
 impl Engine {
-    /// Issues a token for `principal` as `instance` is configured.
+    /// Issues a token for `principal` as `instance` is configured. Every rule of what may be
+    /// issued is here, in this order: delegation, the output type, the key types that go
+    /// with it, then (for SAML 2.0) lifetime, audience and transport.
     pub fn issue(
         &self,
         instance: &Instance,
         principal: &Authenticated<Principal>,
         req: &IssueRequest,
     ) -> Result<Issued, EngineError> {
+        let key_type = confirmation(req)?;
         if !instance.config.issues(req.token_type) {
             return Err(EngineError::Unsupported(format!(
                 "this instance does not issue {} tokens",
                 req.token_type.name()
             )));
         }
-        // One rule for every front end: an id_token confirms nobody but its bearer.
-        if req.token_type == TokenType::OpenIdConnect && req.key_type != KeyType::Bearer {
-            return Err(EngineError::Unsupported(
+        match (req.token_type, &key_type) {
+            (TokenType::Saml2, _) => {
+                let plan = self.saml_plan(instance, req, key_type)?;
+                self.issue_saml2(instance, principal, req, plan)
+            }
+            (TokenType::OpenIdConnect, KeyType::Bearer) => {
+                self.issue_oidc(instance, principal, req)
+            }
+            // An id_token confirms nobody but its bearer.
+            (TokenType::OpenIdConnect, _) => Err(EngineError::Unsupported(
                 "id_tokens are bearer tokens: KeyType PublicKey, SymmetricKey and sender-vouches apply to SAML 2.0 only".into(),
-            ));
-        }
-        match req.token_type {
-            TokenType::Saml2 => self.issue_saml2(instance, principal, req),
-            TokenType::OpenIdConnect => self.issue_oidc(instance, principal, req),
-            other => Err(EngineError::Unsupported(format!(
+            )),
+            (other, _) => Err(EngineError::Unsupported(format!(
                 "issuing {} tokens is not supported",
                 other.name()
             ))),
         }
+    }
+
+    /// Lifetime, audience and transport of an assertion.
+    fn saml_plan(
+        &self,
+        instance: &Instance,
+        req: &IssueRequest,
+        key_type: KeyType,
+    ) -> Result<SamlPlan, EngineError> {
+        let cfg = instance
+            .config
+            .saml2()
+            .ok_or_else(|| EngineError::Internal("instance has no saml2-config".into()))?;
+        let now = truncate_to_seconds(self.clock.now());
+        let max = Duration::seconds(
+            i64::try_from(cfg.token_lifetime_seconds).unwrap_or(i64::MAX / 2_000),
+        );
+        let not_before = match req.lifetime_created {
+            Some(c) if c > now + self.freshness.max_skew => {
+                return Err(EngineError::Lifetime(
+                    "postdated tokens (wst:Lifetime/Created in the future) are not issued".into(),
+                ));
+            }
+            _ => now,
+        };
+        let not_after = match req.lifetime_expires.map(truncate_to_seconds) {
+            Some(e) if e <= now => {
+                return Err(EngineError::Lifetime(
+                    "wst:Lifetime/Expires is not in the future".into(),
+                ));
+            }
+            Some(e) => e.min(now + max),
+            None => now + max,
+        };
+        // AppliesTo: the SP, or one of the allowed audiences; with no list, any (as OpenAM).
+        if let Some(target) = &req.applies_to
+            && !cfg.allowed_audiences.is_empty()
+            && !cfg.allowed_audiences.contains(target)
+            && cfg.sp_entity_id.as_ref() != Some(target)
+        {
+            return Err(EngineError::Audience(format!(
+                "this instance does not issue tokens for `{target}`"
+            )));
+        }
+        // A symmetric proof key reaches the requestor in the response, so only over TLS.
+        if matches!(key_type, KeyType::Symmetric(_)) && !self.tls {
+            return Err(EngineError::Unsupported(
+                "a symmetric proof key is only issued over TLS (https): the response carries it or its entropy".into(),
+            ));
+        }
+        Ok(SamlPlan {
+            now,
+            not_before,
+            not_after,
+            audience: req.applies_to.clone().or_else(|| cfg.sp_entity_id.clone()),
+            key_type,
+            tls: self.tls,
+        })
     }
 
     /// Authenticates a credential and issues a token, the way every front end does it: an
@@ -92,6 +169,20 @@ impl Engine {
             s.commit();
         }
         Ok(issued)
+    }
+}
+
+/// The key type of the token: an OnBehalfOf request gets a sender-vouches SAML 2.0
+/// assertion (the requester vouches for the subject), and nothing else.
+fn confirmation(req: &IssueRequest) -> Result<KeyType, EngineError> {
+    match (&req.vouched_by, &req.key_type) {
+        (None, k) => Ok(k.clone()),
+        (Some(_), KeyType::Bearer) if req.token_type == TokenType::Saml2 => {
+            Ok(KeyType::SenderVouches)
+        }
+        (Some(_), _) => Err(EngineError::Unsupported(
+            "an OnBehalfOf request gets a sender-vouches SAML 2.0 assertion: KeyType Bearer (or none) and a SAML 2.0 TokenType".into(),
+        )),
     }
 }
 

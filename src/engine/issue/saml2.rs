@@ -1,12 +1,10 @@
 //! SAML 2.0 assertions: subject, conditions, attributes, authentication context and
 //! subject confirmation as the instance and the request say; signed, maybe encrypted.
 
-use chrono::Duration;
-
 use super::super::{
     Engine, EngineError, Instance, IssueRequest, Issued, KeyType, Principal, PrincipalSource, proof,
 };
-use super::truncate_to_seconds;
+use super::SamlPlan;
 use crate::instance::TokenType;
 use crate::tokens::saml2::{self, AssertionSpec, SignWith};
 
@@ -16,44 +14,20 @@ impl Engine {
         instance: &Instance,
         principal: &Principal,
         req: &IssueRequest,
+        plan: SamlPlan,
     ) -> Result<Issued, EngineError> {
         let cfg = instance
             .config
             .saml2()
             .ok_or_else(|| EngineError::Internal("instance has no saml2-config".into()))?;
-        // Whole seconds, as the assertion writes its times: the RSTR's wst:Lifetime states
-        // the same instants (IssueInstant = NotBefore = Created, NotOnOrAfter = Expires).
-        let now = truncate_to_seconds(self.clock.now());
-        let max = Duration::seconds(
-            i64::try_from(cfg.token_lifetime_seconds).unwrap_or(i64::MAX / 2_000),
-        );
-        let not_before = match req.lifetime_created {
-            Some(c) if c > now + self.freshness.max_skew => {
-                return Err(EngineError::Lifetime(
-                    "postdated tokens (wst:Lifetime/Created in the future) are not issued".into(),
-                ));
-            }
-            _ => now,
-        };
-        let not_after = match req.lifetime_expires.map(truncate_to_seconds) {
-            Some(e) if e <= now => {
-                return Err(EngineError::Lifetime(
-                    "wst:Lifetime/Expires is not in the future".into(),
-                ));
-            }
-            Some(e) => e.min(now + max),
-            None => now + max,
-        };
-        if let Some(target) = &req.applies_to
-            && !cfg.allowed_audiences.is_empty()
-            && !cfg.allowed_audiences.contains(target)
-            && cfg.sp_entity_id.as_ref() != Some(target)
-        {
-            return Err(EngineError::Audience(format!(
-                "this instance does not issue tokens for `{target}`"
-            )));
-        }
-        let audience = req.applies_to.clone().or_else(|| cfg.sp_entity_id.clone());
+        let SamlPlan {
+            now,
+            not_before,
+            not_after,
+            audience,
+            key_type,
+            tls,
+        } = plan;
         let attributes: Vec<(String, Vec<String>)> = cfg
             .attribute_map
             .iter()
@@ -66,14 +40,9 @@ impl Engine {
             })
             .collect();
         // A symmetric proof key: made here, handed to the relying party encrypted in the
-        // assertion, to the requestor in the response (which therefore needs TLS).
-        let symmetric = match &req.key_type {
+        // assertion, to the requestor in the response (the plan made sure that is over TLS).
+        let symmetric = match &key_type {
             KeyType::Symmetric(sym) => {
-                if !req.secure_transport {
-                    return Err(EngineError::Unsupported(
-                        "a symmetric proof key is only issued over TLS (https): the response carries it or its entropy".into(),
-                    ));
-                }
                 let cert = instance.relying_party.clone().ok_or_else(|| {
                     EngineError::Unsupported(
                         "a symmetric proof key is encrypted for the relying party: this instance's saml2-encryption-key-alias must name its certificate in keys/".into(),
@@ -110,13 +79,11 @@ impl Engine {
             authn_context: match principal.source() {
                 PrincipalSource::X509 => saml2::AC_X509,
                 PrincipalSource::FederatedToken => saml2::AC_UNSPECIFIED,
-                PrincipalSource::Password if req.secure_transport => {
-                    saml2::AC_PASSWORD_PROTECTED_TRANSPORT
-                }
+                PrincipalSource::Password if tls => saml2::AC_PASSWORD_PROTECTED_TRANSPORT,
                 PrincipalSource::Password => saml2::AC_PASSWORD,
             },
             attributes: &attributes,
-            confirmation: match &req.key_type {
+            confirmation: match &key_type {
                 KeyType::Bearer => saml2::Confirmation::Bearer,
                 KeyType::SenderVouches => saml2::Confirmation::SenderVouches,
                 KeyType::PublicKey(c) => saml2::Confirmation::HolderOfKey { cert_der: c.der() },

@@ -186,3 +186,57 @@ fn the_interim_guard_logs_out_unless_committed() {
             .is_some()
     );
 }
+
+#[test]
+fn on_behalf_of_gets_sender_vouches_assertions_only() {
+    let f = fixture();
+    let i = f.oidc_instance(false);
+    let bob = f
+        .engine
+        .authenticate("/", &password("bob", PASSWORD))
+        .unwrap();
+    let vouched = |token_type, key_type: KeyType| {
+        let mut req = IssueRequest::new(token_type);
+        req.key_type = key_type;
+        req.vouched_by = Some(bob.clone());
+        f.engine.issue(&i, &f.alice(), &req)
+    };
+    let sv = vouched(TokenType::Saml2, KeyType::Bearer).unwrap();
+    assert!(sv.token.contains("cm:sender-vouches"), "{}", sv.token);
+    assert!(sv.token.contains(">alice</saml2:NameID>"), "{}", sv.token);
+    for (t, k) in [
+        (TokenType::OpenIdConnect, KeyType::Bearer),
+        (TokenType::Saml2, KeyType::SenderVouches),
+    ] {
+        match vouched(t, k) {
+            Err(EngineError::Unsupported(m)) => assert!(m.contains("sender-vouches"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn symmetric_keys_only_over_tls_a_deployment_fact() {
+    let sym = || {
+        let mut req = IssueRequest::new(TokenType::Saml2);
+        req.key_type = KeyType::Symmetric(proof::SymmetricRequest {
+            requestor_entropy: None,
+            bits: 256,
+        });
+        req
+    };
+    let f = fixture();
+    let i = f.instance(|j| {
+        j["saml2-config"]["saml2-encryption-key-alias"] = crate::datadir::DEFAULT_KEY.into();
+    });
+    match f.engine.issue(&i, &f.alice(), &sym()) {
+        Err(EngineError::Unsupported(m)) => assert!(m.contains("only issued over TLS"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let f = fixture_with(true);
+    let i = f.instance(|j| {
+        j["saml2-config"]["saml2-encryption-key-alias"] = crate::datadir::DEFAULT_KEY.into();
+    });
+    let issued = f.engine.issue(&i, &f.alice(), &sym()).unwrap();
+    assert!(issued.proof.is_some());
+}

@@ -66,6 +66,11 @@ struct Fixture {
 const THRESHOLD: u32 = 3;
 
 fn fixture() -> Fixture {
+    fixture_with(false)
+}
+
+/// A fixture whose clients come over TLS (`tls`) or not.
+fn fixture_with(tls: bool) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     crate::datadir::bootstrap(
         dir.path(),
@@ -106,7 +111,8 @@ fn fixture() -> Fixture {
         sessions,
         throttle,
         store,
-    );
+    )
+    .over_tls(tls);
     Fixture {
         engine,
         clock,

@@ -295,7 +295,6 @@ fn issue_request(
     output: &Map<String, Value>,
 ) -> Result<IssueRequest, JsonFailure> {
     let mut req = IssueRequest::new(out_type);
-    req.secure_transport = state.secure_transport;
     match out_type {
         TokenType::Saml2 => match string(output, "output_token_state", "subject_confirmation")? {
             "BEARER" => {}

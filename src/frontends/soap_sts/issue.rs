@@ -89,20 +89,11 @@ pub(super) fn issue(
                     )));
                 }
             };
-            let key_type = match (&vouched, key_type) {
-                (None, k) => k,
-                (Some(_), KeyType::Bearer) if token_type == TokenType::Saml2 => {
-                    KeyType::SenderVouches
-                }
-                (Some(_), _) => {
-                    return Err(EngineError::Unsupported(
-                        "an OnBehalfOf request gets a sender-vouches SAML 2.0 assertion: KeyType Bearer (or none) and a SAML 2.0 TokenType".into(),
-                    ));
-                }
-            };
-            // id_tokens are refused by the engine whatever the proof; assertions are bound
-            // to a proven key only.
-            if let (KeyType::PublicKey(cert), TokenType::Saml2) = (&key_type, token_type) {
+            // WS-Trust 1.4 9.2: an assertion is bound to a key the requestor proved it holds
+            // (the engine refuses other key types for id_tokens and OnBehalfOf requests).
+            if let (KeyType::PublicKey(cert), TokenType::Saml2, None) =
+                (&key_type, token_type, &vouched)
+            {
                 let tls = crate::http::client_cert::chain(instance, http.headers, http.peer).ok();
                 crate::engine::proof::require_possession(
                     cert,
@@ -120,7 +111,7 @@ pub(super) fn issue(
                 applies_to: rst.applies_to.clone(),
                 lifetime_created: rst.lifetime_created,
                 lifetime_expires: rst.lifetime_expires,
-                secure_transport: state.secure_transport,
+                vouched_by: vouched.clone(),
                 session_index: None,
                 nonce: None,
             })
