@@ -73,6 +73,12 @@ impl Engine {
         }
     }
 
+    /// Replaces the per-node replay cache (with one a cluster shares, say).
+    pub fn with_replay_cache(mut self, cache: Box<dyn ReplayCache>) -> Engine {
+        self.nonces = cache;
+        self
+    }
+
     /// Whether clients reach this server over TLS (its base URL is `https`). Symmetric proof
     /// keys travel in the response, so they are issued only then; a password over TLS is
     /// `PasswordProtectedTransport` in assertions.
