@@ -42,7 +42,7 @@ pub struct RequestHeaders {
     /// The SignatureValue of the Security header's `ds:Signature`, if any (replay check).
     pub signature_value: Option<Vec<u8>>,
     /// `x509_token` once the front end has verified that its key signed the Body and the
-    /// Timestamp (see `server::soap`); only then is it a credential.
+    /// Timestamp (see `frontends::soap_sts::message_signature`); only then is it a credential.
     pub x509_signed: Option<Vec<u8>>,
 }
 

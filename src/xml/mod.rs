@@ -1,5 +1,5 @@
 //! A small, namespace-resolved element tree for hostile input, and escaping for output; with
-//! [`write`], a writer that escapes by construction, [`ns`], the one home of every namespace
+//! [`mod@write`], a writer that escapes by construction, [`ns`], the one home of every namespace
 //! URI, and [`datetime`], `xs:dateTime`. A leaf.
 //!
 //! Parsing refuses DTDs (and therefore any entity other than the five predefined ones and

@@ -1,5 +1,5 @@
 //! XML-DSig enveloped signatures over documents this STS builds, and verification of signed
-//! documents it receives, both done by libxmlsec1 (see [`ffi`]).
+//! documents it receives, both done by libxmlsec1 (see the `ffi` module).
 //!
 //! A [`Verified`] value can only be built by [`verify_enveloped`]: code that needs a verified
 //! document takes a `Verified<_>`, so skipping verification does not compile.
