@@ -43,6 +43,11 @@ if [ "$mode" = test ]; then
     echo "deps: installing cargo-fuzz"
     cargo install cargo-fuzz --locked
   fi
+  # `cargo deny` of `make test` (scripts/deny.sh).
+  if ! cargo deny --version >/dev/null 2>&1; then
+    echo "deps: installing cargo-deny"
+    cargo install cargo-deny --locked
+  fi
   if [ ! -d tests/peers/node_modules/soap ]; then
     echo "deps: installing npm soap for the peer tests"
     (cd tests/peers && npm ci --no-audit --no-fund --silent)
