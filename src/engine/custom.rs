@@ -7,12 +7,11 @@ use serde_json::Value;
 
 use super::issue::InterimSession;
 use super::{
-    Authenticated, Credential, Engine, EngineError, Instance, IssueRequest, Issued,
-    MAX_LIFETIME_SECS, Principal, TokenTarget, Validation,
+    Authenticated, Credential, Engine, EngineError, Instance, IssueRequest, Issued, Principal,
+    TokenTarget, Validation,
 };
-// compat: remove after issue 15 merge (the types are resolved in `instance::resolve::custom`).
-use crate::instance::TokenType;
-pub use crate::instance::resolve::custom::{CustomProvider, CustomTypes};
+use crate::instance::resolve::custom::CustomProvider;
+use crate::instance::{MAX_LIFETIME_SECS, TokenType};
 use crate::plugin::{CallError, PluginError, ProvideRequest, ValidateRequest};
 use crate::secret::ct_eq;
 

@@ -26,8 +26,7 @@ pub use replay::{NonceCache, ReplayCache};
 pub use request::*;
 // compat: remove after issue 15 merge (instances are resolved in `instance/`).
 pub use crate::instance::ResolvedInstance as Instance;
-pub use crate::instance::resolve::files;
-pub use crate::instance::resolve::{SamlSigning, TrustedIssuer};
+use crate::instance::resolve::SamlSigning;
 
 use std::sync::Arc;
 

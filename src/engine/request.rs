@@ -10,9 +10,6 @@ use crate::secret::Secret;
 /// Longest nonce accepted (WSS suggests 16 bytes; some clients send 32 or 64).
 pub const MAX_NONCE_BYTES: usize = 128;
 
-// compat: remove after issue 15 merge (an instance rule, in `instance::validate`).
-pub use crate::instance::MAX_LIFETIME_SECS;
-
 /// Time and replay settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Freshness {

@@ -13,8 +13,7 @@ use openssl::stack::Stack;
 use openssl::x509::{X509, X509StoreContext};
 
 use crate::instance::resolve::x509::{CertField, normalise_serial};
-// compat: remove after issue 15 merge (resolved in `instance::resolve::x509`).
-pub use crate::instance::resolve::x509::{MAX_CHAIN, X509Trust};
+use crate::instance::resolve::x509::{MAX_CHAIN, X509Trust};
 
 /// Largest certificate accepted.
 pub const MAX_CERT_BYTES: usize = 16 * 1024;

@@ -4,8 +4,9 @@
 
 use base64::Engine as _;
 
-use crate::engine::x509::{MAX_CERT_BYTES, MAX_CHAIN};
+use crate::engine::x509::MAX_CERT_BYTES;
 use crate::engine::{EngineError, Instance, ProvenChain};
+use crate::instance::resolve::x509::MAX_CHAIN;
 
 fn refused(m: &str) -> EngineError {
     EngineError::refused(format!("X.509: {m}"))

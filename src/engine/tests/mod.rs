@@ -133,7 +133,7 @@ impl Fixture {
                 ec: crate::datadir::DEFAULT_EC_KEY.into(),
             },
             plugins: &crate::plugin::Plugins::new(),
-            files: &files::InstanceFiles::in_data_dir(self.dir.path()),
+            files: &crate::instance::resolve::files::InstanceFiles::in_data_dir(self.dir.path()),
         };
         crate::instance::load(crate::instance::Kind::Soap, &json, &b).unwrap()
     }
