@@ -5,7 +5,7 @@ use crate::engine::{
     AuthFailure, Authenticated, Credential, EngineError, Instance, MessageTimestamp, Principal,
 };
 use crate::instance::TokenType;
-use crate::soap::{self, RequestHeaders};
+use crate::soap::{self, RequestHeaders, UsernameToken};
 use crate::wstrust;
 
 use super::{Context, SoapFailure, SoapHttp};
@@ -24,37 +24,9 @@ pub(super) fn credential(
             expires: ts.expires,
         })?;
     }
-    let (input, cred) = if let Some(ut) = &headers.username_token {
-        let cred = if ut.digest {
-            let (Some(nonce), Some(created)) = (&ut.nonce, &ut.created) else {
-                return Err(EngineError::Invalid(
-                    "a PasswordDigest UsernameToken needs wsse:Nonce and wsu:Created".into(),
-                )
-                .into());
-            };
-            Credential::PasswordDigest {
-                username: ut.username.clone(),
-                digest: ut.password.clone(),
-                nonce: nonce.clone(),
-                created: created.clone(),
-                source: state.client_ip(http.peer, http.headers),
-            }
-        } else {
-            Credential::PasswordText {
-                username: ut.username.clone(),
-                password: ut.password.clone(),
-                nonce: ut.nonce.clone(),
-                created: ut.created.clone(),
-                source: state.client_ip(http.peer, http.headers),
-            }
-        };
-        (TokenType::Username, cred)
-    } else if let Some(token) = headers.session_token.clone() {
-        (TokenType::OpenAm, Credential::Session { token })
-    } else if let Some(token) = headers.jwt.clone() {
-        (TokenType::OpenIdConnect, Credential::OidcIdToken { token })
-    } else if let Some(xml) = headers.saml_assertion.clone() {
-        (TokenType::Saml2, Credential::Saml2Assertion { xml })
+    let source = state.client_ip(http.peer, http.headers);
+    let (input, cred) = if let Some(token) = security_token(headers, source)? {
+        token
     } else if let Some(signer) = http.signed_by.clone() {
         (TokenType::X509, Credential::X509(signer))
     } else if let Some(token) = http.session.clone() {
@@ -105,42 +77,11 @@ pub(super) fn on_behalf_of(
     let mut h = RequestHeaders::default();
     soap::read_security(el, &mut h)?;
     h.read_spans(input);
-    let (t, cred) = if let Some(ut) = h.username_token {
-        let cred = match (ut.digest, ut.nonce, ut.created) {
-            (true, Some(nonce), Some(created)) => Credential::PasswordDigest {
-                username: ut.username,
-                digest: ut.password,
-                nonce,
-                created,
-                source,
-            },
-            (true, _, _) => {
-                return Err(EngineError::Invalid(
-                    "a PasswordDigest UsernameToken needs wsse:Nonce and wsu:Created".into(),
-                )
-                .into());
-            }
-            (false, nonce, created) => Credential::PasswordText {
-                username: ut.username,
-                password: ut.password,
-                nonce,
-                created,
-                source,
-            },
-        };
-        (TokenType::Username, cred)
-    } else if let Some(token) = h.session_token {
-        (TokenType::OpenAm, Credential::Session { token })
-    } else if let Some(token) = h.jwt {
-        (TokenType::OpenIdConnect, Credential::OidcIdToken { token })
-    } else if let Some(xml) = h.saml_assertion {
-        (TokenType::Saml2, Credential::Saml2Assertion { xml })
-    } else {
-        return Err(EngineError::Invalid(
+    let (t, cred) = security_token(&h, source)?.ok_or_else(|| {
+        EngineError::Invalid(
             "wst:OnBehalfOf holds no token this STS reads (UsernameToken, OpenAM session, id_token, SAML 2.0 assertion)".into(),
         )
-        .into());
-    };
+    })?;
     let invalidate = instance.delegation(t).ok_or_else(|| {
         EngineError::Unsupported(format!(
             "this instance does not accept {} tokens in wst:OnBehalfOf (delegation-relationship-supported, soap-delegation-config)",
@@ -148,4 +89,51 @@ pub(super) fn on_behalf_of(
         ))
     })?;
     Ok(Some((t, cred, invalidate)))
+}
+
+/// The token of a Security header (the request's or an OnBehalfOf's): a UsernameToken, else
+/// an OpenAM session token, an id_token or a SAML 2.0 assertion.
+fn security_token(
+    h: &RequestHeaders,
+    source: Option<std::net::IpAddr>,
+) -> Result<Option<(TokenType, Credential)>, EngineError> {
+    Ok(Some(if let Some(ut) = &h.username_token {
+        (TokenType::Username, username_token(ut, source)?)
+    } else if let Some(token) = h.session_token.clone() {
+        (TokenType::OpenAm, Credential::Session { token })
+    } else if let Some(token) = h.jwt.clone() {
+        (TokenType::OpenIdConnect, Credential::OidcIdToken { token })
+    } else if let Some(xml) = h.saml_assertion.clone() {
+        (TokenType::Saml2, Credential::Saml2Assertion { xml })
+    } else {
+        return Ok(None);
+    }))
+}
+
+/// A UsernameToken as a credential; a PasswordDigest needs its nonce and creation time.
+fn username_token(
+    ut: &UsernameToken,
+    source: Option<std::net::IpAddr>,
+) -> Result<Credential, EngineError> {
+    if !ut.digest {
+        return Ok(Credential::PasswordText {
+            username: ut.username.clone(),
+            password: ut.password.clone(),
+            nonce: ut.nonce.clone(),
+            created: ut.created.clone(),
+            source,
+        });
+    }
+    let (Some(nonce), Some(created)) = (&ut.nonce, &ut.created) else {
+        return Err(EngineError::Invalid(
+            "a PasswordDigest UsernameToken needs wsse:Nonce and wsu:Created".into(),
+        ));
+    };
+    Ok(Credential::PasswordDigest {
+        username: ut.username.clone(),
+        digest: ut.password.clone(),
+        nonce: nonce.clone(),
+        created: created.clone(),
+        source,
+    })
 }
