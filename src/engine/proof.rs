@@ -3,10 +3,11 @@
 
 use super::{EngineError, ProofCertificate};
 
-// compat: remove after issue 15 merge (import these from `wstrust::proof`).
+// compat: remove after issue 15 merge (import these from `wstrust::proof` and `xml::ns`).
 pub use crate::wstrust::proof::{
-    CK_PSHA1, KEY_SIZES, MAX_ENTROPY, MIN_ENTROPY, Returned, SymmetricProof, SymmetricRequest, make,
+    KEY_SIZES, MAX_ENTROPY, MIN_ENTROPY, Returned, SymmetricProof, SymmetricRequest, make,
 };
+pub use crate::xml::ns::CK_PSHA1;
 
 /// WS-Trust 1.4 §9.2: the requestor of a PublicKey token proves possession of the key it
 /// asks to be bound to. A `wst:UseKey` certificate is accepted only when this request proved

@@ -11,8 +11,9 @@ use crate::xmldsig::{self, DigestAlgorithm, SignatureAlgorithm};
 
 use crate::xml::ns::{ATTRNAME_UNSPECIFIED, CM_HOLDER_OF_KEY, CM_SENDER_VOUCHES, DS, XS, XSI};
 
-// compat: remove after issue 15 merge (import these from `xml::ns` and `xml::datetime`).
-pub use crate::xml::datetime::saml_datetime;
+use crate::xml::datetime::saml_datetime;
+
+// compat: remove after issue 15 merge (import these from `xml::ns`).
 pub use crate::xml::ns::{
     AC_PASSWORD, AC_PASSWORD_PROTECTED_TRANSPORT, AC_UNSPECIFIED, AC_X509, CM_BEARER,
     SAML2 as SAML2_NS,

@@ -9,11 +9,8 @@
 use crate::crypto::encoding::base64_encode;
 use crate::crypto::psha1::p_sha1;
 use crate::secret::Secret;
-use crate::xml::ns::{BINARY_SECRET_NONCE, BINARY_SECRET_SYMMETRIC};
+use crate::xml::ns::{BINARY_SECRET_NONCE, BINARY_SECRET_SYMMETRIC, CK_PSHA1};
 use crate::xml::write::Writer;
-
-// compat: remove after issue 15 merge (import it from `xml::ns`).
-pub use crate::xml::ns::CK_PSHA1;
 
 /// Key sizes (bits) accepted in `wst:KeySize`; the default is 256.
 pub const KEY_SIZES: [usize; 4] = [128, 192, 256, 512];
