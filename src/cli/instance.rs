@@ -62,7 +62,11 @@ pub(super) fn instances(cfg: &Config, command: InstanceCommand) -> Result<(), An
                 json = st.take();
             }
             let p = publisher.create(kind(&k)?, &json)?;
-            if p.config["saml2-config"]["saml2-sign-assertion"] == "false" {
+            let sign = p
+                .config
+                .get("saml2-config")
+                .and_then(|c| c.get("saml2-sign-assertion"));
+            if sign.is_some_and(|s| s == "false") {
                 eprintln!(
                     "sts: WARNING: `{}` has saml2-sign-assertion false: it issues UNSIGNED SAML2 assertions, which relying parties cannot verify and this STS cannot validate",
                     p.id

@@ -27,8 +27,10 @@ pub(super) fn keys(cfg: &Config, command: KeysCommand) -> Result<(), AnyError> {
             let ring = Keyring::load(&cfg.data_dir)?;
             let mut aliases: Vec<&String> = ring.certificates.keys().collect();
             aliases.sort();
-            for alias in aliases {
-                let cert = &ring.certificates[alias];
+            for (alias, cert) in aliases
+                .into_iter()
+                .filter_map(|a| ring.certificates.get(a).map(|c| (a, c)))
+            {
                 let role = match ring.signing.get(alias) {
                     Some(k) if k.previous().is_some() => "key pair (rotated)",
                     Some(_) => "key pair",

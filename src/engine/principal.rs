@@ -93,7 +93,7 @@ impl Principal {
 }
 
 /// Proof that the engine authenticated `P` during this request. Only `engine::authn` can
-/// make one (it alone has an [`AuthnProof`]); it can be read and cloned, never forged.
+/// make one (it alone has an `AuthnProof`); it can be read and cloned, never forged.
 #[derive(Debug, Clone)]
 pub struct Authenticated<P> {
     value: P,

@@ -26,8 +26,8 @@ pub enum Insert {
 
 /// Where the engine records values it accepts once.
 pub trait ReplayCache: Send + Sync {
-    /// Records `value` until `until`: [`Insert::Replay`] if it is already recorded and not
-    /// yet past its time, [`Insert::Full`] if it cannot be recorded (refuse, never forget).
+    /// Records `value` until `until`: `Insert::Replay` if it is already recorded and not
+    /// yet past its time, `Insert::Full` if it cannot be recorded (refuse, never forget).
     fn insert(&self, value: &[u8], until: DateTime<Utc>, now: DateTime<Utc>) -> Insert;
 }
 

@@ -62,7 +62,7 @@ impl X509Trust {
         now: DateTime<Utc>,
     ) -> Result<(bool, String, Vec<String>), openssl::error::ErrorStack> {
         let mut untrusted = Stack::new()?;
-        for der in &chain[1..] {
+        for der in chain.get(1..).unwrap_or_default() {
             untrusted.push(X509::from_der(der)?)?;
         }
         let now = Asn1Time::from_unix(now.timestamp())?;
@@ -145,6 +145,11 @@ mod tests {
     use std::sync::Arc;
 
     /// A CA and a leaf `CN=alice` valid from now for 30 days: (CA PEM, leaf DER).
+    /// A fixed instant, so that a failure replays the same way.
+    fn t0() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_767_225_600, 0).unwrap()
+    }
+
     fn pki() -> (Vec<u8>, Vec<u8>) {
         use openssl::hash::MessageDigest;
         use openssl::pkey::PKey;
@@ -163,9 +168,9 @@ mod tests {
                 .to_asn1_integer()
                 .unwrap();
             b.set_serial_number(&serial).unwrap();
-            b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
-                .unwrap();
-            b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+            let t0 = t0().timestamp();
+            b.set_not_before(&Asn1Time::from_unix(t0).unwrap()).unwrap();
+            b.set_not_after(&Asn1Time::from_unix(t0 + 30 * 86_400).unwrap())
                 .unwrap();
             b
         };
@@ -211,7 +216,7 @@ mod tests {
             &mut problems,
         )
         .unwrap();
-        let now = Utc::now() + chrono::Duration::minutes(1);
+        let now = t0() + chrono::Duration::minutes(1);
         assert_eq!(
             trust.principal(std::slice::from_ref(&leaf), now).unwrap(),
             "alice"
@@ -245,7 +250,7 @@ mod tests {
     #[test]
     fn proof_certificates_fail_closed_on_unreadable_validity() {
         let (_, leaf) = pki();
-        let now = Utc::now() + chrono::Duration::minutes(1);
+        let now = t0() + chrono::Duration::minutes(1);
         assert!(crate::engine::ProofCertificate::from_der(leaf.clone(), now).is_ok());
         for bad in [b"2401ZZ000000Z", b"99999999999XZ", b"000000000000Z"] {
             let broken = with_not_before(&leaf, bad);

@@ -165,7 +165,12 @@ pub fn realm_and_rest(tail: &str) -> Result<(String, Vec<String>), JsonFailure> 
             i += 2;
         }
     }
-    let rest = segs[i..].iter().map(|s| (*s).to_owned()).collect();
+    let rest = segs
+        .get(i..)
+        .unwrap_or_default()
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
     Ok((normalize_realm(&realm.join("/")), rest))
 }
 

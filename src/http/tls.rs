@@ -1,6 +1,6 @@
 //! HTTPS with rustls (ring), for deployments without a TLS proxy, and the way X.509 input
 //! reaches the engine: the handshake asks for a client certificate (optional), proves that
-//! the client holds its key, and hands the chain to each request as a [`Peer`].
+//! the client holds its key, and hands the chain to each request as a `Peer`.
 //!
 //! Whether the chain is *trusted* is not decided here: trust anchors, revocation and the
 //! principal mapping are per instance (`x509-trust-anchors`), and the handshake happens

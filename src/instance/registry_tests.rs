@@ -24,7 +24,7 @@ impl Node {
             dir.path(),
             Some("x".into()),
             Some("y".into()),
-            chrono::Utc::now(),
+            crate::clock::Clock::now(&crate::clock::SystemClock),
         )
         .unwrap();
         let db = dir.path().join("sts.db");

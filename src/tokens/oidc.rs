@@ -381,7 +381,10 @@ impl<'t> Compact<'t> {
                 .to_owned(),
             kid: header.get("kid").and_then(Value::as_str).map(str::to_owned),
             // `h` and `p` are the first two parts of `token`, joined by one `.`.
-            input: &token.as_bytes()[..h.len() + 1 + p.len()],
+            input: token
+                .as_bytes()
+                .get(..h.len() + 1 + p.len())
+                .unwrap_or_default(),
             payload: p,
             sig: unb64(s)?,
         })
@@ -416,11 +419,11 @@ fn public_signature_ok<T: openssl::pkey::HasPublic>(
     let der;
     let sig: &[u8] = match alg.curve() {
         Some((_, len, _)) => {
-            if sig.len() != 2 * len {
+            let Some((r, s)) = sig.split_at_checked(len).filter(|(_, s)| s.len() == len) else {
                 return Ok(false);
-            }
-            let r = BigNum::from_slice(&sig[..len])?;
-            let s = BigNum::from_slice(&sig[len..])?;
+            };
+            let r = BigNum::from_slice(r)?;
+            let s = BigNum::from_slice(s)?;
             der = EcdsaSig::from_private_components(r, s)?.to_der()?;
             &der
         }

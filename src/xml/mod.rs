@@ -196,9 +196,13 @@ pub fn to_utf8<'a>(
     if bytes.len() % 2 != 0 {
         return Err(XmlError::NotUtf16);
     }
-    let units = bytes.chunks_exact(2).map(|c| match order {
-        Little => u16::from_le_bytes([c[0], c[1]]),
-        Big => u16::from_be_bytes([c[0], c[1]]),
+    let units = bytes.chunks_exact(2).map(|c| {
+        // Always two bytes: chunks_exact.
+        let pair: [u8; 2] = c.try_into().unwrap_or_default();
+        match order {
+            Little => u16::from_le_bytes(pair),
+            Big => u16::from_be_bytes(pair),
+        }
     });
     let mut out = String::with_capacity(bytes.len().min(max));
     for c in char::decode_utf16(units) {

@@ -289,7 +289,7 @@ pub fn verify_enveloped(
     let id = doc.register_root_id(id_attr)?;
     let key = ffi::Key::public_from_cert(trusted_cert_pem)?;
     let uris = ffi::verify(&doc, &key)?;
-    if uris.len() != 1 || uris[0] != format!("#{id}") {
+    if uris.as_slice() != [format!("#{id}")] {
         return Err(DsigError::WrongReference(uris));
     }
     doc.remove_signature()?;

@@ -23,15 +23,16 @@ fn credentials(req: &Request) -> Result<Option<(String, Secret<String>)>, JsonFa
         return Ok(Some((u, Secret::new(p))));
     }
     let body = body_json(req)?;
-    if let (Some(u), Some(p)) = (body["username"].as_str(), body["password"].as_str()) {
+    let field = |k: &str| body.get(k).and_then(serde_json::Value::as_str);
+    if let (Some(u), Some(p)) = (field("username"), field("password")) {
         return Ok(Some((u.to_owned(), Secret::new(p.to_owned()))));
     }
-    if let Some(callbacks) = body["callbacks"].as_array() {
+    if let Some(callbacks) = body.get("callbacks").and_then(serde_json::Value::as_array) {
         let value = |t: &str| {
             callbacks
                 .iter()
-                .find(|c| c["type"] == t)
-                .and_then(|c| c["input"][0]["value"].as_str())
+                .find(|c| c.get("type").and_then(serde_json::Value::as_str) == Some(t))
+                .and_then(|c| c.get("input")?.get(0)?.get("value")?.as_str())
                 .map(str::to_owned)
         };
         if let (Some(u), Some(p)) = (value("NameCallback"), value("PasswordCallback")) {

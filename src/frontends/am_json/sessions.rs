@@ -17,7 +17,11 @@ pub(super) fn sessions(
     let body = body_json(req)?;
     let token = in_path
         .map(|t| Secret::new(t.to_owned()))
-        .or_else(|| body["tokenId"].as_str().map(|t| Secret::new(t.to_owned())))
+        .or_else(|| {
+            body.get("tokenId")
+                .and_then(serde_json::Value::as_str)
+                .map(|t| Secret::new(t.to_owned()))
+        })
         .or_else(|| state.session_token(&req.headers));
     match action(&req.query).as_deref() {
         Some("validate") => {

@@ -187,21 +187,24 @@ pub(super) fn users(
         }
         (&Method::POST, None) if action(&req.query).as_deref() == Some("create") => {
             let body = body_json(req)?;
-            let username = body["username"]
-                .as_str()
+            let username = body
+                .get("username")
+                .and_then(Value::as_str)
                 .ok_or_else(|| JsonFailure::BadRequest("username is required".into()))?;
-            let password = body["userpassword"]
-                .as_str()
+            let password = body
+                .get("userpassword")
+                .and_then(Value::as_str)
                 .filter(|p| !p.is_empty())
                 .ok_or_else(|| JsonFailure::BadRequest("userpassword is required".into()))?;
             let user = User {
                 username: username.to_owned(),
                 realm: realm.to_owned(),
                 password_hash: hash_password(password).map_err(internal)?,
-                digest_secret: (body["digest"] == true).then(|| Secret::new(password.to_owned())),
+                digest_secret: (body.get("digest") == Some(&Value::Bool(true)))
+                    .then(|| Secret::new(password.to_owned())),
                 attributes: attributes(&body)?.unwrap_or_default(),
                 disabled: status_disabled(&body)?.unwrap_or(false),
-                admin: body["admin"] == true,
+                admin: body.get("admin") == Some(&Value::Bool(true)),
             };
             let user = store.add(&of, user).map_err(identity_failure)?;
             Ok(JsonReply {
@@ -214,7 +217,7 @@ pub(super) fn users(
             let body = body_json(req)?;
             let attrs = attributes(&body)?;
             let disabled = status_disabled(&body)?;
-            let password = match body["userpassword"].as_str() {
+            let password = match body.get("userpassword").and_then(Value::as_str) {
                 Some(p) if !p.is_empty() => {
                     Some((p.to_owned(), hash_password(p).map_err(internal)?))
                 }
@@ -225,7 +228,7 @@ pub(super) fn users(
                 }
                 None => None,
             };
-            let admin = body["admin"].as_bool();
+            let admin = body.get("admin").and_then(Value::as_bool);
             let u = store
                 .update(
                     &of,

@@ -31,7 +31,7 @@ fn form(req: &Request) -> Result<Vec<(String, String)>, OAuthFailure> {
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     for (i, (k, _)) in pairs.iter().enumerate() {
-        if pairs[..i].iter().any(|(o, _)| o == k) {
+        if pairs.iter().take(i).any(|(o, _)| o == k) {
             return Err(OAuthFailure::InvalidRequest(format!(
                 "parameter `{k}` is given more than once"
             )));

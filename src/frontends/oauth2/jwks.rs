@@ -19,7 +19,7 @@ pub(super) fn jwks(state: &Context, realm: &str) -> Value {
         for jwk in signer.public_jwks() {
             if !keys
                 .iter()
-                .any(|k| k["kid"] == jwk["kid"] && k["alg"] == jwk["alg"])
+                .any(|k| k.get("kid") == jwk.get("kid") && k.get("alg") == jwk.get("alg"))
             {
                 keys.push(jwk);
             }

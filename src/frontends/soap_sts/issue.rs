@@ -169,21 +169,29 @@ fn issue_custom(
         .into());
     }
     // What a REST caller would have sent, without the secrets.
-    let mut input_state = json!({"token_type": input.name()});
-    match &cred {
+    let mut input_state = serde_json::Map::new();
+    input_state.insert("token_type".into(), json!(input.name()));
+    let secretless = match &cred {
         Credential::PasswordText { username, .. } | Credential::PasswordDigest { username, .. } => {
-            input_state["username"] = json!(username);
+            Some(("username", json!(username)))
         }
-        Credential::OidcIdToken { token } => input_state["oidc_id_token"] = json!(token.expose()),
+        Credential::OidcIdToken { token } => Some(("oidc_id_token", json!(token.expose()))),
         Credential::Saml2Assertion { xml } => {
-            input_state["saml2_token"] = json!(String::from_utf8_lossy(xml))
+            Some(("saml2_token", json!(String::from_utf8_lossy(xml))))
         }
-        Credential::Session { .. } | Credential::X509(_) => {}
+        Credential::Session { .. } | Credential::X509(_) => None,
+    };
+    if let Some((key, value)) = secretless {
+        input_state.insert(key.into(), value);
     }
-    let mut output_state = json!({"token_type": name, "token_type_uri": token_type_uri});
+    let input_state = Value::Object(input_state);
+    let mut output_state = serde_json::Map::new();
+    output_state.insert("token_type".into(), json!(name));
+    output_state.insert("token_type_uri".into(), json!(token_type_uri));
     if let Some(a) = &rst.applies_to {
-        output_state["applies_to"] = Value::String(a.clone());
+        output_state.insert("applies_to".into(), Value::String(a.clone()));
     }
+    let output_state = Value::Object(output_state);
     let (principal, issued) = state.engine.translate_custom(
         instance,
         CustomInput::Builtin {

@@ -1,6 +1,6 @@
 //! The SOAP STS endpoint (`/sts/{instance}`): envelope in, engine call, envelope out.
 //! Synchronous on purpose: it runs on the blocking pool, because password hashing and
-//! signing are CPU-bound. Every failure becomes a SOAP fault in [`fault`], the only SOAP map.
+//! signing are CPU-bound. Every failure becomes a SOAP fault in `fault`, the only SOAP map.
 
 mod cancel;
 mod credential;

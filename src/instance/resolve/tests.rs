@@ -21,7 +21,7 @@ impl Node {
             dir.path(),
             Some("x".into()),
             Some("y".into()),
-            chrono::Utc::now(),
+            crate::clock::Clock::now(&crate::clock::SystemClock),
         )
         .unwrap();
         let keys = crate::datadir::load_keys(dir.path()).unwrap();
