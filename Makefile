@@ -13,6 +13,7 @@ test: deps-test
 	# Format and lints first: a failing test must not hide them.
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
+	RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps
 	# Licences, bans and sources; advisories where the advisory database can be fetched.
 	scripts/deny.sh
 	# The example program is run by a test (tests/it/custom.rs); --all-targets builds
