@@ -14,13 +14,13 @@ mod principal;
 pub mod proof;
 mod replay;
 mod request;
-pub mod x509;
 
+pub use authn::x509;
 pub use authn::{Role, SessionPrincipal};
 pub use check::NotLive;
 pub use check::cancel;
 pub use error::{AuthFailure, EngineError};
-pub use possession::{PossessionProof, ProvenChain};
+pub use possession::{PossessionProof, ProvenChain, require_possession};
 pub use principal::{Authenticated, Principal, PrincipalSource};
 pub use replay::{NonceCache, ReplayCache};
 pub use request::*;

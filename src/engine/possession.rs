@@ -6,6 +6,8 @@
 
 use std::net::IpAddr;
 
+use super::{EngineError, ProofCertificate};
+
 /// Who proved possession of the certificate's key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PossessionProof {
@@ -63,4 +65,20 @@ impl ProvenChain {
     pub fn proof(&self) -> PossessionProof {
         self.proof
     }
+}
+
+/// WS-Trust 1.4 §9.2: the requestor of a PublicKey token proves possession of the key it
+/// asks to be bound to. A `wst:UseKey` certificate is accepted only when it is the leaf of a
+/// chain this request proved (its message signature, its TLS client certificate): anyone
+/// can copy a certificate, only its key holder can do either.
+pub fn require_possession<'a>(
+    cert: &ProofCertificate,
+    proven: impl IntoIterator<Item = &'a ProvenChain>,
+) -> Result<(), EngineError> {
+    if proven.into_iter().any(|p| p.leaf() == Some(cert.der())) {
+        return Ok(());
+    }
+    Err(EngineError::refused(
+        "possession of the wst:UseKey key is not proven: sign the message (WS-Security, over the soap:Body and wsu:Timestamp) with that key, or present that certificate as the TLS client certificate",
+    ))
 }

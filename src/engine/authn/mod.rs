@@ -7,7 +7,7 @@ mod oidc;
 mod password;
 mod saml;
 mod session;
-mod x509;
+pub mod x509;
 
 pub use session::{Role, SessionPrincipal};
 

@@ -240,3 +240,24 @@ fn symmetric_keys_only_over_tls_a_deployment_fact() {
     let issued = f.engine.issue(&i, &f.alice(), &sym()).unwrap();
     assert!(issued.proof.is_some());
 }
+
+#[test]
+fn a_use_key_is_accepted_only_when_this_request_proved_its_key() {
+    let f = fixture();
+    let der = |alias: &str| f.keys.certificates[alias].der().to_vec();
+    let rsa = der(crate::datadir::DEFAULT_KEY);
+    let ec = der(crate::datadir::DEFAULT_EC_KEY);
+    let cert = ProofCertificate::from_der(rsa.clone(), t0()).unwrap();
+    let signed = ProvenChain::from_message_signature(rsa.clone());
+    assert_eq!(signed.proof(), PossessionProof::MessageSignature);
+    assert!(require_possession(&cert, [&signed]).is_ok());
+    let tls = ProvenChain::from_tls_handshake(vec![rsa.clone(), ec.clone()]);
+    assert!(require_possession(&cert, [&tls]).is_ok());
+    // Only the leaf's key was proven.
+    let below = ProvenChain::from_tls_handshake(vec![ec.clone(), rsa]);
+    assert!(matches!(
+        require_possession(&cert, [&below]),
+        Err(EngineError::AuthFailed(AuthFailure::Refused(_)))
+    ));
+    assert!(require_possession(&cert, []).is_err());
+}

@@ -95,10 +95,7 @@ pub(super) fn issue(
                 (&key_type, token_type, &vouched)
             {
                 let tls = crate::http::client_cert::chain(instance, http.headers, http.peer).ok();
-                crate::engine::proof::require_possession(
-                    cert,
-                    signer.iter().chain(tls.as_ref()).filter_map(ProvenChain::leaf),
-                )?;
+                crate::engine::require_possession(cert, signer.iter().chain(tls.as_ref()))?;
             }
             key_type_uri = match key_type {
                 KeyType::PublicKey(_) => KEY_TYPE_PUBLIC_KEY,
