@@ -66,18 +66,3 @@ pub fn publisher(
         message,
     })
 }
-
-/// The paths of the old `server` module. // compat: remove after issue 15 merge
-#[doc(hidden)]
-pub mod server {
-    pub use crate::app::tasks::{REAP_BATCH, spawn_instance_poller, spawn_reaper};
-    pub use crate::app::{AppState, serve};
-    pub use crate::http::bind;
-    pub mod tls {
-        pub use crate::app::serve_tls;
-        pub use crate::http::tls::server_config;
-    }
-    pub mod metadata {
-        pub use crate::frontends::soap_sts::wsdl::{XSD_FILES, wsdl};
-    }
-}

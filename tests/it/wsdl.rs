@@ -79,7 +79,7 @@ fn public_base_url_goes_into_the_wsdl() {
     };
     let state = sts::build_state(&cfg, std::sync::Arc::new(sts::clock::SystemClock)).unwrap();
     let inst = state.soap_instance(INSTANCE).unwrap();
-    let w = sts::server::metadata::wsdl(
+    let w = sts::frontends::soap_sts::wsdl::wsdl(
         &inst,
         &format!("{}/sts/{INSTANCE}", state.base_url),
         &state.base_url,
@@ -200,7 +200,7 @@ fn served_schemas_share_no_type_names() {
     let s = start();
     let mut seen: std::collections::HashMap<String, String> = Default::default();
     let mut files = 0;
-    for (name, _) in sts::server::metadata::XSD_FILES {
+    for (name, _) in sts::frontends::soap_sts::wsdl::XSD_FILES {
         let r = s.get(&format!("/xsd/{name}"));
         assert_eq!(r.status, 200, "{name}");
         files += 1;

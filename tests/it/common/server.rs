@@ -132,7 +132,7 @@ fn serve_path(path: &Path, dir: tempfile::TempDir, opts: Opts) -> TestServer {
     let tls = opts.tls.as_ref().map(|(cert, key)| {
         cfg.tls_cert_file = Some(cert.clone());
         cfg.tls_key_file = Some(key.clone());
-        sts::server::tls::server_config(cert, key).unwrap()
+        sts::http::tls::server_config(cert, key).unwrap()
     });
     let scheme = if tls.is_some() { "https" } else { "http" };
     let clock = opts
@@ -147,20 +147,23 @@ fn serve_path(path: &Path, dir: tempfile::TempDir, opts: Opts) -> TestServer {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let listener = sts::server::bind(cfg.listen).await.unwrap();
+            let listener = sts::http::bind(cfg.listen).await.unwrap();
             cfg.listen = listener.local_addr().unwrap();
             let state = Arc::new(sts::build_state_with(&cfg, clock, plugins).unwrap());
             if let Some(every) = reap_every {
-                sts::server::spawn_reaper(state.clone(), every);
+                sts::app::tasks::spawn_reaper(state.clone(), every);
             }
-            sts::server::spawn_instance_poller(state.clone(), std::time::Duration::from_millis(50));
+            sts::app::tasks::spawn_instance_poller(
+                state.clone(),
+                std::time::Duration::from_millis(50),
+            );
             addr_tx.send(cfg.listen).unwrap();
             let stop = async {
                 let _ = rx.await;
             };
             match tls {
-                Some(config) => sts::server::tls::serve_tls(state, listener, config, stop).await,
-                None => sts::server::serve(state, listener, stop).await,
+                Some(config) => sts::app::serve_tls(state, listener, config, stop).await,
+                None => sts::app::serve(state, listener, stop).await,
             }
         });
     });
