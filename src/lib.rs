@@ -34,35 +34,8 @@ pub mod wstrust;
 pub mod xml;
 pub mod xmldsig;
 
-use std::sync::Arc;
-
-pub use app::build::{StartError, build_state, build_state_with, http_plugins};
+pub use app::build::{StartError, build_state, build_state_with, http_plugins, publisher};
 pub use app::builder::{Running, ServerBuilder, shutdown_signal};
 
-/// The instance registry over `store`, with the data directory's instance files.
-pub fn publisher(
-    cfg: &config::Config,
-    store: &Arc<dyn store::Store>,
-    keys: keyring::Keyring,
-    clock: Arc<dyn clock::Clock>,
-    plugins: Arc<plugin::Plugins>,
-) -> Result<instance::registry::Publisher, StartError> {
-    let files = datadir::load_instance_files(&cfg.data_dir)?;
-    let instances: Arc<dyn store::InstanceStore> = store.clone();
-    instance::registry::Publisher::new(
-        instances,
-        keys,
-        instance::DefaultKeys {
-            rsa: datadir::DEFAULT_KEY.into(),
-            ec: datadir::DEFAULT_EC_KEY.into(),
-        },
-        plugins,
-        instance::resolve::files::InstanceFiles::in_data_dir(&cfg.data_dir),
-        files,
-        Box::new(move || clock.now().timestamp_millis()),
-    )
-    .map_err(|(path, message)| StartError::Instance {
-        path: path.display().to_string(),
-        message,
-    })
-}
+#[cfg(test)]
+mod layering;

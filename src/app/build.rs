@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use crate::frontends::Context;
 use crate::http::{Admission, Transport};
-use crate::{clock, config, datadir, engine, identity, keyring, oauth, plugin, store, xml};
+use crate::{
+    clock, config, datadir, engine, identity, instance, keyring, oauth, plugin, store, xml,
+};
 
 use super::AppState;
 
@@ -85,8 +87,8 @@ pub fn build_state_with(
     let base_url = cfg.base_url();
     let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000_000));
     let store = store::open(&cfg.store_url())?;
-    let publisher = crate::publisher(cfg, &store, keys, clock.clone(), plugins)?
-        .watch_keys(&cfg.data_dir, key_stamp);
+    let publisher =
+        publisher(cfg, &store, keys, clock.clone(), plugins)?.watch_keys(&cfg.data_dir, key_stamp);
     let clients_store: Arc<dyn store::ClientStore> = store.clone();
     let clock_ms = clock.clone();
     let sessions = identity::sessions::Sessions::new(
@@ -136,5 +138,33 @@ pub fn build_state_with(
             header_read_timeout: std::time::Duration::from_secs(cfg.header_read_timeout_secs),
             body_read_timeout: std::time::Duration::from_secs(cfg.body_read_timeout_secs),
         },
+    })
+}
+
+/// The instance registry over `store`, with the data directory's instance files.
+pub fn publisher(
+    cfg: &config::Config,
+    store: &Arc<dyn store::Store>,
+    keys: keyring::Keyring,
+    clock: Arc<dyn clock::Clock>,
+    plugins: Arc<plugin::Plugins>,
+) -> Result<instance::registry::Publisher, StartError> {
+    let files = datadir::load_instance_files(&cfg.data_dir)?;
+    let instances: Arc<dyn store::InstanceStore> = store.clone();
+    instance::registry::Publisher::new(
+        instances,
+        keys,
+        instance::DefaultKeys {
+            rsa: datadir::DEFAULT_KEY.into(),
+            ec: datadir::DEFAULT_EC_KEY.into(),
+        },
+        plugins,
+        instance::resolve::files::InstanceFiles::in_data_dir(&cfg.data_dir),
+        files,
+        Box::new(move || clock.now().timestamp_millis()),
+    )
+    .map_err(|(path, message)| StartError::Instance {
+        path: path.display().to_string(),
+        message,
     })
 }

@@ -39,8 +39,11 @@ pub(super) fn instances(cfg: &Config, command: InstanceCommand) -> Result<(), An
     let store = crate::store::open(&cfg.store_url())?;
     let keys = crate::datadir::load_keys(&cfg.data_dir)?;
     // The stock binary has no Rust plug-ins; HTTP plug-ins of sts.toml are known.
-    let plugins = Arc::new(crate::http_plugins(cfg, crate::plugin::Plugins::new())?);
-    let publisher = crate::publisher(
+    let plugins = Arc::new(crate::app::build::http_plugins(
+        cfg,
+        crate::plugin::Plugins::new(),
+    )?);
+    let publisher = crate::app::build::publisher(
         cfg,
         &store,
         keys,

@@ -19,9 +19,11 @@ pub(super) fn serve(cfg: Config) -> Result<(), AnyError> {
         let listener = crate::http::bind(cfg.listen).await?;
         let boot = bootstrap(&cfg)?;
         print_bootstrap(&boot);
-        let running = crate::ServerBuilder::new(cfg).start_on(listener).await?;
+        let running = crate::app::builder::ServerBuilder::new(cfg)
+            .start_on(listener)
+            .await?;
         let state = running.state().clone();
-        let shutdown = crate::shutdown_signal();
+        let shutdown = crate::app::builder::shutdown_signal();
         say!(
             "sts {} listening on {}",
             env!("CARGO_PKG_VERSION"),
