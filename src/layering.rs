@@ -154,7 +154,7 @@ fn every_module_imports_only_lower_layers() {
         };
         let source = std::fs::read_to_string(&file).unwrap_or_default();
         let source = without_test_module(&source);
-        for dep in named_modules(&source) {
+        for dep in named_modules(source) {
             if dep == module {
                 continue;
             }
