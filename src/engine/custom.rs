@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::issue::InterimSession;
 use super::{
-    Authenticated, Credential, Engine, EngineError, Instance, IssueRequest, Issued, Principal,
-    TokenTarget, Validation,
+    Authenticated, Credential, Engine, EngineError, IssueRequest, Issued, Principal,
+    ResolvedInstance, TokenTarget, Validation,
 };
 use crate::instance::resolve::custom::CustomProvider;
 use crate::instance::{MAX_LIFETIME_SECS, TokenType};
@@ -102,7 +102,7 @@ impl Engine {
     /// output made by its provider (or issued like any built-in token).
     pub fn translate_custom(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         input: CustomInput,
         output: CustomOutput,
         invalidate_interim: bool,
@@ -180,7 +180,7 @@ impl Engine {
     /// must be usable in the instance's realm (see `known_principal`).
     fn validate_custom(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         name: &str,
         state: &Value,
     ) -> Result<(Authenticated<Principal>, Option<Value>), EngineError> {
@@ -231,7 +231,7 @@ impl Engine {
     /// Runs a provider, checks its token and persists it as the instance says.
     fn provide(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         principal: &Principal,
         name: &str,
         provider: &CustomProvider,
@@ -283,7 +283,7 @@ impl Engine {
     /// cancelled. None: the target is not a custom token.
     pub(super) fn validate_custom_token(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         target: &TokenTarget,
     ) -> Result<Option<Validation>, EngineError> {
         let (rec, presented) = match target {
@@ -320,7 +320,7 @@ impl Engine {
 
     fn live_custom(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         target: &TokenTarget,
         rec: Option<&crate::store::TokenRecord>,
         presented: Option<&str>,
@@ -354,7 +354,7 @@ impl Engine {
     /// Cancel of a custom token by value: the id it names, if it is this instance's token.
     pub(super) fn custom_cancel_id(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         target: &TokenTarget,
     ) -> Result<String, EngineError> {
         let TokenTarget::Custom { id, token, .. } = target else {

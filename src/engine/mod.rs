@@ -11,22 +11,20 @@ mod error;
 mod issue;
 mod possession;
 mod principal;
-pub mod proof;
 mod replay;
 mod request;
 
-pub use authn::x509;
+use crate::instance::ResolvedInstance;
+use crate::instance::resolve::SamlSigning;
+pub use authn::x509::MAX_CERT_BYTES;
 pub use authn::{Role, SessionPrincipal};
 pub use check::NotLive;
-pub use check::cancel;
+pub use check::cancel::Canceller;
 pub use error::{AuthFailure, EngineError};
 pub use possession::{PossessionProof, ProvenChain, require_possession};
 pub use principal::{Authenticated, Principal, PrincipalSource};
 pub use replay::{NonceCache, ReplayCache};
 pub use request::*;
-// compat: remove after issue 15 merge (instances are resolved in `instance/`).
-pub use crate::instance::ResolvedInstance as Instance;
-use crate::instance::resolve::SamlSigning;
 
 use std::sync::Arc;
 

@@ -3,9 +3,11 @@
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 
-use super::{Authenticated, EngineError, Principal, ProvenChain, proof, x509};
+use super::authn::x509;
+use super::{Authenticated, EngineError, Principal, ProvenChain};
 use crate::instance::TokenType;
 use crate::secret::Secret;
+use crate::wstrust::proof;
 
 /// Longest nonce accepted (WSS suggests 16 bytes; some clients send 32 or 64).
 pub const MAX_NONCE_BYTES: usize = 128;

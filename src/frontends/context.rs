@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use warp::http::HeaderMap;
 
-use crate::engine::{Engine, Instance};
+use crate::engine::Engine;
 use crate::http::Peer;
+use crate::instance::ResolvedInstance;
 use crate::secret::Secret;
 use crate::xml::Limits;
 
@@ -39,14 +40,14 @@ impl Context {
     }
 
     /// The SOAP instance at `subpath` (a REST instance there is not served over SOAP).
-    pub fn soap_instance(&self, subpath: &str) -> Option<Arc<Instance>> {
+    pub fn soap_instance(&self, subpath: &str) -> Option<Arc<ResolvedInstance>> {
         self.publisher
             .instance(subpath)
             .filter(|i| i.config.kind() == crate::instance::Kind::Soap)
     }
 
     /// The REST instance at `subpath`.
-    pub fn rest_instance(&self, subpath: &str) -> Option<Arc<Instance>> {
+    pub fn rest_instance(&self, subpath: &str) -> Option<Arc<ResolvedInstance>> {
         self.publisher
             .instance(subpath)
             .filter(|i| i.config.kind() == crate::instance::Kind::Rest)

@@ -4,8 +4,8 @@
 
 use base64::Engine as _;
 
-use crate::engine::x509::MAX_CERT_BYTES;
-use crate::engine::{EngineError, Instance, ProvenChain};
+use crate::engine::{EngineError, MAX_CERT_BYTES, ProvenChain};
+use crate::instance::ResolvedInstance;
 use crate::instance::resolve::x509::MAX_CHAIN;
 
 fn refused(m: &str) -> EngineError {
@@ -14,7 +14,7 @@ fn refused(m: &str) -> EngineError {
 
 /// The client's certificate chain, with who proved possession of its key.
 pub fn chain(
-    instance: &Instance,
+    instance: &ResolvedInstance,
     headers: &warp::http::HeaderMap,
     peer: &super::Peer,
 ) -> Result<ProvenChain, EngineError> {

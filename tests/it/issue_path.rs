@@ -333,7 +333,7 @@ fn id_tokens_are_bearer_tokens_whoever_asks_the_engine() {
     for key_type in [
         KeyType::PublicKey(cert),
         KeyType::SenderVouches,
-        KeyType::Symmetric(sts::engine::proof::SymmetricRequest {
+        KeyType::Symmetric(sts::wstrust::proof::SymmetricRequest {
             requestor_entropy: None,
             bits: 256,
         }),

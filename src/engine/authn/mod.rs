@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 
 use super::replay::Insert;
 use super::{
-    AuthFailure, Authenticated, Credential, Engine, EngineError, Instance, MessageTimestamp,
-    Principal, PrincipalSource,
+    AuthFailure, Authenticated, Credential, Engine, EngineError, MessageTimestamp, Principal,
+    PrincipalSource, ResolvedInstance,
 };
 
 /// The unforgeable part of [`Authenticated`]: only this module makes one.
@@ -35,7 +35,7 @@ impl Engine {
     /// identity store of its realm, other parties' tokens and certificates against its trust.
     pub fn authenticate_for(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         cred: &Credential,
     ) -> Result<Authenticated<Principal>, EngineError> {
         let principal = match cred {
@@ -76,7 +76,7 @@ impl Engine {
     /// is checked like any other party's assertion (see `known_principal`).
     pub(crate) fn vouched_by_plugin(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         name: &str,
         attributes: BTreeMap<String, Vec<String>>,
         fail: impl Fn(&str) -> EngineError,
@@ -151,12 +151,12 @@ impl Engine {
     /// STS's administrators do not.
     fn known_principal(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         name: &str,
         source: PrincipalSource,
         fail: impl Fn(&str) -> EngineError,
     ) -> Result<Principal, EngineError> {
-        // Instance::resolve normalised the realm.
+        // ResolvedInstance::resolve normalised the realm.
         let realm = instance.config.realm().to_owned();
         let user = self
             .users

@@ -2,13 +2,17 @@
 //! its algorithms and keys only, `aud`, `exp`, `nbf` and `iat` with the configured skew.
 
 use super::super::check::rules::{Outside, TimeWindow, audience_matches, jwt_audiences};
-use super::super::{AuthFailure, Engine, EngineError, Instance};
+use super::super::{AuthFailure, Engine, EngineError, ResolvedInstance};
 use super::{Principal, PrincipalSource};
 
 impl Engine {
     /// Validates an id_token of one of the instance's trusted issuers. The principal is the
     /// `principal-claim`; a user of that name in the instance's realm lends its attributes.
-    pub(super) fn oidc(&self, instance: &Instance, token: &str) -> Result<Principal, EngineError> {
+    pub(super) fn oidc(
+        &self,
+        instance: &ResolvedInstance,
+        token: &str,
+    ) -> Result<Principal, EngineError> {
         let fail = |m: &str| EngineError::refused(format!("id_token: {m}"));
         let untrusted = || {
             EngineError::UnknownIssuer(

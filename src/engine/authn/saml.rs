@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 
 use super::super::check::rules::{Outside, TimeWindow, audience_matches};
-use super::super::{AuthFailure, Engine, EngineError, Instance};
+use super::super::{AuthFailure, Engine, EngineError, ResolvedInstance};
 use super::{Principal, PrincipalSource};
 use crate::instance::resolve::trust::TrustedSamlIssuer;
 use crate::tokens::saml2::{CM_BEARER, SAML2_NS};
@@ -62,7 +62,11 @@ impl Refusal {
 
 impl Engine {
     /// A trusted issuer's signed bearer assertion to its subject, once per assertion ID.
-    pub(super) fn saml(&self, instance: &Instance, xml: &[u8]) -> Result<Principal, EngineError> {
+    pub(super) fn saml(
+        &self,
+        instance: &ResolvedInstance,
+        xml: &[u8],
+    ) -> Result<Principal, EngineError> {
         let now = self.clock.now();
         let window = TimeWindow::foreign(self.freshness.max_skew);
         let asserted =

@@ -13,7 +13,7 @@ use openssl::nid::Nid;
 use openssl::stack::Stack;
 use openssl::x509::{X509, X509StoreContext};
 
-use super::super::{Engine, EngineError, Instance, ProvenChain};
+use super::super::{Engine, EngineError, ProvenChain, ResolvedInstance};
 use super::{Principal, PrincipalSource};
 use crate::instance::resolve::x509::{CertField, normalise_serial};
 use crate::instance::resolve::x509::{MAX_CHAIN, X509Trust};
@@ -145,7 +145,7 @@ impl Engine {
     /// A proven client certificate chain to a principal of the instance's realm.
     pub(super) fn x509(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         chain: &ProvenChain,
     ) -> Result<Principal, EngineError> {
         let fail = |m: &str| EngineError::refused(format!("X.509: {m}"));

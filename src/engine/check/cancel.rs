@@ -12,7 +12,7 @@
 use crate::xmldsig::{DsigError, SignedElement, Verified};
 
 use super::super::{
-    Authenticated, Engine, EngineError, Instance, Principal, PrincipalSource, SamlSigning,
+    Authenticated, Engine, EngineError, Principal, PrincipalSource, ResolvedInstance, SamlSigning,
     TokenTarget,
 };
 
@@ -50,7 +50,7 @@ impl Engine {
     /// returns its id.
     pub fn cancel(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         target: &TokenTarget,
         by: Canceller<'_>,
     ) -> Result<String, EngineError> {
@@ -99,7 +99,7 @@ impl Engine {
 
     fn may_cancel(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         rec: &crate::store::TokenRecord,
         by: Canceller<'_>,
     ) -> Result<bool, EngineError> {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::super::{Engine, EngineError, Instance, LiveToken, TokenTarget};
+use super::super::{Engine, EngineError, LiveToken, ResolvedInstance, TokenTarget};
 use crate::tokens::saml2;
 
 impl Engine {
@@ -17,7 +17,7 @@ impl Engine {
     /// persisting instance looks exactly like that, so the answer then is inactive.
     pub fn introspect(
         &self,
-        instances: &[Arc<Instance>],
+        instances: &[Arc<ResolvedInstance>],
         token: &str,
     ) -> Result<Option<(String, LiveToken)>, EngineError> {
         const MAX_TOKEN: usize = 64 * 1024;
@@ -47,19 +47,20 @@ impl Engine {
             (TokenTarget::Jwt(token.to_owned()), claim)
         };
         let (issuer, id) = claimed;
-        let candidates: Vec<&Arc<Instance>> = instances
+        let candidates: Vec<&Arc<ResolvedInstance>> = instances
             .iter()
             .filter(|i| match &target {
                 TokenTarget::Jwt(_) => i.config.oidc().is_some_and(|o| o.issuer == issuer),
                 _ => i.config.saml2().is_some_and(|c| c.issuer_name == issuer),
             })
             .collect();
-        let live = |instance: &Instance| -> Result<Option<(String, LiveToken)>, EngineError> {
-            Ok(self
-                .check(instance, &target)?
-                .ok()
-                .map(|f| (instance.config.subpath(), f)))
-        };
+        let live =
+            |instance: &ResolvedInstance| -> Result<Option<(String, LiveToken)>, EngineError> {
+                Ok(self
+                    .check(instance, &target)?
+                    .ok()
+                    .map(|f| (instance.config.subpath(), f)))
+            };
         if let Some(rec) = self.tokens.get_token(&id).map_err(EngineError::store)? {
             return match candidates.iter().find(|i| i.config.subpath() == rec.sts_id) {
                 Some(instance) => live(instance),
@@ -67,7 +68,7 @@ impl Engine {
             };
         }
         let now = self.clock.now();
-        let signed_by = |instance: &Instance| match &target {
+        let signed_by = |instance: &ResolvedInstance| match &target {
             TokenTarget::Jwt(jwt) => self.signed_jwt(instance, jwt).is_ok(),
             TokenTarget::Token(xml) => self.verify_assertion(instance, xml, now).is_ok(),
             TokenTarget::Reference(_) | TokenTarget::Custom { .. } => false,

@@ -8,7 +8,7 @@ pub(crate) mod rules;
 
 use chrono::{DateTime, Utc};
 
-use super::{Engine, EngineError, Instance, LiveToken, TokenTarget, Validation};
+use super::{Engine, EngineError, LiveToken, ResolvedInstance, TokenTarget, Validation};
 use crate::instance::TokenType;
 use crate::secret::ct_eq;
 use crate::tokens::saml2;
@@ -60,7 +60,7 @@ impl Engine {
     /// Validates a token this STS issued (WS-Trust Validate, REST `_action=validate`).
     pub fn validate(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         target: &TokenTarget,
     ) -> Result<Validation, EngineError> {
         if let Some(v) = self.validate_custom_token(instance, target)? {
@@ -82,7 +82,7 @@ impl Engine {
     /// persisting instance) stored for it and not cancelled.
     pub fn check(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         target: &TokenTarget,
     ) -> Result<Result<LiveToken, NotLive>, EngineError> {
         let persisting = instance.config.persist_issued_tokens();
@@ -166,7 +166,7 @@ impl Engine {
     /// Checks signature, issuer and time of an assertion of this STS; returns what it says.
     fn verify_assertion(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         xml: &[u8],
         now: DateTime<Utc>,
     ) -> Result<LiveToken, NotLive> {
@@ -244,7 +244,7 @@ impl Engine {
     /// Checks signature, issuer and time of an id_token of this STS; returns what it says.
     fn verify_jwt(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         jwt: &str,
         now: DateTime<Utc>,
     ) -> Result<LiveToken, NotLive> {
@@ -258,7 +258,7 @@ impl Engine {
 
     /// Checks signature and issuer of an id_token of this STS, and that it is not issued in
     /// the future; its expiry is the caller's to check (cancel accepts expired tokens).
-    fn signed_jwt(&self, instance: &Instance, jwt: &str) -> Result<LiveToken, NotLive> {
+    fn signed_jwt(&self, instance: &ResolvedInstance, jwt: &str) -> Result<LiveToken, NotLive> {
         let signer = instance.oidc_signing.as_ref().ok_or(NotLive::NoOidc)?;
         let verified = match signer.verify(jwt) {
             Ok(v) => v,

@@ -12,8 +12,8 @@ pub(crate) use interim::InterimSession;
 use chrono::{DateTime, Duration, Utc};
 
 use super::{
-    Authenticated, Credential, Engine, EngineError, Instance, IssueRequest, Issued, KeyType,
-    Principal,
+    Authenticated, Credential, Engine, EngineError, IssueRequest, Issued, KeyType, Principal,
+    ResolvedInstance,
 };
 use crate::instance::TokenType;
 
@@ -36,7 +36,7 @@ impl Engine {
     /// with it, then (for SAML 2.0) lifetime, audience and transport.
     pub fn issue(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         principal: &Authenticated<Principal>,
         req: &IssueRequest,
     ) -> Result<Issued, EngineError> {
@@ -69,7 +69,7 @@ impl Engine {
     /// Lifetime, audience and transport of an assertion.
     fn saml_plan(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         req: &IssueRequest,
         key_type: KeyType,
     ) -> Result<SamlPlan, EngineError> {
@@ -131,7 +131,7 @@ impl Engine {
     /// unsupported is only revealed to authenticated callers.
     pub fn authenticate_and_issue(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         cred: &Credential,
         invalidate_interim: bool,
         request: impl FnOnce() -> Result<IssueRequest, EngineError>,
@@ -148,7 +148,7 @@ impl Engine {
     /// session gets an interim session, kept when `invalidate_interim` is false.
     pub(super) fn issue_for(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         principal: &Authenticated<Principal>,
         session_input: bool,
         invalidate_interim: bool,

@@ -2,14 +2,14 @@
 
 use chrono::Duration;
 
-use super::super::{Engine, EngineError, Instance, IssueRequest, Issued, Principal};
+use super::super::{Engine, EngineError, IssueRequest, Issued, Principal, ResolvedInstance};
 use super::truncate_to_seconds;
 use crate::instance::TokenType;
 
 impl Engine {
     pub(super) fn issue_oidc(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         principal: &Principal,
         req: &IssueRequest,
     ) -> Result<Issued, EngineError> {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::super::{Engine, EngineError, Instance, Principal};
+use super::super::{Engine, EngineError, Principal, ResolvedInstance};
 use crate::store::TokenRecord;
 
 impl Engine {
@@ -12,7 +12,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn persist(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         principal: &Principal,
         id: &str,
         token_type: &str,

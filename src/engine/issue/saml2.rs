@@ -2,7 +2,8 @@
 //! subject confirmation as the instance and the request say; signed, maybe encrypted.
 
 use super::super::{
-    Engine, EngineError, Instance, IssueRequest, Issued, KeyType, Principal, PrincipalSource, proof,
+    Engine, EngineError, IssueRequest, Issued, KeyType, Principal, PrincipalSource,
+    ResolvedInstance,
 };
 use super::SamlPlan;
 use crate::instance::TokenType;
@@ -11,7 +12,7 @@ use crate::tokens::saml2::{self, AssertionSpec, SignWith};
 impl Engine {
     pub(super) fn issue_saml2(
         &self,
-        instance: &Instance,
+        instance: &ResolvedInstance,
         principal: &Principal,
         req: &IssueRequest,
         plan: SamlPlan,
@@ -53,7 +54,7 @@ impl Engine {
                     cert,
                 )
                 .map_err(EngineError::Unsupported)?;
-                let made = proof::make(sym).map_err(|e| {
+                let made = crate::wstrust::proof::make(sym).map_err(|e| {
                     EngineError::Internal(format!("making the proof key failed: {e}"))
                 })?;
                 let encrypted_key = encrypter

@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn saml(f: &Fixture, i: &Instance) -> Issued {
+fn saml(f: &Fixture, i: &ResolvedInstance) -> Issued {
     f.engine
         .issue(i, &f.alice(), &IssueRequest::new(TokenType::Saml2))
         .unwrap()
@@ -96,7 +96,7 @@ fn persisting_instances_check_the_store() {
     );
     let id = f
         .engine
-        .cancel(&i, &by_value, cancel::Canceller::Principal(&alice))
+        .cancel(&i, &by_value, Canceller::Principal(&alice))
         .unwrap();
     assert_eq!(id, issued.id);
     assert_eq!(
@@ -129,23 +129,19 @@ fn only_the_principal_or_an_administrator_cancels() {
         .authenticate("/", &password("bob", PASSWORD))
         .unwrap();
     assert!(matches!(
-        f.engine
-            .cancel(&i, &target, cancel::Canceller::Principal(&bob)),
+        f.engine.cancel(&i, &target, Canceller::Principal(&bob)),
         Err(EngineError::Forbidden(_))
     ));
     assert!(
         f.engine
-            .cancel(&i, &target, cancel::Canceller::Principal(&root))
+            .cancel(&i, &target, Canceller::Principal(&root))
             .is_ok(),
         "an administrator of the realm cancels"
     );
     let not_persisting = f.instance(|_| {});
     assert!(matches!(
-        f.engine.cancel(
-            &not_persisting,
-            &target,
-            cancel::Canceller::Principal(&root)
-        ),
+        f.engine
+            .cancel(&not_persisting, &target, Canceller::Principal(&root)),
         Err(EngineError::NotPersisting(_))
     ));
 }

@@ -93,7 +93,7 @@ fn lifetimes_are_capped_and_never_postdated_or_past() {
 fn audiences_are_the_configured_ones() {
     let f = fixture();
     let alice = f.alice();
-    let to = |i: &Instance, target: Option<&str>| {
+    let to = |i: &ResolvedInstance, target: Option<&str>| {
         let mut req = IssueRequest::new(TokenType::Saml2);
         req.applies_to = target.map(str::to_owned);
         f.engine.issue(i, &alice, &req)

@@ -17,6 +17,7 @@ use crate::identity::throttle::{LockoutPolicy, Throttle};
 use crate::identity::{IdentityError, User, UserStore, normalize_realm};
 use crate::instance::TokenType;
 use crate::secret::Secret;
+use crate::wstrust::proof;
 
 /// The fixed start time of every test.
 fn t0() -> DateTime<Utc> {
@@ -123,7 +124,7 @@ fn fixture_with(tls: bool) -> Fixture {
 
 impl Fixture {
     /// The demo instance (SAML 2.0 bearer assertions for USERNAME input), edited.
-    fn instance(&self, edit: impl FnOnce(&mut serde_json::Value)) -> Instance {
+    fn instance(&self, edit: impl FnOnce(&mut serde_json::Value)) -> ResolvedInstance {
         let mut json = crate::datadir::demo_instance();
         edit(&mut json);
         let b = crate::instance::Binding {
@@ -139,7 +140,7 @@ impl Fixture {
     }
 
     /// An instance that also issues id_tokens.
-    fn oidc_instance(&self, persist: bool) -> Instance {
+    fn oidc_instance(&self, persist: bool) -> ResolvedInstance {
         self.instance(|j| {
             j["issued-token-types"] = serde_json::json!(["SAML2", "OPENIDCONNECT"]);
             j["persist-issued-tokens-in-cts"] = persist.to_string().into();

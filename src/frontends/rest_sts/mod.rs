@@ -5,10 +5,10 @@
 use serde_json::{Map, Value, json};
 
 use crate::config::RestCaller;
-use crate::engine::cancel::Canceller;
 use crate::engine::custom::{CustomInput, CustomOutput, without_secrets};
 use crate::engine::{
-    Authenticated, Credential, IssueRequest, KeyType, Principal, ProofCertificate, TokenTarget,
+    Authenticated, Canceller, Credential, IssueRequest, KeyType, Principal, ProofCertificate,
+    TokenTarget,
 };
 use crate::instance::TokenType;
 use crate::secret::Secret;
@@ -185,7 +185,7 @@ fn token_state(body: &Map<String, Value>, key: &str) -> Result<TokenTarget, Json
 
 fn translate(
     state: &Context,
-    instance: &crate::engine::Instance,
+    instance: &crate::instance::ResolvedInstance,
     body: &Map<String, Value>,
     req: &Request,
 ) -> Result<(HttpReply, Option<Durable>), JsonFailure> {
@@ -255,7 +255,7 @@ fn translate(
 /// The credential of a built-in input token state.
 fn credential(
     state: &Context,
-    instance: &crate::engine::Instance,
+    instance: &crate::instance::ResolvedInstance,
     in_type: TokenType,
     input: &Map<String, Value>,
     req: &Request,

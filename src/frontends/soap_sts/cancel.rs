@@ -1,6 +1,7 @@
 //! WS-Trust Cancel.
 
-use crate::engine::{EngineError, Instance};
+use crate::engine::EngineError;
+use crate::instance::ResolvedInstance;
 use crate::soap::RequestHeaders;
 use crate::wstrust;
 
@@ -11,7 +12,7 @@ use super::{Context, SoapFailure, SoapHttp};
 /// WS-Trust Cancel, by the token's principal or an administrator of the instance's realm.
 pub(super) fn cancel(
     state: &Context,
-    instance: &Instance,
+    instance: &ResolvedInstance,
     http: &SoapHttp,
     headers: &RequestHeaders,
     rst: &wstrust::Rst,
@@ -21,7 +22,7 @@ pub(super) fn cancel(
         .cancel_target
         .as_ref()
         .ok_or_else(|| EngineError::Invalid("a Cancel needs a wst:CancelTarget".into()))?;
-    let by = crate::engine::cancel::Canceller::Principal(&principal);
+    let by = crate::engine::Canceller::Principal(&principal);
     let id = state.engine.cancel(instance, &target(instance, t)?, by)?;
     tracing::info!(instance = %instance.config.subpath(), by = %principal.name(), token = %id, "cancelled token");
     Ok(wstrust::write_cancel_response(rst.context.as_deref()))

@@ -2,8 +2,9 @@
 //! client certificate), and the token of a `wst:OnBehalfOf`.
 
 use crate::engine::{
-    AuthFailure, Authenticated, Credential, EngineError, Instance, MessageTimestamp, Principal,
+    AuthFailure, Authenticated, Credential, EngineError, MessageTimestamp, Principal,
 };
+use crate::instance::ResolvedInstance;
 use crate::instance::TokenType;
 use crate::soap::{self, RequestHeaders, UsernameToken};
 use crate::wstrust;
@@ -14,7 +15,7 @@ use super::{Context, SoapFailure, SoapHttp};
 /// session (BinarySecurityToken, then the SSO header or cookie), accepted by the instance.
 pub(super) fn credential(
     state: &Context,
-    instance: &Instance,
+    instance: &ResolvedInstance,
     http: &SoapHttp,
     headers: &RequestHeaders,
 ) -> Result<(TokenType, Credential), SoapFailure> {
@@ -54,7 +55,7 @@ pub(super) fn credential(
 /// Authenticates the caller of Validate or Cancel the way Issue does (no interim session).
 pub(super) fn authenticated(
     state: &Context,
-    instance: &Instance,
+    instance: &ResolvedInstance,
     http: &SoapHttp,
     headers: &RequestHeaders,
 ) -> Result<Authenticated<Principal>, SoapFailure> {
@@ -66,7 +67,7 @@ pub(super) fn authenticated(
 /// `invalidateInterimOpenAMSession` for it. The instance must support delegation and list
 /// the type in `soap-delegation-config`.
 pub(super) fn on_behalf_of(
-    instance: &Instance,
+    instance: &ResolvedInstance,
     rst: &wstrust::Rst,
     input: &[u8],
     source: Option<std::net::IpAddr>,

@@ -1,12 +1,13 @@
 //! WS-Trust Issue: the built-in token types and custom ones.
 
-use crate::engine::proof::SymmetricRequest;
 use crate::engine::{
-    Credential, EngineError, Instance, IssueRequest, KeyType, ProofCertificate, ProvenChain,
+    Credential, EngineError, IssueRequest, KeyType, ProofCertificate, ProvenChain,
 };
+use crate::instance::ResolvedInstance;
 use crate::instance::TokenType;
 use crate::soap::RequestHeaders;
 use crate::store::Durable;
+use crate::wstrust::proof::SymmetricRequest;
 use crate::wstrust::{
     self, KEY_TYPE_BEARER, KEY_TYPE_PUBLIC_KEY, KEY_TYPE_SYMMETRIC_KEY, TOKEN_TYPE_ID_TOKEN,
     TOKEN_TYPE_JWT, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS,
@@ -17,7 +18,7 @@ use super::{Context, SoapFailure, SoapHttp};
 
 pub(super) fn issue(
     state: &Context,
-    instance: &Instance,
+    instance: &ResolvedInstance,
     http: &SoapHttp,
     headers: &RequestHeaders,
     rst: &wstrust::Rst,
@@ -145,7 +146,7 @@ pub(super) fn issue(
 /// Issue of a custom token type: the requester's own token goes to the type's provider.
 fn issue_custom(
     state: &Context,
-    instance: &Instance,
+    instance: &ResolvedInstance,
     http: &SoapHttp,
     headers: &RequestHeaders,
     rst: &wstrust::Rst,
@@ -227,7 +228,8 @@ fn issue_custom(
 /// KeySize (default 256 bits), requestor Entropy and ComputedKeyAlgorithm of a SymmetricKey
 /// request.
 fn symmetric_request(rst: &wstrust::Rst) -> Result<SymmetricRequest, EngineError> {
-    use crate::engine::proof::{CK_PSHA1, KEY_SIZES, MAX_ENTROPY, MIN_ENTROPY};
+    use crate::wstrust::proof::{KEY_SIZES, MAX_ENTROPY, MIN_ENTROPY};
+    use crate::xml::ns::CK_PSHA1;
     let bits = match rst.key_size.as_deref().map(str::trim) {
         None => 256,
         Some(v) => v

@@ -1,7 +1,8 @@
 //! WS-Security message signatures with an X.509 BinarySecurityToken: the proof that the
 //! requester holds the certificate's key.
 
-use crate::engine::{EngineError, Instance, MessageTimestamp, ProvenChain};
+use crate::engine::{EngineError, MessageTimestamp, ProvenChain};
+use crate::instance::ResolvedInstance;
 use crate::instance::TokenType;
 use crate::soap::{self, RequestHeaders};
 
@@ -16,7 +17,7 @@ use super::{Context, SoapFailure};
 /// does not verify is ignored, one that does may still prove a `wst:UseKey`.
 pub(super) fn message_signer(
     state: &Context,
-    instance: &Instance,
+    instance: &ResolvedInstance,
     env: &soap::Envelope,
     headers: &RequestHeaders,
     input: &[u8],
@@ -34,7 +35,7 @@ pub(super) fn message_signer(
 
 fn verified_signer(
     state: &Context,
-    instance: &Instance,
+    instance: &ResolvedInstance,
     env: &soap::Envelope,
     headers: &RequestHeaders,
     input: &[u8],

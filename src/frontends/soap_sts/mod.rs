@@ -195,7 +195,7 @@ fn envelope<'a>(state: &Context, ct: &ContentType, body: &'a [u8]) -> Result<Rea
 /// Headers, RST, operation.
 fn operate(
     state: &Context,
-    instance: &crate::engine::Instance,
+    instance: &crate::instance::ResolvedInstance,
     http: &SoapHttp,
     read: &Read,
 ) -> Result<Ok200, SoapFailure> {

@@ -1,6 +1,7 @@
 //! WS-Trust Validate, and what a ValidateTarget or CancelTarget names.
 
-use crate::engine::{EngineError, Instance, TokenTarget};
+use crate::engine::{EngineError, TokenTarget};
+use crate::instance::ResolvedInstance;
 use crate::soap::RequestHeaders;
 use crate::wstrust;
 
@@ -8,7 +9,10 @@ use super::credential::authenticated;
 use super::{Context, SoapFailure, SoapHttp};
 
 /// What a ValidateTarget or CancelTarget names; custom tokens by their type's URI.
-pub(super) fn target(instance: &Instance, t: &wstrust::Target) -> Result<TokenTarget, EngineError> {
+pub(super) fn target(
+    instance: &ResolvedInstance,
+    t: &wstrust::Target,
+) -> Result<TokenTarget, EngineError> {
     let custom = |value_type: &str| {
         instance.custom.by_uri(value_type).ok_or_else(|| {
             EngineError::Invalid(format!(
@@ -43,7 +47,7 @@ pub(super) fn target(instance: &Instance, t: &wstrust::Target) -> Result<TokenTa
 /// WS-Trust Validate with the default TokenType `.../RSTR/Status`.
 pub(super) fn validate(
     state: &Context,
-    instance: &Instance,
+    instance: &ResolvedInstance,
     http: &SoapHttp,
     headers: &RequestHeaders,
     rst: &wstrust::Rst,

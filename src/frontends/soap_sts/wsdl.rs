@@ -1,7 +1,7 @@
 //! WSDL per instance and the schemas it imports.
 
-use crate::engine::Instance;
 use crate::http::HttpReply;
+use crate::instance::ResolvedInstance;
 use crate::instance::TokenType;
 use crate::xml::ns::{OPENAM_POLICY, SP_INCLUDE_ALWAYS_TO_RECIPIENT as INCLUDE_ALWAYS};
 
@@ -70,7 +70,7 @@ pub fn xsd(name: &str) -> Option<&'static str> {
 /// is https, a transport binding. Every token assertion carries the nested `wsp:Policy` that
 /// WS-SecurityPolicy 1.2 requires (empty when it has no properties); supporting tokens also say
 /// `sp:IncludeToken`.
-pub fn security_policy(instance: &Instance, https: bool) -> String {
+pub fn security_policy(instance: &ResolvedInstance, https: bool) -> String {
     let transport = if https {
         concat!(
             "<sp:TransportBinding><wsp:Policy><sp:TransportToken><wsp:Policy><sp:HttpsToken><wsp:Policy/>",
@@ -116,7 +116,7 @@ pub fn security_policy(instance: &Instance, https: bool) -> String {
 }
 
 /// The WSDL of one instance.
-pub fn wsdl(instance: &Instance, endpoint_url: &str, base_url: &str) -> String {
+pub fn wsdl(instance: &ResolvedInstance, endpoint_url: &str, base_url: &str) -> String {
     let esc = |s: &str| crate::xml::escape_attr(s).into_owned();
     WSDL_TEMPLATE
         .replace("{{ENDPOINT_URL}}", &esc(endpoint_url))

@@ -1,7 +1,7 @@
 //! An instance's X.509 trust for X509 input tokens: its anchors (CA certificates in keys/,
 //! `x509-trust-anchors`) built once into an OpenSSL store, serial numbers refused by
 //! configuration, and the leaf field that names the principal. Verifying a presented chain
-//! is the engine's (`engine::x509`).
+//! is the engine's (`engine::authn::x509`).
 
 use std::sync::Arc;
 
