@@ -18,10 +18,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::crypto::SigningKey;
+use crate::crypto::{Certificate, SigningKey};
 
-// compat: remove after issue 15 merge (it lives in `crypto` now).
-pub use crate::crypto::Certificate;
 pub use import::import_certificate;
 pub use rotate::{create_pair, rotate};
 

@@ -41,9 +41,6 @@ pub struct RequestHeaders {
     pub timestamp_id: Option<String>,
     /// The SignatureValue of the Security header's `ds:Signature`, if any (replay check).
     pub signature_value: Option<Vec<u8>>,
-    /// `x509_token` once the front end has verified that its key signed the Body and the
-    /// Timestamp (see `frontends::soap_sts::message_signature`); only then is it a credential.
-    pub x509_signed: Option<Vec<u8>>,
 }
 
 impl RequestHeaders {

@@ -13,11 +13,7 @@ use crate::xml::ns::{ATTRNAME_UNSPECIFIED, CM_HOLDER_OF_KEY, CM_SENDER_VOUCHES, 
 
 use crate::xml::datetime::saml_datetime;
 
-// compat: remove after issue 15 merge (import these from `xml::ns`).
-pub use crate::xml::ns::{
-    AC_PASSWORD, AC_PASSWORD_PROTECTED_TRANSPORT, AC_UNSPECIFIED, AC_X509, CM_BEARER,
-    SAML2 as SAML2_NS,
-};
+use crate::xml::ns::{CM_BEARER, SAML2};
 
 /// The subject confirmation of an assertion.
 #[derive(Debug, Clone, Copy)]
@@ -99,11 +95,7 @@ pub fn new_assertion_id() -> String {
 /// `saml2:NameID`; declaring `saml2` when it is encrypted on its own.
 fn write_name_id(w: &mut Writer, spec: &AssertionSpec<'_>, declare: bool) {
     let tag = w.start("saml2:NameID");
-    let tag = if declare {
-        tag.ns("saml2", SAML2_NS)
-    } else {
-        tag
-    };
+    let tag = if declare { tag.ns("saml2", SAML2) } else { tag };
     tag.attr("Format", spec.name_id_format)
         .text(spec.name_id)
         .end();
@@ -114,7 +106,7 @@ fn write_name_id(w: &mut Writer, spec: &AssertionSpec<'_>, declare: bool) {
 fn write_attribute(w: &mut Writer, name: &str, values: &[String], declare: bool) {
     let tag = w.start("saml2:Attribute");
     let tag = if declare {
-        tag.ns("saml2", SAML2_NS).ns("xs", XS).ns("xsi", XSI)
+        tag.ns("saml2", SAML2).ns("xs", XS).ns("xsi", XSI)
     } else {
         tag
     };
@@ -147,7 +139,7 @@ pub fn build(
     let encrypter = |part: bool| encryption.filter(|_| part).map(|e| &e.encrypter);
     let mut w = Writer::with_capacity(4096);
     w.start("saml2:Assertion")
-        .ns("saml2", SAML2_NS)
+        .ns("saml2", SAML2)
         .ns("xs", XS)
         .ns("xsi", XSI)
         .attr("ID", spec.id)
@@ -244,7 +236,7 @@ pub fn build(
             let encrypted = enc.encrypt(&assertion)?;
             fragment(|w| {
                 w.start("saml2:EncryptedAssertion")
-                    .ns("saml2", SAML2_NS)
+                    .ns("saml2", SAML2)
                     .raw(&encrypted);
             })
         }

@@ -13,11 +13,3 @@ pub use rstr::{
     IssuedTokenResponse, binary_token_xml, write_cancel_response, write_issue_response,
     write_validate_response,
 };
-
-// compat: remove after issue 15 merge (import namespaces from `xml::ns`, dates from
-// `xml::datetime`).
-pub use crate::xml::datetime::parse_datetime;
-pub use crate::xml::ns::{
-    KEY_TYPE_BEARER, KEY_TYPE_PUBLIC_KEY, KEY_TYPE_SYMMETRIC_KEY, TOKEN_TYPE_ID_TOKEN,
-    TOKEN_TYPE_JWT, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS, TOKEN_TYPE_STATUS, WSA_NSS,
-};

@@ -16,8 +16,7 @@ use crate::crypto::{KeyKind, SigningKey};
 use crate::xml::ns::{ENVELOPED, EXC_C14N, WSSE, WSU};
 use crate::xml::write::Writer;
 
-// compat: remove after issue 15 merge (import it as `xml::ns::DS`).
-pub use crate::xml::ns::DS as DS_NS;
+use crate::xml::ns::DS;
 
 /// Errors of signing and verification.
 #[derive(Debug, thiserror::Error)]
@@ -122,7 +121,7 @@ pub fn signature_template(
     digest: DigestAlgorithm,
 ) -> String {
     let mut w = Writer::with_capacity(1024);
-    w.start("ds:Signature").ns("ds", DS_NS);
+    w.start("ds:Signature").ns("ds", DS);
     w.start("ds:SignedInfo");
     w.start("ds:CanonicalizationMethod")
         .attr("Algorithm", EXC_C14N)
@@ -222,15 +221,15 @@ fn check_shape(xml: &[u8]) -> Result<(), DsigError> {
     fn count(e: &crate::xml::Element, ns: &str, local: &str) -> usize {
         usize::from(e.is(ns, local)) + e.elements().map(|c| count(c, ns, local)).sum::<usize>()
     }
-    if count(&root, DS_NS, "Signature") != 1 {
+    if count(&root, DS, "Signature") != 1 {
         return Err(DsigError::Shape(
             "exactly one ds:Signature is required".into(),
         ));
     }
-    let sig = root.child(&[DS_NS], "Signature").ok_or_else(|| {
+    let sig = root.child(&[DS], "Signature").ok_or_else(|| {
         DsigError::Shape("ds:Signature must be a child of the document element".into())
     })?;
-    if count(sig, DS_NS, "Object") != 0 || count(sig, DS_NS, "Reference") != 1 {
+    if count(sig, DS, "Object") != 0 || count(sig, DS, "Reference") != 1 {
         return Err(DsigError::Shape(
             "ds:Signature must hold one ds:Reference and no ds:Object".into(),
         ));
@@ -254,11 +253,7 @@ pub fn verify_message(
     let key = ffi::Key::public_from_cert(cert_pem)?;
     let uris = ffi::verify_at(
         &doc,
-        &[
-            (soap_ns, "Header"),
-            (WSSE, "Security"),
-            (DS_NS, "Signature"),
-        ],
+        &[(soap_ns, "Header"), (WSSE, "Security"), (DS, "Signature")],
         &key,
     )?;
     let ids = uris
@@ -334,7 +329,7 @@ mod tests {
         assert_eq!(
             t,
             format!(
-                "<ds:Signature xmlns:ds=\"{DS_NS}\"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm=\"{EXC_C14N}\"/><ds:SignatureMethod Algorithm=\"{}\"/><ds:Reference URI=\"#_a&quot;b\"><ds:Transforms><ds:Transform Algorithm=\"{ENVELOPED}\"/><ds:Transform Algorithm=\"{EXC_C14N}\"><ec:InclusiveNamespaces xmlns:ec=\"{EXC_C14N}\" PrefixList=\"xs\"/></ds:Transform></ds:Transforms><ds:DigestMethod Algorithm=\"{}\"/><ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue></ds:SignatureValue><ds:KeyInfo><ds:X509Data><ds:X509Certificate></ds:X509Certificate></ds:X509Data></ds:KeyInfo></ds:Signature>",
+                "<ds:Signature xmlns:ds=\"{DS}\"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm=\"{EXC_C14N}\"/><ds:SignatureMethod Algorithm=\"{}\"/><ds:Reference URI=\"#_a&quot;b\"><ds:Transforms><ds:Transform Algorithm=\"{ENVELOPED}\"/><ds:Transform Algorithm=\"{EXC_C14N}\"><ec:InclusiveNamespaces xmlns:ec=\"{EXC_C14N}\" PrefixList=\"xs\"/></ds:Transform></ds:Transforms><ds:DigestMethod Algorithm=\"{}\"/><ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue></ds:SignatureValue><ds:KeyInfo><ds:X509Data><ds:X509Certificate></ds:X509Certificate></ds:X509Data></ds:KeyInfo></ds:Signature>",
                 SignatureAlgorithm::EcdsaSha384.uri(),
                 DigestAlgorithm::Sha512.uri()
             )

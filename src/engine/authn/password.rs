@@ -136,7 +136,7 @@ impl Engine {
     /// is a replay.
     fn check_fresh_nonce(&self, nonce: &[u8], created: &str) -> Result<(), EngineError> {
         let now = self.clock.now();
-        let created_at = crate::wstrust::parse_datetime(created).ok_or_else(|| {
+        let created_at = crate::xml::datetime::parse_datetime(created).ok_or_else(|| {
             EngineError::Invalid("UsernameToken wsu:Created is not a dateTime".into())
         })?;
         if created_at > now + self.freshness.max_skew {

@@ -12,8 +12,8 @@ use super::super::check::rules::{Outside, TimeWindow, audience_matches};
 use super::super::{AuthFailure, Engine, EngineError, ResolvedInstance};
 use super::{Principal, PrincipalSource};
 use crate::instance::resolve::trust::TrustedSamlIssuer;
-use crate::tokens::saml2::{CM_BEARER, SAML2_NS};
 use crate::xml::Element;
+use crate::xml::ns::{CM_BEARER, SAML2};
 
 /// Largest assertion accepted as input.
 pub const MAX_ASSERTION_BYTES: usize = 64 * 1024;
@@ -104,11 +104,11 @@ pub(super) fn verify(
     // bytes and must match.
     let unverified = crate::xml::parse(xml, crate::xml::Limits::default())
         .map_err(|e| format!("the assertion is not well-formed XML: {e}"))?;
-    if !unverified.is(SAML2_NS, "Assertion") {
+    if !unverified.is(SAML2, "Assertion") {
         return Err("the token is not a SAML 2.0 assertion".into());
     }
     let claimed = unverified
-        .child(&[SAML2_NS], "Issuer")
+        .child(&[SAML2], "Issuer")
         .map(Element::text)
         .ok_or("the assertion has no Issuer")?;
     let trust = trusted
@@ -121,24 +121,19 @@ pub(super) fn verify(
         })?;
     let el = crate::xml::parse(&verified.get().xml, crate::xml::Limits::default())
         .map_err(|e| format!("the signed assertion cannot be read: {e}"))?;
-    if el
-        .child(&[SAML2_NS], "Issuer")
-        .map(Element::text)
-        .as_deref()
-        != Some(&trust.issuer)
-    {
+    if el.child(&[SAML2], "Issuer").map(Element::text).as_deref() != Some(&trust.issuer) {
         return Err(untrusted());
     }
     let time = |e: Option<&Element>, name: &str| -> Result<Option<DateTime<Utc>>, Refusal> {
         match e.and_then(|e| e.attr(None, name)) {
             None => Ok(None),
-            Some(v) => crate::wstrust::parse_datetime(v)
+            Some(v) => crate::xml::datetime::parse_datetime(v)
                 .map(Some)
                 .ok_or_else(|| format!("{name} is not a dateTime").into()),
         }
     };
     let conditions = el
-        .child(&[SAML2_NS], "Conditions")
+        .child(&[SAML2], "Conditions")
         .ok_or("the assertion has no Conditions")?;
     if window.check(time(Some(conditions), "NotBefore")?, None, now) == Err(Outside::NotYet) {
         return Err(Refusal::OutOfTime("the assertion is not valid yet".into()));
@@ -151,7 +146,7 @@ pub(super) fn verify(
     // Every AudienceRestriction must name one of ours (SAML core 2.5.1.4).
     let restrictions: Vec<&Element> = conditions
         .elements()
-        .filter(|c| c.is(SAML2_NS, "AudienceRestriction"))
+        .filter(|c| c.is(SAML2, "AudienceRestriction"))
         .collect();
     if restrictions.is_empty() {
         return Err("the assertion has no AudienceRestriction for this STS".into());
@@ -159,7 +154,7 @@ pub(super) fn verify(
     for r in restrictions {
         let named: Vec<String> = r
             .elements()
-            .filter(|a| a.is(SAML2_NS, "Audience"))
+            .filter(|a| a.is(SAML2, "Audience"))
             .map(Element::text)
             .collect();
         if !audience_matches(named.iter().map(String::as_str), &trust.audience) {
@@ -170,15 +165,15 @@ pub(super) fn verify(
     // STS would do. (OneTimeUse is honoured by the engine's replay check, as is every ID.)
     if conditions
         .elements()
-        .any(|c| c.is(SAML2_NS, "ProxyRestriction"))
+        .any(|c| c.is(SAML2, "ProxyRestriction"))
     {
         return Err("the assertion's ProxyRestriction forbids issuing tokens from it".into());
     }
     let subject = el
-        .child(&[SAML2_NS], "Subject")
+        .child(&[SAML2], "Subject")
         .ok_or("the assertion has no Subject")?;
     let name_id = subject
-        .child(&[SAML2_NS], "NameID")
+        .child(&[SAML2], "NameID")
         .map(Element::text)
         // Control characters are refused with every principal (`Principal::new`).
         .filter(|n| !n.is_empty() && n.len() <= 256)
@@ -188,12 +183,12 @@ pub(super) fn verify(
     let mut bearer = false;
     for sc in subject
         .elements()
-        .filter(|c| c.is(SAML2_NS, "SubjectConfirmation"))
+        .filter(|c| c.is(SAML2, "SubjectConfirmation"))
     {
         if sc.attr(None, "Method") != Some(CM_BEARER) {
             continue;
         }
-        let data = sc.child(&[SAML2_NS], "SubjectConfirmationData");
+        let data = sc.child(&[SAML2], "SubjectConfirmationData");
         if window
             .check(None, time(data, "NotOnOrAfter")?, now)
             .is_err()

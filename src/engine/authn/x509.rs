@@ -163,7 +163,8 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keyring::{Certificate, Keyring};
+    use crate::crypto::Certificate;
+    use crate::keyring::Keyring;
     use std::sync::Arc;
 
     /// A CA and a leaf `CN=alice` valid from now for 30 days: (CA PEM, leaf DER).

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::super::{Engine, EngineError, LiveToken, ResolvedInstance, TokenTarget};
-use crate::tokens::saml2;
+use crate::xml::ns;
 
 impl Engine {
     /// RFC 7662 introspection: the instance among `instances` that issued `token` (an
@@ -29,9 +29,9 @@ impl Engine {
         let (target, claimed) = if token.starts_with('<') {
             let claim = crate::xml::parse(token.as_bytes(), crate::xml::Limits::default())
                 .ok()
-                .filter(|el| el.is(saml2::SAML2_NS, "Assertion"))
+                .filter(|el| el.is(ns::SAML2, "Assertion"))
                 .and_then(|el| {
-                    let issuer = el.child(&[saml2::SAML2_NS], "Issuer")?.text();
+                    let issuer = el.child(&[ns::SAML2], "Issuer")?.text();
                     Some((issuer, el.attr(None, "ID")?.to_owned()))
                 });
             let Some(claim) = claim else {

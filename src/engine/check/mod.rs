@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::{Engine, EngineError, LiveToken, ResolvedInstance, TokenTarget, Validation};
 use crate::instance::TokenType;
 use crate::secret::ct_eq;
-use crate::tokens::saml2;
+use crate::xml::ns;
 use rules::{Outside, TimeWindow};
 
 /// Why a token is not live; the text is the reason a Validate answer gives.
@@ -176,7 +176,7 @@ impl Engine {
             Ok(v) => v,
             Err(e) => {
                 if crate::xml::parse(xml, crate::xml::Limits::default())
-                    .is_ok_and(|el| el.is(saml2::SAML2_NS, "EncryptedAssertion"))
+                    .is_ok_and(|el| el.is(ns::SAML2, "EncryptedAssertion"))
                 {
                     return Err(NotLive::Encrypted);
                 }
@@ -186,22 +186,22 @@ impl Engine {
         };
         // Only the verified, signature-stripped bytes are read from here on.
         let el = match crate::xml::parse(&verified.get().xml, crate::xml::Limits::default()) {
-            Ok(el) if el.is(saml2::SAML2_NS, "Assertion") => el,
+            Ok(el) if el.is(ns::SAML2, "Assertion") => el,
             _ => return Err(NotLive::NotAssertion),
         };
         let issuer = el
-            .child(&[saml2::SAML2_NS], "Issuer")
+            .child(&[ns::SAML2], "Issuer")
             .map(crate::xml::Element::text);
         let expected = instance.config.saml2().map(|c| c.issuer_name.clone());
         if issuer.is_none() || issuer != expected {
             return Err(NotLive::OtherIssuer);
         }
-        let conditions = el.child(&[saml2::SAML2_NS], "Conditions");
+        let conditions = el.child(&[ns::SAML2], "Conditions");
         // Present but unreadable is refused, never read as absent (fail closed).
         let time = |name: &str| {
             conditions
                 .and_then(|c| c.attr(None, name))
-                .map(|v| crate::wstrust::parse_datetime(v).ok_or(()))
+                .map(|v| crate::xml::datetime::parse_datetime(v).ok_or(()))
         };
         let window = TimeWindow::own(self.freshness.max_skew);
         match time("NotBefore") {
@@ -218,22 +218,22 @@ impl Engine {
         let audience = conditions
             .into_iter()
             .flat_map(|c| c.elements())
-            .filter(|r| r.is(saml2::SAML2_NS, "AudienceRestriction"))
+            .filter(|r| r.is(ns::SAML2, "AudienceRestriction"))
             .flat_map(|r| r.elements())
-            .filter(|a| a.is(saml2::SAML2_NS, "Audience"))
+            .filter(|a| a.is(ns::SAML2, "Audience"))
             .map(crate::xml::Element::text)
             .collect();
         Ok(LiveToken {
             token_type: TokenType::Saml2,
             id: verified.get().id.clone(),
             subject: el
-                .child(&[saml2::SAML2_NS], "Subject")
-                .and_then(|s| s.child(&[saml2::SAML2_NS], "NameID"))
+                .child(&[ns::SAML2], "Subject")
+                .and_then(|s| s.child(&[ns::SAML2], "NameID"))
                 .map(crate::xml::Element::text),
             issuer: issuer.unwrap_or_default(),
             issued_at: el
                 .attr(None, "IssueInstant")
-                .and_then(crate::wstrust::parse_datetime)
+                .and_then(crate::xml::datetime::parse_datetime)
                 .map(|t| t.timestamp()),
             expires: expires.timestamp(),
             audience,
@@ -317,7 +317,7 @@ impl Engine {
 /// The `ds:SignatureValue` of an enveloped-signed element, without whitespace.
 fn signature_value(xml: &[u8]) -> Option<String> {
     let root = crate::xml::parse(xml, crate::xml::Limits::default()).ok()?;
-    let sig = root.child(&[crate::xmldsig::DS_NS], "Signature")?;
-    let value = sig.child(&[crate::xmldsig::DS_NS], "SignatureValue")?;
+    let sig = root.child(&[ns::DS], "Signature")?;
+    let value = sig.child(&[ns::DS], "SignatureValue")?;
     Some(value.text().split_whitespace().collect())
 }

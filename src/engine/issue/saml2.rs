@@ -78,10 +78,10 @@ impl Engine {
             authn_instant: now,
             session_index: req.session_index.as_deref(),
             authn_context: match principal.source() {
-                PrincipalSource::X509 => saml2::AC_X509,
-                PrincipalSource::FederatedToken => saml2::AC_UNSPECIFIED,
-                PrincipalSource::Password if tls => saml2::AC_PASSWORD_PROTECTED_TRANSPORT,
-                PrincipalSource::Password => saml2::AC_PASSWORD,
+                PrincipalSource::X509 => crate::xml::ns::AC_X509,
+                PrincipalSource::FederatedToken => crate::xml::ns::AC_UNSPECIFIED,
+                PrincipalSource::Password if tls => crate::xml::ns::AC_PASSWORD_PROTECTED_TRANSPORT,
+                PrincipalSource::Password => crate::xml::ns::AC_PASSWORD,
             },
             attributes: &attributes,
             confirmation: match &key_type {

@@ -7,9 +7,10 @@ use crate::instance::ResolvedInstance;
 use crate::instance::TokenType;
 use crate::soap::RequestHeaders;
 use crate::store::Durable;
+use crate::wstrust;
 use crate::wstrust::proof::SymmetricRequest;
-use crate::wstrust::{
-    self, KEY_TYPE_BEARER, KEY_TYPE_PUBLIC_KEY, KEY_TYPE_SYMMETRIC_KEY, TOKEN_TYPE_ID_TOKEN,
+use crate::xml::ns::{
+    KEY_TYPE_BEARER, KEY_TYPE_PUBLIC_KEY, KEY_TYPE_SYMMETRIC_KEY, TOKEN_TYPE_ID_TOKEN,
     TOKEN_TYPE_JWT, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS,
 };
 

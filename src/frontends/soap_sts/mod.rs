@@ -17,6 +17,7 @@ use crate::instance::TokenType;
 use crate::soap::{self, ReplyAddressing, SoapVersion, read_headers};
 use crate::store::Durable;
 use crate::wstrust::{self, Operation};
+use crate::xml::ns::WSA_NSS;
 
 use super::Context;
 use cancel::cancel;
@@ -208,7 +209,7 @@ fn operate(
         signed_by: signer.clone().filter(|_| instance.accepts(TokenType::X509)),
         ..*http
     };
-    let wsa_ns = headers.addressing.ns.unwrap_or(wstrust::WSA_NSS[0]);
+    let wsa_ns = headers.addressing.ns.unwrap_or(WSA_NSS[0]);
     let rst = wstrust::parse_rst(&env.body, xml)?;
     let op = dispatch(&headers, http, &rst)?;
     let (body, durable) = match op {

@@ -4,6 +4,7 @@ use crate::engine::{EngineError, TokenTarget};
 use crate::instance::ResolvedInstance;
 use crate::soap::RequestHeaders;
 use crate::wstrust;
+use crate::xml::ns::TOKEN_TYPE_STATUS;
 
 use super::credential::authenticated;
 use super::{Context, SoapFailure, SoapHttp};
@@ -54,11 +55,11 @@ pub(super) fn validate(
 ) -> Result<String, SoapFailure> {
     authenticated(state, instance, http, headers)?;
     if let Some(tt) = rst.token_type.as_deref()
-        && tt != wstrust::TOKEN_TYPE_STATUS
+        && tt != TOKEN_TYPE_STATUS
     {
         return Err(EngineError::Unsupported(format!(
             "Validate returns only a status (TokenType {}), not `{tt}`",
-            wstrust::TOKEN_TYPE_STATUS
+            TOKEN_TYPE_STATUS
         ))
         .into());
     }
