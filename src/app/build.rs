@@ -33,6 +33,7 @@ pub enum StartError {
 }
 
 /// Loads keys, users and instances from the data directory into the server state.
+#[cfg(any(test, feature = "test-util"))]
 pub fn build_state(
     cfg: &config::Config,
     clock: Arc<dyn clock::Clock>,

@@ -88,7 +88,7 @@ impl ServerBuilder {
         self.start_on(listener).await
     }
 
-    /// [`ServerBuilder::start`] on a listener bound already (see [`crate::http::bind`]):
+    /// [`ServerBuilder::start`] on a listener bound already (from `http::bind`):
     /// `sts serve` binds before the first start creates users and prints their passwords.
     pub async fn start_on(
         mut self,

@@ -7,5 +7,5 @@ pub mod keygen;
 pub mod keys;
 pub mod psha1;
 
-pub use keygen::{new_key_pair, self_signed};
-pub use keys::{Certificate, KeyError, KeyKind, SigningKey, fingerprint};
+pub use keygen::new_key_pair;
+pub use keys::{Certificate, KeyKind, SigningKey, fingerprint};

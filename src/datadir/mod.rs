@@ -13,7 +13,9 @@ mod bootstrap;
 
 use std::path::{Path, PathBuf};
 
-pub use bootstrap::{Bootstrap, bootstrap, demo_instance};
+pub use bootstrap::{Bootstrap, bootstrap};
+#[cfg(any(test, feature = "test-util"))]
+pub use bootstrap::demo_instance;
 
 /// The RSA signing key created on first start, used when an instance names none.
 pub const DEFAULT_KEY: &str = "sts-signing";

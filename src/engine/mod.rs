@@ -16,12 +16,17 @@ mod request;
 
 use crate::instance::ResolvedInstance;
 use crate::instance::resolve::SamlSigning;
+pub use authn::Role;
+#[cfg(any(test, feature = "test-util"))]
+pub use authn::SessionPrincipal;
 pub use authn::x509::MAX_CERT_BYTES;
-pub use authn::{Role, SessionPrincipal};
+#[cfg(any(test, feature = "test-util"))]
 pub use check::NotLive;
 pub use check::cancel::Canceller;
 pub use error::{AuthFailure, EngineError};
-pub use possession::{PossessionProof, ProvenChain, require_possession};
+#[cfg(any(test, feature = "test-util"))]
+pub use possession::PossessionProof;
+pub use possession::{ProvenChain, require_possession};
 pub use principal::{Authenticated, Principal, PrincipalSource};
 pub use replay::{NonceCache, ReplayCache};
 pub use request::*;

@@ -1,6 +1,6 @@
 //! HTTP mechanics (warp and hyper): listening, TLS, request bodies, admission, replies, and
 //! the peer with its client certificate. Knows no protocol: each route's front end supplies
-//! its handler and its answer to a refused request ([`Shed`]); the routes are `app`'s.
+//! its handler and its answer to a refused request ([`admission::Shed`]); the routes are `app`'s.
 
 pub mod admission;
 pub mod body;
@@ -13,7 +13,7 @@ pub mod tls;
 use std::future::Future;
 use std::net::SocketAddr;
 
-pub use admission::{Admission, Refused, Shed, endpoint};
+pub use admission::{Admission, Refused, endpoint};
 pub use body::Request;
 pub use listen::Transport;
 pub use peer::Peer;

@@ -7,7 +7,7 @@ mod sqlite;
 
 use std::sync::Arc;
 
-pub use filter::{Filter, FilterError};
+pub use filter::Filter;
 
 /// Store failures.
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,7 @@ pub mod rst;
 pub mod rstr;
 
 pub use operation::Operation;
-pub use rst::{KeyTypeUri, Rst, RstError, Target, TokenTypeUri, parse_rst};
+pub use rst::{Rst, RstError, Target, TokenTypeUri, parse_rst};
 pub use rstr::{
     IssuedTokenResponse, binary_token_xml, write_cancel_response, write_issue_response,
     write_validate_response,

@@ -23,11 +23,6 @@ impl Operation {
         }
     }
 
-    /// The request action, e.g. `.../200512/RST/Issue`.
-    pub fn request_action(self) -> String {
-        format!("{WST}/RST/{}", self.name())
-    }
-
     /// The response action: `RSTRC/IssueFinal` for Issue, `RSTR/<Op>Final` otherwise.
     pub fn response_action(self) -> String {
         match self {
@@ -63,7 +58,8 @@ mod tests {
     #[test]
     fn actions_and_request_types_round_trip() {
         for op in Operation::ALL {
-            assert_eq!(Operation::from_action(&op.request_action()), Some(op));
+            let request_action = format!("{WST}/RST/{}", op.name());
+            assert_eq!(Operation::from_action(&request_action), Some(op));
         }
         assert_eq!(
             Operation::Issue.response_action(),

@@ -131,7 +131,7 @@ mod tests {
             made.key.expose(),
             &p_sha1(&entropy, issuer_entropy, 16).unwrap()
         );
-        let mut w = Writer::new();
+        let mut w = Writer::default();
         write(&mut w, &made);
         let out = w.finish();
         assert!(out.contains(CK_PSHA1) && out.ends_with("<wst:KeySize>128</wst:KeySize>"));

@@ -8,37 +8,12 @@ use crate::secret::Secret;
 use crate::xml::Element;
 use crate::xml::datetime::parse_datetime;
 use crate::xml::ns::{
-    KEY_TYPE_BEARER, KEY_TYPE_PUBLIC_KEY, KEY_TYPE_SYMMETRIC_KEY, SAMLID_VALUE_TYPE,
+    SAMLID_VALUE_TYPE,
     TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS,
     TOKEN_TYPE_STATUS, WSA_NSS, WSP_NSS, WSSE, WST_NSS, WSU,
 };
 
 use super::Operation;
-
-/// A `wst:KeyType` this STS knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyTypeUri {
-    Bearer,
-    PublicKey,
-    SymmetricKey,
-}
-
-impl KeyTypeUri {
-    const ALL: [KeyTypeUri; 3] = [Self::Bearer, Self::PublicKey, Self::SymmetricKey];
-
-    pub fn uri(self) -> &'static str {
-        match self {
-            Self::Bearer => KEY_TYPE_BEARER,
-            Self::PublicKey => KEY_TYPE_PUBLIC_KEY,
-            Self::SymmetricKey => KEY_TYPE_SYMMETRIC_KEY,
-        }
-    }
-
-    /// The key type of a URI, compared exactly.
-    pub fn from_uri(uri: &str) -> Option<KeyTypeUri> {
-        Self::ALL.into_iter().find(|k| k.uri() == uri)
-    }
-}
 
 /// A `wst:TokenType` of a built-in token; each has the URIs clients send for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -361,6 +336,7 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::xml::ns::KEY_TYPE_BEARER;
     use crate::xml::{Limits, parse};
 
     fn rst(xml: &str) -> Result<Rst, RstError> {
@@ -405,14 +381,7 @@ mod tests {
     }
 
     #[test]
-    fn key_and_token_type_uris_are_typed_exactly() {
-        for k in KeyTypeUri::ALL {
-            assert_eq!(KeyTypeUri::from_uri(k.uri()), Some(k));
-        }
-        assert_eq!(
-            KeyTypeUri::from_uri(" http://docs.oasis-open.org/ws-sx/ws-trust/200512/Bearer"),
-            None
-        );
+    fn token_type_uris_are_typed_exactly() {
         assert_eq!(
             TokenTypeUri::from_uri(TOKEN_TYPE_SAML20_NS),
             Some(TokenTypeUri::Saml20)

@@ -211,7 +211,7 @@ mod tests {
                 issuer_entropy: vec![2u8; 3],
             },
         };
-        let mut w = Writer::new();
+        let mut w = Writer::default();
         proof::write(&mut w, &computed);
         assert_eq!(
             w.finish(),

@@ -74,10 +74,6 @@ impl<'w> StartTag<'w> {
 }
 
 impl Writer {
-    pub fn new() -> Writer {
-        Writer::default()
-    }
-
     /// A writer with room for `n` bytes.
     pub fn with_capacity(n: usize) -> Writer {
         Writer {
@@ -157,7 +153,7 @@ mod tests {
     #[test]
     fn escapes_text_and_attributes_by_construction() {
         let hostile = "a\"<b>&'\t\n\r\u{1}";
-        let mut w = Writer::new();
+        let mut w = Writer::default();
         w.start("p:r")
             .ns("p", "urn:p?a=1&b=\"2\"")
             .attr("a", hostile);
@@ -189,7 +185,7 @@ mod tests {
         // finish closes what is still open; an extra end is ignored.
         let xml = w.finish();
         assert_eq!(xml, "<a y=\"1\"><b/><c></c><d>&amp;</d><e/></a>");
-        let mut w = Writer::new();
+        let mut w = Writer::default();
         w.end();
         assert_eq!(w.finish(), "");
     }

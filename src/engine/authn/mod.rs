@@ -9,7 +9,9 @@ mod saml;
 mod session;
 pub mod x509;
 
-pub use session::{Role, SessionPrincipal};
+pub use session::Role;
+#[cfg(any(test, feature = "test-util"))]
+pub use session::SessionPrincipal;
 
 use std::collections::BTreeMap;
 

@@ -13,7 +13,6 @@ use crate::http::{HttpReply, Outcome, Request};
 use super::Context;
 use super::crest::{JsonFailure, json_reply, realm_and_rest, refuse_content_encoding};
 use error::oauth_reply;
-pub use metadata::{issuer, metadata};
 
 /// Handles one request under `/oauth2/`.
 pub fn handle(state: &Context, req: &Request) -> Outcome {

@@ -23,7 +23,7 @@ use super::Context;
 use cancel::cancel;
 use dispatch::dispatch;
 use fault::fault_reply;
-pub use fault::{SoapFailure, shed, soap_fault};
+pub use fault::{SoapFailure, shed};
 use issue::issue;
 use message_signature::message_signer;
 use validate::validate;

@@ -18,13 +18,10 @@ mod trust;
 
 pub use custom::{CustomTokenOperation, CustomTokenTransform};
 pub use oidc::OidcConfig;
-pub use rest::{RestDeploymentConfig, RestInstanceConfig, TokenTransform, Transform};
+pub use rest::{RestInstanceConfig, TokenTransform, Transform};
 pub use saml2::Saml2Config;
-pub use secrets::{SECRET_KEYS, is_secret_path, keep_secrets, redact};
-pub use soap::{
-    SoapDelegationConfig, SoapDeploymentConfig, SoapInstanceConfig, SoapKeystoreConfig,
-    TokenValidationConfig,
-};
+pub use secrets::{is_secret_path, keep_secrets, redact};
+pub use soap::SoapInstanceConfig;
 pub use trust::{TrustedIssuerConfig, TrustedSamlIssuerConfig};
 
 use super::{Kind, TokenType};
