@@ -9,11 +9,18 @@ use crate::xml::ns::TOKEN_TYPE_STATUS;
 use super::credential::authenticated;
 use super::{Context, SoapFailure, SoapHttp};
 
-/// What a ValidateTarget or CancelTarget names; custom tokens by their type's URI.
-pub(super) fn target(
+/// What the `wst:{op}Target` of a Validate or Cancel (`op`) names; it must have one.
+pub(super) fn required_target(
     instance: &ResolvedInstance,
-    t: &wstrust::Target,
+    t: Option<&wstrust::Target>,
+    op: &str,
 ) -> Result<TokenTarget, EngineError> {
+    let t = t.ok_or_else(|| EngineError::Invalid(format!("a {op} needs a wst:{op}Target")))?;
+    target(instance, t)
+}
+
+/// What a ValidateTarget or CancelTarget names; custom tokens by their type's URI.
+fn target(instance: &ResolvedInstance, t: &wstrust::Target) -> Result<TokenTarget, EngineError> {
     let custom = |value_type: &str| {
         instance.custom.by_uri(value_type).ok_or_else(|| {
             EngineError::Invalid(format!(
@@ -63,11 +70,8 @@ pub(super) fn validate(
         ))
         .into());
     }
-    let t = rst
-        .validate_target
-        .as_ref()
-        .ok_or_else(|| EngineError::Invalid("a Validate needs a wst:ValidateTarget".into()))?;
-    let v = state.engine.validate(instance, &target(instance, t)?)?;
+    let t = required_target(instance, rst.validate_target.as_ref(), "Validate")?;
+    let v = state.engine.validate(instance, &t)?;
     Ok(wstrust::write_validate_response(
         rst.context.as_deref(),
         v.valid,
