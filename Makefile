@@ -13,6 +13,9 @@ test: deps-test
 	# Format and lints first: a failing test must not hide them.
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
+	# The library as users build it: without the test-util feature that opens its internals
+	# to tests, so code only tests use shows up here as dead.
+	cargo clippy --lib --bins -- -D warnings
 	RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps
 	# Licences, bans and sources; advisories where the advisory database can be fetched.
 	scripts/deny.sh
