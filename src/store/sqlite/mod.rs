@@ -16,10 +16,10 @@ use super::{
 };
 
 const MIGRATIONS: &[&str] = &[
-    include_str!("../../migrations/sqlite/001_sessions.sql"),
-    include_str!("../../migrations/sqlite/002_tokens.sql"),
-    include_str!("../../migrations/sqlite/003_instances.sql"),
-    include_str!("../../migrations/sqlite/004_clients.sql"),
+    include_str!("../../../migrations/sqlite/001_sessions.sql"),
+    include_str!("../../../migrations/sqlite/002_tokens.sql"),
+    include_str!("../../../migrations/sqlite/003_instances.sql"),
+    include_str!("../../../migrations/sqlite/004_clients.sql"),
 ];
 
 /// Inserts joining one commit, at most.
@@ -32,6 +32,7 @@ fn db(e: rusqlite::Error) -> StoreError {
 }
 
 pub struct SqliteStore {
+    /// Reads and small writes (submodules, one per kind of record, use it too).
     conn: Mutex<Connection>,
     writer: Mutex<mpsc::Sender<(Vec<TokenRecord>, Ack)>>,
 }
