@@ -97,6 +97,10 @@ pub struct Config {
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key (PKCS#8, RSA or EC) of `tls_cert_file`.
     pub tls_key_file: Option<PathBuf>,
+    /// The master key (key-encryption key) that wraps private keys and digest secrets kept in
+    /// the store: 32 random bytes, base64, in a file only its owner (and group) can read
+    /// (`sts keys master-key generate FILE`). Every node of a cluster reads the same key.
+    pub master_key_file: Option<PathBuf>,
     /// Custom token validators that are web services, by the name instances give them in
     /// `custom-token-validators[].customOperationClassName`.
     pub http_validators: std::collections::BTreeMap<String, crate::plugin::http::HttpPluginConfig>,
@@ -154,6 +158,7 @@ impl Default for Config {
             rest_sts_caller: RestCaller::Admin,
             tls_cert_file: None,
             tls_key_file: None,
+            master_key_file: None,
             http_validators: Default::default(),
             http_providers: Default::default(),
         }
@@ -275,6 +280,9 @@ impl Config {
         }
         if let Some(v) = get("STS_TLS_KEY_FILE") {
             cfg.tls_key_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("STS_MASTER_KEY_FILE") {
+            cfg.master_key_file = Some(PathBuf::from(v));
         }
         if let Some(v) = get("STS_LOG") {
             cfg.log = v;
