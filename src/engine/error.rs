@@ -53,6 +53,10 @@ pub enum EngineError {
     /// A custom token plug-in failed (no answer in time, a panic, a malformed answer).
     #[error("{0}")]
     Plugin(String),
+    /// The store cannot be reached right now (a database restart, say): retry later. The
+    /// detail is logged, never sent.
+    #[error("the service is unavailable; retry later")]
+    Unavailable(String),
     /// The STS failed (store, signing); the detail is logged, never sent.
     #[error("{0}")]
     Internal(String),
@@ -95,9 +99,12 @@ impl EngineError {
         )
     }
 
-    /// A store failure: internal.
+    /// A store failure: unavailable (retry later) or internal.
     pub(crate) fn store(e: crate::store::StoreError) -> EngineError {
-        EngineError::Internal(format!("store: {e}"))
+        match e {
+            crate::store::StoreError::Unavailable(m) => EngineError::Unavailable(m),
+            e => EngineError::Internal(format!("store: {e}")),
+        }
     }
 
     /// An identity store failure: internal.

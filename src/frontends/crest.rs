@@ -77,6 +77,7 @@ pub fn json_error(f: &JsonFailure) -> (u16, serde_json::Value) {
                 "Internal Server Error".to_owned(),
             ),
             EngineError::Busy(m) => (503, "Service Unavailable", m.clone()),
+            EngineError::Unavailable(_) => (503, "Service Unavailable", e.to_string()),
             // An upstream (the plug-in) failed; the message says which and how, not why in
             // detail (that is logged).
             EngineError::Plugin(m) => (502, "Bad Gateway", m.clone()),
@@ -98,6 +99,11 @@ pub fn json_error(f: &JsonFailure) -> (u16, serde_json::Value) {
                 P::NotFound { .. } => (404, "Not Found", e.to_string()),
                 P::Stale(_) => (412, "Precondition Failed", e.to_string()),
                 P::FromFile { .. } => (409, "Conflict", e.to_string()),
+                P::Store(crate::store::StoreError::Unavailable(_)) => (
+                    503,
+                    "Service Unavailable",
+                    EngineError::Unavailable(String::new()).to_string(),
+                ),
                 P::Store(_) => (
                     500,
                     "Internal Server Error",
@@ -124,6 +130,9 @@ pub fn json_reply(f: &JsonFailure) -> HttpReply {
         JsonFailure::Engine(EngineError::Internal(detail)) => {
             tracing::error!(%detail, "request failed")
         }
+        JsonFailure::Engine(EngineError::Unavailable(detail)) => {
+            tracing::warn!(%detail, "store unavailable")
+        }
         JsonFailure::Publish(crate::instance::registry::PublishError::Store(e)) => {
             tracing::error!(error = %e, "publish failed")
         }
@@ -142,6 +151,11 @@ pub fn shed(refused: &Refused, _headers: &HeaderMap) -> HttpReply {
         Refused::Broken => JsonFailure::BadRequest("broken request body".into()),
         Refused::Failed(detail) => JsonFailure::Internal(detail.clone()),
     })
+}
+
+/// A store failure: 503 when the store is unreachable, else internal (logged, never sent).
+pub fn store_failure(e: crate::store::StoreError) -> JsonFailure {
+    JsonFailure::Engine(EngineError::store(e))
 }
 
 /// An internal failure, logged by [`json_reply`], never sent.
@@ -207,6 +221,22 @@ pub fn refuse_content_encoding(headers: &HeaderMap) -> Option<HttpReply> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreachable_store_is_a_json_503_without_its_detail() {
+        let down = || crate::store::StoreError::Unavailable("pool wait of 2 s elapsed".into());
+        for f in [
+            store_failure(down()),
+            JsonFailure::Publish(crate::instance::registry::PublishError::Store(down())),
+        ] {
+            let (status, body) = json_error(&f);
+            assert_eq!(status, 503, "{f:?}");
+            assert_eq!(body["code"], 503);
+            assert!(!body.to_string().contains("pool wait"), "{body}");
+        }
+        let other = store_failure(crate::store::StoreError::Db("constraint".into()));
+        assert_eq!(json_error(&other).0, 500);
+    }
 
     #[test]
     fn query_values_are_form_decoded() {

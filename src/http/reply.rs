@@ -69,8 +69,8 @@ pub struct Outcome {
     pub pending: Option<(crate::store::Durable, Fallback)>,
 }
 
-/// The reply for a token that could not be stored, built only when that happens.
-pub type Fallback = Box<dyn FnOnce() -> HttpReply + Send>;
+/// The reply for a token that could not be stored, built only when that happens, from why.
+pub type Fallback = Box<dyn FnOnce(crate::store::StoreError) -> HttpReply + Send>;
 
 impl From<HttpReply> for Outcome {
     fn from(reply: HttpReply) -> Outcome {
@@ -90,7 +90,7 @@ impl Outcome {
                 Ok(()) => self.reply,
                 Err(e) => {
                     tracing::error!(error = %e, "an issued token could not be stored; the token is withheld");
-                    if_lost()
+                    if_lost(e)
                 }
             },
         }

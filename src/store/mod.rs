@@ -16,6 +16,10 @@ pub enum StoreError {
     Url(String),
     #[error("database: {0}")]
     Db(String),
+    /// The database could not be reached within the bounded wait (down, restarting, or every
+    /// pooled connection busy): the request fails fast and may be retried.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// A session as stored: `handle` is the SHA-256 of the token.

@@ -13,6 +13,7 @@ use super::guard::admin;
 use crate::frontends::Context;
 use crate::frontends::crest::{
     JsonFailure, action, is_json, json_reply, realm_and_rest, refuse_content_encoding,
+    store_failure,
 };
 use crate::http::{HttpReply, Outcome, Request};
 use crate::oauth::{AuthMethod, ClientError, ClientInfo};
@@ -39,7 +40,7 @@ fn failed(e: ClientError) -> JsonFailure {
     match e {
         ClientError::Invalid(m) => JsonFailure::BadRequest(m),
         ClientError::Duplicate { .. } => JsonFailure::Conflict(e.to_string()),
-        ClientError::Store(e) => JsonFailure::Internal(e.to_string()),
+        ClientError::Store(e) => store_failure(e),
     }
 }
 

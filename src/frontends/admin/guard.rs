@@ -6,7 +6,7 @@ use warp::http::HeaderMap;
 
 use crate::engine::Role;
 use crate::frontends::Context;
-use crate::frontends::crest::{JsonFailure, internal};
+use crate::frontends::crest::JsonFailure;
 
 /// Proof that the caller administers `realm` (and so every realm below it when `realm` is
 /// the top-level realm `/`).
@@ -48,7 +48,7 @@ pub fn admin(state: &Context, headers: &HeaderMap) -> Result<AdminOf, JsonFailur
     match state
         .engine
         .session_principal(token.expose(), None)
-        .map_err(internal)?
+        .map_err(JsonFailure::Engine)?
     {
         None => Err(JsonFailure::Unauthorized("Access Denied")),
         Some(s) if s.role() == Role::Admin => Ok(AdminOf {

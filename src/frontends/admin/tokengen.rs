@@ -7,7 +7,9 @@ use crate::store::TokenInfo;
 
 use super::guard::require_admin;
 use crate::frontends::Context;
-use crate::frontends::crest::{JsonFailure, internal, json_reply, param, refuse_content_encoding};
+use crate::frontends::crest::{
+    JsonFailure, json_reply, param, refuse_content_encoding, store_failure,
+};
 use crate::http::{HttpReply, Outcome, Request};
 
 /// Default and largest page (the reference shape has no paging by default; an unbounded
@@ -60,7 +62,7 @@ fn route(state: &Context, req: &Request) -> Result<Value, JsonFailure> {
             let cookie = param(&req.query, "_pagedResultsCookie").filter(|c| !c.is_empty());
             let page = store
                 .query_tokens(&filter, size, cookie.as_deref())
-                .map_err(internal)?;
+                .map_err(store_failure)?;
             let result: Vec<Value> = page.items.iter().map(item).collect();
             Ok(json!({
                 "result": result,
@@ -74,12 +76,12 @@ fn route(state: &Context, req: &Request) -> Result<Value, JsonFailure> {
         (&Method::GET, id) => {
             let t = store
                 .get_token(id)
-                .map_err(internal)?
+                .map_err(store_failure)?
                 .ok_or(JsonFailure::NotFound)?;
             Ok(item(&t.info()))
         }
         (&Method::DELETE, id) if !id.is_empty() => {
-            if !store.delete_token(id).map_err(internal)? {
+            if !store.delete_token(id).map_err(store_failure)? {
                 return Err(JsonFailure::NotFound);
             }
             tracing::info!(token = %id, "token cancelled through sts-tokengen");

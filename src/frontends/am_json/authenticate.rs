@@ -8,7 +8,7 @@ use crate::secret::Secret;
 
 use super::{JsonReply, body_json};
 use crate::frontends::Context;
-use crate::frontends::crest::{JsonFailure, internal};
+use crate::frontends::crest::{JsonFailure, internal, store_failure};
 
 /// Username and password from the AM headers, a `{"username","password"}` body, or an AM
 /// callback body (NameCallback / PasswordCallback).
@@ -83,14 +83,14 @@ pub(super) fn authenticate(
         if e.is_auth_failure() {
             JsonFailure::Unauthorized("Authentication Failed")
         } else {
-            internal(e)
+            JsonFailure::Engine(e)
         }
     })?;
     let (token, _) = state
         .engine
         .sessions()
         .create(principal.realm(), principal.name(), false)
-        .map_err(internal)?;
+        .map_err(store_failure)?;
     tracing::info!(realm = %principal.realm(), user = %principal.name(), "session started");
     let secure = if state.secure_transport {
         "; Secure"

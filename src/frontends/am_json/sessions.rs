@@ -7,7 +7,7 @@ use crate::secret::Secret;
 
 use super::{JsonReply, body_json};
 use crate::frontends::Context;
-use crate::frontends::crest::{JsonFailure, action, internal};
+use crate::frontends::crest::{JsonFailure, action, store_failure};
 
 pub(super) fn sessions(
     state: &Context,
@@ -29,7 +29,7 @@ pub(super) fn sessions(
                 Some(t) => state
                     .engine
                     .session_principal(t.expose(), None)
-                    .map_err(internal)?,
+                    .map_err(JsonFailure::Engine)?,
                 None => None,
             };
             Ok(JsonReply::ok(match found {
@@ -49,7 +49,7 @@ pub(super) fn sessions(
                 .engine
                 .sessions()
                 .logout(token.expose())
-                .map_err(internal)?
+                .map_err(store_failure)?
             {
                 Ok(JsonReply::ok(json!({"result": "Successfully logged out"})))
             } else {

@@ -13,6 +13,9 @@ pub enum OAuthFailure {
     /// 401 `invalid_client`, with `WWW-Authenticate`.
     #[error("{0}")]
     InvalidClient(String),
+    /// 503 `temporarily_unavailable`: the store cannot be reached; the detail is logged.
+    #[error("{0}")]
+    Unavailable(String),
     /// 500 `server_error`; the detail is logged, not sent.
     #[error("{0}")]
     Server(String),
@@ -23,14 +26,17 @@ impl From<crate::oauth::AuthFailure> for OAuthFailure {
         match f {
             crate::oauth::AuthFailure::InvalidRequest(m) => OAuthFailure::InvalidRequest(m),
             crate::oauth::AuthFailure::InvalidClient(m) => OAuthFailure::InvalidClient(m),
-            crate::oauth::AuthFailure::Store(e) => OAuthFailure::Server(e.to_string()),
+            crate::oauth::AuthFailure::Store(e) => EngineError::store(e).into(),
         }
     }
 }
 
 impl From<EngineError> for OAuthFailure {
     fn from(e: EngineError) -> Self {
-        OAuthFailure::Server(e.to_string())
+        match e {
+            EngineError::Unavailable(m) => OAuthFailure::Unavailable(m),
+            e => OAuthFailure::Server(e.to_string()),
+        }
     }
 }
 
@@ -51,6 +57,14 @@ pub fn oauth_reply(f: &OAuthFailure) -> HttpReply {
             tracing::error!(%detail, "oauth request failed");
             (500, "server_error", "the request failed".to_owned())
         }
+        OAuthFailure::Unavailable(detail) => {
+            tracing::warn!(%detail, "store unavailable");
+            (
+                503,
+                "temporarily_unavailable",
+                "the service is unavailable; retry later".to_owned(),
+            )
+        }
     };
     let mut reply = HttpReply::json(
         status,
@@ -63,4 +77,18 @@ pub fn oauth_reply(f: &OAuthFailure) -> HttpReply {
             .push(("www-authenticate", "Basic realm=\"sts\"".into()));
     }
     reply
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_store_is_a_503_temporarily_unavailable() {
+        let down = crate::store::StoreError::Unavailable("db down".into());
+        let reply = oauth_reply(&crate::oauth::AuthFailure::Store(down).into());
+        assert_eq!(reply.status, 503);
+        assert!(reply.body.contains("temporarily_unavailable"), "{}", reply.body);
+        assert!(!reply.body.contains("db down"));
+    }
 }

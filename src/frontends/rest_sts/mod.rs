@@ -7,7 +7,8 @@ use serde_json::{Map, Value, json};
 use crate::config::RestCaller;
 use crate::engine::custom::{CustomInput, CustomOutput, without_secrets};
 use crate::engine::{
-    Authenticated, Canceller, Credential, IssueRequest, KeyType, Principal, ProofCertificate,
+    Authenticated, Canceller, Credential, EngineError, IssueRequest, KeyType, Principal,
+    ProofCertificate,
     TokenTarget,
 };
 use crate::instance::TokenType;
@@ -40,10 +41,11 @@ pub fn handle(state: &Context, req: &Request) -> Outcome {
         Ok((reply, pending)) => Outcome {
             reply,
             pending: pending.map(|d| {
-                let lost: Fallback = Box::new(|| {
-                    json_reply(&JsonFailure::Internal(
-                        "the issued token could not be stored".into(),
-                    ))
+                let lost: Fallback = Box::new(|e| {
+                    json_reply(&match EngineError::store(e) {
+                        EngineError::Unavailable(m) => JsonFailure::Engine(EngineError::Unavailable(m)),
+                        _ => JsonFailure::Internal("the issued token could not be stored".into()),
+                    })
                 });
                 (d, lost)
             }),

@@ -52,7 +52,8 @@ pub fn soap_fault(f: &SoapFailure) -> (u16, FaultCode, String) {
         other => other.to_string(),
     };
     let (status, code) = match f {
-        SoapFailure::Engine(EngineError::Busy(_)) | SoapFailure::Busy => (503, C::RequestFailed),
+        SoapFailure::Engine(EngineError::Busy(_) | EngineError::Unavailable(_))
+        | SoapFailure::Busy => (503, C::RequestFailed),
         SoapFailure::Soap(SoapError::VersionMismatch) => (500, C::VersionMismatch),
         SoapFailure::Soap(SoapError::MustUnderstand(..)) => (500, C::MustUnderstand),
         SoapFailure::Soap(SoapError::OnlyAnonymous(_)) => (500, C::OnlyAnonymousAddressSupported),
@@ -84,7 +85,7 @@ pub fn soap_fault(f: &SoapFailure) -> (u16, FaultCode, String) {
                 EngineError::Lifetime(_) => C::InvalidTimeRange,
                 EngineError::Audience(_) => C::InvalidScope,
                 EngineError::Internal(_) => C::RequestFailed,
-                EngineError::Busy(_) => C::RequestFailed,
+                EngineError::Busy(_) | EngineError::Unavailable(_) => C::RequestFailed,
                 EngineError::NotPersisting(_) => C::BadRequest,
                 // The STS could not complete the request; what failed is in the reason.
                 EngineError::Plugin(_) => C::RequestFailed,
@@ -108,6 +109,8 @@ pub(super) fn fault_reply(
         failure
     {
         tracing::error!(instance = subpath, %detail, "request failed");
+    } else if let SoapFailure::Engine(EngineError::Unavailable(detail)) = failure {
+        tracing::warn!(instance = subpath, %detail, "store unavailable");
     } else {
         // Debug formatting escapes control characters: client text cannot forge log lines.
         tracing::info!(instance = subpath, ?code, ?reason, "fault");
@@ -195,5 +198,14 @@ mod tests {
         assert!(failed.body.contains("The specified request failed"));
         assert!(!failed.body.contains("a secret detail"));
         assert_eq!(shed(&Refused::Busy, &HeaderMap::new()).status, 503);
+    }
+
+    #[test]
+    fn an_unreachable_store_is_a_503_request_failed_without_its_detail() {
+        let down = crate::store::StoreError::Unavailable("connect 10.0.0.9:5432 refused".into());
+        let f = SoapFailure::Engine(EngineError::store(down));
+        let (status, code, reason) = soap_fault(&f);
+        assert_eq!((status, code), (503, FaultCode::RequestFailed));
+        assert!(!reason.contains("10.0.0.9"), "{reason}");
     }
 }

@@ -122,10 +122,11 @@ fn respond(state: &Context, subpath: &str, http: &SoapHttp, body: &[u8]) -> Outc
             let version = ok.version;
             let pending = ok.durable.map(|d| {
                 let subpath = subpath.to_owned();
-                let lost: Fallback = Box::new(move || {
-                    let lost = SoapFailure::Engine(EngineError::Internal(
-                        "storing the issued token failed".into(),
-                    ));
+                let lost: Fallback = Box::new(move |e| {
+                    let lost = SoapFailure::Engine(match EngineError::store(e) {
+                        EngineError::Unavailable(m) => EngineError::Unavailable(m),
+                        _ => EngineError::Internal("storing the issued token failed".into()),
+                    });
                     fault_reply(version, &subpath, &lost, None)
                 });
                 (d, lost)
