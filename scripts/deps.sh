@@ -6,7 +6,8 @@ mode=${1:-build}
 cd "$(dirname "$0")/.."
 
 build_pkgs=(pkg-config libxml2-dev libxmlsec1-dev libxmlsec1-openssl libssl-dev libclang-dev)
-test_pkgs=(xmlsec1 python3 python3-pip nodejs npm)
+# postgresql: the throwaway servers of the store tests (store::testpg runs its initdb and pg_ctl).
+test_pkgs=(xmlsec1 python3 python3-pip nodejs npm postgresql)
 
 missing=()
 want=("${build_pkgs[@]}")

@@ -4,6 +4,8 @@
 
 pub mod filter;
 mod sqlite;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testpg;
 
 use std::sync::Arc;
 
