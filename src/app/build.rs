@@ -87,7 +87,9 @@ pub fn build_state_with(
     };
     let base_url = cfg.base_url();
     let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000_000));
-    let store = store::open(&cfg.store_url())?;
+    let store_url = cfg.store_url();
+    let shared = store::is_shared(&store_url);
+    let store = store::open(&store_url)?;
     let publisher =
         publisher(cfg, &store, keys, clock.clone(), plugins)?.watch_keys(&cfg.data_dir, key_stamp);
     let clients_store: Arc<dyn store::ClientStore> = store.clone();
@@ -107,9 +109,16 @@ pub fn build_state_with(
         lockout: secs(cfg.lockout_duration_secs),
         max_entries: cfg.lockout_max_entries,
     });
+    let replay: Arc<dyn store::replay::ReplayStore> = store.clone();
+    let mut engine =
+        engine::Engine::new(clock, users.clone(), freshness, sessions, throttle, store)
+            .over_tls(base_url.starts_with("https://"));
+    if shared {
+        // A value accepted on one node must be a replay on every other.
+        engine = engine.with_replay_cache(Box::new(engine::StoreReplayCache::new(replay)));
+    }
     let ctx = Context {
-        engine: engine::Engine::new(clock, users.clone(), freshness, sessions, throttle, store)
-            .over_tls(base_url.starts_with("https://")),
+        engine,
         users,
         cookie_name: cfg.session_cookie_name.clone(),
         publisher,

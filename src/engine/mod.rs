@@ -28,7 +28,7 @@ pub use error::{AuthFailure, EngineError};
 pub use possession::PossessionProof;
 pub use possession::{ProvenChain, require_possession};
 pub use principal::{Authenticated, Principal, PrincipalSource};
-pub use replay::{NonceCache, ReplayCache};
+pub use replay::{NonceCache, ReplayCache, StoreReplayCache};
 pub use request::*;
 
 use std::sync::Arc;
@@ -105,7 +105,8 @@ impl Engine {
     }
 
     /// Removes expired tokens in batches of `batch`, until none is left; returns how many.
-    /// Each batch is its own short transaction, so issuing is never blocked for long.
+    /// Each batch is its own short transaction, so issuing is never blocked for long. Expired
+    /// replay-cache records go too (not counted).
     pub fn reap_tokens(&self, batch: usize) -> Result<usize, EngineError> {
         let mut total = 0;
         loop {
@@ -115,6 +116,9 @@ impl Engine {
                 .map_err(EngineError::store)?;
             total += n;
             if n < batch {
+                self.nonces
+                    .reap(self.clock.now())
+                    .map_err(EngineError::store)?;
                 return Ok(total);
             }
             std::thread::yield_now();

@@ -3,6 +3,7 @@
 //! module knows SQL. `conformance` (built for tests) is the suite every backend must pass.
 
 pub mod filter;
+pub mod replay;
 mod sqlite;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testpg;
@@ -238,8 +239,14 @@ pub trait ClientStore: Send + Sync {
 }
 
 /// Everything a backend provides.
-pub trait Store: SessionStore + TokenStore + InstanceStore + ClientStore {}
-impl<T: SessionStore + TokenStore + InstanceStore + ClientStore> Store for T {}
+pub trait Store:
+    SessionStore + TokenStore + InstanceStore + ClientStore + replay::ReplayStore
+{
+}
+impl<T: SessionStore + TokenStore + InstanceStore + ClientStore + replay::ReplayStore> Store
+    for T
+{
+}
 
 /// Opens the store a URL names.
 pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
@@ -247,6 +254,12 @@ pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
         return Ok(Arc::new(sqlite::SqliteStore::open(path)?));
     }
     Err(StoreError::Url(url.to_owned()))
+}
+
+/// Whether `url` names a store that several nodes may share: the state each node would keep
+/// in memory (replay caches, lockout counters, users) must then live in the store.
+pub fn is_shared(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// The behaviour every backend must show; run by each backend's tests.

@@ -114,7 +114,12 @@ impl Engine {
         replay: &str,
         full: &str,
     ) -> Result<(), EngineError> {
-        match self.nonces.insert(key, until, self.clock.now()) {
+        // A store failure refuses the value: it may have been accepted elsewhere.
+        match self
+            .nonces
+            .insert(key, until, self.clock.now())
+            .map_err(EngineError::store)?
+        {
             Insert::Fresh => Ok(()),
             Insert::Replay => Err(EngineError::Replay(replay.into())),
             Insert::Full => Err(EngineError::Busy(full.into())),

@@ -1,5 +1,7 @@
 //! Another issuer's id_token (`OPENIDCONNECT` input): one of the instance's trusted issuers,
-//! its algorithms and keys only, `aud`, `exp`, `nbf` and `iat` with the configured skew.
+//! its algorithms and keys only, `aud`, `exp`, `nbf` and `iat` with the configured skew, and
+//! a `jti` once (per issuer, until `exp`). A token without `jti` cannot be told apart from
+//! its legitimate re-presentation, so it is accepted until it expires, as OpenAM does.
 
 use super::super::check::rules::{Outside, TimeWindow, audience_matches, jwt_audiences};
 use super::super::{AuthFailure, Engine, EngineError, ResolvedInstance};
@@ -73,6 +75,23 @@ impl Engine {
             .and_then(serde_json::Value::as_str)
             .filter(|n| !n.is_empty() && n.len() <= 256)
             .ok_or_else(|| fail(&format!("no usable `{}` claim", trust.principal_claim)))?;
-        self.known_principal(instance, name, PrincipalSource::FederatedToken, fail)
+        let jti = match claims.get("jti") {
+            None => None,
+            Some(serde_json::Value::String(j)) => Some(j),
+            Some(_) => return Err(fail("the jti claim is not a string")),
+        };
+        let principal =
+            self.known_principal(instance, name, PrincipalSource::FederatedToken, fail)?;
+        if let Some(jti) = jti {
+            let key = format!("jwt\u{0}{}\u{0}{jti}", trust.issuer);
+            let until = chrono::DateTime::from_timestamp(exp, 0).unwrap_or(now);
+            self.remember(
+                key.as_bytes(),
+                until + self.freshness.max_skew,
+                "id_token: this token (jti) was already used",
+                "too many recent id_tokens; retry later",
+            )?;
+        }
+        Ok(principal)
     }
 }

@@ -4,6 +4,8 @@
 //! synced commit (`synchronous=FULL`). A durable commit costs ~0.2-0.3 ms here, so one per
 //! token would cap Issue below the signing rate; shared, it does not.
 
+mod replay;
+
 use std::sync::Mutex;
 use std::sync::mpsc;
 
@@ -20,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/002_tokens.sql"),
     include_str!("../../../migrations/sqlite/003_instances.sql"),
     include_str!("../../../migrations/sqlite/004_clients.sql"),
+    include_str!("../../../migrations/sqlite/005_replay.sql"),
 ];
 
 /// Inserts joining one commit, at most.
@@ -586,6 +589,9 @@ mod tests {
         let path = dir.path().join("sts.db");
         let path = path.to_str().unwrap();
         super::super::conformance(&SqliteStore::open(path).unwrap());
+        let s = SqliteStore::open(path).unwrap();
+        crate::store::replay::conformance(&s);
+        drop(s);
         let s = SqliteStore::open(path).unwrap();
         let rec = SessionRecord {
             handle: [7; 32],
