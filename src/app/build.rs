@@ -75,9 +75,6 @@ pub fn build_state_with(
     plugins: plugin::Plugins,
 ) -> Result<AppState, StartError> {
     let plugins = Arc::new(http_plugins(cfg, plugins)?);
-    // Stamped before reading, so that a change made while the keys load is picked up.
-    let key_stamp = keyring::stamp(&cfg.data_dir);
-    let keys = datadir::load_keys(&cfg.data_dir)?;
     let users = Arc::new(identity::FileUserStore::open(
         &cfg.data_dir.join("users.json"),
     )?);
@@ -90,8 +87,18 @@ pub fn build_state_with(
     let store_url = cfg.store_url();
     let shared = store::is_shared(&store_url);
     let store = store::open(&store_url)?;
-    let publisher =
-        publisher(cfg, &store, keys, clock.clone(), plugins)?.watch_keys(&cfg.data_dir, key_stamp);
+    let master_key = datadir::store_keys::load_master_key(cfg.master_key_file.as_deref())?;
+    // From keys/ or, in a cluster, the store; stamped before reading, so that a change made
+    // while the keys load is picked up.
+    let keys = datadir::store_keys::open_key_source(
+        &cfg.data_dir,
+        store.clone(),
+        shared,
+        master_key,
+        clock.now(),
+    )?;
+    let publisher = publisher(cfg, &store, keys.keys, clock.clone(), plugins)?
+        .watch_keys(keys.source, keys.stamp);
     let clients_store: Arc<dyn store::ClientStore> = store.clone();
     let clock_ms = clock.clone();
     let sessions = identity::sessions::Sessions::new(

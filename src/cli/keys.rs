@@ -1,4 +1,6 @@
-//! `sts keys`: list, rotate and import keys under `keys/`.
+//! `sts keys`: list, create, rotate and import keys: under `keys/` on a single SQLite node,
+//! in the store (private keys wrapped with the master key) when it is shared or already
+//! holds keys (see `datadir::store_keys`).
 
 use std::path::PathBuf;
 
@@ -6,14 +8,23 @@ use clap::Subcommand;
 
 use super::AnyError;
 use crate::config::Config;
+use crate::crypto::KeyKind;
+use crate::datadir::store_keys;
 
 #[derive(Subcommand)]
 pub(super) enum KeysCommand {
     /// List key pairs and certificates: alias, kind, role, certificate SHA-256 fingerprint.
     List,
-    /// Replace a key pair with a new one of the same kind. Its old certificate is kept as
-    /// `<alias>.previous.crt.pem`: tokens it signed still validate and its JWK stays
-    /// published until the next rotation.
+    /// Create a new key pair (a self-signed certificate) under a free ALIAS.
+    Create {
+        alias: String,
+        /// rsa (2048 bits) or ec (P-256).
+        #[arg(long, default_value = "rsa", value_parser = parse_kind)]
+        kind: KeyKind,
+    },
+    /// Replace a key pair with a new one of the same kind. Its old certificate is kept as the
+    /// previous one (`<alias>.previous.crt.pem`, or in the store): tokens it signed still
+    /// validate and its JWK stays published until the next rotation.
     Rotate { alias: String },
     /// Add a relying party's certificate (PEM) under ALIAS, to encrypt assertions to it
     /// (`saml2-encryption-key-alias`).
@@ -24,6 +35,14 @@ pub(super) enum KeysCommand {
         #[command(subcommand)]
         command: MasterKeyCommand,
     },
+}
+
+fn parse_kind(s: &str) -> Result<KeyKind, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "rsa" => Ok(KeyKind::Rsa),
+        "ec" => Ok(KeyKind::Ec),
+        _ => Err(format!("`{s}`: expected rsa or ec")),
+    }
 }
 
 #[derive(Subcommand)]
@@ -65,6 +84,76 @@ fn master_key(command: MasterKeyCommand) -> Result<(), AnyError> {
 }
 
 pub(super) fn keys(cfg: &Config, command: KeysCommand) -> Result<(), AnyError> {
+    if let KeysCommand::MasterKey { command } = command {
+        return master_key(command);
+    }
+    let url = cfg.store_url();
+    let store = crate::store::open(&url)?;
+    if store_keys::keys_in_store(store.as_ref(), crate::store::is_shared(&url))? {
+        return in_store(cfg, store.as_ref(), command);
+    }
+    in_files(cfg, command)
+}
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    crate::clock::Clock::now(&crate::clock::SystemClock)
+}
+
+fn master(cfg: &Config) -> Result<std::sync::Arc<crate::crypto::MasterKey>, AnyError> {
+    store_keys::load_master_key(cfg.master_key_file.as_deref())?.ok_or_else(|| {
+        "the store keeps private keys wrapped with the master key: set STS_MASTER_KEY_FILE \
+         (or master_key_file) to the file every node shares"
+            .into()
+    })
+}
+
+fn in_store(
+    cfg: &Config,
+    store: &dyn crate::store::Store,
+    command: KeysCommand,
+) -> Result<(), AnyError> {
+    match command {
+        KeysCommand::List => {
+            for r in store.list_keys()? {
+                let cert = crate::crypto::Certificate::from_pem(&r.alias, &r.cert_pem)?;
+                let role = match (&r.wrapped_key, &r.previous_cert_pem) {
+                    (Some(_), Some(_)) => "key pair (rotated)",
+                    (Some(_), None) => "key pair",
+                    (None, _) => "certificate",
+                };
+                say!(
+                    "{}\t{:?}\t{role}\t{}",
+                    r.alias,
+                    cert.kind(),
+                    crate::crypto::fingerprint(cert.der())
+                );
+            }
+        }
+        KeysCommand::Create { alias, kind } => {
+            if !store_keys::create_pair(store, &*master(cfg)?, &alias, kind, now())? {
+                return Err(format!("the alias `{alias}` is taken").into());
+            }
+            say!("created {alias} ({kind:?}) in the store");
+        }
+        KeysCommand::Rotate { alias } => {
+            let kind = store_keys::rotate(store, &*master(cfg)?, &alias, now())?;
+            say!(
+                "rotated {alias} ({kind:?}) in the store; every node uses it within its poll \
+                 interval, and the previous certificate still validates"
+            );
+        }
+        KeysCommand::Import { alias, certificate } => {
+            let pem = std::fs::read(&certificate)
+                .map_err(|e| format!("{}: {e}", certificate.display()))?;
+            store_keys::import_certificate(store, &alias, &pem, now())?;
+            say!("imported {alias} into the store");
+        }
+        KeysCommand::MasterKey { command } => return master_key(command),
+    }
+    Ok(())
+}
+
+fn in_files(cfg: &Config, command: KeysCommand) -> Result<(), AnyError> {
     use crate::keyring::Keyring;
     match command {
         KeysCommand::List => {
@@ -87,23 +176,32 @@ pub(super) fn keys(cfg: &Config, command: KeysCommand) -> Result<(), AnyError> {
                 );
             }
         }
+        KeysCommand::Create { alias, kind } => {
+            crate::keyring::check_alias(&alias)?;
+            if cfg
+                .data_dir
+                .join("keys")
+                .join(format!("{alias}.crt.pem"))
+                .exists()
+            {
+                return Err(format!("the alias `{alias}` is taken").into());
+            }
+            crate::keyring::create_pair(&cfg.data_dir, &alias, kind, now())?;
+            say!("created {alias} ({kind:?}) as keys/{alias}.key.pem and keys/{alias}.crt.pem");
+        }
         KeysCommand::Rotate { alias } => {
-            let kind = crate::keyring::rotate(
-                &cfg.data_dir,
-                &alias,
-                crate::clock::Clock::now(&crate::clock::SystemClock),
-            )?;
+            let kind = crate::keyring::rotate(&cfg.data_dir, &alias, now())?;
             say!(
                 "rotated {alias} ({kind:?}); the previous certificate is keys/{alias}.previous.crt.pem"
             );
         }
-        KeysCommand::MasterKey { command } => return master_key(command),
         KeysCommand::Import { alias, certificate } => {
             let pem = std::fs::read(&certificate)
                 .map_err(|e| format!("{}: {e}", certificate.display()))?;
             crate::keyring::import_certificate(&cfg.data_dir, &alias, &pem)?;
             say!("imported {alias} as keys/{alias}.crt.pem");
         }
+        KeysCommand::MasterKey { command } => return master_key(command),
     }
     Ok(())
 }

@@ -8,8 +8,11 @@
 //! <data-dir>/instances/soap/*.json     SOAP STS instances, OpenAM `instance_state` JSON
 //! <data-dir>/instances/rest/*.json     REST STS instances, the same
 //! ```
+//!
+//! With a shared store (PostgreSQL) the keys live in the store instead ([`store_keys`]).
 
 mod bootstrap;
+pub mod store_keys;
 
 use std::path::{Path, PathBuf};
 
@@ -40,6 +43,12 @@ pub enum DataDirError {
     Identity(#[from] crate::identity::IdentityError),
     #[error(transparent)]
     Keyring(#[from] crate::keyring::KeyringError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    MasterKey(#[from] crate::crypto::WrapError),
+    #[error("keys: {0}")]
+    Keys(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {

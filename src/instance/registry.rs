@@ -57,10 +57,10 @@ struct FileInstance {
 /// Instance files by id, with their resolved instances.
 type Files = Arc<HashMap<String, (FileInstance, Arc<Instance>)>>;
 
-/// The keys folder a publisher re-reads when it changes, with the stamp last loaded.
-struct KeySource {
-    dir: PathBuf,
-    stamp: Mutex<crate::keyring::KeyStamp>,
+/// Where a publisher re-reads its keys when they change, with the stamp last loaded.
+struct KeyWatch {
+    source: Box<dyn crate::keyring::KeySource>,
+    stamp: Mutex<Option<crate::keyring::KeyStamp>>,
 }
 
 /// The instances of this node, swapped as a whole on change so that readers never wait on a
@@ -70,7 +70,7 @@ type Map = Arc<HashMap<String, Arc<Instance>>>;
 pub struct Publisher {
     store: Arc<dyn InstanceStore>,
     keys: RwLock<Arc<Keyring>>,
-    key_source: Option<KeySource>,
+    key_source: Option<KeyWatch>,
     default_keys: DefaultKeys,
     /// Custom token plug-ins instances may name.
     plugins: Arc<Plugins>,
@@ -165,20 +165,27 @@ impl Publisher {
         Ok(p)
     }
 
-    /// Watches the data directory's `keys/`: [`Publisher::refresh`] then reloads the keyring
-    /// when a file there changes (`sts keys rotate`, a new relying party certificate) and
-    /// resolves every instance again with it.
-    /// `stamp` is [`crate::keyring::stamp`] taken before the keys in use were read.
+    /// Watches the keys' source (the data directory's `keys/`, or the store in a cluster):
+    /// [`Publisher::refresh`] then reloads the keyring when its stamp changes (`sts keys
+    /// rotate`, a new relying party certificate) and resolves every instance again with it.
+    /// `stamp` is the source's stamp taken before the keys in use were read.
     pub fn watch_keys(
         mut self,
-        data_dir: &std::path::Path,
-        stamp: crate::keyring::KeyStamp,
+        source: Box<dyn crate::keyring::KeySource>,
+        stamp: Option<crate::keyring::KeyStamp>,
     ) -> Publisher {
-        self.key_source = Some(KeySource {
-            dir: data_dir.to_owned(),
+        self.key_source = Some(KeyWatch {
+            source,
             stamp: Mutex::new(stamp),
         });
         self
+    }
+
+    /// Reads the keys again now, whatever their stamp says, and resolves every instance with
+    /// them: the entry point for a change notice (the `keys` topic of the store's change feed).
+    /// True if new keys are in use.
+    pub fn reload_keys(&self) -> Result<bool, StoreError> {
+        self.refresh_with(true)
     }
 
     fn keys(&self) -> Arc<Keyring> {
@@ -205,25 +212,25 @@ impl Publisher {
             .clone()
     }
 
-    /// Reloads the keyring if `keys/` changed; true if the new keys are in use. A keyring
-    /// that does not load, or that an instance file cannot be served with, is refused as a
-    /// whole (logged) and the old keys stay; the next change is tried again.
-    fn refresh_keys(&self) -> bool {
-        let Some(source) = &self.key_source else {
+    /// Reloads the keyring if its source changed (or `force`); true if the new keys are in
+    /// use. A keyring that does not load, or that an instance file cannot be served with, is
+    /// refused as a whole (logged) and the old keys stay; the next change is tried again.
+    fn refresh_keys(&self, force: bool) -> bool {
+        let Some(watch) = &self.key_source else {
             return false;
         };
-        let mut last = source
+        let mut last = watch
             .stamp
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = crate::keyring::stamp(&source.dir);
-        if *last == now {
+        let now = watch.source.stamp();
+        if !force && (now.is_none() || *last == now) {
             return false;
         }
-        let keys = match Keyring::load(&source.dir) {
+        let keys = match watch.source.load() {
             Ok(k) => k,
             Err(e) => {
-                tracing::error!(error = %e, "keys/ changed but does not load; the previous keys stay in use");
+                tracing::error!(error = %e, "the keys changed but do not load; the previous keys stay in use");
                 return false;
             }
         };
@@ -240,7 +247,7 @@ impl Publisher {
                     files.insert(id.clone(), (file, Arc::new(i)));
                 }
                 Err(p) => {
-                    tracing::error!(file = %file.path.display(), problems = %p.join("; "), "keys/ changed but this instance file cannot be served with the new keys; the previous keys stay in use");
+                    tracing::error!(file = %file.path.display(), problems = %p.join("; "), "the keys changed but this instance file cannot be served with the new keys; the previous keys stay in use");
                     return false;
                 }
             }
@@ -280,7 +287,11 @@ impl Publisher {
 
     /// Reloads the stored instances if any changed since the last load; true if it did.
     pub fn refresh(&self) -> Result<bool, StoreError> {
-        let rekeyed = self.refresh_keys();
+        self.refresh_with(false)
+    }
+
+    fn refresh_with(&self, force_keys: bool) -> Result<bool, StoreError> {
+        let rekeyed = self.refresh_keys(force_keys);
         let mut generation = self
             .generation
             .lock()

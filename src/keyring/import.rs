@@ -6,11 +6,9 @@ use crate::crypto::Certificate;
 
 use super::{CERT_SUFFIX, KeyringError, invalid, io};
 
-/// Adds a relying party's certificate as `keys/<alias>.crt.pem`. Refuses an alias that is
-/// not a plain file name or is taken, and anything but one PEM certificate.
-pub fn import_certificate(dir: &Path, alias: &str, pem: &[u8]) -> Result<(), KeyringError> {
-    let keys_dir = dir.join("keys");
-    let path = keys_dir.join(format!("{alias}{CERT_SUFFIX}"));
+/// Refuses an alias that is not a plain file name (letters, digits, `-_.`, not starting with
+/// a dot) or ends in `.previous`: aliases name files under `keys/` and rows of the store alike.
+pub fn check_alias(alias: &str) -> Result<(), String> {
     if alias.is_empty()
         || alias.ends_with(".previous")
         || alias.starts_with('.')
@@ -18,13 +16,19 @@ pub fn import_certificate(dir: &Path, alias: &str, pem: &[u8]) -> Result<(), Key
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
-        return Err(invalid(
-            &path,
-            format!(
-                "`{alias}` is not a usable alias (letters, digits, - _ . ; not ending in .previous)"
-            ),
+        return Err(format!(
+            "`{alias}` is not a usable alias (letters, digits, - _ . ; not ending in .previous)"
         ));
     }
+    Ok(())
+}
+
+/// Adds a relying party's certificate as `keys/<alias>.crt.pem`. Refuses an alias that is
+/// not a plain file name or is taken, and anything but one PEM certificate.
+pub fn import_certificate(dir: &Path, alias: &str, pem: &[u8]) -> Result<(), KeyringError> {
+    let keys_dir = dir.join("keys");
+    let path = keys_dir.join(format!("{alias}{CERT_SUFFIX}"));
+    check_alias(alias).map_err(|m| invalid(&path, m))?;
     if path.exists() {
         return Err(invalid(&path, format!("the alias `{alias}` is taken")));
     }

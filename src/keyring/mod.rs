@@ -9,6 +9,10 @@
 //! The previous certificate of a rotated pair is kept so that tokens signed before the
 //! rotation still validate and relying parties that cached the JWK set still find the old
 //! `kid`; its private key is not kept.
+//!
+//! A keyring is built from [`Entry`] values with the same checks wherever they come from: this
+//! folder ([`DirSource`]) or, in a cluster, the store (`datadir::store_keys`, above the store's
+//! layer). A [`KeySource`] says where, and stamps its content so that changes are noticed.
 
 mod import;
 mod load;
@@ -20,7 +24,8 @@ use std::sync::Arc;
 
 use crate::crypto::{Certificate, SigningKey};
 
-pub use import::import_certificate;
+pub use import::{check_alias, import_certificate};
+pub use load::{Entry, read_dir_entries};
 pub use rotate::{create_pair, rotate};
 
 const KEY_SUFFIX: &str = ".key.pem";
@@ -39,6 +44,11 @@ pub enum KeyringError {
     Crypto(#[from] openssl::error::ErrorStack),
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error("{origin}: {message}")]
+    Entry { origin: String, message: String },
+    /// The keys' source (the store) could not be read or changed.
+    #[error("{0}")]
+    Source(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyringError + '_ {
@@ -64,10 +74,30 @@ pub struct Keyring {
     pub certificates: HashMap<String, Arc<Certificate>>,
 }
 
-/// Names, sizes and modification times of the files under `keys/`.
-pub type KeyStamp = Vec<(String, u64, Option<std::time::SystemTime>)>;
+/// What a [`KeySource`] stamps its content with: when it changes, the keyring is read again.
+pub type KeyStamp = Vec<String>;
 
-/// The [`KeyStamp`] of `dir`: when it changes, the keyring is read again.
+/// Where a node's keys are read from.
+pub trait KeySource: Send + Sync {
+    /// Changes whenever the keys do; None when it cannot be read now (tried again later).
+    fn stamp(&self) -> Option<KeyStamp>;
+    fn load(&self) -> Result<Keyring, KeyringError>;
+}
+
+/// The data directory's `keys/` folder.
+pub struct DirSource(pub PathBuf);
+
+impl KeySource for DirSource {
+    fn stamp(&self) -> Option<KeyStamp> {
+        Some(stamp(&self.0))
+    }
+
+    fn load(&self) -> Result<Keyring, KeyringError> {
+        Keyring::load(&self.0)
+    }
+}
+
+/// Names, sizes and modification times of the files under `keys/`.
 pub fn stamp(dir: &Path) -> KeyStamp {
     let mut out: Vec<_> = std::fs::read_dir(dir.join("keys"))
         .into_iter()
@@ -75,10 +105,11 @@ pub fn stamp(dir: &Path) -> KeyStamp {
         .filter_map(Result::ok)
         .filter_map(|e| {
             let meta = e.metadata().ok()?;
-            Some((
-                e.file_name().to_string_lossy().into_owned(),
+            Some(format!(
+                "{}\t{}\t{:?}",
+                e.file_name().to_string_lossy(),
                 meta.len(),
-                meta.modified().ok(),
+                meta.modified().ok()
             ))
         })
         .collect();

@@ -4,6 +4,7 @@
 
 pub mod filter;
 pub mod replay;
+pub mod keys;
 mod sqlite;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testpg;
@@ -11,6 +12,7 @@ pub mod testpg;
 use std::sync::Arc;
 
 pub use filter::Filter;
+pub use keys::{KeyRecord, KeyStore};
 
 /// Store failures.
 #[derive(Debug, thiserror::Error)]
@@ -240,11 +242,12 @@ pub trait ClientStore: Send + Sync {
 
 /// Everything a backend provides.
 pub trait Store:
-    SessionStore + TokenStore + InstanceStore + ClientStore + replay::ReplayStore
+    SessionStore + TokenStore + InstanceStore + ClientStore + replay::ReplayStore + KeyStore
 {
 }
-impl<T: SessionStore + TokenStore + InstanceStore + ClientStore + replay::ReplayStore> Store
-    for T
+impl<
+    T: SessionStore + TokenStore + InstanceStore + ClientStore + replay::ReplayStore + KeyStore,
+> Store for T
 {
 }
 

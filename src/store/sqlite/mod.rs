@@ -5,6 +5,7 @@
 //! token would cap Issue below the signing rate; shared, it does not.
 
 mod replay;
+mod keys;
 
 use std::sync::Mutex;
 use std::sync::mpsc;
@@ -23,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/003_instances.sql"),
     include_str!("../../../migrations/sqlite/004_clients.sql"),
     include_str!("../../../migrations/sqlite/005_replay.sql"),
+    include_str!("../../../migrations/sqlite/006_keys.sql"),
 ];
 
 /// Inserts joining one commit, at most.
@@ -589,6 +591,7 @@ mod tests {
         let path = dir.path().join("sts.db");
         let path = path.to_str().unwrap();
         super::super::conformance(&SqliteStore::open(path).unwrap());
+        crate::store::keys::conformance(&SqliteStore::open(path).unwrap());
         let s = SqliteStore::open(path).unwrap();
         crate::store::replay::conformance(&s);
         drop(s);

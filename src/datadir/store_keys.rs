@@ -1,0 +1,299 @@
+//! Keys kept in the store, for a cluster: every node signs with the same keys, and `sts keys
+//! rotate` on one node reaches all of them through the store. Private keys are wrapped with
+//! the master key (`STS_MASTER_KEY_FILE`) before they reach the store, bound to their alias.
+//!
+//! Which source a node uses ([`open_key_source`]): the store when it already holds keys, or
+//! when it is shared (`store::is_shared`: PostgreSQL); then an empty store is seeded from this node's `keys/` (or
+//! with new default keys), once, by the first node to start. A single SQLite node keeps its
+//! keys as files under `keys/`, as before.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::{DEFAULT_EC_KEY, DEFAULT_KEY, DataDirError};
+use crate::crypto::{Certificate, KeyKind, MasterKey, new_key_pair};
+use crate::keyring::{DirSource, Entry, KeySource, KeyStamp, Keyring, KeyringError};
+use crate::secret::Secret;
+use crate::store::{KeyRecord, KeyStore};
+
+/// What binds a wrapped private key to its alias: a blob copied to another alias does not
+/// unwrap.
+fn aad(alias: &str) -> Vec<u8> {
+    [&b"sts/keys/"[..], alias.as_bytes()].concat()
+}
+
+fn new_rev() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn no_master_key() -> DataDirError {
+    DataDirError::Keys(
+        "the store holds private keys wrapped with a master key, and this node has none: set \
+         STS_MASTER_KEY_FILE (or master_key_file) to the master key file every node shares"
+            .into(),
+    )
+}
+
+/// Whether `sts keys` and the server keep keys in the store rather than in `keys/`.
+pub fn keys_in_store(store: &dyn KeyStore, shared: bool) -> Result<bool, DataDirError> {
+    Ok(shared || !store.key_revisions()?.is_empty())
+}
+
+/// Reads the master key file, if one is configured.
+pub fn load_master_key(path: Option<&Path>) -> Result<Option<Arc<MasterKey>>, DataDirError> {
+    Ok(match path {
+        Some(p) => Some(Arc::new(MasterKey::load(p)?)),
+        None => None,
+    })
+}
+
+/// The keys in the store, as a keyring source that notices changes made by any node.
+pub struct StoreKeys {
+    store: Arc<dyn KeyStore>,
+    master: Option<Arc<MasterKey>>,
+}
+
+impl StoreKeys {
+    pub fn new(store: Arc<dyn KeyStore>, master: Option<Arc<MasterKey>>) -> StoreKeys {
+        StoreKeys { store, master }
+    }
+
+    fn entry(&self, r: KeyRecord) -> Result<Entry, KeyringError> {
+        let key_pem = match &r.wrapped_key {
+            None => None,
+            Some(blob) => {
+                let master = self
+                    .master
+                    .as_ref()
+                    .ok_or_else(|| KeyringError::Source(no_master_key().to_string()))?;
+                Some(master.unwrap(blob, &aad(&r.alias)).map_err(|e| {
+                    KeyringError::Source(format!("store key `{}`: {e}", r.alias))
+                })?)
+            }
+        };
+        Ok(Entry {
+            origin: format!("store key `{}`", r.alias),
+            alias: r.alias,
+            cert_pem: r.cert_pem,
+            key_pem,
+            previous_cert_pem: r.previous_cert_pem,
+        })
+    }
+}
+
+impl KeySource for StoreKeys {
+    fn stamp(&self) -> Option<KeyStamp> {
+        match self.store.key_revisions() {
+            Ok(revs) => Some(
+                revs.into_iter()
+                    .map(|(alias, rev)| format!("{alias}\t{rev}"))
+                    .collect(),
+            ),
+            Err(e) => {
+                tracing::debug!(error = %e, "reading the keys' revisions failed; retried at the next poll");
+                None
+            }
+        }
+    }
+
+    fn load(&self) -> Result<Keyring, KeyringError> {
+        let rows = self
+            .store
+            .list_keys()
+            .map_err(|e| KeyringError::Source(format!("reading keys from the store: {e}")))?;
+        let entries = rows
+            .into_iter()
+            .map(|r| self.entry(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        Keyring::from_entries(entries)
+    }
+}
+
+/// A row for `alias` with `cert_pem`, and the private key wrapped when it is a pair.
+fn record(
+    alias: &str,
+    cert_pem: Vec<u8>,
+    key_pem: Option<&Secret<Vec<u8>>>,
+    previous_cert_pem: Option<Vec<u8>>,
+    master: Option<&MasterKey>,
+    now: DateTime<Utc>,
+) -> Result<KeyRecord, DataDirError> {
+    crate::keyring::check_alias(alias).map_err(DataDirError::Keys)?;
+    let cert = Certificate::from_pem(alias, &cert_pem)
+        .map_err(|e| DataDirError::Keys(format!("`{alias}`: {e}")))?;
+    let wrapped_key = match key_pem {
+        None => None,
+        Some(k) => Some(
+            master
+                .ok_or_else(no_master_key)?
+                .wrap(k.expose(), &aad(alias))?,
+        ),
+    };
+    Ok(KeyRecord {
+        alias: alias.to_owned(),
+        kind: cert.kind().name().to_owned(),
+        cert_pem,
+        wrapped_key,
+        previous_cert_pem,
+        rev: new_rev(),
+        updated_ms: now.timestamp_millis(),
+    })
+}
+
+/// Creates the key pair `alias` in the store; false when the alias is taken.
+pub fn create_pair(
+    store: &dyn KeyStore,
+    master: &MasterKey,
+    alias: &str,
+    kind: KeyKind,
+    now: DateTime<Utc>,
+) -> Result<bool, DataDirError> {
+    let (key_pem, cert_pem) = new_key_pair(alias, kind, now)?;
+    let key_pem = Secret::new(key_pem);
+    let rec = record(alias, cert_pem, Some(&key_pem), None, Some(master), now)?;
+    Ok(store.insert_key(&rec)?)
+}
+
+/// Replaces the key pair `alias` with a new one of the same kind, keeping its certificate as
+/// the previous one (tokens it signed still validate). Two rotations at once: one wins, the
+/// other fails and says so.
+pub fn rotate(
+    store: &dyn KeyStore,
+    master: &MasterKey,
+    alias: &str,
+    now: DateTime<Utc>,
+) -> Result<KeyKind, DataDirError> {
+    let old = store
+        .get_key(alias)?
+        .ok_or_else(|| DataDirError::Keys(format!("no key `{alias}` in the store")))?;
+    if old.wrapped_key.is_none() {
+        return Err(DataDirError::Keys(format!(
+            "`{alias}` is not a key pair (only a certificate); nothing to rotate"
+        )));
+    }
+    let kind = Certificate::from_pem(alias, &old.cert_pem)
+        .map_err(|e| DataDirError::Keys(format!("`{alias}`: {e}")))?
+        .kind();
+    let (key_pem, cert_pem) = new_key_pair(alias, kind, now)?;
+    let key_pem = Secret::new(key_pem);
+    let rec = record(
+        alias,
+        cert_pem,
+        Some(&key_pem),
+        Some(old.cert_pem),
+        Some(master),
+        now,
+    )?;
+    if !store.replace_key(&old.rev, &rec)? {
+        return Err(DataDirError::Keys(format!(
+            "`{alias}` changed in the store while it was being rotated; nothing written, run it again"
+        )));
+    }
+    Ok(kind)
+}
+
+/// Adds a relying party's certificate to the store under `alias`.
+pub fn import_certificate(
+    store: &dyn KeyStore,
+    alias: &str,
+    pem: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(), DataDirError> {
+    let rec = record(alias, pem.to_vec(), None, None, None, now)?;
+    if !store.insert_key(&rec)? {
+        return Err(DataDirError::Keys(format!("the alias `{alias}` is taken")));
+    }
+    Ok(())
+}
+
+/// Copies `keys/` into the store, alias by alias; an alias already there is left as it is
+/// (another node seeded it first). Returns how many were added.
+pub fn import_dir(
+    dir: &Path,
+    store: &dyn KeyStore,
+    master: &MasterKey,
+    now: DateTime<Utc>,
+) -> Result<usize, DataDirError> {
+    let entries = crate::keyring::read_dir_entries(dir)?;
+    // Checked as a whole first: a broken pair must not be half imported.
+    Keyring::from_entries(entries.clone())?;
+    let mut added = 0;
+    for e in entries {
+        let rec = record(
+            &e.alias,
+            e.cert_pem,
+            e.key_pem.as_ref(),
+            e.previous_cert_pem,
+            Some(master),
+            now,
+        )?;
+        if store.insert_key(&rec)? {
+            added += 1;
+        }
+    }
+    Ok(added)
+}
+
+/// The keys a node starts with, and where it re-reads them from.
+pub struct OpenedKeys {
+    pub keys: Keyring,
+    pub source: Box<dyn KeySource>,
+    /// The source's stamp, taken before `keys` were read.
+    pub stamp: Option<KeyStamp>,
+}
+
+/// Chooses the node's key source (see the module doc), seeding an empty shared store. A store
+/// that holds wrapped keys needs the master key: without it the node refuses to start.
+pub fn open_key_source(
+    dir: &Path,
+    store: Arc<dyn KeyStore>,
+    shared: bool,
+    master: Option<Arc<MasterKey>>,
+    now: DateTime<Utc>,
+) -> Result<OpenedKeys, DataDirError> {
+    let rows = store.list_keys()?;
+    if rows.is_empty() && !shared {
+        let source = DirSource(dir.to_owned());
+        let stamp = source.stamp();
+        return Ok(OpenedKeys {
+            keys: source.load()?,
+            source: Box::new(source),
+            stamp,
+        });
+    }
+    if rows.iter().any(|r| r.wrapped_key.is_some()) && master.is_none() {
+        return Err(no_master_key());
+    }
+    if rows.is_empty() {
+        let m = master.as_deref().ok_or_else(|| {
+            DataDirError::Keys(
+                "a shared store keeps the signing keys, wrapped with a master key: set \
+                 STS_MASTER_KEY_FILE (create the file once with `sts keys master-key generate \
+                 FILE` and give every node the same)"
+                    .into(),
+            )
+        })?;
+        let added = import_dir(dir, store.as_ref(), m, now)?;
+        if added > 0 {
+            tracing::info!(added, "copied keys/ into the empty store; the store's keys are used from now on");
+        } else {
+            create_pair(store.as_ref(), m, DEFAULT_KEY, KeyKind::Rsa, now)?;
+            create_pair(store.as_ref(), m, DEFAULT_EC_KEY, KeyKind::Ec, now)?;
+            tracing::info!("created the signing keys in the empty store");
+        }
+    }
+    let source = StoreKeys::new(store, master);
+    let stamp = source.stamp();
+    let keys = source.load()?;
+    Ok(OpenedKeys {
+        keys,
+        source: Box::new(source),
+        stamp,
+    })
+}
+
+#[cfg(test)]
+#[path = "store_keys_tests.rs"]
+mod tests;

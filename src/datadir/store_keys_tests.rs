@@ -1,0 +1,149 @@
+use std::sync::Arc;
+
+use super::*;
+use crate::store::Store;
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_700_000_000, 0).unwrap()
+}
+
+fn sqlite(dir: &Path) -> Arc<dyn Store> {
+    crate::store::open(&format!("sqlite://{}", dir.join("sts.db").display())).unwrap()
+}
+
+fn master() -> Option<Arc<MasterKey>> {
+    Some(Arc::new(MasterKey::generate().unwrap()))
+}
+
+#[test]
+fn a_single_sqlite_node_keeps_its_keys_in_files() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::keyring::create_pair(dir.path(), DEFAULT_KEY, KeyKind::Rsa, now()).unwrap();
+    let store = sqlite(dir.path());
+    let opened = open_key_source(dir.path(), store.clone(), false, None, now()).unwrap();
+    assert!(opened.keys.signing.contains_key(DEFAULT_KEY));
+    assert!(store.list_keys().unwrap().is_empty(), "nothing copied");
+    assert!(!keys_in_store(store.as_ref(), false).unwrap());
+    assert!(keys_in_store(store.as_ref(), true).unwrap());
+}
+
+#[test]
+fn a_shared_store_is_seeded_once_from_the_first_node_and_needs_the_master_key() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    crate::keyring::create_pair(a.path(), DEFAULT_KEY, KeyKind::Rsa, now()).unwrap();
+    crate::keyring::create_pair(b.path(), DEFAULT_KEY, KeyKind::Rsa, now()).unwrap();
+    let store = sqlite(a.path());
+
+    let err = open_key_source(a.path(), store.clone(), true, None, now())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("STS_MASTER_KEY_FILE"), "{err}");
+    assert!(store.list_keys().unwrap().is_empty());
+
+    let m = master();
+    let on_a = open_key_source(a.path(), store.clone(), true, m.clone(), now()).unwrap();
+    let files_a = Keyring::load(a.path()).unwrap();
+    assert_eq!(
+        on_a.keys.signing[DEFAULT_KEY].cert_pem(),
+        files_a.signing[DEFAULT_KEY].cert_pem()
+    );
+    // Stored wrapped: the PEM of the private key is nowhere in the row.
+    let row = store.get_key(DEFAULT_KEY).unwrap().unwrap();
+    let blob = row.wrapped_key.unwrap();
+    let pem = files_a.signing[DEFAULT_KEY].key_pem().expose();
+    assert!(!blob.windows(32).any(|w| pem.windows(32).any(|p| p == w)));
+    assert_eq!(row.kind, "RSA");
+
+    // Node B finds keys in the store: it uses them, not its own keys/.
+    let on_b = open_key_source(b.path(), store.clone(), true, m.clone(), now()).unwrap();
+    assert_eq!(
+        on_b.keys.signing[DEFAULT_KEY].cert_pem(),
+        files_a.signing[DEFAULT_KEY].cert_pem()
+    );
+
+    // A node without the master key refuses to start on a store holding wrapped keys, SQLite
+    // or not; one with another master key fails with both key ids named.
+    for shared in [true, false] {
+        let err = open_key_source(b.path(), store.clone(), shared, None, now())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("STS_MASTER_KEY_FILE"), "{err}");
+    }
+    let other = master();
+    let err = open_key_source(b.path(), store.clone(), true, other.clone(), now())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains(&m.unwrap().id_hex()) && err.contains(&other.unwrap().id_hex()),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_empty_shared_store_without_keys_dir_gets_new_default_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(dir.path());
+    let opened = open_key_source(dir.path(), store.clone(), true, master(), now()).unwrap();
+    assert_eq!(opened.keys.signing[DEFAULT_KEY].kind(), KeyKind::Rsa);
+    assert_eq!(opened.keys.signing[DEFAULT_EC_KEY].kind(), KeyKind::Ec);
+    assert!(!dir.path().join("keys").exists(), "no private key on disk");
+}
+
+#[test]
+fn rotate_create_and_import_in_the_store_change_the_stamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(dir.path());
+    let m = master();
+    let opened = open_key_source(dir.path(), store.clone(), true, m.clone(), now()).unwrap();
+    let before = opened.keys.signing[DEFAULT_KEY].clone();
+    let source = opened.source;
+    assert_eq!(source.stamp(), opened.stamp);
+
+    let m = m.unwrap();
+    assert_eq!(
+        rotate(store.as_ref(), &m, DEFAULT_KEY, now()).unwrap(),
+        KeyKind::Rsa
+    );
+    let stamp = source.stamp();
+    assert_ne!(stamp, opened.stamp);
+    let ring = source.load().unwrap();
+    let after = ring.signing[DEFAULT_KEY].clone();
+    assert_ne!(after.cert_pem(), before.cert_pem());
+    assert_eq!(after.previous().unwrap().pem(), before.cert_pem());
+    assert_eq!(ring.signing[DEFAULT_EC_KEY].previous().map(|_| ()), None);
+
+    assert!(create_pair(store.as_ref(), &m, "extra", KeyKind::Ec, now()).unwrap());
+    assert!(!create_pair(store.as_ref(), &m, "extra", KeyKind::Ec, now()).unwrap());
+    assert!(create_pair(store.as_ref(), &m, "../bad", KeyKind::Ec, now()).is_err());
+    import_certificate(store.as_ref(), "rp", before.cert_pem(), now()).unwrap();
+    assert!(import_certificate(store.as_ref(), "rp", before.cert_pem(), now()).is_err());
+    assert!(import_certificate(store.as_ref(), "rp2", b"not pem", now()).is_err());
+    let err = rotate(store.as_ref(), &m, "rp", now()).unwrap_err().to_string();
+    assert!(err.contains("not a key pair"), "{err}");
+    assert!(rotate(store.as_ref(), &m, "nobody", now()).is_err());
+    assert_ne!(source.stamp(), stamp);
+    let ring = source.load().unwrap();
+    assert!(ring.signing.contains_key("extra"));
+    assert!(ring.certificates.contains_key("rp") && !ring.signing.contains_key("rp"));
+}
+
+#[test]
+fn a_wrapped_key_moved_to_another_alias_does_not_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(dir.path());
+    let m = master();
+    let opened = open_key_source(dir.path(), store.clone(), true, m, now()).unwrap();
+    let rsa = store.get_key(DEFAULT_KEY).unwrap().unwrap();
+    let mut ec = store.get_key(DEFAULT_EC_KEY).unwrap().unwrap();
+    let rev = ec.rev.clone();
+    ec.wrapped_key = rsa.wrapped_key;
+    ec.cert_pem = rsa.cert_pem;
+    ec.rev = "moved".into();
+    assert!(store.replace_key(&rev, &ec).unwrap());
+    let err = opened.source.load().unwrap_err().to_string();
+    assert!(err.contains("does not authenticate"), "{err}");
+}
