@@ -46,11 +46,13 @@ pub(super) fn serve(cfg: Config) -> Result<(), AnyError> {
 }
 
 pub(super) fn bootstrap(cfg: &Config) -> Result<crate::datadir::Bootstrap, AnyError> {
-    Ok(crate::datadir::bootstrap(
+    Ok(crate::datadir::bootstrap_with(
         &cfg.data_dir,
         std::env::var("STS_DEMO_PASSWORD").ok(),
         std::env::var("STS_ADMIN_PASSWORD").ok(),
         crate::clock::Clock::now(&crate::clock::SystemClock),
+        // A shared store keeps the keys (made there at the first start).
+        !crate::store::is_shared(&cfg.store_url()),
     )?)
 }
 

@@ -79,10 +79,24 @@ pub fn bootstrap(
     admin_password: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Bootstrap, DataDirError> {
+    bootstrap_with(dir, demo_password, admin_password, now, true)
+}
+
+/// [`bootstrap`], creating key files under `keys/` only if `key_files`: with a shared store
+/// the keys live in the store (created there by `store_keys::open_key_source`), and private
+/// keys left on disk would be unused copies.
+pub fn bootstrap_with(
+    dir: &Path,
+    demo_password: Option<String>,
+    admin_password: Option<String>,
+    now: DateTime<Utc>,
+    key_files: bool,
+) -> Result<Bootstrap, DataDirError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut out = Bootstrap::default();
-    if !dir
-        .join("keys")
+    if key_files
+        && !dir
+            .join("keys")
         .join(format!("{DEFAULT_KEY}.key.pem"))
         .exists()
     {

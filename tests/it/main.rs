@@ -20,6 +20,7 @@ mod federation;
 mod instances;
 mod introspect;
 mod issue_path;
+mod keys_store;
 mod limits;
 mod lockout;
 mod matrix;
