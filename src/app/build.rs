@@ -109,13 +109,19 @@ pub fn build_state_with(
             max: secs(cfg.session_max_secs),
         },
     );
-    let throttle = identity::throttle::Throttle::new(identity::throttle::LockoutPolicy {
+    let lockout = identity::throttle::LockoutPolicy {
         threshold: cfg.lockout_threshold,
         source_threshold: cfg.lockout_source_threshold,
         window: secs(cfg.lockout_window_secs),
         lockout: secs(cfg.lockout_duration_secs),
         max_entries: cfg.lockout_max_entries,
-    });
+    };
+    // Nodes sharing a store count failures together: guesses spread over them still lock.
+    let throttle = if shared {
+        identity::throttle::Throttle::in_store(lockout, store.clone())
+    } else {
+        identity::throttle::Throttle::new(lockout)
+    };
     let replay: Arc<dyn store::replay::ReplayStore> = store.clone();
     let mut engine =
         engine::Engine::new(clock, users.clone(), freshness, sessions, throttle, store)

@@ -106,7 +106,7 @@ impl Engine {
 
     /// Removes expired tokens in batches of `batch`, until none is left; returns how many.
     /// Each batch is its own short transaction, so issuing is never blocked for long. Expired
-    /// replay-cache records go too (not counted).
+    /// replay-cache records and stale lockout counters go too (not counted).
     pub fn reap_tokens(&self, batch: usize) -> Result<usize, EngineError> {
         let mut total = 0;
         loop {
@@ -116,9 +116,9 @@ impl Engine {
                 .map_err(EngineError::store)?;
             total += n;
             if n < batch {
-                self.nonces
-                    .reap(self.clock.now())
-                    .map_err(EngineError::store)?;
+                let now = self.clock.now();
+                self.nonces.reap(now).map_err(EngineError::store)?;
+                self.throttle.reap(now).map_err(EngineError::store)?;
                 return Ok(total);
             }
             std::thread::yield_now();

@@ -16,15 +16,22 @@
 //!   then the least recently failed unlocked one, and locked ones (soonest unlocked first) only
 //!   when every entry is locked. Memory is bounded whatever the number of addresses.
 //!
-//! Counters live in this process's memory (a restart forgets them; each node of a cluster
-//! counts its own).
+//! Counters live in this process's memory for one node (a restart forgets them), or in the
+//! store for a cluster ([`Throttle::in_store`]): every node then counts into the same
+//! counters, each failure with one atomic upsert (`store::lockout`), so guesses spread over
+//! nodes lock the account as soon as they would on one node. A store failure refuses the
+//! sign-in (fail closed). The store's table is bounded by the reaper ([`Throttle::reap`]),
+//! which removes counters that neither lock nor count a live window.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
+
+use crate::store::StoreError;
+use crate::store::lockout::{LockRule, LockoutStore};
 
 /// Lockout settings; a threshold of 0 disables that lock.
 #[derive(Debug, Clone, Copy)]
@@ -163,11 +170,42 @@ impl<K: Hash + Eq + Clone> Table<K> {
 /// whatever name a client claims) and a source.
 type PairKey = ([u8; 32], Source);
 
-/// Failure counters, in memory.
+/// Failure counters, in memory or in the store.
 pub struct Throttle {
     policy: LockoutPolicy,
-    pairs: Mutex<Table<PairKey>>,
-    sources: Mutex<Table<Source>>,
+    counters: Counters,
+}
+
+enum Counters {
+    Memory {
+        pairs: Mutex<Table<PairKey>>,
+        sources: Mutex<Table<Source>>,
+    },
+    Store(Arc<dyn LockoutStore>),
+}
+
+/// Counters removed per purge statement.
+const PURGE_BATCH: usize = 1000;
+
+impl Source {
+    /// A fixed encoding, for store keys.
+    fn bytes(&self) -> Vec<u8> {
+        match self {
+            Source::Unknown => vec![0],
+            Source::V4(a) => [&[4u8][..], &a.octets()].concat(),
+            Source::V6Net(n) => [&[6u8][..], &n.to_be_bytes()].concat(),
+        }
+    }
+
+    /// The store key of this source's own counter.
+    fn store_key(&self) -> [u8; 32] {
+        openssl::sha::sha256(&[&b"source\0"[..], &self.bytes()].concat())
+    }
+}
+
+/// The store key of an account's counter for a source.
+fn pair_store_key(k: &PairKey) -> [u8; 32] {
+    openssl::sha::sha256(&[&b"pair\0"[..], &k.0, &k.1.bytes()].concat())
 }
 
 fn guard<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -175,18 +213,38 @@ fn guard<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Throttle {
+    /// Counters in this process's memory (one node).
     pub fn new(policy: LockoutPolicy) -> Self {
         let cap = policy.max_entries.max(1);
         Throttle {
             policy,
-            pairs: Mutex::new(Table {
-                cap,
-                map: HashMap::new(),
-            }),
-            sources: Mutex::new(Table {
-                cap,
-                map: HashMap::new(),
-            }),
+            counters: Counters::Memory {
+                pairs: Mutex::new(Table {
+                    cap,
+                    map: HashMap::new(),
+                }),
+                sources: Mutex::new(Table {
+                    cap,
+                    map: HashMap::new(),
+                }),
+            },
+        }
+    }
+
+    /// Counters in the store, shared by every node using it (`max_entries` does not apply:
+    /// the reaper bounds the table).
+    pub fn in_store(policy: LockoutPolicy, store: Arc<dyn LockoutStore>) -> Self {
+        Throttle {
+            policy,
+            counters: Counters::Store(store),
+        }
+    }
+
+    fn rule(&self, threshold: u32) -> LockRule {
+        LockRule {
+            threshold,
+            window_ms: self.policy.window.num_milliseconds(),
+            lockout_ms: self.policy.lockout.num_milliseconds(),
         }
     }
 
@@ -199,37 +257,109 @@ impl Throttle {
     }
 
     /// Whether sign-ins to the account from `source` are locked now (the pair or the source).
-    pub fn is_locked(&self, realm: &str, user: &str, source: Source, now: DateTime<Utc>) -> bool {
-        (self.policy.source_threshold > 0 && guard(&self.sources).locked(&source, now))
-            || (self.policy.threshold > 0
-                && guard(&self.pairs).locked(&Self::key(realm, user, source), now))
+    pub fn is_locked(
+        &self,
+        realm: &str,
+        user: &str,
+        source: Source,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let p = &self.policy;
+        let pair = Self::key(realm, user, source);
+        match &self.counters {
+            Counters::Memory { pairs, sources } => Ok((p.source_threshold > 0
+                && guard(sources).locked(&source, now))
+                || (p.threshold > 0 && guard(pairs).locked(&pair, now))),
+            Counters::Store(store) => {
+                let mut keys = Vec::with_capacity(2);
+                if p.source_threshold > 0 {
+                    keys.push(source.store_key());
+                }
+                if p.threshold > 0 {
+                    keys.push(pair_store_key(&pair));
+                }
+                store.any_locked(&keys, now.timestamp_millis())
+            }
+        }
     }
 
     /// Records a failure; returns what it locked.
-    pub fn failure(&self, realm: &str, user: &str, source: Source, now: DateTime<Utc>) -> Locked {
+    pub fn failure(
+        &self,
+        realm: &str,
+        user: &str,
+        source: Source,
+        now: DateTime<Utc>,
+    ) -> Result<Locked, StoreError> {
         let p = &self.policy;
-        let source_locked = guard(&self.sources).fail(&source, p.source_threshold, p, now);
-        let pair_locked =
-            guard(&self.pairs).fail(&Self::key(realm, user, source), p.threshold, p, now);
-        match (source_locked, pair_locked) {
+        let pair = Self::key(realm, user, source);
+        let (source_locked, pair_locked) = match &self.counters {
+            Counters::Memory { pairs, sources } => (
+                guard(sources).fail(&source, p.source_threshold, p, now),
+                guard(pairs).fail(&pair, p.threshold, p, now),
+            ),
+            Counters::Store(store) => {
+                let now_ms = now.timestamp_millis();
+                let count = |key: [u8; 32], threshold: u32| {
+                    if threshold == 0 {
+                        Ok(false)
+                    } else {
+                        store.count_failure(&key, self.rule(threshold), now_ms)
+                    }
+                };
+                (
+                    count(source.store_key(), p.source_threshold)?,
+                    count(pair_store_key(&pair), p.threshold)?,
+                )
+            }
+        };
+        Ok(match (source_locked, pair_locked) {
             (true, _) => Locked::Source,
             (false, true) => Locked::Pair,
             (false, false) => Locked::Nothing,
-        }
+        })
     }
 
     /// Clears the account's counter for `source` after a success (not the source's own).
-    pub fn success(&self, realm: &str, user: &str, source: Source) {
-        if self.policy.threshold > 0 {
-            guard(&self.pairs)
-                .map
-                .remove(&Self::key(realm, user, source));
+    pub fn success(&self, realm: &str, user: &str, source: Source) -> Result<(), StoreError> {
+        if self.policy.threshold == 0 {
+            return Ok(());
+        }
+        let pair = Self::key(realm, user, source);
+        match &self.counters {
+            Counters::Memory { pairs, .. } => {
+                guard(pairs).map.remove(&pair);
+                Ok(())
+            }
+            Counters::Store(store) => store.clear_failures(&pair_store_key(&pair)),
         }
     }
 
-    /// Counters held now (pairs, sources).
+    /// Removes stored counters that neither lock nor count a live window; returns how many
+    /// (the memory tables bound themselves as they fill).
+    pub fn reap(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let Counters::Store(store) = &self.counters else {
+            return Ok(0);
+        };
+        let window_ms = self.policy.window.num_milliseconds();
+        let mut total = 0;
+        loop {
+            let n = store.purge_lockout(now.timestamp_millis(), window_ms, PURGE_BATCH)?;
+            total += n;
+            if n < PURGE_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Counters held in memory now (pairs, sources).
     pub fn counters(&self) -> (usize, usize) {
-        (guard(&self.pairs).map.len(), guard(&self.sources).map.len())
+        match &self.counters {
+            Counters::Memory { pairs, sources } => {
+                (guard(pairs).map.len(), guard(sources).map.len())
+            }
+            Counters::Store(_) => (0, 0),
+        }
     }
 }
 
@@ -261,21 +391,21 @@ mod tests {
         let t = Throttle::new(policy(3, 0, 1000));
         let (a, b) = (ip("192.0.2.1"), ip("198.51.100.7"));
         let now = t0();
-        assert_eq!(t.failure("/", "amadmin", a, now), Locked::Nothing);
-        assert_eq!(t.failure("/", "amadmin", a, now), Locked::Nothing);
-        assert!(!t.is_locked("/", "amadmin", a, now));
-        assert_eq!(t.failure("/", "amadmin", a, now), Locked::Pair);
-        assert!(t.is_locked("/", "amadmin", a, now + Duration::minutes(9)));
+        assert_eq!(t.failure("/", "amadmin", a, now).unwrap(), Locked::Nothing);
+        assert_eq!(t.failure("/", "amadmin", a, now).unwrap(), Locked::Nothing);
+        assert!(!t.is_locked("/", "amadmin", a, now).unwrap());
+        assert_eq!(t.failure("/", "amadmin", a, now).unwrap(), Locked::Pair);
+        assert!(t.is_locked("/", "amadmin", a, now + Duration::minutes(9)).unwrap());
         // Another address, and another account from the same address, are not locked.
-        assert!(!t.is_locked("/", "amadmin", b, now));
-        assert!(!t.is_locked("/", "demo", a, now));
-        assert!(!t.is_locked("/", "amadmin", a, now + Duration::minutes(10)));
+        assert!(!t.is_locked("/", "amadmin", b, now).unwrap());
+        assert!(!t.is_locked("/", "demo", a, now).unwrap());
+        assert!(!t.is_locked("/", "amadmin", a, now + Duration::minutes(10)).unwrap());
         // Failures spread beyond the window do not add up.
         let later = now + Duration::hours(1);
         for m in [0, 6, 12] {
-            t.failure("/", "c", a, later + Duration::minutes(m));
+            t.failure("/", "c", a, later + Duration::minutes(m)).unwrap();
         }
-        assert!(!t.is_locked("/", "c", a, later + Duration::minutes(12)));
+        assert!(!t.is_locked("/", "c", a, later + Duration::minutes(12)).unwrap());
     }
 
     #[test]
@@ -284,13 +414,13 @@ mod tests {
         let (a, b) = (ip("192.0.2.1"), ip("198.51.100.7"));
         let now = t0();
         for user in ["u1", "u2", "u3"] {
-            assert_eq!(t.failure("/", user, a, now), Locked::Nothing);
+            assert_eq!(t.failure("/", user, a, now).unwrap(), Locked::Nothing);
         }
-        t.success("/", "mine", a);
-        assert_eq!(t.failure("/", "u4", a, now), Locked::Source);
-        assert!(t.is_locked("/", "demo", a, now));
-        assert!(!t.is_locked("/", "demo", b, now));
-        assert!(!t.is_locked("/", "demo", a, now + Duration::minutes(10)));
+        t.success("/", "mine", a).unwrap();
+        assert_eq!(t.failure("/", "u4", a, now).unwrap(), Locked::Source);
+        assert!(t.is_locked("/", "demo", a, now).unwrap());
+        assert!(!t.is_locked("/", "demo", b, now).unwrap());
+        assert!(!t.is_locked("/", "demo", a, now + Duration::minutes(10)).unwrap());
     }
 
     #[test]
@@ -306,9 +436,9 @@ mod tests {
         let t = Throttle::new(policy(2, 0, 100));
         let now = t0();
         let victim = ip("192.0.2.1");
-        t.failure("/", "amadmin", victim, now);
+        t.failure("/", "amadmin", victim, now).unwrap();
         assert_eq!(
-            t.failure("/", "amadmin", victim, now),
+            t.failure("/", "amadmin", victim, now).unwrap(),
             Locked::Pair,
             "locked"
         );
@@ -316,17 +446,54 @@ mod tests {
         // lock is kept while unlocked counters can be dropped instead.
         for i in 0..10_000u32 {
             let src = Source::of(Some(IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i))));
-            t.failure("/", &format!("user{i}"), src, now + Duration::seconds(1));
+            t.failure("/", &format!("user{i}"), src, now + Duration::seconds(1))
+                .unwrap();
             assert!(t.counters().0 <= 100);
         }
         assert_eq!(t.counters().0, 100);
-        assert!(t.is_locked("/", "amadmin", victim, now + Duration::seconds(2)));
+        assert!(t.is_locked("/", "amadmin", victim, now + Duration::seconds(2)).unwrap());
         // The source table is bounded the same way.
         let t = Throttle::new(policy(0, 1000, 50));
         for i in 0..1000u32 {
             let src = Source::of(Some(IpAddr::V4(std::net::Ipv4Addr::from(i))));
-            t.failure("/", "x", src, now);
+            t.failure("/", "x", src, now).unwrap();
         }
         assert_eq!(t.counters(), (0, 50));
+    }
+
+    /// Two nodes (two throttles) on one store: failures spread over them add up, and the
+    /// lock holds on both.
+    pub(crate) fn nodes_share_counters(store: Arc<dyn LockoutStore>) {
+        let a = Throttle::in_store(policy(3, 5, 1), store.clone());
+        let b = Throttle::in_store(policy(3, 5, 1), store);
+        let (src, other) = (ip("192.0.2.1"), ip("198.51.100.7"));
+        let now = t0();
+        assert_eq!(a.failure("/", "alice", src, now).unwrap(), Locked::Nothing);
+        assert_eq!(b.failure("/", "alice", src, now).unwrap(), Locked::Nothing);
+        assert!(!a.is_locked("/", "alice", src, now).unwrap());
+        assert_eq!(a.failure("/", "alice", src, now).unwrap(), Locked::Pair);
+        for t in [&a, &b] {
+            assert!(t.is_locked("/", "alice", src, now).unwrap());
+            assert!(!t.is_locked("/", "alice", other, now).unwrap());
+            assert!(!t.is_locked("/", "bob", src, now).unwrap());
+        }
+        // A success on one node clears the account's count on both, not the source's.
+        b.success("/", "carol", src).unwrap();
+        assert_eq!(a.failure("/", "carol", src, now).unwrap(), Locked::Nothing);
+        assert_eq!(b.failure("/", "dave", src, now).unwrap(), Locked::Source);
+        assert!(a.is_locked("/", "erin", src, now).unwrap());
+        let later = now + Duration::minutes(10);
+        assert!(!b.is_locked("/", "alice", src, later).unwrap());
+        assert!(a.reap(later + Duration::minutes(5)).unwrap() >= 4);
+        assert_eq!(b.reap(later + Duration::minutes(5)).unwrap(), 0);
+    }
+
+    #[test]
+    fn nodes_share_counters_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            crate::store::open(&format!("sqlite://{}", dir.path().join("l.db").display()))
+                .unwrap();
+        nodes_share_counters(store);
     }
 }

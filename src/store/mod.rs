@@ -3,6 +3,7 @@
 //! module knows SQL. `conformance` (built for tests) is the suite every backend must pass.
 
 pub mod filter;
+pub mod lockout;
 pub mod replay;
 pub mod keys;
 mod sqlite;
@@ -242,11 +243,23 @@ pub trait ClientStore: Send + Sync {
 
 /// Everything a backend provides.
 pub trait Store:
-    SessionStore + TokenStore + InstanceStore + ClientStore + replay::ReplayStore + KeyStore
+    SessionStore
+    + TokenStore
+    + InstanceStore
+    + ClientStore
+    + replay::ReplayStore
+    + lockout::LockoutStore
+    + KeyStore
 {
 }
 impl<
-    T: SessionStore + TokenStore + InstanceStore + ClientStore + replay::ReplayStore + KeyStore,
+    T: SessionStore
+        + TokenStore
+        + InstanceStore
+        + ClientStore
+        + replay::ReplayStore
+        + lockout::LockoutStore
+        + KeyStore,
 > Store for T
 {
 }

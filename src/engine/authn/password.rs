@@ -51,8 +51,13 @@ impl Engine {
         };
         let realm_n = crate::identity::normalize_realm(realm);
         let now = self.clock.now();
-        // A locked account or source fails like a wrong password, whatever was presented.
-        if self.throttle.is_locked(&realm_n, username, source, now) {
+        // A locked account or source fails like a wrong password, whatever was presented;
+        // counters that cannot be read refuse the sign-in.
+        if self
+            .throttle
+            .is_locked(&realm_n, username, source, now)
+            .map_err(EngineError::store)?
+        {
             return Err(EngineError::Locked);
         }
         let user = self
@@ -107,7 +112,9 @@ impl Engine {
         };
         match user {
             Some(u) if ok && !u.disabled => {
-                self.throttle.success(&realm_n, username, source);
+                self.throttle
+                    .success(&realm_n, username, source)
+                    .map_err(EngineError::store)?;
                 Principal::new(
                     realm_n,
                     u.username,
@@ -118,7 +125,11 @@ impl Engine {
             }
             _ => {
                 // The name is the client's claim; Debug-escaped, and no secret is logged.
-                match self.throttle.failure(&realm_n, username, source, now) {
+                match self
+                    .throttle
+                    .failure(&realm_n, username, source, now)
+                    .map_err(EngineError::store)?
+                {
                     Locked::Nothing => {}
                     Locked::Pair => {
                         tracing::warn!(realm = %realm_n, user = ?username, %source, "sign-in to the account from this source locked after repeated failures")

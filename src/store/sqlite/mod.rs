@@ -4,6 +4,7 @@
 //! synced commit (`synchronous=FULL`). A durable commit costs ~0.2-0.3 ms here, so one per
 //! token would cap Issue below the signing rate; shared, it does not.
 
+mod lockout;
 mod replay;
 mod keys;
 
@@ -25,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/004_clients.sql"),
     include_str!("../../../migrations/sqlite/005_replay.sql"),
     include_str!("../../../migrations/sqlite/006_keys.sql"),
+    include_str!("../../../migrations/sqlite/007_lockout.sql"),
 ];
 
 /// Inserts joining one commit, at most.
@@ -594,6 +596,7 @@ mod tests {
         crate::store::keys::conformance(&SqliteStore::open(path).unwrap());
         let s = SqliteStore::open(path).unwrap();
         crate::store::replay::conformance(&s);
+        crate::store::lockout::conformance(&s);
         drop(s);
         let s = SqliteStore::open(path).unwrap();
         let rec = SessionRecord {
