@@ -100,6 +100,7 @@ pub fn build_state_with(
     let publisher = publisher(cfg, &store, keys.keys, clock.clone(), plugins)?
         .watch_keys(keys.source, keys.stamp);
     let clients_store: Arc<dyn store::ClientStore> = store.clone();
+    let changes: Arc<dyn store::ChangeStore> = store.clone();
     let clock_ms = clock.clone();
     let sessions = identity::sessions::Sessions::new(
         store.clone(),
@@ -161,6 +162,7 @@ pub fn build_state_with(
             header_read_timeout: std::time::Duration::from_secs(cfg.header_read_timeout_secs),
             body_read_timeout: std::time::Duration::from_secs(cfg.body_read_timeout_secs),
         },
+        changes,
     })
 }
 

@@ -107,7 +107,7 @@ impl ServerBuilder {
         let addr = self.config.listen;
         let state = Arc::new(self.build_state()?);
         super::tasks::spawn_reaper(state.clone(), reap);
-        super::tasks::spawn_instance_poller(state.clone(), poll);
+        super::tasks::spawn_watcher(state.clone(), poll);
         Ok(Running {
             state,
             listener,

@@ -13,6 +13,8 @@ pub struct AppState {
     pub admission: Admission,
     /// Bounds on connections and on the time heads and bodies may take.
     pub transport: Transport,
+    /// The store's change feed, which the watcher follows to reload what this node caches.
+    pub changes: Arc<dyn crate::store::ChangeStore>,
 }
 
 /// The server state is the front ends' context plus HTTP bounds; callers that embed the

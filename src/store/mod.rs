@@ -2,6 +2,7 @@
 //! (`sqlite://path` only; a PostgreSQL backend for clusters is planned). Nothing above this
 //! module knows SQL. `conformance` (built for tests) is the suite every backend must pass.
 
+pub mod changes;
 pub mod filter;
 pub mod lockout;
 pub mod replay;
@@ -12,6 +13,7 @@ pub mod testpg;
 
 use std::sync::Arc;
 
+pub use changes::{ChangeListener, ChangeStore};
 pub use filter::Filter;
 pub use keys::{KeyRecord, KeyStore};
 
@@ -250,17 +252,18 @@ pub trait Store:
     + replay::ReplayStore
     + lockout::LockoutStore
     + KeyStore
+    + ChangeStore
 {
 }
-impl<
+impl<T> Store for T where
     T: SessionStore
         + TokenStore
         + InstanceStore
         + ClientStore
         + replay::ReplayStore
         + lockout::LockoutStore
-        + KeyStore,
-> Store for T
+        + KeyStore
+        + ChangeStore
 {
 }
 
@@ -285,6 +288,7 @@ pub fn conformance(store: &dyn Store) {
     token_conformance(store);
     instance_conformance(store);
     client_conformance(store);
+    changes::conformance(store);
 }
 
 #[cfg(test)]

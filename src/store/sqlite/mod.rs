@@ -4,6 +4,7 @@
 //! synced commit (`synchronous=FULL`). A durable commit costs ~0.2-0.3 ms here, so one per
 //! token would cap Issue below the signing rate; shared, it does not.
 
+mod changes;
 mod lockout;
 mod replay;
 mod keys;
@@ -27,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/005_replay.sql"),
     include_str!("../../../migrations/sqlite/006_keys.sql"),
     include_str!("../../../migrations/sqlite/007_lockout.sql"),
+    include_str!("../../../migrations/sqlite/008_changes.sql"),
 ];
 
 /// Inserts joining one commit, at most.

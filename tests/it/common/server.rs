@@ -153,10 +153,7 @@ fn serve_path(path: &Path, dir: tempfile::TempDir, opts: Opts) -> TestServer {
             if let Some(every) = reap_every {
                 sts::app::tasks::spawn_reaper(state.clone(), every);
             }
-            sts::app::tasks::spawn_instance_poller(
-                state.clone(),
-                std::time::Duration::from_millis(50),
-            );
+            sts::app::tasks::spawn_watcher(state.clone(), std::time::Duration::from_millis(50));
             addr_tx.send(cfg.listen).unwrap();
             let stop = async {
                 let _ = rx.await;
