@@ -62,8 +62,22 @@ pub struct Config {
     pub header_read_timeout_secs: u64,
     /// Time a client has to send a whole request body; then HTTP 408 and the connection closes.
     pub body_read_timeout_secs: u64,
-    /// Store URL; default `sqlite://{data_dir}/sts.db`.
+    /// Store URL; default `sqlite://{data_dir}/sts.db`. A cluster shares
+    /// `postgres://USER@HOST:PORT/DB?sslmode=verify-full&sslrootcert=CA.pem` (`sslmode`:
+    /// disable, prefer, require, verify-ca, verify-full). A password inside the URL works, but
+    /// the URL is logged with it hidden; prefer `STS_STORE_PASSWORD` or `store_password_file`.
     pub store_url: Option<String>,
+    /// A file holding the database password (its first line), used when the URL has none.
+    pub store_password_file: Option<PathBuf>,
+    /// The database password, from `STS_STORE_PASSWORD` only (never from the file: it would
+    /// sit next to the settings everyone reads).
+    #[serde(skip)]
+    pub store_password: Option<crate::secret::Secret<String>>,
+    /// PostgreSQL connections per node, at most (the token writer holds one more).
+    pub store_pool_size: usize,
+    /// The longest a request waits for a database connection, in milliseconds; past it the
+    /// request fails at once with HTTP 503 instead of hanging while the database is down.
+    pub store_wait_millis: u64,
     /// Name of the SSO header and cookie carrying session tokens.
     pub session_cookie_name: String,
     /// A session ends after this many seconds without use...
@@ -144,6 +158,10 @@ impl Default for Config {
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 30,
             store_url: None,
+            store_password_file: None,
+            store_password: None,
+            store_pool_size: 16,
+            store_wait_millis: 2000,
             session_cookie_name: "iPlanetDirectoryPro".to_owned(),
             session_idle_secs: 30 * 60,
             session_max_secs: 120 * 60,
@@ -239,6 +257,18 @@ impl Config {
         if let Some(v) = get("STS_STORE_URL") {
             cfg.store_url = Some(v);
         }
+        if let Some(v) = get("STS_STORE_PASSWORD_FILE") {
+            cfg.store_password_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("STS_STORE_PASSWORD") {
+            cfg.store_password = Some(crate::secret::Secret::new(v));
+        }
+        if let Some(v) = env_parse("STS_STORE_POOL_SIZE", get)? {
+            cfg.store_pool_size = v;
+        }
+        if let Some(v) = env_parse("STS_STORE_WAIT_MILLIS", get)? {
+            cfg.store_wait_millis = v;
+        }
         if let Some(v) = get("STS_SESSION_COOKIE_NAME") {
             cfg.session_cookie_name = v;
         }
@@ -331,6 +361,16 @@ impl Config {
         if !(10..=3_600_000).contains(&self.instance_poll_millis) {
             return Err(ConfigError::Invalid(
                 "instance_poll_millis must be between 10 and 3600000".into(),
+            ));
+        }
+        if !(1..=1000).contains(&self.store_pool_size) {
+            return Err(ConfigError::Invalid(
+                "store_pool_size must be between 1 and 1000".into(),
+            ));
+        }
+        if !(10..=600_000).contains(&self.store_wait_millis) {
+            return Err(ConfigError::Invalid(
+                "store_wait_millis must be between 10 and 600000".into(),
             ));
         }
         if self.max_in_flight == 0 {

@@ -86,7 +86,7 @@ pub fn build_state_with(
     let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000_000));
     let store_url = cfg.store_url();
     let shared = store::is_shared(&store_url);
-    let store = store::open(&store_url)?;
+    let store = store::open_config(cfg)?;
     let master_key = datadir::store_keys::load_master_key(cfg.master_key_file.as_deref())?;
     // From keys/ or, in a cluster, the store; stamped before reading, so that a change made
     // while the keys load is picked up.

@@ -33,7 +33,7 @@ pub(super) enum ClientCommand {
 
 pub(super) fn clients(cfg: &Config, command: ClientCommand) -> Result<(), AnyError> {
     use crate::oauth::{AuthMethod, Clients};
-    let store = crate::store::open(&cfg.store_url())?;
+    let store = crate::store::open_config(cfg)?;
     let clock = SystemClock;
     let clients = Clients::new(store, Box::new(move || clock.now().timestamp_millis()));
     match command {

@@ -36,7 +36,7 @@ pub(super) enum InstanceCommand {
 
 pub(super) fn instances(cfg: &Config, command: InstanceCommand) -> Result<(), AnyError> {
     use crate::instance::Kind;
-    let store = crate::store::open(&cfg.store_url())?;
+    let store = crate::store::open_config(cfg)?;
     let keys = crate::datadir::load_keys(&cfg.data_dir)?;
     // The stock binary has no Rust plug-ins; HTTP plug-ins of sts.toml are known.
     let plugins = Arc::new(crate::app::build::http_plugins(

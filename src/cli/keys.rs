@@ -88,7 +88,7 @@ pub(super) fn keys(cfg: &Config, command: KeysCommand) -> Result<(), AnyError> {
         return master_key(command);
     }
     let url = cfg.store_url();
-    let store = crate::store::open(&url)?;
+    let store = crate::store::open_config(cfg)?;
     if store_keys::keys_in_store(store.as_ref(), crate::store::is_shared(&url))? {
         return in_store(cfg, store.as_ref(), command);
     }

@@ -14,6 +14,7 @@ mod clients;
 mod instance;
 mod keys;
 mod serve;
+mod store;
 mod tokens;
 mod user;
 
@@ -78,6 +79,11 @@ enum Command {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
+    /// The store's database: `sts store migrate` applies the schema migrations alone.
+    Store {
+        #[command(subcommand)]
+        command: store::StoreCommand,
+    },
     /// Register, list and delete the OAuth clients that may call token introspection (the
     /// store of the data directory, or STS_STORE_URL; the same service as /sts-clients).
     Client {
@@ -129,5 +135,6 @@ fn run(cli: Cli) -> Result<(), AnyError> {
         Command::Keys { command } => keys::keys(&cfg, command),
         Command::Client { command } => clients::clients(&cfg, command),
         Command::Realm { command } => user::realm(&cfg, command),
+        Command::Store { command } => store::store(&cfg, command),
     }
 }

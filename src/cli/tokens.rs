@@ -28,7 +28,7 @@ fn quote(v: &str) -> String {
 }
 
 pub(super) fn tokens(cfg: &Config, command: TokensCommand) -> Result<(), AnyError> {
-    let store = crate::store::open(&cfg.store_url())?;
+    let store = crate::store::open_config(cfg)?;
     match command {
         TokensCommand::List {
             sts_id,

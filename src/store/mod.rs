@@ -1,10 +1,12 @@
-//! Durable state behind one trait per kind of record; backends are chosen by URL
-//! (`sqlite://path` only; a PostgreSQL backend for clusters is planned). Nothing above this
-//! module knows SQL. `conformance` (built for tests) is the suite every backend must pass.
+//! Durable state behind one trait per kind of record; backends are chosen by URL:
+//! `sqlite://PATH` (one node) or `postgres://user@host:port/db?sslmode=...` (a cluster).
+//! Nothing above this module knows SQL. `conformance` (built for tests) is the suite every
+//! backend must pass.
 
 pub mod changes;
 pub mod filter;
 pub mod lockout;
+mod postgres;
 pub mod replay;
 pub mod keys;
 mod sqlite;
@@ -20,7 +22,7 @@ pub use keys::{KeyRecord, KeyStore};
 /// Store failures.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("store URL `{0}` is not supported (use sqlite://PATH)")]
+    #[error("store URL `{0}` is not supported (use sqlite://PATH or postgres://USER@HOST/DB)")]
     Url(String),
     #[error("database: {0}")]
     Db(String),
@@ -267,12 +269,99 @@ impl<T> Store for T where
 {
 }
 
-/// Opens the store a URL names.
+/// How to reach a database beyond its URL.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// The database password when the URL has none (`STS_STORE_PASSWORD`, or the file
+    /// `store_password_file` names).
+    pub password: Option<crate::secret::Secret<String>>,
+    /// Connections per node, at most (PostgreSQL; the token writer has one more).
+    pub pool_size: usize,
+    /// The longest a request waits for a connection before `StoreError::Unavailable`.
+    pub wait: std::time::Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            password: None,
+            pool_size: 16,
+            wait: std::time::Duration::from_secs(2),
+        }
+    }
+}
+
+impl StoreOptions {
+    /// The options `cfg` sets; reads the password file, if any.
+    pub fn from_config(cfg: &crate::config::Config) -> Result<StoreOptions, StoreError> {
+        let password = match (&cfg.store_password, &cfg.store_password_file) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    StoreError::Url(format!("store_password_file {}: {e}", path.display()))
+                })?;
+                Some(crate::secret::Secret::new(
+                    text.trim_end_matches(['\r', '\n']).to_owned(),
+                ))
+            }
+            (None, None) => None,
+        };
+        Ok(StoreOptions {
+            password,
+            pool_size: cfg.store_pool_size,
+            wait: std::time::Duration::from_millis(cfg.store_wait_millis),
+        })
+    }
+}
+
+/// Schema versions before and after migrating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migrated {
+    pub from: u32,
+    pub to: u32,
+}
+
+/// The URL with any password hidden, for logs and messages.
+pub fn redact_url(url: &str) -> String {
+    postgres::redact_url(url)
+}
+
+/// Opens the store a URL names, with default options.
 pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open_with(url, &StoreOptions::default())
+}
+
+/// Opens the store the configuration names (URL, password, pool).
+pub fn open_config(cfg: &crate::config::Config) -> Result<Arc<dyn Store>, StoreError> {
+    open_with(&cfg.store_url(), &StoreOptions::from_config(cfg)?)
+}
+
+/// Opens the store a URL names, applying the migrations it lacks first; refuses a schema
+/// newer than this build knows.
+pub fn open_with(url: &str, opts: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         return Ok(Arc::new(sqlite::SqliteStore::open(path)?));
     }
-    Err(StoreError::Url(url.to_owned()))
+    if is_postgres(url) {
+        tracing::info!(store = %redact_url(url), "opening the PostgreSQL store");
+        return Ok(Arc::new(postgres::PgStore::open(url, opts)?));
+    }
+    Err(StoreError::Url(redact_url(url)))
+}
+
+/// Applies the migrations only (`sts store migrate`).
+pub fn migrate(url: &str, opts: &StoreOptions) -> Result<Migrated, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        return sqlite::SqliteStore::migrate_only(path);
+    }
+    if is_postgres(url) {
+        return postgres::PgStore::migrate_only(url, opts);
+    }
+    Err(StoreError::Url(redact_url(url)))
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// Whether `url` names a store that several nodes may share: the state each node would keep

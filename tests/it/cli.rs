@@ -618,3 +618,55 @@ fn tokens_cli_lists_shows_and_cancels() {
     let (ok, out) = run(sts().args(["tokens", "list", "--filter", "/bad"]));
     assert!(!ok && out.contains("position"), "{out}");
 }
+
+#[test]
+fn store_migrate_runs_alone_on_postgres_and_a_newer_schema_is_refused() {
+    let pg = sts::store::testpg::TestPostgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    let pwfile = dir.path().join("db-password");
+    std::fs::write(&pwfile, format!("{}\n", pg.password())).unwrap();
+    let with_env = || {
+        let mut c = sts();
+        c.arg("--data-dir")
+            .arg(dir.path())
+            .env("STS_STORE_URL", pg.url_without_password())
+            .env("STS_STORE_PASSWORD", pg.password());
+        c
+    };
+    let (ok, out) = run(with_env().args(["store", "migrate"]));
+    assert!(ok && out.contains("migrated from version 0 to "), "{out}");
+    assert!(!out.contains(pg.password()), "the password is shown: {out}");
+    // The password may come from a file instead; migrating twice changes nothing.
+    let (ok, out) = run(sts()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("STS_STORE_URL", pg.url_without_password())
+        .env("STS_STORE_PASSWORD_FILE", &pwfile)
+        .args(["store", "migrate"]));
+    assert!(ok && out.contains("already at version"), "{out}");
+    // A password inside the URL works and is not echoed.
+    let (ok, out) = run(sts()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("STS_STORE_URL", pg.url())
+        .args(["store", "migrate"]));
+    assert!(ok && !out.contains(pg.password()), "{out}");
+    // Without any password the database refuses, and the command fails.
+    let (ok, out) = run(sts()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("STS_STORE_URL", pg.url_without_password())
+        .args(["store", "migrate"]));
+    assert!(!ok, "{out}");
+    // A schema from a newer sts: this one refuses to use the store.
+    let mut c = postgres::Client::connect(&pg.url(), postgres::NoTls).unwrap();
+    c.batch_execute("INSERT INTO schema_migrations VALUES (9999, 'future', 0)")
+        .unwrap();
+    for args in [vec!["store", "migrate"], vec!["tokens", "list"]] {
+        let (ok, out) = run(with_env().args(&args));
+        assert!(
+            !ok && out.contains("newer than this sts knows"),
+            "{args:?}: {out}"
+        );
+    }
+}

@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::filter::{Field, Filter, Op, Value};
 use super::{
-    ClientRecord, ClientStore, Durable, InstanceRecord, InstanceStore, Page, SessionRecord,
+    ClientRecord, ClientStore, Durable, InstanceRecord, InstanceStore, Migrated, Page, SessionRecord,
     SessionStore, StoreError, TokenInfo, TokenRecord, TokenStore,
 };
 
@@ -215,18 +215,7 @@ impl SqliteStore {
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
         )
         .map_err(db)?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(db)?;
-        for (i, sql) in MIGRATIONS
-            .iter()
-            .enumerate()
-            .skip(usize::try_from(version).unwrap_or(0))
-        {
-            conn.execute_batch(sql).map_err(db)?;
-            conn.execute_batch(&format!("PRAGMA user_version={}", i + 1))
-                .map_err(db)?;
-        }
+        migrate(&conn)?;
         #[cfg(unix)]
         if path != ":memory:" {
             use std::os::unix::fs::PermissionsExt;
@@ -250,11 +239,44 @@ impl SqliteStore {
         })
     }
 
+    /// Applies the migrations only (`sts store migrate`).
+    pub fn migrate_only(path: &str) -> Result<Migrated, StoreError> {
+        let conn = Connection::open(path).map_err(db)?;
+        conn.execute_batch("PRAGMA busy_timeout=5000;")
+            .map_err(db)?;
+        migrate(&conn)
+    }
+
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Brings the schema (its version in `user_version`) up to this build's; refuses a newer one
+/// (a newer `sts` migrated it: this one would misread it).
+fn migrate(conn: &Connection) -> Result<Migrated, StoreError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db)?;
+    let known = MIGRATIONS.len();
+    let current = usize::try_from(version).unwrap_or(0);
+    if current > known {
+        return Err(StoreError::Db(format!(
+            "the database schema is at version {current}, newer than this sts knows ({known}): \
+             upgrade sts on this node"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        conn.execute_batch(sql).map_err(db)?;
+        conn.execute_batch(&format!("PRAGMA user_version={}", i + 1))
+            .map_err(db)?;
+    }
+    Ok(Migrated {
+        from: u32::try_from(current).unwrap_or(0),
+        to: u32::try_from(known).unwrap_or(0),
+    })
 }
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRecord> {
@@ -615,5 +637,21 @@ mod tests {
         drop(s);
         let again = SqliteStore::open(path).unwrap();
         assert_eq!(again.get_session(&[7; 32]).unwrap(), Some(rec));
+        drop(again);
+        let known = u32::try_from(MIGRATIONS.len()).unwrap();
+        assert_eq!(
+            SqliteStore::migrate_only(path).unwrap(),
+            Migrated {
+                from: known,
+                to: known
+            }
+        );
+        // A schema from a newer sts is refused, with a message that says so.
+        Connection::open(path)
+            .unwrap()
+            .execute_batch(&format!("PRAGMA user_version={}", known + 1))
+            .unwrap();
+        let e = SqliteStore::open(path).err().unwrap().to_string();
+        assert!(e.contains("newer than this sts knows"), "{e}");
     }
 }

@@ -1,0 +1,185 @@
+//! A bounded pool of connections with a bounded wait. A request that cannot get a working
+//! connection within the wait (database down, or every connection busy) fails with
+//! `StoreError::Unavailable` instead of queueing without end. A connection that broke is
+//! dropped, not returned, and the next request opens a new one: after a server restart the
+//! pool heals itself.
+
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use postgres::{Client, Statement};
+
+use super::connect::Connector;
+use crate::store::StoreError;
+
+/// One connection and the statements prepared on it.
+pub(super) struct PgConn {
+    pub(super) client: Client,
+    stmts: HashMap<&'static str, Statement>,
+}
+
+impl PgConn {
+    pub(super) fn new(client: Client) -> PgConn {
+        PgConn {
+            client,
+            stmts: HashMap::new(),
+        }
+    }
+
+    /// The statement for `sql`, prepared once per connection (saves a round trip per query).
+    pub(super) fn stmt(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.stmts.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.stmts.insert(sql, s.clone());
+        Ok(s)
+    }
+}
+
+struct State {
+    idle: Vec<PgConn>,
+    /// Connections in existence: idle, lent out, or being opened.
+    open: usize,
+}
+
+pub(super) struct Pool {
+    connector: Connector,
+    max: usize,
+    wait: Duration,
+    state: Mutex<State>,
+    freed: Condvar,
+}
+
+/// Whether the error means the connection is unusable (rather than the statement wrong).
+pub(super) fn is_connection_error(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        // 08: connection exception; 57: operator intervention (shutdown, crash recovery).
+        let c = code.code();
+        return c.starts_with("08") || c.starts_with("57");
+    }
+    // No SQL state: I/O, TLS or protocol trouble on the socket (not a parameter that failed
+    // to convert, which is the statement's fault).
+    if std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()) {
+        return true;
+    }
+    let m = e.to_string();
+    ["error communicating", "error connecting", "timeout", "error performing TLS", "unexpected message"]
+        .iter()
+        .any(|p| m.starts_with(p))
+}
+
+pub(super) fn unavailable(e: &postgres::Error) -> StoreError {
+    StoreError::Unavailable(format!("database: {e}"))
+}
+
+pub(super) fn db(e: postgres::Error) -> StoreError {
+    if is_connection_error(&e) {
+        unavailable(&e)
+    } else {
+        StoreError::Db(e.to_string())
+    }
+}
+
+impl Pool {
+    pub(super) fn new(connector: Connector, max: usize, wait: Duration) -> Pool {
+        Pool {
+            connector,
+            max: max.max(1),
+            wait,
+            state: Mutex::new(State {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A connection within the wait; `fresh` says whether it was opened for this call.
+    fn get(&self) -> Result<(PgConn, bool), StoreError> {
+        let deadline = Instant::now() + self.wait;
+        let mut st = self.lock();
+        loop {
+            if let Some(c) = st.idle.pop() {
+                if !c.client.is_closed() {
+                    return Ok((c, false));
+                }
+                st.open = st.open.saturating_sub(1);
+                continue;
+            }
+            if st.open < self.max {
+                st.open += 1;
+                drop(st);
+                return match self.connector.connect() {
+                    Ok(c) => Ok((PgConn::new(c), true)),
+                    Err(e) => {
+                        self.release(None);
+                        Err(unavailable(&e))
+                    }
+                };
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::Unavailable(format!(
+                    "all {} database connections busy for {} ms",
+                    self.max,
+                    self.wait.as_millis()
+                )));
+            }
+            st = self
+                .freed
+                .wait_timeout(st, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Gives a connection back (or, with `None`, forgets a broken one).
+    fn release(&self, c: Option<PgConn>) {
+        let mut st = self.lock();
+        match c {
+            Some(c) if !c.client.is_closed() => st.idle.push(c),
+            _ => st.open = st.open.saturating_sub(1),
+        }
+        drop(st);
+        self.freed.notify_one();
+    }
+
+    /// Runs `f` on a pooled connection. On a broken connection that had been idle (the server
+    /// may have restarted since), `f` runs once more on a new one; a new connection that breaks
+    /// means the database is unavailable.
+    pub(super) fn run<T>(
+        &self,
+        mut f: impl FnMut(&mut PgConn) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        loop {
+            let (mut c, fresh) = self.get()?;
+            match f(&mut c) {
+                Ok(v) => {
+                    self.release(Some(c));
+                    return Ok(v);
+                }
+                Err(e) if is_connection_error(&e) => {
+                    self.release(None);
+                    if fresh {
+                        return Err(unavailable(&e));
+                    }
+                }
+                Err(e) => {
+                    // A failed statement inside a transaction was rolled back by its
+                    // Transaction's drop; the connection is clean.
+                    self.release(Some(c));
+                    return Err(StoreError::Db(e.to_string()));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! Issued tokens on PostgreSQL. Inserts go through one writer thread with group commit: every
+//! insert waiting when a transaction starts joins it as one multi-row insert (arrays through
+//! `unnest`), so a batch costs a few round trips and one synchronous commit however many
+//! tokens it holds. Each job still succeeds or fails on its own (a repeated token id fails its
+//! job only).
+
+use std::collections::HashSet;
+use std::sync::mpsc;
+
+use postgres::types::ToSql;
+
+use super::connect::Connector;
+use super::PgStore;
+use super::pool::{PgConn, is_connection_error, unavailable};
+use crate::store::filter::{Field, Filter, Op, Value};
+use crate::store::{Durable, Page, StoreError, TokenInfo, TokenRecord, TokenStore};
+
+/// Inserts joining one commit, at most.
+const MAX_GROUP: usize = 1024;
+
+type Ack = tokio::sync::oneshot::Sender<Result<(), StoreError>>;
+pub(super) type Job = (Vec<TokenRecord>, Ack);
+
+const INSERT_INFO: &str = "INSERT INTO tokens \
+     (token_id, sts_id, realm, principal, token_type, issued_ms, expires_ms) \
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+     $6::int8[], $7::int8[]) ON CONFLICT (token_id) DO NOTHING RETURNING token_id";
+// A body left behind without its token (nothing writes one, but a hand-edited database might
+// hold one) is replaced: the token row just inserted is this body's owner.
+const INSERT_BODIES: &str = "INSERT INTO token_bodies (token_id, token) \
+     SELECT * FROM unnest($1::text[], $2::text[]) \
+     ON CONFLICT (token_id) DO UPDATE SET token = excluded.token";
+const DELETE_IDS: &str = "DELETE FROM tokens WHERE token_id = ANY($1)";
+
+const INFO_COLUMNS: &str = "token_id, sts_id, realm, principal, token_type, issued_ms, expires_ms";
+
+pub(super) fn writer_loop(connector: Connector, rx: mpsc::Receiver<Job>) {
+    let mut conn: Option<PgConn> = None;
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = commit_with_retry(&connector, &mut conn, &group);
+        for ((_, ack), r) in group.into_iter().zip(results) {
+            let _ = ack.send(r);
+        }
+    }
+}
+
+/// Commits on the writer's connection; a connection that broke since its last use (a
+/// restarted server) is replaced once. Retrying after an unknown commit outcome is safe: a
+/// group that did commit fails the second time on its own ids, and is only reported failed.
+fn commit_with_retry(
+    connector: &Connector,
+    conn: &mut Option<PgConn>,
+    group: &[Job],
+) -> Vec<Result<(), StoreError>> {
+    let fail_all = |e: StoreError| -> Vec<Result<(), StoreError>> {
+        group.iter().map(|_| Err(copy(&e))).collect()
+    };
+    for _ in 0..2 {
+        let reused = conn.as_ref().is_some_and(|c| !c.client.is_closed());
+        let c = match conn {
+            Some(c) if reused => c,
+            _ => match connector.connect() {
+                Ok(client) => conn.insert(PgConn::new(client)),
+                Err(e) => {
+                    *conn = None;
+                    return fail_all(unavailable(&e));
+                }
+            },
+        };
+        match commit_group(c, group) {
+            Ok(results) => return results,
+            Err(e) if is_connection_error(&e) => {
+                *conn = None;
+                if !reused {
+                    return fail_all(unavailable(&e));
+                }
+            }
+            Err(e) => return fail_all(StoreError::Db(e.to_string())),
+        }
+    }
+    fail_all(StoreError::Unavailable("database connection lost".into()))
+}
+
+fn copy(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        other => StoreError::Db(other.to_string()),
+    }
+}
+
+fn commit_group(
+    c: &mut PgConn,
+    group: &[Job],
+) -> Result<Vec<Result<(), StoreError>>, postgres::Error> {
+    // A job that repeats an id (its own, or an earlier job's in this group) fails up front:
+    // the database cannot tell which of two equal rows in one insert was refused.
+    let mut seen = HashSet::new();
+    let mut candidate = Vec::with_capacity(group.len());
+    for (tokens, _) in group {
+        let ok = tokens.iter().all(|t| seen.insert(t.token_id.as_str()));
+        candidate.push(ok);
+    }
+    let mut cols: [Vec<&str>; 5] = Default::default();
+    let mut issued = Vec::new();
+    let mut expires = Vec::new();
+    for ((tokens, _), _) in group.iter().zip(&candidate).filter(|(_, ok)| **ok) {
+        for t in tokens {
+            let [id, sts, realm, who, ty] = &mut cols;
+            id.push(&t.token_id);
+            sts.push(&t.sts_id);
+            realm.push(&t.realm);
+            who.push(&t.principal);
+            ty.push(&t.token_type);
+            issued.push(t.issued_ms);
+            expires.push(t.expires_ms);
+        }
+    }
+    let ins = c.stmt(INSERT_INFO)?;
+    let bodies = c.stmt(INSERT_BODIES)?;
+    let del = c.stmt(DELETE_IDS)?;
+    let mut tx = c.client.transaction()?;
+    let [ids, sts, realm, who, ty] = &cols;
+    let rows = tx.query(&ins, &[ids, sts, realm, who, ty, &issued, &expires])?;
+    let mut inserted = HashSet::with_capacity(rows.len());
+    for r in &rows {
+        inserted.insert(r.try_get::<_, String>(0)?);
+    }
+    let mut results = Vec::with_capacity(group.len());
+    let mut undo: Vec<&str> = Vec::new();
+    let (mut body_ids, mut body_texts): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+    for ((tokens, _), ok) in group.iter().zip(&candidate) {
+        let stored = *ok && tokens.iter().all(|t| inserted.contains(&t.token_id));
+        if stored {
+            for t in tokens {
+                body_ids.push(&t.token_id);
+                body_texts.push(&t.token);
+            }
+            results.push(Ok(()));
+        } else {
+            if *ok {
+                undo.extend(
+                    tokens
+                        .iter()
+                        .filter(|t| inserted.contains(&t.token_id))
+                        .map(|t| t.token_id.as_str()),
+                );
+            }
+            results.push(Err(StoreError::Db("token id already stored".into())));
+        }
+    }
+    if !undo.is_empty() {
+        tx.execute(&del, &[&undo])?;
+    }
+    if !body_ids.is_empty() {
+        tx.execute(&bodies, &[&body_ids, &body_texts])?;
+    }
+    tx.commit()?;
+    Ok(results)
+}
+
+/// A bound value of a generated query.
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// Translates a filter to SQL with bound parameters (never interpolated text), comparing as
+/// the SQLite backend does when a value's type differs from the field's.
+fn to_sql(f: &Filter, args: &mut Vec<Arg>) -> String {
+    match f {
+        Filter::True | Filter::Present(_) => "TRUE".into(),
+        Filter::False => "FALSE".into(),
+        Filter::Not(inner) => format!("NOT ({})", to_sql(inner, args)),
+        Filter::And(parts) | Filter::Or(parts) => {
+            if parts.is_empty() {
+                return if matches!(f, Filter::And(_)) {
+                    "TRUE".into()
+                } else {
+                    "FALSE".into()
+                };
+            }
+            let joiner = if matches!(f, Filter::And(_)) {
+                " AND "
+            } else {
+                " OR "
+            };
+            let sql: Vec<String> = parts
+                .iter()
+                .map(|p| format!("({})", to_sql(p, args)))
+                .collect();
+            sql.join(joiner)
+        }
+        Filter::Cmp(field, op, value) => cmp(*field, *op, value, args),
+    }
+}
+
+fn cmp(field: Field, op: Op, value: &Value, args: &mut Vec<Arg>) -> String {
+    let text_col = match field {
+        Field::TokenId => Some("token_id"),
+        Field::StsId => Some("sts_id"),
+        Field::Principal => Some("principal"),
+        Field::TokenType => Some("token_type"),
+        Field::ExpirationTime => None,
+    };
+    let as_text = |v: &Value| match v {
+        Value::Str(s) => s.clone(),
+        Value::Num(n) => n.to_string(),
+        Value::Bool(b) => u8::from(*b).to_string(),
+    };
+    let (col, arg) = match (text_col, op) {
+        (Some(c), _) => (c, Arg::Text(as_text(value))),
+        (None, Op::Co | Op::Sw) => ("((expires_ms / 1000)::text)", Arg::Text(as_text(value))),
+        (None, _) => {
+            let n = match value {
+                Value::Num(n) => Some(*n),
+                Value::Bool(b) => Some(i64::from(*b)),
+                Value::Str(s) => s.trim().parse().ok(),
+            };
+            match n {
+                Some(n) => ("(expires_ms / 1000)", Arg::Int(n)),
+                // SQLite orders every number before every text.
+                None => return if matches!(op, Op::Lt | Op::Le) { "TRUE" } else { "FALSE" }.into(),
+            }
+        }
+    };
+    args.push(arg);
+    let n = args.len();
+    match op {
+        Op::Eq => format!("{col} = ${n}"),
+        Op::Co => format!("strpos({col}, ${n}) > 0"),
+        Op::Sw => format!("starts_with({col}, ${n})"),
+        Op::Gt => format!("{col} > ${n}"),
+        Op::Ge => format!("{col} >= ${n}"),
+        Op::Lt => format!("{col} < ${n}"),
+        Op::Le => format!("{col} <= ${n}"),
+    }
+}
+
+fn info_row(r: &postgres::Row) -> Result<TokenInfo, postgres::Error> {
+    Ok(TokenInfo {
+        token_id: r.try_get(0)?,
+        sts_id: r.try_get(1)?,
+        realm: r.try_get(2)?,
+        principal: r.try_get(3)?,
+        token_type: r.try_get(4)?,
+        issued_ms: r.try_get(5)?,
+        expires_ms: r.try_get(6)?,
+    })
+}
+
+impl TokenStore for PgStore {
+    fn insert_tokens_deferred(&self, tokens: &[TokenRecord]) -> Result<Durable, StoreError> {
+        let (ack, durable) = Durable::channel();
+        self.writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .send((tokens.to_vec(), ack))
+            .map_err(|_| StoreError::Db("the token writer has stopped".into()))?;
+        Ok(durable)
+    }
+
+    fn get_token(&self, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        const SQL: &str = "SELECT t.token_id, t.sts_id, t.realm, t.principal, t.token_type, \
+             t.issued_ms, t.expires_ms, b.token FROM tokens t \
+             JOIN token_bodies b ON b.token_id = t.token_id WHERE t.token_id = $1";
+        self.pool.run(|c| {
+            let st = c.stmt(SQL)?;
+            let Some(r) = c.client.query_opt(&st, &[&token_id])? else {
+                return Ok(None);
+            };
+            let i = info_row(&r)?;
+            Ok(Some(TokenRecord {
+                token_id: i.token_id,
+                sts_id: i.sts_id,
+                realm: i.realm,
+                principal: i.principal,
+                token_type: i.token_type,
+                issued_ms: i.issued_ms,
+                expires_ms: i.expires_ms,
+                token: r.try_get(7)?,
+            }))
+        })
+    }
+
+    fn delete_token(&self, token_id: &str) -> Result<bool, StoreError> {
+        self.pool.run(|c| {
+            let mut tx = c.client.transaction()?;
+            tx.execute(
+                "DELETE FROM token_bodies WHERE token_id = $1",
+                &[&token_id],
+            )?;
+            let n = tx.execute("DELETE FROM tokens WHERE token_id = $1", &[&token_id])?;
+            tx.commit()?;
+            Ok(n > 0)
+        })
+    }
+
+    fn query_tokens(
+        &self,
+        filter: &Filter,
+        page_size: usize,
+        after: Option<&str>,
+    ) -> Result<Page, StoreError> {
+        let mut args = Vec::new();
+        let mut sql = format!(
+            "SELECT {INFO_COLUMNS} FROM tokens WHERE ({})",
+            to_sql(filter, &mut args)
+        );
+        if let Some(a) = after {
+            args.push(Arg::Text(a.to_owned()));
+            sql.push_str(&format!(" AND token_id > ${}", args.len()));
+        }
+        let limit = i64::try_from(page_size.saturating_add(1)).unwrap_or(i64::MAX);
+        args.push(Arg::Int(limit));
+        sql.push_str(&format!(" ORDER BY token_id LIMIT ${}", args.len()));
+        let params: Vec<&(dyn ToSql + Sync)> = args
+            .iter()
+            .map(|a| match a {
+                Arg::Text(s) => s as &(dyn ToSql + Sync),
+                Arg::Int(n) => n as &(dyn ToSql + Sync),
+            })
+            .collect();
+        let mut items = self.pool.run(|c| {
+            c.client
+                .query(sql.as_str(), &params)?
+                .iter()
+                .map(info_row)
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        let next = if items.len() > page_size {
+            items.truncate(page_size);
+            items.last().map(|t| t.token_id.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    fn delete_expired_tokens(&self, now_ms: i64, batch: usize) -> Result<usize, StoreError> {
+        let batch = i64::try_from(batch).unwrap_or(i64::MAX);
+        // One statement: the victims are chosen once, their bodies go with them.
+        const SQL: &str = "WITH victims AS (DELETE FROM tokens WHERE token_id IN \
+             (SELECT token_id FROM tokens WHERE expires_ms <= $1 \
+              ORDER BY expires_ms, token_id LIMIT $2) RETURNING token_id), \
+             bodies AS (DELETE FROM token_bodies WHERE token_id IN \
+             (SELECT token_id FROM victims)) SELECT count(*) FROM victims";
+        let n: i64 = self.pool.run(|c| {
+            let st = c.stmt(SQL)?;
+            c.client.query_one(&st, &[&now_ms, &batch])?.try_get(0)
+        })?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+}
