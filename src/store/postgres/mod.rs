@@ -3,6 +3,7 @@
 //! versioned migrations recorded in `schema_migrations`, applied at open under an advisory
 //! lock so that nodes starting together do not race.
 
+mod changes;
 mod connect;
 mod keys;
 mod lockout;
@@ -30,6 +31,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (5, "replay", include_str!("../../../migrations/postgres/005_replay.sql")),
     (6, "keys", include_str!("../../../migrations/postgres/006_keys.sql")),
     (7, "lockout", include_str!("../../../migrations/postgres/007_lockout.sql")),
+    (8, "changes", include_str!("../../../migrations/postgres/008_changes.sql")),
 ];
 
 /// Any constant: the advisory lock that serialises migrations across nodes.
@@ -37,6 +39,8 @@ const MIGRATION_LOCK: i64 = 0x0053_5453_5f6d_6967;
 
 pub struct PgStore {
     pool: Pool,
+    /// For connections of their own (the change listener).
+    connector: connect::Connector,
     writer: Mutex<mpsc::Sender<tokens::Job>>,
 }
 
@@ -45,6 +49,7 @@ impl PgStore {
     pub fn open(url: &str, opts: &StoreOptions) -> Result<PgStore, StoreError> {
         let connector = connect::Connector::new(url, opts)?;
         let pool = Pool::new(connector.clone(), opts.pool_size, opts.wait);
+        let listen_connector = connector.clone();
         pool.run(|c| migrate(&mut c.client))??;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
@@ -53,6 +58,7 @@ impl PgStore {
             .map_err(|e| StoreError::Db(e.to_string()))?;
         Ok(PgStore {
             pool,
+            connector: listen_connector,
             writer: Mutex::new(tx),
         })
     }
