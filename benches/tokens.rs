@@ -1,6 +1,8 @@
-//! `cargo bench --bench tokens`: the token store with one million tokens: `_queryFilter` by
-//! principal and by STS id (p50/p99), and durable inserts alone and shared by concurrent
-//! writers (group commit). `STS_BENCH_TOKENS` overrides the count.
+//! `cargo bench --bench tokens`: the token store with one million tokens, on SQLite and on a
+//! throwaway PostgreSQL (`STS_BENCH_BACKENDS=sqlite,postgres`): `_queryFilter` by principal
+//! and by STS id (p50/p99), durable inserts alone and shared by concurrent writers (group
+//! commit), and the replay cache's one insert per accepted value (p50/p99).
+//! `STS_BENCH_TOKENS` overrides the count.
 #![allow(clippy::expect_used)]
 
 use std::hint::black_box;
@@ -14,8 +16,32 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted.get(i).copied().unwrap_or_default()
 }
 
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
 fn main() {
     let bench = std::env::args().any(|a| a == "--bench");
+    let backends =
+        std::env::var("STS_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    for backend in backends.split(',') {
+        let dir = tempfile::tempdir().expect("tempdir");
+        match backend {
+            "sqlite" => {
+                let url = format!("sqlite://{}", dir.path().join("t.db").display());
+                run(bench, "sqlite", &url);
+            }
+            "postgres" => {
+                let pg = sts::store::testpg::TestPostgres::start();
+                run(bench, "postgres", &pg.url());
+            }
+            other => eprintln!("unknown backend `{other}` (use sqlite, postgres)"),
+        }
+    }
+}
+
+fn run(bench: bool, backend: &str, url: &str) {
+    println!("== {backend}");
     let total: usize = if bench {
         std::env::var("STS_BENCH_TOKENS")
             .ok()
@@ -25,9 +51,7 @@ fn main() {
         2_000 // `cargo test --all-targets`: a smoke run.
     };
     let principals = (total / 100).max(1);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store =
-        sts::store::open(&format!("sqlite://{}", dir.path().join("t.db").display())).expect("open");
+    let store = sts::store::open(url).expect("open");
     // A signed assertion is ~3.4 KB; the stored text is a same-sized stand-in.
     let payload = "x".repeat(3400);
     let start = Instant::now();
@@ -78,8 +102,8 @@ fn main() {
         times.sort();
         println!(
             "query {name:<32} p50 {:>7.2} ms  p99 {:>7.2} ms",
-            percentile(&times, 0.5).as_secs_f64() * 1e3,
-            percentile(&times, 0.99).as_secs_f64() * 1e3
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.99))
         );
     }
 
@@ -125,5 +149,35 @@ fn main() {
     println!(
         "durable insert, 64 writers: {:>8.0} tokens/s (group commit)",
         (64 * (n / 8)) as f64 / t.elapsed().as_secs_f64()
+    );
+
+    // The replay cache: one insert per accepted nonce, then the same value refused.
+    let n = if bench { 5000 } else { 20 };
+    let mut fresh = Vec::with_capacity(n);
+    let mut replay = Vec::with_capacity(n);
+    for i in 0..n {
+        let key = openssl::sha::sha256(format!("nonce-{i}").as_bytes());
+        let t = Instant::now();
+        let first = store.insert_once(&key, i64::MAX, 0).expect("replay insert");
+        fresh.push(t.elapsed());
+        let t = Instant::now();
+        let second = store.insert_once(&key, i64::MAX, 0).expect("replay insert");
+        replay.push(t.elapsed());
+        assert_eq!(
+            (first, second),
+            (sts::store::replay::Once::Fresh, sts::store::replay::Once::Replay)
+        );
+    }
+    fresh.sort();
+    replay.sort();
+    println!(
+        "replay insert (fresh)       p50 {:>7.3} ms  p99 {:>7.3} ms",
+        ms(percentile(&fresh, 0.5)),
+        ms(percentile(&fresh, 0.99))
+    );
+    println!(
+        "replay insert (refused)     p50 {:>7.3} ms  p99 {:>7.3} ms",
+        ms(percentile(&replay, 0.5)),
+        ms(percentile(&replay, 0.99))
     );
 }
