@@ -22,8 +22,7 @@ fn ms(d: Duration) -> f64 {
 
 fn main() {
     let bench = std::env::args().any(|a| a == "--bench");
-    let backends =
-        std::env::var("STS_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    let backends = std::env::var("STS_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     for backend in backends.split(',') {
         let dir = tempfile::tempdir().expect("tempdir");
         match backend {
@@ -165,7 +164,10 @@ fn run(bench: bool, backend: &str, url: &str) {
         replay.push(t.elapsed());
         assert_eq!(
             (first, second),
-            (sts::store::replay::Once::Fresh, sts::store::replay::Once::Replay)
+            (
+                sts::store::replay::Once::Fresh,
+                sts::store::replay::Once::Replay
+            )
         );
     }
     fresh.sort();

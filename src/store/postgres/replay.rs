@@ -1,5 +1,12 @@
 //! The replay cache in PostgreSQL: one upsert decides, so two nodes racing on one value
 //! cannot both see it fresh (the row lock of the conflicting key serialises them).
+//!
+//! The upsert commits with `synchronous_commit = off`: it is visible to every node at once,
+//! but the request does not wait for the WAL flush (a few ms on a slow disk, on every Issue
+//! with a nonce). What that trades: if the PostgreSQL server itself crashes, values recorded
+//! in the last moments before the crash (up to three times `wal_writer_delay`, 600 ms by
+//! default) are forgotten, so a message captured in that window could be accepted once more
+//! within its freshness window. A node crash, a restart or a lost connection forgets nothing.
 
 use super::PgStore;
 use crate::store::StoreError;
@@ -17,7 +24,11 @@ impl ReplayStore for PgStore {
              WHERE replay.until_ms < $3";
         let n = self.pool.run(|c| {
             let st = c.stmt(SQL)?;
-            c.client.execute(&st, &[&&key[..], &until_ms, &now_ms])
+            let mut tx = c.client.transaction()?;
+            tx.batch_execute("SET LOCAL synchronous_commit = off")?;
+            let n = tx.execute(&st, &[&&key[..], &until_ms, &now_ms])?;
+            tx.commit()?;
+            Ok(n)
         })?;
         Ok(if n == 1 { Once::Fresh } else { Once::Replay })
     }
