@@ -73,8 +73,9 @@ enum Command {
         #[command(subcommand)]
         command: instance::InstanceCommand,
     },
-    /// List, rotate and import keys under `keys/` (a running server picks changes up within
-    /// `instance_poll_millis`).
+    /// List, create, rotate and import keys: under `keys/`, or in a shared store (private keys
+    /// wrapped with STS_MASTER_KEY_FILE). A running server picks changes up within
+    /// `instance_poll_millis`.
     Keys {
         #[command(subcommand)]
         command: keys::KeysCommand,
