@@ -105,7 +105,12 @@ impl ServerBuilder {
         let reap = std::time::Duration::from_secs(self.config.reap_interval_secs);
         let poll = std::time::Duration::from_millis(self.config.instance_poll_millis);
         let addr = self.config.listen;
-        let state = Arc::new(self.build_state()?);
+        // Off the async workers: a store's blocking client (PostgreSQL's) may not run there.
+        let state = Arc::new(
+            tokio::task::spawn_blocking(move || self.build_state())
+                .await
+                .map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))??,
+        );
         super::tasks::spawn_reaper(state.clone(), reap);
         super::tasks::spawn_watcher(state.clone(), poll);
         Ok(Running {

@@ -3,9 +3,9 @@
 //! the master key (`STS_MASTER_KEY_FILE`) before they reach the store, bound to their alias.
 //!
 //! Which source a node uses ([`open_key_source`]): the store when it already holds keys, or
-//! when it is shared (`store::is_shared`: PostgreSQL); then an empty store is seeded from this node's `keys/` (or
-//! with new default keys), once, by the first node to start. A single SQLite node keeps its
-//! keys as files under `keys/`, as before.
+//! when it is shared (`store::is_shared`: PostgreSQL); then an empty store is seeded from the
+//! `keys/` of the first node to start, and the default key pairs are created if missing. A
+//! single SQLite node keeps its keys as files under `keys/`, as before.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -266,7 +266,7 @@ pub fn open_key_source(
     if rows.iter().any(|r| r.wrapped_key.is_some()) && master.is_none() {
         return Err(no_master_key());
     }
-    if rows.is_empty() {
+    if shared {
         let m = master.as_deref().ok_or_else(|| {
             DataDirError::Keys(
                 "a shared store keeps the signing keys, wrapped with a master key: set \
@@ -275,13 +275,21 @@ pub fn open_key_source(
                     .into(),
             )
         })?;
-        let added = import_dir(dir, store.as_ref(), m, now)?;
-        if added > 0 {
-            tracing::info!(added, "copied keys/ into the empty store; the store's keys are used from now on");
-        } else {
-            create_pair(store.as_ref(), m, DEFAULT_KEY, KeyKind::Rsa, now)?;
-            create_pair(store.as_ref(), m, DEFAULT_EC_KEY, KeyKind::Ec, now)?;
-            tracing::info!("created the signing keys in the empty store");
+        if rows.is_empty() {
+            let added = import_dir(dir, store.as_ref(), m, now)?;
+            if added > 0 {
+                tracing::info!(added, "copied keys/ into the empty store; the store's keys are used from now on");
+            }
+        }
+        // Every node makes sure of the default pairs before it reads, so that nodes starting
+        // together on an empty store all start with the same ones (the first insert wins).
+        for (alias, kind) in [(DEFAULT_KEY, KeyKind::Rsa), (DEFAULT_EC_KEY, KeyKind::Ec)] {
+            if !rows.iter().any(|r| r.alias == alias)
+                && store.get_key(alias)?.is_none()
+                && create_pair(store.as_ref(), m, alias, kind, now)?
+            {
+                tracing::info!(alias, "created a signing key in the store");
+            }
         }
     }
     let source = StoreKeys::new(store, master);

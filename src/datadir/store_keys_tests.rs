@@ -147,3 +147,42 @@ fn a_wrapped_key_moved_to_another_alias_does_not_load() {
     let err = opened.source.load().unwrap_err().to_string();
     assert!(err.contains("does not authenticate"), "{err}");
 }
+
+#[test]
+fn nodes_starting_together_on_an_empty_postgres_store_agree_on_one_key_per_alias() {
+    let pg = crate::store::testpg::TestPostgres::start();
+    let url = pg.fresh_database();
+    let m = master();
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    // One node brings keys/ files, the others none: whoever wins an alias, all agree.
+    crate::keyring::create_pair(dirs[0].path(), DEFAULT_KEY, KeyKind::Rsa, now()).unwrap();
+    let rings: Vec<Keyring> = std::thread::scope(|s| {
+        let handles: Vec<_> = dirs
+            .iter()
+            .map(|d| {
+                let (url, m) = (url.clone(), m.clone());
+                s.spawn(move || {
+                    let store = crate::store::open(&url).unwrap();
+                    open_key_source(d.path(), store, true, m, now()).unwrap().keys
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for alias in [DEFAULT_KEY, DEFAULT_EC_KEY] {
+        let first = rings[0].signing[alias].cert_pem();
+        assert!(rings.iter().all(|r| r.signing[alias].cert_pem() == first), "{alias}");
+    }
+    let store = crate::store::open(&url).unwrap();
+    assert_eq!(store.list_keys().unwrap().len(), 2);
+    // The rotation one node makes is what every node's source reads next.
+    let source = StoreKeys::new(store.clone(), m.clone());
+    let before = source.stamp();
+    rotate(store.as_ref(), m.as_deref().unwrap(), DEFAULT_EC_KEY, now()).unwrap();
+    assert_ne!(source.stamp(), before);
+    let ring = source.load().unwrap();
+    assert_eq!(
+        ring.signing[DEFAULT_EC_KEY].previous().unwrap().pem(),
+        rings[0].signing[DEFAULT_EC_KEY].cert_pem()
+    );
+}

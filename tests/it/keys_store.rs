@@ -174,3 +174,9 @@ fn rotate_through_the_store(store_url: Option<String>) {
 fn keys_seeded_into_a_sqlite_store_rotate_from_the_cli() {
     rotate_through_the_store(None);
 }
+
+#[test]
+fn keys_in_a_postgres_store_rotate_from_the_cli() {
+    let pg = sts::store::testpg::TestPostgres::start();
+    rotate_through_the_store(Some(pg.url()));
+}

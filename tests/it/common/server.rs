@@ -149,7 +149,16 @@ fn serve_path(path: &Path, dir: tempfile::TempDir, opts: Opts) -> TestServer {
         rt.block_on(async move {
             let listener = sts::http::bind(cfg.listen).await.unwrap();
             cfg.listen = listener.local_addr().unwrap();
-            let state = Arc::new(sts::build_state_with(&cfg, clock, plugins).unwrap());
+            // Off the async workers, as `ServerBuilder::start_on` does (PostgreSQL's client).
+            let build_cfg = cfg.clone();
+            let state = Arc::new(
+                tokio::task::spawn_blocking(move || {
+                    sts::build_state_with(&build_cfg, clock, plugins)
+                })
+                .await
+                .unwrap()
+                .unwrap(),
+            );
             if let Some(every) = reap_every {
                 sts::app::tasks::spawn_reaper(state.clone(), every);
             }
