@@ -50,6 +50,43 @@ impl TestPostgres {
         }
     }
 
+    /// One server for the whole test process, started on first use: tests take a
+    /// `fresh_database()` each. A static is never dropped, so a watchdog process stops the
+    /// server and removes its directory once this process has exited.
+    pub fn shared() -> &'static TestPostgres {
+        static SHARED: std::sync::OnceLock<TestPostgres> = std::sync::OnceLock::new();
+        SHARED.get_or_init(|| {
+            let pg = TestPostgres::start();
+            pg.watch_for_exit();
+            pg
+        })
+    }
+
+    fn watch_for_exit(&self) {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let runas = if self.run_as.is_some() {
+            "runuser -u postgres -- "
+        } else {
+            ""
+        };
+        let script = format!(
+            "tail --pid={} -f /dev/null; {runas}'{}' -D '{}' stop -m immediate; rm -rf '{}'",
+            std::process::id(),
+            pg_ctl.display(),
+            self.dir.join("data").display(),
+            self.dir.display()
+        );
+        let spawned = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        if let Err(e) = spawned {
+            panic!("test PostgreSQL: watchdog: {e}");
+        }
+    }
+
     /// Like `start`, with the reason as an error.
     pub fn try_start() -> Result<TestPostgres, String> {
         let bin = find_bin()?;
@@ -120,6 +157,20 @@ impl TestPostgres {
         }) {
             Ok(()) => self.url_of(&name),
             Err(e) => panic!("test PostgreSQL: create database: {e}"),
+        }
+    }
+
+    /// Creates a new, empty schema in the database `url()` names and returns a URL whose
+    /// connections work in it (`search_path`): cheaper than a database (no copy of a
+    /// template), for tests that each need an empty store.
+    pub fn fresh_schema(&self) -> String {
+        let name = format!("s{}", uuid::Uuid::new_v4().simple());
+        let made = postgres::Client::connect(&self.url(), postgres::NoTls).and_then(|mut c| {
+            c.batch_execute(&format!("CREATE SCHEMA {name}"))
+        });
+        match made {
+            Ok(()) => format!("{}&options=-c%20search_path%3D{name}", self.url()),
+            Err(e) => panic!("test PostgreSQL: create schema: {e}"),
         }
     }
 
@@ -393,6 +444,13 @@ mod tests {
         assert!(postgres::Client::connect(&url, postgres::NoTls).is_err());
         pg.restart();
         assert_eq!(count(&url), 1, "committed data survives a crash");
+        let schema = pg.fresh_schema();
+        let mut c = postgres::Client::connect(&schema, postgres::NoTls).unwrap();
+        c.batch_execute("CREATE TABLE t (y text)").unwrap();
+        let here: String = c.query_one("SELECT current_schema()", &[]).unwrap().get(0);
+        assert!(schema.contains(&here), "{here}");
+        drop(c);
+        assert_eq!(count(&url), 1, "the public table is untouched");
         let other = pg.fresh_database();
         let mut c = postgres::Client::connect(&other, postgres::NoTls).unwrap();
         assert!(c.batch_execute("SELECT * FROM t").is_err(), "a new database");

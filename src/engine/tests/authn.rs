@@ -14,7 +14,7 @@ fn text_with_nonce(nonce: &[u8], created: DateTime<Utc>) -> Credential {
 }
 
 #[test]
-fn a_password_mints_an_authenticated_principal() {
+pub(super) fn a_password_mints_an_authenticated_principal() {
     let f = fixture();
     let p = f.alice();
     assert_eq!(p.name(), "alice");
@@ -53,7 +53,7 @@ fn wrong_unknown_and_disabled_fail_alike() {
 }
 
 #[test]
-fn lockout_is_its_own_kind_with_the_same_answer() {
+pub(super) fn lockout_is_its_own_kind_with_the_same_answer() {
     let f = fixture();
     for _ in 0..THRESHOLD {
         assert!(
@@ -79,7 +79,7 @@ fn lockout_is_its_own_kind_with_the_same_answer() {
 }
 
 #[test]
-fn nonces_are_fresh_once_inside_the_window() {
+pub(super) fn nonces_are_fresh_once_inside_the_window() {
     let f = fixture();
     let nonce = b"0123456789abcdef";
     assert!(
@@ -149,7 +149,7 @@ fn message_timestamps_allow_the_skew_and_no_more() {
 }
 
 #[test]
-fn signed_messages_are_accepted_once_until_they_expire() {
+pub(super) fn signed_messages_are_accepted_once_until_they_expire() {
     let f = fixture();
     let until = t0() + Duration::seconds(60);
     assert!(f.engine.accept_once(b"sig", b"v", until).is_ok());
@@ -167,7 +167,7 @@ fn signed_messages_are_accepted_once_until_they_expire() {
 }
 
 #[test]
-fn sessions_carry_the_role_and_authenticate_their_user() {
+pub(super) fn sessions_carry_the_role_and_authenticate_their_user() {
     let f = fixture();
     let (token, _) = f.engine.sessions().create("/", "root", false).unwrap();
     let s = f

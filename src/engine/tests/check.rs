@@ -68,7 +68,7 @@ fn own_id_tokens_expire_at_exp() {
 }
 
 #[test]
-fn persisting_instances_check_the_store() {
+pub(super) fn persisting_instances_check_the_store() {
     let f = fixture();
     let plain = f.instance(|_| {});
     assert_eq!(
@@ -110,7 +110,7 @@ fn persisting_instances_check_the_store() {
 }
 
 #[test]
-fn only_the_principal_or_an_administrator_cancels() {
+pub(super) fn only_the_principal_or_an_administrator_cancels() {
     let f = fixture();
     let i = f.oidc_instance(true);
     let mut issued = f

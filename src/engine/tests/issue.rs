@@ -123,7 +123,7 @@ fn audiences_are_the_configured_ones() {
 }
 
 #[test]
-fn interim_sessions_are_kept_only_when_issuing_succeeds_and_the_instance_says_so() {
+pub(super) fn interim_sessions_are_kept_only_when_issuing_succeeds_and_the_instance_says_so() {
     let f = fixture();
     let i = f.instance(|_| {});
     let cred = password("alice", PASSWORD);
@@ -155,7 +155,7 @@ fn interim_sessions_are_kept_only_when_issuing_succeeds_and_the_instance_says_so
 }
 
 #[test]
-fn the_interim_guard_logs_out_unless_committed() {
+pub(super) fn the_interim_guard_logs_out_unless_committed() {
     let f = fixture();
     let alice = f.alice();
     let dropped = super::super::issue::InterimSession::create(f.engine.sessions(), &alice).unwrap();

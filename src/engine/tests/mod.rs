@@ -1,4 +1,5 @@
-//! Unit tests of the engine's rules: a fixed clock, a throwaway SQLite store, users in
+//! Unit tests of the engine's rules: a fixed clock, a throwaway SQLite store (PostgreSQL for
+//! the store-backed ones, once more: `store_backed_rules_hold_on_postgres`), users in
 //! memory, and the demo instance (edited per test).
 
 mod authn;
@@ -63,6 +64,28 @@ struct Fixture {
     keys: crate::keyring::Keyring,
 }
 
+thread_local! {
+    /// Set by [`store_backed_rules_hold_on_postgres`]: fixtures of this thread use a fresh
+    /// database of the shared test PostgreSQL, with the store-backed lockout and replay cache.
+    static ON_POSTGRES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The rules that touch the store (sessions, persisted tokens, lockout counters, the replay
+/// cache) once more, on PostgreSQL as a cluster node runs them.
+#[test]
+fn store_backed_rules_hold_on_postgres() {
+    ON_POSTGRES.set(true);
+    authn::a_password_mints_an_authenticated_principal();
+    authn::lockout_is_its_own_kind_with_the_same_answer();
+    authn::nonces_are_fresh_once_inside_the_window();
+    authn::signed_messages_are_accepted_once_until_they_expire();
+    authn::sessions_carry_the_role_and_authenticate_their_user();
+    check::persisting_instances_check_the_store();
+    check::only_the_principal_or_an_administrator_cancels();
+    issue::interim_sessions_are_kept_only_when_issuing_succeeds_and_the_instance_says_so();
+    issue::the_interim_guard_logs_out_unless_committed();
+}
+
 /// Lockout after this many failures of one account from one source.
 const THRESHOLD: u32 = 3;
 
@@ -82,8 +105,12 @@ fn fixture_with(tls: bool) -> Fixture {
     .unwrap();
     let keys = crate::datadir::load_keys(dir.path()).unwrap();
     let clock = FixedClock::new(t0());
-    let store =
-        crate::store::open(&format!("sqlite://{}", dir.path().join("t.db").display())).unwrap();
+    let on_postgres = ON_POSTGRES.get();
+    let store = if on_postgres {
+        crate::store::open(&crate::store::testpg::TestPostgres::shared().fresh_schema()).unwrap()
+    } else {
+        crate::store::open(&format!("sqlite://{}", dir.path().join("t.db").display())).unwrap()
+    };
     let users = Users(vec![
         user("alice", false, false),
         user("bob", false, false),
@@ -98,22 +125,31 @@ fn fixture_with(tls: bool) -> Fixture {
             max: Duration::hours(2),
         },
     );
-    let throttle = Throttle::new(LockoutPolicy {
+    let policy = LockoutPolicy {
         threshold: THRESHOLD,
         source_threshold: 100,
         window: Duration::minutes(5),
         lockout: Duration::minutes(10),
         max_entries: 1000,
-    });
-    let engine = Engine::new(
+    };
+    // As a cluster node runs: counters and the replay cache in the shared store.
+    let throttle = if on_postgres {
+        Throttle::in_store(policy, store.clone())
+    } else {
+        Throttle::new(policy)
+    };
+    let mut engine = Engine::new(
         clock.clone(),
         Arc::new(users),
         Freshness::default(),
         sessions,
         throttle,
-        store,
+        store.clone(),
     )
     .over_tls(tls);
+    if on_postgres {
+        engine = engine.with_replay_cache(Box::new(StoreReplayCache::new(store)));
+    }
     Fixture {
         engine,
         clock,

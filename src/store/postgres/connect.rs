@@ -45,9 +45,12 @@ impl Connector {
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
         let mut mode = SslMode::Prefer;
         let mut root = None;
-        let mut rest = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-            match &*k {
+        // Other parameters go to the driver as written (re-encoding would change them).
+        let mut rest = Vec::new();
+        for raw in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = raw.split_once('=').unwrap_or((raw, ""));
+            let v = percent_encoding::percent_decode_str(v).decode_utf8_lossy();
+            match k {
                 "sslmode" => {
                     mode = match &*v {
                         "disable" => SslMode::Disable,
@@ -55,16 +58,18 @@ impl Connector {
                         "require" => SslMode::Require,
                         "verify-ca" => SslMode::VerifyCa,
                         "verify-full" => SslMode::VerifyFull,
-                        _ => return Err(bad("sslmode must be disable, prefer, require, verify-ca or verify-full")),
+                        _ => {
+                            return Err(bad(
+                                "sslmode must be disable, prefer, require, verify-ca or verify-full",
+                            ));
+                        }
                     }
                 }
                 "sslrootcert" => root = Some(v.into_owned()),
-                _ => {
-                    rest.append_pair(&k, &v);
-                }
+                _ => rest.push(raw),
             }
         }
-        let rest = rest.finish();
+        let rest = rest.join("&");
         let plain = if rest.is_empty() {
             base.to_owned()
         } else {

@@ -73,15 +73,27 @@ pub(super) fn is_connection_error(e: &postgres::Error) -> bool {
         .any(|p| m.starts_with(p))
 }
 
+/// The error with the server's message or the underlying cause (the crate's own text is
+/// only "db error" or "error connecting to server").
+pub(super) fn describe(e: &postgres::Error) -> String {
+    if let Some(d) = e.as_db_error() {
+        return format!("{}: {} ({})", d.severity(), d.message(), d.code().code());
+    }
+    match std::error::Error::source(e) {
+        Some(s) => format!("{e}: {s}"),
+        None => e.to_string(),
+    }
+}
+
 pub(super) fn unavailable(e: &postgres::Error) -> StoreError {
-    StoreError::Unavailable(format!("database: {e}"))
+    StoreError::Unavailable(format!("database: {}", describe(e)))
 }
 
 pub(super) fn db(e: postgres::Error) -> StoreError {
     if is_connection_error(&e) {
         unavailable(&e)
     } else {
-        StoreError::Db(e.to_string())
+        StoreError::Db(describe(&e))
     }
 }
 
@@ -177,7 +189,7 @@ impl Pool {
                     // A failed statement inside a transaction was rolled back by its
                     // Transaction's drop; the connection is clean.
                     self.release(Some(c));
-                    return Err(StoreError::Db(e.to_string()));
+                    return Err(StoreError::Db(describe(&e)));
                 }
             }
         }

@@ -11,7 +11,7 @@ use postgres::types::ToSql;
 
 use super::connect::Connector;
 use super::PgStore;
-use super::pool::{PgConn, is_connection_error, unavailable};
+use super::pool::{PgConn, describe, is_connection_error, unavailable};
 use crate::store::filter::{Field, Filter, Op, Value};
 use crate::store::{Durable, Page, StoreError, TokenInfo, TokenRecord, TokenStore};
 
@@ -82,7 +82,7 @@ fn commit_with_retry(
                     return fail_all(unavailable(&e));
                 }
             }
-            Err(e) => return fail_all(StoreError::Db(e.to_string())),
+            Err(e) => return fail_all(StoreError::Db(describe(&e))),
         }
     }
     fail_all(StoreError::Unavailable("database connection lost".into()))
