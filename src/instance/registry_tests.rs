@@ -184,3 +184,60 @@ fn another_node_picks_up_a_publish_on_refresh() {
     assert!(b.instance("shared").is_some());
     assert!(!b.refresh().unwrap(), "nothing changed since");
 }
+
+#[test]
+fn keys_in_the_store_are_reloaded_on_notice_and_on_poll() {
+    use crate::datadir::store_keys;
+    let node = Node::new();
+    let master = Arc::new(crate::crypto::MasterKey::generate().unwrap());
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+    let opened = store_keys::open_key_source(
+        node.dir.path(),
+        node.store.clone(),
+        true,
+        Some(master.clone()),
+        now,
+    )
+    .unwrap();
+    let instances: Arc<dyn InstanceStore> = node.store.clone();
+    let p = Publisher::new(
+        instances,
+        opened.keys,
+        DefaultKeys {
+            rsa: crate::datadir::DEFAULT_KEY.into(),
+            ec: crate::datadir::DEFAULT_EC_KEY.into(),
+        },
+        Arc::new(Plugins::new()),
+        InstanceFiles::in_data_dir(node.dir.path()),
+        Vec::new(),
+        Box::new(|| NOW_MS),
+    )
+    .unwrap()
+    .watch_keys(opened.source, opened.stamp);
+    p.create(Kind::Soap, &soap("signer")).unwrap();
+    let signing_cert = |p: &Publisher| {
+        let i = p.instance("signer").unwrap();
+        i.saml_signing.as_ref().unwrap().key.cert_pem().to_vec()
+    };
+    let first = signing_cert(&p);
+    // A notice without a change reads the same keys again.
+    p.reload_keys().unwrap();
+    assert_eq!(signing_cert(&p), first);
+    assert!(!p.refresh().unwrap(), "nothing changed");
+
+    // A rotation on another node: a change notice reloads at once...
+    let rsa = crate::datadir::DEFAULT_KEY;
+    store_keys::rotate(node.store.as_ref(), &master, rsa, now).unwrap();
+    assert!(p.reload_keys().unwrap());
+    let second = signing_cert(&p);
+    assert_ne!(second, first);
+    assert_eq!(
+        p.instance("signer").unwrap().saml_signing.as_ref().unwrap().key.previous().unwrap().pem(),
+        &first[..]
+    );
+    // ...and without one, the poll notices the new revision.
+    store_keys::rotate(node.store.as_ref(), &master, rsa, now).unwrap();
+    assert!(p.refresh().unwrap());
+    assert_ne!(signing_cert(&p), second);
+    assert!(!p.refresh().unwrap());
+}
