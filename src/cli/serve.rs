@@ -29,11 +29,20 @@ pub(super) fn serve(cfg: Config) -> Result<(), AnyError> {
             env!("CARGO_PKG_VERSION"),
             running.base_url()
         );
-        for p in state.publisher.list(crate::instance::Kind::Soap)? {
+        // Store reads block: off the runtime's threads.
+        let st = state.clone();
+        let (soap, rest) = tokio::task::spawn_blocking(move || {
+            Ok::<_, crate::instance::registry::PublishError>((
+                st.publisher.list(crate::instance::Kind::Soap)?,
+                st.publisher.list(crate::instance::Kind::Rest)?,
+            ))
+        })
+        .await??;
+        for p in soap {
             say!("SOAP STS instance: {}/sts/{}", state.base_url, p.id);
             say!("  WSDL: {}/sts/{}?wsdl", state.base_url, p.id);
         }
-        for p in state.publisher.list(crate::instance::Kind::Rest)? {
+        for p in rest {
             say!("REST STS instance: {}/rest-sts/{}", state.base_url, p.id);
         }
         use std::io::Write as _;
