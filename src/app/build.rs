@@ -75,9 +75,6 @@ pub fn build_state_with(
     plugins: plugin::Plugins,
 ) -> Result<AppState, StartError> {
     let plugins = Arc::new(http_plugins(cfg, plugins)?);
-    let users = Arc::new(identity::FileUserStore::open(
-        &cfg.data_dir.join("users.json"),
-    )?);
     let freshness = engine::Freshness {
         max_skew: chrono::Duration::seconds(i64::try_from(cfg.clock_skew_secs).unwrap_or(300)),
         window: chrono::Duration::seconds(i64::try_from(cfg.nonce_window_secs).unwrap_or(300)),
@@ -88,6 +85,14 @@ pub fn build_state_with(
     let shared = store::is_shared(&store_url);
     let store = store::open_config(cfg)?;
     let master_key = datadir::store_keys::load_master_key(cfg.master_key_file.as_deref())?;
+    // Read per sign-in from the store when shared: a user disabled on one node is disabled on
+    // all at once.
+    let users = Arc::new(identity::stored::open_users(
+        &cfg.data_dir.join("users.json"),
+        store.clone(),
+        shared,
+        master_key.clone(),
+    )?);
     // From keys/ or, in a cluster, the store; stamped before reading, so that a change made
     // while the keys load is picked up.
     let keys = datadir::store_keys::open_key_source(

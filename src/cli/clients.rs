@@ -5,7 +5,6 @@ use clap::Subcommand;
 use super::AnyError;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::identity::FileUserStore;
 
 #[derive(Subcommand)]
 pub(super) enum ClientCommand {
@@ -47,7 +46,7 @@ pub(super) fn clients(cfg: &Config, command: ClientCommand) -> Result<(), AnyErr
                     "--method `{method}` is not client_secret_basic, client_secret_post or none"
                 )
             })?;
-            let users = FileUserStore::open(&cfg.data_dir.join("users.json"))?;
+            let users = super::user::open_users(cfg)?;
             let realm = crate::identity::normalize_realm(&realm);
             if !users.realms()?.contains(&realm) {
                 return Err(format!("no realm {realm} (sts realm add)").into());

@@ -6,7 +6,7 @@ use clap::Subcommand;
 
 use super::AnyError;
 use crate::config::Config;
-use crate::identity::{FileUserStore, User, hash_password, normalize_realm};
+use crate::identity::{FileUserStore, User, Users, hash_password, normalize_realm};
 use crate::secret::Secret;
 
 #[derive(Subcommand)]
@@ -98,9 +98,25 @@ fn read_password(username: &str) -> Result<String, AnyError> {
     Ok(password)
 }
 
-pub(super) fn user(cfg: &Config, command: UserCommand) -> Result<(), AnyError> {
+/// The users this node serves: `users.json`, or the store's when it is shared (PostgreSQL).
+pub(super) fn open_users(cfg: &Config) -> Result<Users, AnyError> {
     std::fs::create_dir_all(&cfg.data_dir)?;
-    let store = FileUserStore::open(&cfg.data_dir.join("users.json"))?;
+    let users_json = cfg.data_dir.join("users.json");
+    let url = cfg.store_url();
+    if !crate::store::is_shared(&url) {
+        return Ok(Users::File(FileUserStore::open(&users_json)?));
+    }
+    let master = crate::datadir::store_keys::load_master_key(cfg.master_key_file.as_deref())?;
+    Ok(crate::identity::stored::open_users(
+        &users_json,
+        crate::store::open(&url)?,
+        true,
+        master,
+    )?)
+}
+
+pub(super) fn user(cfg: &Config, command: UserCommand) -> Result<(), AnyError> {
+    let store = open_users(cfg)?;
     match command {
         UserCommand::Add {
             username,
@@ -138,9 +154,9 @@ pub(super) fn user(cfg: &Config, command: UserCommand) -> Result<(), AnyError> {
             let password = read_password(&username)?;
             let hash = hash_password(&password)?;
             store.update(&realm, &username, |u| {
-                u.password_hash = hash;
+                u.password_hash = hash.clone();
                 if u.digest_secret.is_some() {
-                    u.digest_secret = Some(Secret::new(password));
+                    u.digest_secret = Some(Secret::new(password.clone()));
                 }
             })?;
             println!("password of `{username}` changed");
@@ -182,8 +198,7 @@ pub(super) fn user(cfg: &Config, command: UserCommand) -> Result<(), AnyError> {
 }
 
 pub(super) fn realm(cfg: &Config, command: RealmCommand) -> Result<(), AnyError> {
-    std::fs::create_dir_all(&cfg.data_dir)?;
-    let store = FileUserStore::open(&cfg.data_dir.join("users.json"))?;
+    let store = open_users(cfg)?;
     match command {
         RealmCommand::Add { name } => println!("added realm `{}`", store.add_realm(&name)?),
         RealmCommand::List => {

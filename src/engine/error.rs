@@ -107,9 +107,12 @@ impl EngineError {
         }
     }
 
-    /// An identity store failure: internal.
-    pub(crate) fn identity(e: impl std::fmt::Display) -> EngineError {
-        EngineError::Internal(format!("identity store: {e}"))
+    /// An identity store failure: unavailable when its store is, else internal.
+    pub(crate) fn identity(e: crate::identity::IdentityError) -> EngineError {
+        match e {
+            crate::identity::IdentityError::Store(s) => EngineError::store(s),
+            e => EngineError::Internal(format!("identity store: {e}")),
+        }
     }
 }
 

@@ -17,7 +17,10 @@ use serde::{Deserialize, Serialize};
 use crate::secret::Secret;
 
 pub mod sessions;
+pub mod stored;
 pub mod throttle;
+
+pub use stored::Users;
 
 /// Errors of the identity layer.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +47,25 @@ pub enum IdentityError {
     RealmExists(String),
     #[error("invalid name `{0}`: use letters, digits, `.`, `_`, `-` and `@` (1-128 characters)")]
     InvalidName(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("stored users: {0}")]
+    Stored(String),
+    #[error(
+        "a digest secret in a shared store is wrapped with the master key: set STS_MASTER_KEY_FILE"
+    )]
+    NoMasterKey,
+    #[error("master key: {0}")]
+    MasterKey(String),
+}
+
+/// `name` (or `/name`, `/a/b`) as a normalised realm, if every segment is a valid name.
+pub(crate) fn checked_realm(name: &str) -> Result<String, IdentityError> {
+    let realm = normalize_realm(name);
+    if !realm.trim_start_matches('/').split('/').all(valid_name) {
+        return Err(IdentityError::InvalidName(name.to_owned()));
+    }
+    Ok(realm)
 }
 
 /// Whether a user or realm name is acceptable: short, printable, no path or markup characters.
@@ -336,10 +358,7 @@ impl FileUserStore {
 
     /// Adds a realm (`name` or `/name`).
     pub fn add_realm(&self, name: &str) -> Result<String, IdentityError> {
-        let realm = normalize_realm(name);
-        if !realm.trim_start_matches('/').split('/').all(valid_name) {
-            return Err(IdentityError::InvalidName(name.to_owned()));
-        }
+        let realm = checked_realm(name)?;
         self.modify(|f| {
             if f.has_realm(&realm) {
                 return Err(IdentityError::RealmExists(realm.clone()));

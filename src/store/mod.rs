@@ -8,6 +8,7 @@ pub mod filter;
 pub mod lockout;
 mod postgres;
 pub mod replay;
+pub mod users;
 pub mod keys;
 mod sqlite;
 #[cfg(any(test, feature = "test-util"))]
@@ -255,6 +256,7 @@ pub trait Store:
     + lockout::LockoutStore
     + KeyStore
     + ChangeStore
+    + users::UserRecordStore
 {
 }
 impl<T> Store for T where
@@ -266,6 +268,7 @@ impl<T> Store for T where
         + lockout::LockoutStore
         + KeyStore
         + ChangeStore
+        + users::UserRecordStore,
 {
 }
 

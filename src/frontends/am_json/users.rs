@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::http::Request;
-use crate::identity::{
-    FileUserStore, IdentityError, User, UserStore as _, hash_password, normalize_realm,
-};
+use crate::identity::{IdentityError, User, UserStore as _, Users, hash_password, normalize_realm};
 use crate::secret::Secret;
 
 use super::{JsonReply, body_json};
@@ -93,12 +91,13 @@ fn identity_failure(e: crate::identity::IdentityError) -> JsonFailure {
         E::NoSuchUser(..) | E::NoSuchRealm(_) => JsonFailure::NotFound,
         E::Exists(..) | E::RealmExists(_) => JsonFailure::Conflict(e.to_string()),
         E::InvalidName(_) => JsonFailure::BadRequest(e.to_string()),
+        E::Store(s) => JsonFailure::Engine(crate::engine::EngineError::store(s)),
         other => internal(other),
     }
 }
 
-/// User administration as `/json/users` needs it, scoped by the guard's proof: the file
-/// store implements it; a directory or SQL identity backend would implement it too.
+/// User administration as `/json/users` needs it, scoped by the guard's proof: the node's
+/// users (file or store) implement it; a directory backend would implement it too.
 pub trait UserAdmin: Send + Sync {
     /// Realms, the top-level realm first.
     fn realms(&self) -> Result<Vec<String>, IdentityError>;
@@ -111,14 +110,14 @@ pub trait UserAdmin: Send + Sync {
         &self,
         of: &AdminOf,
         username: &str,
-        change: Box<dyn FnOnce(&mut User) + '_>,
+        change: Box<dyn Fn(&mut User) + '_>,
     ) -> Result<User, IdentityError>;
     fn delete(&self, of: &AdminOf, username: &str) -> Result<(), IdentityError>;
 }
 
-impl UserAdmin for FileUserStore {
+impl UserAdmin for Users {
     fn realms(&self) -> Result<Vec<String>, IdentityError> {
-        FileUserStore::realms(self)
+        Users::realms(self)
     }
 
     fn users(&self, of: &AdminOf) -> Result<Vec<User>, IdentityError> {
@@ -133,7 +132,7 @@ impl UserAdmin for FileUserStore {
 
     fn add(&self, of: &AdminOf, mut user: User) -> Result<User, IdentityError> {
         user.realm = of.realm().to_owned();
-        FileUserStore::add(self, user.clone())?;
+        Users::add(self, user.clone())?;
         Ok(user)
     }
 
@@ -141,13 +140,13 @@ impl UserAdmin for FileUserStore {
         &self,
         of: &AdminOf,
         username: &str,
-        change: Box<dyn FnOnce(&mut User) + '_>,
+        change: Box<dyn Fn(&mut User) + '_>,
     ) -> Result<User, IdentityError> {
-        FileUserStore::update(self, of.realm(), username, change)
+        Users::update(self, of.realm(), username, change)
     }
 
     fn delete(&self, of: &AdminOf, username: &str) -> Result<(), IdentityError> {
-        FileUserStore::delete(self, of.realm(), username)
+        Users::delete(self, of.realm(), username)
     }
 }
 
@@ -234,8 +233,8 @@ pub(super) fn users(
                     &of,
                     id,
                     Box::new(|u| {
-                        if let Some(a) = attrs {
-                            u.attributes = a;
+                        if let Some(a) = &attrs {
+                            u.attributes = a.clone();
                         }
                         if let Some(d) = disabled {
                             u.disabled = d;
@@ -243,10 +242,10 @@ pub(super) fn users(
                         if let Some(a) = admin {
                             u.admin = a;
                         }
-                        if let Some((plain, hash)) = password {
-                            u.password_hash = hash;
+                        if let Some((plain, hash)) = &password {
+                            u.password_hash = hash.clone();
                             if u.digest_secret.is_some() {
-                                u.digest_secret = Some(Secret::new(plain));
+                                u.digest_secret = Some(Secret::new(plain.clone()));
                             }
                         }
                     }),

@@ -7,6 +7,7 @@
 mod changes;
 mod lockout;
 mod replay;
+mod users;
 mod keys;
 
 use std::sync::Mutex;
@@ -29,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/006_keys.sql"),
     include_str!("../../../migrations/sqlite/007_lockout.sql"),
     include_str!("../../../migrations/sqlite/008_changes.sql"),
+    include_str!("../../../migrations/sqlite/009_users.sql"),
 ];
 
 /// Inserts joining one commit, at most.
@@ -621,6 +623,7 @@ mod tests {
         let s = SqliteStore::open(path).unwrap();
         crate::store::replay::conformance(&s);
         crate::store::lockout::conformance(&s);
+        crate::store::users::conformance(&s);
         drop(s);
         let s = SqliteStore::open(path).unwrap();
         let rec = SessionRecord {
