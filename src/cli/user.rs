@@ -109,7 +109,7 @@ pub(super) fn open_users(cfg: &Config) -> Result<Users, AnyError> {
     let master = crate::datadir::store_keys::load_master_key(cfg.master_key_file.as_deref())?;
     Ok(crate::identity::stored::open_users(
         &users_json,
-        crate::store::open(&url)?,
+        crate::store::open_config(cfg)?,
         true,
         master,
     )?)

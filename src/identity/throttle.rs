@@ -364,7 +364,7 @@ impl Throttle {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A fixed instant, so that a failure replays the same way.

@@ -29,6 +29,7 @@ mod peers;
 mod proof_keys;
 mod publish;
 mod readme;
+mod replay;
 mod rest_sts;
 mod rotation;
 mod sessions;

@@ -10,6 +10,7 @@ mod lockout;
 mod pool;
 mod replay;
 mod tokens;
+mod users;
 
 use std::sync::Mutex;
 use std::sync::mpsc;
@@ -32,6 +33,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (6, "keys", include_str!("../../../migrations/postgres/006_keys.sql")),
     (7, "lockout", include_str!("../../../migrations/postgres/007_lockout.sql")),
     (8, "changes", include_str!("../../../migrations/postgres/008_changes.sql")),
+    (9, "users", include_str!("../../../migrations/postgres/009_users.sql")),
 ];
 
 /// Any constant: the advisory lock that serialises migrations across nodes.

@@ -37,6 +37,7 @@ fn postgres_passes_the_conformance_suite_and_migrates_once() {
     crate::store::keys::conformance(&store);
     crate::store::lockout::conformance(&store);
     crate::store::changes::conformance(&store);
+    crate::store::users::conformance(&store);
     let known = u32::try_from(MIGRATIONS.len()).unwrap();
     // Migrating again is a no-op; the password may come from the options instead of the URL.
     let with_option = StoreOptions {
