@@ -28,8 +28,6 @@ pub use error::{AuthFailure, EngineError};
 pub use possession::PossessionProof;
 pub use possession::{ProvenChain, require_possession};
 pub use principal::{Authenticated, Principal, PrincipalSource};
-#[cfg(test)]
-pub(crate) use replay::tests::shared_by_nodes as replay_shared_by_nodes;
 pub use replay::{NonceCache, ReplayCache, StoreReplayCache};
 pub use request::*;
 

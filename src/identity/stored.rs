@@ -392,17 +392,6 @@ pub(crate) mod tests {
         shared_by_nodes(sqlite(&dir));
     }
 
-    /// Every per-node state this crate keeps in a shared store, shared by two "nodes" (two
-    /// caches, throttles, user stores) on one real PostgreSQL.
-    #[test]
-    fn replay_lockout_and_users_are_shared_by_nodes_on_postgres() {
-        let pg = crate::store::testpg::TestPostgres::start();
-        let store = crate::store::open(&pg.url()).unwrap();
-        crate::engine::replay_shared_by_nodes(store.clone());
-        crate::identity::throttle::tests::nodes_share_counters(store.clone());
-        shared_by_nodes(store);
-    }
-
     #[test]
     fn users_json_seeds_an_empty_store_once() {
         let dir = tempfile::tempdir().unwrap();

@@ -33,6 +33,7 @@ mod replay;
 mod rest_sts;
 mod rotation;
 mod sessions;
+mod shared_state;
 mod soap_issue;
 mod tokengen;
 mod validate_cancel;

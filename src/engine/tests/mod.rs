@@ -5,6 +5,7 @@
 mod authn;
 mod check;
 mod issue;
+mod shared_store;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
