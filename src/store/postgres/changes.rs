@@ -25,20 +25,39 @@ impl ChangeStore for PgStore {
 
     fn change_listener(&self) -> Result<Option<Box<dyn ChangeListener>>, StoreError> {
         let mut client = self.connector.connect().map_err(db)?;
-        client.batch_execute("LISTEN sts_changes").map_err(db)?;
-        Ok(Some(Box::new(PgListener { client })))
+        super::pool::off_runtime(|| client.batch_execute("LISTEN sts_changes")).map_err(db)?;
+        Ok(Some(Box::new(PgListener {
+            client: Some(client),
+        })))
     }
 }
 
 struct PgListener {
-    client: postgres::Client,
+    /// Always set; an `Option` only so that `drop` can close it off the async runtime.
+    client: Option<postgres::Client>,
+}
+
+impl Drop for PgListener {
+    fn drop(&mut self) {
+        let client = self.client.take();
+        super::pool::off_runtime(move || drop(client));
+    }
 }
 
 impl ChangeListener for PgListener {
     fn wait(&mut self, timeout: Duration) -> Result<Vec<String>, StoreError> {
+        super::pool::off_runtime(|| self.wait_here(timeout))
+    }
+}
+
+impl PgListener {
+    fn wait_here(&mut self, timeout: Duration) -> Result<Vec<String>, StoreError> {
+        let Some(client) = self.client.as_mut() else {
+            return Err(StoreError::Unavailable("the listener is closed".into()));
+        };
         let mut topics = Vec::new();
         {
-            let mut notes = self.client.notifications();
+            let mut notes = client.notifications();
             // The first notification (or the timeout), then whatever else came with it.
             let first = notes.timeout_iter(timeout).next().map_err(db)?;
             if let Some(n) = first {
@@ -49,7 +68,7 @@ impl ChangeListener for PgListener {
                 }
             }
         }
-        if self.client.is_closed() {
+        if client.is_closed() {
             return Err(StoreError::Unavailable(
                 "the change notification connection closed".into(),
             ));

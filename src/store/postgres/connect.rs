@@ -110,10 +110,10 @@ impl Connector {
     }
 
     pub(super) fn connect(&self) -> Result<Client, postgres::Error> {
-        match &self.tls {
+        super::pool::off_runtime(|| match &self.tls {
             None => self.cfg.connect(postgres::NoTls),
             Some(t) => self.cfg.connect(t.clone()),
-        }
+        })
     }
 }
 

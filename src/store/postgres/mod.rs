@@ -69,7 +69,7 @@ impl PgStore {
     pub fn migrate_only(url: &str, opts: &StoreOptions) -> Result<Migrated, StoreError> {
         let connector = connect::Connector::new(url, opts)?;
         let mut client = connector.connect().map_err(db)?;
-        migrate(&mut client).map_err(db)?
+        pool::off_runtime(|| migrate(&mut client)).map_err(db)?
     }
 }
 

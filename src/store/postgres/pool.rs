@@ -97,6 +97,31 @@ pub(super) fn db(e: postgres::Error) -> StoreError {
     }
 }
 
+impl Drop for Pool {
+    /// Closing a connection blocks on the client's runtime too.
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut self.lock().idle);
+        off_runtime(move || drop(idle));
+    }
+}
+
+/// Runs blocking database work where it may block. The sync client drives its socket with
+/// a runtime of its own, which tokio refuses to start on an async worker thread ("Cannot
+/// start a runtime from within a runtime"): there the work moves off the worker with
+/// `block_in_place` (multi-thread runtime) or onto a thread of its own (current-thread
+/// runtime). Elsewhere (plain and `spawn_blocking` threads) it runs as it is.
+pub(super) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        Ok(_) => std::thread::scope(|s| match s.spawn(f).join() {
+            Ok(v) => v,
+            Err(p) => std::panic::resume_unwind(p),
+        }),
+        Err(_) => f(),
+    }
+}
+
 impl Pool {
     pub(super) fn new(connector: Connector, max: usize, wait: Duration) -> Pool {
         Pool {
@@ -168,7 +193,14 @@ impl Pool {
     /// Runs `f` on a pooled connection. On a broken connection that had been idle (the server
     /// may have restarted since), `f` runs once more on a new one; a new connection that breaks
     /// means the database is unavailable.
-    pub(super) fn run<T>(
+    pub(super) fn run<T: Send>(
+        &self,
+        f: impl FnMut(&mut PgConn) -> Result<T, postgres::Error> + Send,
+    ) -> Result<T, StoreError> {
+        off_runtime(|| self.run_here(f))
+    }
+
+    fn run_here<T>(
         &self,
         mut f: impl FnMut(&mut PgConn) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {

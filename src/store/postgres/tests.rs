@@ -198,7 +198,7 @@ fn an_exhausted_pool_fails_within_the_wait() {
     let s = store.clone();
     let holder = std::thread::spawn(move || {
         s.pool
-            .run(|_c| {
+            .run(move |_c| {
                 held_tx.send(()).unwrap();
                 go_rx.recv().unwrap();
                 Ok(())
@@ -216,4 +216,50 @@ fn an_exhausted_pool_fails_within_the_wait() {
     go_tx.send(()).unwrap();
     holder.join().unwrap();
     assert_eq!(store.get_session(&[1; 32]).unwrap(), None);
+}
+
+/// The sync client runs a runtime of its own: opening, using and dropping the store from
+/// async code (either runtime flavour) must not panic with "runtime within a runtime".
+#[test]
+fn the_store_works_from_async_code_on_either_runtime() {
+    let pg = TestPostgres::shared();
+    let session = |n: u8| crate::store::SessionRecord {
+        handle: [n; 32],
+        uid: format!("u{n}"),
+        realm: "/".into(),
+        username: "a".into(),
+        interim: false,
+        created_ms: 1,
+        accessed_ms: 1,
+        max_until_ms: i64::MAX,
+    };
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = pg.fresh_schema();
+    multi.block_on(async {
+        let store = PgStore::open(&url, &opts()).unwrap();
+        store.insert_session(&session(1)).unwrap();
+        assert!(store.get_session(&[1; 32]).unwrap().is_some());
+        let mut l = crate::store::changes::ChangeStore::change_listener(&store)
+            .unwrap()
+            .unwrap();
+        assert!(l.wait(Duration::from_millis(10)).unwrap().is_empty());
+        drop(l);
+        drop(store);
+    });
+    let single = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    single.block_on(async {
+        let store = PgStore::open(&url, &opts()).unwrap();
+        assert!(store.get_session(&[1; 32]).unwrap().is_some());
+        // Token inserts are awaited, not waited on, in async code.
+        store.insert_tokens_deferred(&[tok(1)]).unwrap().done().await.unwrap();
+        assert!(store.get_token("_g000001").unwrap().is_some());
+        drop(store);
+    });
 }
