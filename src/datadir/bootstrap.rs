@@ -73,6 +73,7 @@ pub fn demo_instance() -> serde_json::Value {
 /// `amadmin` (whenever the top-level realm has no administrator), the demo instance.
 /// Passwords come from the arguments (`STS_DEMO_PASSWORD`, `STS_ADMIN_PASSWORD`), else they
 /// are generated and returned to be shown once. There is no fixed default password.
+#[cfg(any(test, feature = "test-util"))]
 pub fn bootstrap(
     dir: &Path,
     demo_password: Option<String>,

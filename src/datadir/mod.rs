@@ -16,7 +16,9 @@ pub mod store_keys;
 
 use std::path::{Path, PathBuf};
 
-pub use bootstrap::{Bootstrap, bootstrap, bootstrap_with};
+#[cfg(any(test, feature = "test-util"))]
+pub use bootstrap::bootstrap;
+pub use bootstrap::{Bootstrap, bootstrap_with};
 #[cfg(any(test, feature = "test-util"))]
 pub use bootstrap::demo_instance;
 

@@ -46,6 +46,8 @@ pub trait KeyStore: Send + Sync {
     /// Replaces the alias if its stored revision is `expected_rev`; false otherwise (two
     /// rotations at once: one wins, the other is told).
     fn replace_key(&self, expected_rev: &str, r: &KeyRecord) -> Result<bool, StoreError>;
+    /// (Only tests remove an alias: a rotated pair keeps its row.)
+    #[cfg(any(test, feature = "test-util"))]
     fn delete_key(&self, alias: &str) -> Result<bool, StoreError>;
     /// `(alias, rev)` of every row, by alias: a cheap poll for changes.
     fn key_revisions(&self) -> Result<Vec<(String, String)>, StoreError>;

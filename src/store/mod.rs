@@ -329,7 +329,9 @@ pub fn redact_url(url: &str) -> String {
     postgres::redact_url(url)
 }
 
-/// Opens the store a URL names, with default options.
+/// Opens the store a URL names, with default options (tests, benches; a server uses
+/// `open_config`).
+#[cfg(any(test, feature = "test-util"))]
 pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     open_with(url, &StoreOptions::default())
 }

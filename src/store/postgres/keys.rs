@@ -83,6 +83,7 @@ impl KeyStore for PgStore {
         Ok(n == 1)
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     fn delete_key(&self, alias: &str) -> Result<bool, StoreError> {
         let n = self
             .pool

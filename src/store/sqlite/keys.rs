@@ -86,6 +86,7 @@ impl KeyStore for SqliteStore {
         Ok(n == 1)
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     fn delete_key(&self, alias: &str) -> Result<bool, StoreError> {
         let n = self
             .conn()
