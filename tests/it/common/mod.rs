@@ -4,17 +4,20 @@
 //! - `soap`: SOAP requests (envelopes, UsernameTokens, WS-Security signed messages) and reading
 //!   their answers.
 //! - `rest`: the REST STS and the publish API.
+//! - `cluster`: `sts serve` processes sharing one throwaway PostgreSQL.
 //! - `peers`: third-party verifiers (xmlsec1, signxml, PyJWT) and the peer programs.
 //! - `pki`: test keys, certificates, a CA, and the identity providers tests trust.
 
 use std::process::Command;
 
+mod cluster;
 mod peers;
 mod pki;
 mod rest;
 mod server;
 mod soap;
 
+pub use cluster::*;
 pub use peers::*;
 pub use pki::*;
 pub use rest::*;

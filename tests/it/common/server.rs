@@ -183,6 +183,17 @@ fn serve_path(path: &Path, dir: tempfile::TempDir, opts: Opts) -> TestServer {
 }
 
 impl TestServer {
+    /// A handle on a server running elsewhere (an `sts serve` process of a cluster test), for
+    /// the request helpers; dropping it stops nothing.
+    pub fn remote(base: &str) -> TestServer {
+        TestServer {
+            base: base.to_owned(),
+            dir: tempfile::tempdir().unwrap(),
+            shutdown: None,
+            thread: None,
+        }
+    }
+
     /// A second node on the same data directory and store, as in a cluster.
     pub fn second_node(&self) -> TestServer {
         serve_path(
@@ -486,10 +497,14 @@ impl LoggedServer {
         let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
         let mut printed = Vec::new();
         let base = loop {
-            let line = lines
-                .next()
-                .expect("sts serve ended before listening")
-                .unwrap();
+            let Some(line) = lines.next() else {
+                let _ = child.wait();
+                panic!(
+                    "sts serve ended before listening: {}",
+                    stderr.join().unwrap()
+                );
+            };
+            let line = line.unwrap();
             printed.push(line.clone());
             if let Some((_, url)) = line.split_once(" listening on ") {
                 break url.trim().to_owned();
@@ -508,6 +523,21 @@ impl LoggedServer {
     /// `127.0.0.1:PORT`.
     pub fn addr(&self) -> &str {
         self.base.trim_start_matches("http://")
+    }
+
+    /// If it has exited: its log.
+    pub fn exited(&mut self) -> Option<String> {
+        match self.child.try_wait() {
+            Ok(Some(_)) => Some(self.stderr.take()?.join().unwrap()),
+            _ => None,
+        }
+    }
+
+    /// Kills it with SIGKILL, as a crash would; returns what it logged until then.
+    pub fn kill(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.stderr.take().unwrap().join().unwrap()
     }
 
     /// Stops it with SIGTERM (a graceful stop, which drains every connection), checks that
