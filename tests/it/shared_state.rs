@@ -40,11 +40,11 @@ fn soap_from(s: &TestServer, from: &str, security: &str) -> Reply {
 
 #[test]
 fn two_nodes_on_postgres_share_nonces_lockouts_and_users() {
-    let pg = sts::store::testpg::TestPostgres::start();
+    let url = sts::store::testpg::TestPostgres::shared().fresh_schema();
     let keys = tempfile::tempdir().unwrap();
     let master = master_key(keys.path());
-    let a = pg_node(&pg.url(), &master);
-    let b = pg_node(&pg.url(), &master);
+    let a = pg_node(&url, &master);
+    let b = pg_node(&url, &master);
 
     // A nonce accepted on A is a replay on B.
     let digest = username_digest("alice", "s3cret");
@@ -63,7 +63,7 @@ fn two_nodes_on_postgres_share_nonces_lockouts_and_users() {
         again.body
     );
     // alice came from A's users.json; her digest secret is in the store, wrapped.
-    let store = sts::store::open(&pg.url()).unwrap();
+    let store = sts::store::open(&url).unwrap();
     let row = store.get_user("/", "alice").unwrap().unwrap();
     let blob = row.digest_secret.unwrap();
     assert!(!blob.windows(6).any(|w| w == b"s3cret"), "stored in clear");
