@@ -116,6 +116,47 @@ fn a_token_issued_on_a_is_valid_on_b_cancelled_on_c_and_inactive_everywhere() {
 }
 
 #[test]
+fn a_key_rotated_from_the_cli_signs_on_every_node_and_old_tokens_still_validate() {
+    let c = Cluster::start(3, NO_POLL);
+    let (a, b, cc) = (c.node(0), c.node(1), c.node(2));
+    let assertion = |s: &TestServer| {
+        let r = issue_at(s, PERSIST, Duration::from_secs(60)).unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.assertion_text()
+    };
+    let signer = |a: &str| text_of(a, "X509Certificate");
+    let old = assertion(a);
+    assert_eq!(
+        signer(&assertion(b)),
+        signer(&old),
+        "one key for the cluster"
+    );
+    let (ok, out) = run(c.sts().args(["keys", "rotate", "sts-signing"]));
+    assert!(ok, "{out}");
+    let t0 = Instant::now();
+    wait_until("B signs with the new key", || {
+        signer(&assertion(b)) != signer(&old)
+    });
+    println!(
+        "keys rotate -> B signs with the new key: {:?}",
+        t0.elapsed()
+    );
+    assert_ne!(signer(&assertion(cc)), signer(&old));
+    let validate = status(&cc.post(
+        &format!("/sts/{PERSIST}"),
+        &[
+            ("Content-Type", "text/xml"),
+            (
+                "SOAPAction",
+                "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Validate",
+            ),
+        ],
+        target_envelope("Validate", &username_text("alice", "s3cret"), &old),
+    ));
+    assert!(validate.0, "the old assertion on C: {}", validate.1);
+}
+
+#[test]
 fn replays_and_password_guesses_are_counted_across_nodes() {
     let c = Cluster::start(3, NO_POLL);
     let (a, b, cc) = (c.node(0), c.node(1), c.node(2));

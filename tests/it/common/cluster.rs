@@ -109,6 +109,21 @@ impl Cluster {
         self.nodes[i].proc.take().unwrap().kill()
     }
 
+    /// The `sts` command as an operator runs it against this cluster's store and master key.
+    pub fn sts(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sts"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("STS_") {
+                c.env_remove(k);
+            }
+        }
+        c.arg("--data-dir")
+            .arg(self._secrets.path())
+            .env("STS_STORE_URL", &self.url)
+            .env("STS_MASTER_KEY_FILE", &self.master_key);
+        c
+    }
+
     /// The shared store, opened as a node opens it.
     pub fn store(&self) -> std::sync::Arc<dyn sts::store::Store> {
         sts::store::open(&self.url).unwrap()
