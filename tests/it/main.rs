@@ -11,6 +11,7 @@
 
 mod cli;
 mod cluster;
+mod cluster_keys;
 mod common;
 mod custom;
 mod delegation;
