@@ -60,7 +60,9 @@ end
 local user = os.getenv("STS_BENCH_USER") or "demo"
 local password = os.getenv("STS_BENCH_PASSWORD") or "changeit"
 local counter = 0
-local seed = tostring(os.time()) .. tostring(math.random(1, 1e9))
+-- Lua's generator is not seeded: two wrk processes started in the same second would send the
+-- same nonces (and a cluster refuses the second as a replay). STS_BENCH_SEED tells them apart.
+local seed = tostring(os.time()) .. (os.getenv("STS_BENCH_SEED") or "") .. tostring(math.random(1, 1e9))
 
 function setup(thread)
   thread:set("thread_seed", seed .. "-" .. tostring(math.random(1, 1e9)))

@@ -23,6 +23,7 @@ cleanup() {
   rm -rf "$data"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 cargo build --release --quiet
 sts=./target/release/sts
@@ -66,11 +67,13 @@ serve b $((PORT + 1))
 serve c $((PORT + 2))
 echo "== three nodes on one PostgreSQL, persistence on, $((CONNECTIONS / 3)) connections each, $DURATION"
 before=$(stats)
+wrks=()
 for i in 0 1 2; do
-  wrk -t1 -c$((CONNECTIONS / 3)) -d"$DURATION" --latency -s bench/issue_digest.lua \
+  STS_BENCH_SEED=node$i wrk -t1 -c$((CONNECTIONS / 3)) -d"$DURATION" --latency -s bench/issue_digest.lua \
     "http://127.0.0.1:$((PORT + i))/sts/soap-persist" >"$out/pg-three-$i.txt" &
+  wrks+=($!)
 done
-wait %1 %2 %3 2>/dev/null || wait
+wait "${wrks[@]}"
 after=$(stats)
 total=0
 for i in 0 1 2; do
