@@ -49,6 +49,13 @@ serve() { # name port
   echo "node $1 did not start: $(tail -5 "$out/pg-node-$1.log")" >&2
   return 1
 }
+pg_ticks() { # CPU time (clock ticks) of every process of this PostgreSQL server, so far
+  local t=0 p
+  for p in $(pgrep -f "postgres.*$PG_DIR" ; pgrep -P "$(pgrep -of "postgres -D $PG_DIR")"); do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
 stats() {
   PGPASSWORD=$STS_STORE_PASSWORD psql -h 127.0.0.1 -p "$PG_PORT" -U sts -d sts -tAc \
     "SELECT xact_commit, tup_inserted, tup_updated, tup_deleted, tup_fetched FROM pg_stat_database WHERE datname = 'sts'"
@@ -67,6 +74,7 @@ serve b $((PORT + 1))
 serve c $((PORT + 2))
 echo "== three nodes on one PostgreSQL, persistence on, $((CONNECTIONS / 3)) connections each, $DURATION"
 before=$(stats)
+ticks_before=$(pg_ticks)
 wrks=()
 for i in 0 1 2; do
   STS_BENCH_SEED=node$i wrk -t1 -c$((CONNECTIONS / 3)) -d"$DURATION" --latency -s bench/issue_digest.lua \
@@ -75,6 +83,7 @@ for i in 0 1 2; do
 done
 wait "${wrks[@]}"
 after=$(stats)
+ticks_after=$(pg_ticks)
 total=0
 for i in 0 1 2; do
   r=$(awk '/Requests\/sec/ {print $2}' "$out/pg-three-$i.txt")
@@ -82,11 +91,14 @@ for i in 0 1 2; do
   echo "node $i: $r req/s ($n requests)"
   total=$(python3 -c "print($total + $n)")
 done
-python3 - "$before" "$after" "$total" <<'PY' | tee "$out/pg-three.txt"
+python3 - "$before" "$after" "$total" "$((ticks_after - ticks_before))" "$(getconf CLK_TCK)" <<'PY' | tee "$out/pg-three.txt"
 import sys
 b = [int(x) for x in sys.argv[1].split('|')]
 a = [int(x) for x in sys.argv[2].split('|')]
 n = int(sys.argv[3])
+ms = int(sys.argv[4]) * 1000 / int(sys.argv[5])
+print(f"PostgreSQL CPU per request: {ms / n:.3f} ms (all its processes, over the three-node run)")
+print(f"one PostgreSQL core serves about {1000 / (ms / n):.0f} such requests/s")
 names = ["transactions", "rows inserted", "rows updated", "rows deleted", "rows fetched"]
 print(f"requests over three nodes: {n}")
 for name, x, y in zip(names, b, a):
