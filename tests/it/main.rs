@@ -11,7 +11,6 @@
 
 mod cli;
 mod cluster;
-mod cluster_keys;
 mod common;
 mod custom;
 mod delegation;

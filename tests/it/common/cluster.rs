@@ -99,11 +99,6 @@ impl Cluster {
         )
     }
 
-    /// The master key file every node reads (for `sts keys` run as an operator).
-    pub fn master_key(&self) -> &std::path::Path {
-        &self.master_key
-    }
-
     /// Node `i`'s request handle.
     pub fn node(&self, i: usize) -> &TestServer {
         &self.nodes[i].http
