@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 build_pkgs=(pkg-config libxml2-dev libxmlsec1-dev libxmlsec1-openssl libssl-dev libclang-dev)
 # postgresql: the throwaway servers of the store tests (store::testpg runs its initdb and pg_ctl).
-test_pkgs=(xmlsec1 python3 python3-pip nodejs npm postgresql)
+# slapd, ldap-utils: the throwaway directories of the LDAP tests (identity::testldap).
+test_pkgs=(xmlsec1 python3 python3-pip nodejs npm postgresql slapd ldap-utils)
 
 missing=()
 want=("${build_pkgs[@]}")
@@ -26,6 +27,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
+  if [[ " ${missing[*]} " == *" slapd "* ]]; then
+    # The tests run their own slapd: the package must neither create a directory nor start a
+    # system server (no_configuration; the sentinel file stops its init script).
+    echo "slapd slapd/no_configuration boolean true" | $sudo debconf-set-selections
+    $sudo mkdir -p /etc/ldap && $sudo touch /etc/ldap/noslapd
+  fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 

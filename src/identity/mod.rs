@@ -18,6 +18,8 @@ use crate::secret::Secret;
 
 pub mod sessions;
 pub mod stored;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testldap;
 pub mod throttle;
 
 pub use stored::Users;
