@@ -6,6 +6,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod ldap;
+
+pub use ldap::{
+    BinaryForm, DEFAULT_ATTRIBUTES, GroupName, LdapConfig, LdapUrl, RealmConfig, SearchScope,
+};
+
 /// Configuration errors, worded for the operator.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -120,6 +126,9 @@ pub struct Config {
     pub http_validators: std::collections::BTreeMap<String, crate::plugin::http::HttpPluginConfig>,
     /// Custom token providers that are web services (`custom-token-providers`).
     pub http_providers: std::collections::BTreeMap<String, crate::plugin::http::HttpPluginConfig>,
+    /// Per-realm settings by normalised realm name (`/`, `/sub`): `[realms."/".ldap]` makes
+    /// the realm's users come from a directory.
+    pub realms: std::collections::BTreeMap<String, RealmConfig>,
 }
 
 /// Who may call the REST STS.
@@ -179,6 +188,7 @@ impl Default for Config {
             master_key_file: None,
             http_validators: Default::default(),
             http_providers: Default::default(),
+            realms: Default::default(),
         }
     }
 }
@@ -318,6 +328,7 @@ impl Config {
             cfg.log = v;
         }
         cfg.validate()?;
+        ldap::prepare(&mut cfg.realms, get("STS_LDAP_BIND_PASSWORD"))?;
         Ok(cfg)
     }
 
