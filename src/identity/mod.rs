@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::secret::Secret;
 
+pub mod ldap;
 pub mod sessions;
 pub mod stored;
 #[cfg(any(test, feature = "test-util"))]
