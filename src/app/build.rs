@@ -30,6 +30,8 @@ pub enum StartError {
     Listen(#[from] crate::http::ListenError),
     #[error("TLS: {0}")]
     Tls(String),
+    #[error("directory {0}")]
+    Directory(String),
 }
 
 /// Loads keys, users and instances from the data directory into the server state.
@@ -129,8 +131,12 @@ pub fn build_state_with(
         identity::throttle::Throttle::new(lockout)
     };
     let replay: Arc<dyn store::replay::ReplayStore> = store.clone();
+    // Connects at first use: a directory down at start leaves its realm answering 503.
+    let directories =
+        identity::ldap::Directories::from_config(&cfg.realms).map_err(StartError::Directory)?;
     let mut engine =
         engine::Engine::new(clock, users.clone(), freshness, sessions, throttle, store)
+            .with_directories(directories)
             .over_tls(base_url.starts_with("https://"));
     if shared {
         // A value accepted on one node must be a replay on every other.

@@ -37,6 +37,7 @@ use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
 use crate::identity::UserStore;
+use crate::identity::ldap::Directories;
 use crate::identity::sessions::Sessions;
 use crate::identity::throttle::Throttle;
 use crate::store::TokenStore;
@@ -50,6 +51,8 @@ pub struct Engine {
     sessions: Sessions,
     throttle: Throttle,
     tokens: Arc<dyn TokenStore>,
+    /// Realms whose users come from a directory (`identity::ldap`).
+    directories: Directories,
     /// Whether clients reach this server over TLS: a deployment fact, set once.
     tls: bool,
 }
@@ -71,8 +74,15 @@ impl Engine {
             sessions,
             throttle,
             tokens,
+            directories: Directories::default(),
             tls: false,
         }
+    }
+
+    /// The realms whose users come from a directory (their local administrators excepted).
+    pub fn with_directories(mut self, directories: Directories) -> Engine {
+        self.directories = directories;
+        self
     }
 
     /// Replaces the per-node replay cache (with one a cluster shares, say).

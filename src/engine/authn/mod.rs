@@ -3,6 +3,7 @@
 //! parties' tokens and certificates against the instance's trust, and name a user of its
 //! realm. Only this module can mint [`Authenticated`] (through [`AuthnProof`]).
 
+mod directory;
 mod oidc;
 mod password;
 mod saml;
@@ -176,10 +177,14 @@ impl Engine {
         if user.as_ref().is_some_and(|u| u.admin) {
             return Err(fail("the principal is an administrator of this STS"));
         }
+        let attributes = match self.directory_for(&realm, user.as_ref()) {
+            Some(dir) => self.directory_attributes(dir, name, &fail)?,
+            None => user.map(|u| u.attributes).unwrap_or_default(),
+        };
         Principal::new(
             realm,
             name.to_owned(),
-            user.map(|u| u.attributes).unwrap_or_default(),
+            attributes,
             match source {
                 // This request proved possession of the certificate's key (RFC 8176 `pop`).
                 PrincipalSource::X509 => Some((self.clock.now(), "pop")),

@@ -64,6 +64,9 @@ impl Engine {
             .users
             .find(realm, username)
             .map_err(EngineError::identity)?;
+        if let Some(dir) = self.directory_for(&realm_n, user.as_ref()) {
+            return self.directory_password(dir, realm_n, username, source, cred);
+        }
         let ok = match (cred, &user) {
             (
                 Credential::PasswordText {
@@ -124,28 +127,40 @@ impl Engine {
                 )
             }
             _ => {
-                // The name is the client's claim; Debug-escaped, and no secret is logged.
-                match self
-                    .throttle
-                    .failure(&realm_n, username, source, now)
-                    .map_err(EngineError::store)?
-                {
-                    Locked::Nothing => {}
-                    Locked::Pair => {
-                        tracing::warn!(realm = %realm_n, user = ?username, %source, "sign-in to the account from this source locked after repeated failures")
-                    }
-                    Locked::Source => {
-                        tracing::warn!(%source, "sign-ins from this source locked after repeated failures")
-                    }
-                }
+                self.failed_sign_in(&realm_n, username, source)?;
                 Err(failed())
             }
         }
     }
 
+    /// Counts a failed sign-in against the account and the source, and says when that
+    /// locked one of them.
+    pub(super) fn failed_sign_in(
+        &self,
+        realm: &str,
+        username: &str,
+        source: Source,
+    ) -> Result<(), EngineError> {
+        // The name is the client's claim; Debug-escaped, and no secret is logged.
+        match self
+            .throttle
+            .failure(realm, username, source, self.clock.now())
+            .map_err(EngineError::store)?
+        {
+            Locked::Nothing => {}
+            Locked::Pair => {
+                tracing::warn!(realm = %realm, user = ?username, %source, "sign-in to the account from this source locked after repeated failures")
+            }
+            Locked::Source => {
+                tracing::warn!(%source, "sign-ins from this source locked after repeated failures")
+            }
+        }
+        Ok(())
+    }
+
     /// Checks a UsernameToken `Created` and records its nonce; a nonce seen inside the window
     /// is a replay.
-    fn check_fresh_nonce(&self, nonce: &[u8], created: &str) -> Result<(), EngineError> {
+    pub(super) fn check_fresh_nonce(&self, nonce: &[u8], created: &str) -> Result<(), EngineError> {
         let now = self.clock.now();
         let created_at = crate::xml::datetime::parse_datetime(created).ok_or_else(|| {
             EngineError::Invalid("UsernameToken wsu:Created is not a dateTime".into())

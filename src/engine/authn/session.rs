@@ -3,6 +3,7 @@
 
 use super::super::{Engine, EngineError};
 use super::{Authenticated, Principal, PrincipalSource, mint};
+use crate::identity::ldap::AccountState;
 use crate::identity::sessions::SessionInfo;
 
 /// What the user of a session may administer.
@@ -57,14 +58,27 @@ impl Engine {
             .users
             .find(&info.realm, &info.username)
             .map_err(EngineError::identity)?;
-        let Some(u) = user.filter(|u| !u.disabled) else {
-            return Ok(None);
+        // A directory realm's users are read from the directory at each use, so that one
+        // disabled there loses its sessions too.
+        let (username, attributes, role) = match self.directory_for(&info.realm, user.as_ref()) {
+            Some(dir) => match self.directory_user(dir, &info.username)? {
+                Some(u) if u.state == AccountState::Active => {
+                    (info.username.clone(), u.attributes, Role::User)
+                }
+                _ => return Ok(None),
+            },
+            None => {
+                let Some(u) = user.filter(|u| !u.disabled) else {
+                    return Ok(None);
+                };
+                let role = if u.admin { Role::Admin } else { Role::User };
+                (u.username, u.attributes, role)
+            }
         };
-        let role = if u.admin { Role::Admin } else { Role::User };
         let principal = Principal::new(
             info.realm.clone(),
-            u.username,
-            u.attributes,
+            username,
+            attributes,
             None,
             PrincipalSource::Password,
         )?;
