@@ -8,6 +8,7 @@ pub mod filter;
 pub mod lockout;
 mod postgres;
 pub mod replay;
+mod sql;
 pub mod users;
 pub mod keys;
 mod sqlite;

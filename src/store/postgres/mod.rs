@@ -34,6 +34,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (7, "lockout", include_str!("../../../migrations/postgres/007_lockout.sql")),
     (8, "changes", include_str!("../../../migrations/postgres/008_changes.sql")),
     (9, "users", include_str!("../../../migrations/postgres/009_users.sql")),
+    (
+        10,
+        "token_queries",
+        include_str!("../../../migrations/postgres/010_token_queries.sql"),
+    ),
 ];
 
 /// Any constant: the advisory lock that serialises migrations across nodes.

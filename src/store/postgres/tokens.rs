@@ -12,7 +12,8 @@ use postgres::types::ToSql;
 use super::connect::Connector;
 use super::PgStore;
 use super::pool::{PgConn, describe, is_connection_error, unavailable};
-use crate::store::filter::{Field, Filter, Op, Value};
+use crate::store::filter::Filter;
+use crate::store::sql::{Dialect, SqlArg, page_query};
 use crate::store::{Durable, Page, StoreError, TokenInfo, TokenRecord, TokenStore};
 
 /// Inserts joining one commit, at most.
@@ -32,7 +33,6 @@ const INSERT_BODIES: &str = "INSERT INTO token_bodies (token_id, token) \
      ON CONFLICT (token_id) DO UPDATE SET token = excluded.token";
 const DELETE_IDS: &str = "DELETE FROM tokens WHERE token_id = ANY($1)";
 
-const INFO_COLUMNS: &str = "token_id, sts_id, realm, principal, token_type, issued_ms, expires_ms";
 
 pub(super) fn writer_loop(connector: Connector, rx: mpsc::Receiver<Job>) {
     let mut conn: Option<PgConn> = None;
@@ -165,84 +165,6 @@ fn commit_group(
     Ok(results)
 }
 
-/// A bound value of a generated query.
-enum Arg {
-    Text(String),
-    Int(i64),
-}
-
-/// Translates a filter to SQL with bound parameters (never interpolated text), comparing as
-/// the SQLite backend does when a value's type differs from the field's.
-fn to_sql(f: &Filter, args: &mut Vec<Arg>) -> String {
-    match f {
-        Filter::True | Filter::Present(_) => "TRUE".into(),
-        Filter::False => "FALSE".into(),
-        Filter::Not(inner) => format!("NOT ({})", to_sql(inner, args)),
-        Filter::And(parts) | Filter::Or(parts) => {
-            if parts.is_empty() {
-                return if matches!(f, Filter::And(_)) {
-                    "TRUE".into()
-                } else {
-                    "FALSE".into()
-                };
-            }
-            let joiner = if matches!(f, Filter::And(_)) {
-                " AND "
-            } else {
-                " OR "
-            };
-            let sql: Vec<String> = parts
-                .iter()
-                .map(|p| format!("({})", to_sql(p, args)))
-                .collect();
-            sql.join(joiner)
-        }
-        Filter::Cmp(field, op, value) => cmp(*field, *op, value, args),
-    }
-}
-
-fn cmp(field: Field, op: Op, value: &Value, args: &mut Vec<Arg>) -> String {
-    let text_col = match field {
-        Field::TokenId => Some("token_id"),
-        Field::StsId => Some("sts_id"),
-        Field::Principal => Some("principal"),
-        Field::TokenType => Some("token_type"),
-        Field::ExpirationTime => None,
-    };
-    let as_text = |v: &Value| match v {
-        Value::Str(s) => s.clone(),
-        Value::Num(n) => n.to_string(),
-        Value::Bool(b) => u8::from(*b).to_string(),
-    };
-    let (col, arg) = match (text_col, op) {
-        (Some(c), _) => (c, Arg::Text(as_text(value))),
-        (None, Op::Co | Op::Sw) => ("((expires_ms / 1000)::text)", Arg::Text(as_text(value))),
-        (None, _) => {
-            let n = match value {
-                Value::Num(n) => Some(*n),
-                Value::Bool(b) => Some(i64::from(*b)),
-                Value::Str(s) => s.trim().parse().ok(),
-            };
-            match n {
-                Some(n) => ("(expires_ms / 1000)", Arg::Int(n)),
-                // SQLite orders every number before every text.
-                None => return if matches!(op, Op::Lt | Op::Le) { "TRUE" } else { "FALSE" }.into(),
-            }
-        }
-    };
-    args.push(arg);
-    let n = args.len();
-    match op {
-        Op::Eq => format!("{col} = ${n}"),
-        Op::Co => format!("strpos({col}, ${n}) > 0"),
-        Op::Sw => format!("starts_with({col}, ${n})"),
-        Op::Gt => format!("{col} > ${n}"),
-        Op::Ge => format!("{col} >= ${n}"),
-        Op::Lt => format!("{col} < ${n}"),
-        Op::Le => format!("{col} <= ${n}"),
-    }
-}
-
 fn info_row(r: &postgres::Row) -> Result<TokenInfo, postgres::Error> {
     Ok(TokenInfo {
         token_id: r.try_get(0)?,
@@ -308,23 +230,12 @@ impl TokenStore for PgStore {
         page_size: usize,
         after: Option<&str>,
     ) -> Result<Page, StoreError> {
-        let mut args = Vec::new();
-        let mut sql = format!(
-            "SELECT {INFO_COLUMNS} FROM tokens WHERE ({})",
-            to_sql(filter, &mut args)
-        );
-        if let Some(a) = after {
-            args.push(Arg::Text(a.to_owned()));
-            sql.push_str(&format!(" AND token_id > ${}", args.len()));
-        }
-        let limit = i64::try_from(page_size.saturating_add(1)).unwrap_or(i64::MAX);
-        args.push(Arg::Int(limit));
-        sql.push_str(&format!(" ORDER BY token_id LIMIT ${}", args.len()));
+        let (sql, args) = page_query(Dialect::Postgres, filter, page_size, after);
         let params: Vec<&(dyn ToSql + Sync)> = args
             .iter()
             .map(|a| match a {
-                Arg::Text(s) => s as &(dyn ToSql + Sync),
-                Arg::Int(n) => n as &(dyn ToSql + Sync),
+                SqlArg::Text(s) => s as &(dyn ToSql + Sync),
+                SqlArg::Int(n) => n as &(dyn ToSql + Sync),
             })
             .collect();
         let mut items = self.pool.run(|c| {

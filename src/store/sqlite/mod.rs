@@ -15,7 +15,8 @@ use std::sync::mpsc;
 
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use super::filter::{Field, Filter, Op, Value};
+use super::filter::Filter;
+use super::sql::{Dialect, INFO_COLUMNS, SqlArg, page_query};
 use super::{
     ClientRecord, ClientStore, Durable, InstanceRecord, InstanceStore, Migrated, Page, SessionRecord,
     SessionStore, StoreError, TokenInfo, TokenRecord, TokenStore,
@@ -31,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/007_lockout.sql"),
     include_str!("../../../migrations/sqlite/008_changes.sql"),
     include_str!("../../../migrations/sqlite/009_users.sql"),
+    include_str!("../../../migrations/sqlite/010_token_queries.sql"),
 ];
 
 /// Inserts joining one commit, at most.
@@ -134,7 +136,6 @@ fn db_ref(e: &rusqlite::Error) -> StoreError {
 const TOKEN_COLUMNS: &str = "t.token_id, t.sts_id, t.realm, t.principal, t.token_type, \
      t.issued_ms, t.expires_ms, b.token";
 
-const INFO_COLUMNS: &str = "token_id, sts_id, realm, principal, token_type, issued_ms, expires_ms";
 
 fn info_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenInfo> {
     Ok(TokenInfo {
@@ -160,54 +161,6 @@ fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
         expires_ms: i.expires_ms,
         token: r.get(7)?,
     })
-}
-
-/// Translates a filter to SQL with bound parameters (never interpolated text).
-fn to_sql(f: &Filter, args: &mut Vec<rusqlite::types::Value>) -> String {
-    use rusqlite::types::Value as V;
-    match f {
-        Filter::True => "1".into(),
-        Filter::False => "0".into(),
-        Filter::Present(_) => "1".into(),
-        Filter::Not(inner) => format!("NOT ({})", to_sql(inner, args)),
-        Filter::And(parts) | Filter::Or(parts) => {
-            let joiner = if matches!(f, Filter::And(_)) {
-                " AND "
-            } else {
-                " OR "
-            };
-            let sql: Vec<String> = parts
-                .iter()
-                .map(|p| format!("({})", to_sql(p, args)))
-                .collect();
-            sql.join(joiner)
-        }
-        Filter::Cmp(field, op, value) => {
-            let col = match field {
-                Field::TokenId => "token_id",
-                Field::StsId => "sts_id",
-                Field::Principal => "principal",
-                Field::TokenType => "token_type",
-                Field::ExpirationTime => "(expires_ms / 1000)",
-            };
-            let v = match value {
-                Value::Str(s) => V::Text(s.clone()),
-                Value::Num(n) => V::Integer(*n),
-                Value::Bool(b) => V::Integer(i64::from(*b)),
-            };
-            args.push(v);
-            let n = args.len();
-            match op {
-                Op::Eq => format!("{col} = ?{n}"),
-                Op::Co => format!("instr({col}, ?{n}) > 0"),
-                Op::Sw => format!("substr({col}, 1, length(?{n})) = ?{n}"),
-                Op::Gt => format!("{col} > ?{n}"),
-                Op::Ge => format!("{col} >= ?{n}"),
-                Op::Lt => format!("{col} < ?{n}"),
-                Op::Le => format!("{col} <= ?{n}"),
-            }
-        }
-    }
 }
 
 impl SqliteStore {
@@ -560,22 +513,15 @@ impl TokenStore for SqliteStore {
         page_size: usize,
         after: Option<&str>,
     ) -> Result<Page, StoreError> {
-        let mut args = Vec::new();
-        let mut sql = format!(
-            "SELECT {INFO_COLUMNS} FROM tokens WHERE ({})",
-            to_sql(filter, &mut args)
-        );
-        if let Some(a) = after {
-            args.push(rusqlite::types::Value::Text(a.to_owned()));
-            sql.push_str(&format!(" AND token_id > ?{}", args.len()));
-        }
-        let limit = i64::try_from(page_size.saturating_add(1)).unwrap_or(i64::MAX);
-        args.push(rusqlite::types::Value::Integer(limit));
-        sql.push_str(&format!(" ORDER BY token_id LIMIT ?{}", args.len()));
+        let (sql, args) = page_query(Dialect::Sqlite, filter, page_size, after);
+        let args = args.into_iter().map(|a| match a {
+            SqlArg::Text(s) => rusqlite::types::Value::Text(s),
+            SqlArg::Int(n) => rusqlite::types::Value::Integer(n),
+        });
         let conn = self.conn();
         let mut st = conn.prepare_cached(&sql).map_err(db)?;
         let mut items = st
-            .query_map(params_from_iter(args.iter()), info_row)
+            .query_map(params_from_iter(args), info_row)
             .map_err(db)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(db)?;
@@ -656,5 +602,36 @@ mod tests {
             .unwrap();
         let e = SqliteStore::open(path).err().unwrap().to_string();
         assert!(e.contains("newer than this sts knows"), "{e}");
+    }
+
+    #[test]
+    fn token_pages_by_sts_id_or_principal_are_read_from_the_index_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sts.db");
+        let path = path.to_str().unwrap();
+        let _store = SqliteStore::open(path).unwrap();
+        let conn = Connection::open(path).unwrap();
+        for (filter, index) in [
+            ("/sts_id eq 's1'", "tokens_sts_cover"),
+            ("/token_principal eq 'p3'", "tokens_principal_cover"),
+        ] {
+            let f = crate::store::filter::parse(filter).unwrap();
+            let (sql, args) = page_query(Dialect::Sqlite, &f, 1000, None);
+            let args = args.into_iter().map(|a| match a {
+                SqlArg::Text(s) => rusqlite::types::Value::Text(s),
+                SqlArg::Int(n) => rusqlite::types::Value::Integer(n),
+            });
+            let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let plan: Vec<String> = st
+                .query_map(params_from_iter(args), |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let plan = plan.join("\n");
+            assert!(
+                plan.contains(&format!("USING COVERING INDEX {index}")),
+                "{filter}: {plan}"
+            );
+        }
     }
 }
