@@ -22,6 +22,7 @@ mod instances;
 mod introspect;
 mod issue_path;
 mod keys_store;
+mod ldap;
 mod limits;
 mod lockout;
 mod matrix;

@@ -5,12 +5,14 @@
 //!   their answers.
 //! - `rest`: the REST STS and the publish API.
 //! - `cluster`: `sts serve` processes sharing one throwaway PostgreSQL.
+//! - `ldap`: servers whose realms' users come from a real directory (`identity::testldap`).
 //! - `peers`: third-party verifiers (xmlsec1, signxml, PyJWT) and the peer programs.
 //! - `pki`: test keys, certificates, a CA, and the identity providers tests trust.
 
 use std::process::Command;
 
 mod cluster;
+mod ldap;
 mod peers;
 mod pki;
 mod rest;
@@ -18,6 +20,7 @@ mod server;
 mod soap;
 
 pub use cluster::*;
+pub use ldap::*;
 pub use peers::*;
 pub use pki::*;
 pub use rest::*;
