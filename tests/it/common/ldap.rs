@@ -11,8 +11,8 @@ use super::*;
 
 /// The SOAP instance of the `/` directory realm.
 pub const SOAP_LDAP: &str = "soap-ldap";
-/// The SOAP instance of the `/ad` (AD-shaped) directory realm.
-pub const SOAP_AD: &str = "soap-ad";
+/// The SOAP instance `soap-ad` of the `/ad` (AD-shaped) directory realm, by its path.
+pub const SOAP_AD: &str = "ad/soap-ad";
 
 /// Timeouts short enough that a hung directory fails a request in seconds.
 const TIMEOUTS: &str =
@@ -82,10 +82,7 @@ pub fn start_with_directory(toml: &str, opts: Opts) -> TestServer {
         format!("{SOAP_LDAP}.json"),
         directory_instance(SOAP_LDAP, "/"),
     ));
-    instances.push((
-        format!("{SOAP_AD}.json"),
-        directory_instance(SOAP_AD, "/ad"),
-    ));
+    instances.push(("soap-ad.json".into(), directory_instance("soap-ad", "/ad")));
     start_with(Opts {
         instances,
         configure: Some(Box::new(move |c: &mut sts::config::Config| {
