@@ -190,7 +190,7 @@ fn an_untrusted_directory_certificate_is_refused_and_not_as_a_wrong_password() {
     // Over LDAPS and over StartTLS (ldap:// upgrades by default).
     for url in [ldap.ldaps_url(), ldap.ldap_url()] {
         let s = start_with_directory(
-            &people_realm("/", &[url.clone()], &ldap.ca_pem_path(), &ldap),
+            &people_realm("/", std::slice::from_ref(&url), &ldap.ca_pem_path(), &ldap),
             Opts::default(),
         );
         let admin = admin_and_rest(&s);
