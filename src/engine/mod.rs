@@ -85,6 +85,13 @@ impl Engine {
         self
     }
 
+    /// Whether `realm`'s users come from a directory.
+    pub fn has_directory(&self, realm: &str) -> bool {
+        self.directories
+            .get(&crate::identity::normalize_realm(realm))
+            .is_some()
+    }
+
     /// Replaces the per-node replay cache (with one a cluster shares, say).
     pub fn with_replay_cache(mut self, cache: Box<dyn ReplayCache>) -> Engine {
         self.nonces = cache;

@@ -39,6 +39,15 @@ impl Context {
         peer.client_ip(&self.trusted_proxies, headers)
     }
 
+    /// Whether `realm` exists: made with `sts realm add`, or given a directory in `sts.toml`.
+    pub fn realm_exists(&self, realm: &str) -> bool {
+        self.engine.has_directory(realm)
+            || self
+                .users
+                .realms()
+                .is_ok_and(|r| r.iter().any(|x| x == realm))
+    }
+
     /// The SOAP instance at `subpath` (a REST instance there is not served over SOAP).
     pub fn soap_instance(&self, subpath: &str) -> Option<Arc<ResolvedInstance>> {
         self.publisher

@@ -105,7 +105,7 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
                     ))
                 })?,
             };
-            if !state.users.realms().is_ok_and(|r| r.contains(&realm)) {
+            if !state.realm_exists(&realm) {
                 return Err(JsonFailure::BadRequest(format!("no realm {realm}")));
             }
             let (client, secret) = state

@@ -8,7 +8,7 @@ use crate::secret::Secret;
 
 use super::{JsonReply, body_json};
 use crate::frontends::Context;
-use crate::frontends::crest::{JsonFailure, internal, store_failure};
+use crate::frontends::crest::{JsonFailure, store_failure};
 
 /// Username and password from the AM headers, a `{"username","password"}` body, or an AM
 /// callback body (NameCallback / PasswordCallback).
@@ -48,13 +48,7 @@ pub(super) fn authenticate(
     realm: &str,
     req: &Request,
 ) -> Result<JsonReply, JsonFailure> {
-    if !state
-        .users
-        .realms()
-        .map_err(internal)?
-        .iter()
-        .any(|r| r == realm)
-    {
+    if !state.realm_exists(realm) {
         return Err(JsonFailure::NotFound);
     }
     let Some((username, password)) = credentials(req)? else {

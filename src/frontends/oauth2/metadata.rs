@@ -45,7 +45,7 @@ pub fn well_known(state: &Context, tail: &str) -> HttpReply {
         _ => None,
     };
     match realm {
-        Some((realm, _)) if state.users.realms().is_ok_and(|r| r.contains(&realm)) => {
+        Some((realm, _)) if state.realm_exists(&realm) => {
             HttpReply::json(200, &metadata(state, &realm))
         }
         _ => json_reply(&JsonFailure::NotFound),

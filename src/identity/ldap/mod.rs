@@ -184,3 +184,6 @@ impl Directories {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod slapd_tests;

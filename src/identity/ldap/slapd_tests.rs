@@ -1,0 +1,244 @@
+//! The client against a real OpenLDAP (`identity::testldap`): search-then-bind, account
+//! state, groups, AD-shaped entries, StartTLS, an untrusted certificate, failover and a
+//! directory that stops or hangs.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::config::{BinaryForm, GroupName};
+use crate::identity::testldap::{self, TestLdap};
+
+fn cfg(ldap: &TestLdap, urls: Vec<String>) -> LdapConfig {
+    LdapConfig {
+        urls,
+        ca_file: Some(ldap.ca_pem_path()),
+        bind_dn: ldap.bind_dn().into(),
+        bind_password: Some(Secret::new(ldap.bind_password().into())),
+        user_base: testldap::PEOPLE_DN.into(),
+        attributes: vec!["cn".into(), "mail".into()],
+        connect_timeout_millis: 2000,
+        operation_timeout_millis: 2000,
+        ..LdapConfig::default()
+    }
+}
+
+fn pw(p: &str) -> Secret<String> {
+    Secret::new(p.to_owned())
+}
+
+fn one(attrs: &BTreeMap<String, Vec<String>>, name: &str) -> String {
+    attrs
+        .get(name)
+        .and_then(|v| v.first())
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn search_then_bind_with_attributes_groups_and_account_state() {
+    let ldap = TestLdap::shared();
+    let mut c = cfg(ldap, vec![ldap.ldaps_url()]);
+    c.group_base = Some(testldap::GROUPS_DN.into());
+    c.group_name = GroupName::Cn;
+    let d = Directory::new("/", &c).unwrap();
+    let alice = d
+        .authenticate("alice", &pw(testldap::USER_PASSWORD))
+        .unwrap();
+    assert_eq!(one(&alice.attributes, "mail"), "alice@example.com");
+    assert_eq!(one(&alice.attributes, "cn"), "Alice Archer");
+    assert_eq!(
+        alice.attributes.get("memberOf").unwrap(),
+        &vec!["engineering".to_owned(), "staff".to_owned()]
+    );
+    assert_eq!(alice.dn, "uid=alice,ou=people,dc=example,dc=com");
+    let refused = |user: &str, password: &str| d.authenticate(user, &pw(password)).unwrap_err();
+    assert!(matches!(refused("alice", "wrong"), DirectoryError::BadPassword));
+    assert!(matches!(refused("nobody", testldap::USER_PASSWORD), DirectoryError::NoEntry));
+    assert!(matches!(refused("alice", ""), DirectoryError::EmptyPassword));
+    assert!(matches!(
+        refused("dave", testldap::USER_PASSWORD),
+        DirectoryError::Disabled("nsAccountLock")
+    ));
+    assert!(matches!(
+        refused("carol", testldap::USER_PASSWORD),
+        DirectoryError::Locked("pwdAccountLockedTime")
+    ));
+    // The probe's name is searched for literally: it is its own entry, not a wildcard.
+    let probe = d
+        .authenticate(testldap::PROBE_UID, &pw(testldap::PROBE_PASSWORD))
+        .unwrap();
+    assert_eq!(one(&probe.attributes, "mail"), "probe@example.com");
+    assert!(matches!(
+        refused(testldap::PROBE_UID, testldap::USER_PASSWORD),
+        DirectoryError::BadPassword
+    ));
+    assert!(matches!(refused("a*", testldap::USER_PASSWORD), DirectoryError::NoEntry));
+    assert!(matches!(refused("*", testldap::USER_PASSWORD), DirectoryError::NoEntry));
+    // A filter matching several entries is refused, whatever the password.
+    let mut broad = c.clone();
+    broad.user_filter = "(|(uid={username})(objectClass=person))".into();
+    let broad = Directory::new("/", &broad).unwrap();
+    assert!(matches!(
+        broad.authenticate("alice", &pw(testldap::USER_PASSWORD)),
+        Err(DirectoryError::Ambiguous)
+    ));
+    // A look-up reads the same without a bind, and reports the state instead of refusing.
+    let dave = d.lookup("dave").unwrap().unwrap();
+    assert_eq!(dave.state, AccountState::Disabled("nsAccountLock"));
+    assert_eq!(one(&dave.attributes, "mail"), "dave@example.com");
+    assert!(d.lookup("nobody").unwrap().is_none());
+}
+
+#[test]
+fn active_directory_shaped_entries() {
+    let ldap = TestLdap::shared();
+    let mut c = cfg(ldap, vec![ldap.ldaps_url()]);
+    c.user_base = testldap::AD_USERS_DN.into();
+    c.user_filter = "(sAMAccountName={username})".into();
+    c.binary_attributes = [
+        ("objectGUID".to_owned(), BinaryForm::Guid),
+        ("objectSid".to_owned(), BinaryForm::Sid),
+    ]
+    .into();
+    c.group_name = GroupName::Cn;
+    let d = Directory::new("/ad", &c).unwrap();
+    let erin = d
+        .authenticate("erin", &pw(testldap::USER_PASSWORD))
+        .unwrap();
+    assert_eq!(one(&erin.attributes, "objectGUID"), testldap::ERIN_GUID);
+    assert_eq!(one(&erin.attributes, "objectSid"), testldap::ERIN_SID);
+    assert_eq!(
+        erin.attributes.get("memberOf").unwrap(),
+        &vec!["Domain Users".to_owned(), "Sales".to_owned()]
+    );
+    let refused = |user: &str| d.authenticate(user, &pw(testldap::USER_PASSWORD)).unwrap_err();
+    assert!(matches!(refused("frank"), DirectoryError::Disabled("userAccountControl")));
+    assert!(matches!(refused("grace"), DirectoryError::Locked("lockoutTime")));
+    // userPrincipalName names, and the raw bytes in base64.
+    c.user_filter = "(userPrincipalName={username})".into();
+    c.binary_attributes = [
+        ("objectGUID".to_owned(), BinaryForm::Base64),
+        ("objectSid".to_owned(), BinaryForm::Base64),
+    ]
+    .into();
+    let d = Directory::new("/ad", &c).unwrap();
+    let erin = d
+        .authenticate("erin@ad.example.com", &pw(testldap::USER_PASSWORD))
+        .unwrap();
+    assert_eq!(one(&erin.attributes, "objectGUID"), testldap::ERIN_GUID_BASE64);
+    assert_eq!(one(&erin.attributes, "objectSid"), testldap::ERIN_SID_BASE64);
+}
+
+#[test]
+fn starttls_on_ldap_urls_and_plaintext_only_when_asked() {
+    let ldap = TestLdap::shared();
+    let d = Directory::new("/", &cfg(ldap, vec![ldap.ldap_url()])).unwrap();
+    assert!(d.authenticate("bob", &pw(testldap::USER_PASSWORD)).is_ok());
+    let mut plain = cfg(ldap, vec![ldap.ldap_url()]);
+    plain.starttls = false;
+    plain.insecure_plaintext = true;
+    let d = Directory::new("/", &plain).unwrap();
+    assert!(d.authenticate("bob", &pw(testldap::USER_PASSWORD)).is_ok());
+}
+
+#[test]
+fn a_certificate_from_an_untrusted_ca_is_refused_as_unavailable() {
+    let ldap = TestLdap::start_untrusted();
+    for url in [ldap.ldaps_url(), ldap.ldap_url()] {
+        let d = Directory::new("/", &cfg(&ldap, vec![url.clone()])).unwrap();
+        let err = d
+            .authenticate("alice", &pw(testldap::USER_PASSWORD))
+            .unwrap_err();
+        let DirectoryError::Unavailable(detail) = &err else {
+            panic!("{url}: {err:?}");
+        };
+        assert!(detail.contains("certificate") || detail.contains("TLS"), "{detail}");
+    }
+    // The CA that did sign it is accepted: the refusal was the trust, not the server.
+    let mut c = cfg(&ldap, vec![ldap.ldaps_url()]);
+    c.ca_file = Some(ldap.issuer_ca_pem_path());
+    let d = Directory::new("/", &c).unwrap();
+    assert!(d.authenticate("alice", &pw(testldap::USER_PASSWORD)).is_ok());
+}
+
+#[test]
+fn failover_to_the_second_url_and_back_after_an_outage() {
+    let mut first = TestLdap::start();
+    let second = first.start_peer();
+    let d = Directory::new(
+        "/",
+        &cfg(&first, vec![first.ldaps_url(), second.ldaps_url()]),
+    )
+    .unwrap();
+    assert!(d.authenticate("alice", &pw(testldap::USER_PASSWORD)).is_ok());
+    // The pooled connections to the first server die with it; the second one serves.
+    first.stop();
+    let alice = d
+        .authenticate("alice", &pw(testldap::USER_PASSWORD))
+        .unwrap();
+    assert_eq!(one(&alice.attributes, "mail"), "alice@example.com");
+    assert!(matches!(
+        d.authenticate("alice", &pw("wrong")),
+        Err(DirectoryError::BadPassword)
+    ));
+    first.start_again();
+    assert!(d.authenticate("bob", &pw(testldap::USER_PASSWORD)).is_ok());
+}
+
+#[test]
+fn a_stopped_or_hung_directory_is_unavailable_within_the_timeouts() {
+    let mut ldap = TestLdap::start();
+    let mut c = cfg(&ldap, vec![ldap.ldaps_url()]);
+    c.connect_timeout_millis = 500;
+    c.operation_timeout_millis = 500;
+    let d = Directory::new("/", &c).unwrap();
+    assert!(d.authenticate("alice", &pw(testldap::USER_PASSWORD)).is_ok());
+    // Hung: connections are accepted (pooled ones stay open), nothing answers.
+    ldap.pause();
+    let started = Instant::now();
+    let err = d
+        .authenticate("alice", &pw(testldap::USER_PASSWORD))
+        .unwrap_err();
+    assert!(matches!(err, DirectoryError::Unavailable(_)), "{err:?}");
+    assert!(d.client.pool.budget() < Duration::from_secs(10));
+    assert!(started.elapsed() <= d.client.pool.budget(), "{:?}", started.elapsed());
+    ldap.resume();
+    assert!(d.authenticate("alice", &pw(testldap::USER_PASSWORD)).is_ok());
+    // Stopped: the port refuses, at once.
+    ldap.stop();
+    for _ in 0..2 {
+        let err = d.lookup("alice").unwrap_err();
+        assert!(matches!(err, DirectoryError::Unavailable(_)), "{err:?}");
+    }
+    ldap.start_again();
+    assert!(d.lookup("alice").unwrap().is_some());
+}
+
+#[test]
+fn the_pool_is_bounded_and_reused_under_concurrency() {
+    let ldap = TestLdap::shared();
+    let mut c = cfg(ldap, vec![ldap.ldaps_url()]);
+    c.pool_size = 2;
+    let d = Arc::new(Directory::new("/", &c).unwrap());
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let d = d.clone();
+            std::thread::spawn(move || {
+                let (user, password) = if i % 2 == 0 {
+                    ("alice", testldap::USER_PASSWORD)
+                } else {
+                    ("bob", "wrong")
+                };
+                (0..5)
+                    .map(|_| d.authenticate(user, &pw(password)).is_ok())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for (i, t) in threads.into_iter().enumerate() {
+        let results = t.join().unwrap();
+        assert!(results.iter().all(|ok| *ok == (i % 2 == 0)), "{i}: {results:?}");
+    }
+    let open = d.client.pool.idle_count();
+    assert!((1..=2).contains(&open), "{open} connections for a pool of 2");
+}
