@@ -195,13 +195,22 @@ fn a_stopped_or_hung_directory_is_unavailable_within_the_timeouts() {
     assert!(d.authenticate("alice", &pw(testldap::USER_PASSWORD)).is_ok());
     // Hung: connections are accepted (pooled ones stay open), nothing answers.
     ldap.pause();
-    let started = Instant::now();
-    let err = d
-        .authenticate("alice", &pw(testldap::USER_PASSWORD))
-        .unwrap_err();
+    // SIGSTOP takes effect once every thread of slapd has been stopped, which on a loaded
+    // machine may be after `kill` returned: the first calls may still be answered.
+    let mut answered = 0;
+    let err = loop {
+        let started = Instant::now();
+        match d.authenticate("alice", &pw(testldap::USER_PASSWORD)) {
+            Ok(_) if answered < 50 => answered += 1,
+            Ok(_) => panic!("a paused directory kept answering"),
+            Err(e) => {
+                assert!(started.elapsed() <= d.client.pool.budget(), "{:?}", started.elapsed());
+                break e;
+            }
+        }
+    };
     assert!(matches!(err, DirectoryError::Unavailable(_)), "{err:?}");
     assert!(d.client.pool.budget() < Duration::from_secs(10));
-    assert!(started.elapsed() <= d.client.pool.budget(), "{:?}", started.elapsed());
     ldap.resume();
     assert!(d.authenticate("alice", &pw(testldap::USER_PASSWORD)).is_ok());
     // Stopped: the port refuses, at once.
