@@ -69,6 +69,23 @@ fn directory_users_get_signed_assertions_with_their_attributes_and_groups() {
     assert_eq!(one(&attrs, "email"), "bob@example.com");
     assert_eq!(attrs["groups"], [STAFF]);
 
+    // USERNAME -> OPENIDCONNECT: the claim map reads the directory too.
+    let r = call(
+        &s,
+        &admin,
+        "rest-ldap",
+        "translate",
+        &serde_json::json!({
+            "input_token_state": {"token_type": "USERNAME", "username": "alice", "password": testldap::USER_PASSWORD},
+            "output_token_state": oidc_out("n-ldap")
+        }),
+    );
+    let (ok, out) = pyjwt_verify(&s, &issued(&r), "RS256", &s.cert("sts-signing"));
+    assert!(ok, "PyJWT: {out}");
+    let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(v["claims"]["sub"], "alice");
+    assert_eq!(v["claims"]["email"], "alice@example.com");
+
     // /json/authenticate: a session for the directory user.
     let r = json_login(&s, "alice", testldap::USER_PASSWORD);
     assert_eq!(r.status, 200, "{}", r.body);
@@ -450,4 +467,50 @@ fn the_sts_binary_with_a_directory_realm_never_logs_the_passwords() {
         log.to_lowercase().contains("ldap") || log.contains(&ldap.ldaps_url()),
         "the outage should be in the log:\n{log}"
     );
+}
+
+#[test]
+fn a_directory_users_session_follows_the_directory() {
+    let mut ldap = TestLdap::start();
+    let s = people_server(&ldap, Opts::default());
+    let admin = admin_and_rest(&s);
+    let pw = testldap::USER_PASSWORD;
+    let session = |user: &str| {
+        let r = json_login(&s, user, pw);
+        assert_eq!(r.status, 200, "{user}: {}", r.body);
+        r.json()["tokenId"].as_str().unwrap().to_owned()
+    };
+    let (bob, alice) = (session("bob"), session("alice"));
+    let with_session = |token: &str| {
+        call(
+            &s,
+            &admin,
+            "rest-ldap",
+            "translate",
+            &serde_json::json!({
+                "input_token_state": {"token_type": "OPENAM", "session_id": token},
+                "output_token_state": oidc_out("n-session")
+            }),
+        )
+    };
+    let r = with_session(&bob);
+    let (ok, out) = pyjwt_verify(&s, &issued(&r), "RS256", &s.cert("sts-signing"));
+    assert!(ok && out.contains("bob@example.com"), "{out}");
+
+    // Disabled in the directory: bob's session no longer issues, nor does his password.
+    ldap.modify(&format!(
+        "dn: uid=bob,{}\nchangetype: modify\nadd: objectClass\nobjectClass: stsTestAccountLock\n-\nadd: nsAccountLock\nnsAccountLock: TRUE\n",
+        testldap::PEOPLE_DN
+    ));
+    let r = with_session(&bob);
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(json_login(&s, "bob", pw).status, 401);
+    assert_eq!(with_session(&alice).status, 200);
+
+    // The directory down: a session cannot be checked against it, which is not a refusal.
+    ldap.stop();
+    let r = with_session(&alice);
+    assert_eq!(r.status, 503, "{}", r.body);
+    ldap.start_again();
+    assert_eq!(with_session(&alice).status, 200);
 }
