@@ -32,6 +32,26 @@ const INSERT_BODIES: &str = "INSERT INTO token_bodies (token_id, token) \
      SELECT * FROM unnest($1::text[], $2::text[]) \
      ON CONFLICT (token_id) DO UPDATE SET token = excluded.token";
 const DELETE_IDS: &str = "DELETE FROM tokens WHERE token_id = ANY($1)";
+/// The common case in one round trip and one (implicit) transaction: a group whose ids are all
+/// new is stored whole, tokens and bodies; if any id is already stored nothing is inserted,
+/// and the careful path below sorts the group out job by job.
+const INSERT_ALL_OR_NOTHING: &str = "WITH input AS (SELECT * FROM unnest($1::text[], \
+     $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[], $8::text[]) \
+     AS i (token_id, sts_id, realm, principal, token_type, issued_ms, expires_ms, token)), \
+     ins AS (INSERT INTO tokens \
+     (token_id, sts_id, realm, principal, token_type, issued_ms, expires_ms) \
+     SELECT token_id, sts_id, realm, principal, token_type, issued_ms, expires_ms FROM input \
+     WHERE NOT EXISTS (SELECT 1 FROM tokens WHERE token_id = ANY($1)) \
+     ON CONFLICT (token_id) DO NOTHING \
+     RETURNING token_id), \
+     bodies AS (INSERT INTO token_bodies (token_id, token) SELECT i.token_id, i.token \
+     FROM input i JOIN ins ON ins.token_id = i.token_id COLLATE \"C\" \
+     ON CONFLICT (token_id) DO UPDATE SET token = excluded.token) \
+     SELECT token_id FROM ins";
+/// Takes back what the one-round-trip insert stored of a group it could not store whole
+/// (another node inserted one of its ids between the check and the insert).
+const DELETE_WITH_BODIES: &str = "WITH t AS (DELETE FROM tokens WHERE token_id = ANY($1)) \
+     DELETE FROM token_bodies WHERE token_id = ANY($1)";
 
 
 pub(super) fn writer_loop(connector: Connector, rx: mpsc::Receiver<Job>) {
@@ -122,11 +142,33 @@ fn commit_group(
             expires.push(t.expires_ms);
         }
     }
+    let [ids, sts, realm, who, ty] = &cols;
+    if candidate.iter().all(|ok| *ok) && !ids.is_empty() {
+        let bodies: Vec<&str> = group
+            .iter()
+            .flat_map(|(tokens, _)| tokens.iter().map(|t| t.token.as_str()))
+            .collect();
+        let all = c.stmt(INSERT_ALL_OR_NOTHING)?;
+        let rows = c.client.query(
+            &all,
+            &[ids, sts, realm, who, ty, &issued, &expires, &bodies],
+        )?;
+        if rows.len() == ids.len() {
+            return Ok(group.iter().map(|_| Ok(())).collect());
+        }
+        if !rows.is_empty() {
+            let stored: Vec<String> = rows
+                .iter()
+                .map(|r| r.try_get::<_, String>(0))
+                .collect::<Result<_, _>>()?;
+            let undo = c.stmt(DELETE_WITH_BODIES)?;
+            c.client.execute(&undo, &[&stored])?;
+        }
+    }
     let ins = c.stmt(INSERT_INFO)?;
     let bodies = c.stmt(INSERT_BODIES)?;
     let del = c.stmt(DELETE_IDS)?;
     let mut tx = c.client.transaction()?;
-    let [ids, sts, realm, who, ty] = &cols;
     let rows = tx.query(&ins, &[ids, sts, realm, who, ty, &issued, &expires])?;
     let mut inserted = HashSet::with_capacity(rows.len());
     for r in &rows {
