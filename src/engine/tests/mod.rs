@@ -4,6 +4,7 @@
 
 mod authn;
 mod check;
+mod directory;
 mod issue;
 mod shared_store;
 
