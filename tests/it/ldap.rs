@@ -1,7 +1,8 @@
 //! Realms whose users come from a real OpenLDAP directory (`identity::testldap`): SOAP
 //! (PasswordText UsernameTokens), the REST STS (USERNAME input) and `/json/authenticate`;
 //! attributes and groups in signed assertions, refusals, injection, TLS trust, failover,
-//! outages, PasswordDigest, the AD-shaped subtree, and administrators during an outage.
+//! outages, PasswordDigest, the AD-shaped subtree, administrators during an outage, sessions,
+//! and sts's own lockout on top of the directory (shared by nodes sharing a store).
 
 use std::time::{Duration, Instant};
 
@@ -513,4 +514,42 @@ fn a_directory_users_session_follows_the_directory() {
     assert_eq!(r.status, 503, "{}", r.body);
     ldap.start_again();
     assert_eq!(with_session(&alice).status, 200);
+}
+
+#[test]
+fn directory_failures_on_two_nodes_sharing_a_store_lock_the_account_on_both() {
+    let ldap = TestLdap::shared();
+    let url = sts::store::testpg::TestPostgres::shared().fresh_schema();
+    let keys = tempfile::tempdir().unwrap();
+    let master = keys.path().join("master.key");
+    let (ok, out) = run(std::process::Command::new(env!("CARGO_BIN_EXE_sts"))
+        .args(["keys", "master-key", "generate"])
+        .arg(&master));
+    assert!(ok, "{out}");
+    let node = || {
+        let (url, master) = (url.clone(), master.clone());
+        people_server(
+            ldap,
+            Opts {
+                configure: Some(Box::new(move |c: &mut sts::config::Config| {
+                    c.store_url = Some(url);
+                    c.master_key_file = Some(master);
+                })),
+                ..Default::default()
+            },
+        )
+    };
+    let (a, b) = (node(), node());
+    let pw = testldap::USER_PASSWORD;
+    // Five wrong passwords (the default threshold), spread over both nodes.
+    for s in [&a, &b, &a, &b, &a] {
+        let r = soap_text(s, SOAP_LDAP, "bob", "guess");
+        assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
+    }
+    for s in [&a, &b] {
+        let r = soap_text(s, SOAP_LDAP, "bob", pw);
+        assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
+        assert_eq!(json_login(s, "bob", pw).status, 401);
+        assert_eq!(soap_text(s, SOAP_LDAP, "alice", pw).status, 200);
+    }
 }
