@@ -195,6 +195,69 @@ fn replays_and_password_guesses_are_counted_across_nodes() {
     }
 }
 
+#[test]
+fn foreign_assertion_ids_and_id_token_jtis_are_accepted_once_across_nodes() {
+    use base64::Engine as _;
+    let c = Cluster::start(2, NO_POLL);
+    let (a, b) = (c.node(0), c.node(1));
+    let work = tempfile::tempdir().unwrap();
+    // The SAML IdP's certificate goes into the shared store, as an operator imports it.
+    let (idp, idp_cert) = saml_idp();
+    let cert_file = work.path().join("idp.crt.pem");
+    std::fs::write(&cert_file, &idp_cert).unwrap();
+    let (ok, out) = run(c.sts().args(["keys", "import", "idp-saml"]).arg(&cert_file));
+    assert!(ok, "{out}");
+    let (op_pem, jwk) = openid_provider(work.path());
+    let mut instance = persisting_instance("fed-once", false);
+    instance["security-policy-validated-token-config"] = json!([
+        {"validatedTokenType": "OPENIDCONNECT", "invalidateInterimOpenAMSession": true},
+        {"validatedTokenType": "SAML2", "invalidateInterimOpenAMSession": true}
+    ]);
+    instance["oidc-trusted-issuers"] = json!([{
+        "issuer": "https://op.example.com", "audience": ["sts"], "algorithms": ["RS256"],
+        "jwks": {"keys": [jwk]}
+    }]);
+    instance["saml2-trusted-issuers"] = json!([{
+        "issuer": "https://idp.example.com/saml", "certificate": "idp-saml", "audience": "urn:sts"
+    }]);
+    let admin = a.login("amadmin", ADMIN_PASSWORD);
+    let r = publish(a, &admin, "soap", &instance);
+    assert_eq!(r.status, 201, "{}", r.body);
+    wait_until("fed-once served on B", || wsdl_status(b, "fed-once") == 200);
+    let soap = |s: &TestServer, security: &str| {
+        s.post(
+            "/sts/fed-once",
+            &[("Content-Type", "text/xml"), ("SOAPAction", ISSUE_ACTION)],
+            envelope(SOAP11, security, RST_ISSUE),
+        )
+    };
+    // An IdP's assertion accepted on A is a replay on B (by its ID).
+    let assertion = idp_assertion(&idp, "alice", "urn:sts", (-60, 300));
+    let r = soap(a, &assertion);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = soap(b, &assertion);
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
+    assert!(r.body.contains("already used"), "{}", r.body);
+    // An id_token with a jti accepted on B is a replay on A.
+    let now = wall_clock().timestamp();
+    let id_token = pyjwt_sign(
+        "RS256",
+        &op_pem,
+        &json!({"iss": "https://op.example.com", "aud": "sts", "sub": "alice", "iat": now,
+                "exp": now + 300, "jti": "cluster-jti-1"}),
+        "op-1",
+    );
+    let bst = format!(
+        "<wsse:BinarySecurityToken xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\" ValueType=\"urn:ietf:params:oauth:token-type:jwt\" EncodingType=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary\">{}</wsse:BinarySecurityToken>",
+        base64::engine::general_purpose::STANDARD.encode(&id_token)
+    );
+    let r = soap(b, &bst);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = soap(a, &bst);
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
+    assert!(r.body.contains("already used"), "{}", r.body);
+}
+
 /// Issues on every node from a thread per node until `stop`; returns, per node, the ids of
 /// the tokens whose reply arrived, and every other outcome with how long it took.
 struct Load {
