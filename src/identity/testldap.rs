@@ -179,9 +179,17 @@ impl TestLdap {
     }
 
     /// Freezes the server (SIGSTOP): the kernel still accepts connections but nothing
-    /// answers, as with a hung directory. `resume` undoes it.
+    /// answers, as with a hung directory. Returns once every slapd thread is stopped (the
+    /// signal alone may let a busy thread answer one more request). `resume` undoes it.
     pub fn pause(&self) {
-        self.signal("-STOP");
+        let pid = self.signal("-STOP");
+        let deadline = Instant::now() + READY_WITHIN;
+        while !all_threads_stopped(pid) {
+            if Instant::now() > deadline {
+                panic!("test LDAP: slapd {pid} did not stop");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     pub fn resume(&self) {
@@ -193,7 +201,8 @@ impl TestLdap {
         or_panic(self.ldap_tool("ldapmodify", ldif));
     }
 
-    fn signal(&self, sig: &str) {
+    /// Sends `sig` to slapd; its pid.
+    fn signal(&self, sig: &str) -> u32 {
         let Some(child) = &self.child else {
             panic!("test LDAP: {sig} while stopped");
         };
@@ -204,6 +213,7 @@ impl TestLdap {
         if !ok {
             panic!("test LDAP: kill {sig} failed");
         }
+        child.id()
     }
 
     fn try_start(trusted: Ca, issuer: Option<Ca>) -> Result<TestLdap, String> {
@@ -431,6 +441,26 @@ impl Drop for TestLdap {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Whether every thread of `pid` is in the stopped state (`T` in `/proc/PID/task/*/stat`).
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    let mut seen = false;
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // `pid (comm) S ...`: the name may hold spaces and parentheses, the state follows the last `)`.
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next());
+        if state != Some('T') {
+            return false;
+        }
+        seen = true;
+    }
+    seen
 }
 
 fn or_panic<T>(r: Result<T, String>) -> T {

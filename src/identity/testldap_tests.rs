@@ -223,6 +223,8 @@ fn stop_start_again_peer_pause_and_cleanup() {
 
     // Paused: connections are accepted but an anonymous bind gets no answer until resumed.
     ldap.pause();
+    let pid = ldap.child.as_ref().unwrap().id();
+    assert!(all_threads_stopped(pid));
     let mut s = std::net::TcpStream::connect(("127.0.0.1", ldap.ldap_port)).unwrap();
     let anonymous_bind = [
         0x30, 0x0c, 0x02, 0x01, 0x01, 0x60, 0x07, 0x02, 0x01, 0x03, 0x04, 0x00, 0x80, 0x00,
@@ -236,6 +238,7 @@ fn stop_start_again_peer_pause_and_cleanup() {
         "{e}"
     );
     ldap.resume();
+    assert!(!all_threads_stopped(pid) || !Path::new(&format!("/proc/{pid}")).exists());
     s.set_read_timeout(Some(READY_WITHIN)).unwrap();
     let n = s.read(&mut buf).unwrap();
     // A BindResponse (0x61) with resultCode success (0x0a 0x01 0x00).
