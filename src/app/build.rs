@@ -134,6 +134,7 @@ pub fn build_state_with(
     // Connects at first use: a directory down at start leaves its realm answering 503.
     let directories =
         identity::ldap::Directories::from_config(&cfg.realms).map_err(StartError::Directory)?;
+    directories.check_in_background();
     let mut engine =
         engine::Engine::new(clock, users.clone(), freshness, sessions, throttle, store)
             .with_directories(directories)

@@ -176,6 +176,33 @@ impl Client {
         Ok(self.user(entry, groups))
     }
 
+    /// Whether the service account can bind and read `user_base`: what a start-up check
+    /// logs, so that a wrong bind password shows before the first sign-in.
+    pub async fn check(&self) -> Result<(), DirectoryError> {
+        let attrs = ["1.1".to_owned()];
+        let op = Op::Search {
+            base: &self.cfg.user_base,
+            scope: Scope::Base,
+            filter: "(objectClass=*)",
+            attrs: &attrs,
+            size_limit: 1,
+        };
+        let Outcome::Search(_, result) = self.pool.run(&op).await? else {
+            return Err(DirectoryError::Unavailable("unexpected answer".into()));
+        };
+        match result.rc {
+            SUCCESS => Ok(()),
+            NO_SUCH_OBJECT => Err(DirectoryError::Unavailable(format!(
+                "user_base {} does not exist",
+                self.cfg.user_base
+            ))),
+            rc => Err(DirectoryError::Unavailable(format!(
+                "reading user_base: result {rc} {}",
+                result.text
+            ))),
+        }
+    }
+
     /// The user's entry, groups and state, without a bind.
     pub async fn lookup(&self, username: &str) -> Result<Option<DirectoryUser>, DirectoryError> {
         let Some(entry) = self.find(username).await? else {

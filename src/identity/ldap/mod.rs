@@ -126,6 +126,28 @@ impl Directory {
             .map_err(|_| DirectoryError::Unavailable("the LDAP runtime did not answer".into()))?
     }
 
+    /// Checks in the background that the service account can bind and read `user_base`,
+    /// and logs the outcome; the server starts either way.
+    pub fn check_in_background(&self) {
+        let (client, realm) = (self.client.clone(), self.realm.clone());
+        let Ok(rt) = runtime() else {
+            return;
+        };
+        rt.spawn(async move {
+            match tokio::time::timeout(client.pool.budget(), client.check()).await {
+                Ok(Ok(())) => {
+                    tracing::info!(realm = %realm, "directory: the service account reads user_base")
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(realm = %realm, error = %e, "directory: check at start failed; sign-ins to the realm answer 503 until it is fixed")
+                }
+                Err(_) => {
+                    tracing::warn!(realm = %realm, "directory: no answer to the check at start")
+                }
+            }
+        });
+    }
+
     /// Search-then-bind with `password`; the user's attributes and groups on success.
     pub fn authenticate(
         &self,
@@ -179,6 +201,11 @@ impl Directories {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// [`Directory::check_in_background`] for each.
+    pub fn check_in_background(&self) {
+        self.0.values().for_each(|d| d.check_in_background());
     }
 }
 

@@ -251,3 +251,23 @@ fn the_pool_is_bounded_and_reused_under_concurrency() {
     let open = d.client.pool.idle_count();
     assert!((1..=2).contains(&open), "{open} connections for a pool of 2");
 }
+
+#[test]
+fn the_check_at_start_names_a_wrong_bind_password_or_base() {
+    let ldap = TestLdap::shared();
+    let check = |c: &LdapConfig| {
+        let d = Directory::new("/", c).unwrap();
+        d.call(|c| async move { c.check().await })
+    };
+    let good = cfg(ldap, vec![ldap.ldaps_url()]);
+    check(&good).unwrap();
+    let mut wrong = good.clone();
+    wrong.bind_password = Some(Secret::new("not-it".into()));
+    let err = check(&wrong).unwrap_err().to_string();
+    assert!(err.contains("service account") && err.contains("bind_dn"), "{err}");
+    assert!(!err.contains("not-it"), "{err}");
+    let mut base = good.clone();
+    base.user_base = "ou=nowhere,dc=example,dc=com".into();
+    let err = check(&base).unwrap_err().to_string();
+    assert!(err.contains("does not exist"), "{err}");
+}
