@@ -13,7 +13,7 @@ test_pkgs=(xmlsec1 python3 python3-pip nodejs npm postgresql slapd ldap-utils)
 missing=()
 want=("${build_pkgs[@]}")
 [ "$mode" = test ] && want+=("${test_pkgs[@]}")
-[ "$mode" = bench ] && want+=(wrk postgresql)  # bench/pg.sh starts its own PostgreSQL
+[ "$mode" = bench ] && want+=(wrk postgresql slapd ldap-utils)  # bench/pg.sh: its own PostgreSQL; benches/ldap.rs: its own slapd
 for p in "${want[@]}"; do
   # A tool already on PATH (e.g. python3 from pyenv, node from nvm) counts as installed.
   case "$p" in
