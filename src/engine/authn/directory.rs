@@ -30,12 +30,13 @@ impl Engine {
     }
 
     /// A PasswordText checked against the directory; sts's own lockout counts failures on
-    /// top of the directory's.
+    /// top of the directory's, under `counted` (the name in lower case).
     pub(super) fn directory_password(
         &self,
         dir: &Directory,
         realm: String,
         username: &str,
+        counted: &str,
         source: Source,
         cred: &Credential,
     ) -> Result<Principal, EngineError> {
@@ -54,7 +55,7 @@ impl Engine {
                     self.check_fresh_nonce(n, c)?;
                 }
                 self.throttle
-                    .success(&realm, username, source)
+                    .success(&realm, counted, source)
                     .map_err(EngineError::store)?;
                 Principal::new(
                     realm,
@@ -68,7 +69,7 @@ impl Engine {
             Err(reason) => {
                 // Why, for the operator; the client gets the one answer for every failure.
                 tracing::info!(realm = %realm, user = ?username, %reason, "directory sign-in refused");
-                self.failed_sign_in(&realm, username, source)?;
+                self.failed_sign_in(&realm, counted, source)?;
                 Err(EngineError::AuthFailed(AuthFailure::Credentials))
             }
         }

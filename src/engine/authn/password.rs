@@ -51,11 +51,18 @@ impl Engine {
         };
         let realm_n = crate::identity::normalize_realm(realm);
         let now = self.clock.now();
+        // Directories match names without regard to case (`uid`, `sAMAccountName`), so their
+        // realms count `Alice` and `alice` as one account.
+        let counted = if self.has_directory(&realm_n) {
+            std::borrow::Cow::Owned(username.to_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(username.as_str())
+        };
         // A locked account or source fails like a wrong password, whatever was presented;
         // counters that cannot be read refuse the sign-in.
         if self
             .throttle
-            .is_locked(&realm_n, username, source, now)
+            .is_locked(&realm_n, &counted, source, now)
             .map_err(EngineError::store)?
         {
             return Err(EngineError::Locked);
@@ -65,7 +72,7 @@ impl Engine {
             .find(realm, username)
             .map_err(EngineError::identity)?;
         if let Some(dir) = self.directory_for(&realm_n, user.as_ref()) {
-            return self.directory_password(dir, realm_n, username, source, cred);
+            return self.directory_password(dir, realm_n, username, &counted, source, cred);
         }
         let ok = match (cred, &user) {
             (
@@ -116,7 +123,7 @@ impl Engine {
         match user {
             Some(u) if ok && !u.disabled => {
                 self.throttle
-                    .success(&realm_n, username, source)
+                    .success(&realm_n, &counted, source)
                     .map_err(EngineError::store)?;
                 Principal::new(
                     realm_n,
@@ -127,7 +134,7 @@ impl Engine {
                 )
             }
             _ => {
-                self.failed_sign_in(&realm_n, username, source)?;
+                self.failed_sign_in(&realm_n, &counted, source)?;
                 Err(failed())
             }
         }
