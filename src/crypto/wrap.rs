@@ -54,7 +54,8 @@ pub enum WrapError {
 
 /// The key-encryption key. `Debug` shows only its key id.
 pub struct MasterKey {
-    key: Secret<[u8; KEY_LEN]>,
+    /// Zeroed when the key is dropped, so that it does not linger in freed memory.
+    key: Secret<zeroize::Zeroizing<[u8; KEY_LEN]>>,
     id: [u8; ID_LEN],
 }
 
@@ -85,7 +86,7 @@ impl MasterKey {
     pub fn from_bytes(bytes: [u8; KEY_LEN]) -> MasterKey {
         let id = key_id(&bytes);
         MasterKey {
-            key: Secret::new(bytes),
+            key: Secret::new(zeroize::Zeroizing::new(bytes)),
             id,
         }
     }
@@ -101,7 +102,7 @@ impl MasterKey {
     pub fn to_file_content(&self) -> Secret<String> {
         Secret::new(format!(
             "{}\n",
-            super::encoding::base64_encode(self.key.expose())
+            super::encoding::base64_encode(&**self.key.expose())
         ))
     }
 
@@ -150,7 +151,7 @@ impl MasterKey {
         let mut tag = [0u8; TAG_LEN];
         let ct = encrypt_aead(
             Cipher::aes_256_gcm(),
-            self.key.expose(),
+            &**self.key.expose(),
             Some(&nonce),
             &full_aad,
             plain,
@@ -180,7 +181,7 @@ impl MasterKey {
         let full_aad = [version_id, aad].concat();
         decrypt_aead(
             Cipher::aes_256_gcm(),
-            self.key.expose(),
+            &**self.key.expose(),
             Some(nonce),
             &full_aad,
             ct,
