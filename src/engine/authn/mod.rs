@@ -170,6 +170,10 @@ impl Engine {
             .users
             .find(&realm, name)
             .map_err(EngineError::identity)?;
+        // In a directory realm the directory decides: local users other than administrators
+        // are not used.
+        let dir = self.directory_for(&realm, user.as_ref());
+        let user = if dir.is_some() { None } else { user };
         if user.as_ref().is_some_and(|u| u.disabled) {
             return Err(fail("the user is disabled"));
         }
@@ -177,7 +181,7 @@ impl Engine {
         if user.as_ref().is_some_and(|u| u.admin) {
             return Err(fail("the principal is an administrator of this STS"));
         }
-        let attributes = match self.directory_for(&realm, user.as_ref()) {
+        let attributes = match dir {
             Some(dir) => self.directory_attributes(dir, name, &fail)?,
             None => user.map(|u| u.attributes).unwrap_or_default(),
         };

@@ -158,6 +158,8 @@ fn sessions_and_vouched_for_subjects_read_the_directory() {
     let bob = vouched("bob").unwrap();
     assert_eq!(bob.get().attributes()["memberOf"], vec!["staff".to_owned()]);
     assert!(vouched("nobody").unwrap().get().attributes().is_empty());
+    // A local user (disabled here) of a directory realm is not used: the directory decides.
+    assert!(vouched("gone").unwrap().get().attributes().is_empty());
     for (name, reason) in [
         ("dave", "disabled"),
         ("carol", "locked"),
