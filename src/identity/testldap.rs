@@ -6,8 +6,9 @@
 //! (`pwdAccountLockedTime` refuses binds). The entries of `fixtures/ldap/seed.ldif` are added
 //! over LDAP after the first start, so the overlays see them; `fixtures/ldap/README.md` says
 //! who is who. Readiness is a successful bind (`ldapwhoami`) polled with a generous bound,
-//! never a fixed sleep. Dropping it kills the server and removes the directory. Only for this
-//! package's tests (feature `test-util`).
+//! never a fixed sleep. Dropping it kills the server and removes the directory; a watchdog
+//! process does the same if the test process ends without dropping it (killed, aborted). Only
+//! for this package's tests (feature `test-util`).
 #![allow(clippy::panic, reason = "a test harness: failing to start fails the test loudly")]
 
 use std::io::Write as _;
@@ -108,15 +109,11 @@ impl TestLdap {
     }
 
     /// One seeded directory for the whole test process, for tests that only read it (never
-    /// stop or modify it). A static is never dropped: a watchdog process kills the server
-    /// and removes its directory once this process has exited.
+    /// stop or modify it). A static is never dropped: the watchdog every instance has kills
+    /// the server and removes its directory once this process has exited.
     pub fn shared() -> &'static TestLdap {
         static SHARED: std::sync::OnceLock<TestLdap> = std::sync::OnceLock::new();
-        SHARED.get_or_init(|| {
-            let ldap = TestLdap::start();
-            or_panic(ldap.watch_for_exit());
-            ldap
-        })
+        SHARED.get_or_init(TestLdap::start)
     }
 
     /// `ldaps://127.0.0.1:PORT`.
@@ -241,6 +238,7 @@ impl TestLdap {
             match ldap.spawn_and_wait() {
                 Ok(()) => {
                     ldap.seed()?;
+                    ldap.watch_for_exit()?;
                     return Ok(ldap);
                 }
                 Err(e) => last = e,
@@ -419,6 +417,9 @@ impl TestLdap {
         tail.into_iter().rev().collect::<Vec<_>>().join("\n")
     }
 
+    /// A process that waits for this one to end, however it ends (a killed or aborted test
+    /// run never drops anything), then kills the slapd its pid file names (removed when the
+    /// server is stopped, so never a reused pid) and removes the directory.
     fn watch_for_exit(&self) -> Result<(), String> {
         let d = self.dir.display();
         let script = format!(

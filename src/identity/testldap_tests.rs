@@ -249,3 +249,47 @@ fn stop_start_again_peer_pause_and_cleanup() {
     drop(peer);
     assert!(dirs.iter().all(|d| !d.exists()));
 }
+
+/// Not a test of its own: run by the next one in a child process, which it kills.
+#[test]
+#[ignore = "a helper process of the_watchdog_cleans_up_after_a_killed_test_process"]
+fn hold_a_directory_until_killed() {
+    if std::env::var_os("STS_TESTLDAP_HOLD").is_none() {
+        return;
+    }
+    let ldap = TestLdap::start();
+    println!("HOLDING {}", ldap.dir.display());
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+}
+
+#[test]
+fn the_watchdog_cleans_up_after_a_killed_test_process() {
+    use std::io::BufRead as _;
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "--nocapture"])
+        .arg("identity::testldap::tests::hold_a_directory_until_killed")
+        .env("STS_TESTLDAP_HOLD", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let dir = out
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.split_once("HOLDING ").map(|(_, d)| PathBuf::from(d)))
+        .expect("the helper reports its directory");
+    let pid = std::fs::read_to_string(dir.join("slapd.pid")).unwrap();
+    let proc = Path::new("/proc").join(pid.trim());
+    assert!(proc.exists());
+    // SIGKILL: nothing in the process runs, no Drop.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = Instant::now() + READY_WITHIN;
+    while (dir.exists() || proc.exists()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!dir.exists(), "{} left behind", dir.display());
+    assert!(!proc.exists(), "slapd {} left running", pid.trim());
+}
