@@ -197,6 +197,9 @@ pub enum TokenType {
     OpenIdConnect,
     #[serde(rename = "SAML2")]
     Saml2,
+    /// SAML 1.1 assertions: issued only (AD FS's token type for WS-Trust clients).
+    #[serde(rename = "SAML1")]
+    Saml1,
 }
 
 impl TokenType {
@@ -208,6 +211,7 @@ impl TokenType {
             TokenType::X509 => "X509",
             TokenType::OpenIdConnect => "OPENIDCONNECT",
             TokenType::Saml2 => "SAML2",
+            TokenType::Saml1 => "SAML1",
         }
     }
 
@@ -219,6 +223,7 @@ impl TokenType {
             TokenType::X509,
             TokenType::OpenIdConnect,
             TokenType::Saml2,
+            TokenType::Saml1,
         ]
         .into_iter()
         .find(|t| t.name() == name)

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::{InstanceConfig, Kind, TokenType, is_secret_path};
 
 /// Token type names, for messages.
-const TOKEN_TYPES: &str = "USERNAME, OPENAM, X509, OPENIDCONNECT, SAML2";
+const TOKEN_TYPES: &str = "USERNAME, OPENAM, X509, OPENIDCONNECT, SAML2, SAML1";
 
 /// Reads `state` as an instance of `kind`. Every problem goes to `problems`; `None` when the
 /// structure cannot be read at all. Entries with an unknown token type are dropped before
@@ -120,16 +120,16 @@ mod tests {
     fn every_unknown_token_type_is_named_and_the_rest_still_read() {
         let (c, p) = soap(json!({
             "deployment-config": {"deployment-url-element": "x"},
-            "issued-token-types": ["SAML2", "SAML1", "JWT"],
+            "issued-token-types": ["SAML2", "SAML3", "JWT"],
             "security-policy-validated-token-config": [
                 {"validatedTokenType": "KERBEROS", "invalidateInterimOpenAMSession": true}]
         }));
         assert_eq!(
             p,
             [
-                "issued-token-types[1]: unknown token type \"SAML1\" (expected one of USERNAME, OPENAM, X509, OPENIDCONNECT, SAML2)",
-                "issued-token-types[2]: unknown token type \"JWT\" (expected one of USERNAME, OPENAM, X509, OPENIDCONNECT, SAML2)",
-                "security-policy-validated-token-config[0].validatedTokenType: unknown token type \"KERBEROS\" (expected one of USERNAME, OPENAM, X509, OPENIDCONNECT, SAML2)",
+                "issued-token-types[1]: unknown token type \"SAML3\" (expected one of USERNAME, OPENAM, X509, OPENIDCONNECT, SAML2, SAML1)",
+                "issued-token-types[2]: unknown token type \"JWT\" (expected one of USERNAME, OPENAM, X509, OPENIDCONNECT, SAML2, SAML1)",
+                "security-policy-validated-token-config[0].validatedTokenType: unknown token type \"KERBEROS\" (expected one of USERNAME, OPENAM, X509, OPENIDCONNECT, SAML2, SAML1)",
             ]
         );
         let c = c.unwrap();
@@ -162,7 +162,7 @@ mod tests {
         );
         let mut problems = Vec::new();
         let rest = json!({"deployment-config": {"deployment-url-element": "x"},
-            "supported-token-transforms": [{"inputTokenType": "SAML1", "outputTokenType": "SAML2",
+            "supported-token-transforms": [{"inputTokenType": "SAML3", "outputTokenType": "SAML2",
                 "invalidateInterimOpenAMSession": true}]});
         let c = parse(Kind::Rest, &rest, &mut problems).unwrap();
         assert!(c.rest().unwrap().supported_token_transforms.is_empty());

@@ -43,6 +43,15 @@ pub fn validate(config: &mut InstanceConfig, problems: &mut Vec<String>) {
     if config.issues(TokenType::Saml2) && config.saml2().is_none() {
         problems.push("SAML2 tokens are issued but saml2-config is missing".into());
     }
+    // SAML 1.1 assertions take issuer, lifetime, attribute map and signing from saml2-config.
+    if config.issues(TokenType::Saml1) && config.saml2().is_none() {
+        problems.push(
+            "SAML1 tokens are issued but saml2-config (their issuer, lifetime, attributes and signing) is missing".into(),
+        );
+    }
+    if config.accepts(TokenType::Saml1) || config.takes(TokenType::Saml1) {
+        problems.push("SAML1 is an output token type only: SAML 1.1 input is not supported".into());
+    }
     if config.issues(TokenType::OpenIdConnect) && config.oidc().is_none() {
         problems.push("OPENIDCONNECT tokens are issued but oidc-id-token-config is missing".into());
     }
@@ -109,6 +118,11 @@ fn soap(c: &SoapInstanceConfig, problems: &mut Vec<String>) {
         );
     }
     for (i, v) in d.validated_token_types.iter().enumerate() {
+        if matches!(v.validated_token_type, TokenType::Saml1) {
+            problems.push(format!(
+                "soap-delegation-config.delegation-validated-token-types[{i}]: SAML1 OnBehalfOf tokens are not supported"
+            ));
+        }
         if matches!(v.validated_token_type, TokenType::X509) {
             problems.push(format!(
                 "soap-delegation-config.delegation-validated-token-types[{i}]: an X509 OnBehalfOf token proves nothing without its key"
@@ -131,7 +145,10 @@ fn rest(c: &RestInstanceConfig, problems: &mut Vec<String>) {
                 t.input.name()
             ));
         }
-        if !matches!(t.output, TokenType::Saml2 | TokenType::OpenIdConnect) {
+        if !matches!(
+            t.output,
+            TokenType::Saml2 | TokenType::Saml1 | TokenType::OpenIdConnect
+        ) {
             problems.push(format!(
                 "supported-token-transforms[{i}]: output token type {} cannot be issued",
                 t.output.name()

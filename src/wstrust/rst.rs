@@ -8,8 +8,8 @@ use crate::secret::Secret;
 use crate::xml::Element;
 use crate::xml::datetime::parse_datetime;
 use crate::xml::ns::{
-    SAMLID_VALUE_TYPE,
-    TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS,
+    SAML11_ID_VALUE_TYPE, SAMLID_VALUE_TYPE,
+    SAML1, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_SAML11, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS,
     TOKEN_TYPE_STATUS, WSA_NSS, WSP_NSS, WSSE, WST_NSS, WSU,
 };
 
@@ -20,6 +20,8 @@ use super::Operation;
 pub enum TokenTypeUri {
     /// The SAML token profile's URI, or the assertion namespace.
     Saml20,
+    /// SAML 1.1: the token profile's URI, or the assertion namespace.
+    Saml11,
     /// An id_token: the JWT or the id_token type identifier (RFC 8693).
     Jwt,
     /// Validate's status "token".
@@ -31,6 +33,7 @@ impl TokenTypeUri {
     pub fn from_uri(uri: &str) -> Option<TokenTypeUri> {
         match uri {
             TOKEN_TYPE_SAML20 | TOKEN_TYPE_SAML20_NS => Some(Self::Saml20),
+            TOKEN_TYPE_SAML11 | SAML1 => Some(Self::Saml11),
             TOKEN_TYPE_JWT | TOKEN_TYPE_ID_TOKEN => Some(Self::Jwt),
             TOKEN_TYPE_STATUS => Some(Self::Status),
             _ => None,
@@ -108,7 +111,7 @@ fn parse_target(el: &Element, input: &[u8]) -> Result<Target, RstError> {
             return Err(RstError("the KeyIdentifier is empty".into()));
         }
         return Ok(match ki.attr(None, "ValueType").map(str::trim) {
-            None | Some(SAMLID_VALUE_TYPE) => Target::SamlId(id),
+            None | Some(SAMLID_VALUE_TYPE | SAML11_ID_VALUE_TYPE) => Target::SamlId(id),
             Some(other) => Target::KeyIdentifier {
                 value_type: other.to_owned(),
                 id,

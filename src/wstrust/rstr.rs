@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use crate::crypto::encoding::base64_encode;
 use crate::xml::datetime::wsu_datetime;
 use crate::xml::ns::{
-    BASE64_BINARY, SAMLID_VALUE_TYPE, STATUS_INVALID, STATUS_VALID, TOKEN_TYPE_SAML20,
+    BASE64_BINARY, SAML11_ID_VALUE_TYPE, SAMLID_VALUE_TYPE, TOKEN_TYPE_SAML11, STATUS_INVALID, STATUS_VALID, TOKEN_TYPE_SAML20,
     TOKEN_TYPE_STATUS, WSA_NSS, WSP_NSS, WSSE, WSSE11, WST, WSU,
 };
 use crate::xml::write::Writer;
@@ -60,14 +60,20 @@ pub fn write_cancel_response(context: Option<&str>) -> String {
     w.finish()
 }
 
-/// A `wsse:SecurityTokenReference` to a SAML 2.0 assertion by its ID.
-fn saml_reference(w: &mut Writer, id: &str) {
+/// A `wsse:SecurityTokenReference` to a SAML assertion by its ID (SAML token profile 1.1,
+/// 3.3: the profile's TokenType and KeyIdentifier ValueType of the assertion's version).
+fn saml_reference(w: &mut Writer, id: &str, saml11: bool) {
+    let (token_type, value_type) = if saml11 {
+        (TOKEN_TYPE_SAML11, SAML11_ID_VALUE_TYPE)
+    } else {
+        (TOKEN_TYPE_SAML20, SAMLID_VALUE_TYPE)
+    };
     w.start("wsse:SecurityTokenReference")
         .ns("wsse", WSSE)
         .ns("wsse11", WSSE11)
-        .attr("wsse11:TokenType", TOKEN_TYPE_SAML20);
+        .attr("wsse11:TokenType", token_type);
     w.start("wsse:KeyIdentifier")
-        .attr("ValueType", SAMLID_VALUE_TYPE)
+        .attr("ValueType", value_type)
         .text(id)
         .end();
     w.end();
@@ -110,14 +116,16 @@ pub fn write_issue_response(r: &IssuedTokenResponse<'_>) -> String {
     w.start("wst:RequestedSecurityToken").raw(r.token_xml).end();
     // Token references are SAML's KeyIdentifier, or one of the custom ValueType; a JWT has
     // no standard one, so none.
-    let reference = |w: &mut Writer| {
-        if TokenTypeUri::from_uri(r.token_type_uri) == Some(TokenTypeUri::Saml20) {
-            saml_reference(w, r.token_id);
-        } else {
-            custom_reference(w, r.token_type_uri, r.token_id);
-        }
+    let saml = match TokenTypeUri::from_uri(r.token_type_uri) {
+        Some(TokenTypeUri::Saml20) => Some(false),
+        Some(TokenTypeUri::Saml11) => Some(true),
+        _ => None,
     };
-    if r.custom || TokenTypeUri::from_uri(r.token_type_uri) == Some(TokenTypeUri::Saml20) {
+    let reference = |w: &mut Writer| match saml {
+        Some(saml11) if !r.custom => saml_reference(w, r.token_id, saml11),
+        _ => custom_reference(w, r.token_type_uri, r.token_id),
+    };
+    if r.custom || saml.is_some() {
         w.start("wst:RequestedAttachedReference");
         reference(&mut w);
         w.end();

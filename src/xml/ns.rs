@@ -92,6 +92,8 @@ pub const TOKEN_TYPE_JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
 pub const TOKEN_TYPE_ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
 /// RFC 8693 token type identifier of a SAML 2.0 assertion (OAuth2 introspection).
 pub const TOKEN_TYPE_OAUTH_SAML2: &str = "urn:ietf:params:oauth:token-type:saml2";
+/// RFC 8693 token type identifier of a SAML 1.1 assertion.
+pub const TOKEN_TYPE_OAUTH_SAML1: &str = "urn:ietf:params:oauth:token-type:saml1";
 /// `wst:TokenType` asking Validate for a status.
 pub const TOKEN_TYPE_STATUS: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RSTR/Status";
 pub const STATUS_VALID: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/status/valid";
@@ -147,6 +149,27 @@ pub const AC_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:2.0:ac:classes:unspeci
 pub const ATTRNAME_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified";
 /// The NameID format OpenAM uses by default (SAML 1.1's "unspecified").
 pub const NAMEID_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
+
+// SAML 1.1.
+
+/// `saml`: the SAML 1.x assertion namespace, which MSAL and ADAL also read as the TokenType.
+pub const SAML1: &str = "urn:oasis:names:tc:SAML:1.0:assertion";
+pub const CM1_BEARER: &str = "urn:oasis:names:tc:SAML:1.0:cm:bearer";
+pub const CM1_SENDER_VOUCHES: &str = "urn:oasis:names:tc:SAML:1.0:cm:sender-vouches";
+pub const CM1_HOLDER_OF_KEY: &str = "urn:oasis:names:tc:SAML:1.0:cm:holder-of-key";
+/// SAML 1.1 core 7.1 authentication methods.
+pub const AM1_PASSWORD: &str = "urn:oasis:names:tc:SAML:1.0:am:password";
+pub const AM1_X509: &str = "urn:oasis:names:tc:SAML:1.0:am:X509-PKI";
+pub const AM1_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.0:am:unspecified";
+/// `wst:TokenType` of a SAML 1.1 assertion (token profile 1.1).
+pub const TOKEN_TYPE_SAML11: &str =
+    "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV1.1";
+/// `wsse:KeyIdentifier/@ValueType` naming a SAML 1.1 assertion by its AssertionID.
+pub const SAML11_ID_VALUE_TYPE: &str =
+    "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.0#SAMLAssertionID";
+/// The AD FS claim namespace of UPN, email, name, nameidentifier (an attribute map key
+/// that is not a URI gets it as `AttributeNamespace`).
+pub const CLAIMS_2005: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims";
 
 // XML Schema.
 

@@ -34,6 +34,7 @@ mod readme;
 mod replay;
 mod rest_sts;
 mod rotation;
+mod saml1;
 mod sessions;
 mod shared_state;
 mod soap_issue;

@@ -28,13 +28,21 @@ pub enum Canceller<'a> {
 
 /// Verifies an enveloped signature with the instance's certificate, or the previous one of
 /// a rotated key pair (which still vouches for what it signed until the next rotation).
+/// A SAML 1.1 assertion is signed over its `AssertionID`, anything else over its `ID`.
 pub(crate) fn verify_signed(
     signing: &SamlSigning,
     xml: &[u8],
 ) -> Result<Verified<SignedElement>, DsigError> {
-    crate::xmldsig::verify_enveloped(xml, "ID", signing.key.cert_pem()).or_else(|e| {
+    let id_attr = if crate::xml::parse(xml, crate::xml::Limits::default())
+        .is_ok_and(|el| el.is(crate::xml::ns::SAML1, "Assertion"))
+    {
+        crate::tokens::saml1::ID_ATTR
+    } else {
+        "ID"
+    };
+    crate::xmldsig::verify_enveloped(xml, id_attr, signing.key.cert_pem()).or_else(|e| {
         match signing.key.previous() {
-            Some(previous) => crate::xmldsig::verify_enveloped(xml, "ID", previous.pem()),
+            Some(previous) => crate::xmldsig::verify_enveloped(xml, id_attr, previous.pem()),
             None => Err(e),
         }
     })

@@ -100,7 +100,8 @@ impl Engine {
                 match self.tokens.get_token(id).map_err(EngineError::store)? {
                     Some(rec)
                         if rec.token_type != TokenType::OpenIdConnect.name()
-                            && rec.token_type != TokenType::Saml2.name() =>
+                            && rec.token_type != TokenType::Saml2.name()
+                            && rec.token_type != TokenType::Saml1.name() =>
                     {
                         return Ok(Err(NotLive::Custom));
                     }
@@ -187,6 +188,9 @@ impl Engine {
         // Only the verified, signature-stripped bytes are read from here on.
         let el = match crate::xml::parse(&verified.get().xml, crate::xml::Limits::default()) {
             Ok(el) if el.is(ns::SAML2, "Assertion") => el,
+            Ok(el) if el.is(ns::SAML1, "Assertion") => {
+                return self.saml1_facts(instance, &el, verified.get().id.clone(), now);
+            }
             _ => return Err(NotLive::NotAssertion),
         };
         let issuer = el
@@ -197,32 +201,8 @@ impl Engine {
             return Err(NotLive::OtherIssuer);
         }
         let conditions = el.child(&[ns::SAML2], "Conditions");
-        // Present but unreadable is refused, never read as absent (fail closed).
-        let time = |name: &str| {
-            conditions
-                .and_then(|c| c.attr(None, name))
-                .map(|v| crate::xml::datetime::parse_datetime(v).ok_or(()))
-        };
-        let window = TimeWindow::own(self.freshness.max_skew);
-        match time("NotBefore") {
-            Some(Err(())) => return Err(NotLive::UnreadableTime),
-            Some(Ok(t)) if window.check(Some(t), None, now).is_err() => {
-                return Err(NotLive::NotYetValid);
-            }
-            _ => {}
-        }
-        let expires = match time("NotOnOrAfter") {
-            Some(Ok(t)) if window.check(None, Some(t), now).is_ok() => t,
-            _ => return Err(NotLive::Expired),
-        };
-        let audience = conditions
-            .into_iter()
-            .flat_map(|c| c.elements())
-            .filter(|r| r.is(ns::SAML2, "AudienceRestriction"))
-            .flat_map(|r| r.elements())
-            .filter(|a| a.is(ns::SAML2, "Audience"))
-            .map(crate::xml::Element::text)
-            .collect();
+        let expires = self.conditions_window(conditions, now)?;
+        let audience = audiences(conditions, ns::SAML2, "AudienceRestriction");
         Ok(LiveToken {
             token_type: TokenType::Saml2,
             id: verified.get().id.clone(),
@@ -239,6 +219,66 @@ impl Engine {
             audience,
             authorized_party: None,
         })
+    }
+
+    /// The verified SAML 1.1 assertion `el`: issuer and time, and what it says.
+    fn saml1_facts(
+        &self,
+        instance: &ResolvedInstance,
+        el: &crate::xml::Element,
+        id: String,
+        now: DateTime<Utc>,
+    ) -> Result<LiveToken, NotLive> {
+        let issuer = el.attr(None, "Issuer");
+        let expected = instance.config.saml2().map(|c| c.issuer_name.as_str());
+        if issuer.is_none() || issuer != expected {
+            return Err(NotLive::OtherIssuer);
+        }
+        let conditions = el.child(&[ns::SAML1], "Conditions");
+        let expires = self.conditions_window(conditions, now)?;
+        Ok(LiveToken {
+            token_type: TokenType::Saml1,
+            id,
+            subject: el
+                .child(&[ns::SAML1], "AuthenticationStatement")
+                .and_then(|s| s.child(&[ns::SAML1], "Subject"))
+                .and_then(|s| s.child(&[ns::SAML1], "NameIdentifier"))
+                .map(crate::xml::Element::text),
+            issuer: issuer.unwrap_or_default().to_owned(),
+            issued_at: el
+                .attr(None, "IssueInstant")
+                .and_then(crate::xml::datetime::parse_datetime)
+                .map(|t| t.timestamp()),
+            expires: expires.timestamp(),
+            audience: audiences(conditions, ns::SAML1, "AudienceRestrictionCondition"),
+            authorized_party: None,
+        })
+    }
+
+    /// `NotBefore`/`NotOnOrAfter` of an assertion's `Conditions` against now; returns the
+    /// expiry. Present but unreadable is refused, never read as absent (fail closed).
+    fn conditions_window(
+        &self,
+        conditions: Option<&crate::xml::Element>,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, NotLive> {
+        let time = |name: &str| {
+            conditions
+                .and_then(|c| c.attr(None, name))
+                .map(|v| crate::xml::datetime::parse_datetime(v).ok_or(()))
+        };
+        let window = TimeWindow::own(self.freshness.max_skew);
+        match time("NotBefore") {
+            Some(Err(())) => return Err(NotLive::UnreadableTime),
+            Some(Ok(t)) if window.check(Some(t), None, now).is_err() => {
+                return Err(NotLive::NotYetValid);
+            }
+            _ => {}
+        }
+        match time("NotOnOrAfter") {
+            Some(Ok(t)) if window.check(None, Some(t), now).is_ok() => Ok(t),
+            _ => Err(NotLive::Expired),
+        }
     }
 
     /// Checks signature, issuer and time of an id_token of this STS; returns what it says.
@@ -312,6 +352,18 @@ impl Engine {
             authorized_party: text("azp"),
         })
     }
+}
+
+/// The audiences of an assertion's `Conditions` (`restriction` in the namespace `saml`).
+fn audiences(conditions: Option<&crate::xml::Element>, saml: &str, restriction: &str) -> Vec<String> {
+    conditions
+        .into_iter()
+        .flat_map(|c| c.elements())
+        .filter(|r| r.is(saml, restriction))
+        .flat_map(|r| r.elements())
+        .filter(|a| a.is(saml, "Audience"))
+        .map(crate::xml::Element::text)
+        .collect()
 }
 
 /// The `ds:SignatureValue` of an enveloped-signed element, without whitespace.

@@ -5,6 +5,7 @@
 mod interim;
 mod oidc;
 mod persist;
+mod saml1;
 mod saml2;
 
 pub(crate) use interim::InterimSession;
@@ -51,6 +52,11 @@ impl Engine {
             (TokenType::Saml2, _) => {
                 let plan = self.saml_plan(instance, req, key_type)?;
                 self.issue_saml2(instance, principal, req, plan)
+            }
+            // Sender-vouches comes from OnBehalfOf, which `confirmation` keeps to SAML 2.0.
+            (TokenType::Saml1, _) => {
+                let plan = self.saml_plan(instance, req, key_type)?;
+                self.issue_saml1(instance, principal, plan)
             }
             (TokenType::OpenIdConnect, KeyType::Bearer) => {
                 self.issue_oidc(instance, principal, req)

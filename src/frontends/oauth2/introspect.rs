@@ -106,6 +106,7 @@ pub(super) fn introspect(
         Some((sts_id, f)) => {
             let token_type = match f.token_type {
                 crate::instance::TokenType::OpenIdConnect => crate::xml::ns::TOKEN_TYPE_ID_TOKEN,
+                crate::instance::TokenType::Saml1 => crate::xml::ns::TOKEN_TYPE_OAUTH_SAML1,
                 _ => crate::xml::ns::TOKEN_TYPE_OAUTH_SAML2,
             };
             let mut m = serde_json::Map::new();

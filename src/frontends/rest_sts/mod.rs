@@ -163,7 +163,7 @@ fn token_type(m: &Map<String, Value>, parent: &str) -> Result<TokenType, JsonFai
     let name = string(m, parent, "token_type")?;
     serde_json::from_value(json!(name)).map_err(|_| {
         bad(format!(
-            "{parent}.token_type `{name}` is not a token type this endpoint validates or cancels (SAML2, OPENIDCONNECT; custom tokens are validated and cancelled over SOAP or /sts-tokengen)"
+            "{parent}.token_type `{name}` is not a token type this endpoint validates or cancels (SAML2, SAML1, OPENIDCONNECT; custom tokens are validated and cancelled over SOAP or /sts-tokengen)"
         ))
     })
 }
@@ -175,11 +175,14 @@ fn token_state(body: &Map<String, Value>, key: &str) -> Result<TokenTarget, Json
         TokenType::Saml2 => Ok(TokenTarget::Token(
             string(st, key, "saml2_token")?.as_bytes().to_vec(),
         )),
+        TokenType::Saml1 => Ok(TokenTarget::Token(
+            string(st, key, "saml1_token")?.as_bytes().to_vec(),
+        )),
         TokenType::OpenIdConnect => Ok(TokenTarget::Jwt(
             string(st, key, "oidc_id_token")?.to_owned(),
         )),
         other => Err(bad(format!(
-            "{key}.token_type {}: only SAML2 and OPENIDCONNECT tokens are validated and cancelled",
+            "{key}.token_type {}: only SAML2, SAML1 and OPENIDCONNECT tokens are validated and cancelled",
             other.name()
         ))),
     }
@@ -298,7 +301,12 @@ fn issue_request(
 ) -> Result<IssueRequest, JsonFailure> {
     let mut req = IssueRequest::new(out_type);
     match out_type {
-        TokenType::Saml2 => match string(output, "output_token_state", "subject_confirmation")? {
+        // SAML 1.1 takes the same confirmations; the engine refuses SENDER_VOUCHES for it.
+        TokenType::Saml2 | TokenType::Saml1 => match string(
+            output,
+            "output_token_state",
+            "subject_confirmation",
+        )? {
             "BEARER" => {}
             "SENDER_VOUCHES" => req.key_type = KeyType::SenderVouches,
             "HOLDER_OF_KEY" => {

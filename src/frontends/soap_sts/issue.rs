@@ -11,7 +11,7 @@ use crate::wstrust;
 use crate::wstrust::proof::SymmetricRequest;
 use crate::xml::ns::{
     KEY_TYPE_BEARER, KEY_TYPE_PUBLIC_KEY, KEY_TYPE_SYMMETRIC_KEY, TOKEN_TYPE_ID_TOKEN,
-    TOKEN_TYPE_JWT, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS,
+    SAML1, TOKEN_TYPE_JWT, TOKEN_TYPE_SAML11, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS,
 };
 
 use super::credential::{authenticated, credential, on_behalf_of};
@@ -66,6 +66,7 @@ pub(super) fn issue(
             }
             let token_type = match token_type_uri {
                 TOKEN_TYPE_SAML20 | TOKEN_TYPE_SAML20_NS => TokenType::Saml2,
+                TOKEN_TYPE_SAML11 | SAML1 => TokenType::Saml1,
                 TOKEN_TYPE_JWT | TOKEN_TYPE_ID_TOKEN => TokenType::OpenIdConnect,
                 other => {
                     return Err(EngineError::Unsupported(format!(
@@ -93,7 +94,7 @@ pub(super) fn issue(
             };
             // WS-Trust 1.4 9.2: an assertion is bound to a key the requestor proved it holds
             // (the engine refuses other key types for id_tokens and OnBehalfOf requests).
-            if let (KeyType::PublicKey(cert), TokenType::Saml2, None) =
+            if let (KeyType::PublicKey(cert), TokenType::Saml2 | TokenType::Saml1, None) =
                 (&key_type, token_type, &vouched)
             {
                 let tls = crate::http::client_cert::chain(instance, http.headers, http.peer).ok();
@@ -128,6 +129,12 @@ pub(super) fn issue(
         wstrust::binary_token_xml(token_type_uri, None, &issued.token)
     } else {
         issued.token.clone()
+    };
+    // SAML 1.1 is answered with the assertion namespace, the one SAML 1.1 TokenType MSAL
+    // and ADAL accept (msal/wstrust_response.py), whichever URI the request named.
+    let token_type_uri = match token_type_uri {
+        TOKEN_TYPE_SAML11 => SAML1,
+        other => other,
     };
     let body = wstrust::write_issue_response(&wstrust::IssuedTokenResponse {
         context: rst.context.as_deref(),

@@ -21,6 +21,31 @@ pub fn xmlsec1_verify(assertion: &str, cert: &Path) -> (bool, String) {
         .arg(f.path()))
 }
 
+/// Verifies a SAML 1.1 assertion with `xmlsec1`, trusting only `cert`: its ID attribute is
+/// `AssertionID`.
+pub fn xmlsec1_verify_saml1(assertion: &str, cert: &Path) -> (bool, String) {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), assertion).unwrap();
+    run(Command::new("xmlsec1")
+        .arg("--verify")
+        .arg("--trusted-pem")
+        .arg(cert)
+        .arg("--id-attr:AssertionID")
+        .arg("urn:oasis:names:tc:SAML:1.0:assertion:Assertion")
+        .arg(f.path()))
+}
+
+/// Verifies a SAML 1.1 assertion with python `signxml` (ID attribute `AssertionID`).
+pub fn signxml_verify_saml1(assertion: &str, cert: &Path) -> (bool, String) {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), assertion).unwrap();
+    run(Command::new("python3")
+        .arg(peers_dir().join("signxml_verify.py"))
+        .arg(f.path())
+        .arg(cert)
+        .arg("AssertionID"))
+}
+
 /// Verifies an assertion with python `signxml`, trusting only `cert`.
 pub fn signxml_verify(assertion: &str, cert: &Path) -> (bool, String) {
     let f = tempfile::NamedTempFile::new().unwrap();

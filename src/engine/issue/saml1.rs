@@ -1,0 +1,106 @@
+//! SAML 1.1 assertions: the SAML 2.0 instance settings (`saml2-config`: issuer, lifetime,
+//! NameID format, attribute map, signing) written in SAML 1.1's shape; never encrypted,
+//! because SAML 1.1 has no encrypted assertion.
+
+use super::super::{
+    Engine, EngineError, Issued, KeyType, Principal, PrincipalSource, ResolvedInstance,
+};
+use super::SamlPlan;
+use crate::instance::TokenType;
+use crate::tokens::saml1::{self, AssertionSpec};
+use crate::tokens::saml2::{self, Confirmation, SignWith};
+
+impl Engine {
+    pub(super) fn issue_saml1(
+        &self,
+        instance: &ResolvedInstance,
+        principal: &Principal,
+        plan: SamlPlan,
+    ) -> Result<Issued, EngineError> {
+        let cfg = instance
+            .config
+            .saml2()
+            .ok_or_else(|| EngineError::Internal("instance has no saml2-config".into()))?;
+        // Refused rather than issued in clear: the instance asked for its assertions to be
+        // readable by the relying party only.
+        if instance.saml_encryption.is_some() {
+            return Err(EngineError::Unsupported(
+                "this instance encrypts its assertions, and SAML 1.1 has no encrypted assertion: ask for SAML 2.0".into(),
+            ));
+        }
+        let SamlPlan {
+            now,
+            not_before,
+            not_after,
+            audience,
+            key_type,
+            tls: _,
+        } = plan;
+        let confirmation = match &key_type {
+            KeyType::Bearer => Confirmation::Bearer,
+            KeyType::PublicKey(c) => Confirmation::HolderOfKey { cert_der: c.der() },
+            // A symmetric key would travel encrypted for the relying party, as in SAML 2.0;
+            // not offered for SAML 1.1.
+            KeyType::Symmetric(_) | KeyType::SenderVouches => {
+                return Err(EngineError::Unsupported(
+                    "SAML 1.1 assertions are issued with KeyType Bearer or PublicKey".into(),
+                ));
+            }
+        };
+        let attributes: Vec<(String, Vec<String>)> = cfg
+            .attribute_map
+            .iter()
+            .filter_map(|(saml_name, user_attr)| {
+                principal
+                    .attributes()
+                    .get(user_attr)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (saml_name.clone(), v.clone()))
+            })
+            .collect();
+        let id = saml2::new_assertion_id();
+        let spec = AssertionSpec {
+            id: &id,
+            issuer: &cfg.issuer_name,
+            issue_instant: now,
+            name_id: principal.name(),
+            name_id_format: &cfg.name_id_format,
+            not_before,
+            not_on_or_after: not_after,
+            audience: audience.as_deref(),
+            authn_instant: now,
+            authn_method: match principal.source() {
+                PrincipalSource::X509 => crate::xml::ns::AM1_X509,
+                PrincipalSource::FederatedToken => crate::xml::ns::AM1_UNSPECIFIED,
+                PrincipalSource::Password => crate::xml::ns::AM1_PASSWORD,
+            },
+            attributes: &attributes,
+            confirmation,
+        };
+        let sign = instance.saml_signing.as_ref().map(|s| SignWith {
+            key: &s.key,
+            signature: s.signature,
+            digest: s.digest,
+        });
+        let assertion =
+            saml1::build(&spec, sign).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let durable = self.persist(
+            instance,
+            principal,
+            &id,
+            TokenType::Saml1.name(),
+            now,
+            not_after,
+            &assertion,
+        )?;
+        Ok(Issued {
+            id,
+            token: assertion,
+            created: not_before,
+            expires: not_after,
+            audience,
+            durable,
+            proof: None,
+        })
+    }
+}
