@@ -173,4 +173,44 @@ fn main() {
             black_box(sts::tokens::saml2::build(&spec("_a"), Some(with), None).expect("sign"));
         });
     }
+    // SAML 1.1 with the same content, next to SAML 2.0 (issue 18: no more than 10% dearer).
+    let spec1 = |id: &'static str| sts::tokens::saml1::AssertionSpec {
+        id,
+        issuer: "sts-demo-idp",
+        issue_instant: now,
+        name_id: "demo",
+        name_id_format: "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+        not_before: now,
+        not_on_or_after: now,
+        audience: Some("urn:bench:rp"),
+        authn_instant: now,
+        authn_method: sts::xml::ns::AM1_PASSWORD,
+        attributes: &[],
+        confirmation: sts::tokens::saml2::Confirmation::Bearer,
+    };
+    measure("SAML 1.1: build assertion (unsigned)", || {
+        black_box(sts::tokens::saml1::build(&spec1("_a"), None).expect("build"));
+    });
+    for (name, alg, key) in [
+        (
+            "SAML 1.1: build + sign RSA-SHA256",
+            sts::xmldsig::SignatureAlgorithm::RsaSha256,
+            "sts-signing",
+        ),
+        (
+            "SAML 1.1: build + sign ECDSA-SHA256",
+            sts::xmldsig::SignatureAlgorithm::EcdsaSha256,
+            "sts-signing-ec",
+        ),
+    ] {
+        let key = keys.signing.get(key).expect("key").clone();
+        measure(name, || {
+            let with = sts::tokens::saml2::SignWith {
+                key: &key,
+                signature: alg,
+                digest: signing.digest,
+            };
+            black_box(sts::tokens::saml1::build(&spec1("_a"), Some(with)).expect("sign"));
+        });
+    }
 }
