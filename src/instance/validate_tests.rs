@@ -304,3 +304,44 @@ fn kind_rules_soap_delegation_and_rest_transforms() {
         ]
     );
 }
+
+#[test]
+fn saml1_is_issued_with_a_saml2_config_and_never_taken_as_input() {
+    assert_eq!(
+        soap(|j| j["issued-token-types"] = json!(["SAML1"])),
+        Vec::<String>::new()
+    );
+    one(
+        soap(|j| {
+            j["issued-token-types"] = json!(["SAML1"]);
+            j["saml2-config"] = Value::Null;
+        }),
+        "SAML1 tokens are issued but saml2-config",
+    );
+    one(
+        soap(|j| {
+            j["security-policy-validated-token-config"] =
+                json!([{"validatedTokenType": "SAML1", "invalidateInterimOpenAMSession": true}]);
+        }),
+        "SAML1 is an output token type only",
+    );
+    let mut problems = rest(|j| {
+        j["supported-token-transforms"] = json!([{"inputTokenType": "SAML1",
+            "outputTokenType": "OPENIDCONNECT", "invalidateInterimOpenAMSession": true}]);
+    });
+    problems.sort();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("SAML1 is an output token type only")),
+        "{problems:?}"
+    );
+    assert_eq!(
+        rest(|j| {
+            j["saml2-config"] = json!({"issuer-name": "i"});
+            j["supported-token-transforms"] = json!([{"inputTokenType": "USERNAME",
+                "outputTokenType": "SAML1", "invalidateInterimOpenAMSession": true}]);
+        }),
+        Vec::<String>::new()
+    );
+}
