@@ -6,6 +6,7 @@
 //! inside another one's worker.
 
 mod binary;
+mod breaker;
 mod client;
 mod entry;
 pub mod filter;
@@ -13,7 +14,7 @@ mod pool;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use entry::AccountState;
 
@@ -77,6 +78,7 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime, DirectoryError> {
 pub struct Directory {
     realm: String,
     client: Arc<client::Client>,
+    breaker: breaker::Breaker,
 }
 
 impl std::fmt::Debug for Directory {
@@ -91,9 +93,14 @@ impl Directory {
     /// Reads the CA file and prepares the pool; connects at first use, so that a directory
     /// down at start does not stop the server (its realm answers 503 until it is back).
     pub fn new(realm: &str, cfg: &LdapConfig) -> Result<Directory, String> {
+        // A healthy directory answers in milliseconds; a call still waiting after half the
+        // operation timeout (at most 2 s) means it stopped answering.
+        let op = Duration::from_millis(cfg.operation_timeout_millis);
+        let slow_after = (op / 2).clamp(Duration::from_millis(250), Duration::from_secs(2));
         Ok(Directory {
             realm: realm.to_owned(),
             client: Arc::new(client::Client::new(cfg)?),
+            breaker: breaker::Breaker::new(slow_after, op),
         })
     }
 
@@ -110,6 +117,10 @@ impl Directory {
     where
         F: Future<Output = Result<T, DirectoryError>> + Send + 'static,
     {
+        let ticket = self
+            .breaker
+            .enter(Instant::now())
+            .map_err(DirectoryError::Unavailable)?;
         let budget = self.client.pool.budget();
         let fut = f(self.client.clone());
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
@@ -122,8 +133,15 @@ impl Directory {
             });
             let _ = tx.send(out);
         });
-        rx.recv_timeout(budget + Duration::from_secs(1))
-            .map_err(|_| DirectoryError::Unavailable("the LDAP runtime did not answer".into()))?
+        let out = rx
+            .recv_timeout(budget + Duration::from_secs(1))
+            .map_err(|_| DirectoryError::Unavailable("the LDAP runtime did not answer".into()))
+            .and_then(|r| r);
+        ticket.finish(
+            matches!(out, Err(DirectoryError::Unavailable(_))),
+            Instant::now(),
+        );
+        out
     }
 
     /// Checks in the background that the service account can bind and read `user_base`,

@@ -223,6 +223,59 @@ fn a_stopped_or_hung_directory_is_unavailable_within_the_timeouts() {
     assert!(d.lookup("alice").unwrap().is_some());
 }
 
+/// A hung directory holds at most a probe and the calls already waiting; the rest fail at
+/// once instead of taking every request thread of the server.
+#[test]
+fn while_the_directory_hangs_further_calls_fail_at_once() {
+    let ldap = TestLdap::start();
+    let mut c = cfg(&ldap, vec![ldap.ldaps_url()]);
+    c.connect_timeout_millis = 1000;
+    c.operation_timeout_millis = 1000;
+    let d = std::sync::Arc::new(Directory::new("/", &c).unwrap());
+    assert!(d.authenticate("alice", &pw(testldap::USER_PASSWORD)).is_ok());
+    ldap.pause();
+    // Two callers keep trying, as clients would; each of their calls hangs or fails.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let callers: Vec<_> = (0..2)
+        .map(|_| {
+            let (d, stop) = (d.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = d.authenticate("bob", &pw(testldap::USER_PASSWORD));
+                }
+            })
+        })
+        .collect();
+    // Sooner or later a call finds one of theirs stuck (or the breaker open) and is refused
+    // without waiting for the directory.
+    let mut calls = 0;
+    let refused = loop {
+        calls += 1;
+        assert!(calls < 30, "every call waited for the hung directory");
+        match d.authenticate("alice", &pw(testldap::USER_PASSWORD)) {
+            Err(DirectoryError::Unavailable(m))
+                if m.contains("no answer for over") || m.contains("did not answer recently") =>
+            {
+                break m;
+            }
+            Err(DirectoryError::Unavailable(_)) => {}
+            other => panic!("a hung directory answered: {other:?}"),
+        }
+    };
+    assert!(!refused.is_empty());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    ldap.resume();
+    for t in callers {
+        t.join().unwrap();
+    }
+    // Back: the first answer closes the breaker.
+    let mut tries = 0;
+    while d.authenticate("alice", &pw(testldap::USER_PASSWORD)).is_err() {
+        tries += 1;
+        assert!(tries < 100, "the directory stayed refused after it came back");
+    }
+}
+
 #[test]
 fn the_pool_is_bounded_and_reused_under_concurrency() {
     let ldap = TestLdap::shared();
