@@ -177,13 +177,14 @@ impl LdapUrl {
         })
     }
 
-    /// Whether the host is this machine (`localhost`, 127.0.0.0/8, `::1`).
+    /// Whether the host is this machine: an address in 127.0.0.0/8 or `::1`. Not the name
+    /// `localhost`, which trusts the resolver with where a plaintext password goes.
     pub fn is_loopback(&self) -> bool {
-        self.host.eq_ignore_ascii_case("localhost")
-            || self
-                .host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
+        self.host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
     }
 }
 
@@ -333,6 +334,13 @@ pub(super) fn prepare(
         };
         ldap.validate(realm)?;
         ldap.bind_password = Some(match (&env, &ldap.bind_password_file) {
+            // An empty password makes the service bind an unauthenticated one, which some
+            // directories (AD) accept: refuse it as the password file's empty line is.
+            (Some(pw), _) if pw.is_empty() => {
+                return Err(ConfigError::Invalid(
+                    "STS_LDAP_BIND_PASSWORD is empty".into(),
+                ));
+            }
             (Some(pw), _) => Secret::new(pw.clone()),
             (None, Some(path)) => read_password(path).map_err(|m| {
                 ConfigError::Invalid(format!(

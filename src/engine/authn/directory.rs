@@ -93,7 +93,7 @@ impl Engine {
         }
     }
 
-    /// `name` in the directory, without a bind; a name matching several entries is none.
+    /// `name` in the directory, without a bind; a name matching several entries is refused.
     pub(super) fn directory_user(
         &self,
         dir: &Directory,
@@ -102,6 +102,11 @@ impl Engine {
         match dir.lookup(name) {
             Ok(u) => Ok(u),
             Err(DirectoryError::Unavailable(detail)) => Err(unavailable(dir.realm(), &detail)),
+            // Several entries: which account is meant cannot be told, nor its state checked.
+            Err(DirectoryError::Ambiguous) => {
+                tracing::info!(realm = %dir.realm(), user = ?name, "directory look-up matched several entries");
+                Err(EngineError::AuthFailed(AuthFailure::Credentials))
+            }
             Err(reason) => {
                 tracing::info!(realm = %dir.realm(), user = ?name, %reason, "directory look-up found no single user");
                 Ok(None)

@@ -58,10 +58,16 @@ impl Client {
             return Err(DirectoryError::Unavailable("unexpected answer".into()));
         };
         match result.rc {
-            SUCCESS | SIZE_LIMIT_EXCEEDED => {}
+            SUCCESS => {}
+            // More than one entry matched, whatever number the server sent back.
+            SIZE_LIMIT_EXCEEDED => return Err(DirectoryError::Ambiguous),
+            // A configuration or directory fault, not an unknown user: never counted as a
+            // failed sign-in.
             NO_SUCH_OBJECT => {
-                tracing::warn!(user_base = %self.cfg.user_base, "directory: user_base does not exist");
-                return Ok(None);
+                return Err(DirectoryError::Unavailable(format!(
+                    "user_base {} does not exist",
+                    self.cfg.user_base
+                )));
             }
             rc => {
                 return Err(DirectoryError::Unavailable(format!(
