@@ -108,8 +108,17 @@ fn unsupported_token_and_key_types_are_bad_requests() {
         &username_text("demo", DEMO_PASSWORD),
         &format!("{RST_ISSUE}<wst:TokenType>http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV1.1</wst:TokenType>"),
     ));
+    // SAML 1.1 is a known type, but this instance is not configured to issue it.
     assert_eq!(r.fault_code(), "wst:BadRequest");
-    assert!(r.body.contains("SAMLV1.1"));
+    assert!(r.body.contains("does not issue SAML1 tokens"), "{}", r.body);
+    // A type nobody issues is named back to the client.
+    let r = s.post_soap11(&envelope(
+        SOAP11,
+        &username_text("demo", DEMO_PASSWORD),
+        &format!("{RST_ISSUE}<wst:TokenType>urn:example:token-type:none</wst:TokenType>"),
+    ));
+    assert_eq!(r.fault_code(), "wst:BadRequest");
+    assert!(r.body.contains("urn:example:token-type:none"), "{}", r.body);
     let r = s.post_soap11(&envelope(
         SOAP11,
         &username_text("demo", DEMO_PASSWORD),
