@@ -18,6 +18,10 @@ use crate::store::{Durable, Page, StoreError, TokenInfo, TokenRecord, TokenStore
 
 /// Inserts joining one commit, at most.
 const MAX_GROUP: usize = 1024;
+/// How long a group stays open for more inserts while issuers are concurrent. Measured with
+/// pgbench on 2 cores: PostgreSQL CPU per token 0.34 ms in groups of 1, 0.21 ms in groups of
+/// 2, 0.09 ms in groups of 8 (a synchronous commit costs ~0.25 ms of server CPU).
+const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
 
 type Ack = tokio::sync::oneshot::Sender<Result<(), StoreError>>;
 pub(super) type Job = (Vec<TokenRecord>, Ack);
@@ -56,14 +60,28 @@ const DELETE_WITH_BODIES: &str = "WITH t AS (DELETE FROM tokens WHERE token_id =
 
 pub(super) fn writer_loop(connector: Connector, rx: mpsc::Receiver<Job>) {
     let mut conn: Option<PgConn> = None;
+    let mut concurrent = false;
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
+        // While issuers are concurrent (the last group held several jobs), wait a moment for
+        // more: a commit costs PostgreSQL about three times the CPU of a token it stores, and
+        // a reply waiting ~1 ms more is nothing next to the queueing of a loaded node. A lone
+        // request (the last group was one job) commits at once.
+        let linger_until = concurrent.then(|| std::time::Instant::now() + LINGER);
         while group.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
+            let next = match linger_until {
+                None => rx.try_recv().ok(),
+                Some(until) => until
+                    .checked_duration_since(std::time::Instant::now())
+                    .and_then(|left| rx.recv_timeout(left).ok())
+                    .or_else(|| rx.try_recv().ok()),
+            };
+            match next {
+                Some(job) => group.push(job),
+                None => break,
             }
         }
+        concurrent = group.len() > 1;
         let results = commit_with_retry(&connector, &mut conn, &group);
         for ((_, ack), r) in group.into_iter().zip(results) {
             let _ = ack.send(r);
