@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod adfs;
 mod ldap;
+
+pub use adfs::AdfsConfig;
 
 pub use ldap::{
     BinaryForm, DEFAULT_ATTRIBUTES, GroupName, LdapConfig, LdapUrl, RealmConfig, SearchScope,
@@ -129,6 +132,8 @@ pub struct Config {
     /// Per-realm settings by normalised realm name (`/`, `/sub`): `[realms."/".ldap]` makes
     /// the realm's users come from a directory.
     pub realms: std::collections::BTreeMap<String, RealmConfig>,
+    /// `[adfs]`: the SOAP instance that answers AD FS's paths; absent, they are not served.
+    pub adfs: Option<AdfsConfig>,
 }
 
 /// Who may call the REST STS.
@@ -189,6 +194,7 @@ impl Default for Config {
             http_validators: Default::default(),
             http_providers: Default::default(),
             realms: Default::default(),
+            adfs: None,
         }
     }
 }
@@ -416,6 +422,9 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "tls_cert_file and tls_key_file go together".into(),
             ));
+        }
+        if let Some(a) = &self.adfs {
+            a.validate()?;
         }
         if let Some(u) = &self.public_base_url
             && !(u.starts_with("http://") || u.starts_with("https://"))

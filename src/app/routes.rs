@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use warp::Filter;
 
-use crate::frontends::{self, Context, am_json, crest, oauth2, rest_sts, soap_sts};
+use crate::frontends::{self, Context, adfs, am_json, crest, oauth2, rest_sts, soap_sts};
 use crate::http::{HttpReply, endpoint};
 
 use super::AppState;
@@ -42,8 +42,30 @@ pub fn routes(
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(with(ctx.clone()))
         .map(|tail: warp::path::Tail, query: String, ctx: Arc<Context>| {
-            soap_sts::wsdl::get(&ctx, tail.as_str().trim_matches('/'), &query)
+            let subpath = tail.as_str().trim_matches('/');
+            match subpath.strip_suffix("/mex") {
+                // WS-MetadataExchange, unless an instance has that very subpath.
+                Some(inst) if ctx.soap_instance(subpath).is_none() => {
+                    soap_sts::mex::get(&ctx, inst)
+                }
+                _ => soap_sts::wsdl::get(&ctx, subpath, &query),
+            }
         });
+    // AD FS's paths (`[adfs]`), GET and POST: each front end routes the method itself.
+    let adfs_route = endpoint(
+        warp::path("adfs"),
+        ctx.clone(),
+        admission.clone(),
+        soap_sts::shed,
+        adfs::handle,
+    );
+    let federation_metadata = endpoint(
+        warp::path("FederationMetadata"),
+        ctx.clone(),
+        admission.clone(),
+        crest::shed,
+        adfs::metadata::handle,
+    );
     let xsd_get = warp::path("xsd")
         .and(warp::get())
         .and(warp::path::param::<String>())
@@ -74,6 +96,10 @@ pub fn routes(
         .map(|| HttpReply::text(200, "application/json", "{\"status\":\"ok\"}".into()));
     soap_post
         .or(wsdl_get)
+        .unify()
+        .or(adfs_route)
+        .unify()
+        .or(federation_metadata)
         .unify()
         .or(xsd_get)
         .unify()

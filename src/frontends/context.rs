@@ -30,6 +30,8 @@ pub struct Context {
     pub secure_transport: bool,
     /// OAuth clients (introspection).
     pub clients: crate::oauth::Clients,
+    /// `[adfs]`: the instance behind the AD FS paths, if they are served.
+    pub adfs: Option<crate::config::AdfsConfig>,
 }
 
 impl Context {

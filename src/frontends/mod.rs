@@ -4,6 +4,7 @@
 //! Each protocol maps failures to the wire in exactly one place: SOAP in
 //! [`soap_sts::fault`](soap_sts), JSON (CREST) in [`crest`], OAuth in `oauth2::error`.
 
+pub mod adfs;
 pub mod admin;
 pub mod am_json;
 pub mod context;

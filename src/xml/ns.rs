@@ -177,3 +177,41 @@ pub const CLAIMS_2005: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/cl
 pub const XS: &str = "http://www.w3.org/2001/XMLSchema";
 /// `xsi`: XML Schema instance (`xsi:type`).
 pub const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+// AD FS compatibility (`adfs` part): WS-MetadataExchange, the WSDL and WS-SecurityPolicy
+// vocabularies MSAL and ADAL read in a mex document, and SAML 2.0 metadata with WS-Federation.
+
+/// `wsdl`: WSDL 1.1.
+pub const WSDL: &str = "http://schemas.xmlsoap.org/wsdl/";
+/// `soap12`: WSDL 1.1's SOAP 1.2 binding.
+pub const WSDL_SOAP12: &str = "http://schemas.xmlsoap.org/wsdl/soap12/";
+/// `soap12:binding/@transport` of SOAP over HTTP.
+pub const SOAP_HTTP_TRANSPORT: &str = "http://schemas.xmlsoap.org/soap/http";
+/// `sp`: WS-SecurityPolicy 1.2 (with WS-Trust 1.3 endpoints).
+pub const SP12: &str = "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702";
+/// `sp` of WS-SecurityPolicy's 2005 draft (with WS-Trust 2005 endpoints).
+pub const SP2005: &str = "http://schemas.xmlsoap.org/ws/2005/07/securitypolicy";
+/// `sp:IncludeToken` "always to the recipient" of the 2005 draft.
+pub const SP2005_INCLUDE_ALWAYS_TO_RECIPIENT: &str =
+    "http://schemas.xmlsoap.org/ws/2005/07/securitypolicy/IncludeToken/AlwaysToRecipient";
+/// `wsaw`: WS-Addressing 1.0 WSDL binding (`wsaw:UsingAddressing`).
+pub const WSAW: &str = "http://www.w3.org/2006/05/addressing/wsdl";
+/// `wsx`: WS-MetadataExchange (2004/09, the version WCF and AD FS serve).
+pub const WSX: &str = "http://schemas.xmlsoap.org/ws/2004/09/mex";
+/// WS-Transfer Get: what MSAL, ADAL and WCF send to a mex endpoint over SOAP...
+pub const WXF_GET: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get";
+/// ...and its reply's action.
+pub const WXF_GET_RESPONSE: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/GetResponse";
+/// WS-MetadataExchange GetMetadata request and response actions.
+pub const MEX_GET_METADATA_REQUEST: &str =
+    "http://schemas.xmlsoap.org/ws/2004/09/mex/GetMetadata/Request";
+pub const MEX_GET_METADATA_RESPONSE: &str =
+    "http://schemas.xmlsoap.org/ws/2004/09/mex/GetMetadata/Response";
+/// WS-Trust 2005's Issue action, as a mex document names it (`soap12:operation/@soapAction`).
+pub const MEX_WST2005_ISSUE_ACTION: &str = "http://schemas.xmlsoap.org/ws/2005/02/trust/RST/Issue";
+/// WS-Trust 2005's namespace, as a mex document's messages name it.
+pub const MEX_WST2005: &str = "http://schemas.xmlsoap.org/ws/2005/02/trust";
+/// `md`: SAML 2.0 metadata (FederationMetadata.xml).
+pub const MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
+/// `fed`: WS-Federation 1.2 (`fed:SecurityTokenServiceType`).
+pub const FED: &str = "http://docs.oasis-open.org/wsfed/federation/200706";

@@ -8,6 +8,7 @@ mod dispatch;
 mod fault;
 mod issue;
 mod message_signature;
+pub mod mex;
 mod validate;
 pub mod wsdl;
 
@@ -40,6 +41,8 @@ struct SoapHttp<'a> {
     peer: &'a Peer,
     /// The certificate whose key signed the message, where the instance takes X509 input.
     signed_by: Option<ProvenChain>,
+    /// The input an AD FS mixed path requires (`mex::Input`); `None` on `/sts/...`.
+    requires: Option<mex::Input>,
 }
 
 struct Ok200 {
@@ -51,8 +54,25 @@ struct Ok200 {
     durable: Option<Durable>,
 }
 
-/// Handles one POST to `/sts/{subpath}`.
+/// Handles one POST to `/sts/{subpath}` (`/sts/{subpath}/mex`: a metadata request).
 pub fn handle(state: &Context, req: &Request) -> Outcome {
+    let subpath = req.tail.trim_matches('/');
+    if let Some(inst) = subpath.strip_suffix("/mex")
+        && state.soap_instance(subpath).is_none()
+    {
+        return mex::post_instance(state, inst, req);
+    }
+    handle_at(state, subpath, None, req)
+}
+
+/// Handles one POST for the instance at `subpath`; an AD FS mixed path names the input it
+/// `requires`.
+pub fn handle_at(
+    state: &Context,
+    subpath: &str,
+    requires: Option<mex::Input>,
+    req: &Request,
+) -> Outcome {
     let header = |name: &str| req.headers.get(name).and_then(|v| v.to_str().ok());
     let http = SoapHttp {
         content_type: header(warp::http::header::CONTENT_TYPE.as_str()),
@@ -61,8 +81,9 @@ pub fn handle(state: &Context, req: &Request) -> Outcome {
         headers: &req.headers,
         peer: &req.peer,
         signed_by: None,
+        requires,
     };
-    respond(state, req.tail.trim_matches('/'), &http, &req.body)
+    respond(state, subpath, &http, &req.body)
 }
 
 /// How a fault is sent: the SOAP version to answer in and, once the envelope was read, the
@@ -205,6 +226,15 @@ fn operate(
     let mut headers = read_headers(env)?;
     headers.read_spans(xml);
     let signer = message_signer(state, instance, env, &headers, xml)?;
+    match http.requires {
+        Some(mex::Input::Username) if headers.username_token.is_none() => {
+            return Err(mex::Input::Username.missing());
+        }
+        Some(mex::Input::Certificate) if signer.is_none() => {
+            return Err(mex::Input::Certificate.missing());
+        }
+        _ => {}
+    }
     let http = &SoapHttp {
         session: http.session.clone(),
         signed_by: signer.clone().filter(|_| instance.accepts(TokenType::X509)),
