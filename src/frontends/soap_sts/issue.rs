@@ -43,7 +43,15 @@ pub(super) fn issue(
             (cred, instance.invalidate_interim(input), None)
         }
     };
-    let token_type_uri = rst.token_type.as_deref().unwrap_or(TOKEN_TYPE_SAML20);
+    // No TokenType (MSAL and ADAL send none): SAML 2.0, or SAML 1.1 from an instance that
+    // issues only that (as AD FS answers them for Entra ID).
+    let default_type =
+        if !instance.config.issues(TokenType::Saml2) && instance.config.issues(TokenType::Saml1) {
+            SAML1
+        } else {
+            TOKEN_TYPE_SAML20
+        };
+    let token_type_uri = rst.token_type.as_deref().unwrap_or(default_type);
     if let Some(name) = instance.custom.by_uri(token_type_uri) {
         if rst.on_behalf_of.is_some() || rst.delegation.is_some() {
             return Err(EngineError::Unsupported(format!(

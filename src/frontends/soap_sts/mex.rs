@@ -166,10 +166,10 @@ pub fn post(state: &Context, subpath: &str, req: &Request, wsdl: &str) -> HttpRe
     };
     let answered = super::content_type(&http)
         .map_err(|f| announced.fault(f))
-        .and_then(|ct| super::envelope(state, &ct, &req.body))
-        .and_then(|read| {
-            let reply = metadata_reply(&http, &read.env, wsdl).map_err(|f| read.to.fault(f))?;
-            Ok((read.env.version, reply))
+        .and_then(|ct| metadata_envelope(state, &ct, &req.body))
+        .and_then(|(env, to)| {
+            let reply = metadata_reply(&http, &env, wsdl).map_err(|f| to.fault(f))?;
+            Ok((env.version, reply))
         });
     match answered {
         Ok((version, (wsa_ns, action, relates_to, body))) => HttpReply {
@@ -191,6 +191,52 @@ pub fn post(state: &Context, subpath: &str, req: &Request, wsdl: &str) -> HttpRe
             fault_reply(to.version, subpath, &failure, to.addressing.as_ref())
         }
     }
+}
+
+/// The envelope of a metadata request, whose Body is empty for WS-Transfer `Get` (which the
+/// WS-Trust pipeline's envelope reader refuses: an RST is exactly one element). `body` is
+/// the `soap:Body` itself here. Faults from here on carry the request's addressing.
+fn metadata_envelope(
+    state: &Context,
+    ct: &super::ContentType,
+    bytes: &[u8],
+) -> Result<(soap::Envelope, FaultTo), super::Fault> {
+    let announced = FaultTo {
+        version: ct.version,
+        addressing: None,
+    };
+    let xml = crate::xml::to_utf8(bytes, ct.charset.as_deref(), state.max_body_bytes)
+        .map_err(|e| announced.fault(soap::SoapError::from(e)))?;
+    let root = crate::xml::parse(&xml, state.limits)
+        .map_err(|e| announced.fault(soap::SoapError::from(e)))?;
+    let version = match (root.ns.as_deref(), root.local.as_str()) {
+        (Some(n), "Envelope") if n == ct.version.ns() => ct.version,
+        (_, "Envelope") => return Err(announced.fault(soap::SoapError::VersionMismatch)),
+        _ => return Err(announced.fault(soap::SoapError::NotEnvelope)),
+    };
+    let mut headers = Vec::new();
+    let mut body = None;
+    for e in root.elements() {
+        match (e.ns.as_deref() == Some(version.ns()), e.local.as_str()) {
+            (true, "Header") if headers.is_empty() && body.is_none() => {
+                headers = e.elements().cloned().collect();
+            }
+            (true, "Body") if body.is_none() => body = Some(e.clone()),
+            _ => return Err(announced.fault(soap::SoapError::Structure)),
+        }
+    }
+    let body = body.ok_or_else(|| announced.fault(soap::SoapError::NoBody))?;
+    let env = soap::Envelope {
+        version,
+        headers,
+        body,
+        body_id: None,
+    };
+    let to = FaultTo {
+        version,
+        addressing: Some(soap::reply_addressing_of(&env)),
+    };
+    Ok((env, to))
 }
 
 type Reply = (&'static str, &'static str, Option<String>, String);
