@@ -42,6 +42,12 @@ if [ "$mode" = test ]; then
     python3 -m pip install --quiet zeep==4.3.* signxml "pyjwt[crypto]==2.*" 2>/dev/null \
       || python3 -m pip install --quiet --break-system-packages zeep==4.3.* signxml "pyjwt[crypto]==2.*"
   fi
+  # The AD FS tests (tests/it/adfs.rs): the Microsoft client libraries, as applications use them.
+  if ! python3 -c "import msal, adal" 2>/dev/null; then
+    echo "deps: installing python msal and adal"
+    python3 -m pip install --quiet "msal==1.*" "adal==1.2.*" 2>/dev/null \
+      || python3 -m pip install --quiet --break-system-packages "msal==1.*" "adal==1.2.*"
+  fi
   # The fuzz smoke run of `make test` (scripts/fuzz.sh): nightly Rust and cargo-fuzz.
   if ! rustup run nightly rustc --version >/dev/null 2>&1; then
     echo "deps: installing the nightly Rust toolchain"

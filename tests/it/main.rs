@@ -9,6 +9,7 @@
     clippy::indexing_slicing
 )]
 
+mod adfs;
 mod cli;
 mod cluster;
 mod common;
