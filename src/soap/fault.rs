@@ -24,10 +24,25 @@ pub enum FaultCode {
     OnlyAnonymousAddressSupported,
 }
 
+/// The WS-Trust namespace a fault's code is in (the request's), and the prefix bound to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrustNs {
+    pub prefix: &'static str,
+    pub uri: &'static str,
+}
+
+impl TrustNs {
+    /// WS-Trust 1.3, for faults raised before a request's version is known.
+    pub const V13: TrustNs = TrustNs {
+        prefix: "wst",
+        uri: WST,
+    };
+}
+
 impl FaultCode {
     /// The fault's own QName (`wst:` or `wsa:`), written as SOAP 1.1 faultcode / 1.2 Subcode.
-    fn qname(self) -> Option<String> {
-        let wst = |l: &str| format!("wst:{l}");
+    fn qname(self, trust: TrustNs) -> Option<String> {
+        let wst = |l: &str| format!("{}:{l}", trust.prefix);
         Some(match self {
             Self::InvalidRequest => wst("InvalidRequest"),
             Self::FailedAuthentication => wst("FailedAuthentication"),
@@ -66,11 +81,26 @@ pub fn write_fault_with(
     reason: &str,
     not_understood: Option<(&str, &str)>,
 ) -> String {
+    write_trust_fault(version, TrustNs::V13, addr, code, reason, not_understood)
+}
+
+/// [`write_fault_with`] with the WS-Trust codes in `trust`, the request's namespace (a
+/// WS-Trust 2005 client reads `t:InvalidRequest` of February 2005).
+pub fn write_trust_fault(
+    version: SoapVersion,
+    trust: TrustNs,
+    addr: Option<&ReplyAddressing<'_>>,
+    code: FaultCode,
+    reason: &str,
+    not_understood: Option<(&str, &str)>,
+) -> String {
     let body = |w: &mut Writer| {
-        w.start("soap:Fault").ns("wst", WST).ns("wsa", WSA_NSS[0]);
+        w.start("soap:Fault")
+            .ns(trust.prefix, trust.uri)
+            .ns("wsa", WSA_NSS[0]);
         match version {
             SoapVersion::V11 => {
-                let faultcode = match code.qname() {
+                let faultcode = match code.qname(trust) {
                     Some(q) => q,
                     None if code == FaultCode::VersionMismatch => "soap:VersionMismatch".into(),
                     None => "soap:MustUnderstand".into(),
@@ -87,7 +117,7 @@ pub fn write_fault_with(
                 };
                 w.start("soap:Code");
                 w.element("soap:Value", value);
-                if let Some(q) = code.qname() {
+                if let Some(q) = code.qname(trust) {
                     w.start("soap:Subcode");
                     w.element("soap:Value", &q);
                     w.end();
@@ -185,6 +215,13 @@ mod tests {
         );
         assert!(mu11.contains("<soap:Body><soap:Fault xmlns:wst=") && !mu11.contains("Header"));
         assert!(mu11.contains("<faultcode>soap:MustUnderstand</faultcode>"));
+        let t2005 = TrustNs {
+            prefix: "t",
+            uri: "http://schemas.xmlsoap.org/ws/2005/02/trust",
+        };
+        let f = write_trust_fault(SoapVersion::V12, t2005, None, FaultCode::InvalidRequest, "r", None);
+        assert!(f.contains("<soap:Fault xmlns:t=\"http://schemas.xmlsoap.org/ws/2005/02/trust\" xmlns:wsa="));
+        assert!(f.contains("<soap:Subcode><soap:Value>t:InvalidRequest</soap:Value></soap:Subcode>"));
         let body = write_envelope(SoapVersion::V11, None, "<b/>");
         assert_eq!(
             body,

@@ -16,7 +16,7 @@ pub use envelope::{
     Envelope, SoapError, SoapVersion, content_type_action, content_type_param, parse_envelope,
     version_from_content_type, write_envelope,
 };
-pub use fault::{FaultCode, write_fault, write_fault_with};
+pub use fault::{FaultCode, TrustNs, write_fault, write_trust_fault};
 pub use wsse::{Timestamp, UsernameToken, read_security};
 
 use envelope::{must_understand, targets_us};
@@ -84,6 +84,7 @@ pub fn read_headers(env: &Envelope) -> Result<RequestHeaders, SoapError> {
 
 #[cfg(test)]
 mod tests {
+    use super::fault::write_fault_with;
     use super::*;
     use crate::xml::Limits;
 

@@ -1,11 +1,12 @@
-//! WS-Trust 1.3/1.4 as a codec: the [`operation`]s, the request ([`rst`]), the responses
-//! ([`rstr`]) and symmetric [`proof`] keys. No I/O, no HTTP; it imports only `xml`, `crypto`
-//! and `secret`.
+//! WS-Trust 1.3/1.4 and February 2005 as a codec: the [`operation`]s, the request ([`rst`]),
+//! the responses ([`rstr`]), symmetric [`proof`] keys and the [`version`] that selects the
+//! namespace of each. No I/O, no HTTP; it imports only `xml`, `crypto` and `secret`.
 
 pub mod operation;
 pub mod proof;
 pub mod rst;
 pub mod rstr;
+pub mod version;
 
 pub use operation::Operation;
 pub use rst::{Rst, RstError, Target, TokenTypeUri, parse_rst};
@@ -13,3 +14,4 @@ pub use rstr::{
     IssuedTokenResponse, binary_token_xml, write_cancel_response, write_issue_response,
     write_validate_response,
 };
+pub use version::TrustVersion;

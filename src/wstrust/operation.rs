@@ -1,6 +1,9 @@
-//! The WS-Trust bindings (Issue, Validate, Cancel, Renew) and their action URIs.
+//! The WS-Trust bindings (Issue, Validate, Cancel, Renew) and their action URIs, in WS-Trust
+//! 1.3/1.4 and February 2005.
 
-use crate::xml::ns::{WST, WST_NSS};
+use crate::xml::ns::WST_ALL;
+
+use super::TrustVersion;
 
 /// The bindings of WS-Trust, named by their action suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,30 +26,37 @@ impl Operation {
         }
     }
 
-    /// The response action: `RSTRC/IssueFinal` for Issue, `RSTR/<Op>Final` otherwise.
-    pub fn response_action(self) -> String {
-        match self {
-            Self::Issue => format!("{WST}/RSTRC/IssueFinal"),
-            op => format!("{WST}/RSTR/{}Final", op.name()),
+    /// The response action. 1.3: `RSTRC/IssueFinal` for Issue, `RSTR/<Op>Final` otherwise;
+    /// February 2005 has no final actions: `RSTR/<Op>`.
+    pub fn response_action(self, v: TrustVersion) -> String {
+        let ns = v.ns();
+        match (v, self) {
+            (TrustVersion::V2005, op) => format!("{ns}/RSTR/{}", op.name()),
+            (_, Self::Issue) => format!("{ns}/RSTRC/IssueFinal"),
+            (_, op) => format!("{ns}/RSTR/{}Final", op.name()),
         }
     }
 
-    /// Recognises an action URI (`.../RST/Issue`) in either WS-Trust namespace.
-    pub fn from_action(action: &str) -> Option<Operation> {
-        let action = action.trim();
-        Self::ALL.into_iter().find(|op| {
-            WST_NSS
-                .iter()
-                .any(|ns| action == format!("{ns}/RST/{}", op.name()))
-        })
+    /// The `wst:RequestType` URI of this version (`.../Issue`).
+    pub fn request_type_uri(self, v: TrustVersion) -> String {
+        format!("{}/{}", v.ns(), self.name())
     }
 
-    /// Recognises a `wst:RequestType` URI (`.../200512/Issue`).
-    pub fn from_request_type(uri: &str) -> Option<Operation> {
-        Self::ALL.into_iter().find(|op| {
-            WST_NSS
-                .iter()
-                .any(|ns| uri == format!("{ns}/{}", op.name()))
+    /// An action URI and the version its namespace is (the 200802 base counts as 1.4).
+    pub fn versioned_action(action: &str) -> Option<(Operation, TrustVersion)> {
+        Self::versioned(action.trim(), "/RST/")
+    }
+
+    /// A `wst:RequestType` URI and the version its namespace is.
+    pub fn versioned_request_type(uri: &str) -> Option<(Operation, TrustVersion)> {
+        Self::versioned(uri.trim(), "/")
+    }
+
+    fn versioned(uri: &str, infix: &str) -> Option<(Operation, TrustVersion)> {
+        WST_ALL.iter().find_map(|ns| {
+            let name = uri.strip_prefix(ns)?.strip_prefix(infix)?;
+            let op = Self::ALL.into_iter().find(|op| op.name() == name)?;
+            Some((op, TrustVersion::of_ns(ns)?))
         })
     }
 }
@@ -57,14 +67,42 @@ mod tests {
 
     #[test]
     fn actions_and_request_types_round_trip() {
-        for op in Operation::ALL {
-            let request_action = format!("{WST}/RST/{}", op.name());
-            assert_eq!(Operation::from_action(&request_action), Some(op));
+        for v in [TrustVersion::V13, TrustVersion::V2005] {
+            for op in Operation::ALL {
+                let action = format!("{}/RST/{}", v.ns(), op.name());
+                assert_eq!(Operation::versioned_action(&action), Some((op, v)));
+                assert_eq!(
+                    Operation::versioned_request_type(&op.request_type_uri(v)),
+                    Some((op, v))
+                );
+            }
         }
         assert_eq!(
-            Operation::Issue.response_action(),
+            Operation::Issue.response_action(TrustVersion::V13),
             "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RSTRC/IssueFinal"
         );
-        assert_eq!(Operation::from_action("urn:other"), None);
+        assert_eq!(
+            Operation::Cancel.response_action(TrustVersion::V14),
+            "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RSTR/CancelFinal"
+        );
+        assert_eq!(
+            Operation::Issue.response_action(TrustVersion::V2005),
+            "http://schemas.xmlsoap.org/ws/2005/02/trust/RSTR/Issue"
+        );
+        assert_eq!(
+            Operation::versioned_action("http://schemas.xmlsoap.org/ws/2005/02/trust/RST/Renew"),
+            Some((Operation::Renew, TrustVersion::V2005))
+        );
+        assert_eq!(
+            Operation::versioned_request_type(
+                "http://docs.oasis-open.org/ws-sx/ws-trust/200802/Issue"
+            ),
+            Some((Operation::Issue, TrustVersion::V14))
+        );
+        assert_eq!(Operation::versioned_action("urn:other"), None);
+        assert_eq!(
+            Operation::versioned_action("http://schemas.xmlsoap.org/ws/2005/02/trust/RST/Issuex"),
+            None
+        );
     }
 }

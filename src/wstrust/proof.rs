@@ -9,8 +9,9 @@
 use crate::crypto::encoding::base64_encode;
 use crate::crypto::psha1::p_sha1;
 use crate::secret::Secret;
-use crate::xml::ns::{BINARY_SECRET_NONCE, BINARY_SECRET_SYMMETRIC, CK_PSHA1};
 use crate::xml::write::Writer;
+
+use super::TrustVersion;
 
 /// Key sizes (bits) accepted in `wst:KeySize`; the default is 256.
 pub const KEY_SIZES: [usize; 4] = [128, 192, 256, 512];
@@ -79,29 +80,33 @@ pub fn make(req: &SymmetricRequest) -> Result<SymmetricProof, openssl::error::Er
     }
 }
 
-/// `wst:RequestedProofToken`, `wst:Entropy` and `wst:KeySize` of a symmetric proof key.
-pub(super) fn write(w: &mut Writer, p: &SymmetricProof) {
-    w.start("wst:RequestedProofToken");
+/// `wst:RequestedProofToken`, `wst:Entropy` and `wst:KeySize` of a symmetric proof key, in
+/// the request's version.
+pub(super) fn write(w: &mut Writer, v: TrustVersion, p: &SymmetricProof) {
+    w.start(&v.qname("RequestedProofToken"));
     match &p.returned {
         Returned::Computed { issuer_entropy } => {
-            w.element("wst:ComputedKey", CK_PSHA1);
+            w.element(&v.qname("ComputedKey"), v.ck_psha1());
             w.end();
-            w.start("wst:Entropy");
-            w.start("wst:BinarySecret")
-                .attr("Type", BINARY_SECRET_NONCE)
+            w.start(&v.qname("Entropy"));
+            w.start(&v.qname("BinarySecret"))
+                .attr("Type", v.binary_secret_type(true))
                 .text(&base64_encode(issuer_entropy))
                 .end();
             w.end();
         }
         Returned::Key => {
-            w.start("wst:BinarySecret")
-                .attr("Type", BINARY_SECRET_SYMMETRIC)
+            w.start(&v.qname("BinarySecret"))
+                .attr("Type", v.binary_secret_type(false))
                 .text(&base64_encode(p.key.expose()))
                 .end();
             w.end();
         }
     }
-    w.element("wst:KeySize", &(p.key.expose().len() * 8).to_string());
+    w.element(
+        &v.qname("KeySize"),
+        &(p.key.expose().len() * 8).to_string(),
+    );
 }
 
 #[cfg(test)]
@@ -132,8 +137,18 @@ mod tests {
             &p_sha1(&entropy, issuer_entropy, 16).unwrap()
         );
         let mut w = Writer::default();
-        write(&mut w, &made);
+        write(&mut w, TrustVersion::V13, &made);
         let out = w.finish();
-        assert!(out.contains(CK_PSHA1) && out.ends_with("<wst:KeySize>128</wst:KeySize>"));
+        assert!(
+            out.contains(crate::xml::ns::CK_PSHA1)
+                && out.ends_with("<wst:KeySize>128</wst:KeySize>")
+        );
+        let mut w = Writer::default();
+        write(&mut w, TrustVersion::V2005, &made);
+        let out = w.finish();
+        assert!(
+            out.contains(crate::xml::ns::CK_PSHA1_2005)
+                && out.ends_with("<t:KeySize>128</t:KeySize>")
+        );
     }
 }

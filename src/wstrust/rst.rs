@@ -8,12 +8,12 @@ use crate::secret::Secret;
 use crate::xml::Element;
 use crate::xml::datetime::parse_datetime;
 use crate::xml::ns::{
-    SAML11_ID_VALUE_TYPE, SAMLID_VALUE_TYPE,
-    SAML1, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_SAML11, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS,
-    TOKEN_TYPE_STATUS, WSA_NSS, WSP_NSS, WSSE, WST_NSS, WSU,
+    SAML1, SAML11_ID_VALUE_TYPE, SAMLID_VALUE_TYPE, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_JWT,
+    TOKEN_TYPE_SAML11, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS, TOKEN_TYPE_STATUS,
+    TOKEN_TYPE_STATUS_2005, WSA_NSS, WSP_NSS, WSSE, WST_ALL, WSU,
 };
 
-use super::Operation;
+use super::{Operation, TrustVersion};
 
 /// A `wst:TokenType` of a built-in token; each has the URIs clients send for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,7 @@ impl TokenTypeUri {
             TOKEN_TYPE_SAML20 | TOKEN_TYPE_SAML20_NS => Some(Self::Saml20),
             TOKEN_TYPE_SAML11 | SAML1 => Some(Self::Saml11),
             TOKEN_TYPE_JWT | TOKEN_TYPE_ID_TOKEN => Some(Self::Jwt),
-            TOKEN_TYPE_STATUS => Some(Self::Status),
+            TOKEN_TYPE_STATUS | TOKEN_TYPE_STATUS_2005 => Some(Self::Status),
             _ => None,
         }
     }
@@ -46,14 +46,20 @@ impl TokenTypeUri {
 #[error("{0}")]
 pub struct RstError(pub String);
 
-/// A parsed `wst:RequestSecurityToken`.
+/// A parsed `wst:RequestSecurityToken`. URIs whose meaning WS-Trust 2005 and 1.3 share under
+/// different bases (KeyType, the status TokenType, ComputedKeyAlgorithm) are read into their
+/// 1.3 form, so the rules compare one set; [`Rst::version`] says how to answer.
 #[derive(Debug, Clone, Default)]
 pub struct Rst {
+    /// The WS-Trust version of the request's namespace: responses and faults use it.
+    pub version: TrustVersion,
     pub context: Option<String>,
     pub request_type: Option<Operation>,
     pub request_type_uri: Option<String>,
     pub token_type: Option<String>,
     pub key_type: Option<String>,
+    /// The KeyType as sent, before it was read into its 1.3 form.
+    pub key_type_sent: Option<String>,
     /// The base64 certificate of `wst:UseKey` (`ds:KeyInfo/ds:X509Data/ds:X509Certificate`
     /// or an X.509 `wsse:BinarySecurityToken`), for holder-of-key with a public key.
     pub use_key_cert: Option<String>,
@@ -67,6 +73,10 @@ pub struct Rst {
     pub on_behalf_of: Option<Element>,
     pub validate_target: Option<Target>,
     pub cancel_target: Option<Target>,
+    /// The token a Renew names (`wst:RenewTarget`).
+    pub renew_target: Option<Target>,
+    /// `wst:Renewing`, when present.
+    pub renewing: Option<Renewing>,
     /// `wst:KeySize`, in bits.
     pub key_size: Option<String>,
     /// The requestor's `wst:Entropy/wst:BinarySecret`.
@@ -74,7 +84,26 @@ pub struct Rst {
     pub computed_key_algorithm: Option<String>,
 }
 
-/// The content of a ValidateTarget or CancelTarget.
+/// `wst:Renewing`: whether the token may be renewed (`Allow`, default true) and whether it
+/// may be renewed after it expired (`OK`, default false).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Renewing {
+    pub allow: bool,
+    pub ok: bool,
+}
+
+impl Rst {
+    /// The KeyType to answer with, given the 1.3 URI the issue rules settled on: this
+    /// version's URI, or the request's own spelling of bearer (NoProofKey) when it asked so.
+    pub fn answer_key_type<'a>(&'a self, uri13: &'a str) -> &'a str {
+        match self.key_type_sent.as_deref() {
+            Some(sent) if self.key_type.as_deref() == Some(uri13) => sent,
+            _ => self.version.key_type(uri13),
+        }
+    }
+}
+
+/// The content of a ValidateTarget, CancelTarget or RenewTarget.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// A token, as the bytes it had in the request (a signature is checked on these).
@@ -158,17 +187,29 @@ fn parse_target(el: &Element, input: &[u8]) -> Result<Target, RstError> {
 /// Reads an RST. Children may come in any order and with any prefixes; unknown elements of
 /// other namespaces are extensions and ignored, unknown WS-Trust elements are refused.
 pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
-    if el.local != "RequestSecurityToken" || !el.ns.as_deref().is_some_and(|n| WST_NSS.contains(&n))
-    {
-        return Err(RstError(format!(
-            "the SOAP body must hold a wst:RequestSecurityToken, not {{{}}}{}",
-            el.ns.as_deref().unwrap_or(""),
-            el.local
-        )));
-    }
+    let version = el
+        .ns
+        .as_deref()
+        .and_then(TrustVersion::of_ns)
+        .filter(|_| el.local == "RequestSecurityToken")
+        .ok_or_else(|| {
+            RstError(format!(
+                "the SOAP body must hold a wst:RequestSecurityToken, not {{{}}}{}",
+                el.ns.as_deref().unwrap_or(""),
+                el.local
+            ))
+        })?;
     let mut rst = Rst {
+        version,
         context: el.attr(None, "Context").map(str::to_owned),
         ..Rst::default()
+    };
+    // One version per request: a 2005 element in a 1.3 request (or the reverse) is refused.
+    let mixed = |what: &str| {
+        RstError(format!(
+            "{what} is not in the WS-Trust namespace of the request ({}): one request speaks one WS-Trust version",
+            version.ns()
+        ))
     };
     let mut secondary_token_type = None;
     let mut secondary_key_type = None;
@@ -181,17 +222,46 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
     }
     for child in el.elements() {
         let ns = child.ns.as_deref().unwrap_or("");
-        if WST_NSS.contains(&ns) {
+        if WST_ALL.contains(&ns) {
+            if !version.reads(ns) {
+                return Err(mixed(&format!("{{{ns}}}{}", child.local)));
+            }
+            if ns != version.ns() {
+                rst.version = TrustVersion::V14;
+            }
             match child.local.as_str() {
                 "RequestType" => {
                     let uri = child.text();
-                    let op = Operation::from_request_type(&uri)
+                    let (op, v) = Operation::versioned_request_type(&uri)
                         .ok_or_else(|| RstError(format!("unknown wst:RequestType `{uri}`")))?;
+                    if !v.agrees(version) {
+                        return Err(mixed(&format!("wst:RequestType `{uri}`")));
+                    }
                     once(&mut rst.request_type_uri, uri, "RequestType")?;
                     rst.request_type = Some(op);
                 }
-                "TokenType" => once(&mut rst.token_type, child.text(), "TokenType")?,
-                "KeyType" => once(&mut rst.key_type, child.text(), "KeyType")?,
+                "TokenType" => {
+                    let uri = child.text();
+                    let uri = match uri.as_str() {
+                        TOKEN_TYPE_STATUS_2005 | TOKEN_TYPE_STATUS
+                            if uri != version.status_token_type() =>
+                        {
+                            return Err(mixed(&format!("wst:TokenType `{uri}`")));
+                        }
+                        TOKEN_TYPE_STATUS_2005 => TOKEN_TYPE_STATUS.to_owned(),
+                        _ => uri,
+                    };
+                    once(&mut rst.token_type, uri, "TokenType")?
+                }
+                "KeyType" => {
+                    let uri = child.text();
+                    let normal = version
+                        .normalise_key_type(&uri)
+                        .ok_or_else(|| mixed(&format!("wst:KeyType `{uri}`")))?
+                        .to_owned();
+                    once(&mut rst.key_type, normal, "KeyType")?;
+                    rst.key_type_sent = Some(uri);
+                }
                 "UseKey" => {
                     fn find(e: &Element) -> Option<&Element> {
                         if e.local == "X509Certificate" || e.local == "BinarySecurityToken" {
@@ -223,18 +293,21 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
                     rst.lifetime_expires = read("Expires")?;
                 }
                 "KeySize" => once(&mut rst.key_size, child.text(), "KeySize")?,
-                "ComputedKeyAlgorithm" => once(
-                    &mut rst.computed_key_algorithm,
-                    child.text(),
-                    "ComputedKeyAlgorithm",
-                )?,
+                "ComputedKeyAlgorithm" => {
+                    let uri = child.text();
+                    let uri = match version.normalise_ck(uri.trim()) {
+                        Some(ck) => ck.to_owned(),
+                        None => uri,
+                    };
+                    once(&mut rst.computed_key_algorithm, uri, "ComputedKeyAlgorithm")?
+                }
                 "Entropy" => {
                     if rst.entropy.is_some() {
                         return Err(RstError("wst:Entropy appears more than once".into()));
                     }
                     let secret = child
                         .elements()
-                        .find(|e| e.local == "BinarySecret" && WST_NSS.contains(&e.ns.as_deref().unwrap_or("")))
+                        .find(|e| e.local == "BinarySecret" && version.reads(e.ns.as_deref().unwrap_or("")))
                         .ok_or_else(|| {
                             RstError("wst:Entropy must hold a wst:BinarySecret (encrypted entropy is not supported)".into())
                         })?;
@@ -257,7 +330,6 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
                 | "ProofEncryption"
                 | "SignWith"
                 | "EncryptWith"
-                | "Renewing"
                 | "AuthenticationType"
                 | "KeyWrapAlgorithm"
                 | "SignatureAlgorithm"
@@ -266,16 +338,32 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
                 | "Forwardable"
                 | "Delegatable"
                 | "Participants"
-                | "RenewTarget"
                 | "AllowPostdating"
                 | "DelegateTo"
                 | "Issuer" => {}
-                "ValidateTarget" | "CancelTarget" => {
+                "Renewing" => {
+                    if rst.renewing.is_some() {
+                        return Err(RstError("wst:Renewing appears more than once".into()));
+                    }
+                    let flag = |name: &str, default: bool| match child.attr(None, name).map(str::trim) {
+                        None => Ok(default),
+                        Some("true" | "1") => Ok(true),
+                        Some("false" | "0") => Ok(false),
+                        Some(other) => Err(RstError(format!(
+                            "wst:Renewing/@{name} `{other}` is not a boolean"
+                        ))),
+                    };
+                    rst.renewing = Some(Renewing {
+                        allow: flag("Allow", true)?,
+                        ok: flag("OK", false)?,
+                    });
+                }
+                "ValidateTarget" | "CancelTarget" | "RenewTarget" => {
                     let target = parse_target(child, input)?;
-                    let slot = if child.local == "ValidateTarget" {
-                        &mut rst.validate_target
-                    } else {
-                        &mut rst.cancel_target
+                    let slot = match child.local.as_str() {
+                        "ValidateTarget" => &mut rst.validate_target,
+                        "CancelTarget" => &mut rst.cancel_target,
+                        _ => &mut rst.renew_target,
                     };
                     if slot.is_some() {
                         return Err(RstError(format!(
@@ -300,8 +388,14 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
                 // WCF puts the relying party's wishes here; they apply where the request
                 // itself says nothing.
                 "SecondaryParameters" => {
-                    secondary_token_type = child.child(&WST_NSS, "TokenType").map(Element::text);
-                    secondary_key_type = child.child(&WST_NSS, "KeyType").map(Element::text);
+                    let read = |local: &str| {
+                        child
+                            .elements()
+                            .find(|e| e.local == local && version.reads(e.ns.as_deref().unwrap_or("")))
+                            .map(Element::text)
+                    };
+                    secondary_token_type = read("TokenType");
+                    secondary_key_type = read("KeyType");
                 }
                 other => {
                     return Err(RstError(format!(
@@ -330,8 +424,14 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
     if rst.token_type.is_none() {
         rst.token_type = secondary_token_type;
     }
-    if rst.key_type.is_none() {
-        rst.key_type = secondary_key_type;
+    if rst.key_type.is_none()
+        && let Some(uri) = secondary_key_type
+    {
+        let normal = version
+            .normalise_key_type(&uri)
+            .ok_or_else(|| mixed(&format!("wst:SecondaryParameters/wst:KeyType `{uri}`")))?;
+        rst.key_type = Some(normal.to_owned());
+        rst.key_type_sent = Some(uri);
     }
     Ok(rst)
 }

@@ -106,6 +106,27 @@ pub const BINARY_SECRET_SYMMETRIC: &str =
 /// `wst:ComputedKeyAlgorithm` of P_SHA1.
 pub const CK_PSHA1: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/CK/PSHA1";
 
+// WS-Trust February 2005 (issue 18, part t2005): what AD FS's `/trust/2005/` endpoints and
+// MSAL/ADAL speak. Elements and URIs mirror 1.3's under another base.
+
+/// WS-Trust February 2005 namespace.
+pub const WST2005: &str = "http://schemas.xmlsoap.org/ws/2005/02/trust";
+/// Every WS-Trust namespace a request element may be in.
+pub const WST_ALL: [&str; 3] = [WST, WST14, WST2005];
+pub const KEY_TYPE_BEARER_2005: &str = "http://schemas.xmlsoap.org/ws/2005/02/trust/Bearer";
+/// WS-Identity's "no proof key", which MSAL and ADAL send with 2005: a bearer token.
+pub const KEY_TYPE_NO_PROOF_KEY: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/NoProofKey";
+pub const KEY_TYPE_PUBLIC_KEY_2005: &str = "http://schemas.xmlsoap.org/ws/2005/02/trust/PublicKey";
+pub const KEY_TYPE_SYMMETRIC_KEY_2005: &str =
+    "http://schemas.xmlsoap.org/ws/2005/02/trust/SymmetricKey";
+pub const TOKEN_TYPE_STATUS_2005: &str = "http://schemas.xmlsoap.org/ws/2005/02/trust/RSTR/Status";
+pub const STATUS_VALID_2005: &str = "http://schemas.xmlsoap.org/ws/2005/02/trust/status/valid";
+pub const STATUS_INVALID_2005: &str = "http://schemas.xmlsoap.org/ws/2005/02/trust/status/invalid";
+pub const BINARY_SECRET_NONCE_2005: &str = "http://schemas.xmlsoap.org/ws/2005/02/trust/Nonce";
+pub const BINARY_SECRET_SYMMETRIC_2005: &str =
+    "http://schemas.xmlsoap.org/ws/2005/02/trust/SymmetricKey";
+pub const CK_PSHA1_2005: &str = "http://schemas.xmlsoap.org/ws/2005/02/trust/CK/PSHA1";
+
 // WS-Policy.
 
 /// WS-Policy namespaces in which clients send `AppliesTo`; replies use the first.

@@ -40,6 +40,7 @@ mod sessions;
 mod shared_state;
 mod soap_issue;
 mod tokengen;
+mod trust2005;
 mod validate_cancel;
 mod wsdl;
 mod x509;

@@ -21,5 +21,8 @@ pub(super) fn cancel(
     let by = crate::engine::Canceller::Principal(&principal);
     let id = state.engine.cancel(instance, &t, by)?;
     tracing::info!(instance = %instance.config.subpath(), by = %principal.name(), token = %id, "cancelled token");
-    Ok(wstrust::write_cancel_response(rst.context.as_deref()))
+    Ok(wstrust::write_cancel_response(
+        rst.version,
+        rst.context.as_deref(),
+    ))
 }

@@ -7,7 +7,8 @@ use super::{SoapFailure, SoapHttp};
 
 /// Picks the operation: wsa:Action, then SOAPAction, then the Content-Type `action`, then
 /// wst:RequestType; never the body element name (generated clients share one). A RequestType
-/// that contradicts the action is refused.
+/// that contradicts the action is refused, and so is an action of another WS-Trust version
+/// than the body's (a 2005 action on a 1.3 RST).
 pub(super) fn dispatch(
     headers: &RequestHeaders,
     http: &SoapHttp,
@@ -22,9 +23,18 @@ pub(super) fn dispatch(
     ];
     let action = declared.into_iter().flatten().next();
     let op = match &action {
-        Some(a) => Operation::from_action(a).ok_or_else(|| {
-            SoapFailure::Dispatch(format!("action `{a}` is not a WS-Trust request action"))
-        })?,
+        Some(a) => {
+            let (op, v) = Operation::versioned_action(a).ok_or_else(|| {
+                SoapFailure::Dispatch(format!("action `{a}` is not a WS-Trust request action"))
+            })?;
+            if !v.agrees(rst.version) {
+                return Err(SoapFailure::Dispatch(format!(
+                    "action `{a}` is not in the WS-Trust namespace of the request body ({})",
+                    rst.version.ns()
+                )));
+            }
+            op
+        }
         None => rst.request_type.ok_or_else(|| {
             SoapFailure::Dispatch("the request names no action and no wst:RequestType".into())
         })?,

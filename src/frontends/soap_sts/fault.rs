@@ -3,8 +3,8 @@
 
 use crate::engine::EngineError;
 use crate::http::{HttpReply, Refused};
-use crate::soap::{self, FaultCode, ReplyAddressing, SoapError, SoapVersion};
-use crate::wstrust::RstError;
+use crate::soap::{self, FaultCode, ReplyAddressing, SoapError, SoapVersion, TrustNs};
+use crate::wstrust::{RstError, TrustVersion};
 use crate::xml::XmlError;
 
 /// Everything that can fail while serving a SOAP request.
@@ -100,6 +100,7 @@ pub fn soap_fault(f: &SoapFailure) -> (u16, FaultCode, String) {
 
 pub(super) fn fault_reply(
     version: SoapVersion,
+    trust: TrustVersion,
     subpath: &str,
     failure: &SoapFailure,
     reply_addr: Option<&(&'static str, Option<String>)>,
@@ -139,7 +140,17 @@ pub(super) fn fault_reply(
     HttpReply {
         status,
         content_type: version.content_type(),
-        body: soap::write_fault_with(version, addr.as_ref(), code, &reason, not_understood),
+        body: soap::write_trust_fault(
+            version,
+            TrustNs {
+                prefix: trust.prefix(),
+                uri: trust.ns(),
+            },
+            addr.as_ref(),
+            code,
+            &reason,
+            not_understood,
+        ),
         set_cookie: None,
         headers,
     }

@@ -145,6 +145,7 @@ pub(super) fn issue(
         other => other,
     };
     let body = wstrust::write_issue_response(&wstrust::IssuedTokenResponse {
+        version: rst.version,
         context: rst.context.as_deref(),
         token_type_uri,
         token_xml: &token_xml,
@@ -152,7 +153,7 @@ pub(super) fn issue(
         created: issued.created,
         expires: issued.expires,
         applies_to: issued.audience.as_deref(),
-        key_type: key_type_uri,
+        key_type: rst.answer_key_type(key_type_uri),
         proof: issued.proof.as_ref(),
         custom: false,
     });
@@ -227,6 +228,7 @@ fn issue_custom(
     );
     let token_xml = wstrust::binary_token_xml(token_type_uri, Some(&issued.id), &issued.token);
     let body = wstrust::write_issue_response(&wstrust::IssuedTokenResponse {
+        version: rst.version,
         context: rst.context.as_deref(),
         token_type_uri,
         token_xml: &token_xml,
@@ -234,7 +236,7 @@ fn issue_custom(
         created: issued.created,
         expires: issued.expires,
         applies_to: rst.applies_to.as_deref(),
-        key_type: KEY_TYPE_BEARER,
+        key_type: rst.answer_key_type(KEY_TYPE_BEARER),
         proof: None,
         custom: true,
     });

@@ -17,7 +17,7 @@ use crate::http::{Fallback, HttpReply, Outcome, Peer, Request};
 use crate::instance::TokenType;
 use crate::soap::{self, ReplyAddressing, SoapVersion, read_headers};
 use crate::store::Durable;
-use crate::wstrust::{self, Operation};
+use crate::wstrust::{self, Operation, TrustVersion};
 use crate::xml::ns::WSA_NSS;
 
 use super::Context;
@@ -47,6 +47,8 @@ struct SoapHttp<'a> {
 
 struct Ok200 {
     version: SoapVersion,
+    /// The request's WS-Trust version: the response action and body follow it.
+    trust: TrustVersion,
     wsa_ns: &'static str,
     relates_to: Option<String>,
     op: Operation,
@@ -91,6 +93,8 @@ pub fn handle_at(
 #[derive(Clone)]
 struct FaultTo {
     version: SoapVersion,
+    /// The WS-Trust namespace of the fault codes: the request body's, once it was read.
+    trust: TrustVersion,
     addressing: Option<(&'static str, Option<String>)>,
 }
 
@@ -127,7 +131,7 @@ struct Read<'a> {
 fn respond(state: &Context, subpath: &str, http: &SoapHttp, body: &[u8]) -> Outcome {
     match answer(state, subpath, http, body) {
         Ok(ok) => {
-            let action = ok.op.response_action();
+            let action = ok.op.response_action(ok.trust);
             let addr = ReplyAddressing {
                 wsa_ns: ok.wsa_ns,
                 action: &action,
@@ -140,7 +144,7 @@ fn respond(state: &Context, subpath: &str, http: &SoapHttp, body: &[u8]) -> Outc
                 set_cookie: None,
                 headers: Vec::new(),
             };
-            let version = ok.version;
+            let (version, trust) = (ok.version, ok.trust);
             let pending = ok.durable.map(|d| {
                 let subpath = subpath.to_owned();
                 let lost: Fallback = Box::new(move |e| {
@@ -148,15 +152,20 @@ fn respond(state: &Context, subpath: &str, http: &SoapHttp, body: &[u8]) -> Outc
                         EngineError::Unavailable(m) => EngineError::Unavailable(m),
                         _ => EngineError::Internal("storing the issued token failed".into()),
                     });
-                    fault_reply(version, &subpath, &lost, None)
+                    fault_reply(version, trust, &subpath, &lost, None)
                 });
                 (d, lost)
             });
             Outcome { reply, pending }
         }
-        Err(Fault { failure, to }) => {
-            fault_reply(to.version, subpath, &failure, to.addressing.as_ref()).into()
-        }
+        Err(Fault { failure, to }) => fault_reply(
+            to.version,
+            to.trust,
+            subpath,
+            &failure,
+            to.addressing.as_ref(),
+        )
+        .into(),
     }
 }
 
@@ -168,6 +177,7 @@ fn answer(state: &Context, subpath: &str, http: &SoapHttp, body: &[u8]) -> Resul
             .content_type
             .and_then(soap::version_from_content_type)
             .unwrap_or(SoapVersion::V11),
+        trust: TrustVersion::V13,
         addressing: None,
     };
     let ct = content_type(http).map_err(|f| announced.fault(f))?;
@@ -193,6 +203,7 @@ fn content_type(http: &SoapHttp) -> Result<ContentType, SoapFailure> {
 fn envelope<'a>(state: &Context, ct: &ContentType, body: &'a [u8]) -> Result<Read<'a>, Fault> {
     let announced = FaultTo {
         version: ct.version,
+        trust: TrustVersion::V13,
         addressing: None,
     };
     // UTF-16 becomes UTF-8 here.
@@ -200,16 +211,25 @@ fn envelope<'a>(state: &Context, ct: &ContentType, body: &'a [u8]) -> Result<Rea
         .map_err(|e| announced.fault(soap::SoapError::from(e)))?;
     let env = soap::parse_envelope(&xml, state.limits).map_err(|e| announced.fault(e))?;
     let addressing = Some(soap::reply_addressing_of(&env));
+    // Faults from here on speak the body's WS-Trust version (1.3 when it is none).
+    let trust = env
+        .body
+        .ns
+        .as_deref()
+        .and_then(TrustVersion::of_ns)
+        .unwrap_or_default();
     if env.version != ct.version {
         // Answered in the version the Content-Type announced.
         let to = FaultTo {
             addressing,
+            trust,
             ..announced
         };
         return Err(to.fault(soap::SoapError::VersionMismatch));
     }
     let to = FaultTo {
         version: env.version,
+        trust,
         addressing,
     };
     Ok(Read { xml, env, to })
@@ -255,6 +275,7 @@ fn operate(
     };
     Ok(Ok200 {
         version: env.version,
+        trust: rst.version,
         wsa_ns,
         relates_to: headers.addressing.message_id,
         op,

@@ -73,6 +73,7 @@ pub(super) fn validate(
     let t = required_target(instance, rst.validate_target.as_ref(), "Validate")?;
     let v = state.engine.validate(instance, &t)?;
     Ok(wstrust::write_validate_response(
+        rst.version,
         rst.context.as_deref(),
         v.valid,
         &v.reason,
