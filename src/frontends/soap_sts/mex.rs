@@ -162,6 +162,7 @@ pub fn post(state: &Context, subpath: &str, req: &Request, wsdl: &str) -> HttpRe
             .content_type
             .and_then(soap::version_from_content_type)
             .unwrap_or(soap::SoapVersion::V11),
+        trust: crate::wstrust::TrustVersion::V13,
         addressing: None,
     };
     let answered = super::content_type(&http)
@@ -188,7 +189,7 @@ pub fn post(state: &Context, subpath: &str, req: &Request, wsdl: &str) -> HttpRe
             headers: Vec::new(),
         },
         Err(super::Fault { failure, to }) => {
-            fault_reply(to.version, subpath, &failure, to.addressing.as_ref())
+            fault_reply(to.version, to.trust, subpath, &failure, to.addressing.as_ref())
         }
     }
 }
