@@ -204,6 +204,7 @@ fn metadata_envelope(
 ) -> Result<(soap::Envelope, FaultTo), super::Fault> {
     let announced = FaultTo {
         version: ct.version,
+        trust: crate::wstrust::TrustVersion::V13,
         addressing: None,
     };
     let xml = crate::xml::to_utf8(bytes, ct.charset.as_deref(), state.max_body_bytes)
@@ -235,6 +236,7 @@ fn metadata_envelope(
     };
     let to = FaultTo {
         version,
+        trust: crate::wstrust::TrustVersion::V13,
         addressing: Some(soap::reply_addressing_of(&env)),
     };
     Ok((env, to))
