@@ -329,6 +329,7 @@ fn mex_answers_soap_get_and_getmetadata_and_refuses_other_actions() {
         "{}",
         r.body
     );
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication");
     // ...and a UsernameToken gets the mapped instance's token (SAML 1.1, its only type).
     let rst = envelope(SOAP12, &username_text("demo", DEMO_PASSWORD), RST_ISSUE);
     let r = s.post("/adfs/services/trust/13/usernamemixed", &soap12, rst);
