@@ -1,5 +1,6 @@
 -- wrk script: WS-Trust Issue with a PasswordDigest UsernameToken, a distinct nonce per request.
--- Environment: STS_BENCH_USER, STS_BENCH_PASSWORD.
+-- Environment: STS_BENCH_USER, STS_BENCH_PASSWORD; STS_BENCH_TOKEN_TYPE, if set, is sent as
+-- wst:TokenType (none by default: the instance's default, SAML 2.0).
 local bit = require("bit")
 local band, bor, bxor, bnot, lshift, rshift, rol, tobit =
   bit.band, bit.bor, bit.bxor, bit.bnot, bit.lshift, bit.rshift, bit.rol, bit.tobit
@@ -59,6 +60,8 @@ end
 
 local user = os.getenv("STS_BENCH_USER") or "demo"
 local password = os.getenv("STS_BENCH_PASSWORD") or "changeit"
+local token_type = os.getenv("STS_BENCH_TOKEN_TYPE")
+local token_type_element = token_type and ('<wst:TokenType>' .. token_type .. '</wst:TokenType>') or ''
 local counter = 0
 -- Lua's generator is not seeded: two wrk processes started in the same second would send the
 -- same nonces (and a cluster refuses the second as a replay). STS_BENCH_SEED tells them apart.
@@ -85,6 +88,7 @@ function request()
     .. '<wsu:Created>' .. created .. '</wsu:Created></wsse:UsernameToken></wsse:Security></s:Header>'
     .. '<s:Body><wst:RequestSecurityToken xmlns:wst="http://docs.oasis-open.org/ws-sx/ws-trust/200512">'
     .. '<wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue</wst:RequestType>'
+    .. token_type_element
     .. '<wsp:AppliesTo xmlns:wsp="http://schemas.xmlsoap.org/ws/2004/09/policy"><wsa:EndpointReference xmlns:wsa="http://www.w3.org/2005/08/addressing"><wsa:Address>urn:bench:rp</wsa:Address></wsa:EndpointReference></wsp:AppliesTo>'
     .. '</wst:RequestSecurityToken></s:Body></s:Envelope>'
   return wrk.format(nil, nil, nil, body)

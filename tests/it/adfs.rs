@@ -81,7 +81,10 @@ fn msal_finds_usernamemixed_through_mex_and_gets_saml11_and_saml20_tokens() {
     // AD FS's mex: MSAL picks the WS-Trust 1.3 usernamemixed endpoint.
     let found = peer(&["discover", &s.url("/adfs/services/trust/mex"), ca]);
     let address = s.url("/adfs/services/trust/13/usernamemixed");
-    assert_eq!(found, json!({"address": address, "action": ISSUE_ACTION}));
+    assert_eq!(
+        found["chosen"],
+        json!({"address": address, "action": ISSUE_ACTION})
+    );
 
     // MSAL's own RST (single-quoted attributes, a Password without Type) gets SAML 1.1.
     let got = peer(&[
@@ -104,7 +107,7 @@ fn msal_finds_usernamemixed_through_mex_and_gets_saml11_and_saml20_tokens() {
 
     // Every SOAP instance answers mex: the SAML 2.0 instance's own endpoint is found there.
     let found = peer(&["discover", &s.url("/sts/soap-saml2/mex"), ca]);
-    assert_eq!(found["address"], s.url("/sts/soap-saml2"));
+    assert_eq!(found["chosen"]["address"], s.url("/sts/soap-saml2"));
     let got = peer(&[
         "wstrust",
         &s.url("/sts/soap-saml2"),
@@ -366,4 +369,69 @@ fn adfs_paths_are_absent_without_the_section_and_503_for_a_missing_instance() {
             .status,
         503
     );
+}
+
+#[test]
+fn certificatemixed_takes_a_message_signed_with_the_client_certificate() {
+    let pki = Pki::new("Test Client CA");
+    let alice = pki.issue("alice", "alice", 41, (-1, 30), false);
+    let mut instance = adfs_instance();
+    instance["security-policy-validated-token-config"] = json!([
+        {"validatedTokenType": "USERNAME", "invalidateInterimOpenAMSession": true},
+        {"validatedTokenType": "X509", "invalidateInterimOpenAMSession": true}
+    ]);
+    instance["x509-trust-anchors"] = json!(["client-ca"]);
+    let s = start_with(Opts {
+        files: vec![("keys/client-ca.crt.pem".into(), pki.ca_pem())],
+        instances: vec![("soap-adfs.json".into(), instance)],
+        public_base_url: Some("https://sts.example.test".into()),
+        ..adfs_opts("soap-adfs")
+    });
+    // Published in the mex (X.509 endorsing its signature) and in the metadata.
+    let mex = s.get("/adfs/services/trust/mex");
+    assert!(mex.body.contains(
+        "<wsa10:Address>https://sts.example.test/adfs/services/trust/13/certificatemixed</wsa10:Address>"
+    ));
+    assert!(mex.body.contains("<sp:EndorsingSupportingTokens"));
+    assert!(mex.body.contains("<sp:WssX509V3Token10/>"));
+    let md = s.get("/FederationMetadata/2007-06/FederationMetadata.xml");
+    assert!(
+        md.body
+            .contains("/adfs/services/trust/13/certificatemixed</wsa:Address>")
+    );
+
+    let post = |path: &str, body: String| {
+        s.post(
+            path,
+            &[
+                ("Content-Type", "text/xml; charset=utf-8"),
+                ("SOAPAction", &format!("\"{ISSUE_ACTION}\"")),
+            ],
+            body,
+        )
+    };
+    let signed = wss_signed(&alice.0, &alice.1, &["Body-1", "TS-1"], "");
+    let r = post("/adfs/services/trust/13/certificatemixed", signed);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains(">alice</saml:NameIdentifier>"),
+        "{}",
+        r.body
+    );
+    // A UsernameToken is not what certificatemixed takes, though the instance takes it.
+    let r = post(
+        "/adfs/services/trust/13/certificatemixed",
+        envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), RST_ISSUE),
+    );
+    assert_eq!(r.status, 500, "{}", r.body);
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication");
+    assert!(
+        r.body.contains("certificatemixed endpoint takes an X.509"),
+        "{}",
+        r.body
+    );
+    // ...and usernamemixed does not take the signed certificate alone.
+    let signed = wss_signed(&alice.0, &alice.1, &["Body-1", "TS-1"], "");
+    let r = post("/adfs/services/trust/13/usernamemixed", signed);
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
 }

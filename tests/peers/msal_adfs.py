@@ -2,7 +2,8 @@
 
 usage:
   msal_adfs.py discover MEX_URL CAFILE
-      msal.mex.send_request: prints the endpoint MSAL found, as JSON.
+      msal.mex.send_request: prints the endpoint MSAL chose and every usernamemixed endpoint
+      its parser accepts, as JSON.
   msal_adfs.py wstrust ADDRESS ACTION CAFILE USER PASSWORD AUDIENCE
       msal.wstrust_request.send_request: prints {"type", "token"} as MSAL parsed them.
   msal_adfs.py full MEX_URL CAFILE USER PASSWORD
@@ -14,6 +15,8 @@ usage:
   msal_adfs.py adal MEX_URL CAFILE USER PASSWORD AUDIENCE
       ADAL's Mex.discover and WSTrustRequest.acquire_token: prints the endpoint, WS-Trust
       version, token type and token.
+  msal_adfs.py adal-wstrust ADDRESS 13|2005 CAFILE USER PASSWORD AUDIENCE
+      ADAL's WSTrustRequest of that WS-Trust version: prints the token type and token.
 Exits non-zero (with the reason on stderr) when the library refuses something.
 """
 import base64
@@ -101,7 +104,12 @@ def main(argv):
     if mode == "discover":
         import msal.mex
         mex_url, cafile = argv[2:4]
-        print(json.dumps(msal.mex.send_request(mex_url, session(cafile))))
+        http = session(cafile)
+        chosen = msal.mex.send_request(mex_url, http)
+        # Every usernamemixed endpoint MSAL's parser accepts (it returns the 1.3 one).
+        m = msal.mex.Mex(http.get(mex_url).text)
+        found = m._get_endpoints(m._get_bindings(), m._get_username_password_policy_ids())
+        print(json.dumps({"chosen": chosen, "all": found}))
     elif mode == "wstrust":
         import msal.wstrust_request
         address, action, cafile, user, password, audience = argv[2:8]
@@ -141,6 +149,17 @@ def main(argv):
         print(json.dumps({
             "url": policy["url"],
             "version": str(policy["version"]),
+            "type": resp.token_type,
+            "token": resp.token.decode("utf-8") if isinstance(resp.token, bytes) else resp.token,
+        }))
+    elif mode == "adal-wstrust":
+        from adal import log, wstrust_request
+        from adal.constants import WSTrustVersion
+        address, version, cafile, user, password, audience = argv[2:8]
+        ctx = {"log_context": log.create_log_context(), "verify_ssl": cafile}
+        v = WSTrustVersion.WSTRUST2005 if version == "2005" else WSTrustVersion.WSTRUST13
+        resp = wstrust_request.WSTrustRequest(ctx, address, audience, v).acquire_token(user, password)
+        print(json.dumps({
             "type": resp.token_type,
             "token": resp.token.decode("utf-8") if isinstance(resp.token, bytes) else resp.token,
         }))
