@@ -44,7 +44,7 @@ pub enum CustomInput {
 /// The output of a transformation with a custom side.
 #[derive(Debug)]
 pub enum CustomOutput {
-    Builtin(IssueRequest),
+    Builtin(Box<IssueRequest>),
     /// A custom token: its type name and `output_token_state`.
     Custom {
         name: String,
@@ -138,7 +138,7 @@ impl Engine {
                     &principal,
                     session_input.is_some(),
                     invalidate_interim,
-                    req,
+                    *req,
                 )?;
                 return Ok((principal, issued));
             }

@@ -191,6 +191,18 @@ impl ProofCertificate {
     }
 }
 
+/// A claim type a requester asks to find in the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestedClaim {
+    /// The claim URI (or an id_token claim name).
+    pub uri: String,
+    /// Whether the token may go without it; a required claim the instance cannot supply
+    /// fails the request.
+    pub optional: bool,
+    /// The one value asked for, if any: only that value is put in.
+    pub value: Option<String>,
+}
+
 /// What the caller asked for.
 #[derive(Debug, Clone)]
 pub struct IssueRequest {
@@ -202,6 +214,12 @@ pub struct IssueRequest {
     /// For `wst:OnBehalfOf`: the authenticated requester, who vouches for the principal
     /// (the token is then a sender-vouches assertion).
     pub vouched_by: Option<Authenticated<Principal>>,
+    /// For `wst:ActAs`: the authenticated requester, who acts as the principal and is
+    /// named in the token as its actor (SAML 2.0 `del:Delegate`, SAML 1.1 `actor` claim,
+    /// id_token `act`).
+    pub actor: Option<Authenticated<Principal>>,
+    /// The claim types asked for (`wst:Claims`); `None` puts every mapped attribute in.
+    pub claims: Option<Vec<RequestedClaim>>,
     /// The public id of the session behind the token, for `AuthnStatement/@SessionIndex`.
     pub session_index: Option<String>,
     /// The `nonce` claim of an id_token.
@@ -218,6 +236,8 @@ impl IssueRequest {
             lifetime_created: None,
             lifetime_expires: None,
             vouched_by: None,
+            actor: None,
+            claims: None,
             session_index: None,
             nonce: None,
         }

@@ -155,6 +155,15 @@ impl ResolvedInstance {
             .map(|v| v.invalidate_interim_session)
     }
 
+    /// Whether the SOAP instance accepts ActAs tokens of type `t` (`act-as-supported`, then
+    /// the OnBehalfOf rules), and if so the `invalidateInterimOpenAMSession` for them.
+    pub fn act_as(&self, t: TokenType) -> Option<bool> {
+        if !self.config.soap()?.act_as_supported {
+            return None;
+        }
+        self.delegation(t)
+    }
+
     /// `invalidateInterimOpenAMSession` of a SOAP instance for input type `t`.
     pub fn invalidate_interim(&self, t: TokenType) -> bool {
         self.config.soap().is_none_or(|c| {

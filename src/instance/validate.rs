@@ -112,6 +112,11 @@ fn soap(c: &SoapInstanceConfig, problems: &mut Vec<String>) {
         )],
         problems,
     );
+    if c.act_as_supported && !c.delegation_supported {
+        problems.push(
+            "act-as-supported needs delegation-relationship-supported (ActAs tokens are the delegation token types)".into(),
+        );
+    }
     if c.delegation_supported && d.validated_token_types.is_empty() {
         problems.push(
             "delegation-relationship-supported needs soap-delegation-config.delegation-validated-token-types".into(),

@@ -13,7 +13,20 @@ use crate::xml::ns::{ATTRNAME_UNSPECIFIED, CM_HOLDER_OF_KEY, CM_SENDER_VOUCHES, 
 
 use crate::xml::datetime::saml_datetime;
 
-use crate::xml::ns::{CM_BEARER, SAML2};
+use crate::xml::ns::{CM_BEARER, SAML2, SAML2_DELEGATION};
+
+/// Someone who acts for the subject (ActAs), as SAML V2.0 Condition for Delegation
+/// Restriction 1.0 names it: a `del:Delegate` in a `saml2:Condition` of
+/// `xsi:type="del:DelegationRestrictionType"`, oldest first. `ConfirmationMethod` (how the
+/// delegate proved itself, as a SAML confirmation method) is left out: a password or an
+/// OpenAM session has no such URI.
+#[derive(Debug, Clone, Copy)]
+pub struct Delegate<'a> {
+    pub name_id: &'a str,
+    pub name_id_format: &'a str,
+    /// When the delegate authenticated to act for the subject (`DelegationInstant`).
+    pub instant: DateTime<Utc>,
+}
 
 /// The subject confirmation of an assertion.
 #[derive(Debug, Clone, Copy)]
@@ -130,9 +143,21 @@ fn fragment(write: impl FnOnce(&mut Writer)) -> String {
 }
 
 /// Builds the assertion; signs it when `sign` is given (the signature goes right after
-/// `saml2:Issuer`, where the SAML schema puts it).
+/// `saml2:Issuer`, where the SAML schema puts it). The engine calls [`build_delegated`];
+/// tests, benches and fuzz targets call this.
+#[cfg_attr(not(any(test, feature = "test-util")), allow(dead_code))]
 pub fn build(
     spec: &AssertionSpec<'_>,
+    sign: Option<SignWith<'_>>,
+    encryption: Option<&Encryption>,
+) -> Result<Built, BuildError> {
+    build_delegated(spec, &[], sign, encryption)
+}
+
+/// [`build`], with a delegation restriction naming `delegates` when there are any.
+pub fn build_delegated(
+    spec: &AssertionSpec<'_>,
+    delegates: &[Delegate<'_>],
     sign: Option<SignWith<'_>>,
     encryption: Option<&Encryption>,
 ) -> Result<Built, BuildError> {
@@ -196,6 +221,21 @@ pub fn build(
     if let Some(a) = spec.audience {
         w.start("saml2:AudienceRestriction");
         w.element("saml2:Audience", a);
+        w.end();
+    }
+    if !delegates.is_empty() {
+        w.start("saml2:Condition")
+            .ns("del", SAML2_DELEGATION)
+            .attr("xsi:type", "del:DelegationRestrictionType");
+        for d in delegates {
+            w.start("del:Delegate")
+                .attr("DelegationInstant", &saml_datetime(d.instant));
+            w.start("saml2:NameID")
+                .attr("Format", d.name_id_format)
+                .text(d.name_id)
+                .end();
+            w.end();
+        }
         w.end();
     }
     w.end();
@@ -324,6 +364,23 @@ mod tests {
         assert!(vouches.wire.contains(&format!(
             "Method=\"{CM_SENDER_VOUCHES}\"><saml2:SubjectConfirmationData NotOnOrAfter"
         )));
+    }
+
+    /// ActAs: the delegation restriction goes after the audience, one `del:Delegate` each.
+    #[test]
+    fn delegates_are_written_as_a_delegation_restriction() {
+        let mut s = spec(&[], Confirmation::Bearer);
+        s.audience = Some("urn:aud");
+        let d = Delegate {
+            name_id: "svc<",
+            name_id_format: NAMEID_UNSPECIFIED,
+            instant: at(0),
+        };
+        let built = build_delegated(&s, &[d], None, None).unwrap();
+        assert!(built.wire.contains(&format!(
+            "</saml2:AudienceRestriction><saml2:Condition xmlns:del=\"{SAML2_DELEGATION}\" xsi:type=\"del:DelegationRestrictionType\"><del:Delegate DelegationInstant=\"2026-01-02T03:04:05Z\"><saml2:NameID Format=\"{NAMEID_UNSPECIFIED}\">svc&lt;</saml2:NameID></del:Delegate></saml2:Condition></saml2:Conditions>"
+        )), "{}", built.wire);
+        assert_eq!(build(&s, None, None).unwrap().wire, build_delegated(&s, &[], None, None).unwrap().wire);
     }
 
     /// What gets encrypted on its own declares its namespaces, as before the writer.

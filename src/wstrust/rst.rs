@@ -10,7 +10,7 @@ use crate::xml::datetime::parse_datetime;
 use crate::xml::ns::{
     SAML1, SAML11_ID_VALUE_TYPE, SAMLID_VALUE_TYPE, TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_JWT,
     TOKEN_TYPE_SAML11, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS, TOKEN_TYPE_STATUS,
-    TOKEN_TYPE_STATUS_2005, WSA_NSS, WSP_NSS, WSSE, WST_ALL, WSU,
+    TOKEN_TYPE_STATUS_2005, WSA_NSS, WSP_NSS, WSSE, WST_ALL, WST14, WSU,
 };
 
 use super::{Operation, TrustVersion};
@@ -66,8 +66,11 @@ pub struct Rst {
     pub applies_to: Option<String>,
     pub lifetime_created: Option<DateTime<Utc>>,
     pub lifetime_expires: Option<DateTime<Utc>>,
-    /// `ActAs`, when present: not served yet, so refused.
-    pub delegation: Option<&'static str>,
+    /// `ActAs` (WS-Trust 1.4): the element, whose one child is the token of the identity the
+    /// requester acts as (read by the SOAP layer like OnBehalfOf's).
+    pub act_as: Option<Element>,
+    /// `wst:Claims` (or, failing that, the one in `wst:SecondaryParameters`).
+    pub claims: Option<super::claims::Claims>,
     /// `OnBehalfOf`: the element, whose one child is the token of the subject the requester
     /// vouches for (read by the SOAP layer like a Security header's tokens).
     pub on_behalf_of: Option<Element>,
@@ -213,6 +216,7 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
     };
     let mut secondary_token_type = None;
     let mut secondary_key_type = None;
+    let mut secondary_claims = None;
     fn once(slot: &mut Option<String>, value: String, name: &str) -> Result<(), RstError> {
         if slot.is_some() {
             return Err(RstError(format!("wst:{name} appears more than once")));
@@ -223,10 +227,12 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
     for child in el.elements() {
         let ns = child.ns.as_deref().unwrap_or("");
         if WST_ALL.contains(&ns) {
-            if !version.reads(ns) {
+            // WS-Trust 1.4's ActAs also extends 2005 requests (WIF writes it in 200802 there).
+            let act_as_14 = ns == WST14 && child.local == "ActAs";
+            if !version.reads(ns) && !act_as_14 {
                 return Err(mixed(&format!("{{{ns}}}{}", child.local)));
             }
-            if ns != version.ns() {
+            if ns != version.ns() && version != TrustVersion::V2005 {
                 rst.version = TrustVersion::V14;
             }
             match child.local.as_str() {
@@ -325,8 +331,13 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
                     rst.entropy = Some(Secret::new(bytes));
                 }
                 // Known WS-Trust elements that this STS does not act on for Issue yet.
-                "Claims"
-                | "Encryption"
+                "Claims" => {
+                    if rst.claims.is_some() {
+                        return Err(RstError("wst:Claims appears more than once".into()));
+                    }
+                    rst.claims = Some(super::claims::parse_claims(child)?);
+                }
+                "Encryption"
                 | "ProofEncryption"
                 | "SignWith"
                 | "EncryptWith"
@@ -373,17 +384,25 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
                     }
                     *slot = Some(target);
                 }
-                "ActAs" => rst.delegation = Some("ActAs"),
-                "OnBehalfOf" => {
-                    if rst.on_behalf_of.is_some() {
-                        return Err(RstError("wst:OnBehalfOf appears more than once".into()));
+                "OnBehalfOf" | "ActAs" => {
+                    let slot = if child.local == "ActAs" {
+                        &mut rst.act_as
+                    } else {
+                        &mut rst.on_behalf_of
+                    };
+                    if slot.is_some() {
+                        return Err(RstError(format!(
+                            "wst:{} appears more than once",
+                            child.local
+                        )));
                     }
                     if child.elements().count() != 1 {
-                        return Err(RstError(
-                            "wst:OnBehalfOf must hold exactly one token".into(),
-                        ));
+                        return Err(RstError(format!(
+                            "wst:{} must hold exactly one token",
+                            child.local
+                        )));
                     }
-                    rst.on_behalf_of = Some(child.clone());
+                    *slot = Some(child.clone());
                 }
                 // WCF puts the relying party's wishes here; they apply where the request
                 // itself says nothing.
@@ -396,6 +415,9 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
                     };
                     secondary_token_type = read("TokenType");
                     secondary_key_type = read("KeyType");
+                    secondary_claims = child
+                        .elements()
+                        .find(|e| e.local == "Claims" && version.reads(e.ns.as_deref().unwrap_or("")));
                 }
                 other => {
                     return Err(RstError(format!(
@@ -432,6 +454,9 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
             .ok_or_else(|| mixed(&format!("wst:SecondaryParameters/wst:KeyType `{uri}`")))?;
         rst.key_type = Some(normal.to_owned());
         rst.key_type_sent = Some(uri);
+    }
+    if let (None, Some(c)) = (&rst.claims, secondary_claims) {
+        rst.claims = Some(super::claims::parse_claims(c)?);
     }
     Ok(rst)
 }
@@ -478,9 +503,17 @@ mod tests {
         assert!(rst(&format!("<RequestSecurityToken {ns}><TokenType>a</TokenType><TokenType>b</TokenType></RequestSecurityToken>")).is_err());
         assert!(rst(&format!("<RequestSecurityToken {ns}><RequestType>urn:nope</RequestType></RequestSecurityToken>")).is_err());
         assert!(rst("<RequestSecurityToken/>").is_err());
-        let r = rst(&format!("<RequestSecurityToken {ns}><SecondaryParameters><TokenType>t</TokenType></SecondaryParameters><ActAs/></RequestSecurityToken>")).unwrap();
+        let r = rst(&format!("<RequestSecurityToken {ns}><SecondaryParameters><TokenType>t</TokenType></SecondaryParameters><ActAs><x/></ActAs></RequestSecurityToken>")).unwrap();
         assert_eq!(r.token_type.as_deref(), Some("t"));
-        assert_eq!(r.delegation, Some("ActAs"));
+        assert!(r.act_as.is_some());
+        assert!(rst(&format!("<RequestSecurityToken {ns}><ActAs/></RequestSecurityToken>")).is_err());
+    }
+
+    #[test]
+    fn act_as_of_ws_trust_14_extends_2005_requests() {
+        let r = rst(r#"<t:RequestSecurityToken xmlns:t="http://schemas.xmlsoap.org/ws/2005/02/trust"><t:RequestType>http://schemas.xmlsoap.org/ws/2005/02/trust/Issue</t:RequestType><a:ActAs xmlns:a="http://docs.oasis-open.org/ws-sx/ws-trust/200802"><x/></a:ActAs></t:RequestSecurityToken>"#).unwrap();
+        assert!(r.act_as.is_some());
+        assert_eq!(r.version, TrustVersion::V2005);
     }
 
     #[test]

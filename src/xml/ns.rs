@@ -236,3 +236,26 @@ pub const MEX_WST2005: &str = "http://schemas.xmlsoap.org/ws/2005/02/trust";
 pub const MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 /// `fed`: WS-Federation 1.2 (`fed:SecurityTokenServiceType`).
 pub const FED: &str = "http://docs.oasis-open.org/wsfed/federation/200706";
+
+// ActAs and Claims (issue 18, items 7 and 8; part `deleg`).
+
+/// SAML V2.0 Condition for Delegation Restriction 1.0: `del:DelegationRestrictionType`, whose
+/// `del:Delegate`s name who acts for the subject (ActAs).
+pub const SAML2_DELEGATION: &str = "urn:oasis:names:tc:SAML:2.0:conditions:delegation";
+/// The WIF / AD FS `actor` claim: SAML 1.1 has no delegation condition, so the actor goes
+/// in an attribute of this URI whose value is an `<Actor>` of SAML attributes.
+pub const CLAIM_ACTOR: &str = "http://schemas.xmlsoap.org/ws/2009/09/identity/claims/actor";
+/// The claim type of a name (the actor's, in [`CLAIM_ACTOR`]).
+pub const CLAIM_NAME: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name";
+/// `wst:Claims/@Dialect` of WS-Trust 1.3 and WIF: `ic:ClaimType Uri Optional`, in the
+/// identity namespace, which is also the dialect URI.
+pub const CLAIMS_DIALECT_IDENTITY: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity";
+/// The dialect WCF 3.5 ("Orcas") sends; WIF reads it as the identity dialect.
+pub const CLAIMS_DIALECT_IDENTITY_ORCAS: &str =
+    "http://schemas.xmlsoap.org/ws/2005/05/IdentityClaims";
+/// WS-Federation 1.2 authorization claims dialect: `auth:ClaimType Uri Optional` with an
+/// optional `auth:Value`, in [`WSFED_AUTH`].
+pub const CLAIMS_DIALECT_AUTH: &str =
+    "http://docs.oasis-open.org/wsfed/authorization/200706/authclaims";
+/// The WS-Federation authorization namespace (`auth:`).
+pub const WSFED_AUTH: &str = "http://docs.oasis-open.org/wsfed/authorization/200706";

@@ -383,15 +383,24 @@ fn hostile_header_values_and_envelope_structure() {
         s.post_soap11(&reply_to).fault_code(),
         "wsa:OnlyAnonymousAddressSupported"
     );
-    // Delegation is refused rather than silently ignored.
-    let act_as = envelope(
-        SOAP11,
-        &username_text("demo", DEMO_PASSWORD),
-        &format!(
-            "{RST_ISSUE}<wst14:ActAs xmlns:wst14=\"http://docs.oasis-open.org/ws-sx/ws-trust/200802\"/>"
-        ),
+    // Delegation the instance does not allow is refused rather than silently ignored; an
+    // ActAs without a token is malformed.
+    let act_as = |inner: &str| {
+        envelope(
+            SOAP11,
+            &username_text("demo", DEMO_PASSWORD),
+            &format!(
+                "{RST_ISSUE}<wst14:ActAs xmlns:wst14=\"http://docs.oasis-open.org/ws-sx/ws-trust/200802\" xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\">{inner}</wst14:ActAs>"
+            ),
+        )
+    };
+    let r = s.post_soap11(&act_as(&username_text("demo", DEMO_PASSWORD)));
+    assert_eq!(r.fault_code(), "wst:BadRequest");
+    assert!(r.body.contains("act-as-supported"), "{}", r.body);
+    assert_eq!(
+        s.post_soap11(&act_as("")).fault_code(),
+        "wst:InvalidRequest"
     );
-    assert_eq!(s.post_soap11(&act_as).fault_code(), "wst:BadRequest");
     // Oversized nonces are refused before they are remembered.
     let big_nonce =
         username_digest_with("alice", "s3cret", &[7u8; 4096], &wall_clock().to_rfc3339());

@@ -2,6 +2,7 @@
 //! types go with which output type, lifetimes, audiences, and the interim session; the
 //! token builders below only build what this module allowed.
 
+mod claims;
 mod interim;
 mod oidc;
 mod persist;
@@ -56,7 +57,7 @@ impl Engine {
             // Sender-vouches comes from OnBehalfOf, which `confirmation` keeps to SAML 2.0.
             (TokenType::Saml1, _) => {
                 let plan = self.saml_plan(instance, req, key_type)?;
-                self.issue_saml1(instance, principal, plan)
+                self.issue_saml1(instance, principal, req, plan)
             }
             (TokenType::OpenIdConnect, KeyType::Bearer) => {
                 self.issue_oidc(instance, principal, req)
@@ -179,8 +180,15 @@ impl Engine {
 }
 
 /// The key type of the token: an OnBehalfOf request gets a sender-vouches SAML 2.0
-/// assertion (the requester vouches for the subject), and nothing else.
+/// assertion (the requester vouches for the subject), and nothing else. An ActAs request
+/// keeps its key type (the requester, its actor, presents the token), but not both at once:
+/// one token cannot both vouch for and act as its subject.
 fn confirmation(req: &IssueRequest) -> Result<KeyType, EngineError> {
+    if req.vouched_by.is_some() && req.actor.is_some() {
+        return Err(EngineError::Unsupported(
+            "wst:OnBehalfOf and wst:ActAs in one request are not supported: send one".into(),
+        ));
+    }
     match (&req.vouched_by, &req.key_type) {
         (None, k) => Ok(k.clone()),
         (Some(_), KeyType::Bearer) if req.token_type == TokenType::Saml2 => {

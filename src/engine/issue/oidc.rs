@@ -24,15 +24,24 @@ impl Engine {
         );
         let expires = now + lifetime;
         let id = uuid::Uuid::new_v4().to_string();
+        // A requested claim names an id_token claim, or a SAML attribute of the instance's
+        // attribute map: the claims of the same user attribute answer to it.
+        let saml_map = instance.config.saml2().map(|c| &c.attribute_map);
+        let selected = super::claims::select(
+            &cfg.claim_map,
+            principal,
+            req.claims.as_deref(),
+            |claim, attr, uri| {
+                claim == uri || saml_map.and_then(|m| m.get(uri)).is_some_and(|a| a == attr)
+            },
+        )?;
         let mut claims = serde_json::Map::new();
-        for (claim, attr) in &cfg.claim_map {
-            if let Some(values) = principal.attributes().get(attr).filter(|v| !v.is_empty()) {
-                let v = match values.as_slice() {
-                    [one] => serde_json::json!(one),
-                    many => serde_json::json!(many),
-                };
-                claims.insert(claim.clone(), v);
-            }
+        for (claim, values) in selected {
+            let v = match values.as_slice() {
+                [one] => serde_json::json!(one),
+                many => serde_json::json!(many),
+            };
+            claims.insert(claim, v);
         }
         // Always an array, as AM writes it (RFC 7519 allows both forms).
         let aud = serde_json::json!(cfg.audience);
@@ -52,6 +61,10 @@ impl Engine {
         if let Some((at, amr)) = principal.authenticated() {
             claims.insert("auth_time".into(), serde_json::json!(at.timestamp()));
             claims.insert("amr".into(), serde_json::json!([amr]));
+        }
+        // ActAs: RFC 8693 4.1, the current actor.
+        if let Some(actor) = &req.actor {
+            claims.insert("act".into(), serde_json::json!({"sub": actor.name()}));
         }
         if let Some(nonce) = &req.nonce {
             claims.insert("nonce".into(), serde_json::json!(nonce));

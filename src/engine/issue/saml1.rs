@@ -3,18 +3,37 @@
 //! because SAML 1.1 has no encrypted assertion.
 
 use super::super::{
-    Engine, EngineError, Issued, KeyType, Principal, PrincipalSource, ResolvedInstance,
+    Engine, EngineError, IssueRequest, Issued, KeyType, Principal, PrincipalSource,
+    ResolvedInstance,
 };
 use super::SamlPlan;
 use crate::instance::TokenType;
 use crate::tokens::saml1::{self, AssertionSpec};
 use crate::tokens::saml2::{self, Confirmation, SignWith};
+use crate::xml::ns::{CLAIM_ACTOR, CLAIM_NAME, SAML1};
+use crate::xml::write::Writer;
+
+/// The value of the `actor` attribute: `<Actor>` with a `saml:Attribute` of the actor's name,
+/// as WIF's SAML 1.1 handler writes and reads it (it becomes `ClaimsIdentity.Actor`).
+fn actor_value(name: &str) -> String {
+    let (namespace, local) = saml1::split_claim(CLAIM_NAME);
+    let mut w = Writer::with_capacity(256);
+    w.start("Actor");
+    w.start("saml:Attribute")
+        .ns("saml", SAML1)
+        .attr("AttributeName", local)
+        .attr("AttributeNamespace", namespace);
+    w.element("saml:AttributeValue", name);
+    w.end().end();
+    w.finish()
+}
 
 impl Engine {
     pub(super) fn issue_saml1(
         &self,
         instance: &ResolvedInstance,
         principal: &Principal,
+        req: &IssueRequest,
         plan: SamlPlan,
     ) -> Result<Issued, EngineError> {
         let cfg = instance
@@ -47,17 +66,27 @@ impl Engine {
                 ));
             }
         };
-        let attributes: Vec<(String, Vec<String>)> = cfg
-            .attribute_map
-            .iter()
-            .filter_map(|(saml_name, user_attr)| {
-                principal
-                    .attributes()
-                    .get(user_attr)
-                    .filter(|v| !v.is_empty())
-                    .map(|v| (saml_name.clone(), v.clone()))
-            })
-            .collect();
+        // A claim URI asks for the attribute of that key, or of that AttributeNamespace and
+        // AttributeName (a bare key `mail` answers to `.../identity/claims/mail`).
+        let mut attributes = super::claims::select(
+            &cfg.attribute_map,
+            principal,
+            req.claims.as_deref(),
+            |name, _, uri| {
+                name == uri || {
+                    let (ns, local) = saml1::split_claim(name);
+                    uri.strip_prefix(ns)
+                        .and_then(|rest| rest.strip_prefix('/'))
+                        == Some(local)
+                }
+            },
+        )?;
+        // ActAs: SAML 1.1 has no delegation condition; the actor goes in WIF's and AD FS's
+        // `actor` claim, whose value is an `<Actor>` holding the actor's claims as SAML
+        // attributes (here its name).
+        if let Some(actor) = &req.actor {
+            attributes.push((CLAIM_ACTOR.to_owned(), vec![actor_value(actor.name())]));
+        }
         let id = saml2::new_assertion_id();
         let spec = AssertionSpec {
             id: &id,

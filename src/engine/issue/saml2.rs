@@ -29,15 +29,21 @@ impl Engine {
             key_type,
             tls,
         } = plan;
-        let attributes: Vec<(String, Vec<String>)> = cfg
-            .attribute_map
+        // A claim URI asks for the attribute of that name.
+        let attributes = super::claims::select(
+            &cfg.attribute_map,
+            principal,
+            req.claims.as_deref(),
+            |name, _, uri| name == uri,
+        )?;
+        // ActAs: the requester, who acts for the subject, is its delegate.
+        let delegates: Vec<saml2::Delegate<'_>> = req
+            .actor
             .iter()
-            .filter_map(|(saml_name, user_attr)| {
-                principal
-                    .attributes()
-                    .get(user_attr)
-                    .filter(|v| !v.is_empty())
-                    .map(|v| (saml_name.clone(), v.clone()))
+            .map(|a| saml2::Delegate {
+                name_id: a.name(),
+                name_id_format: &cfg.name_id_format,
+                instant: now,
             })
             .collect();
         // A symmetric proof key: made here, handed to the relying party encrypted in the
@@ -98,7 +104,7 @@ impl Engine {
             signature: s.signature,
             digest: s.digest,
         });
-        let built = saml2::build(&spec, sign, instance.saml_encryption.as_ref())
+        let built = saml2::build_delegated(&spec, &delegates, sign, instance.saml_encryption.as_ref())
             .map_err(|e| EngineError::Internal(e.to_string()))?;
         // The store keeps the signed assertion, not its encryption, so that a persisting
         // instance can validate it by reference.

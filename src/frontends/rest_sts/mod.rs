@@ -235,7 +235,7 @@ fn translate(
             },
         };
         let custom_output = match out_type {
-            Some(t) => CustomOutput::Builtin(issue_request(state, t, output)?),
+            Some(t) => CustomOutput::Builtin(Box::new(issue_request(state, t, output)?)),
             None => CustomOutput::Custom {
                 name: out_name.to_owned(),
                 state: Value::Object(output.clone()),

@@ -63,33 +63,60 @@ pub(super) fn authenticated(
     Ok(state.engine.authenticate_for(instance, &cred)?)
 }
 
-/// The token of a `wst:OnBehalfOf`: its type, the credential, and the instance's
-/// `invalidateInterimOpenAMSession` for it. The instance must support delegation and list
-/// the type in `soap-delegation-config`.
-pub(super) fn on_behalf_of(
+/// Which delegation element a request carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Delegation {
+    /// The requester vouches for the token's subject (sender-vouches).
+    OnBehalfOf,
+    /// The requester acts as the token's subject and is named as its actor.
+    ActAs,
+}
+
+/// The token of a `wst:OnBehalfOf` or `wst:ActAs`: which, its type, the credential, and the
+/// instance's `invalidateInterimOpenAMSession` for it. The instance must support delegation
+/// (and, for ActAs, `act-as-supported`) and list the type in `soap-delegation-config`: both
+/// elements' tokens are read and checked alike (signatures, trusted issuers, passwords).
+pub(super) fn delegated_token(
     instance: &ResolvedInstance,
     rst: &wstrust::Rst,
     input: &[u8],
     source: Option<std::net::IpAddr>,
-) -> Result<Option<(TokenType, Credential, bool)>, SoapFailure> {
-    let Some(el) = &rst.on_behalf_of else {
-        return Ok(None);
+) -> Result<Option<(Delegation, Credential, bool)>, SoapFailure> {
+    let (which, el) = match (&rst.on_behalf_of, &rst.act_as) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => {
+            return Err(EngineError::Unsupported(
+                "wst:OnBehalfOf and wst:ActAs in one request are not supported: send one".into(),
+            )
+            .into());
+        }
+        (Some(el), None) => (Delegation::OnBehalfOf, el),
+        (None, Some(el)) => (Delegation::ActAs, el),
+    };
+    let name = match which {
+        Delegation::OnBehalfOf => "OnBehalfOf",
+        Delegation::ActAs => "ActAs",
     };
     let mut h = RequestHeaders::default();
     soap::read_security(el, &mut h)?;
     h.read_spans(input);
     let (t, cred) = security_token(&h, source)?.ok_or_else(|| {
-        EngineError::Invalid(
-            "wst:OnBehalfOf holds no token this STS reads (UsernameToken, OpenAM session, id_token, SAML 2.0 assertion)".into(),
-        )
-    })?;
-    let invalidate = instance.delegation(t).ok_or_else(|| {
-        EngineError::Unsupported(format!(
-            "this instance does not accept {} tokens in wst:OnBehalfOf (delegation-relationship-supported, soap-delegation-config)",
-            t.name()
+        EngineError::Invalid(format!(
+            "wst:{name} holds no token this STS reads (UsernameToken, OpenAM session, id_token, SAML 2.0 assertion)"
         ))
     })?;
-    Ok(Some((t, cred, invalidate)))
+    let invalidate = match which {
+        Delegation::OnBehalfOf => instance.delegation(t),
+        Delegation::ActAs => instance.act_as(t),
+    }
+    .ok_or_else(|| {
+        EngineError::Unsupported(format!(
+            "this instance does not accept {} tokens in wst:{name} ({}delegation-relationship-supported, soap-delegation-config)",
+            t.name(),
+            if which == Delegation::ActAs { "act-as-supported, " } else { "" }
+        ))
+    })?;
+    Ok(Some((which, cred, invalidate)))
 }
 
 /// The token of a Security header (the request's or an OnBehalfOf's): a UsernameToken, else

@@ -1,7 +1,7 @@
 //! WS-Trust Issue: the built-in token types and custom ones.
 
 use crate::engine::{
-    Credential, EngineError, IssueRequest, KeyType, ProofCertificate, ProvenChain,
+    Credential, EngineError, IssueRequest, KeyType, ProofCertificate, ProvenChain, RequestedClaim,
 };
 use crate::instance::ResolvedInstance;
 use crate::instance::TokenType;
@@ -14,7 +14,7 @@ use crate::xml::ns::{
     SAML1, TOKEN_TYPE_JWT, TOKEN_TYPE_SAML11, TOKEN_TYPE_SAML20, TOKEN_TYPE_SAML20_NS,
 };
 
-use super::credential::{authenticated, credential, on_behalf_of};
+use super::credential::{Delegation, authenticated, credential, delegated_token};
 use super::{Context, SoapFailure, SoapHttp};
 
 pub(super) fn issue(
@@ -27,20 +27,25 @@ pub(super) fn issue(
     signer: Option<ProvenChain>,
 ) -> Result<(String, Option<Durable>), SoapFailure> {
     // With OnBehalfOf, the requester authenticates and vouches for the subject of the
-    // OnBehalfOf token, which the assertion is about (sender-vouches).
-    let (cred, invalidate, vouched) = match on_behalf_of(
+    // OnBehalfOf token, which the assertion is about (sender-vouches). With ActAs, the
+    // assertion is about the ActAs token's subject too, and names the requester as the
+    // one acting for it.
+    let (cred, invalidate, vouched, actor) = match delegated_token(
         instance,
         rst,
         body,
         state.client_ip(http.peer, http.headers),
     )? {
-        Some((_, cred, invalidate)) => {
-            let requester = authenticated(state, instance, http, headers)?;
-            (cred, invalidate, Some(requester))
+        Some((which, cred, invalidate)) => {
+            let requester = Some(authenticated(state, instance, http, headers)?);
+            match which {
+                Delegation::OnBehalfOf => (cred, invalidate, requester, None),
+                Delegation::ActAs => (cred, invalidate, None, requester),
+            }
         }
         None => {
             let (input, cred) = credential(state, instance, http, headers)?;
-            (cred, instance.invalidate_interim(input), None)
+            (cred, instance.invalidate_interim(input), None, None)
         }
     };
     // No TokenType (MSAL and ADAL send none): SAML 2.0, or SAML 1.1 from an instance that
@@ -52,8 +57,15 @@ pub(super) fn issue(
             TOKEN_TYPE_SAML20
         };
     let token_type_uri = rst.token_type.as_deref().unwrap_or(default_type);
+    let claims = requested_claims(rst)?;
     if let Some(name) = instance.custom.by_uri(token_type_uri) {
-        if rst.on_behalf_of.is_some() || rst.delegation.is_some() {
+        if rst.claims.is_some() {
+            return Err(EngineError::Unsupported(format!(
+                "`{name}` tokens are made by their provider: wst:Claims is not applied to them"
+            ))
+            .into());
+        }
+        if rst.on_behalf_of.is_some() || rst.act_as.is_some() {
             return Err(EngineError::Unsupported(format!(
                 "`{name}` tokens are issued to the requester only, without OnBehalfOf or ActAs"
             ))
@@ -67,11 +79,6 @@ pub(super) fn issue(
         &cred,
         invalidate,
         || {
-            if let Some(element) = rst.delegation {
-                return Err(EngineError::Unsupported(format!(
-                    "wst:{element} (delegation) is not supported yet"
-                )));
-            }
             let token_type = match token_type_uri {
                 TOKEN_TYPE_SAML20 | TOKEN_TYPE_SAML20_NS => TokenType::Saml2,
                 TOKEN_TYPE_SAML11 | SAML1 => TokenType::Saml1,
@@ -120,6 +127,8 @@ pub(super) fn issue(
                 lifetime_created: rst.lifetime_created,
                 lifetime_expires: rst.lifetime_expires,
                 vouched_by: vouched.clone(),
+                actor: actor.clone(),
+                claims: claims.clone(),
                 session_index: None,
                 nonce: None,
             })
@@ -129,6 +138,7 @@ pub(super) fn issue(
         instance = %instance.config.subpath(),
         principal = %principal.name(),
         vouched_by = vouched.as_ref().map(|p| p.name()),
+        actor = actor.as_ref().map(|p| p.name()),
         token = %issued.id,
         "issued {token_type_uri}"
     );
@@ -241,6 +251,30 @@ fn issue_custom(
         custom: true,
     });
     Ok((body, issued.durable))
+}
+
+/// The claim types of `wst:Claims`, if any; a dialect this STS does not read is refused
+/// (as not understood), never ignored.
+fn requested_claims(rst: &wstrust::Rst) -> Result<Option<Vec<RequestedClaim>>, EngineError> {
+    use crate::wstrust::claims::Dialect;
+    let Some(c) = &rst.claims else {
+        return Ok(None);
+    };
+    if let Dialect::Unknown(d) = &c.dialect {
+        return Err(EngineError::Unsupported(format!(
+            "wst:Claims dialect `{d}` is not understood (http://schemas.xmlsoap.org/ws/2005/05/identity and http://docs.oasis-open.org/wsfed/authorization/200706/authclaims are)"
+        )));
+    }
+    Ok(Some(
+        c.claim_types
+            .iter()
+            .map(|t| RequestedClaim {
+                uri: t.uri.clone(),
+                optional: t.optional,
+                value: t.value.clone(),
+            })
+            .collect(),
+    ))
 }
 
 /// KeySize (default 256 bits), requestor Entropy and ComputedKeyAlgorithm of a SymmetricKey

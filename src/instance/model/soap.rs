@@ -43,6 +43,17 @@ instance_config! {
             pub delegation_supported: bool,
             #[serde(rename = "soap-delegation-config", default)]
             pub delegation: Option<SoapDelegationConfig>,
+            /// sts extension: whether `wst:ActAs` is served, for the token types and under the
+            /// rules of OnBehalfOf (`delegation-relationship-supported`,
+            /// `soap-delegation-config`). Off unless set: an ActAs token names another subject
+            /// than sender-vouches does, and relying parties must be ready for its actor.
+            #[serde(
+                rename = "act-as-supported",
+                with = "super::serde_compat::str_bool",
+                default,
+                skip_serializing_if = "std::ops::Not::not"
+            )]
+            pub act_as_supported: bool,
         ]
     }
 }
