@@ -10,6 +10,7 @@
 )]
 
 mod adfs;
+mod claims;
 mod cli;
 mod cluster;
 mod common;
