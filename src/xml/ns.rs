@@ -230,8 +230,6 @@ pub const MEX_GET_METADATA_RESPONSE: &str =
     "http://schemas.xmlsoap.org/ws/2004/09/mex/GetMetadata/Response";
 /// WS-Trust 2005's Issue action, as a mex document names it (`soap12:operation/@soapAction`).
 pub const MEX_WST2005_ISSUE_ACTION: &str = "http://schemas.xmlsoap.org/ws/2005/02/trust/RST/Issue";
-/// WS-Trust 2005's namespace, as a mex document's messages name it.
-pub const MEX_WST2005: &str = "http://schemas.xmlsoap.org/ws/2005/02/trust";
 /// `md`: SAML 2.0 metadata (FederationMetadata.xml).
 pub const MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 /// `fed`: WS-Federation 1.2 (`fed:SecurityTokenServiceType`).

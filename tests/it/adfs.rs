@@ -13,6 +13,7 @@ const SAML1: &str = "urn:oasis:names:tc:SAML:1.0:assertion";
 const SAML20_PROFILE: &str =
     "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0";
 const AUDIENCE: &str = "urn:federation:MicrosoftOnline";
+const ISSUE_2005: &str = "http://schemas.xmlsoap.org/ws/2005/02/trust/RST/Issue";
 const WXF_GET: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get";
 const WSX: &str = "http://schemas.xmlsoap.org/ws/2004/09/mex";
 const WSDL: &str = "http://schemas.xmlsoap.org/wsdl/";
@@ -85,6 +86,15 @@ fn msal_finds_usernamemixed_through_mex_and_gets_saml11_and_saml20_tokens() {
         found["chosen"],
         json!({"address": address, "action": ISSUE_ACTION})
     );
+    // MSAL's parser also accepts the WS-Trust 2005 usernamemixed endpoint.
+    let address_2005 = s.url("/adfs/services/trust/2005/usernamemixed");
+    assert_eq!(
+        found["all"],
+        json!([
+            {"address": address, "action": ISSUE_ACTION},
+            {"address": address_2005, "action": ISSUE_2005}
+        ])
+    );
 
     // MSAL's own RST (single-quoted attributes, a Password without Type) gets SAML 1.1.
     let got = peer(&[
@@ -104,6 +114,21 @@ fn msal_finds_usernamemixed_through_mex_and_gets_saml11_and_saml20_tokens() {
         token.contains(&format!("<saml:Audience>{AUDIENCE}</saml:Audience>")),
         "{token}"
     );
+
+    // MSAL's WS-Trust 2005 RST (its namespace, NoProofKey) over the 2005 path: a bare RSTR.
+    let got = peer(&[
+        "wstrust",
+        &address_2005,
+        ISSUE_2005,
+        ca,
+        "demo",
+        DEMO_PASSWORD,
+        AUDIENCE,
+    ]);
+    assert_eq!(got["type"], SAML1, "{got}");
+    let token = got["token"].as_str().unwrap().trim();
+    let (ok, out) = xmlsec1_verify_saml1(token, &s.cert("sts-signing"));
+    assert!(ok, "xmlsec1: {out}\n{token}");
 
     // Every SOAP instance answers mex: the SAML 2.0 instance's own endpoint is found there.
     let found = peer(&["discover", &s.url("/sts/soap-saml2/mex"), ca]);
@@ -180,6 +205,19 @@ fn adal_discovers_usernamemixed_and_gets_a_token() {
     assert_eq!(got["type"], SAML1);
     let (ok, out) = xmlsec1_verify_saml1(got["token"].as_str().unwrap(), &s.cert("sts-signing"));
     assert!(ok, "xmlsec1: {out}");
+    // ADAL's WS-Trust 2005 request, which reads only a bare t:RequestSecurityTokenResponse.
+    let got = peer(&[
+        "adal-wstrust",
+        &s.url("/adfs/services/trust/2005/usernamemixed"),
+        "2005",
+        pki.ca_file().to_str().unwrap(),
+        "demo",
+        DEMO_PASSWORD,
+        AUDIENCE,
+    ]);
+    assert_eq!(got["type"], SAML1);
+    let (ok, out) = xmlsec1_verify_saml1(got["token"].as_str().unwrap(), &s.cert("sts-signing"));
+    assert!(ok, "xmlsec1: {out}");
 }
 
 /// Verifies FederationMetadata.xml with xmlsec1, trusting only `cert`.
@@ -241,6 +279,9 @@ fn federation_metadata_is_signed_and_names_the_public_addresses() {
         r.body
             .contains(&format!("<fed:TokenType Uri=\"{SAML1}\"/>"))
     );
+    assert!(r.body.contains(&format!(
+        "<wsa:Address>{public}/adfs/services/trust/2005/usernamemixed</wsa:Address>"
+    )));
     // Only endpoints that exist: no passive endpoint, no certificatemixed (no X509 input).
     assert!(!r.body.contains("PassiveRequestorEndpoint"));
     assert!(!r.body.contains("certificatemixed"));
@@ -339,6 +380,16 @@ fn mex_answers_soap_get_and_getmetadata_and_refuses_other_actions() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("<saml:Assertion"), "{}", r.body);
     assert_eq!(s.get("/adfs/services/trust/13/usernamemixed").status, 405);
+    // Each path speaks its WS-Trust version: a 1.3 RST to /2005/ is refused, in 1.3's terms.
+    let rst13 = envelope(SOAP12, &username_text("demo", DEMO_PASSWORD), RST_ISSUE);
+    let r = s.post("/adfs/services/trust/2005/usernamemixed", &soap12, rst13);
+    assert_eq!(r.status, 500, "{}", r.body);
+    assert_eq!(r.fault_code(), "wst:InvalidRequest");
+    assert!(
+        r.body.contains("takes WS-Trust 2005 requests"),
+        "{}",
+        r.body
+    );
 }
 
 #[test]

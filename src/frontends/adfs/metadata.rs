@@ -20,8 +20,8 @@ use crate::xml::ns::{
 use super::{Context, mapped, ports};
 
 const TEXT: &str = "text/plain; charset=utf-8";
-/// `protocolSupportEnumeration` of the role: WS-Trust 1.3 and WS-Federation 1.2.
-const PROTOCOLS: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512 http://docs.oasis-open.org/wsfed/federation/200706";
+/// `protocolSupportEnumeration` of the role: WS-Trust 1.3, WS-Trust 2005 and WS-Federation 1.2.
+const PROTOCOLS: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512 http://schemas.xmlsoap.org/ws/2005/02/trust http://docs.oasis-open.org/wsfed/federation/200706";
 
 /// Every request to `/FederationMetadata/...`.
 pub fn handle(state: &Context, req: &Request) -> Outcome {

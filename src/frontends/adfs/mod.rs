@@ -118,12 +118,12 @@ pub fn handle(state: &Context, req: &Request) -> Outcome {
             let wsdl = mex::definitions(&ports(state, &instance), &state.base_url);
             mex::post(state, &subpath, req, &wsdl).into()
         }
-        (AdfsPath::Mixed(input, _), &Method::POST) => {
+        (AdfsPath::Mixed(input, trust), &Method::POST) => {
             if !input.accepted_by(&instance) {
                 // Not published in the mex document either.
                 return not_found().into();
             }
-            soap_sts::handle_at(state, &subpath, Some(input), req)
+            soap_sts::handle_at(state, &subpath, Some(mex::Mixed { input, trust }), req)
         }
         (AdfsPath::Mixed(..), _) => {
             HttpReply::text(405, TEXT, "POST SOAP requests here\n".into()).into()
@@ -151,6 +151,10 @@ mod tests {
         assert_eq!(
             parse_path("services/trust/13/certificatemixed"),
             Some(AdfsPath::Mixed(Input::Certificate, Trust::V13))
+        );
+        assert_eq!(
+            parse_path("services/trust/2005/usernamemixed"),
+            Some(AdfsPath::Mixed(Input::Username, Trust::V2005))
         );
         assert_eq!(parse_path("services/trust/13/windowstransport"), None);
         assert_eq!(parse_path("ls"), None);

@@ -16,9 +16,10 @@
 use crate::http::{HttpReply, Outcome, Request};
 use crate::instance::{ResolvedInstance, TokenType};
 use crate::soap::{self, ReplyAddressing, read_headers};
+use crate::wstrust::TrustVersion;
 use crate::xml::write::Writer;
 use crate::xml::ns::{
-    MEX_GET_METADATA_REQUEST, MEX_GET_METADATA_RESPONSE, MEX_WST2005, MEX_WST2005_ISSUE_ACTION,
+    MEX_GET_METADATA_REQUEST, MEX_GET_METADATA_RESPONSE, WST2005, MEX_WST2005_ISSUE_ACTION,
     SOAP_HTTP_TRANSPORT, SP_INCLUDE_ALWAYS_TO_RECIPIENT, SP12, SP2005,
     SP2005_INCLUDE_ALWAYS_TO_RECIPIENT, WSA, WSA_NSS, WSAW, WSDL, WSDL_SOAP12, WSP_NSS, WST, WSU,
     WSX, WXF_GET, WXF_GET_RESPONSE, XS,
@@ -46,8 +47,8 @@ pub enum Trust {
     V2005,
 }
 
-/// The WS-Trust versions served. WS-Trust 2005 is advertised once the SOAP path answers it.
-pub const TRUSTS: &[Trust] = &[Trust::V13];
+/// The WS-Trust versions of the mixed endpoints, 1.3 first (the one MSAL and ADAL prefer).
+pub const TRUSTS: &[Trust] = &[Trust::V13, Trust::V2005];
 
 impl Input {
     /// Whether the instance takes this input at all.
@@ -74,6 +75,39 @@ impl Input {
             Input::Certificate => {
                 "this certificatemixed endpoint takes an X.509 BinarySecurityToken whose key signed the message"
             }
+        }))
+    }
+}
+
+/// What an AD FS mixed path requires: its input and its WS-Trust version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mixed {
+    pub input: Input,
+    pub trust: Trust,
+}
+
+impl Mixed {
+    /// The request carries the input the path names (a UsernameToken, a verified signer).
+    pub(super) fn check_input(self, username: bool, signed: bool) -> Result<(), SoapFailure> {
+        match self.input {
+            Input::Username if !username => Err(Input::Username.missing()),
+            Input::Certificate if !signed => Err(Input::Certificate.missing()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The RST speaks the path's WS-Trust version (`/13/`: 1.3 or 1.4, `/2005/`: 2005).
+    pub(super) fn check_trust(self, v: TrustVersion) -> Result<(), SoapFailure> {
+        let ok = match self.trust {
+            Trust::V13 => v != TrustVersion::V2005,
+            Trust::V2005 => v == TrustVersion::V2005,
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(SoapFailure::Dispatch(match self.trust {
+            Trust::V13 => "this endpoint (/trust/13/) takes WS-Trust 1.3 requests; send WS-Trust 2005 to /trust/2005/".into(),
+            Trust::V2005 => "this endpoint (/trust/2005/) takes WS-Trust 2005 requests; send WS-Trust 1.3 to /trust/13/".into(),
         }))
     }
 }
@@ -162,7 +196,7 @@ pub fn post(state: &Context, subpath: &str, req: &Request, wsdl: &str) -> HttpRe
             .content_type
             .and_then(soap::version_from_content_type)
             .unwrap_or(soap::SoapVersion::V11),
-        trust: crate::wstrust::TrustVersion::V13,
+        trust: TrustVersion::V13,
         addressing: None,
     };
     let answered = super::content_type(&http)
@@ -204,7 +238,7 @@ fn metadata_envelope(
 ) -> Result<(soap::Envelope, FaultTo), super::Fault> {
     let announced = FaultTo {
         version: ct.version,
-        trust: crate::wstrust::TrustVersion::V13,
+        trust: TrustVersion::V13,
         addressing: None,
     };
     let xml = crate::xml::to_utf8(bytes, ct.charset.as_deref(), state.max_body_bytes)
@@ -236,7 +270,7 @@ fn metadata_envelope(
     };
     let to = FaultTo {
         version,
-        trust: crate::wstrust::TrustVersion::V13,
+        trust: TrustVersion::V13,
         addressing: Some(soap::reply_addressing_of(&env)),
     };
     Ok((env, to))
@@ -312,7 +346,7 @@ pub fn definitions(ports: &[Port], base_url: &str) -> String {
         .ns("wsaw", WSAW)
         .ns("xsd", XS)
         .ns("wst", WST)
-        .ns("t", MEX_WST2005)
+        .ns("t", WST2005)
         .ns("tns", TARGET_NS)
         .attr("name", "SecurityTokenService")
         .attr("targetNamespace", TARGET_NS);
@@ -329,7 +363,7 @@ pub fn definitions(ports: &[Port], base_url: &str) -> String {
         .attr("schemaLocation", &format!("{base_url}/xsd/ws-trust-1.3.xsd"))
         .end();
     if kinds.iter().any(|(_, t)| *t == Trust::V2005) {
-        w.start("xsd:import").attr("namespace", MEX_WST2005).end();
+        w.start("xsd:import").attr("namespace", WST2005).end();
     }
     w.end().end();
     let trusts: Vec<Trust> = [Trust::V13, Trust::V2005]

@@ -41,8 +41,8 @@ struct SoapHttp<'a> {
     peer: &'a Peer,
     /// The certificate whose key signed the message, where the instance takes X509 input.
     signed_by: Option<ProvenChain>,
-    /// The input an AD FS mixed path requires (`mex::Input`); `None` on `/sts/...`.
-    requires: Option<mex::Input>,
+    /// The input and WS-Trust version an AD FS mixed path requires; `None` on `/sts/...`.
+    requires: Option<mex::Mixed>,
 }
 
 struct Ok200 {
@@ -67,12 +67,12 @@ pub fn handle(state: &Context, req: &Request) -> Outcome {
     handle_at(state, subpath, None, req)
 }
 
-/// Handles one POST for the instance at `subpath`; an AD FS mixed path names the input it
-/// `requires`.
+/// Handles one POST for the instance at `subpath`; an AD FS mixed path names the input and
+/// WS-Trust version it `requires`.
 pub fn handle_at(
     state: &Context,
     subpath: &str,
-    requires: Option<mex::Input>,
+    requires: Option<mex::Mixed>,
     req: &Request,
 ) -> Outcome {
     let header = |name: &str| req.headers.get(name).and_then(|v| v.to_str().ok());
@@ -246,14 +246,8 @@ fn operate(
     let mut headers = read_headers(env)?;
     headers.read_spans(xml);
     let signer = message_signer(state, instance, env, &headers, xml)?;
-    match http.requires {
-        Some(mex::Input::Username) if headers.username_token.is_none() => {
-            return Err(mex::Input::Username.missing());
-        }
-        Some(mex::Input::Certificate) if signer.is_none() => {
-            return Err(mex::Input::Certificate.missing());
-        }
-        _ => {}
+    if let Some(m) = http.requires {
+        m.check_input(headers.username_token.is_some(), signer.is_some())?;
     }
     let http = &SoapHttp {
         session: http.session.clone(),
@@ -262,6 +256,9 @@ fn operate(
     };
     let wsa_ns = headers.addressing.ns.unwrap_or(WSA_NSS[0]);
     let rst = wstrust::parse_rst(&env.body, xml)?;
+    if let Some(m) = http.requires {
+        m.check_trust(rst.version)?;
+    }
     let op = dispatch(&headers, http, &rst)?;
     let (body, durable) = match op {
         Operation::Issue => issue(state, instance, http, &headers, &rst, xml, signer)?,
