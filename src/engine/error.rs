@@ -41,6 +41,13 @@ pub enum EngineError {
     /// The token is asked for an audience this instance does not issue to.
     #[error("{0}")]
     Audience(String),
+    /// The token a request names is not a live token of this STS (cancelled, another
+    /// issuer's, altered): renew refuses it.
+    #[error("{0}")]
+    InvalidToken(String),
+    /// The token is this STS's but may not be renewed (issued with `Allow="false"`).
+    #[error("{0}")]
+    CannotRenew(String),
     /// The caller is authenticated but may not do this (cancel another user's token).
     #[error("{0}")]
     Forbidden(String),

@@ -12,6 +12,7 @@ mod issue;
 mod possession;
 mod principal;
 mod replay;
+mod renew;
 mod request;
 
 use crate::instance::ResolvedInstance;
@@ -29,6 +30,7 @@ pub use possession::PossessionProof;
 pub use possession::{ProvenChain, require_possession};
 pub use principal::{Authenticated, Principal, PrincipalSource};
 pub use replay::{NonceCache, ReplayCache, StoreReplayCache};
+pub use renew::{RenewRequest, RenewSemantics};
 pub use request::*;
 
 use std::sync::Arc;

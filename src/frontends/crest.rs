@@ -82,6 +82,9 @@ pub fn json_error(f: &JsonFailure) -> (u16, serde_json::Value) {
             // detail (that is logged).
             EngineError::Plugin(m) => (502, "Bad Gateway", m.clone()),
             EngineError::Forbidden(m) => (403, "Forbidden", m.clone()),
+            EngineError::InvalidToken(m) | EngineError::CannotRenew(m) => {
+                (400, "Bad Request", m.clone())
+            }
             // As AM answers a validate or cancel the instance cannot serve without the CTS.
             EngineError::NotPersisting(m) => (409, "Conflict", m.clone()),
             EngineError::Invalid(m)

@@ -203,6 +203,11 @@ fn saml2(s: &Saml2Config, problems: &mut Vec<String>) {
         s.token_lifetime_seconds,
         problems,
     );
+    if s.renew_window_seconds > MAX_LIFETIME_SECS {
+        problems.push(format!(
+            "saml2-config.saml2-renew-window-seconds must be at most {MAX_LIFETIME_SECS}"
+        ));
+    }
     no_java_classes(
         "saml2-config",
         [

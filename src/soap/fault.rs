@@ -16,6 +16,10 @@ pub enum FaultCode {
     ExpiredData,
     InvalidTimeRange,
     InvalidScope,
+    /// The token a request names is invalid (WS-Trust 1.3 section 11: revoked, not ours).
+    InvalidSecurityToken,
+    /// A renewal was refused (WS-Trust 1.3 section 11).
+    UnableToRenew,
     /// SOAP VersionMismatch (no WS-Trust subcode).
     VersionMismatch,
     /// SOAP MustUnderstand (no WS-Trust subcode).
@@ -51,6 +55,8 @@ impl FaultCode {
             Self::ExpiredData => wst("ExpiredData"),
             Self::InvalidTimeRange => wst("InvalidTimeRange"),
             Self::InvalidScope => wst("InvalidScope"),
+            Self::InvalidSecurityToken => wst("InvalidSecurityToken"),
+            Self::UnableToRenew => wst("UnableToRenew"),
             Self::OnlyAnonymousAddressSupported => "wsa:OnlyAnonymousAddressSupported".to_owned(),
             Self::VersionMismatch | Self::MustUnderstand => return None,
         })

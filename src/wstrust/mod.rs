@@ -5,11 +5,13 @@
 pub mod claims;
 pub mod operation;
 pub mod proof;
+pub mod renew;
 pub mod rst;
 pub mod rstr;
 pub mod version;
 
 pub use operation::Operation;
+pub use renew::write_renew_response;
 pub use rst::{Rst, RstError, Target, TokenTypeUri, parse_rst};
 pub use rstr::{
     IssuedTokenResponse, binary_token_xml, write_cancel_response, write_issue_response,

@@ -158,7 +158,7 @@ pub fn write_issue_rstr(w: &mut Writer, r: &IssuedTokenResponse<'_>, root: bool)
 }
 
 /// RequestedSecurityToken, the references and the proof.
-fn requested(w: &mut Writer, r: &IssuedTokenResponse<'_>) {
+pub(super) fn requested(w: &mut Writer, r: &IssuedTokenResponse<'_>) {
     let v = r.version;
     w.start(&v.qname("RequestedSecurityToken"))
         .raw(r.token_xml)
@@ -187,14 +187,14 @@ fn requested(w: &mut Writer, r: &IssuedTokenResponse<'_>) {
     }
 }
 
-fn lifetime(w: &mut Writer, r: &IssuedTokenResponse<'_>) {
+pub(super) fn lifetime(w: &mut Writer, r: &IssuedTokenResponse<'_>) {
     w.start(&r.version.qname("Lifetime")).ns("wsu", WSU);
     w.element("wsu:Created", &wsu_datetime(r.created));
     w.element("wsu:Expires", &wsu_datetime(r.expires));
     w.end();
 }
 
-fn applies_to(w: &mut Writer, r: &IssuedTokenResponse<'_>) {
+pub(super) fn applies_to(w: &mut Writer, r: &IssuedTokenResponse<'_>) {
     if let Some(address) = r.applies_to {
         w.start("wsp:AppliesTo").ns("wsp", WSP_NSS[0]);
         w.start("wsa:EndpointReference").ns("wsa", WSA_NSS[0]);

@@ -125,14 +125,15 @@ fn unsupported_token_and_key_types_are_bad_requests() {
         &format!("{RST_ISSUE}<wst:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/SymmetricKey</wst:KeyType>"),
     ));
     assert_eq!(r.fault_code(), "wst:BadRequest");
-    // Renew is not served (nor in the WSDL) yet: a clear BadRequest, not a crash.
+    // A Renew must name its token.
     let v = s.post(
         &format!("/sts/{INSTANCE}"),
         &[("Content-Type", "text/xml"), ("SOAPAction", "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Renew")],
         envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), "<wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Renew</wst:RequestType>")
             .replace("/RST/Issue<", "/RST/Renew<"),
     );
-    assert_eq!(v.fault_code(), "wst:BadRequest", "{}", v.body);
+    assert_eq!(v.fault_code(), "wst:InvalidRequest", "{}", v.body);
+    assert!(v.body.contains("wst:RenewTarget"), "{}", v.body);
 }
 
 #[test]

@@ -33,6 +33,7 @@ mod peers;
 mod proof_keys;
 mod publish;
 mod readme;
+mod renew;
 mod replay;
 mod rest_sts;
 mod rotation;

@@ -105,7 +105,7 @@ impl Engine {
         Ok(id)
     }
 
-    fn may_cancel(
+    pub(in crate::engine) fn may_cancel(
         &self,
         instance: &ResolvedInstance,
         rec: &crate::store::TokenRecord,

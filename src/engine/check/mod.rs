@@ -367,7 +367,7 @@ fn audiences(conditions: Option<&crate::xml::Element>, saml: &str, restriction: 
 }
 
 /// The `ds:SignatureValue` of an enveloped-signed element, without whitespace.
-fn signature_value(xml: &[u8]) -> Option<String> {
+pub(in crate::engine) fn signature_value(xml: &[u8]) -> Option<String> {
     let root = crate::xml::parse(xml, crate::xml::Limits::default()).ok()?;
     let sig = root.child(&[ns::DS], "Signature")?;
     let value = sig.child(&[ns::DS], "SignatureValue")?;

@@ -18,8 +18,6 @@ pub enum SoapFailure {
     Engine(#[from] EngineError),
     #[error("{0}")]
     Dispatch(String),
-    #[error("{0}")]
-    Unsupported(String),
     #[error("the request body exceeds {0} bytes")]
     TooLarge(usize),
     #[error("no STS instance is published at this address")]
@@ -64,7 +62,6 @@ pub fn soap_fault(f: &SoapFailure) -> (u16, FaultCode, String) {
         SoapFailure::Soap(_) | SoapFailure::Rst(_) | SoapFailure::Dispatch(_) => {
             (500, C::InvalidRequest)
         }
-        SoapFailure::Unsupported(_) => (500, C::BadRequest),
         SoapFailure::TooLarge(_) => (413, C::InvalidRequest),
         SoapFailure::BodyTimedOut(_) => (408, C::InvalidRequest),
         SoapFailure::BodyBroken => (400, C::InvalidRequest),
@@ -92,6 +89,8 @@ pub fn soap_fault(f: &SoapFailure) -> (u16, FaultCode, String) {
                 // WS-Trust has no authorization fault: the caller's credential does not
                 // entitle it to this request.
                 EngineError::Forbidden(_) => C::FailedAuthentication,
+                EngineError::InvalidToken(_) => C::InvalidSecurityToken,
+                EngineError::CannotRenew(_) => C::UnableToRenew,
             },
         ),
     };

@@ -9,6 +9,7 @@ mod fault;
 mod issue;
 mod message_signature;
 pub mod mex;
+mod renew;
 mod validate;
 pub mod wsdl;
 
@@ -27,6 +28,7 @@ use fault::fault_reply;
 pub use fault::{SoapFailure, shed};
 use issue::issue;
 use message_signature::message_signer;
+use renew::renew;
 use validate::validate;
 
 /// HTTP facts the SOAP layer needs.
@@ -264,11 +266,7 @@ fn operate(
         Operation::Issue => issue(state, instance, http, &headers, &rst, xml, signer)?,
         Operation::Validate => (validate(state, instance, http, &headers, &rst)?, None),
         Operation::Cancel => (cancel(state, instance, http, &headers, &rst)?, None),
-        other => {
-            return Err(SoapFailure::Unsupported(format!(
-                "{other:?} is not supported by this STS yet"
-            )));
-        }
+        Operation::Renew => renew(state, instance, http, &headers, &rst)?,
     };
     Ok(Ok200 {
         version: env.version,

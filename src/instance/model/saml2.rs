@@ -18,6 +18,15 @@ pub struct Saml2Config {
         default = "super::serde_compat::ten_minutes"
     )]
     pub token_lifetime_seconds: u64,
+    /// sts extension: how long after its expiry an assertion of this instance may still be
+    /// renewed (WS-Trust Renew); 0, the default, renews only tokens that are still valid.
+    #[serde(
+        rename = "saml2-renew-window-seconds",
+        with = "super::serde_compat::str_u64",
+        default,
+        skip_serializing_if = "super::serde_compat::is_zero"
+    )]
+    pub renew_window_seconds: u64,
     #[serde(rename = "saml2-custom-conditions-provider-class-name", default)]
     pub custom_conditions_provider: Option<String>,
     #[serde(rename = "saml2-custom-subject-provider-class-name", default)]

@@ -81,6 +81,11 @@ pub(crate) fn yes() -> bool {
     true
 }
 
+/// For `skip_serializing_if`: a zero that is the key's default is left out.
+pub(crate) fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
 pub(crate) fn ten_minutes() -> u64 {
     600
 }

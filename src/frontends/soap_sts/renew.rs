@@ -1,0 +1,72 @@
+//! WS-Trust Renew (1.3 section 7; 2005 alike): the `wst:RenewTarget` assertion re-issued by
+//! the engine (`engine::renew`, where the rules are), answered with one RSTR.
+
+use crate::engine::{EngineError, RenewRequest, RenewSemantics};
+use crate::instance::{ResolvedInstance, TokenType};
+use crate::soap::RequestHeaders;
+use crate::store::Durable;
+use crate::wstrust::{self, TokenTypeUri};
+use crate::xml::ns::{KEY_TYPE_BEARER, SAML1, TOKEN_TYPE_SAML20};
+
+use super::credential::authenticated;
+use super::validate::required_target;
+use super::{Context, SoapFailure, SoapHttp};
+
+/// WS-Trust Renew: an authenticated request (the instance's input, as Validate) naming the
+/// token. `wst:Renewing` sets the renewed token's renew semantics; `wst:AllowPostdating`
+/// permits a postdated token, and the renewed one (valid from now) is not.
+pub(super) fn renew(
+    state: &Context,
+    instance: &ResolvedInstance,
+    http: &SoapHttp,
+    headers: &RequestHeaders,
+    rst: &wstrust::Rst,
+) -> Result<(String, Option<Durable>), SoapFailure> {
+    let principal = authenticated(state, instance, http, headers)?;
+    let target = required_target(instance, rst.renew_target.as_ref(), "Renew")?;
+    let asked = match rst.token_type.as_deref() {
+        None => None,
+        Some(uri) => Some(match TokenTypeUri::from_uri(uri) {
+            Some(TokenTypeUri::Saml20) => TokenType::Saml2,
+            Some(TokenTypeUri::Saml11) => TokenType::Saml1,
+            _ => {
+                return Err(EngineError::Unsupported(format!(
+                    "Renew re-issues SAML 2.0 and SAML 1.1 assertions, not `{uri}`"
+                ))
+                .into());
+            }
+        }),
+    };
+    let renewed = state.engine.renew(
+        instance,
+        &principal,
+        &RenewRequest {
+            target: &target,
+            token_type: asked,
+            renewing: rst.renewing.map(|r| RenewSemantics {
+                allow: r.allow,
+                ok: r.ok,
+            }),
+        },
+    )?;
+    // SAML 1.1 is answered with the assertion namespace, as Issue answers it.
+    let token_type_uri = match renewed.token_type {
+        TokenType::Saml1 => SAML1,
+        _ => rst.token_type.as_deref().unwrap_or(TOKEN_TYPE_SAML20),
+    };
+    let issued = renewed.issued;
+    let body = wstrust::write_renew_response(&wstrust::IssuedTokenResponse {
+        version: rst.version,
+        context: rst.context.as_deref(),
+        token_type_uri,
+        token_xml: &issued.token,
+        token_id: &issued.id,
+        created: issued.created,
+        expires: issued.expires,
+        applies_to: issued.audience.as_deref(),
+        key_type: rst.answer_key_type(KEY_TYPE_BEARER),
+        proof: None,
+        custom: false,
+    });
+    Ok((body, issued.durable))
+}
