@@ -223,30 +223,57 @@ fn served_schemas_share_no_type_names() {
     assert_eq!(files, 6);
 }
 
-/// Only the operations the STS serves are advertised: no Renew in the portType, the
-/// bindings or any action; a Renew request still gets a clear fault.
+/// Only the operations the STS serves are advertised: Renew for an instance that issues
+/// signed assertions (the demo's), none for one that cannot renew, whose Renew faults.
 #[test]
 fn wsdl_advertises_only_served_operations() {
-    let s = start();
-    let r = s.get(&format!("/sts/{INSTANCE}?wsdl"));
-    let doc = r.doc();
-    let mut ops = Vec::new();
-    for section in doc.elements() {
-        if section.is(WSDL, "portType") || section.is(WSDL, "binding") {
-            let names: Vec<String> = section
-                .children_named(&[WSDL], "operation")
-                .map(|o| o.attr(None, "name").unwrap().to_owned())
-                .collect();
-            ops.push((section.local.clone(), names));
+    let mut unsigned = persisting_instance("soap-unsigned", false);
+    unsigned["saml2-config"]["saml2-sign-assertion"] = "false".into();
+    let s = start_with(Opts {
+        instances: vec![("soap-unsigned.json".into(), unsigned)],
+        ..Default::default()
+    });
+    let ops_of = |path: &str| {
+        let r = s.get(&format!("{path}?wsdl"));
+        assert_eq!(r.status, 200);
+        let doc = r.doc();
+        let mut ops = Vec::new();
+        for section in doc.elements() {
+            if section.is(WSDL, "portType") || section.is(WSDL, "binding") {
+                let names: Vec<String> = section
+                    .children_named(&[WSDL], "operation")
+                    .map(|o| o.attr(None, "name").unwrap().to_owned())
+                    .collect();
+                ops.push((section.local.clone(), names));
+            }
         }
+        assert_eq!(ops.len(), 3, "one portType, two bindings");
+        (ops, r.body)
+    };
+    let (ops, body) = ops_of(&format!("/sts/{INSTANCE}"));
+    for (section, names) in &ops {
+        assert_eq!(
+            names,
+            &["Issue", "Validate", "Cancel", "Renew"],
+            "{section}"
+        );
     }
-    assert_eq!(ops.len(), 3, "one portType, two bindings");
+    for action in [
+        "wsam:Action=\"http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Renew\"",
+        "wsam:Action=\"http://docs.oasis-open.org/ws-sx/ws-trust/200512/RSTR/RenewFinal\"",
+        "<soap:operation soapAction=\"http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Renew\"",
+        "<soap12:operation soapAction=\"http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Renew\"",
+    ] {
+        assert!(body.contains(action), "{action}: {body}");
+    }
+    let (ops, body) = ops_of("/sts/soap-unsigned");
     for (section, names) in &ops {
         assert_eq!(names, &["Issue", "Validate", "Cancel"], "{section}");
     }
-    assert!(!r.body.contains("Renew"), "{}", r.body);
+    assert!(!body.contains("Renew"), "{body}");
+    let issued = issue(&s, "/sts/soap-unsigned", ("demo", DEMO_PASSWORD)).assertion_text();
     let renew = s.post(
-        &format!("/sts/{INSTANCE}"),
+        "/sts/soap-unsigned",
         &[
             ("Content-Type", "text/xml"),
             (
@@ -254,14 +281,97 @@ fn wsdl_advertises_only_served_operations() {
                 "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Renew",
             ),
         ],
-        envelope(
-            SOAP11,
-            &username_text("demo", DEMO_PASSWORD),
-            "<wst:RequestType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/Renew</wst:RequestType>",
-        )
-        .replace("/RST/Issue<", "/RST/Renew<"),
+        target_envelope("Renew", &username_text("demo", DEMO_PASSWORD), &issued),
     );
     assert_eq!(renew.status, 500);
     assert_eq!(renew.fault_code(), "wst:BadRequest", "{}", renew.body);
-    assert!(renew.body.contains("Renew"), "{}", renew.body);
+    assert!(renew.body.contains("unsigned"), "{}", renew.body);
+}
+
+/// The policy names every input token type the instance accepts: id_tokens as an
+/// `sp:IssuedToken` of the JWT type, X.509 as an endorsing `sp:X509Token` and, over https, a
+/// transport binding requiring a client certificate.
+#[test]
+fn policy_lists_every_input_token_type() {
+    let work = tempfile::tempdir().unwrap();
+    let (_op_pem, jwk) = openid_provider(work.path());
+    let pki = Pki::new("Test Client CA");
+    let mut all = sts::datadir::demo_instance();
+    all["deployment-config"]["deployment-url-element"] = "soap-all".into();
+    all["security-policy-validated-token-config"] = serde_json::json!([
+        {"validatedTokenType": "USERNAME", "invalidateInterimOpenAMSession": true},
+        {"validatedTokenType": "OPENAM", "invalidateInterimOpenAMSession": false},
+        {"validatedTokenType": "OPENIDCONNECT", "invalidateInterimOpenAMSession": true},
+        {"validatedTokenType": "X509", "invalidateInterimOpenAMSession": true}
+    ]);
+    all["oidc-trusted-issuers"] = serde_json::json!([{
+        "issuer": "https://op.example.com", "audience": ["sts"], "algorithms": ["RS256"],
+        "jwks": {"keys": [jwk]}
+    }]);
+    all["x509-trust-anchors"] = serde_json::json!(["client-ca"]);
+    let mut x509 = all.clone();
+    x509["deployment-config"]["deployment-url-element"] = "soap-x509only".into();
+    x509["security-policy-validated-token-config"] = serde_json::json!([
+        {"validatedTokenType": "X509", "invalidateInterimOpenAMSession": true}
+    ]);
+    for https in [false, true] {
+        let s = start_with(Opts {
+            files: vec![("keys/client-ca.crt.pem".into(), pki.ca_pem())],
+            instances: vec![
+                ("soap-all.json".into(), all.clone()),
+                ("soap-x509only.json".into(), x509.clone()),
+            ],
+            public_base_url: https.then(|| "https://sts.example.com".to_owned()),
+            ..Default::default()
+        });
+        let r = s.get("/sts/soap-all?wsdl");
+        assert_eq!(r.status, 200);
+        let doc = r.doc();
+        let mut els = Vec::new();
+        descendants(&doc, &mut els);
+        let count = |ns: &str, local: &str| els.iter().filter(|e| e.is(ns, local)).count();
+        let alternatives = count(WSP, "All");
+        // USERNAME, OPENAM, OPENIDCONNECT, X509 (and X509 over TLS when https).
+        assert_eq!(alternatives, if https { 5 } else { 4 }, "{}", r.body);
+        assert_eq!(count(SP, "UsernameToken"), 1);
+        assert_eq!(count(OPENAM_SP, "OpenAMSessionToken"), 1);
+        let issued: Vec<_> = els.iter().filter(|e| e.is(SP, "IssuedToken")).collect();
+        assert_eq!(issued.len(), 1, "{}", r.body);
+        let template = issued[0]
+            .child(&[SP], "RequestSecurityTokenTemplate")
+            .unwrap();
+        assert_eq!(
+            template.child(&[WST], "TokenType").unwrap().text(),
+            "urn:ietf:params:oauth:token-type:jwt"
+        );
+        assert!(issued[0].child(&[WSP], "Policy").is_some());
+        let endorsing: Vec<_> = els
+            .iter()
+            .filter(|e| e.is(SP, "EndorsingSupportingTokens"))
+            .collect();
+        assert_eq!(endorsing.len(), 1, "{}", r.body);
+        let x = endorsing[0]
+            .child(&[WSP], "Policy")
+            .and_then(|p| p.child(&[SP], "X509Token"))
+            .unwrap();
+        assert!(
+            x.child(&[WSP], "Policy")
+                .and_then(|p| p.child(&[SP], "WssX509V3Token10"))
+                .is_some()
+        );
+        assert_eq!(
+            count(SP, "RequireClientCertificate"),
+            usize::from(https),
+            "{}",
+            r.body
+        );
+        assert_eq!(count(SP, "SamlToken"), 0, "SAML2 is not accepted here");
+        // Only X.509: no UsernameToken alternative left over.
+        let r = s.get("/sts/soap-x509only?wsdl");
+        let body = r.body.clone();
+        assert!(
+            !body.contains("UsernameToken") && body.contains("sp:X509Token"),
+            "{body}"
+        );
+    }
 }

@@ -18,8 +18,8 @@ function fail(msg) { console.error('node-soap FAIL:', msg); process.exit(1); }
   for (const [version, opts] of [['soap11', {}], ['soap12', { forceSoap12Headers: true }]]) {
     const client = await soap.createClientAsync(url, opts);
     const ops = Object.keys(client.describe().SecurityTokenService.STS_Port);
-    // Exactly the operations the STS serves (Renew is not served, so not advertised).
-    if (ops.join() !== 'Issue,Validate,Cancel') fail(`operations are not Issue,Validate,Cancel: ${ops}`);
+    // Exactly the operations the STS serves (the demo instance signs, so it renews).
+    if (ops.join() !== 'Issue,Validate,Cancel,Renew') fail(`operations are not Issue,Validate,Cancel,Renew: ${ops}`);
     client.setSecurity(new soap.WSSecurity(user, password, { passwordType: 'PasswordText' }));
     const [result, rawResponse] = await client.IssueAsync({
       attributes: { Context: 'urn:uuid:ctx-node' },

@@ -3,7 +3,9 @@
 use crate::http::HttpReply;
 use crate::instance::ResolvedInstance;
 use crate::instance::TokenType;
-use crate::xml::ns::{OPENAM_POLICY, SP_INCLUDE_ALWAYS_TO_RECIPIENT as INCLUDE_ALWAYS};
+use crate::xml::ns::{
+    OPENAM_POLICY, SP_INCLUDE_ALWAYS_TO_RECIPIENT as INCLUDE_ALWAYS, TOKEN_TYPE_JWT,
+};
 
 use super::Context;
 
@@ -64,23 +66,31 @@ pub fn xsd(name: &str) -> Option<&'static str> {
 }
 
 /// WS-SecurityPolicy for what the instance accepts: one alternative per input token of its
-/// `security-policy-validated-token-config` (a UsernameToken, an OpenAM session token in
-/// ForgeRock's policy namespace, a SAML 2.0 assertion; id_tokens and X.509 have no assertion
-/// here that says how they are served), each with a timestamp, WS-Trust 1.3, and, when the public URL
-/// is https, a transport binding. Every token assertion carries the nested `wsp:Policy` that
-/// WS-SecurityPolicy 1.2 requires (empty when it has no properties); supporting tokens also say
-/// `sp:IncludeToken`.
+/// `security-policy-validated-token-config`, each with a timestamp, WS-Trust 1.3, and, when the
+/// public URL is https, a transport binding. A UsernameToken, an OpenAM session token (in
+/// ForgeRock's policy namespace) and a SAML 2.0 assertion are supporting tokens; an id_token is
+/// an `sp:IssuedToken` of the JWT token type (WS-SecurityPolicy has no JWT assertion); X.509 is
+/// an endorsing supporting token (the certificate whose key signs the message) and, over https,
+/// also a transport binding that requires a client certificate. Every token assertion carries
+/// the nested `wsp:Policy` that WS-SecurityPolicy 1.2 requires (empty when it has no
+/// properties); supporting tokens also say `sp:IncludeToken`.
 pub fn security_policy(instance: &ResolvedInstance, https: bool) -> String {
-    let transport = if https {
-        concat!(
-            "<sp:TransportBinding><wsp:Policy><sp:TransportToken><wsp:Policy><sp:HttpsToken><wsp:Policy/>",
-            "</sp:HttpsToken></wsp:Policy></sp:TransportToken><sp:AlgorithmSuite><wsp:Policy><sp:Basic256Sha256/>",
-            "</wsp:Policy></sp:AlgorithmSuite><sp:Layout><wsp:Policy><sp:Lax/></wsp:Policy>",
-            "</sp:Layout><sp:IncludeTimestamp/></wsp:Policy></sp:TransportBinding>"
+    let binding = |client_cert: bool| {
+        format!(
+            concat!(
+                "<sp:TransportBinding><wsp:Policy><sp:TransportToken><wsp:Policy><sp:HttpsToken><wsp:Policy>{}",
+                "</wsp:Policy></sp:HttpsToken></wsp:Policy></sp:TransportToken><sp:AlgorithmSuite><wsp:Policy><sp:Basic256Sha256/>",
+                "</wsp:Policy></sp:AlgorithmSuite><sp:Layout><wsp:Policy><sp:Lax/></wsp:Policy>",
+                "</sp:Layout><sp:IncludeTimestamp/></wsp:Policy></sp:TransportBinding>"
+            ),
+            if client_cert {
+                "<sp:RequireClientCertificate/>"
+            } else {
+                ""
+            }
         )
-    } else {
-        ""
     };
+    let transport = if https { binding(false) } else { String::new() };
     let common = concat!(
         "<sp:Wss11><wsp:Policy/></sp:Wss11>",
         "<sp:Trust13><wsp:Policy><sp:MustSupportIssuedTokens/></wsp:Policy></sp:Trust13>",
@@ -102,23 +112,68 @@ pub fn security_policy(instance: &ResolvedInstance, https: bool) -> String {
             "<sp:SamlToken sp:IncludeToken=\"{INCLUDE_ALWAYS}\"><wsp:Policy><sp:WssSamlV20Token11/></wsp:Policy></sp:SamlToken>"
         ));
     }
+    if instance.accepts(TokenType::OpenIdConnect) {
+        tokens.push(format!(
+            "<sp:IssuedToken sp:IncludeToken=\"{INCLUDE_ALWAYS}\"><sp:RequestSecurityTokenTemplate><wst:TokenType>{TOKEN_TYPE_JWT}</wst:TokenType></sp:RequestSecurityTokenTemplate><wsp:Policy/></sp:IssuedToken>"
+        ));
+    }
     let mut p = String::from("<wsp:Policy wsu:Id=\"STS_Security_Policy\"><wsp:ExactlyOne>");
     for t in &tokens {
         p.push_str(&format!(
             "<wsp:All>{transport}<sp:SupportingTokens><wsp:Policy>{t}</wsp:Policy></sp:SupportingTokens>{common}</wsp:All>"
         ));
     }
-    if tokens.is_empty() {
+    let x509 = instance.accepts(TokenType::X509);
+    if x509 {
+        p.push_str(&format!(
+            "<wsp:All>{transport}<sp:EndorsingSupportingTokens><wsp:Policy><sp:X509Token sp:IncludeToken=\"{INCLUDE_ALWAYS}\"><wsp:Policy><sp:WssX509V3Token10/></wsp:Policy></sp:X509Token></wsp:Policy></sp:EndorsingSupportingTokens>{common}</wsp:All>"
+        ));
+        if https {
+            p.push_str(&format!("<wsp:All>{}{common}</wsp:All>", binding(true)));
+        }
+    }
+    if tokens.is_empty() && !x509 {
         p.push_str(&format!("<wsp:All>{transport}{common}</wsp:All>"));
     }
     p.push_str("</wsp:ExactlyOne></wsp:Policy>");
     p
 }
 
+/// Whether the instance serves Renew without a fault: it issues signed assertions (what
+/// Renew re-issues; an unsigned one cannot be shown to be its own).
+pub fn serves_renew(instance: &ResolvedInstance) -> bool {
+    instance.config().saml2().is_some() && instance.saml_signing().is_some()
+}
+
+const RENEW_ACTION: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Renew";
+
+/// The Renew operation of the portType and of each binding, or nothing.
+fn renew_parts(instance: &ResolvedInstance) -> [String; 3] {
+    if !serves_renew(instance) {
+        return Default::default();
+    }
+    let binding = |soap: &str| {
+        format!(
+            "<wsdl:operation name=\"Renew\"><{soap}:operation soapAction=\"{RENEW_ACTION}\" style=\"document\"/><wsdl:input><{soap}:body use=\"literal\"/></wsdl:input><wsdl:output><{soap}:body use=\"literal\"/></wsdl:output></wsdl:operation>"
+        )
+    };
+    [
+        format!(
+            "<wsdl:operation name=\"Renew\"><wsdl:input message=\"tns:RequestSecurityTokenMsg\" wsam:Action=\"{RENEW_ACTION}\"/><wsdl:output message=\"tns:RequestSecurityTokenResponseMsg\" wsam:Action=\"http://docs.oasis-open.org/ws-sx/ws-trust/200512/RSTR/RenewFinal\"/></wsdl:operation>"
+        ),
+        binding("soap"),
+        binding("soap12"),
+    ]
+}
+
 /// The WSDL of one instance.
 pub fn wsdl(instance: &ResolvedInstance, endpoint_url: &str, base_url: &str) -> String {
     let esc = |s: &str| crate::xml::escape_attr(s).into_owned();
+    let [renew_op, renew_11, renew_12] = renew_parts(instance);
     WSDL_TEMPLATE
+        .replace("{{RENEW_OPERATION}}", &renew_op)
+        .replace("{{RENEW_SOAP}}", &renew_11)
+        .replace("{{RENEW_SOAP12}}", &renew_12)
         .replace("{{ENDPOINT_URL}}", &esc(endpoint_url))
         .replace("{{XSD_BASE}}", &esc(&format!("{base_url}/xsd/")))
         .replace(
@@ -147,7 +202,10 @@ mod tests {
         let rest = WSDL_TEMPLATE
             .replace("{{ENDPOINT_URL}}", "")
             .replace("{{XSD_BASE}}", "")
-            .replace("{{SECURITY_POLICY}}", "");
+            .replace("{{SECURITY_POLICY}}", "")
+            .replace("{{RENEW_OPERATION}}", "")
+            .replace("{{RENEW_SOAP}}", "")
+            .replace("{{RENEW_SOAP12}}", "");
         assert!(!rest.contains("{{"), "unknown placeholder in wsdl/sts.wsdl");
     }
 }
