@@ -18,21 +18,20 @@ pub fn parse(kind: Kind, state: &Value, problems: &mut Vec<String>) -> Option<In
         return None;
     };
     let mut clean = state.clone();
+    // REST translates with these; a SOAP Validate returns a new token with them.
+    keep_known(
+        &mut clean,
+        "supported-token-transforms",
+        problems,
+        |i, t, p| {
+            ["inputTokenType", "outputTokenType"].iter().all(|k| {
+                t.get(k)
+                    .is_none_or(|v| known(format!("supported-token-transforms[{i}].{k}"), v, p))
+            })
+        },
+    );
     match kind {
-        Kind::Rest => {
-            keep_known(
-                &mut clean,
-                "supported-token-transforms",
-                problems,
-                |i, t, p| {
-                    ["inputTokenType", "outputTokenType"].iter().all(|k| {
-                        t.get(k).is_none_or(|v| {
-                            known(format!("supported-token-transforms[{i}].{k}"), v, p)
-                        })
-                    })
-                },
-            );
-        }
+        Kind::Rest => {}
         Kind::Soap => {
             keep_known(&mut clean, "issued-token-types", problems, |i, v, p| {
                 known(format!("issued-token-types[{i}]"), v, p)

@@ -103,6 +103,24 @@ fn soap(c: &SoapInstanceConfig, problems: &mut Vec<String>) {
     if c.issued_token_types.is_empty() {
         problems.push("issued-token-types must not be empty".into());
     }
+    // Validate re-issues what it validated: tokens of this STS, as a type it issues.
+    for (i, t) in c.supported_token_transforms.iter().enumerate() {
+        if !matches!(
+            t.input,
+            TokenType::Saml2 | TokenType::Saml1 | TokenType::OpenIdConnect
+        ) {
+            problems.push(format!(
+                "supported-token-transforms[{i}]: a SOAP Validate transforms tokens this STS issued (SAML2, SAML1, OPENIDCONNECT), not {}",
+                t.input.name()
+            ));
+        }
+        if !c.issued_token_types.contains(&t.output) {
+            problems.push(format!(
+                "supported-token-transforms[{i}]: {} is not in issued-token-types",
+                t.output.name()
+            ));
+        }
+    }
     let d = c.delegation.clone().unwrap_or_default();
     no_java_classes(
         "soap-delegation-config",

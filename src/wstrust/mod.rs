@@ -5,13 +5,13 @@
 pub mod claims;
 pub mod operation;
 pub mod proof;
-pub mod renew;
+pub mod reissue;
 pub mod rst;
 pub mod rstr;
 pub mod version;
 
 pub use operation::Operation;
-pub use renew::write_renew_response;
+pub use reissue::{write_renew_response, write_validate_token_response};
 pub use rst::{Rst, RstError, Target, TokenTypeUri, parse_rst};
 pub use rstr::{
     IssuedTokenResponse, binary_token_xml, write_cancel_response, write_issue_response,

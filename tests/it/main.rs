@@ -44,5 +44,6 @@ mod soap_issue;
 mod tokengen;
 mod trust2005;
 mod validate_cancel;
+mod validate_token;
 mod wsdl;
 mod x509;

@@ -5,6 +5,7 @@
 pub mod cancel;
 mod introspect;
 pub(crate) mod rules;
+mod transform;
 
 use chrono::{DateTime, Utc};
 

@@ -264,7 +264,7 @@ fn operate(
     let op = dispatch(&headers, http, &rst)?;
     let (body, durable) = match op {
         Operation::Issue => issue(state, instance, http, &headers, &rst, xml, signer)?,
-        Operation::Validate => (validate(state, instance, http, &headers, &rst)?, None),
+        Operation::Validate => validate(state, instance, http, &headers, &rst)?,
         Operation::Cancel => (cancel(state, instance, http, &headers, &rst)?, None),
         Operation::Renew => renew(state, instance, http, &headers, &rst)?,
     };

@@ -1,10 +1,11 @@
 //! WS-Trust Validate, and what a ValidateTarget or CancelTarget names.
 
 use crate::engine::{EngineError, TokenTarget};
-use crate::instance::ResolvedInstance;
+use crate::instance::{ResolvedInstance, TokenType};
 use crate::soap::RequestHeaders;
-use crate::wstrust;
-use crate::xml::ns::TOKEN_TYPE_STATUS;
+use crate::store::Durable;
+use crate::wstrust::{self, TokenTypeUri};
+use crate::xml::ns::{KEY_TYPE_BEARER, SAML1, TOKEN_TYPE_STATUS};
 
 use super::credential::authenticated;
 use super::{Context, SoapFailure, SoapHttp};
@@ -52,30 +53,76 @@ fn target(instance: &ResolvedInstance, t: &wstrust::Target) -> Result<TokenTarge
     })
 }
 
-/// WS-Trust Validate with the default TokenType `.../RSTR/Status`.
+/// WS-Trust Validate: with the default TokenType `.../RSTR/Status`, a status; with another
+/// TokenType, the status and, when the token is valid, the token re-issued as that type
+/// (`supported-token-transforms`; see `engine::check::transform`).
 pub(super) fn validate(
     state: &Context,
     instance: &ResolvedInstance,
     http: &SoapHttp,
     headers: &RequestHeaders,
     rst: &wstrust::Rst,
-) -> Result<String, SoapFailure> {
+) -> Result<(String, Option<Durable>), SoapFailure> {
     authenticated(state, instance, http, headers)?;
-    if let Some(tt) = rst.token_type.as_deref()
-        && tt != TOKEN_TYPE_STATUS
-    {
-        return Err(EngineError::Unsupported(format!(
-            "Validate returns only a status (TokenType {}), not `{tt}`",
-            TOKEN_TYPE_STATUS
-        ))
-        .into());
-    }
+    let output = match rst.token_type.as_deref() {
+        None | Some(TOKEN_TYPE_STATUS) => None,
+        Some(uri) => Some((
+            uri,
+            match TokenTypeUri::from_uri(uri) {
+                Some(TokenTypeUri::Saml20) => TokenType::Saml2,
+                Some(TokenTypeUri::Saml11) => TokenType::Saml1,
+                Some(TokenTypeUri::Jwt) => TokenType::OpenIdConnect,
+                _ => {
+                    return Err(EngineError::Unsupported(format!(
+                        "Validate returns a status (TokenType {TOKEN_TYPE_STATUS}) or a SAML 2.0, SAML 1.1 or JWT token, not `{uri}`"
+                    ))
+                    .into());
+                }
+            },
+        )),
+    };
     let t = required_target(instance, rst.validate_target.as_ref(), "Validate")?;
-    let v = state.engine.validate(instance, &t)?;
-    Ok(wstrust::write_validate_response(
-        rst.version,
-        rst.context.as_deref(),
-        v.valid,
+    let Some((uri, output)) = output else {
+        let v = state.engine.validate(instance, &t)?;
+        let body = wstrust::write_validate_response(
+            rst.version,
+            rst.context.as_deref(),
+            v.valid,
+            &v.reason,
+        );
+        return Ok((body, None));
+    };
+    let (v, issued) =
+        state
+            .engine
+            .validate_to(instance, &t, output, rst.applies_to.clone())?;
+    let Some(issued) = issued else {
+        let body =
+            wstrust::write_validate_response(rst.version, rst.context.as_deref(), false, &v.reason);
+        return Ok((body, None));
+    };
+    // As Issue answers: SAML 1.1 with the assertion namespace, an id_token in a
+    // BinarySecurityToken.
+    let (uri, token_xml) = match output {
+        TokenType::Saml1 => (SAML1, issued.token.clone()),
+        TokenType::OpenIdConnect => (uri, wstrust::binary_token_xml(uri, None, &issued.token)),
+        _ => (uri, issued.token.clone()),
+    };
+    let body = wstrust::write_validate_token_response(
+        &wstrust::IssuedTokenResponse {
+            version: rst.version,
+            context: rst.context.as_deref(),
+            token_type_uri: uri,
+            token_xml: &token_xml,
+            token_id: &issued.id,
+            created: issued.created,
+            expires: issued.expires,
+            applies_to: issued.audience.as_deref(),
+            key_type: rst.answer_key_type(KEY_TYPE_BEARER),
+            proof: None,
+            custom: false,
+        },
         &v.reason,
-    ))
+    );
+    Ok((body, issued.durable))
 }

@@ -35,6 +35,15 @@ instance_config! {
             pub keystore: Option<SoapKeystoreConfig>,
             #[serde(rename = "issued-token-types")]
             pub issued_token_types: Vec<TokenType>,
+            /// sts extension: what a Validate with a `wst:TokenType` other than the status
+            /// returns: the validated token (of `inputTokenType`) re-issued as
+            /// `outputTokenType`, as CXF's STS does.
+            #[serde(
+                rename = "supported-token-transforms",
+                default,
+                skip_serializing_if = "Vec::is_empty"
+            )]
+            pub supported_token_transforms: Vec<super::TokenTransform>,
             #[serde(
                 rename = "delegation-relationship-supported",
                 with = "super::serde_compat::str_bool",

@@ -1,5 +1,6 @@
-//! The response of a Renew (WS-Trust 1.3 section 7): one RSTR, not a collection (the spec's
-//! WSDL answers Renew with `RequestSecurityTokenResponseMsg`), in every version.
+//! Responses that carry a re-issued token, each one RSTR (not a collection: the spec's WSDL
+//! answers Renew and Validate with `RequestSecurityTokenResponseMsg`), in every version: a
+//! Renew's (WS-Trust 1.3 section 7) and a Validate's that returns a new token (section 9).
 
 use crate::xml::write::Writer;
 
@@ -18,6 +19,24 @@ pub fn write_renew_response(r: &IssuedTokenResponse<'_>) -> String {
     requested(&mut w, r);
     lifetime(&mut w, r);
     applies_to(&mut w, r);
+    w.finish()
+}
+
+/// The RSTR of a Validate that returns a new token: the token as a Renew's RSTR writes it,
+/// then the status (valid, with `reason`).
+pub fn write_validate_token_response(r: &IssuedTokenResponse<'_>, reason: &str) -> String {
+    let v = r.version;
+    let mut w = Writer::with_capacity(r.token_xml.len() + 1024);
+    w.start(&v.qname("RequestSecurityTokenResponse"))
+        .ns(v.prefix(), v.ns())
+        .attr_opt("Context", r.context);
+    w.element(&v.qname("TokenType"), r.token_type_uri);
+    requested(&mut w, r);
+    lifetime(&mut w, r);
+    applies_to(&mut w, r);
+    w.start(&v.qname("Status"));
+    w.element(&v.qname("Code"), v.status_code(true));
+    w.element(&v.qname("Reason"), reason);
     w.finish()
 }
 
@@ -52,5 +71,13 @@ mod tests {
         );
         assert!(out.ends_with("</t:Lifetime></t:RequestSecurityTokenResponse>"), "{out}");
         assert!(!out.contains("Collection"));
+        let v = write_validate_token_response(&r, "ok");
+        assert!(
+            v.ends_with(&format!(
+                "</t:Lifetime><t:Status><t:Code>{}</t:Code><t:Reason>ok</t:Reason></t:Status></t:RequestSecurityTokenResponse>",
+                TrustVersion::V2005.status_code(true)
+            )),
+            "{v}"
+        );
     }
 }
