@@ -371,3 +371,36 @@ fn soap_act_as_refuses_untrusted_tokens_and_what_the_gate_does_not_allow() {
         assert!(r.body.contains(needle), "`{needle}` not in {}", r.body);
     }
 }
+
+/// python zeep, from the WSDL alone: ActAs and Claims in one Issue, on both ports; the
+/// assertions it received verified by xmlsec1.
+#[test]
+fn python_zeep_sends_act_as_and_claims() {
+    let mut instance = sts::datadir::demo_instance();
+    instance["deployment-config"]["deployment-url-element"] = "soap-act-zeep".into();
+    instance["delegation-relationship-supported"] = "true".into();
+    instance["act-as-supported"] = "true".into();
+    instance["soap-delegation-config"] = json!({"delegation-validated-token-types": [
+        {"validatedTokenType": "USERNAME", "invalidateInterimOpenAMSession": true}
+    ]});
+    let s = start_with(Opts {
+        instances: vec![("soap-act-zeep.json".into(), instance)],
+        ..Default::default()
+    });
+    s.add_user("/", "bob", "bob-pw");
+    let out = tempfile::tempdir().unwrap();
+    let (ok, log) = run(std::process::Command::new("python3")
+        .arg(peers_dir().join("zeep_act_as.py"))
+        .arg(format!("{}?wsdl", s.url("/sts/soap-act-zeep")))
+        .args(["bob", "bob-pw", "alice", "s3cret"])
+        .arg(out.path()));
+    assert!(ok, "zeep: {log}");
+    let mut n = 0;
+    for entry in std::fs::read_dir(out.path()).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let (ok, out) = xmlsec1_verify(&text, &s.cert("sts-signing"));
+        assert!(ok, "xmlsec1: {out}");
+        n += 1;
+    }
+    assert_eq!(n, 2, "{log}");
+}
