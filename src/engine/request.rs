@@ -224,6 +224,8 @@ pub struct IssueRequest {
     pub session_index: Option<String>,
     /// The `nonce` claim of an id_token.
     pub nonce: Option<String>,
+    /// `wst:Renewing`: the renew semantics recorded in an assertion (see `engine::renew`).
+    pub renewing: Option<super::RenewSemantics>,
 }
 
 impl IssueRequest {
@@ -240,6 +242,7 @@ impl IssueRequest {
             claims: None,
             session_index: None,
             nonce: None,
+            renewing: None,
         }
     }
 }

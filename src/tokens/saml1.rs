@@ -94,7 +94,18 @@ fn write_subject(w: &mut Writer, spec: &AssertionSpec<'_>) {
 }
 
 /// Builds the assertion; signs it when `sign` is given. Returns the assertion text.
+#[cfg_attr(not(any(test, feature = "test-util")), allow(dead_code))]
 pub fn build(spec: &AssertionSpec<'_>, sign: Option<SignWith<'_>>) -> Result<String, BuildError> {
+    build_advised(spec, None, sign)
+}
+
+/// [`build`], with an `Advice` holding `advice` (XML) when given (the renew semantics,
+/// `engine::renew`).
+pub fn build_advised(
+    spec: &AssertionSpec<'_>,
+    advice: Option<&str>,
+    sign: Option<SignWith<'_>>,
+) -> Result<String, BuildError> {
     let mut w = Writer::with_capacity(4096);
     w.start("saml:Assertion")
         .ns("saml", SAML1)
@@ -113,6 +124,9 @@ pub fn build(spec: &AssertionSpec<'_>, sign: Option<SignWith<'_>>) -> Result<Str
         w.end();
     }
     w.end();
+    if let Some(a) = advice {
+        w.start("saml:Advice").raw(a).end();
+    }
     // The schema wants at least one attribute in an AttributeStatement.
     if !spec.attributes.is_empty() {
         w.start("saml:AttributeStatement");

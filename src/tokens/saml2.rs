@@ -151,13 +151,15 @@ pub fn build(
     sign: Option<SignWith<'_>>,
     encryption: Option<&Encryption>,
 ) -> Result<Built, BuildError> {
-    build_delegated(spec, &[], sign, encryption)
+    build_delegated(spec, &[], None, sign, encryption)
 }
 
-/// [`build`], with a delegation restriction naming `delegates` when there are any.
+/// [`build`], with a delegation restriction naming `delegates` when there are any, and an
+/// `Advice` holding `advice` (XML) when given.
 pub fn build_delegated(
     spec: &AssertionSpec<'_>,
     delegates: &[Delegate<'_>],
+    advice: Option<&str>,
     sign: Option<SignWith<'_>>,
     encryption: Option<&Encryption>,
 ) -> Result<Built, BuildError> {
@@ -239,6 +241,10 @@ pub fn build_delegated(
         w.end();
     }
     w.end();
+    // Advice follows Conditions (the renew semantics, `engine::renew`).
+    if let Some(a) = advice {
+        w.start("saml2:Advice").raw(a).end();
+    }
     w.start("saml2:AuthnStatement")
         .attr("AuthnInstant", &saml_datetime(spec.authn_instant))
         .attr_opt("SessionIndex", spec.session_index);
@@ -376,11 +382,11 @@ mod tests {
             name_id_format: NAMEID_UNSPECIFIED,
             instant: at(0),
         };
-        let built = build_delegated(&s, &[d], None, None).unwrap();
+        let built = build_delegated(&s, &[d], None, None, None).unwrap();
         assert!(built.wire.contains(&format!(
             "</saml2:AudienceRestriction><saml2:Condition xmlns:del=\"{SAML2_DELEGATION}\" xsi:type=\"del:DelegationRestrictionType\"><del:Delegate DelegationInstant=\"2026-01-02T03:04:05Z\"><saml2:NameID Format=\"{NAMEID_UNSPECIFIED}\">svc&lt;</saml2:NameID></del:Delegate></saml2:Condition></saml2:Conditions>"
         )), "{}", built.wire);
-        assert_eq!(build(&s, None, None).unwrap().wire, build_delegated(&s, &[], None, None).unwrap().wire);
+        assert_eq!(build(&s, None, None).unwrap().wire, build_delegated(&s, &[], None, None, None).unwrap().wire);
     }
 
     /// What gets encrypted on its own declares its namespaces, as before the writer.

@@ -344,6 +344,68 @@ fn the_window_and_wst_renewing_decide_what_expired_tokens_renew() {
     assert!(r.assertion_text().contains("Allow=\"true\" OK=\"true\""));
 }
 
+/// An Issue request's `wst:Renewing` is recorded in the issued assertion (signed: xmlsec1 and
+/// signxml verify it) and honoured at renewal, SAML 2.0 and SAML 1.1 alike.
+#[test]
+fn renew_semantics_of_an_issue_request_are_honoured() {
+    let t0 = chrono::DateTime::from_timestamp(wall_clock().timestamp(), 0).unwrap();
+    let clock = sts::clock::FixedClock::new(t0);
+    let s = start_with(Opts {
+        clock: Some(clock.clone()),
+        instances: vec![(
+            "soap-rw.json".into(),
+            instance(
+                "soap-rw",
+                false,
+                json!({"saml2-renew-window-seconds": "300"}),
+            ),
+        )],
+        ..Default::default()
+    });
+    let path = "/sts/soap-rw";
+    let issue_with = |token_type: &str, renewing: &str| {
+        let r = s.post(
+            path,
+            &[("Content-Type", "text/xml"), ("SOAPAction", ISSUE_ACTION)],
+            envelope(
+                SOAP11,
+                &username_text("demo", DEMO_PASSWORD),
+                &format!("{RST_ISSUE}<wst:TokenType>{token_type}</wst:TokenType>{renewing}"),
+            ),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r
+    };
+    let saml2 = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0";
+    let never = issue_with(saml2, "<wst:Renewing Allow=\"false\"/>").assertion_text();
+    assert!(never.contains("<saml2:Advice><wst:Renewing"), "{never}");
+    let (ok, out) = xmlsec1_verify(&never, &s.cert("sts-signing"));
+    assert!(ok, "{out}");
+    let r = renew(&s, path, &never, "");
+    assert_eq!(r.fault_code(), "wst:UnableToRenew", "{}", r.body);
+    let while_valid = issue_with(saml2, "<wst:Renewing/>").assertion_text();
+    let ok_r = issue_with(SAML1, "<wst:Renewing OK=\"true\"/>");
+    let after_expiry = part(&ok_r.body, "<saml:Assertion", "</saml:Assertion>").to_owned();
+    assert!(
+        after_expiry.contains("<saml:Advice><wst:Renewing"),
+        "{after_expiry}"
+    );
+    let cert = s.cert("sts-signing");
+    let (ok, out) = xmlsec1_verify_saml1(&after_expiry, &cert);
+    assert!(ok, "xmlsec1: {out}");
+    let (ok, out) = signxml_verify_saml1(&after_expiry, &cert);
+    assert!(ok, "signxml: {out}");
+    // Expired 100 s ago, inside the window: OK="true" renews, the default (false) does not.
+    clock.set(t0 + chrono::Duration::seconds(700));
+    let r = renew(&s, path, &while_valid, "");
+    assert_eq!(r.fault_code(), "wst:ExpiredData", "{}", r.body);
+    let r = renew(&s, path, &after_expiry, "");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let renewed = part(&r.body, "<saml:Assertion", "</saml:Assertion>").to_owned();
+    let (ok, out) = xmlsec1_verify_saml1(&renewed, &cert);
+    assert!(ok, "xmlsec1: {out}");
+}
+
 #[test]
 fn foreign_altered_and_unnamed_tokens_are_refused() {
     let s = start_with(Opts {

@@ -106,13 +106,17 @@ impl Engine {
             attributes: &attributes,
             confirmation,
         };
+        let advice = req
+            .renewing
+            .map(crate::engine::renew::rewrite::renewing_xml);
         let sign = instance.saml_signing.as_ref().map(|s| SignWith {
             key: &s.key,
             signature: s.signature,
             digest: s.digest,
         });
         let assertion =
-            saml1::build(&spec, sign).map_err(|e| EngineError::Internal(e.to_string()))?;
+            saml1::build_advised(&spec, advice.as_deref(), sign)
+                .map_err(|e| EngineError::Internal(e.to_string()))?;
         let durable = self.persist(
             instance,
             principal,

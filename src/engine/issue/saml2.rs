@@ -104,7 +104,16 @@ impl Engine {
             signature: s.signature,
             digest: s.digest,
         });
-        let built = saml2::build_delegated(&spec, &delegates, sign, instance.saml_encryption.as_ref())
+        let advice = req
+            .renewing
+            .map(crate::engine::renew::rewrite::renewing_xml);
+        let built = saml2::build_delegated(
+            &spec,
+            &delegates,
+            advice.as_deref(),
+            sign,
+            instance.saml_encryption.as_ref(),
+        )
             .map_err(|e| EngineError::Internal(e.to_string()))?;
         // The store keeps the signed assertion, not its encryption, so that a persisting
         // instance can validate it by reference.

@@ -131,6 +131,10 @@ pub(super) fn issue(
                 claims: claims.clone(),
                 session_index: None,
                 nonce: None,
+                renewing: rst.renewing.map(|r| crate::engine::RenewSemantics {
+                    allow: r.allow,
+                    ok: r.ok,
+                }),
             })
         },
     )?;
