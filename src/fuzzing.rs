@@ -119,7 +119,7 @@ pub fn soap(data: &[u8]) -> Result<(), String> {
 }
 
 /// RST parser on the Body of an envelope (or on the document element), and the tokens of
-/// an `OnBehalfOf`, as `server::soap` reads them.
+/// an `OnBehalfOf` or `ActAs`, as `server::soap` reads them.
 pub fn rst(data: &[u8]) -> Result<(), String> {
     let body = match crate::soap::parse_envelope(data, Limits::default()) {
         Ok(env) => env.body,
@@ -141,7 +141,7 @@ pub fn rst(data: &[u8]) -> Result<(), String> {
             return Err("a target token is not a whole element".into());
         }
     }
-    if let Some(el) = &rst.on_behalf_of {
+    for el in [&rst.on_behalf_of, &rst.act_as].into_iter().flatten() {
         let mut h = crate::soap::RequestHeaders::default();
         if crate::soap::read_security(el, &mut h).is_ok() {
             h.read_spans(data);
