@@ -49,6 +49,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Deepest element nesting accepted in XML input.
     pub max_xml_depth: usize,
+    /// Most RSTs in one `wst:RequestSecurityTokenCollection` (a batch): each is a full
+    /// issue (signature, store), so a batch costs that many requests' work.
+    pub max_batch_requests: usize,
     /// Tolerated clock difference with clients, in seconds.
     pub clock_skew_secs: u64,
     /// How long a UsernameToken `Created` stays acceptable (and its nonce remembered), seconds.
@@ -163,6 +166,7 @@ impl Default for Config {
             public_base_url: None,
             max_body_bytes: 1024 * 1024,
             max_xml_depth: 48,
+            max_batch_requests: 16,
             clock_skew_secs: 300,
             nonce_window_secs: 300,
             log: "info".to_owned(),
@@ -248,6 +252,9 @@ impl Config {
         }
         if let Some(v) = env_parse("STS_MAX_XML_DEPTH", get)? {
             cfg.max_xml_depth = v;
+        }
+        if let Some(v) = env_parse("STS_MAX_BATCH_REQUESTS", get)? {
+            cfg.max_batch_requests = v;
         }
         if let Some(v) = env_parse("STS_CLOCK_SKEW_SECS", get)? {
             cfg.clock_skew_secs = v;
@@ -388,6 +395,12 @@ impl Config {
         if !(10..=600_000).contains(&self.store_wait_millis) {
             return Err(ConfigError::Invalid(
                 "store_wait_millis must be between 10 and 600000".into(),
+            ));
+        }
+        if !(2..=256).contains(&self.max_batch_requests) {
+            return Err(ConfigError::Invalid(
+                "max_batch_requests must be 2 to 256 (a collection holds at least two requests)"
+                    .into(),
             ));
         }
         if self.max_in_flight == 0 {

@@ -157,6 +157,7 @@ pub fn build_state_with(
             ..xml::Limits::default()
         },
         max_body_bytes: cfg.max_body_bytes,
+        max_batch: cfg.max_batch_requests,
         adfs: cfg.adfs.clone(),
         clients: oauth::Clients::new(
             clients_store,

@@ -27,6 +27,8 @@ pub struct Context {
     pub base_url: String,
     pub limits: Limits,
     pub max_body_bytes: usize,
+    /// Most RSTs in one `wst:RequestSecurityTokenCollection` (`max_batch_requests`).
+    pub max_batch: usize,
     pub secure_transport: bool,
     /// OAuth clients (introspection).
     pub clients: crate::oauth::Clients,

@@ -2,6 +2,7 @@
 //! the responses ([`rstr`]), symmetric [`proof`] keys and the [`version`] that selects the
 //! namespace of each. No I/O, no HTTP; it imports only `xml`, `crypto` and `secret`.
 
+pub mod batch;
 pub mod claims;
 pub mod operation;
 pub mod proof;

@@ -52,6 +52,25 @@ impl Operation {
         Self::versioned(uri.trim(), "/")
     }
 
+    /// A batch URI (`.../200512/BatchIssue`, WS-Trust 1.3 4.3): the RequestType of every RST
+    /// in a `wst:RequestSecurityTokenCollection`, and the action of the message carrying it.
+    /// February 2005 has no batch.
+    pub fn versioned_batch(uri: &str) -> Option<(Operation, TrustVersion)> {
+        Self::versioned(uri.trim(), "/Batch").filter(|(_, v)| *v != TrustVersion::V2005)
+    }
+
+    /// The batch URI of this operation (`.../200512/BatchIssue`).
+    #[cfg(test)]
+    pub fn batch_uri(self, v: TrustVersion) -> String {
+        format!("{}/Batch{}", v.ns(), self.name())
+    }
+
+    /// The action of the RSTRC answering a batch. WS-Trust 1.3 names only the request's
+    /// (the batch URI); the reply mirrors `RSTRC/IssueFinal`: `RSTRC/BatchIssueFinal`.
+    pub fn batch_response_action(self, v: TrustVersion) -> String {
+        format!("{}/RSTRC/Batch{}Final", v.ns(), self.name())
+    }
+
     fn versioned(uri: &str, infix: &str) -> Option<(Operation, TrustVersion)> {
         WST_ALL.iter().find_map(|ns| {
             let name = uri.strip_prefix(ns)?.strip_prefix(infix)?;
@@ -100,6 +119,21 @@ mod tests {
             Some((Operation::Issue, TrustVersion::V14))
         );
         assert_eq!(Operation::versioned_action("urn:other"), None);
+        let batch = Operation::Issue.batch_uri(TrustVersion::V13);
+        assert_eq!(batch, "http://docs.oasis-open.org/ws-sx/ws-trust/200512/BatchIssue");
+        assert_eq!(
+            Operation::versioned_batch(&batch),
+            Some((Operation::Issue, TrustVersion::V13))
+        );
+        assert_eq!(Operation::versioned_request_type(&batch), None);
+        assert_eq!(
+            Operation::versioned_batch("http://schemas.xmlsoap.org/ws/2005/02/trust/BatchIssue"),
+            None
+        );
+        assert_eq!(
+            Operation::Validate.batch_response_action(TrustVersion::V14),
+            "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RSTRC/BatchValidateFinal"
+        );
         assert_eq!(
             Operation::versioned_action("http://schemas.xmlsoap.org/ws/2005/02/trust/RST/Issuex"),
             None

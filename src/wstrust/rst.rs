@@ -56,6 +56,9 @@ pub struct Rst {
     pub context: Option<String>,
     pub request_type: Option<Operation>,
     pub request_type_uri: Option<String>,
+    /// The RequestType is a batch one (`.../BatchIssue`): the RST belongs in a
+    /// `wst:RequestSecurityTokenCollection`.
+    pub batch: bool,
     pub token_type: Option<String>,
     pub key_type: Option<String>,
     /// The KeyType as sent, before it was read into its 1.3 form.
@@ -238,8 +241,13 @@ pub fn parse_rst(el: &Element, input: &[u8]) -> Result<Rst, RstError> {
             match child.local.as_str() {
                 "RequestType" => {
                     let uri = child.text();
-                    let (op, v) = Operation::versioned_request_type(&uri)
-                        .ok_or_else(|| RstError(format!("unknown wst:RequestType `{uri}`")))?;
+                    let (op, v, batch) = match Operation::versioned_request_type(&uri) {
+                        Some((op, v)) => (op, v, false),
+                        None => Operation::versioned_batch(&uri)
+                            .map(|(op, v)| (op, v, true))
+                            .ok_or_else(|| RstError(format!("unknown wst:RequestType `{uri}`")))?,
+                    };
+                    rst.batch = batch;
                     if !v.agrees(version) {
                         return Err(mixed(&format!("wst:RequestType `{uri}`")));
                     }

@@ -10,6 +10,7 @@
 )]
 
 mod adfs;
+mod batch;
 mod claims;
 mod cli;
 mod cluster;

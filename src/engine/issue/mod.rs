@@ -153,7 +153,7 @@ impl Engine {
 
     /// Issues a built-in token for an authenticated principal; an input other than a
     /// session gets an interim session, kept when `invalidate_interim` is false.
-    pub(super) fn issue_for(
+    pub fn issue_for(
         &self,
         instance: &ResolvedInstance,
         principal: &Authenticated<Principal>,

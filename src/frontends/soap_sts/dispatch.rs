@@ -21,6 +21,11 @@ pub(super) fn dispatch(
             .filter(|a| !a.is_empty()),
         http.content_type.and_then(soap::content_type_action),
     ];
+    if rst.batch {
+        return Err(SoapFailure::Dispatch(
+            "a batch wst:RequestType belongs in a wst:RequestSecurityTokenCollection".into(),
+        ));
+    }
     let action = declared.into_iter().flatten().next();
     let op = match &action {
         Some(a) => {

@@ -1,7 +1,8 @@
 //! WS-Trust Issue: the built-in token types and custom ones.
 
 use crate::engine::{
-    Credential, EngineError, IssueRequest, KeyType, ProofCertificate, ProvenChain, RequestedClaim,
+    Authenticated, Credential, EngineError, IssueRequest, Issued, KeyType, Principal,
+    ProofCertificate, ProvenChain, RequestedClaim,
 };
 use crate::instance::ResolvedInstance;
 use crate::instance::TokenType;
@@ -26,6 +27,29 @@ pub(super) fn issue(
     body: &[u8],
     signer: Option<ProvenChain>,
 ) -> Result<(String, Option<Durable>), SoapFailure> {
+    issue_as(state, instance, http, headers, rst, body, signer, None).map(|i| (i.body, i.durable))
+}
+
+/// An Issue answered: the response body, the pending write and the token's id.
+pub(super) struct IssueDone {
+    pub body: String,
+    pub durable: Option<Durable>,
+    pub token_id: String,
+}
+
+/// Issue; `batch`: the requester already authenticated for the whole batch (the Security
+/// header's credential applies to every RST, and replay caches are consulted once).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn issue_as(
+    state: &Context,
+    instance: &ResolvedInstance,
+    http: &SoapHttp,
+    headers: &RequestHeaders,
+    rst: &wstrust::Rst,
+    body: &[u8],
+    signer: Option<ProvenChain>,
+    batch: Option<&Authenticated<Principal>>,
+) -> Result<IssueDone, SoapFailure> {
     // With OnBehalfOf, the requester authenticates and vouches for the subject of the
     // OnBehalfOf token, which the assertion is about (sender-vouches). With ActAs, the
     // assertion is about the ActAs token's subject too, and names the requester as the
@@ -71,10 +95,24 @@ pub(super) fn issue(
             ))
             .into());
         }
-        return issue_custom(state, instance, http, headers, rst, name, token_type_uri);
+        if batch.is_some() {
+            return Err(EngineError::Unsupported(format!(
+                "`{name}` tokens are not issued in a batch"
+            ))
+            .into());
+        }
+        return issue_custom(state, instance, http, headers, rst, name, token_type_uri).map(
+            |(body, durable)| IssueDone {
+                body,
+                durable,
+                token_id: String::new(),
+            },
+        );
     }
     let mut key_type_uri = KEY_TYPE_BEARER;
-    let (principal, issued) = state.engine.authenticate_and_issue(
+    let (principal, issued) = authenticate_once(
+        state,
+        batch,
         instance,
         &cred,
         invalidate,
@@ -171,7 +209,35 @@ pub(super) fn issue(
         proof: issued.proof.as_ref(),
         custom: false,
     });
-    Ok((body, issued.durable))
+    Ok(IssueDone {
+        body,
+        durable: issued.durable,
+        token_id: issued.id,
+    })
+}
+
+/// The engine's authenticate-and-issue, or, in a batch, an issue for the principal the
+/// batch authenticated (without an interim session: a batch that fails leaves none).
+fn authenticate_once(
+    state: &Context,
+    batch: Option<&Authenticated<Principal>>,
+    instance: &ResolvedInstance,
+    cred: &Credential,
+    invalidate: bool,
+    request: impl FnOnce() -> Result<IssueRequest, EngineError>,
+) -> Result<(Authenticated<Principal>, Issued), EngineError> {
+    match batch {
+        None => state
+            .engine
+            .authenticate_and_issue(instance, cred, invalidate, request),
+        Some(principal) => {
+            let session_input = matches!(cred, Credential::Session { .. });
+            let issued = state
+                .engine
+                .issue_for(instance, principal, session_input, true, request()?)?;
+            Ok((principal.clone(), issued))
+        }
+    }
 }
 
 /// Issue of a custom token type: the requester's own token goes to the type's provider.

@@ -2,6 +2,7 @@
 //! Synchronous on purpose: it runs on the blocking pool, because password hashing and
 //! signing are CPU-bound. Every failure becomes a SOAP fault in `fault`, the only SOAP map.
 
+mod batch;
 mod cancel;
 mod credential;
 mod dispatch;
@@ -49,11 +50,12 @@ struct SoapHttp<'a> {
 
 struct Ok200 {
     version: SoapVersion,
-    /// The request's WS-Trust version: the response action and body follow it.
+    /// The request's WS-Trust version: the response body and faults follow it.
     trust: TrustVersion,
+    /// The reply's action (the operation's, in the request's version).
+    action: String,
     wsa_ns: &'static str,
     relates_to: Option<String>,
-    op: Operation,
     body: String,
     durable: Option<Durable>,
 }
@@ -133,10 +135,9 @@ struct Read<'a> {
 fn respond(state: &Context, subpath: &str, http: &SoapHttp, body: &[u8]) -> Outcome {
     match answer(state, subpath, http, body) {
         Ok(ok) => {
-            let action = ok.op.response_action(ok.trust);
             let addr = ReplyAddressing {
                 wsa_ns: ok.wsa_ns,
-                action: &action,
+                action: &ok.action,
                 relates_to: ok.relates_to.as_deref(),
             };
             let reply = HttpReply {
@@ -257,6 +258,18 @@ fn operate(
         ..*http
     };
     let wsa_ns = headers.addressing.ns.unwrap_or(WSA_NSS[0]);
+    if wstrust::batch::is_rstc(&env.body) {
+        let done = batch::batch(state, instance, http, &headers, &env.body, xml, signer)?;
+        return Ok(Ok200 {
+            version: env.version,
+            trust: done.version,
+            action: done.action,
+            wsa_ns,
+            relates_to: headers.addressing.message_id,
+            body: done.body,
+            durable: None,
+        });
+    }
     let rst = wstrust::parse_rst(&env.body, xml)?;
     if let Some(m) = http.requires {
         m.check_trust(rst.version)?;
@@ -271,9 +284,9 @@ fn operate(
     Ok(Ok200 {
         version: env.version,
         trust: rst.version,
+        action: op.response_action(rst.version),
         wsa_ns,
         relates_to: headers.addressing.message_id,
-        op,
         body,
         durable,
     })
