@@ -46,9 +46,10 @@ pub(super) fn batch(
     let v = rstc.version;
     let op = batch_operation(headers, http, &rstc.requests)?;
     if op != Operation::Issue {
-        return Err(SoapFailure::Unsupported(format!(
+        return Err(EngineError::Unsupported(format!(
             "Batch{op:?} is not served: only BatchIssue, whose failures can be undone"
-        )));
+        ))
+        .into());
     }
     for (i, rst) in rstc.requests.iter().enumerate() {
         let custom = rst
