@@ -161,3 +161,155 @@ fn issue_in_2005_answers_a_bare_rstr_that_msal_parses() {
         }
     }
 }
+
+/// A reference to a SAML 1.1 assertion by its AssertionID.
+fn saml1_ref(id: &str) -> String {
+    format!(
+        "<wsse:SecurityTokenReference xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\"><wsse:KeyIdentifier ValueType=\"http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.0#SAMLAssertionID\">{id}</wsse:KeyIdentifier></wsse:SecurityTokenReference>"
+    )
+}
+
+#[test]
+fn validate_and_cancel_in_2005_answer_in_2005() {
+    let s = server();
+    let r = issue(&s, SOAP12, SAML1, NO_PROOF_KEY);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r
+        .body
+        .split("AssertionID=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let pw = username_text("demo", DEMO_PASSWORD);
+    let validate = |soap: &str| {
+        let children = format!(
+            "<t:TokenType>{T}/RSTR/Status</t:TokenType><t:ValidateTarget>{}</t:ValidateTarget>",
+            saml1_ref(&id)
+        );
+        post(
+            &s,
+            soap,
+            "Validate",
+            &envelope_2005(soap, "Validate", &pw, &children),
+        )
+    };
+    let v = validate(SOAP11);
+    assert_eq!(v.status, 200, "{}", v.body);
+    assert!(
+        v.body.contains(&format!("{T}/RSTR/Validate</wsa:Action>")),
+        "{}",
+        v.body
+    );
+    assert!(
+        v.body.contains(&format!(
+            "<t:TokenType>{T}/RSTR/Status</t:TokenType><t:Status><t:Code>{T}/status/valid</t:Code>"
+        )),
+        "{}",
+        v.body
+    );
+    let children = format!("<t:CancelTarget>{}</t:CancelTarget>", saml1_ref(&id));
+    let c = post(
+        &s,
+        SOAP12,
+        "Cancel",
+        &envelope_2005(SOAP12, "Cancel", &pw, &children),
+    );
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert!(
+        c.body.contains(&format!("{T}/RSTR/Cancel</wsa:Action>")),
+        "{}",
+        c.body
+    );
+    assert!(c.body.contains(&format!(
+        "<t:RequestSecurityTokenResponse xmlns:t=\"{T}\"><t:RequestedTokenCancelled/>"
+    )));
+    let v = validate(SOAP12);
+    assert!(
+        v.body
+            .contains(&format!("<t:Code>{T}/status/invalid</t:Code>")),
+        "{}",
+        v.body
+    );
+}
+
+#[test]
+fn faults_in_2005_carry_2005_codes_and_mixed_versions_are_refused() {
+    let s = server();
+    let wrong = username_text("demo", "wrong-password");
+    let children = format!("<t:KeyType>{NO_PROOF_KEY}</t:KeyType>");
+    // A failed sign-in, SOAP 1.2: the 2005 code as the Subcode, as MSAL reads it.
+    let r = post(
+        &s,
+        SOAP12,
+        "Issue",
+        &envelope_2005(SOAP12, "Issue", &wrong, &children),
+    );
+    assert_eq!(r.status, 500);
+    assert!(
+        r.body.contains(&format!("<soap:Fault xmlns:t=\"{T}\"")),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains(
+            "<soap:Subcode><soap:Value>t:FailedAuthentication</soap:Value></soap:Subcode>"
+        ),
+        "{}",
+        r.body
+    );
+    // SOAP 1.1: the 2005 code as the faultcode.
+    let pw = username_text("demo", DEMO_PASSWORD);
+    let mixed = format!("<t:KeyType>{WST}/Bearer</t:KeyType>");
+    let r = post(
+        &s,
+        SOAP11,
+        "Issue",
+        &envelope_2005(SOAP11, "Issue", &pw, &mixed),
+    );
+    assert_eq!(r.status, 500);
+    assert!(
+        r.body.contains("<faultcode>t:InvalidRequest</faultcode>"),
+        "{}",
+        r.body
+    );
+    // A 1.3 element in a 2005 request, and a 1.3 action on a 2005 body.
+    let el = format!("<wst:TokenType xmlns:wst=\"{WST}\">{SAML1}</wst:TokenType>");
+    let r = post(
+        &s,
+        SOAP11,
+        "Issue",
+        &envelope_2005(SOAP11, "Issue", &pw, &el),
+    );
+    assert!(
+        r.body.contains("<faultcode>t:InvalidRequest</faultcode>"),
+        "{}",
+        r.body
+    );
+    let body = envelope_2005(SOAP11, "Issue", &pw, &children)
+        .replace(&format!("{T}/RST/Issue"), ISSUE_ACTION);
+    let r = s.post(
+        PATH,
+        &[("Content-Type", "text/xml"), ("SOAPAction", ISSUE_ACTION)],
+        body,
+    );
+    assert!(
+        r.body.contains("<faultcode>t:InvalidRequest</faultcode>"),
+        "{}",
+        r.body
+    );
+    // A 1.3 request still answers in 1.3.
+    let r = s.post(
+        PATH,
+        &[("Content-Type", "text/xml"), ("SOAPAction", ISSUE_ACTION)],
+        envelope(SOAP11, &wrong, RST_ISSUE),
+    );
+    assert!(
+        r.body
+            .contains("<faultcode>wst:FailedAuthentication</faultcode>"),
+        "{}",
+        r.body
+    );
+}
