@@ -165,3 +165,18 @@ fn transforms_must_name_tokens_of_this_sts_and_issued_types() {
         "{all}"
     );
 }
+
+#[test]
+fn only_a_presented_bearer_token_is_transformed() {
+    let s = server(true);
+    let a = issue(&s, PATH, ("demo", DEMO_PASSWORD)).assertion_text();
+    // Named by its ID (the stored token of someone else, for all the caller proves): refused,
+    // although the same token presented itself is transformed.
+    let r = validate_as(&s, PATH, &saml_str(&assertion_id(&a)), JWT);
+    assert_eq!(r.fault_code(), "wst:BadRequest", "{}", r.body);
+    assert!(r.body.contains("presented itself"), "{}", r.body);
+    assert!(!r.body.contains("RequestedSecurityToken"), "{}", r.body);
+    let r = validate_as(&s, PATH, &a, JWT);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("RequestedSecurityToken"), "{}", r.body);
+}

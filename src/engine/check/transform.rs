@@ -3,6 +3,11 @@
 //! type the instance issues, when `supported-token-transforms` lists the pair. The new token
 //! is issued for the validated token's subject, looked up in the instance's realm as any
 //! party's vouched-for subject is (attributes from the directory now, not from the old token).
+//!
+//! The new token is a bearer token for the requested audience, so only what already works as
+//! one may be transformed: the token itself must be presented (an ID names a token, it does not
+//! prove holding it), and a token bound to a key, vouched for by a sender, naming an actor, or
+//! issued not to be renewed is refused (its restrictions would not survive the re-issue).
 
 use std::collections::BTreeMap;
 
@@ -33,6 +38,14 @@ impl Engine {
                 output.name()
             )));
         }
+        match target {
+            TokenTarget::Token(_) | TokenTarget::Jwt(_) => {}
+            TokenTarget::Reference(_) | TokenTarget::Custom { .. } => {
+                return Err(EngineError::Unsupported(
+                    "a token is transformed on Validate only when it is presented itself, not named by its ID".into(),
+                ));
+            }
+        }
         let live = match self.check(instance, target)? {
             Ok(live) => live,
             Err(reason) => {
@@ -55,6 +68,11 @@ impl Engine {
                 output.name()
             )));
         }
+        if let Some(what) = restriction(target) {
+            return Err(EngineError::Unsupported(format!(
+                "a token {what} is not transformed on Validate: the new token would be a bearer token without that restriction"
+            )));
+        }
         let subject = live.subject.ok_or_else(|| {
             EngineError::Invalid("the validated token names no subject to issue for".into())
         })?;
@@ -72,5 +90,78 @@ impl Engine {
             },
             Some(issued),
         ))
+    }
+}
+
+/// What binds a (verified, this STS's own) token beyond its bearer, if anything. A plain
+/// search of the token's text: it fails closed (an attribute value that happens to hold one
+/// of these strings is refused too, never the other way round).
+fn restriction(target: &TokenTarget) -> Option<&'static str> {
+    use crate::xml::ns;
+    let text = match target {
+        TokenTarget::Token(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        TokenTarget::Jwt(jwt) => {
+            let claims = jwt
+                .split('.')
+                .nth(1)
+                .and_then(crate::crypto::encoding::b64url_decode)
+                .and_then(|c| serde_json::from_slice::<serde_json::Value>(&c).ok());
+            let Some(claims) = claims else {
+                return Some("whose claims cannot be read");
+            };
+            if claims.get("act").is_some() {
+                return Some("naming an actor (act)");
+            }
+            if claims.get("cnf").is_some() {
+                return Some("bound to a key (cnf)");
+            }
+            return None;
+        }
+        _ => return Some("named by its ID"),
+    };
+    [
+        (ns::CM_HOLDER_OF_KEY, "bound to a key (holder-of-key)"),
+        (ns::CM1_HOLDER_OF_KEY, "bound to a key (holder-of-key)"),
+        (ns::CM_SENDER_VOUCHES, "vouched for by a sender"),
+        (ns::CM1_SENDER_VOUCHES, "vouched for by a sender"),
+        (ns::SAML2_DELEGATION, "naming an actor (del:Delegate)"),
+        (ns::CLAIM_ACTOR, "naming an actor"),
+        ("Allow=\"false\"", "issued not to be renewed (wst:Renewing Allow=\"false\")"),
+    ]
+    .into_iter()
+    .find(|(needle, _)| text.contains(needle))
+    .map(|(_, what)| what)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::encoding::b64url_encode;
+
+    #[test]
+    fn restrictions_that_a_bearer_reissue_would_drop_are_found() {
+        let token = |s: &str| TokenTarget::Token(s.as_bytes().to_vec());
+        let bearer = "<saml2:SubjectConfirmation Method=\"urn:oasis:names:tc:SAML:2.0:cm:bearer\"/>";
+        assert_eq!(restriction(&token(bearer)), None);
+        for (t, want) in [
+            ("Method=\"urn:oasis:names:tc:SAML:2.0:cm:holder-of-key\"", "bound to a key (holder-of-key)"),
+            ("Method=\"urn:oasis:names:tc:SAML:1.0:cm:holder-of-key\"", "bound to a key (holder-of-key)"),
+            ("Method=\"urn:oasis:names:tc:SAML:2.0:cm:sender-vouches\"", "vouched for by a sender"),
+            ("xmlns:del=\"urn:oasis:names:tc:SAML:2.0:conditions:delegation\"", "naming an actor (del:Delegate)"),
+            ("<Renewing Allow=\"false\"/>", "issued not to be renewed (wst:Renewing Allow=\"false\")"),
+        ] {
+            assert_eq!(restriction(&token(&format!("{bearer}{t}"))), Some(want), "{t}");
+        }
+        let jwt = |claims: &str| {
+            TokenTarget::Jwt(format!("e30.{}.sig", b64url_encode(claims.as_bytes())))
+        };
+        assert_eq!(restriction(&jwt(r#"{"sub":"a"}"#)), None);
+        assert_eq!(restriction(&jwt(r#"{"sub":"a","act":{"sub":"b"}}"#)), Some("naming an actor (act)"));
+        assert_eq!(restriction(&jwt(r#"{"sub":"a","cnf":{}}"#)), Some("bound to a key (cnf)"));
+        assert_eq!(
+            restriction(&TokenTarget::Jwt("e30.!!.sig".into())),
+            Some("whose claims cannot be read")
+        );
+        assert_eq!(restriction(&TokenTarget::Reference("x".into())), Some("named by its ID"));
     }
 }
