@@ -10,22 +10,23 @@ use super::rstr::{applies_to, lifetime, requested};
 /// The RSTR of a Renew: TokenType, the renewed token with its references, its new Lifetime,
 /// and AppliesTo when the token names an audience.
 pub fn write_renew_response(r: &IssuedTokenResponse<'_>) -> String {
-    let v = r.version;
-    let mut w = Writer::with_capacity(r.token_xml.len() + 1024);
-    w.start(&v.qname("RequestSecurityTokenResponse"))
-        .ns(v.prefix(), v.ns())
-        .attr_opt("Context", r.context);
-    w.element(&v.qname("TokenType"), r.token_type_uri);
-    requested(&mut w, r);
-    lifetime(&mut w, r);
-    applies_to(&mut w, r);
-    w.finish()
+    token_rstr(r).finish()
 }
 
 /// The RSTR of a Validate that returns a new token: the token as a Renew's RSTR writes it,
 /// then the status (valid, with `reason`).
 pub fn write_validate_token_response(r: &IssuedTokenResponse<'_>, reason: &str) -> String {
     let v = r.version;
+    let mut w = token_rstr(r);
+    w.start(&v.qname("Status"));
+    w.element(&v.qname("Code"), v.status_code(true));
+    w.element(&v.qname("Reason"), reason);
+    w.finish()
+}
+
+/// An RSTR holding a re-issued token, left open for what follows it.
+fn token_rstr(r: &IssuedTokenResponse<'_>) -> Writer {
+    let v = r.version;
     let mut w = Writer::with_capacity(r.token_xml.len() + 1024);
     w.start(&v.qname("RequestSecurityTokenResponse"))
         .ns(v.prefix(), v.ns())
@@ -34,10 +35,7 @@ pub fn write_validate_token_response(r: &IssuedTokenResponse<'_>, reason: &str) 
     requested(&mut w, r);
     lifetime(&mut w, r);
     applies_to(&mut w, r);
-    w.start(&v.qname("Status"));
-    w.element(&v.qname("Code"), v.status_code(true));
-    w.element(&v.qname("Reason"), reason);
-    w.finish()
+    w
 }
 
 #[cfg(test)]

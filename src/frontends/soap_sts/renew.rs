@@ -1,7 +1,7 @@
 //! WS-Trust Renew (1.3 section 7; 2005 alike): the `wst:RenewTarget` assertion re-issued by
 //! the engine (`engine::renew`, where the rules are), answered with one RSTR.
 
-use crate::engine::{EngineError, RenewRequest, RenewSemantics};
+use crate::engine::{EngineError, Issued, RenewRequest, RenewSemantics};
 use crate::instance::{ResolvedInstance, TokenType};
 use crate::soap::RequestHeaders;
 use crate::store::Durable;
@@ -55,11 +55,23 @@ pub(super) fn renew(
         _ => rst.token_type.as_deref().unwrap_or(TOKEN_TYPE_SAML20),
     };
     let issued = renewed.issued;
-    let body = wstrust::write_renew_response(&wstrust::IssuedTokenResponse {
+    let body = wstrust::write_renew_response(&reissued(rst, token_type_uri, &issued.token, &issued));
+    Ok((body, issued.durable))
+}
+
+/// The response fields of a token re-issued as a bearer token (by Renew, or by a Validate
+/// that returns a new token), with `token_xml` as the RSTR carries it.
+pub(super) fn reissued<'a>(
+    rst: &'a wstrust::Rst,
+    token_type_uri: &'a str,
+    token_xml: &'a str,
+    issued: &'a Issued,
+) -> wstrust::IssuedTokenResponse<'a> {
+    wstrust::IssuedTokenResponse {
         version: rst.version,
         context: rst.context.as_deref(),
         token_type_uri,
-        token_xml: &issued.token,
+        token_xml,
         token_id: &issued.id,
         created: issued.created,
         expires: issued.expires,
@@ -67,6 +79,5 @@ pub(super) fn renew(
         key_type: rst.answer_key_type(KEY_TYPE_BEARER),
         proof: None,
         custom: false,
-    });
-    Ok((body, issued.durable))
+    }
 }

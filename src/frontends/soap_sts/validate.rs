@@ -5,9 +5,10 @@ use crate::instance::{ResolvedInstance, TokenType};
 use crate::soap::RequestHeaders;
 use crate::store::Durable;
 use crate::wstrust::{self, TokenTypeUri};
-use crate::xml::ns::{KEY_TYPE_BEARER, SAML1, TOKEN_TYPE_STATUS};
+use crate::xml::ns::{SAML1, TOKEN_TYPE_STATUS};
 
 use super::credential::authenticated;
+use super::renew::reissued;
 use super::{Context, SoapFailure, SoapHttp};
 
 /// What the `wst:{op}Target` of a Validate or Cancel (`op`) names; it must have one.
@@ -108,21 +109,7 @@ pub(super) fn validate(
         TokenType::OpenIdConnect => (uri, wstrust::binary_token_xml(uri, None, &issued.token)),
         _ => (uri, issued.token.clone()),
     };
-    let body = wstrust::write_validate_token_response(
-        &wstrust::IssuedTokenResponse {
-            version: rst.version,
-            context: rst.context.as_deref(),
-            token_type_uri: uri,
-            token_xml: &token_xml,
-            token_id: &issued.id,
-            created: issued.created,
-            expires: issued.expires,
-            applies_to: issued.audience.as_deref(),
-            key_type: rst.answer_key_type(KEY_TYPE_BEARER),
-            proof: None,
-            custom: false,
-        },
-        &v.reason,
-    );
+    let body =
+        wstrust::write_validate_token_response(&reissued(rst, uri, &token_xml, &issued), &v.reason);
     Ok((body, issued.durable))
 }
