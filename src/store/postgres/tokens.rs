@@ -65,7 +65,7 @@ pub(super) fn writer_loop(connector: Connector, rx: mpsc::Receiver<Job>) {
         let mut group = vec![first];
         // While issuers are concurrent (the last group held several jobs), wait a moment for
         // more: a commit costs PostgreSQL about three times the CPU of a token it stores, and
-        // a reply waiting ~1 ms more is nothing next to the queueing of a loaded node. A lone
+        // a reply waiting up to LINGER more is nothing next to the queueing of a loaded node. A lone
         // request (the last group was one job) commits at once.
         let linger_until = concurrent.then(|| std::time::Instant::now() + LINGER);
         while group.len() < MAX_GROUP {
