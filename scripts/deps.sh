@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 build_pkgs=(pkg-config libxml2-dev libxmlsec1-dev libxmlsec1-openssl libssl-dev libclang-dev)
 # postgresql: the throwaway servers of the store tests (store::testpg runs its initdb and pg_ctl).
 # slapd, ldap-utils: the throwaway directories of the LDAP tests (identity::testldap).
-test_pkgs=(xmlsec1 python3 python3-pip nodejs npm postgresql slapd ldap-utils)
+# zsh, fish, groff-base, systemd, binutils: tests/it/packaging.rs checks the generated completions
+# (zsh -n, fish --no-execute), man pages (groff), the systemd unit (systemd-analyze) and the
+# libraries the binary links (objdump).
+test_pkgs=(xmlsec1 python3 python3-pip nodejs npm postgresql slapd ldap-utils zsh fish groff-base systemd binutils)
 
 missing=()
 want=("${build_pkgs[@]}")

@@ -11,8 +11,10 @@ macro_rules! say {
 }
 
 mod clients;
+mod docs;
 mod instance;
 mod keys;
+mod probe;
 mod serve;
 mod store;
 mod tokens;
@@ -91,6 +93,33 @@ enum Command {
         #[command(subcommand)]
         command: clients::ClientCommand,
     },
+    /// Load and check the configuration (file, STS_* environment, flags), print the main
+    /// settings in effect, and exit: 0 when the server would accept it.
+    CheckConfig,
+    /// Probe a running server's liveness (`GET /health/live`): exit 0 on HTTP 200, else 1.
+    /// For supervisors and container HEALTHCHECKs without curl.
+    Health {
+        /// URL to probe; default: /health/live on the loopback address of `listen` (https
+        /// when `tls_cert_file` is set: then name a host its certificate covers).
+        #[arg(long)]
+        url: Option<String>,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 5)]
+        timeout_secs: u64,
+    },
+    /// Print the shell completion script for SHELL (bash: `sts completions bash >
+    /// /etc/bash_completion.d/sts`; zsh: into a directory of `$fpath` as `_sts`; fish: into
+    /// `~/.config/fish/completions/sts.fish`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page sts(1), or write it and one page per subcommand into a directory.
+    Man {
+        /// Directory to write `sts.1`, `sts-serve.1`, ... into (e.g. /usr/local/share/man/man1).
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 /// Runs the `sts` command with the process's arguments.
@@ -116,6 +145,12 @@ fn load_config(cli: &Cli) -> Result<Config, AnyError> {
 }
 
 fn run(cli: Cli) -> Result<(), AnyError> {
+    // Generated from the CLI definition alone: no configuration needed (or read).
+    match &cli.command {
+        Command::Completions { shell } => return docs::completions(*shell),
+        Command::Man { out_dir } => return docs::man(out_dir.as_deref()),
+        _ => {}
+    }
     let mut cfg = load_config(&cli)?;
     match cli.command {
         Command::Serve { listen } => {
@@ -137,5 +172,22 @@ fn run(cli: Cli) -> Result<(), AnyError> {
         Command::Client { command } => clients::clients(&cfg, command),
         Command::Realm { command } => user::realm(&cfg, command),
         Command::Store { command } => store::store(&cfg, command),
+        Command::CheckConfig => {
+            // A summary, not the whole: a store URL may hold a password.
+            say!("listen: {}", cfg.listen);
+            say!("data_dir: {}", cfg.data_dir.display());
+            say!("public base URL: {}", cfg.base_url());
+            say!("store: {}", crate::store::redact_url(&cfg.store_url()));
+            say!("configuration ok");
+            Ok(())
+        }
+        Command::Health { url, timeout_secs } => {
+            let url = url.unwrap_or_else(|| probe::default_url(&cfg));
+            probe::health(
+                &url,
+                std::time::Duration::from_secs(timeout_secs.clamp(1, 300)),
+            )
+        }
+        Command::Completions { .. } | Command::Man { .. } => Ok(()),
     }
 }

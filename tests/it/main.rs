@@ -30,6 +30,7 @@ mod limits;
 mod lockout;
 mod matrix;
 mod openapi;
+mod packaging;
 mod peers;
 mod proof_keys;
 mod publish;
