@@ -226,6 +226,11 @@ fn saml2(s: &Saml2Config, problems: &mut Vec<String>) {
             "saml2-config.saml2-renew-window-seconds must be at most {MAX_LIFETIME_SECS}"
         ));
     }
+    if !(1..=MAX_LIFETIME_SECS).contains(&s.renew_max_age_seconds) {
+        problems.push(format!(
+            "saml2-config.saml2-renew-max-age-seconds must be 1 to {MAX_LIFETIME_SECS}"
+        ));
+    }
     no_java_classes(
         "saml2-config",
         [

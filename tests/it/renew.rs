@@ -475,3 +475,229 @@ fn renew_speaks_ws_trust_2005() {
         again.body
     );
 }
+
+/// The subject's account is checked at each renewal (review of issue 18): a user this STS
+/// authenticated who is now disabled or deleted gets no renewal (and, persisted, keeps the
+/// token it has: nothing is retired); a subject another party vouched for renews while the
+/// realm does not know it, and not once the realm has it disabled.
+#[test]
+fn a_disabled_or_deleted_subject_is_not_renewed() {
+    let (idp, idp_cert) = saml_idp();
+    let mut federated = instance("soap-fed", false, json!({}));
+    federated["security-policy-validated-token-config"] = json!([
+        {"validatedTokenType": "USERNAME", "invalidateInterimOpenAMSession": true},
+        {"validatedTokenType": "SAML2", "invalidateInterimOpenAMSession": true}
+    ]);
+    federated["saml2-trusted-issuers"] = json!([{
+        "issuer": "https://idp.example.com/saml", "certificate": "idp-saml", "audience": "urn:sts"
+    }]);
+    let s = start_with(Opts {
+        files: vec![("keys/idp-saml.crt.pem".into(), idp_cert)],
+        instances: vec![
+            (
+                "soap-persist.json".into(),
+                instance("soap-persist", true, json!({})),
+            ),
+            ("soap-fed.json".into(), federated),
+        ],
+        ..Default::default()
+    });
+    let users = sts::identity::FileUserStore::open(&s.dir.path().join("users.json")).unwrap();
+    let path = "/sts/soap-persist";
+    let alices = issue(&s, path, ("alice", "s3cret")).assertion_text();
+    assert!(alices.contains(">alice</saml2:NameID>"), "{alices}");
+    // Renewed by its bearer (here demo) while alice is enabled...
+    let r = renew(&s, path, &alices, "");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let alices = r.assertion_text();
+    // ...not once she is disabled; the token is not retired by the refusal.
+    users.update("/", "alice", |u| u.disabled = true).unwrap();
+    let r = renew(&s, path, &alices, "");
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
+    assert!(r.body.contains("subject is disabled"), "{}", r.body);
+    users.update("/", "alice", |u| u.disabled = false).unwrap();
+    let r = renew(&s, path, &alices, "");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let alices = r.assertion_text();
+    users.delete("/", "alice").unwrap();
+    let r = renew(&s, path, &alices, "");
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
+    assert!(r.body.contains("no longer a user"), "{}", r.body);
+
+    // Vouched for by a trusted IdP: a name the realm does not know renews (as it was issued);
+    // a known user renews until disabled.
+    let fed = "/sts/soap-fed";
+    let from_idp = |subject: &str| {
+        let r = s.post(
+            fed,
+            &[("Content-Type", "text/xml"), ("SOAPAction", ISSUE_ACTION)],
+            envelope(
+                SOAP11,
+                &idp_assertion(&idp, subject, "urn:sts", (-60, 300)),
+                RST_ISSUE,
+            ),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.assertion_text()
+    };
+    let partner = from_idp("partner-user");
+    assert!(partner.contains("ac:classes:unspecified"), "{partner}");
+    let r = renew(&s, fed, &partner, "");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let demo = from_idp("demo");
+    assert_eq!(renew(&s, fed, &demo, "").status, 200);
+    users.update("/", "demo", |u| u.disabled = true).unwrap();
+    // Asked by another user (the requester must be enabled too, to authenticate).
+    s.add_user("/", "bob", "hunter2");
+    let r = renew_by(&s, fed, ("bob", "hunter2"), &demo, "");
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
+    assert!(r.body.contains("disabled"), "{}", r.body);
+}
+
+/// A token renewed again and again lives at most `saml2-renew-max-age-seconds` from its first
+/// authentication (`AuthnInstant`, kept by every renewal): renewals are cut short at that
+/// instant, and refused from it on.
+#[test]
+fn renewals_end_at_the_maximum_age() {
+    let t0 = chrono::DateTime::from_timestamp(wall_clock().timestamp(), 0).unwrap();
+    let clock = sts::clock::FixedClock::new(t0);
+    let s = start_with(Opts {
+        clock: Some(clock.clone()),
+        instances: vec![(
+            "soap-age.json".into(),
+            instance(
+                "soap-age",
+                true,
+                json!({"saml2-renew-max-age-seconds": "1000", "saml2-renew-window-seconds": "60"}),
+            ),
+        )],
+        ..Default::default()
+    });
+    let path = "/sts/soap-age";
+    let at = |n: i64| {
+        (t0 + chrono::Duration::seconds(n))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let first = issue(&s, path, ("demo", DEMO_PASSWORD)).assertion_text();
+    let authn = part(&first, "<saml2:AuthnStatement", "</saml2:AuthnStatement>").to_owned();
+    assert!(
+        authn.contains(&format!("AuthnInstant=\"{}\"", at(0))),
+        "{authn}"
+    );
+    // A full lifetime (600 s) while it fits.
+    clock.set(t0 + chrono::Duration::seconds(300));
+    let r = renew(&s, path, &first, "");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let second = r.assertion_text();
+    assert!(
+        second.contains(&format!("NotOnOrAfter=\"{}\"", at(900))),
+        "{second}"
+    );
+    assert_eq!(
+        part(&second, "<saml2:AuthnStatement", "</saml2:AuthnStatement>"),
+        authn
+    );
+    // Then cut at t0 + 1000, in Conditions, SubjectConfirmationData and the RSTR's Lifetime.
+    clock.set(t0 + chrono::Duration::seconds(800));
+    let r = renew(&s, path, &second, "");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let third = r.assertion_text();
+    assert_eq!(
+        third
+            .matches(&format!("NotOnOrAfter=\"{}\"", at(1000)))
+            .count(),
+        2,
+        "{third}"
+    );
+    assert!(!third.contains(&at(1400)), "{third}");
+    assert!(
+        r.body.contains(&format!(
+            "<wsu:Expires>{}.000Z</wsu:Expires>",
+            &at(1000)[..19]
+        )),
+        "{}",
+        r.body
+    );
+    let (ok, out) = xmlsec1_verify(&third, &s.cert("sts-signing"));
+    assert!(ok, "{out}");
+    // At the maximum age, even within the renewal window: refused, and the token not retired.
+    clock.set(t0 + chrono::Duration::seconds(1000));
+    let r = renew(&s, path, &third, "");
+    assert_eq!(r.fault_code(), "wst:UnableToRenew", "{}", r.body);
+    assert!(r.body.contains("saml2-renew-max-age-seconds"), "{}", r.body);
+    clock.set(t0 + chrono::Duration::seconds(999));
+    let (valid, body) = validate(&s, path, &third);
+    assert!(valid, "{body}");
+    // The key is checked when an instance is published: at least one second.
+    let mut bad = instance(
+        "soap-bad-age",
+        false,
+        json!({"saml2-renew-max-age-seconds": "0"}),
+    );
+    bad["deployment-config"]["deployment-url-element"] = json!("soap-bad-age");
+    let admin = s.login("amadmin", ADMIN_PASSWORD);
+    let r = publish(&s, &admin, "soap", &bad);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("saml2-renew-max-age-seconds"), "{}", r.body);
+}
+
+/// A Renew request's `wst:Renewing` may make the renewed token stricter than the one it
+/// renews, never looser: `OK="true"` for a token issued with `OK="false"` is refused, and so
+/// is `Allow="true"` for one issued with `Allow="false"` (never renewed anyway).
+#[test]
+fn a_renew_request_cannot_loosen_wst_renewing() {
+    let s = start_with(Opts {
+        instances: vec![(
+            "soap-sem.json".into(),
+            instance(
+                "soap-sem",
+                false,
+                json!({"saml2-renew-window-seconds": "300"}),
+            ),
+        )],
+        ..Default::default()
+    });
+    let path = "/sts/soap-sem";
+    let issue_with = |renewing: &str| {
+        let r = s.post(
+            path,
+            &[("Content-Type", "text/xml"), ("SOAPAction", ISSUE_ACTION)],
+            envelope(
+                SOAP11,
+                &username_text("demo", DEMO_PASSWORD),
+                &format!("{RST_ISSUE}{renewing}"),
+            ),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.assertion_text()
+    };
+    let strict = issue_with("<wst:Renewing OK=\"false\"/>");
+    let r = renew(&s, path, &strict, "<wst:Renewing OK=\"true\"/>");
+    assert_eq!(r.fault_code(), "wst:UnableToRenew", "{}", r.body);
+    assert!(r.body.contains("loosen"), "{}", r.body);
+    // Stating the same, or stricter, is fine; stricter is recorded.
+    let same = renew(&s, path, &strict, "<wst:Renewing/>");
+    assert_eq!(same.status, 200, "{}", same.body);
+    let r = renew(
+        &s,
+        path,
+        &same.assertion_text(),
+        "<wst:Renewing Allow=\"false\"/>",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let never = r.assertion_text();
+    assert!(never.contains("Allow=\"false\" OK=\"false\""), "{never}");
+    let r = renew(
+        &s,
+        path,
+        &never,
+        "<wst:Renewing Allow=\"true\" OK=\"true\"/>",
+    );
+    assert_eq!(r.fault_code(), "wst:UnableToRenew", "{}", r.body);
+    // A token issued without wst:Renewing follows the window alone, as loose as OK="true".
+    let open = issue_with("");
+    let r = renew(&s, path, &open, "<wst:Renewing OK=\"true\"/>");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.assertion_text().contains("Allow=\"true\" OK=\"true\""));
+}

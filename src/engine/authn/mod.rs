@@ -8,7 +8,10 @@ mod oidc;
 mod password;
 mod saml;
 mod session;
+mod standing;
 pub mod x509;
+
+pub use standing::SubjectOrigin;
 
 pub use session::Role;
 #[cfg(any(test, feature = "test-util"))]

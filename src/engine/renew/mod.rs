@@ -16,12 +16,19 @@
 //! renewals of one token cannot both succeed (a store failure in between leaves neither,
 //! and the client issues anew).
 //!
+//! What is checked anew (`limits`): the subject's account now (a disabled, locked or deleted
+//! user's tokens are not renewed, see `authn::standing` for subjects other parties vouched
+//! for); the chain's age (no token and its renewals live longer than
+//! `saml2-renew-max-age-seconds` from the first `AuthnInstant`); and a request's `wst:Renewing`
+//! may tighten the token's semantics, never loosen them.
+//!
 //! Who may renew: the token's bearer. WS-Trust lets the STS renew "without demonstration of
 //! authorized use of the token"; this STS asks for an authenticated request (the instance's
 //! input, checked by the front end) and for the token itself. A token named only by its ID
 //! (a reference, persisting instances) is renewed for its own principal or an administrator
 //! of the instance's realm, as a cancel is.
 
+mod limits;
 pub(crate) mod rewrite;
 
 use chrono::Duration;
@@ -139,6 +146,9 @@ impl Engine {
             ));
         }
         self.renewable(instance, &original, cfg.renew_window_seconds)?;
+        let deadline =
+            limits::renewal_deadline(&original, cfg.renew_max_age_seconds, self.clock.now())?;
+        let renewing = limits::renewed_semantics(original.renewing(), req.renewing)?;
         let token_type = if original.saml1 {
             TokenType::Saml1
         } else {
@@ -179,17 +189,19 @@ impl Engine {
                 Some(rec)
             }
         };
+        self.check_subject_now(instance, &original, record.as_ref())?;
         let now = super::issue::truncate_to_seconds(self.clock.now());
         let lifetime = Duration::seconds(
             i64::try_from(cfg.token_lifetime_seconds).unwrap_or(i64::MAX / 2_000),
         );
-        let not_after = now + lifetime;
+        // No renewal outlives the chain's maximum age.
+        let not_after = (now + lifetime).min(deadline);
         let id = crate::tokens::saml2::new_assertion_id();
         let fresh = Fresh {
             id: &id,
             now,
             not_after,
-            renewing: req.renewing,
+            renewing,
             signature: Some(crate::xmldsig::signature_template(
                 &id,
                 signing.signature,

@@ -4,6 +4,17 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The default of `saml2-renew-max-age-seconds`: a working day.
+pub const DEFAULT_RENEW_MAX_AGE_SECS: u64 = 8 * 3600;
+
+fn default_renew_max_age() -> u64 {
+    DEFAULT_RENEW_MAX_AGE_SECS
+}
+
+fn is_default_renew_max_age(v: &u64) -> bool {
+    *v == DEFAULT_RENEW_MAX_AGE_SECS
+}
+
 /// `saml2-config` (`SAML2Config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +38,17 @@ pub struct Saml2Config {
         skip_serializing_if = "super::serde_compat::is_zero"
     )]
     pub renew_window_seconds: u64,
+    /// sts extension: the longest a token and its renewals live in all, counted from the
+    /// first token's `AuthnInstant` (which every renewal keeps): no renewal reaches past it,
+    /// and after it Renew is refused, so that the subject authenticates again. Default
+    /// [`DEFAULT_RENEW_MAX_AGE_SECS`] (8 hours).
+    #[serde(
+        rename = "saml2-renew-max-age-seconds",
+        with = "super::serde_compat::str_u64",
+        default = "default_renew_max_age",
+        skip_serializing_if = "is_default_renew_max_age"
+    )]
+    pub renew_max_age_seconds: u64,
     #[serde(rename = "saml2-custom-conditions-provider-class-name", default)]
     pub custom_conditions_provider: Option<String>,
     #[serde(rename = "saml2-custom-subject-provider-class-name", default)]
