@@ -226,6 +226,10 @@ pub struct IssueRequest {
     pub nonce: Option<String>,
     /// `wst:Renewing`: the renew semantics recorded in an assertion (see `engine::renew`).
     pub renewing: Option<super::RenewSemantics>,
+    /// When the subject was first authenticated, for a token re-issued from another of this
+    /// STS's (Validate to a new token): an assertion's `AuthnInstant` keeps it, so that
+    /// `saml2-renew-max-age-seconds` still counts from there. `None`: now.
+    pub authn_instant: Option<DateTime<Utc>>,
 }
 
 impl IssueRequest {
@@ -243,6 +247,7 @@ impl IssueRequest {
             session_index: None,
             nonce: None,
             renewing: None,
+            authn_instant: None,
         }
     }
 }

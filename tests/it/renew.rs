@@ -701,3 +701,48 @@ fn a_renew_request_cannot_loosen_wst_renewing() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.assertion_text().contains("Allow=\"true\" OK=\"true\""));
 }
+
+/// Validate to a new token keeps the first `AuthnInstant` and is refused past the maximum age,
+/// so that re-issuing through Validate does not outlast what renewals may.
+#[test]
+fn the_maximum_age_follows_a_token_through_validate_to_a_new_token() {
+    let t0 = chrono::DateTime::from_timestamp(wall_clock().timestamp(), 0).unwrap();
+    let clock = sts::clock::FixedClock::new(t0);
+    let mut j = instance(
+        "soap-tx",
+        false,
+        json!({"saml2-renew-max-age-seconds": "1000", "saml2-token-lifetime-seconds": "3000"}),
+    );
+    j["supported-token-transforms"] = json!([
+        {"inputTokenType": "SAML2", "outputTokenType": "SAML1", "invalidateInterimOpenAMSession": true}
+    ]);
+    let s = start_with(Opts {
+        clock: Some(clock.clone()),
+        instances: vec![("soap-tx.json".into(), j)],
+        ..Default::default()
+    });
+    let path = "/sts/soap-tx";
+    let validate_to_saml1 = |target: &str| {
+        let body = target_envelope("Validate", &username_text("demo", DEMO_PASSWORD), target)
+            .replace(
+                "</wst:RequestType>",
+                "</wst:RequestType><wst:TokenType>http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV1.1</wst:TokenType>",
+            );
+        s.post(path, &[("Content-Type", "text/xml")], body)
+    };
+    let first = issue(&s, path, ("demo", DEMO_PASSWORD)).assertion_text();
+    clock.set(t0 + chrono::Duration::seconds(500));
+    let r = validate_to_saml1(&first);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let saml1 = part(&r.body, "<saml:Assertion", "</saml:Assertion>").to_owned();
+    let instant = t0.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    assert!(
+        saml1.contains(&format!("AuthenticationInstant=\"{instant}\"")),
+        "the first authentication's instant: {saml1}"
+    );
+    // Still valid (lifetime 3000 s), but first issued 1000 s ago: no new token.
+    clock.set(t0 + chrono::Duration::seconds(1000));
+    let r = validate_to_saml1(&first);
+    assert_eq!(r.fault_code(), "wst:ExpiredData", "{}", r.body);
+    assert!(r.body.contains("saml2-renew-max-age-seconds"), "{}", r.body);
+}

@@ -82,6 +82,11 @@ impl Engine {
             })?;
         let mut req = IssueRequest::new(output);
         req.applies_to = applies_to;
+        // A re-issue is bounded as renewals are: by the first authentication's age.
+        if let TokenTarget::Token(xml) = target {
+            req.authn_instant =
+                super::super::renew::first_authentication(instance, xml, self.clock.now())?;
+        }
         let issued = self.issue(instance, &principal, &req)?;
         Ok((
             Validation {

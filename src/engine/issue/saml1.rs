@@ -97,7 +97,7 @@ impl Engine {
             not_before,
             not_on_or_after: not_after,
             audience: audience.as_deref(),
-            authn_instant: now,
+            authn_instant: req.authn_instant.unwrap_or(now),
             authn_method: match principal.source() {
                 PrincipalSource::X509 => crate::xml::ns::AM1_X509,
                 PrincipalSource::FederatedToken => crate::xml::ns::AM1_UNSPECIFIED,

@@ -81,7 +81,7 @@ impl Engine {
             not_on_or_after: not_after,
             recipient: cfg.sp_acs_url.as_deref(),
             audience: audience.as_deref(),
-            authn_instant: now,
+            authn_instant: req.authn_instant.unwrap_or(now),
             session_index: req.session_index.as_deref(),
             authn_context: match principal.source() {
                 PrincipalSource::X509 => crate::xml::ns::AC_X509,

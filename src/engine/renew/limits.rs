@@ -136,6 +136,30 @@ pub(super) fn renewal_deadline(
     Ok(deadline)
 }
 
+/// For a token of this STS re-issued by Validate to a new token (already verified): the
+/// `AuthnInstant` of its assertion, which the new one keeps, refused past the instance's
+/// `saml2-renew-max-age-seconds` as a renewal is, so that alternating transforms cannot keep a
+/// token alive longer than renewals can. Not an assertion (an id_token): `None`.
+pub(in crate::engine) fn first_authentication(
+    instance: &ResolvedInstance,
+    xml: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, EngineError> {
+    let Some(original) = Original::parse(xml) else {
+        return Ok(None);
+    };
+    let max_age = instance.config.saml2().map_or(
+        crate::instance::model::DEFAULT_RENEW_MAX_AGE_SECS,
+        |c| c.renew_max_age_seconds,
+    );
+    // Out of date for a re-issue (wst:ExpiredData), as Validate words it.
+    renewal_deadline(&original, max_age, now).map_err(|e| match e {
+        EngineError::CannotRenew(m) => EngineError::Expired(m),
+        e => e,
+    })?;
+    Ok(original.authn_instant())
+}
+
 /// The renew semantics of the renewed token: the request's when it states some that are not
 /// looser than the token's, else the token's. A token without any follows the window alone,
 /// which is as loose as `Allow="true" OK="true"`.

@@ -173,6 +173,7 @@ pub(super) fn issue_as(
                     allow: r.allow,
                     ok: r.ok,
                 }),
+                authn_instant: None,
             })
         },
     )?;

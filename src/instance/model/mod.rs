@@ -19,7 +19,7 @@ mod trust;
 pub use custom::{CustomTokenOperation, CustomTokenTransform};
 pub use oidc::OidcConfig;
 pub use rest::{RestInstanceConfig, TokenTransform, Transform};
-pub use saml2::Saml2Config;
+pub use saml2::{DEFAULT_RENEW_MAX_AGE_SECS, Saml2Config};
 pub use secrets::{is_secret_path, keep_secrets, redact};
 pub use soap::SoapInstanceConfig;
 pub use trust::{TrustedIssuerConfig, TrustedSamlIssuerConfig};
