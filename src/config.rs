@@ -56,8 +56,16 @@ pub struct Config {
     pub clock_skew_secs: u64,
     /// How long a UsernameToken `Created` stays acceptable (and its nonce remembered), seconds.
     pub nonce_window_secs: u64,
-    /// `tracing` filter, e.g. `info` or `sts=debug`.
+    /// `tracing` filter, e.g. `info` or `sts=debug`; SIGHUP re-reads it.
     pub log: String,
+    /// `text` (default) or `json`: one JSON object per line.
+    pub log_format: crate::logging::Format,
+    /// Where the audit trail goes: a file path (JSON lines, appended), `stdout` or `syslog`
+    /// (`/dev/log`, facility authpriv). Unset: no audit trail.
+    pub audit_log: Option<String>,
+    /// Refuse (503, `wst:RequestFailed`) a request whose audit event cannot be written,
+    /// instead of serving it and counting the lost event. Default false.
+    pub audit_required: bool,
     /// CPUs to use for hashing and signing; 0 means all. Password hashes computed at once are
     /// bounded by it (each argon2id verification holds 19 MiB); the blocking pool has four
     /// threads per CPU, so that threads waiting for durable commits do not idle the CPUs.
@@ -170,6 +178,9 @@ impl Default for Config {
             clock_skew_secs: 300,
             nonce_window_secs: 300,
             log: "info".to_owned(),
+            log_format: crate::logging::Format::Text,
+            audit_log: None,
+            audit_required: false,
             cpu_threads: 0,
             max_in_flight: 512,
             max_connections: 1024,
@@ -340,6 +351,15 @@ impl Config {
         if let Some(v) = get("STS_LOG") {
             cfg.log = v;
         }
+        if let Some(v) = env_parse("STS_LOG_FORMAT", get)? {
+            cfg.log_format = v;
+        }
+        if let Some(v) = get("STS_AUDIT_LOG") {
+            cfg.audit_log = Some(v);
+        }
+        if let Some(v) = env_parse("STS_AUDIT_REQUIRED", get)? {
+            cfg.audit_required = v;
+        }
         cfg.validate()?;
         ldap::prepare(&mut cfg.realms, get("STS_LDAP_BIND_PASSWORD"))?;
         Ok(cfg)
@@ -438,6 +458,16 @@ impl Config {
         }
         if let Some(a) = &self.adfs {
             a.validate()?;
+        }
+        if self.audit_log.as_deref().is_some_and(str::is_empty) {
+            return Err(ConfigError::Invalid(
+                "audit_log must be a file path, `stdout` or `syslog`".into(),
+            ));
+        }
+        if self.audit_required && self.audit_log.is_none() {
+            return Err(ConfigError::Invalid(
+                "audit_required needs audit_log".into(),
+            ));
         }
         if let Some(u) = &self.public_base_url
             && !(u.starts_with("http://") || u.starts_with("https://"))

@@ -7,7 +7,7 @@ use std::path::Path;
 /// Top-level modules by layer, lowest first. Same layer means "may not import each other".
 const LAYERS: &[&[&str]] = &[
     &["secret", "clock", "fs", "xml", "logging"],
-    &["crypto", "net"],
+    &["crypto", "net", "audit"],
     &["plugin", "xmldsig", "soap", "wstrust"],
     &["config", "keyring", "tokens"],
     &["store"],

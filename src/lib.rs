@@ -12,7 +12,7 @@
 //! each other; test code may compose anything. `layering.rs` checks it over the source.
 //!
 //! 0. `secret`, `clock`, `fs`, `xml`, `logging`: leaves.
-//! 1. `crypto`, `net`.
+//! 1. `crypto`, `net`, `audit` (the audit trail: events and where they go).
 //! 2. `plugin`, `xmldsig`, `soap`, `wstrust`: codecs know no tokens, engine or HTTP.
 //! 3. `config`, `keyring`, `tokens`.
 //! 4. `store`. 5. `identity`. 6. `instance`, `oauth`.
@@ -43,8 +43,8 @@ macro_rules! internal {
 }
 
 internal!(
-    app, crypto, datadir, engine, frontends, fs, http, identity, instance, keyring, logging, net,
-    oauth, soap, store, tokens, wstrust, xml, xmldsig,
+    app, audit, crypto, datadir, engine, frontends, fs, http, identity, instance, keyring, logging,
+    net, oauth, soap, store, tokens, wstrust, xml, xmldsig,
 );
 
 /// Entry points for the fuzz targets in `fuzz/`.

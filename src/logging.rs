@@ -1,8 +1,10 @@
-//! The server's log: one line per event, whatever the events carry. Field values and
-//! messages often hold client text (principals, fault reasons, plug-in answers); every
-//! control character in them (CR, LF, NUL, ESC, DEL, C1) is written escaped (`\n`, `\r`,
-//! `\t`, `\u{1b}`), so that no input can end a line and forge the next one or drive a
-//! terminal. Colours only when the log goes to a terminal.
+//! The server's log: one line per event, whatever the events carry, as text or JSON
+//! (`log_format`). Field values and messages often hold client text (principals, fault
+//! reasons, plug-in answers); every control character in them (CR, LF, NUL, ESC, DEL, C1) is
+//! written escaped (`\n`, `\r`, `\t`, `\u{1b}` in text; JSON's `\n`, `\u001b`, `\u0085`
+//! in JSON), so that no input can end a line and forge the next one or drive a terminal.
+//! Colours only when the log goes to a terminal. The filter can be replaced at run time
+//! ([`set_filter`], SIGHUP); libraries that may log request bytes are capped ([`capped`]).
 
 use std::fmt::{self, Write as _};
 use std::io::IsTerminal as _;
@@ -89,14 +91,160 @@ pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
-/// Installs the server's log on stderr with the `tracing` filter `filter`.
-pub fn init(filter: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(filter)?)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .fmt_fields(EscapedFields)
-        .try_init()
+/// `line` with every control character but the final newline escaped as JSON does
+/// (`\u0085`): serde_json escapes C0 but leaves DEL and C1 raw. In a JSON text they occur
+/// only inside strings, so the result is the same JSON.
+pub fn json_controls_escaped(line: &str) -> std::borrow::Cow<'_, str> {
+    let body = line.strip_suffix('\n').unwrap_or(line);
+    if !body.chars().any(char::is_control) {
+        return line.into();
+    }
+    let mut out = String::with_capacity(line.len() + 12);
+    for c in body.chars() {
+        if c.is_control() {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    if body.len() < line.len() {
+        out.push('\n');
+    }
+    out.into()
+}
+
+/// stderr, each JSON line passed through [`json_controls_escaped`].
+struct JsonStderr;
+
+impl std::io::Write for JsonStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut err = std::io::stderr().lock();
+        match std::str::from_utf8(buf) {
+            Ok(text) => err.write_all(json_controls_escaped(text).as_bytes())?,
+            Err(_) => err.write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// How log lines are written (`log_format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// `time LEVEL span{fields}: target: message fields`, control characters escaped.
+    #[default]
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `target`, the event's fields at the
+    /// top level, `span` with the request's `request_id`); JSON escapes control characters.
+    Json,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "text" => Ok(Format::Text),
+            "json" => Ok(Format::Json),
+            other => Err(format!("`{other}` is not text or json")),
+        }
+    }
+}
+
+/// Libraries whose `debug` and `trace` lines may carry request bytes, headers, queries with
+/// their parameters or key material: they log at `info` at most unless the filter names them.
+const CAPPED: &[&str] = &[
+    "hyper",
+    "hyper_util",
+    "h2",
+    "warp",
+    "rustls",
+    "tokio_rustls",
+    "tokio_postgres",
+    "postgres",
+    "ureq",
+    "ureq_proto",
+    "ldap3",
+    "lber",
+    "native_tls",
+    "tower",
+    "mio",
+    "want",
+    "reqwest",
+    "rusqlite",
+];
+
+/// `filter` with [`CAPPED`] libraries held at `info`, those it names aside: `trace` must not
+/// put a password that a library saw into the log.
+pub fn capped(filter: &str) -> String {
+    let named = |lib: &str| {
+        filter.split(',').any(|d| {
+            let target = d.trim().split(['=', '[']).next().unwrap_or("");
+            target == lib || target.starts_with(&format!("{lib}::"))
+        })
+    };
+    let mut out = filter.trim().to_owned();
+    for lib in CAPPED.iter().filter(|l| !named(l)) {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(lib);
+        out.push_str("=info");
+    }
+    out
+}
+
+type Reload = tracing_subscriber::reload::Handle<
+    tracing_subscriber::EnvFilter,
+    tracing_subscriber::Registry,
+>;
+
+/// The installed log's filter, replaced by [`set_filter`] (SIGHUP).
+static FILTER: std::sync::OnceLock<Reload> = std::sync::OnceLock::new();
+
+/// Installs the server's log on stderr in `format` with the `tracing` filter `filter`
+/// (dependencies capped: [`capped`]).
+pub fn init(filter: &str, format: Format) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let env = tracing_subscriber::EnvFilter::try_new(capped(filter))?;
+    let (env, handle) = tracing_subscriber::reload::Layer::new(env);
+    let registry = tracing_subscriber::registry().with(env);
+    match format {
+        Format::Text => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .fmt_fields(EscapedFields),
+            )
+            .try_init()?,
+        Format::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .with_writer(|| JsonStderr),
+            )
+            .try_init()?,
+    }
+    let _ = FILTER.set(handle);
+    Ok(())
+}
+
+/// Replaces the installed log's filter (SIGHUP re-reads `log`); an invalid filter leaves
+/// the old one in place and says why.
+pub fn set_filter(filter: &str) -> Result<(), String> {
+    let env = tracing_subscriber::EnvFilter::try_new(capped(filter)).map_err(|e| e.to_string())?;
+    match FILTER.get() {
+        Some(handle) => handle.reload(env).map_err(|e| e.to_string()),
+        None => Err("no log installed".into()),
+    }
 }
 
 #[cfg(test)]
@@ -150,6 +298,42 @@ mod tests {
         assert!(first.contains("principal=alice\\n"), "{first}");
         assert!(first.contains("quoted=\"alice\\n"), "{first}");
         assert!(lines[1].contains("user=alice\\n"), "{}", lines[1]);
+    }
+
+    #[test]
+    fn json_lines_escape_every_control_character() {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_writer(move || writer.clone())
+            .finish();
+        let hostile = "alice\n{\"level\":\"ERROR\"}\r\0\u{1b}[31m\u{85}\u{7f}";
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(principal = %hostile, "issued to {hostile}");
+        });
+        let raw = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let text = json_controls_escaped(&raw);
+        assert_eq!(text.matches('\n').count(), 1, "{text:?}");
+        assert!(text.ends_with('\n'));
+        assert!(!text.trim_end().chars().any(char::is_control), "{text:?}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["principal"], hostile);
+        assert_eq!(v["message"], format!("issued to {hostile}"));
+        assert_eq!(json_controls_escaped("{}\n"), "{}\n");
+    }
+
+    #[test]
+    fn libraries_are_capped_unless_named() {
+        let f = capped("trace");
+        assert!(f.starts_with("trace,hyper=info,"), "{f}");
+        assert!(f.contains("tokio_postgres=info"), "{f}");
+        let f = capped("sts=debug,hyper=trace, rustls::conn=debug");
+        let has = |d: &str| f.split(',').any(|x| x == d);
+        assert!(!has("hyper=info") && !has("rustls=info"), "{f}");
+        assert!(has("hyper_util=info") && has("tokio_rustls=info"), "{f}");
+        tracing_subscriber::EnvFilter::try_new(capped("")).unwrap();
     }
 
     #[test]

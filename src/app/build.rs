@@ -135,8 +135,13 @@ pub fn build_state_with(
     let directories =
         identity::ldap::Directories::from_config(&cfg.realms).map_err(StartError::Directory)?;
     directories.check_in_background();
+    let audit = match &cfg.audit_log {
+        Some(target) => crate::audit::Audit::open(target, cfg.audit_required, clock.clone()),
+        None => crate::audit::Audit::off(),
+    };
     let mut engine =
         engine::Engine::new(clock, users.clone(), freshness, sessions, throttle, store)
+            .with_audit(audit)
             .with_directories(directories)
             .over_tls(base_url.starts_with("https://"));
     if shared {
@@ -170,6 +175,7 @@ pub fn build_state_with(
             in_flight: Arc::new(tokio::sync::Semaphore::new(cfg.max_in_flight)),
             max_body_bytes: cfg.max_body_bytes,
             body_read_timeout: std::time::Duration::from_secs(cfg.body_read_timeout_secs),
+            trusted_proxies: cfg.trusted_proxies.clone(),
         },
         transport: Transport {
             max_connections: cfg.max_connections,

@@ -52,6 +52,11 @@ pub(super) fn clients(cfg: &Config, command: ClientCommand) -> Result<(), AnyErr
                 return Err(format!("no realm {realm} (sts realm add)").into());
             }
             let (c, secret) = clients.register(&realm, &client_id, method)?;
+            super::audited::record(
+                cfg,
+                "oauth_client.created",
+                &[("realm", &c.realm), ("client_id", &c.client_id)],
+            )?;
             say!(
                 "registered {} in realm {} ({})",
                 c.client_id,
@@ -72,6 +77,11 @@ pub(super) fn clients(cfg: &Config, command: ClientCommand) -> Result<(), AnyErr
             if !clients.delete(&realm, &client_id)? {
                 return Err(format!("no client {client_id} in realm {realm}").into());
             }
+            super::audited::record(
+                cfg,
+                "oauth_client.deleted",
+                &[("realm", &realm), ("client_id", &client_id)],
+            )?;
             say!("deleted {client_id}");
         }
     }

@@ -65,6 +65,11 @@ pub(super) fn instances(cfg: &Config, command: InstanceCommand) -> Result<(), An
                 json = st.take();
             }
             let p = publisher.create(kind(&k)?, &json)?;
+            super::audited::record(
+                cfg,
+                "instance.published",
+                &[("kind", &k), ("instance", &p.id)],
+            )?;
             let sign = p
                 .config
                 .get("saml2-config")
@@ -97,6 +102,11 @@ pub(super) fn instances(cfg: &Config, command: InstanceCommand) -> Result<(), An
         }
         InstanceCommand::Delete { kind: k, id } => {
             let p = publisher.delete(kind(&k)?, &id, None)?;
+            super::audited::record(
+                cfg,
+                "instance.deleted",
+                &[("kind", &k), ("instance", &p.id)],
+            )?;
             say!("{} sts instance {} successfully removed", k, p.id);
         }
     }

@@ -137,6 +137,7 @@ fn in_store(
         }
         KeysCommand::Rotate { alias } => {
             let kind = store_keys::rotate(store, &*master(cfg)?, &alias, now())?;
+            super::audited::record(cfg, "key.rotated", &[("alias", &alias), ("where", "store")])?;
             say!(
                 "rotated {alias} ({kind:?}) in the store; every node uses it within its poll \
                  interval, and the previous certificate still validates"
@@ -146,6 +147,11 @@ fn in_store(
             let pem = std::fs::read(&certificate)
                 .map_err(|e| format!("{}: {e}", certificate.display()))?;
             store_keys::import_certificate(store, &alias, &pem, now())?;
+            super::audited::record(
+                cfg,
+                "key.imported",
+                &[("alias", &alias), ("where", "store")],
+            )?;
             say!("imported {alias} into the store");
         }
         KeysCommand::MasterKey { command } => return master_key(command),
@@ -191,6 +197,7 @@ fn in_files(cfg: &Config, command: KeysCommand) -> Result<(), AnyError> {
         }
         KeysCommand::Rotate { alias } => {
             let kind = crate::keyring::rotate(&cfg.data_dir, &alias, now())?;
+            super::audited::record(cfg, "key.rotated", &[("alias", &alias), ("where", "keys/")])?;
             say!(
                 "rotated {alias} ({kind:?}); the previous certificate is keys/{alias}.previous.crt.pem"
             );
@@ -199,6 +206,11 @@ fn in_files(cfg: &Config, command: KeysCommand) -> Result<(), AnyError> {
             let pem = std::fs::read(&certificate)
                 .map_err(|e| format!("{}: {e}", certificate.display()))?;
             crate::keyring::import_certificate(&cfg.data_dir, &alias, &pem)?;
+            super::audited::record(
+                cfg,
+                "key.imported",
+                &[("alias", &alias), ("where", "keys/")],
+            )?;
             say!("imported {alias} as keys/{alias}.crt.pem");
         }
         KeysCommand::MasterKey { command } => return master_key(command),

@@ -10,6 +10,7 @@ macro_rules! say {
     }};
 }
 
+mod audited;
 mod clients;
 mod docs;
 mod instance;
@@ -157,7 +158,19 @@ fn run(cli: Cli) -> Result<(), AnyError> {
             if let Some(l) = listen {
                 cfg.listen = l;
             }
-            serve::serve(cfg)
+            // SIGHUP reads the configuration again, the same way.
+            let (path, data_dir) = (cli.config.clone(), cli.data_dir.clone());
+            let reload = move || -> Result<Config, AnyError> {
+                let mut cfg = Config::load(path.as_deref(), &|k| std::env::var(k).ok())?;
+                if let Some(d) = &data_dir {
+                    cfg.data_dir = d.clone();
+                }
+                if let Some(l) = listen {
+                    cfg.listen = l;
+                }
+                Ok(cfg)
+            };
+            serve::serve(cfg, Box::new(reload))
         }
         Command::Init => {
             let boot = serve::bootstrap(&cfg)?;

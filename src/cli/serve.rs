@@ -3,8 +3,11 @@
 use super::AnyError;
 use crate::config::Config;
 
-pub(super) fn serve(cfg: Config) -> Result<(), AnyError> {
-    crate::logging::init(&cfg.log)?;
+/// Reads the configuration again (SIGHUP).
+pub(super) type Reload = Box<dyn Fn() -> Result<Config, AnyError> + Send + Sync>;
+
+pub(super) fn serve(cfg: Config, reload: Reload) -> Result<(), AnyError> {
+    crate::logging::init(&cfg.log, cfg.log_format)?;
     crate::identity::set_hash_concurrency(cfg.cpu_threads());
     let rt = tokio::runtime::Builder::new_multi_thread()
         // Blocking threads sign, hash, wait for durable commits and for plug-ins; waiting
@@ -19,11 +22,13 @@ pub(super) fn serve(cfg: Config) -> Result<(), AnyError> {
         let listener = crate::http::bind(cfg.listen).await?;
         let boot = bootstrap(&cfg)?;
         print_bootstrap(&boot);
+        let running_cfg = cfg.clone();
         let running = crate::app::builder::ServerBuilder::new(cfg)
             .start_on(listener)
             .await?;
         let state = running.state().clone();
         let shutdown = crate::app::builder::shutdown_signal();
+        on_hangup(running_cfg, reload, state.engine.audit_trail().clone());
         say!(
             "sts {} listening on {}",
             env!("CARGO_PKG_VERSION"),
@@ -52,6 +57,44 @@ pub(super) fn serve(cfg: Config) -> Result<(), AnyError> {
         tracing::info!("stopped");
         Ok::<(), AnyError>(())
     })
+}
+
+/// On SIGHUP: the `log` filter is read again and applied, and the audit file reopened (after
+/// logrotate moved it). Every other setting needs a restart: a change to one is logged.
+fn on_hangup(running: Config, reload: Reload, audit: crate::audit::Audit) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot handle SIGHUP; reloading needs a restart");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            match reload() {
+                Err(e) => {
+                    tracing::error!(error = %e, "SIGHUP: the configuration cannot be read; nothing changed");
+                }
+                Ok(new) => {
+                    match crate::logging::set_filter(&new.log) {
+                        Ok(()) => tracing::info!(log = %new.log, "SIGHUP: log filter applied"),
+                        Err(e) => {
+                            tracing::error!(error = %e, "SIGHUP: the log filter is invalid; kept the old one")
+                        }
+                    }
+                    let mut same = new.clone();
+                    same.log.clone_from(&running.log);
+                    if format!("{same:?}") != format!("{running:?}") {
+                        tracing::warn!(
+                            "SIGHUP: settings other than `log` changed; they apply at the next restart"
+                        );
+                    }
+                }
+            }
+            audit.reopen();
+        }
+    });
 }
 
 pub(super) fn bootstrap(cfg: &Config) -> Result<crate::datadir::Bootstrap, AnyError> {

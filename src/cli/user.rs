@@ -145,6 +145,15 @@ pub(super) fn user(cfg: &Config, command: UserCommand) -> Result<(), AnyError> {
                 disabled: false,
                 admin,
             })?;
+            super::audited::record(
+                cfg,
+                "user.created",
+                &[
+                    ("realm", &normalize_realm(&realm)),
+                    ("user", &username),
+                    ("admin", if admin { "true" } else { "false" }),
+                ],
+            )?;
             println!(
                 "added user `{username}` to realm `{}`",
                 normalize_realm(&realm)
@@ -159,18 +168,46 @@ pub(super) fn user(cfg: &Config, command: UserCommand) -> Result<(), AnyError> {
                     u.digest_secret = Some(Secret::new(password.clone()));
                 }
             })?;
+            super::audited::record(
+                cfg,
+                "user.changed",
+                &[
+                    ("realm", &normalize_realm(&realm)),
+                    ("user", &username),
+                    ("changed", "password"),
+                ],
+            )?;
             println!("password of `{username}` changed");
         }
         UserCommand::Disable { username, realm } => {
             store.update(&realm, &username, |u| u.disabled = true)?;
+            super::audited::record(
+                cfg,
+                "user.disabled",
+                &[("realm", &normalize_realm(&realm)), ("user", &username)],
+            )?;
             println!("user `{username}` disabled");
         }
         UserCommand::Enable { username, realm } => {
             store.update(&realm, &username, |u| u.disabled = false)?;
+            super::audited::record(
+                cfg,
+                "user.changed",
+                &[
+                    ("realm", &normalize_realm(&realm)),
+                    ("user", &username),
+                    ("changed", "status"),
+                ],
+            )?;
             println!("user `{username}` enabled");
         }
         UserCommand::Delete { username, realm } => {
             store.delete(&realm, &username)?;
+            super::audited::record(
+                cfg,
+                "user.deleted",
+                &[("realm", &normalize_realm(&realm)), ("user", &username)],
+            )?;
             println!("user `{username}` deleted");
         }
         UserCommand::List { realm } => {

@@ -57,6 +57,8 @@ pub struct Engine {
     directories: Directories,
     /// Whether clients reach this server over TLS: a deployment fact, set once.
     tls: bool,
+    /// The audit trail (`audit_log`); off by default.
+    audit: crate::audit::Audit,
 }
 
 impl Engine {
@@ -78,7 +80,27 @@ impl Engine {
             tokens,
             directories: Directories::default(),
             tls: false,
+            audit: crate::audit::Audit::off(),
         }
+    }
+
+    /// Records security-relevant actions on `audit`.
+    pub fn with_audit(mut self, audit: crate::audit::Audit) -> Engine {
+        self.audit = audit;
+        self
+    }
+
+    /// The audit trail.
+    pub fn audit_trail(&self) -> &crate::audit::Audit {
+        &self.audit
+    }
+
+    /// Records an audit event. With `audit_required`, an event that cannot be written
+    /// refuses the request (`Unavailable`: 503, `wst:RequestFailed`) before its answer leaves.
+    pub fn audit(&self, event: crate::audit::Event) -> Result<(), EngineError> {
+        self.audit
+            .record(event)
+            .map_err(|e| EngineError::Unavailable(e.to_string()))
     }
 
     /// The realms whose users come from a directory (their local administrators excepted).

@@ -11,6 +11,7 @@ use warp::http::HeaderMap;
 use super::body::{Admitted, Request, admitted_body};
 use super::peer::{Peer, peer};
 use super::reply::{HttpReply, Outcome};
+use super::request_id::RequestId;
 
 /// Bounds on requests being read or processed.
 #[derive(Clone)]
@@ -20,6 +21,8 @@ pub struct Admission {
     pub max_body_bytes: usize,
     /// Time a body may take to arrive.
     pub body_read_timeout: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client (for the audit trail's `client`).
+    pub trusted_proxies: crate::net::TrustedProxies,
 }
 
 /// Why a request was not handed to its front end, or got no reply from it.
@@ -64,20 +67,25 @@ where
     S: Send + Sync + 'static,
     P: Filter<Extract = (), Error = warp::Rejection> + Clone + Send + Sync + 'static,
 {
+    let proxies = Arc::new(admission.trusted_proxies.clone());
     path.and(warp::path::tail())
         .and(warp::method())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::header::headers_cloned())
         .and(admitted_body(admission))
         .and(peer())
+        .and(warp::ext::optional::<RequestId>())
         .then(
             move |tail: warp::path::Tail,
                   method: warp::http::Method,
                   query: String,
                   headers: HeaderMap,
                   body: Result<Admitted, Refused>,
-                  peer: Peer| {
+                  peer: Peer,
+                  id: Option<RequestId>| {
                 let state = state.clone();
+                let proxies = proxies.clone();
+                let id = id.unwrap_or_else(|| RequestId::for_request(&method, &headers));
                 async move {
                     let Admitted { permit, body } = match body {
                         Ok(admitted) => admitted,
@@ -93,7 +101,9 @@ where
                             };
                         }
                     };
+                    let request_id = id.decide_by_body(&headers, &body).to_owned();
                     let req = Arc::new(Request {
+                        request_id,
                         method,
                         tail: tail.as_str().to_owned(),
                         query,
@@ -102,13 +112,22 @@ where
                         peer,
                     });
                     let r = req.clone();
-                    let outcome = tokio::task::spawn_blocking(move || handler(&state, &r)).await;
+                    let span = id.span().clone();
+                    let scope = crate::audit::RequestScope {
+                        request_id: req.request_id.clone(),
+                        client: req.peer.client_ip(&proxies, &req.headers),
+                    };
+                    let outcome = tokio::task::spawn_blocking(move || {
+                        span.in_scope(|| crate::audit::in_request(scope, || handler(&state, &r)))
+                    })
+                    .await;
                     // The CPU thread is free again; a durable write is awaited here, off it.
                     let reply = match outcome {
                         Ok(outcome) => outcome.settle().await,
                         Err(_) => shed(&Refused::Failed("task failed".into()), &req.headers),
                     };
                     drop(permit);
+                    tracing::debug!(status = reply.status, "answered");
                     reply
                 }
             },

@@ -10,6 +10,8 @@ use super::admission::{Admission, Refused};
 
 /// A request, read whole, as the front ends see it.
 pub struct Request {
+    /// The request's id (`X-Request-Id`), for log lines and audit events.
+    pub request_id: String,
     pub method: warp::http::Method,
     /// The path after the route's prefix.
     pub tail: String,

@@ -23,6 +23,8 @@ use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
 
 use super::Peer;
+use super::request_id::RequestId;
+use tracing::Instrument as _;
 
 /// What serves the requests of a connection: `warp::service` of the routes.
 pub trait Service:
@@ -280,9 +282,9 @@ impl Drop for Active {
     }
 }
 
-impl<S, B> tower_service::Service<warp::http::Request<B>> for Tracked<S>
+impl<S, B, RB> tower_service::Service<warp::http::Request<B>> for Tracked<S>
 where
-    S: tower_service::Service<warp::http::Request<B>>,
+    S: tower_service::Service<warp::http::Request<B>, Response = warp::http::Response<RB>>,
     S::Future: Send + 'static,
 {
     type Response = S::Response;
@@ -294,14 +296,25 @@ where
     }
 
     fn call(&mut self, mut req: warp::http::Request<B>) -> Self::Future {
+        let id = RequestId::for_request(req.method(), req.headers());
         req.extensions_mut().insert(self.peer.clone());
+        req.extensions_mut().insert(id.clone());
         self.active.send_modify(|n| *n += 1);
         let guard = Active(self.active.clone());
-        let fut = self.inner.call(req);
-        Box::pin(async move {
-            let reply = fut.await;
-            drop(guard);
-            reply
-        })
+        let span = id.span().clone();
+        let fut = span.in_scope(|| self.inner.call(req));
+        Box::pin(
+            async move {
+                let mut reply = fut.await;
+                drop(guard);
+                if let Ok(r) = &mut reply
+                    && let Ok(v) = warp::http::HeaderValue::from_str(id.get())
+                {
+                    r.headers_mut().insert(super::request_id::HEADER, v);
+                }
+                reply
+            }
+            .instrument(span),
+        )
     }
 }

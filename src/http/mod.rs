@@ -8,6 +8,7 @@ pub mod client_cert;
 pub mod listen;
 pub mod peer;
 pub mod reply;
+pub mod request_id;
 pub mod tls;
 
 use std::future::Future;

@@ -10,6 +10,7 @@
 )]
 
 mod adfs;
+mod audit;
 mod batch;
 mod claims;
 mod cli;
@@ -28,6 +29,7 @@ mod keys_store;
 mod ldap;
 mod limits;
 mod lockout;
+mod logs;
 mod matrix;
 mod openapi;
 mod packaging;

@@ -68,7 +68,9 @@ impl Engine {
                 }
             }
             Credential::PasswordText { .. } | Credential::PasswordDigest { .. } => {
-                self.password(realm, cred).map(mint)
+                let result = self.password(realm, cred);
+                self.audit_sign_in(realm, cred, &result)?;
+                result.map(mint)
             }
             Credential::OidcIdToken { .. }
             | Credential::X509(_)
@@ -76,6 +78,33 @@ impl Engine {
                 Err(EngineError::AuthFailed(AuthFailure::Credentials))
             }
         }
+    }
+
+    /// Records a password sign-in's outcome (`login.success`, `login.failure`); a store or
+    /// directory that could not answer decided nothing and is not recorded.
+    fn audit_sign_in(
+        &self,
+        realm: &str,
+        cred: &Credential,
+        result: &Result<Principal, EngineError>,
+    ) -> Result<(), EngineError> {
+        let (username, method) = match cred {
+            Credential::PasswordText { username, .. } => (username, "password_text"),
+            Credential::PasswordDigest { username, .. } => (username, "password_digest"),
+            _ => return Ok(()),
+        };
+        let realm = crate::identity::normalize_realm(realm);
+        let event = match result {
+            Ok(p) => crate::audit::Event::new("login.success").with("principal", p.name()),
+            Err(EngineError::AuthFailed(_)) => crate::audit::Event::new("login.failure")
+                .with("principal", username)
+                .with("reason", "credentials"),
+            Err(EngineError::Locked) => crate::audit::Event::new("login.failure")
+                .with("principal", username)
+                .with("reason", "locked"),
+            Err(_) => return Ok(()),
+        };
+        self.audit(event.with("realm", realm).with("method", method))
     }
 
     /// The principal a custom token validator named, with the attributes it added; the name

@@ -154,15 +154,26 @@ impl Engine {
             .failure(realm, username, source, self.clock.now())
             .map_err(EngineError::store)?
         {
-            Locked::Nothing => {}
+            Locked::Nothing => Ok(()),
             Locked::Pair => {
-                tracing::warn!(realm = %realm, user = ?username, %source, "sign-in to the account from this source locked after repeated failures")
+                tracing::warn!(realm = %realm, user = ?username, %source, "sign-in to the account from this source locked after repeated failures");
+                self.audit(
+                    crate::audit::Event::new("lockout")
+                        .with("scope", "account")
+                        .with("realm", realm)
+                        .with("principal", username)
+                        .with("source", source),
+                )
             }
             Locked::Source => {
-                tracing::warn!(%source, "sign-ins from this source locked after repeated failures")
+                tracing::warn!(%source, "sign-ins from this source locked after repeated failures");
+                self.audit(
+                    crate::audit::Event::new("lockout")
+                        .with("scope", "source")
+                        .with("source", source),
+                )
             }
         }
-        Ok(())
     }
 
     /// Checks a UsernameToken `Created` and records its nonce; a nonce seen inside the window

@@ -102,6 +102,16 @@ impl Engine {
             ));
         }
         self.tokens.delete_token(&id).map_err(EngineError::store)?;
+        let event = crate::audit::Event::new("token.cancelled")
+            .with("instance", instance.config.subpath())
+            .with("realm", instance.config.realm())
+            .with("token_id", &id)
+            .with("token_type", &rec.token_type)
+            .with("principal", &rec.principal);
+        self.audit(match by {
+            Canceller::Administrator => event.with("actor", "administrator"),
+            Canceller::Principal(p) => event.actor(p.realm(), p.name()),
+        })?;
         Ok(id)
     }
 

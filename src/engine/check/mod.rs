@@ -64,19 +64,42 @@ impl Engine {
         instance: &ResolvedInstance,
         target: &TokenTarget,
     ) -> Result<Validation, EngineError> {
+        let event = crate::audit::Event::new("token.validated")
+            .with("instance", instance.config.subpath())
+            .with("realm", instance.config.realm());
         if let Some(v) = self.validate_custom_token(instance, target)? {
+            self.audit(
+                event
+                    .with("token_type", "custom")
+                    .with("valid", v.valid)
+                    .with("reason", &v.reason),
+            )?;
             return Ok(v);
         }
-        Ok(match self.check(instance, target)? {
-            Ok(_) => Validation {
-                valid: true,
-                reason: "the token is valid".into(),
-            },
-            Err(reason) => Validation {
-                valid: false,
-                reason: reason.to_string(),
-            },
-        })
+        let (v, event) = match self.check(instance, target)? {
+            Ok(live) => (
+                Validation {
+                    valid: true,
+                    reason: "the token is valid".into(),
+                },
+                event
+                    .with("token_type", live.token_type.name())
+                    .with("token_id", &live.id)
+                    .with_opt("principal", live.subject.as_ref()),
+            ),
+            Err(reason) => (
+                Validation {
+                    valid: false,
+                    reason: reason.to_string(),
+                },
+                match target {
+                    TokenTarget::Reference(id) => event.with("token_id", id),
+                    _ => event,
+                },
+            ),
+        };
+        self.audit(event.with("valid", v.valid).with("reason", &v.reason))?;
+        Ok(v)
     }
 
     /// Whether `target` is a live token of `instance`: signed by it, current, and (for a

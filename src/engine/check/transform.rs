@@ -49,6 +49,13 @@ impl Engine {
         let live = match self.check(instance, target)? {
             Ok(live) => live,
             Err(reason) => {
+                self.audit(
+                    crate::audit::Event::new("token.validated")
+                        .with("instance", instance.config.subpath())
+                        .with("realm", instance.config.realm())
+                        .with("valid", false)
+                        .with("reason", reason),
+                )?;
                 return Ok((
                     Validation {
                         valid: false,
@@ -88,6 +95,27 @@ impl Engine {
                 super::super::renew::first_authentication(instance, xml, self.clock.now())?;
         }
         let issued = self.issue(instance, &principal, &req)?;
+        self.audit(
+            crate::audit::Event::new("token.validated")
+                .with("instance", instance.config.subpath())
+                .with("realm", instance.config.realm())
+                .with("token_type", live.token_type.name())
+                .with("token_id", &live.id)
+                .with("principal", &subject)
+                .with("valid", true)
+                .with("reason", "the token is valid"),
+        )?;
+        self.audit(
+            crate::audit::Event::new("token.issued")
+                .with("instance", instance.config.subpath())
+                .with("realm", instance.config.realm())
+                .with("principal", principal.name())
+                .with("principal_realm", principal.realm())
+                .with("token_type", output.name())
+                .with("input_token_type", live.token_type.name())
+                .with("token_id", &issued.id)
+                .with("via", "validate"),
+        )?;
         Ok((
             Validation {
                 valid: true,

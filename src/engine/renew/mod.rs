@@ -272,6 +272,15 @@ impl Engine {
                 .map(crate::xml::Element::text)
         });
         tracing::info!(instance = %instance.config.subpath(), by = %by.name(), old = %old_id, new = %id, "renewed token");
+        self.audit(
+            crate::audit::Event::new("token.renewed")
+                .with("instance", instance.config.subpath())
+                .with("realm", instance.config.realm())
+                .with("token_type", token_type.name())
+                .with("token_id", &id)
+                .with("replaced_token_id", &old_id)
+                .actor(by.realm(), by.name()),
+        )?;
         Ok(Renewed {
             token_type,
             issued: Issued {

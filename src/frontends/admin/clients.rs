@@ -113,6 +113,13 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
                 .register(&realm, client_id, method)
                 .map_err(failed)?;
             tracing::info!(realm = %client.realm, client = %client.client_id, "OAuth client registered");
+            crate::frontends::audited::admin(
+                state,
+                &admin,
+                "oauth_client.created",
+                &[("realm", &client.realm), ("client_id", &client.client_id)],
+            )
+            .map_err(JsonFailure::Engine)?;
             let mut body = shown(&client);
             if let (Some(s), Value::Object(m)) = (secret, &mut body) {
                 m.insert("client_secret".into(), json!(s.expose()));
@@ -129,6 +136,13 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
             if method == Method::DELETE {
                 state.clients.delete(&realm, id).map_err(failed)?;
                 tracing::info!(realm = %c.realm, client = %c.client_id, "OAuth client deleted");
+                crate::frontends::audited::admin(
+                    state,
+                    &admin,
+                    "oauth_client.deleted",
+                    &[("realm", &c.realm), ("client_id", &c.client_id)],
+                )
+                .map_err(JsonFailure::Engine)?;
             }
             Ok(HttpReply::json(200, &shown(&c)))
         }

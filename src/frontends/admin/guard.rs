@@ -13,12 +13,19 @@ use crate::frontends::crest::JsonFailure;
 #[derive(Debug)]
 pub struct AdminOf {
     realm: String,
+    /// Who: the administrator's name and own realm (for the audit trail).
+    by: (String, String),
 }
 
 impl AdminOf {
     /// The realm administered.
     pub fn realm(&self) -> &str {
         &self.realm
+    }
+
+    /// The administrator's own realm and name.
+    pub fn by(&self) -> (&str, &str) {
+        (&self.by.0, &self.by.1)
     }
 
     /// Whether this administrator administers `realm`: an administrator of the top-level
@@ -32,6 +39,7 @@ impl AdminOf {
         if self.administers(realm) {
             Ok(AdminOf {
                 realm: realm.to_owned(),
+                by: self.by.clone(),
             })
         } else {
             Err(JsonFailure::Forbidden)
@@ -53,6 +61,10 @@ pub fn admin(state: &Context, headers: &HeaderMap) -> Result<AdminOf, JsonFailur
         None => Err(JsonFailure::Unauthorized("Access Denied")),
         Some(s) if s.role() == Role::Admin => Ok(AdminOf {
             realm: s.principal().realm().to_owned(),
+            by: (
+                s.principal().realm().to_owned(),
+                s.principal().name().to_owned(),
+            ),
         }),
         Some(_) => Err(JsonFailure::Forbidden),
     }

@@ -112,6 +112,13 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
             let st = instance_state(req)?;
             let p = publisher.create(kind, &st)?;
             tracing::info!(kind = kind.as_str(), id = %p.id, "instance published");
+            crate::frontends::audited::admin(
+                state,
+                &admin,
+                "instance.published",
+                &[("kind", kind.as_str()), ("instance", &p.id)],
+            )
+            .map_err(JsonFailure::Engine)?;
             Ok(reply(
                 201,
                 json!({"_id": p.id, "_rev": p.rev, "result": "success", "url_element": p.id}),
@@ -151,6 +158,13 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
             let st = instance_state(req)?;
             let p = publisher.update(kind, id, if_match(req)?.as_deref(), &st)?;
             tracing::info!(kind = kind.as_str(), id = %p.id, "instance updated");
+            crate::frontends::audited::admin(
+                state,
+                &admin,
+                "instance.updated",
+                &[("kind", kind.as_str()), ("instance", &p.id)],
+            )
+            .map_err(JsonFailure::Engine)?;
             Ok(reply(
                 200,
                 json!({"_id": p.id, "_rev": p.rev, "result": "success", "url_element": p.id}),
@@ -161,6 +175,13 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
             let p = publisher.delete(kind, id, if_match(req)?.as_deref())?;
             let realm = realm_of(&p.config);
             tracing::info!(kind = kind.as_str(), id = %p.id, "instance removed");
+            crate::frontends::audited::admin(
+                state,
+                &admin,
+                "instance.deleted",
+                &[("kind", kind.as_str()), ("instance", &p.id)],
+            )
+            .map_err(JsonFailure::Engine)?;
             Ok(reply(
                 200,
                 json!({

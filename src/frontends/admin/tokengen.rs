@@ -42,7 +42,7 @@ pub fn handle(state: &Context, req: &Request) -> Outcome {
 }
 
 fn route(state: &Context, req: &Request) -> Result<Value, JsonFailure> {
-    require_admin(state, &req.headers, "/")?;
+    let admin = require_admin(state, &req.headers, "/")?;
     let id = req.tail.trim_matches('/');
     let store = state.engine.tokens();
     use warp::http::Method;
@@ -85,6 +85,8 @@ fn route(state: &Context, req: &Request) -> Result<Value, JsonFailure> {
                 return Err(JsonFailure::NotFound);
             }
             tracing::info!(token = %id, "token cancelled through sts-tokengen");
+            crate::frontends::audited::cancelled(state, None, id, Some(admin.by()))
+                .map_err(JsonFailure::Engine)?;
             Ok(json!({
                 "_id": id,
                 "_rev": id,

@@ -45,12 +45,28 @@ pub(super) fn sessions(
         }
         Some("logout") => {
             let token = token.ok_or(JsonFailure::Unauthorized("Access Denied"))?;
+            // Whose session, for the audit trail (its uid and user, never its handle).
+            let whose = state
+                .engine
+                .session_principal(token.expose(), None)
+                .map_err(JsonFailure::Engine)?;
             if state
                 .engine
                 .sessions()
                 .logout(token.expose())
                 .map_err(store_failure)?
             {
+                if let Some(s) = whose {
+                    state
+                        .engine
+                        .audit(
+                            crate::audit::Event::new("session.logout")
+                                .with("realm", s.principal().realm())
+                                .with("principal", s.principal().name())
+                                .with("session_uid", &s.info().uid),
+                        )
+                        .map_err(JsonFailure::Engine)?;
+                }
                 Ok(JsonReply::ok(json!({"result": "Successfully logged out"})))
             } else {
                 Err(JsonFailure::Unauthorized("Access Denied"))

@@ -206,6 +206,17 @@ pub(super) fn users(
                 admin: body.get("admin") == Some(&Value::Bool(true)),
             };
             let user = store.add(&of, user).map_err(identity_failure)?;
+            crate::frontends::audited::admin(
+                state,
+                &of,
+                "user.created",
+                &[
+                    ("realm", realm),
+                    ("user", &user.username),
+                    ("admin", if user.admin { "true" } else { "false" }),
+                ],
+            )
+            .map_err(JsonFailure::Engine)?;
             Ok(JsonReply {
                 status: 201,
                 body: user_json(&user),
@@ -251,10 +262,42 @@ pub(super) fn users(
                     }),
                 )
                 .map_err(identity_failure)?;
+            let changed: Vec<&str> = [
+                (attrs.is_some(), "attributes"),
+                (disabled.is_some(), "status"),
+                (admin.is_some(), "admin"),
+                (password.is_some(), "password"),
+            ]
+            .iter()
+            .filter_map(|(c, name)| c.then_some(*name))
+            .collect();
+            let action = if disabled == Some(true) {
+                "user.disabled"
+            } else {
+                "user.changed"
+            };
+            crate::frontends::audited::admin(
+                state,
+                &of,
+                action,
+                &[
+                    ("realm", realm),
+                    ("user", &u.username),
+                    ("changed", &changed.join(",")),
+                ],
+            )
+            .map_err(JsonFailure::Engine)?;
             Ok(JsonReply::ok(user_json(&u)))
         }
         (&Method::DELETE, Some(id)) => {
             store.delete(&of, id).map_err(identity_failure)?;
+            crate::frontends::audited::admin(
+                state,
+                &of,
+                "user.deleted",
+                &[("realm", realm), ("user", id)],
+            )
+            .map_err(JsonFailure::Engine)?;
             Ok(JsonReply::ok(
                 json!({"_id": id, "result": format!("user {id} removed from realm {realm}")}),
             ))

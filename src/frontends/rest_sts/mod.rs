@@ -254,6 +254,7 @@ fn translate(
         token = %issued.id,
         "translated {in_name} to {out_name}"
     );
+    crate::frontends::audited::issued(state, instance, &principal, out_name, in_name, &issued.id)?;
     Ok((ok(json!({"issued_token": issued.token})), issued.durable))
 }
 

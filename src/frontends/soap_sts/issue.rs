@@ -185,6 +185,14 @@ pub(super) fn issue_as(
         token = %issued.id,
         "issued {token_type_uri}"
     );
+    crate::frontends::audited::issued(
+        state,
+        instance,
+        &principal,
+        token_type_uri,
+        crate::frontends::audited::input_of(&cred),
+        &issued.id,
+    )?;
     // An id_token travels as a BinarySecurityToken (base64 of its compact form).
     let token_xml = if matches!(token_type_uri, TOKEN_TYPE_JWT | TOKEN_TYPE_ID_TOKEN) {
         wstrust::binary_token_xml(token_type_uri, None, &issued.token)
@@ -307,6 +315,14 @@ fn issue_custom(
         token = %issued.id,
         "issued {token_type_uri}"
     );
+    crate::frontends::audited::issued(
+        state,
+        instance,
+        &principal,
+        token_type_uri,
+        input.name(),
+        &issued.id,
+    )?;
     let token_xml = wstrust::binary_token_xml(token_type_uri, Some(&issued.id), &issued.token);
     let body = wstrust::write_issue_response(&wstrust::IssuedTokenResponse {
         version: rst.version,

@@ -525,6 +525,19 @@ impl LoggedServer {
         self.base.trim_start_matches("http://")
     }
 
+    /// Its process id (for signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for it to exit after a signal a test sent, checks that it exited 0, and returns
+    /// its log.
+    pub fn stop_after_signal(mut self) -> String {
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "exit status {status}");
+        self.stderr.take().unwrap().join().unwrap()
+    }
+
     /// If it has exited: its log.
     pub fn exited(&mut self) -> Option<String> {
         match self.child.try_wait() {

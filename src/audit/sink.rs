@@ -1,0 +1,123 @@
+//! Where audit lines go. Each sink writes one line per call, whole: a file opened for
+//! appending (one `write` per line, so lines of several processes never interleave), stdout,
+//! or the local syslog socket.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+/// A destination of audit lines. Called from the trail's writer thread only.
+pub trait AuditSink: Send + 'static {
+    /// Writes one event's line (`line` has no newline).
+    fn write_line(&mut self, line: &str) -> std::io::Result<()>;
+    /// Opens the destination again (after logrotate moved a file, or an error).
+    fn reopen(&mut self) -> std::io::Result<()>;
+}
+
+/// JSON lines appended to a file, created readable by its owner only.
+pub struct FileSink {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl FileSink {
+    /// A sink on `path`, opened at the first write.
+    pub fn new(path: PathBuf) -> FileSink {
+        FileSink { path, file: None }
+    }
+}
+
+impl AuditSink for FileSink {
+    fn write_line(&mut self, line: &str) -> std::io::Result<()> {
+        if self.file.is_none() {
+            self.reopen()?;
+        }
+        let Some(file) = self.file.as_mut() else {
+            return Err(std::io::Error::other("not open"));
+        };
+        let mut buf = Vec::with_capacity(line.len() + 1);
+        buf.extend_from_slice(line.as_bytes());
+        buf.push(b'\n');
+        let written = file.write_all(&buf);
+        if written.is_err() {
+            // Opened again before the next line: the file may have gone (a full disk, a
+            // removed directory).
+            self.file = None;
+        }
+        written
+    }
+
+    fn reopen(&mut self) -> std::io::Result<()> {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        self.file = None;
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&self.path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))?;
+        self.file = Some(file);
+        Ok(())
+    }
+}
+
+/// JSON lines on standard output (a container's log collector reads them).
+pub struct StdoutSink;
+
+impl AuditSink for StdoutSink {
+    fn write_line(&mut self, line: &str) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(line.as_bytes())?;
+        out.write_all(b"\n")?;
+        out.flush()
+    }
+
+    fn reopen(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Datagrams to the local syslog daemon (`/dev/log`), facility authpriv, severity notice,
+/// tag `sts`, the JSON line as the message (RFC 3164 framing, as `logger` sends).
+pub struct SyslogSink {
+    path: PathBuf,
+    socket: Option<std::os::unix::net::UnixDatagram>,
+}
+
+impl SyslogSink {
+    /// A sink on the syslog socket at `path`, connected at the first write.
+    pub fn new(path: impl Into<PathBuf>) -> SyslogSink {
+        SyslogSink {
+            path: path.into(),
+            socket: None,
+        }
+    }
+}
+
+/// authpriv (10) * 8 + notice (5).
+const PRI: u8 = 85;
+
+impl AuditSink for SyslogSink {
+    fn write_line(&mut self, line: &str) -> std::io::Result<()> {
+        if self.socket.is_none() {
+            self.reopen()?;
+        }
+        let Some(socket) = self.socket.as_ref() else {
+            return Err(std::io::Error::other("not connected"));
+        };
+        let msg = format!("<{PRI}>sts[{}]: {line}", std::process::id());
+        let sent = socket.send(msg.as_bytes()).map(|_| ());
+        if sent.is_err() {
+            self.socket = None;
+        }
+        sent
+    }
+
+    fn reopen(&mut self) -> std::io::Result<()> {
+        self.socket = None;
+        let s = std::os::unix::net::UnixDatagram::unbound()?;
+        s.connect(&self.path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))?;
+        self.socket = Some(s);
+        Ok(())
+    }
+}

@@ -1,0 +1,429 @@
+//! The audit trail (`audit_log`): each security-relevant action writes its event once, with
+//! the fields that say who did what to which token, instance, key, client or user, and no
+//! secret; `audit_required` refuses what cannot be audited.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+/// The audit file, read as it grows.
+struct Trail {
+    path: PathBuf,
+    seen: usize,
+}
+
+impl Trail {
+    fn lines(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect()
+    }
+
+    /// The events written since the last call: exactly `actions`, in order.
+    fn expect(&mut self, actions: &[&str]) -> Vec<Value> {
+        let want = self.seen + actions.len();
+        wait_until(&format!("audit events {actions:?}"), || {
+            self.lines().len() >= want
+        });
+        let all = self.lines();
+        let new: Vec<Value> = all[self.seen..want].to_vec();
+        let got: Vec<&str> = new.iter().map(|v| v["action"].as_str().unwrap()).collect();
+        assert_eq!(got, actions, "{new:#?}");
+        self.seen = want;
+        for v in &new {
+            assert!(v["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{v}");
+        }
+        new
+    }
+}
+
+fn with_audit(path: &Path, required: bool) -> Opts {
+    let target = path.display().to_string();
+    Opts {
+        instances: vec![(
+            "soap-persist.json".into(),
+            persisting_instance("soap-persist", true),
+        )],
+        configure: Some(Box::new(move |c| {
+            c.audit_log = Some(target);
+            c.audit_required = required;
+            c.lockout_threshold = 2;
+        })),
+        ..Default::default()
+    }
+}
+
+fn admin_json(s: &TestServer, admin: &str, method: &str, path: &str, body: &Value) -> Reply {
+    s.request(
+        method,
+        path,
+        &[
+            ("iPlanetDirectoryPro", admin),
+            ("Content-Type", "application/json"),
+            ("X-Request-Id", "admin-call"),
+        ],
+        &body.to_string(),
+    )
+}
+
+fn sts_cli(data: &Path, audit: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sts"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("STS_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("STS_DATA_DIR", data).env("STS_AUDIT_LOG", audit);
+    c
+}
+
+#[test]
+fn every_action_writes_its_event_once_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let s = start_with(with_audit(&path, false));
+    let mut trail = Trail {
+        path: path.clone(),
+        seen: 0,
+    };
+    let me = "127.0.0.1";
+
+    // Sign-ins: success, failure, lockout (threshold 2).
+    let admin = s.login("amadmin", ADMIN_PASSWORD);
+    let e = trail.expect(&["login.success"]);
+    assert_eq!(
+        (
+            &e[0]["principal"],
+            &e[0]["realm"],
+            &e[0]["method"],
+            &e[0]["client"]
+        ),
+        (
+            &json!("amadmin"),
+            &json!("/"),
+            &json!("password_text"),
+            &json!(me)
+        ),
+    );
+    assert_eq!(e[0]["request_id"].as_str().unwrap().len(), 36, "{}", e[0]);
+    let wrong = "Wrong-pw-7Hd2kQ";
+    for round in 0..2 {
+        let r = s.request(
+            "POST",
+            "/json/authenticate",
+            &[("X-OpenAM-Username", "dave"), ("X-OpenAM-Password", wrong)],
+            "{}",
+        );
+        assert_eq!(r.status, 401, "{}", r.body);
+        let e = if round == 0 {
+            trail.expect(&["login.failure"])
+        } else {
+            let e = trail.expect(&["lockout", "login.failure"]);
+            assert_eq!(
+                (&e[0]["scope"], &e[0]["principal"], &e[0]["source"]),
+                (&json!("account"), &json!("dave"), &json!(me))
+            );
+            e
+        };
+        let f = e.last().unwrap();
+        assert_eq!(
+            (&f["principal"], &f["reason"]),
+            (&json!("dave"), &json!("credentials"))
+        );
+    }
+
+    // Users, by an administrator.
+    let carol_pw = "Carol-pw-3JxV8p";
+    let r = admin_json(
+        &s,
+        &admin,
+        "POST",
+        "/json/users?_action=create",
+        &json!({"username": "carol", "userpassword": carol_pw, "digest": true}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let e = trail.expect(&["user.created"]);
+    assert_eq!(
+        (
+            &e[0]["user"],
+            &e[0]["actor"],
+            &e[0]["actor_realm"],
+            &e[0]["request_id"]
+        ),
+        (
+            &json!("carol"),
+            &json!("amadmin"),
+            &json!("/"),
+            &json!("admin-call")
+        )
+    );
+    let r = admin_json(
+        &s,
+        &admin,
+        "PUT",
+        "/json/users/carol",
+        &json!({"mail": ["c@example.com"]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let e = trail.expect(&["user.changed"]);
+    assert_eq!(
+        (&e[0]["user"], &e[0]["changed"]),
+        (&json!("carol"), &json!("attributes"))
+    );
+
+    // SOAP Issue, Validate and Renew on a persisting instance.
+    let path_soap = "/sts/soap-persist";
+    let issue = s.post(
+        path_soap,
+        &[("Content-Type", "text/xml"), ("X-Request-Id", "issue-1")],
+        envelope(SOAP11, &username_text("carol", carol_pw), RST_ISSUE),
+    );
+    assert_eq!(issue.status, 200, "{}", issue.body);
+    let assertion = issue.assertion_text();
+    let id = assertion_id(&assertion);
+    let e = trail.expect(&["login.success", "token.issued"]);
+    let t = &e[1];
+    assert_eq!(t["token_id"], id.as_str(), "{t}");
+    assert_eq!(t["instance"], "soap-persist");
+    assert_eq!(t["realm"], "/");
+    assert_eq!(t["principal"], "carol");
+    assert_eq!(t["input_token_type"], "USERNAME_PASSWORD_TEXT");
+    assert!(t["token_type"].as_str().unwrap().contains("SAML"), "{t}");
+    assert_eq!(
+        (&t["request_id"], &t["client"]),
+        (&json!("issue-1"), &json!(me))
+    );
+    let v = s.post(
+        path_soap,
+        &[("Content-Type", "text/xml")],
+        target_envelope("Validate", &username_text("carol", carol_pw), &assertion),
+    );
+    assert!(status(&v).0, "{}", v.body);
+    let e = trail.expect(&["login.success", "token.validated"]);
+    assert_eq!(
+        (&e[1]["token_id"], &e[1]["valid"]),
+        (&json!(id), &json!("true"))
+    );
+    let renewed = s.post(
+        path_soap,
+        &[("Content-Type", "text/xml")],
+        target_envelope("Renew", &username_text("carol", carol_pw), &assertion),
+    );
+    assert_eq!(renewed.status, 200, "{}", renewed.body);
+    let new_id = assertion_id(&renewed.assertion_text());
+    let e = trail.expect(&["login.success", "token.renewed"]);
+    assert_eq!(
+        (
+            &e[1]["token_id"],
+            &e[1]["replaced_token_id"],
+            &e[1]["actor"]
+        ),
+        (&json!(new_id), &json!(id), &json!("carol"))
+    );
+
+    // Instances, the REST STS, cancel.
+    let inst = rest_instance("rest-audit", true);
+    let r = publish(&s, &admin, "rest", &inst);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let e = trail.expect(&["instance.published"]);
+    assert_eq!(
+        (&e[0]["instance"], &e[0]["kind"], &e[0]["actor"]),
+        (&json!("rest-audit"), &json!("rest"), &json!("amadmin"))
+    );
+    let r = admin_json(
+        &s,
+        &admin,
+        "PUT",
+        "/sts-publish/rest/rest-audit",
+        &json!({"invocation_context": "invocation_context_client_sdk", "instance_state": inst}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    trail.expect(&["instance.updated"]);
+    let jwt = issued(&call(
+        &s,
+        &admin,
+        "rest-audit",
+        "translate",
+        &json!({
+            "input_token_state": {"token_type": "USERNAME", "username": "carol", "password": carol_pw},
+            "output_token_state": oidc_out("n-1"),
+        }),
+    ));
+    let e = trail.expect(&["login.success", "token.issued"]);
+    assert_eq!(e[1]["instance"], "rest-audit");
+    assert_eq!(e[1]["token_type"], "OPENIDCONNECT");
+    assert_eq!(e[1]["input_token_type"], "USERNAME");
+    let jti = e[1]["token_id"].as_str().unwrap().to_owned();
+    let r = call(
+        &s,
+        &admin,
+        "rest-audit",
+        "validate",
+        &json!({"validated_token_state": {"token_type": "OPENIDCONNECT", "oidc_id_token": jwt}}),
+    );
+    assert_eq!(r.json()["token_valid"], true, "{}", r.body);
+    let e = trail.expect(&["token.validated"]);
+    assert_eq!(
+        (&e[0]["token_id"], &e[0]["principal"]),
+        (&json!(jti), &json!("carol"))
+    );
+    let r = call(
+        &s,
+        &admin,
+        "rest-audit",
+        "cancel",
+        &json!({"cancelled_token_state": {"token_type": "OPENIDCONNECT", "oidc_id_token": jwt}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let e = trail.expect(&["token.cancelled"]);
+    assert_eq!(
+        (&e[0]["token_id"], &e[0]["principal"]),
+        (&json!(jti), &json!("carol"))
+    );
+    let r = admin_json(
+        &s,
+        &admin,
+        "DELETE",
+        "/sts-publish/rest/rest-audit",
+        &json!({}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    trail.expect(&["instance.deleted"]);
+
+    // Sessions.
+    let session = s.login("carol", carol_pw);
+    trail.expect(&["login.success"]);
+    let r = s.request(
+        "POST",
+        "/json/sessions?_action=logout",
+        &[("iPlanetDirectoryPro", &session)],
+        "{}",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let e = trail.expect(&["session.logout"]);
+    assert_eq!(e[0]["principal"], "carol");
+    assert!(e[0]["session_uid"].is_string(), "{}", e[0]);
+
+    // OAuth clients.
+    let r = admin_json(
+        &s,
+        &admin,
+        "POST",
+        "/sts-clients?_action=create",
+        &json!({"client_id": "rs-audit", "token_endpoint_auth_method": "client_secret_basic"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let client_secret = r.json()["client_secret"].as_str().unwrap().to_owned();
+    let e = trail.expect(&["oauth_client.created"]);
+    assert_eq!(
+        (&e[0]["client_id"], &e[0]["actor"]),
+        (&json!("rs-audit"), &json!("amadmin"))
+    );
+    let r = admin_json(&s, &admin, "DELETE", "/sts-clients/rs-audit", &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    trail.expect(&["oauth_client.deleted"]);
+
+    // Disabling and deleting a user.
+    let r = admin_json(
+        &s,
+        &admin,
+        "PUT",
+        "/json/users/carol",
+        &json!({"inetUserStatus": "Inactive"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    trail.expect(&["user.disabled"]);
+    let r = admin_json(&s, &admin, "DELETE", "/json/users/carol", &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    trail.expect(&["user.deleted"]);
+
+    // Keys, rotated and imported by an operator on the command line.
+    let data = s.dir.path();
+    let (ok, out) = run(sts_cli(data, &path).args(["keys", "rotate", "sts-signing"]));
+    assert!(ok, "{out}");
+    let e = trail.expect(&["key.rotated"]);
+    assert_eq!(
+        (&e[0]["alias"], &e[0]["actor_realm"], &e[0]["via"]),
+        (&json!("sts-signing"), &json!("local"), &json!("cli"))
+    );
+    assert!(
+        e[0]["actor"].as_str().is_some_and(|a| !a.is_empty()),
+        "{}",
+        e[0]
+    );
+    let cert = data.join("keys/sts-signing.crt.pem");
+    let (ok, out) = run(sts_cli(data, &path)
+        .args(["keys", "import", "partner"])
+        .arg(&cert));
+    assert!(ok, "{out}");
+    let e = trail.expect(&["key.imported"]);
+    assert_eq!(e[0]["alias"], "partner");
+
+    // Nothing more, and no secret anywhere.
+    std::thread::sleep(std::time::Duration::from_millis(0));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(trail.lines().len(), trail.seen, "{text}");
+    let sig = text_of(&assertion, "SignatureValue>");
+    for secret in [
+        ADMIN_PASSWORD,
+        carol_pw,
+        wrong,
+        admin.as_str(),
+        session.as_str(),
+        jwt.as_str(),
+        sig.as_str(),
+        client_secret.as_str(),
+    ] {
+        assert!(
+            !text.contains(secret),
+            "a secret in the audit trail: {secret}\n{text}"
+        );
+    }
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "the audit file is readable by others");
+}
+
+#[test]
+fn audit_required_refuses_what_cannot_be_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file's child: not writable, even by root.
+    let blocker = dir.path().join("not-a-directory");
+    std::fs::write(&blocker, "").unwrap();
+    let s = start_with(with_audit(&blocker.join("audit.log"), true));
+    let soap = s.post(
+        "/sts/soap-persist",
+        &[("Content-Type", "text/xml")],
+        envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), RST_ISSUE),
+    );
+    assert_eq!(soap.status, 503, "{}", soap.body);
+    assert!(soap.body.contains("RequestFailed"), "{}", soap.body);
+    assert!(!soap.body.contains("Assertion"), "{}", soap.body);
+    let login = s.request(
+        "POST",
+        "/json/authenticate",
+        &[
+            ("X-OpenAM-Username", "amadmin"),
+            ("X-OpenAM-Password", ADMIN_PASSWORD),
+        ],
+        "{}",
+    );
+    assert_eq!(login.status, 503, "{}", login.body);
+    assert!(!login.body.contains("tokenId"), "{}", login.body);
+    // What needs no audit is served.
+    assert_eq!(s.request("GET", "/health", &[], "").status, 200);
+
+    // Not required: served, the events lost (and counted, see the unit tests).
+    let lenient = start_with(with_audit(&blocker.join("audit.log"), false));
+    let r = lenient.post(
+        "/sts/soap-persist",
+        &[("Content-Type", "text/xml")],
+        envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), RST_ISSUE),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}
