@@ -19,7 +19,7 @@ case "$mode" in
 esac
 if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then secs=$1; shift; fi
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(xml soap rst filter jws jwk xmldsig)
+[ ${#targets[@]} -eq 0 ] && targets=(xml soap rst filter jws jwk xmldsig sign)
 # SANITIZER=none skips ASan (libxml2 and libxmlsec1 are C and never instrumented anyway).
 sanitizer=${SANITIZER:-address}
 

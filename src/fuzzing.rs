@@ -18,7 +18,9 @@ use crate::xml::{Element, Limits, Node};
 use crate::xmldsig::{DigestAlgorithm, SignatureAlgorithm};
 
 /// The fuzz targets, by name (the file names under `fuzz/fuzz_targets/`).
-pub const TARGETS: [&str; 7] = ["xml", "soap", "rst", "filter", "jws", "jwk", "xmldsig"];
+pub const TARGETS: [&str; 8] = [
+    "xml", "soap", "rst", "filter", "jws", "jwk", "xmldsig", "sign",
+];
 
 /// Runs target `name` on `data`.
 pub fn run(name: &str, data: &[u8]) -> Result<(), String> {
@@ -30,6 +32,7 @@ pub fn run(name: &str, data: &[u8]) -> Result<(), String> {
         "jws" => jws(data),
         "jwk" => jwk(data),
         "xmldsig" => xmldsig(data),
+        "sign" => crate::xmldsig::differential::fuzz(data),
         other => Err(format!("no fuzz target `{other}`")),
     }
 }

@@ -99,7 +99,8 @@ impl Certificate {
 }
 
 /// A signing key with its certificate, shareable across threads. XML-DSig builds its native
-/// key from the PEM lazily, once per thread (see `xmldsig::sign_enveloped`).
+/// key from the PEM lazily, once per thread (see `xmldsig::sign_enveloped`); the canonical
+/// signer uses the OpenSSL key parsed here, once.
 pub struct SigningKey {
     /// Unique per value, so that per-thread caches of native keys never mix two keys up.
     id: u64,
@@ -107,6 +108,8 @@ pub struct SigningKey {
     kind: KeyKind,
     key_pem: Secret<Vec<u8>>,
     cert_pem: Vec<u8>,
+    /// The certificate's DER in base64, as `ds:X509Certificate` carries it (computed once).
+    cert_base64: String,
     /// The same key for OpenSSL itself (JWS signatures); `PKey` is thread-safe.
     pkey: PKey<Private>,
     /// The certificate this alias had before its last rotation: still trusted to verify.
@@ -134,7 +137,9 @@ impl SigningKey {
     ) -> Result<Arc<SigningKey>, KeyError> {
         let pkey = PKey::private_key_from_pem(key_pem.expose())
             .map_err(|e| KeyError::Key(e.to_string()))?;
-        X509::from_pem(&cert_pem).map_err(|e| KeyError::NotCertificate(e.to_string()))?;
+        let x509 =
+            X509::from_pem(&cert_pem).map_err(|e| KeyError::NotCertificate(e.to_string()))?;
+        let cert_base64 = crate::crypto::encoding::base64_encode(&x509.to_der()?);
         static NEXT: AtomicU64 = AtomicU64::new(1);
         Ok(Arc::new(SigningKey {
             id: NEXT.fetch_add(1, Ordering::Relaxed),
@@ -142,6 +147,7 @@ impl SigningKey {
             kind,
             key_pem,
             cert_pem,
+            cert_base64,
             pkey,
             previous,
         }))
@@ -167,6 +173,11 @@ impl SigningKey {
 
     pub fn cert_pem(&self) -> &[u8] {
         &self.cert_pem
+    }
+
+    /// The certificate's DER in base64 (no line breaks).
+    pub fn cert_base64(&self) -> &str {
+        &self.cert_base64
     }
 
     /// The certificate of this alias before its last rotation.

@@ -2,8 +2,8 @@
 //! relying parties that predate SAML 2.0: `AssertionID`, `Issuer` as attributes, a
 //! `Conditions` with `AudienceRestrictionCondition`, an `AttributeStatement` of claim URIs
 //! split into `AttributeNamespace`/`AttributeName`, an `AuthenticationStatement`, and the
-//! enveloped signature last (where the SAML 1.1 schema puts it). Built as text with every
-//! namespace declared on the assertion, then signed by libxmlsec1, as SAML 2.0 is.
+//! enveloped signature last (where the SAML 1.1 schema puts it). Written in exclusive
+//! canonical form and signed over the bytes as written, as SAML 2.0 is.
 //!
 //! SAML 1.1 has no encrypted assertion or attribute element, so nothing here encrypts.
 
@@ -106,7 +106,7 @@ pub fn build_advised(
     advice: Option<&str>,
     sign: Option<SignWith<'_>>,
 ) -> Result<String, BuildError> {
-    let mut w = Writer::with_capacity(4096);
+    let mut w = Writer::canonical(4096);
     w.start("saml:Assertion")
         .ns("saml", SAML1)
         .attr("MajorVersion", "1")
@@ -150,17 +150,22 @@ pub fn build_advised(
         .text("");
     write_subject(&mut w, spec);
     w.end();
-    if let Some(s) = &sign {
-        w.raw(&xmldsig::signature_template(spec.id, s.signature, s.digest));
-    }
-    let out = w.finish();
+    let signature_at = w.position();
+    let out = w.finish_canonical();
     Ok(match sign {
-        None => out,
-        Some(s) => {
-            let signed = xmldsig::sign_enveloped(out.as_bytes(), ID_ATTR, s.signature, s.key)?;
-            String::from_utf8(signed)
-                .map_err(|_| xmldsig::DsigError::Native(xmldsig::FfiError::Serialize))?
-        }
+        None => out.into_string(),
+        Some(s) => xmldsig::sign_canonical(
+            out,
+            &xmldsig::Enveloped {
+                id_attr: ID_ATTR,
+                id: spec.id,
+                at: signature_at,
+                signature: s.signature,
+                digest: s.digest,
+                key: s.key,
+            },
+        )?
+        .into_string(),
     })
 }
 
@@ -194,8 +199,9 @@ mod tests {
         }
     }
 
-    /// Unsigned, the assertion is exactly this text (relying parties verify signatures
-    /// over it): the schema's order, AD FS's attribute split, SAML 1.1's NameID format.
+    /// Unsigned, the assertion is exactly this text, in exclusive canonical form (the
+    /// signature digests it as written): the schema's order, AD FS's attribute split, SAML
+    /// 1.1's NameID format.
     #[test]
     fn assertions_are_written_byte_for_byte() {
         let attrs = vec![
@@ -217,7 +223,7 @@ mod tests {
         assert_eq!(
             build(&s, None).unwrap(),
             format!(
-                "<saml:Assertion xmlns:saml=\"{SAML1}\" MajorVersion=\"1\" MinorVersion=\"1\" AssertionID=\"_a&quot;\" Issuer=\"iss&lt;\" IssueInstant=\"2026-01-02T03:04:05Z\"><saml:Conditions NotBefore=\"2026-01-02T03:04:05Z\" NotOnOrAfter=\"2026-01-02T03:14:05Z\"><saml:AudienceRestrictionCondition><saml:Audience>urn:aud</saml:Audience></saml:AudienceRestrictionCondition></saml:Conditions><saml:AttributeStatement>{subject}<saml:Attribute AttributeName=\"upn\" AttributeNamespace=\"{CLAIMS_2005}\"><saml:AttributeValue>a@x</saml:AttributeValue><saml:AttributeValue>b&lt;</saml:AttributeValue></saml:Attribute><saml:Attribute AttributeName=\"mail\" AttributeNamespace=\"{CLAIMS_2005}\"><saml:AttributeValue>m@x</saml:AttributeValue></saml:Attribute></saml:AttributeStatement><saml:AuthenticationStatement AuthenticationMethod=\"{AM1_PASSWORD}\" AuthenticationInstant=\"2026-01-02T03:04:00Z\">{subject}</saml:AuthenticationStatement></saml:Assertion>"
+                "<saml:Assertion xmlns:saml=\"{SAML1}\" AssertionID=\"_a&quot;\" IssueInstant=\"2026-01-02T03:04:05Z\" Issuer=\"iss&lt;\" MajorVersion=\"1\" MinorVersion=\"1\"><saml:Conditions NotBefore=\"2026-01-02T03:04:05Z\" NotOnOrAfter=\"2026-01-02T03:14:05Z\"><saml:AudienceRestrictionCondition><saml:Audience>urn:aud</saml:Audience></saml:AudienceRestrictionCondition></saml:Conditions><saml:AttributeStatement>{subject}<saml:Attribute AttributeName=\"upn\" AttributeNamespace=\"{CLAIMS_2005}\"><saml:AttributeValue>a@x</saml:AttributeValue><saml:AttributeValue>b&lt;</saml:AttributeValue></saml:Attribute><saml:Attribute AttributeName=\"mail\" AttributeNamespace=\"{CLAIMS_2005}\"><saml:AttributeValue>m@x</saml:AttributeValue></saml:Attribute></saml:AttributeStatement><saml:AuthenticationStatement AuthenticationInstant=\"2026-01-02T03:04:00Z\" AuthenticationMethod=\"{AM1_PASSWORD}\">{subject}</saml:AuthenticationStatement></saml:Assertion>"
             )
         );
         let mut bearer = spec(&[], Confirmation::Bearer);

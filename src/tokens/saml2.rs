@@ -1,5 +1,6 @@
-//! SAML 2.0 assertions: built as text with every namespace declared on the assertion itself
-//! (clients cut it out of the RSTR as text), then signed by libxmlsec1.
+//! SAML 2.0 assertions: written in exclusive canonical form (`Writer::canonical`) with every
+//! namespace a descendant uses declared inside the assertion (clients cut it out of the RSTR
+//! as text), and signed over those bytes as written (`xmldsig::sign_canonical`).
 
 use chrono::{DateTime, Utc};
 
@@ -164,18 +165,17 @@ pub fn build_delegated(
     encryption: Option<&Encryption>,
 ) -> Result<Built, BuildError> {
     let encrypter = |part: bool| encryption.filter(|_| part).map(|e| &e.encrypter);
-    let mut w = Writer::with_capacity(4096);
+    let mut w = Writer::canonical(4096);
+    // `xs` and `xsi` are inclusive prefixes: attribute values name `xs:` types in content.
     w.start("saml2:Assertion")
         .ns("saml2", SAML2)
-        .ns("xs", XS)
-        .ns("xsi", XSI)
+        .ns_inclusive("xs", XS)
+        .ns_inclusive("xsi", XSI)
         .attr("ID", spec.id)
         .attr("IssueInstant", &saml_datetime(spec.issue_instant))
         .attr("Version", "2.0");
     w.element("saml2:Issuer", spec.issuer);
-    if let Some(s) = &sign {
-        w.raw(&xmldsig::signature_template(spec.id, s.signature, s.digest));
-    }
+    let signature_at = w.position();
     let method = match spec.confirmation {
         Confirmation::Bearer => CM_BEARER,
         Confirmation::SenderVouches => CM_SENDER_VOUCHES,
@@ -189,7 +189,7 @@ pub fn build_delegated(
         Some(enc) => {
             let name_id = fragment(|w| write_name_id(w, spec, true));
             w.start("saml2:EncryptedID")
-                .raw(&enc.encrypt(&name_id)?)
+                .insert(&enc.encrypt_canonical(&name_id)?)
                 .end();
         }
     }
@@ -226,8 +226,9 @@ pub fn build_delegated(
         w.end();
     }
     if !delegates.is_empty() {
+        // Inclusive: the prefix is used in `xsi:type`'s value only.
         w.start("saml2:Condition")
-            .ns("del", SAML2_DELEGATION)
+            .ns_inclusive("del", SAML2_DELEGATION)
             .attr("xsi:type", "del:DelegationRestrictionType");
         for d in delegates {
             w.start("del:Delegate")
@@ -260,21 +261,28 @@ pub fn build_delegated(
                 Some(enc) => {
                     let attr = fragment(|w| write_attribute(w, name, values, true));
                     w.start("saml2:EncryptedAttribute")
-                        .raw(&enc.encrypt(&attr)?)
+                        .insert(&enc.encrypt_canonical(&attr)?)
                         .end();
                 }
             }
         }
         w.end();
     }
-    let out = w.finish();
+    let out = w.finish_canonical();
     let assertion = match sign {
-        None => out,
-        Some(s) => {
-            let signed = xmldsig::sign_enveloped(out.as_bytes(), "ID", s.signature, s.key)?;
-            String::from_utf8(signed)
-                .map_err(|_| xmldsig::DsigError::Native(xmldsig::FfiError::Serialize))?
-        }
+        None => out.into_string(),
+        Some(s) => xmldsig::sign_canonical(
+            out,
+            &xmldsig::Enveloped {
+                id_attr: "ID",
+                id: spec.id,
+                at: signature_at,
+                signature: s.signature,
+                digest: s.digest,
+                key: s.key,
+            },
+        )?
+        .into_string(),
     };
     let wire = match encrypter(encryption.is_some_and(|e| e.assertion)) {
         None => assertion.clone(),
@@ -321,8 +329,8 @@ mod tests {
         }
     }
 
-    /// Unsigned and unencrypted, the assertion is exactly this text: relying parties and the
-    /// integration tests verify signatures over it.
+    /// Unsigned and unencrypted, the assertion is exactly this text, in exclusive canonical
+    /// form: the signature digests it as written.
     #[test]
     fn assertions_are_written_byte_for_byte() {
         let attrs = vec![("mail".to_owned(), vec!["a@x".to_owned(), "b<".to_owned()])];
@@ -340,12 +348,12 @@ mod tests {
         assert_eq!(
             built.wire,
             format!(
-                "<saml2:Assertion xmlns:saml2=\"{SAML2}\" xmlns:xs=\"{XS}\" xmlns:xsi=\"{XSI}\" ID=\"_a&quot;\" IssueInstant=\"2026-01-02T03:04:05Z\" Version=\"2.0\"><saml2:Issuer>iss&lt;</saml2:Issuer><saml2:Subject><saml2:NameID Format=\"{NAMEID_UNSPECIFIED}\">alice&amp;</saml2:NameID><saml2:SubjectConfirmation Method=\"{CM_HOLDER_OF_KEY}\"><saml2:SubjectConfirmationData xsi:type=\"saml2:KeyInfoConfirmationDataType\" NotOnOrAfter=\"2026-01-02T03:14:05Z\" Recipient=\"urn:r\"><ds:KeyInfo xmlns:ds=\"{DS}\"><ds:X509Data><ds:X509Certificate>AQID</ds:X509Certificate></ds:X509Data></ds:KeyInfo></saml2:SubjectConfirmationData></saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore=\"2026-01-02T03:04:05Z\" NotOnOrAfter=\"2026-01-02T03:14:05Z\"><saml2:AudienceRestriction><saml2:Audience>urn:aud</saml2:Audience></saml2:AudienceRestriction></saml2:Conditions><saml2:AuthnStatement AuthnInstant=\"2026-01-02T03:04:00Z\" SessionIndex=\"s1\"><saml2:AuthnContext><saml2:AuthnContextClassRef>{AC_PASSWORD}</saml2:AuthnContextClassRef></saml2:AuthnContext></saml2:AuthnStatement><saml2:AttributeStatement><saml2:Attribute Name=\"mail\" NameFormat=\"{ATTRNAME_UNSPECIFIED}\"><saml2:AttributeValue xsi:type=\"xs:string\">a@x</saml2:AttributeValue><saml2:AttributeValue xsi:type=\"xs:string\">b&lt;</saml2:AttributeValue></saml2:Attribute></saml2:AttributeStatement></saml2:Assertion>"
+                "<saml2:Assertion xmlns:saml2=\"{SAML2}\" xmlns:xs=\"{XS}\" xmlns:xsi=\"{XSI}\" ID=\"_a&quot;\" IssueInstant=\"2026-01-02T03:04:05Z\" Version=\"2.0\"><saml2:Issuer>iss&lt;</saml2:Issuer><saml2:Subject><saml2:NameID Format=\"{NAMEID_UNSPECIFIED}\">alice&amp;</saml2:NameID><saml2:SubjectConfirmation Method=\"{CM_HOLDER_OF_KEY}\"><saml2:SubjectConfirmationData NotOnOrAfter=\"2026-01-02T03:14:05Z\" Recipient=\"urn:r\" xsi:type=\"saml2:KeyInfoConfirmationDataType\"><ds:KeyInfo xmlns:ds=\"{DS}\"><ds:X509Data><ds:X509Certificate>AQID</ds:X509Certificate></ds:X509Data></ds:KeyInfo></saml2:SubjectConfirmationData></saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore=\"2026-01-02T03:04:05Z\" NotOnOrAfter=\"2026-01-02T03:14:05Z\"><saml2:AudienceRestriction><saml2:Audience>urn:aud</saml2:Audience></saml2:AudienceRestriction></saml2:Conditions><saml2:AuthnStatement AuthnInstant=\"2026-01-02T03:04:00Z\" SessionIndex=\"s1\"><saml2:AuthnContext><saml2:AuthnContextClassRef>{AC_PASSWORD}</saml2:AuthnContextClassRef></saml2:AuthnContext></saml2:AuthnStatement><saml2:AttributeStatement><saml2:Attribute Name=\"mail\" NameFormat=\"{ATTRNAME_UNSPECIFIED}\"><saml2:AttributeValue xsi:type=\"xs:string\">a@x</saml2:AttributeValue><saml2:AttributeValue xsi:type=\"xs:string\">b&lt;</saml2:AttributeValue></saml2:Attribute></saml2:AttributeStatement></saml2:Assertion>"
             )
         );
         let bearer = build(&spec(&[], Confirmation::Bearer), None, None).unwrap();
         assert!(bearer.wire.contains(&format!(
-            "<saml2:SubjectConfirmation Method=\"{CM_BEARER}\"><saml2:SubjectConfirmationData NotOnOrAfter=\"2026-01-02T03:14:05Z\"/></saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore=\"2026-01-02T03:04:05Z\" NotOnOrAfter=\"2026-01-02T03:14:05Z\"></saml2:Conditions><saml2:AuthnStatement AuthnInstant=\"2026-01-02T03:04:00Z\"><saml2:AuthnContext>"
+            "<saml2:SubjectConfirmation Method=\"{CM_BEARER}\"><saml2:SubjectConfirmationData NotOnOrAfter=\"2026-01-02T03:14:05Z\"></saml2:SubjectConfirmationData></saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore=\"2026-01-02T03:04:05Z\" NotOnOrAfter=\"2026-01-02T03:14:05Z\"></saml2:Conditions><saml2:AuthnStatement AuthnInstant=\"2026-01-02T03:04:00Z\"><saml2:AuthnContext>"
         )), "{}", bearer.wire);
         assert!(
             bearer
@@ -364,7 +372,7 @@ mod tests {
         )
         .unwrap();
         assert!(symmetric.wire.contains(&format!(
-            "<saml2:SubjectConfirmationData xsi:type=\"saml2:KeyInfoConfirmationDataType\" NotOnOrAfter=\"2026-01-02T03:14:05Z\"><ds:KeyInfo xmlns:ds=\"{DS}\"><k/></ds:KeyInfo></saml2:SubjectConfirmationData>"
+            "<saml2:SubjectConfirmationData NotOnOrAfter=\"2026-01-02T03:14:05Z\" xsi:type=\"saml2:KeyInfoConfirmationDataType\"><ds:KeyInfo xmlns:ds=\"{DS}\"><k/></ds:KeyInfo></saml2:SubjectConfirmationData>"
         )));
         let vouches = build(&spec(&[], Confirmation::SenderVouches), None, None).unwrap();
         assert!(vouches.wire.contains(&format!(

@@ -14,7 +14,7 @@ use openssl::symm::Cipher;
 use crate::crypto::encoding::base64_encode;
 use crate::crypto::{Certificate, KeyKind};
 use crate::xml::ns::{DS, DS_SHA1, XENC, XENC_RSA_OAEP_MGF1P, XENC_TYPE_ELEMENT, XENC11};
-use crate::xml::write::Writer;
+use crate::xml::write::{Canonical, Writer};
 
 /// The content encryption of an element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +140,12 @@ impl Encrypter {
     /// `xenc:EncryptedData` (Type Element) holding `element`, which must declare every
     /// namespace prefix it uses, since it is decrypted out of context.
     pub fn encrypt(&self, element: &str) -> Result<String, EncryptError> {
+        Ok(self.encrypt_canonical(element)?.into_string())
+    }
+
+    /// [`Encrypter::encrypt`], in exclusive canonical form: it goes into a signed assertion
+    /// as written.
+    pub fn encrypt_canonical(&self, element: &str) -> Result<Canonical, EncryptError> {
         let cipher = self.cipher.openssl();
         let mut key = vec![0u8; cipher.key_len()];
         openssl::rand::rand_bytes(&mut key)?;
@@ -168,31 +174,40 @@ impl Encrypter {
                 element.as_bytes(),
             )?);
         }
-        let mut w = Writer::with_capacity(value.len() * 2 + 2048);
+        let mut w = Writer::canonical(value.len() * 2 + 2048);
         w.start("xenc:EncryptedData")
             .ns("xenc", XENC)
             .attr("Type", XENC_TYPE_ELEMENT);
         w.start("xenc:EncryptionMethod")
             .attr("Algorithm", &self.cipher.uri())
             .end();
-        w.start("ds:KeyInfo")
-            .ns("ds", DS)
-            .raw(&self.encrypted_key(&key, false)?)
-            .end();
+        w.start("ds:KeyInfo").ns("ds", DS);
+        self.write_encrypted_key(&mut w, &key, false)?;
+        w.end();
         w.start("xenc:CipherData");
         w.element("xenc:CipherValue", &base64_encode(&value));
-        Ok(w.finish())
+        Ok(w.finish_canonical())
     }
 
     /// `xenc:EncryptedKey` carrying `key` to the relying party (RSA-OAEP). With `declare`,
     /// it declares the namespaces it uses, to stand on its own.
     pub fn encrypted_key(&self, key: &[u8], declare: bool) -> Result<String, EncryptError> {
+        let mut w = Writer::with_capacity(2048);
+        self.write_encrypted_key(&mut w, key, declare)?;
+        Ok(w.finish())
+    }
+
+    fn write_encrypted_key(
+        &self,
+        w: &mut Writer,
+        key: &[u8],
+        declare: bool,
+    ) -> Result<(), EncryptError> {
         let mut rsa = RsaEncrypter::new(self.cert.public_key())?;
         rsa.set_rsa_padding(Padding::PKCS1_OAEP)?;
         let mut wrapped = vec![0u8; rsa.encrypt_len(key)?];
         let n = rsa.encrypt(key, &mut wrapped)?;
         wrapped.truncate(n);
-        let mut w = Writer::with_capacity(2048);
         let tag = w.start("xenc:EncryptedKey");
         if declare {
             tag.ns("xenc", XENC).ns("ds", DS);
@@ -207,7 +222,8 @@ impl Encrypter {
         w.end().end();
         w.start("xenc:CipherData");
         w.element("xenc:CipherValue", &base64_encode(&wrapped));
-        Ok(w.finish())
+        w.end().end();
+        Ok(())
     }
 }
 
@@ -305,7 +321,9 @@ mod tests {
         assert_eq!(
             masked(enc.encrypt("<a/>").unwrap()),
             format!(
-                "<xenc:EncryptedData xmlns:xenc=\"{XENC}\" Type=\"{XENC_TYPE_ELEMENT}\"><xenc:EncryptionMethod Algorithm=\"{XENC}aes128-cbc\"/><ds:KeyInfo xmlns:ds=\"{DS}\"><xenc:EncryptedKey>{key}</ds:KeyInfo><xenc:CipherData><xenc:CipherValue>V</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>"
+                "<xenc:EncryptedData xmlns:xenc=\"{XENC}\" Type=\"{XENC_TYPE_ELEMENT}\"><xenc:EncryptionMethod Algorithm=\"{XENC}aes128-cbc\"></xenc:EncryptionMethod><ds:KeyInfo xmlns:ds=\"{DS}\"><xenc:EncryptedKey>{}</ds:KeyInfo><xenc:CipherData><xenc:CipherValue>V</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>",
+                // Canonical inside EncryptedData: no empty-element tags.
+                key.replace("\"/>", "\"></ds:DigestMethod>")
             )
         );
     }

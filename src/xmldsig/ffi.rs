@@ -48,7 +48,21 @@ pub enum FfiError {
 unsafe extern "C" {
     // Declared in <xmlsec/errors.h>, which the bindgen header of the `xmlsec` crate leaves out.
     fn xmlSecErrorsDefaultCallbackEnableOutput(enabled: c_int);
+    // Declared in <libxml/c14n.h>, which the bindgen header of the `xmlsec` crate leaves out.
+    #[cfg(any(test, feature = "test-util"))]
+    fn xmlC14NDocDumpMemory(
+        doc: *mut b::xmlDoc,
+        nodes: *mut b::xmlNodeSet,
+        mode: c_int,
+        inclusive_ns_prefixes: *mut *mut b::xmlChar,
+        with_comments: c_int,
+        doc_txt_ptr: *mut *mut b::xmlChar,
+    ) -> c_int;
 }
+
+/// `XML_C14N_EXCLUSIVE_1_0` of libxml2's `xmlC14NMode`.
+#[cfg(any(test, feature = "test-util"))]
+const C14N_EXCLUSIVE_1_0: c_int = 1;
 
 /// Initialises libxml2 and libxmlsec1 (OpenSSL engine) exactly once per process.
 pub fn init() -> Result<(), FfiError> {
@@ -282,6 +296,49 @@ impl Doc {
         // SAFETY: once unlinked nothing else refers to `node`, so freeing it is sound.
         unsafe { b::xmlFreeNode(node) };
         Ok(())
+    }
+
+    /// libxml2's exclusive C14N 1.0 (without comments) of the whole document, with the
+    /// given inclusive namespace prefixes: what a verifier digests (tests check the signer
+    /// against it).
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn exclusive_c14n(&self, prefixes: &[&str]) -> Result<Vec<u8>, FfiError> {
+        let owned = prefixes
+            .iter()
+            .map(|p| CString::new(*p).map_err(|_| FfiError::Nul))
+            .collect::<Result<Vec<_>, _>>()?;
+        // A NULL-terminated array of the prefixes; libxml2 only reads it.
+        let mut list: Vec<*mut b::xmlChar> = owned
+            .iter()
+            .map(|c| c.as_ptr().cast_mut().cast::<b::xmlChar>())
+            .collect();
+        list.push(ptr::null_mut());
+        let mut text: *mut b::xmlChar = ptr::null_mut();
+        // SAFETY: the document is valid while `self` lives; a null node set selects the whole
+        // document; `list` and the strings it points to outlive the call, and libxml2 does
+        // not write through them; `text` receives a buffer that we own afterwards.
+        let len = unsafe {
+            xmlC14NDocDumpMemory(
+                self.ptr.as_ptr(),
+                ptr::null_mut(),
+                C14N_EXCLUSIVE_1_0,
+                list.as_mut_ptr(),
+                0,
+                &mut text,
+            )
+        };
+        if len < 0 || text.is_null() {
+            return Err(FfiError::Serialize);
+        }
+        let len = usize::try_from(len).map_err(|_| FfiError::Serialize)?;
+        // SAFETY: libxml2 wrote `len` bytes at `text`; they are copied before it is freed.
+        let out = unsafe { std::slice::from_raw_parts(text, len) }.to_vec();
+        // SAFETY: xmlFree is set by xmlInitParser (init() has run) and not changed afterwards.
+        if let Some(free) = unsafe { b::xmlFree } {
+            // SAFETY: `text` was allocated by libxml2 and is not used after this call.
+            unsafe { free(text.cast()) };
+        }
+        Ok(out)
     }
 
     /// Serialises the root element (no XML declaration), as libxml2 writes it.

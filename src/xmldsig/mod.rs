@@ -1,15 +1,21 @@
-//! XML-DSig enveloped signatures over documents this STS builds, and verification of signed
-//! documents it receives, both done by libxmlsec1 (see the `ffi` module).
+//! XML-DSig enveloped signatures over documents this STS builds (the `sign` module: over the
+//! canonical bytes as written, no tree), and verification of signed documents it receives,
+//! done by libxmlsec1 (see the `ffi` module), which also signs what is not canonical as
+//! written (markup added unchecked, such as a renewed assertion).
 //!
 //! A [`Verified`] value can only be built by [`verify_enveloped`]: code that needs a verified
 //! document takes a `Verified<_>`, so skipping verification does not compile.
 
+#[cfg(any(test, feature = "test-util"))]
+pub mod differential;
 mod ffi;
+mod sign;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
 pub use ffi::FfiError;
+pub use sign::{Enveloped, sign_canonical};
 
 use crate::crypto::{KeyKind, SigningKey};
 
@@ -34,6 +40,8 @@ pub enum DsigError {
     WrongReference(Vec<String>),
     #[error("the signed document is not acceptable: {0}")]
     Shape(String),
+    #[error("OpenSSL failed to sign: {0}")]
+    Crypto(#[from] openssl::error::ErrorStack),
 }
 
 /// Signature methods offered per instance (`saml2-signature-algorithm`). SHA-1 is not one:
@@ -120,6 +128,17 @@ pub fn signature_template(
     sig: SignatureAlgorithm,
     digest: DigestAlgorithm,
 ) -> String {
+    signature_template_with(reference_id, sig, digest, "xs")
+}
+
+/// [`signature_template`] with the given inclusive prefixes (none: no
+/// `ec:InclusiveNamespaces`).
+pub fn signature_template_with(
+    reference_id: &str,
+    sig: SignatureAlgorithm,
+    digest: DigestAlgorithm,
+    prefixes: &str,
+) -> String {
     let mut w = Writer::with_capacity(1024);
     w.start("ds:Signature").ns("ds", DS);
     w.start("ds:SignedInfo");
@@ -133,12 +152,17 @@ pub fn signature_template(
         .attr("URI", &format!("#{reference_id}"));
     w.start("ds:Transforms");
     w.start("ds:Transform").attr("Algorithm", ENVELOPED).end();
-    w.start("ds:Transform").attr("Algorithm", EXC_C14N);
-    w.start("ec:InclusiveNamespaces")
-        .ns("ec", EXC_C14N)
-        .attr("PrefixList", "xs")
-        .end();
-    w.end().end();
+    let t = w.start("ds:Transform").attr("Algorithm", EXC_C14N);
+    if prefixes.is_empty() {
+        t.end();
+    } else {
+        w.start("ec:InclusiveNamespaces")
+            .ns("ec", EXC_C14N)
+            .attr("PrefixList", prefixes)
+            .end();
+        w.end();
+    }
+    w.end();
     w.start("ds:DigestMethod")
         .attr("Algorithm", digest.uri())
         .end();
@@ -295,6 +319,23 @@ pub fn verify_enveloped(
         },
         _proof: Proof(()),
     })
+}
+
+/// libxml2's exclusive C14N of `xml`, without its `ds:Signature` when `enveloped` (the
+/// enveloped-signature transform: what a verifier digests), with the inclusive `prefixes`
+/// (space-separated); for checking that what the signer digested is canonical.
+#[cfg(any(test, feature = "test-util"))]
+pub fn exclusive_c14n_enveloped(
+    xml: &[u8],
+    prefixes: &str,
+    enveloped: bool,
+) -> Result<Vec<u8>, DsigError> {
+    let mut doc = ffi::Doc::parse(xml)?;
+    if enveloped {
+        doc.remove_signature()?;
+    }
+    let list: Vec<&str> = prefixes.split(' ').filter(|p| !p.is_empty()).collect();
+    Ok(doc.exclusive_c14n(&list)?)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 mod adfs;
 mod audit;
 mod batch;
+mod canonical_sign;
 mod claims;
 mod cli;
 mod cluster;

@@ -133,11 +133,12 @@ fn soap11_password_text_issue_returns_a_complete_rstrc_and_signed_assertion() {
     let (ok, out) = signxml_verify(&text, &cert);
     assert!(ok, "signxml rejected the assertion: {out}");
     assert!(text.contains(
-        "<ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/>"
+        "<ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"></ds:SignatureMethod>"
     ));
-    assert!(
-        text.contains("<ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>")
-    );
+    // (Signed as written, in canonical form: no empty-element tags.)
+    assert!(text.contains(
+        "<ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"></ds:DigestMethod>"
+    ));
     assert!(text.contains("http://www.w3.org/2001/10/xml-exc-c14n#"));
     assert!(text.contains("<ds:X509Certificate>"));
     // ...and reject it after one byte of the signed content changes.
