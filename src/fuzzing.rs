@@ -32,7 +32,7 @@ pub fn run(name: &str, data: &[u8]) -> Result<(), String> {
         "jws" => jws(data),
         "jwk" => jwk(data),
         "xmldsig" => xmldsig(data),
-        "sign" => crate::xmldsig::differential::fuzz(data),
+        "sign" => crate::tokens::differential::fuzz(data),
         other => Err(format!("no fuzz target `{other}`")),
     }
 }

@@ -1,5 +1,5 @@
 #![no_main]
-//! See sts::xmldsig::differential::fuzz: an assertion with generated content, signed as
+//! See sts::tokens::differential::fuzz: an assertion with generated content, signed as
 //! written; the digested bytes must equal libxml2's exclusive C14N and the signature verify.
 use libfuzzer_sys::fuzz_target;
 

@@ -1,5 +1,7 @@
 //! Token formats the engine issues.
 
+#[cfg(any(test, feature = "test-util"))]
+pub mod differential;
 pub mod oidc;
 pub mod saml1;
 pub mod saml2;

@@ -6,8 +6,6 @@
 //! A [`Verified`] value can only be built by [`verify_enveloped`]: code that needs a verified
 //! document takes a `Verified<_>`, so skipping verification does not compile.
 
-#[cfg(any(test, feature = "test-util"))]
-pub mod differential;
 mod ffi;
 mod sign;
 

@@ -1,7 +1,7 @@
 //! Issue 19 item 2: the canonical signer's differential test. A seeded corpus of assertions
 //! (SAML 2.0 and 1.1, RSA and ECDSA, every signature and digest algorithm, encrypted parts
 //! and not, attribute values with every character class C14N escapes, non-ASCII, long
-//! values, many attributes; see `sts::xmldsig::differential`) is signed as written; each
+//! values, many attributes; see `sts::tokens::differential`) is signed as written; each
 //! document is checked in-process (the digested bytes equal libxml2's exclusive C14N of the
 //! parsed output, the project's libxmlsec1 verifier accepts it), then the whole corpus is
 //! verified by the `xmlsec1` CLI and python `signxml`, one process per group of files.
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sts::crypto::KeyKind;
-use sts::xmldsig::differential::{self, Case, Source};
+use sts::tokens::differential::{self, Case, Source};
 use sts::xmldsig::{DigestAlgorithm, SignatureAlgorithm};
 
 use crate::common::{peers_dir, run};
