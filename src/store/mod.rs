@@ -5,6 +5,7 @@
 
 pub mod changes;
 pub mod filter;
+mod group;
 pub mod lockout;
 mod postgres;
 pub mod replay;

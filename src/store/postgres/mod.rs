@@ -39,6 +39,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "token_queries",
         include_str!("../../../migrations/postgres/010_token_queries.sql"),
     ),
+    (
+        11,
+        "token_text_inline",
+        include_str!("../../../migrations/postgres/011_token_text_inline.sql"),
+    ),
 ];
 
 /// Any constant: the advisory lock that serialises migrations across nodes.

@@ -309,3 +309,54 @@ fn token_pages_by_sts_id_or_principal_are_read_from_the_index_alone() {
         assert!(!page.items.is_empty());
     }
 }
+
+#[test]
+fn tokens_stored_before_migration_011_are_read_and_deleted_from_token_bodies() {
+    let pg = TestPostgres::shared();
+    let url = pg.fresh_schema();
+    let store = PgStore::open(&url, &opts()).unwrap();
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    // As a node of the previous version writes a token: text in token_bodies.
+    let mut old = |i: usize, expires: i64| {
+        let t = tok(i);
+        c.execute(
+            "INSERT INTO tokens (token_id, sts_id, realm, principal, token_type, issued_ms, \
+             expires_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&t.token_id, &t.sts_id, &t.realm, &t.principal, &t.token_type, &t.issued_ms, &expires],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO token_bodies (token_id, token) VALUES ($1, $2)",
+            &[&t.token_id, &t.token],
+        )
+        .unwrap();
+        TokenRecord {
+            expires_ms: expires,
+            ..t
+        }
+    };
+    let a = old(1, i64::MAX);
+    old(2, 5);
+    store.insert_tokens(&[tok(3)]).unwrap();
+    assert_eq!(store.get_token(&a.token_id).unwrap(), Some(a.clone()));
+    assert_eq!(store.get_token("_g000003").unwrap(), Some(tok(3)));
+    // This version writes one row, text included; nothing in token_bodies.
+    let bodies = |c: &mut postgres::Client| -> i64 {
+        c.query_one("SELECT count(*) FROM token_bodies", &[]).unwrap().get(0)
+    };
+    let text: Option<String> = c
+        .query_one("SELECT token FROM tokens WHERE token_id = '_g000003'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(text, Some(tok(3).token));
+    assert_eq!(bodies(&mut c), 2);
+    assert_eq!(store.delete_expired_tokens(10, 100).unwrap(), 1);
+    assert_eq!(bodies(&mut c), 1);
+    assert!(store.delete_token(&a.token_id).unwrap());
+    assert_eq!(bodies(&mut c), 0);
+    assert_eq!(store.get_token(&a.token_id).unwrap(), None);
+    // A row without a text anywhere (a hand-edited database) is no token.
+    c.execute("UPDATE tokens SET token = NULL WHERE token_id = '_g000003'", &[])
+        .unwrap();
+    assert_eq!(store.get_token("_g000003").unwrap(), None);
+}

@@ -16,6 +16,7 @@ use std::sync::mpsc;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::filter::Filter;
+use super::group::Grouper;
 use super::sql::{Dialect, INFO_COLUMNS, SqlArg, page_query};
 use super::{
     ClientRecord, ClientStore, Durable, InstanceRecord, InstanceStore, Migrated, Page, SessionRecord,
@@ -33,10 +34,13 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/008_changes.sql"),
     include_str!("../../../migrations/sqlite/009_users.sql"),
     include_str!("../../../migrations/sqlite/010_token_queries.sql"),
+    include_str!("../../../migrations/sqlite/011_token_text_inline.sql"),
 ];
 
-/// Inserts joining one commit, at most.
-const MAX_GROUP: usize = 1024;
+/// How long a group stays open while issuers are concurrent (see `Grouper`): a synced commit
+/// writes the WAL frames of every page it changed and syncs the file, work shared by the
+/// tokens of a group.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
 
 type Ack = tokio::sync::oneshot::Sender<Result<(), StoreError>>;
 
@@ -51,14 +55,8 @@ pub struct SqliteStore {
 }
 
 fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<(Vec<TokenRecord>, Ack)>) {
-    while let Ok(first) = rx.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
-        }
+    let mut grouper = Grouper::new(LINGER);
+    while let Some(group) = grouper.next(&rx) {
         let results = commit_group(&mut conn, &group);
         for ((_, ack), r) in group.into_iter().zip(results) {
             let _ = ack.send(r);
@@ -80,8 +78,7 @@ fn commit_group(
     };
     let mut results = Vec::with_capacity(group.len());
     for (tokens, _) in group {
-        // A job fails as a whole. One token (the Issue case) needs no savepoint: its second
-        // row can only fail if the first did not, and is then undone by hand.
+        // A job fails as a whole. One token (the Issue case) is one row: no savepoint.
         let r = if let [t] = tokens.as_slice() {
             insert_one(&tx, t)
         } else {
@@ -101,11 +98,10 @@ fn commit_group(
     }
 }
 
-/// Inserts one token's two rows; if the second fails, the first is removed again (it was
-/// this call's own row: the first insert succeeded).
+/// Inserts one token's row (its text included, migration 011).
 fn insert_one(conn: &Connection, t: &TokenRecord) -> rusqlite::Result<()> {
     conn.prepare_cached(&format!(
-        "INSERT INTO tokens ({INFO_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        "INSERT INTO tokens ({INFO_COLUMNS}, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
     ))?
     .execute(params![
         t.token_id,
@@ -114,18 +110,9 @@ fn insert_one(conn: &Connection, t: &TokenRecord) -> rusqlite::Result<()> {
         t.principal,
         t.token_type,
         t.issued_ms,
-        t.expires_ms
+        t.expires_ms,
+        t.token
     ])?;
-    let body = conn
-        .prepare_cached("INSERT INTO token_bodies (token_id, token) VALUES (?1, ?2)")
-        .and_then(|mut st| st.execute(params![t.token_id, t.token]));
-    if let Err(e) = body {
-        let _ = conn.execute(
-            "DELETE FROM tokens WHERE token_id = ?1",
-            params![t.token_id],
-        );
-        return Err(e);
-    }
     Ok(())
 }
 
@@ -133,8 +120,10 @@ fn db_ref(e: &rusqlite::Error) -> StoreError {
     StoreError::Db(e.to_string())
 }
 
+/// The text is in the token's row, or, for a token stored before migration 011, in
+/// token_bodies.
 const TOKEN_COLUMNS: &str = "t.token_id, t.sts_id, t.realm, t.principal, t.token_type, \
-     t.issued_ms, t.expires_ms, b.token";
+     t.issued_ms, t.expires_ms, COALESCE(t.token, b.token)";
 
 
 fn info_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenInfo> {
@@ -485,8 +474,9 @@ impl TokenStore for SqliteStore {
     fn get_token(&self, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
         self.conn()
             .prepare_cached(&format!(
-                "SELECT {TOKEN_COLUMNS} FROM tokens t JOIN token_bodies b ON b.token_id = t.token_id \
-                 WHERE t.token_id = ?1"
+                "SELECT {TOKEN_COLUMNS} FROM tokens t \
+                 LEFT JOIN token_bodies b ON b.token_id = t.token_id \
+                 WHERE t.token_id = ?1 AND COALESCE(t.token, b.token) IS NOT NULL"
             ))
             .and_then(|mut st| st.query_row(params![token_id], token_row).optional())
             .map_err(db)
@@ -633,5 +623,57 @@ mod tests {
                 "{filter}: {plan}"
             );
         }
+    }
+
+    #[test]
+    fn tokens_stored_before_migration_011_are_read_and_deleted_from_token_bodies() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sts.db");
+        let path = path.to_str().unwrap();
+        let store = SqliteStore::open(path).unwrap();
+        let c = Connection::open(path).unwrap();
+        let rec = |i: u32, expires_ms: i64| TokenRecord {
+            token_id: format!("_o{i}"),
+            sts_id: "s".into(),
+            realm: "/".into(),
+            principal: "p".into(),
+            token_type: "SAML2".into(),
+            issued_ms: 1,
+            expires_ms,
+            token: format!("<a ID=\"_o{i}\"/>"),
+        };
+        // As the previous version wrote a token: text in token_bodies.
+        for t in [rec(1, i64::MAX), rec(2, 5)] {
+            c.execute(
+                &format!("INSERT INTO tokens ({INFO_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                params![t.token_id, t.sts_id, t.realm, t.principal, t.token_type, t.issued_ms, t.expires_ms],
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO token_bodies (token_id, token) VALUES (?1, ?2)",
+                params![t.token_id, t.token],
+            )
+            .unwrap();
+        }
+        store.insert_tokens(&[rec(3, i64::MAX)]).unwrap();
+        assert_eq!(store.get_token("_o1").unwrap(), Some(rec(1, i64::MAX)));
+        assert_eq!(store.get_token("_o3").unwrap(), Some(rec(3, i64::MAX)));
+        let bodies = || -> i64 {
+            c.query_row("SELECT count(*) FROM token_bodies", [], |r| r.get(0))
+                .unwrap()
+        };
+        let text: Option<String> = c
+            .query_row("SELECT token FROM tokens WHERE token_id = '_o3'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(text, Some(rec(3, i64::MAX).token), "this version writes one row");
+        assert_eq!(bodies(), 2);
+        assert_eq!(store.delete_expired_tokens(10, 100).unwrap(), 1);
+        assert_eq!(bodies(), 1);
+        assert!(store.delete_token("_o1").unwrap());
+        assert_eq!(bodies(), 0);
+        assert_eq!(store.get_token("_o1").unwrap(), None);
+        c.execute("UPDATE tokens SET token = NULL WHERE token_id = '_o3'", [])
+            .unwrap();
+        assert_eq!(store.get_token("_o3").unwrap(), None, "no text anywhere: no token");
     }
 }
