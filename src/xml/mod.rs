@@ -14,6 +14,7 @@ pub mod write;
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::Arc;
 
 use quick_xml::NsReader;
 use quick_xml::XmlVersion;
@@ -73,7 +74,7 @@ impl Default for Limits {
 /// A namespace-qualified attribute. Namespace declarations are not attributes here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attr {
-    pub ns: Option<String>,
+    pub ns: Option<Arc<str>>,
     pub local: String,
     pub value: String,
 }
@@ -88,7 +89,8 @@ pub enum Node {
 /// An element with its resolved name, attributes, children and input span.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Element {
-    pub ns: Option<String>,
+    /// Shared by every element and attribute of the document in the same namespace.
+    pub ns: Option<Arc<str>>,
     pub local: String,
     pub attrs: Vec<Attr>,
     pub children: Vec<Node>,
@@ -150,11 +152,23 @@ impl Element {
     }
 }
 
-fn resolved(r: ResolveResult<'_>) -> Result<Option<String>, XmlError> {
-    match r {
-        ResolveResult::Bound(ns) => Ok(Some(ns.into_inner().to_owned())),
-        ResolveResult::Unbound => Ok(None),
-        ResolveResult::Unknown(p) => Err(XmlError::UnknownPrefix(p)),
+/// The namespaces of one document, each allocated once however many names are in it.
+#[derive(Default)]
+struct Namespaces(Vec<Arc<str>>);
+
+impl Namespaces {
+    fn resolved(&mut self, r: ResolveResult<'_>) -> Result<Option<Arc<str>>, XmlError> {
+        let uri = match r {
+            ResolveResult::Bound(ns) => ns.into_inner(),
+            ResolveResult::Unbound => return Ok(None),
+            ResolveResult::Unknown(p) => return Err(XmlError::UnknownPrefix(p)),
+        };
+        if let Some(known) = self.0.iter().find(|n| n.as_bytes() == uri.as_bytes()) {
+            return Ok(Some(known.clone()));
+        }
+        let new: Arc<str> = Arc::from(uri);
+        self.0.push(new.clone());
+        Ok(Some(new))
     }
 }
 
@@ -230,13 +244,14 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let mut count = 0usize;
+    let mut names = Namespaces::default();
     loop {
         let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let (ns, event) = reader
             .read_resolved_event()
             .map_err(|e| XmlError::Malformed(e.to_string()))?;
         let ns = match &event {
-            Event::Start(_) | Event::Empty(_) => Some(resolved(ns)?),
+            Event::Start(_) | Event::Empty(_) => Some(names.resolved(ns)?),
             _ => None,
         };
         let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
@@ -272,7 +287,7 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
                             })?;
                     check_chars(&value)?;
                     attrs.push(Attr {
-                        ns: resolved(ans)?,
+                        ns: names.resolved(ans)?,
                         local: local.into_inner().to_owned(),
                         value: value.into_owned(),
                     });
