@@ -26,6 +26,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
@@ -178,8 +179,8 @@ pub struct Throttle {
 
 enum Counters {
     Memory {
-        pairs: Mutex<Table<PairKey>>,
-        sources: Mutex<Table<Source>>,
+        pairs: Shared<PairKey>,
+        sources: Shared<Source>,
     },
     Store(Arc<dyn LockoutStore>),
 }
@@ -208,8 +209,39 @@ fn pair_store_key(k: &PairKey) -> [u8; 32] {
     openssl::sha::sha256(&[&b"pair\0"[..], &k.0, &k.1.bytes()].concat())
 }
 
-fn guard<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+/// A table behind its lock, with its size readable without the lock: every sign-in asks
+/// whether it is locked and clears its counter, and while nothing has failed (the usual case)
+/// neither has to take a lock that every request thread shares.
+struct Shared<K> {
+    table: Mutex<Table<K>>,
+    len: AtomicUsize,
+}
+
+impl<K> Shared<K> {
+    fn new(cap: usize) -> Self {
+        Shared {
+            table: Mutex::new(Table {
+                cap,
+                map: HashMap::new(),
+            }),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len.load(Ordering::SeqCst) == 0
+    }
+
+    /// Runs `f` under the lock and publishes the new size before releasing it.
+    fn with<R>(&self, f: impl FnOnce(&mut Table<K>) -> R) -> R {
+        let mut t = self
+            .table
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let r = f(&mut t);
+        self.len.store(t.map.len(), Ordering::SeqCst);
+        r
+    }
 }
 
 impl Throttle {
@@ -219,14 +251,8 @@ impl Throttle {
         Throttle {
             policy,
             counters: Counters::Memory {
-                pairs: Mutex::new(Table {
-                    cap,
-                    map: HashMap::new(),
-                }),
-                sources: Mutex::new(Table {
-                    cap,
-                    map: HashMap::new(),
-                }),
+                pairs: Shared::new(cap),
+                sources: Shared::new(cap),
             },
         }
     }
@@ -268,8 +294,9 @@ impl Throttle {
         let pair = Self::key(realm, user, source);
         match &self.counters {
             Counters::Memory { pairs, sources } => Ok((p.source_threshold > 0
-                && guard(sources).locked(&source, now))
-                || (p.threshold > 0 && guard(pairs).locked(&pair, now))),
+                && !sources.is_empty()
+                && sources.with(|t| t.locked(&source, now)))
+                || (p.threshold > 0 && !pairs.is_empty() && pairs.with(|t| t.locked(&pair, now)))),
             Counters::Store(store) => {
                 let mut keys = Vec::with_capacity(2);
                 if p.source_threshold > 0 {
@@ -295,8 +322,8 @@ impl Throttle {
         let pair = Self::key(realm, user, source);
         let (source_locked, pair_locked) = match &self.counters {
             Counters::Memory { pairs, sources } => (
-                guard(sources).fail(&source, p.source_threshold, p, now),
-                guard(pairs).fail(&pair, p.threshold, p, now),
+                sources.with(|t| t.fail(&source, p.source_threshold, p, now)),
+                pairs.with(|t| t.fail(&pair, p.threshold, p, now)),
             ),
             Counters::Store(store) => {
                 let now_ms = now.timestamp_millis();
@@ -328,7 +355,9 @@ impl Throttle {
         let pair = Self::key(realm, user, source);
         match &self.counters {
             Counters::Memory { pairs, .. } => {
-                guard(pairs).map.remove(&pair);
+                if !pairs.is_empty() {
+                    pairs.with(|t| t.map.remove(&pair));
+                }
                 Ok(())
             }
             Counters::Store(store) => store.clear_failures(&pair_store_key(&pair)),
@@ -356,7 +385,7 @@ impl Throttle {
     pub fn counters(&self) -> (usize, usize) {
         match &self.counters {
             Counters::Memory { pairs, sources } => {
-                (guard(pairs).map.len(), guard(sources).map.len())
+                (pairs.with(|t| t.map.len()), sources.with(|t| t.map.len()))
             }
             Counters::Store(_) => (0, 0),
         }
