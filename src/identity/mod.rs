@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
 
@@ -120,13 +120,15 @@ fn argon2() -> Result<Argon2<'static>, IdentityError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// Password hashing runs on a small pool of its own threads: each argon2id computation holds
-/// 19 MiB, and the allocator keeps such blocks per thread, so the pool's size bounds both how
-/// many run at once and the memory they keep, whatever the number of request threads.
+/// Password hashing runs on a small pool of its own threads: each argon2id computation needs
+/// 19 MiB, so the pool's size bounds how many run at once, and each thread hashes in one
+/// block buffer of its own, kept for the next hash ([`with_blocks`]), so that the memory held
+/// is one buffer per hashing thread whatever the allocator does with freed blocks.
 type HashJob = Box<dyn FnOnce() + Send>;
 
 static HASH_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-static HASH_POOL: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<HashJob>>> =
+/// The pool's queue; `Sender` is `Sync`, so request threads hand jobs over without a lock.
+static HASH_POOL: std::sync::OnceLock<std::sync::mpsc::Sender<HashJob>> =
     std::sync::OnceLock::new();
 
 /// Sets the number of hashing threads (0: one per CPU); effective before the first hash.
@@ -134,13 +136,14 @@ pub fn set_hash_concurrency(n: usize) {
     HASH_THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
 }
 
-fn hash_pool() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<HashJob>> {
+fn hash_pool() -> &'static std::sync::mpsc::Sender<HashJob> {
     HASH_POOL.get_or_init(|| {
         let n = match HASH_THREADS.load(std::sync::atomic::Ordering::Relaxed) {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
         let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
+        // Only idle hashing threads contend for the receiver, never request threads.
         let rx = Arc::new(std::sync::Mutex::new(rx));
         for i in 0..n {
             let rx = rx.clone();
@@ -160,7 +163,7 @@ fn hash_pool() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<HashJob>> {
                     }
                 });
         }
-        std::sync::Mutex::new(tx)
+        tx
     })
 }
 
@@ -170,44 +173,88 @@ fn with_hash_slot<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     let job: HashJob = Box::new(move || {
         let _ = tx.send(f());
     });
-    hash_pool()
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .send(job)
-        .ok()?;
+    hash_pool().send(job).ok()?;
     rx.recv().ok()
+}
+
+/// The largest block buffer a hashing thread keeps between hashes (64 MiB): a stored hash
+/// with a larger memory cost is still checked, in a buffer freed afterwards.
+const KEPT_BLOCKS: usize = 64 * 1024;
+
+thread_local! {
+    /// This hashing thread's argon2 memory, reused by every hash it computes.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Computes `a`'s hash of `password` with `salt` into `out`, in this thread's kept buffer.
+fn hash_into(a: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> Option<()> {
+    let n = a.params().block_count();
+    if n > KEPT_BLOCKS {
+        let mut blocks = vec![argon2::Block::default(); n];
+        return a
+            .hash_password_into_with_memory(password, salt, out, blocks.as_mut_slice())
+            .ok();
+    }
+    BLOCKS.with(|cell| {
+        let mut blocks = cell.try_borrow_mut().ok()?;
+        if blocks.len() < n {
+            blocks.resize(n, argon2::Block::default());
+        }
+        let blocks = blocks.get_mut(..n)?;
+        a.hash_password_into_with_memory(password, salt, out, blocks)
+            .ok()
+    })
 }
 
 /// Hashes a password into an argon2id PHC string.
 pub fn hash_password(password: &str) -> Result<Secret<String>, IdentityError> {
     let mut salt = [0u8; 16];
     openssl::rand::rand_bytes(&mut salt).map_err(|_| IdentityError::Hash)?;
-    let salt = SaltString::encode_b64(&salt).map_err(|_| IdentityError::Hash)?;
     let password = password.to_owned();
     let hash = with_hash_slot(move || {
         let a = argon2().ok()?;
-        a.hash_password(password.as_bytes(), &salt)
-            .ok()
-            .map(|h| h.to_string())
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        hash_into(&a, password.as_bytes(), &salt, &mut out)?;
+        let salt = SaltString::encode_b64(&salt).ok()?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: argon2::password_hash::ParamsString::try_from(a.params()).ok()?,
+            salt: Some(salt.as_salt()),
+            hash: Some(argon2::password_hash::Output::new(&out).ok()?),
+        };
+        Some(phc.to_string())
     })
     .flatten()
     .ok_or(IdentityError::Hash)?;
     Ok(Secret::new(hash))
 }
 
+/// Checks `password` against a PHC string of any argon2 variant, with the hash's own
+/// parameters; the comparison is constant-time.
+fn verify_phc(password: &[u8], phc: &str) -> Option<bool> {
+    let parsed = PasswordHash::new(phc).ok()?;
+    let algorithm = Algorithm::try_from(parsed.algorithm).ok()?;
+    let version = match parsed.version {
+        Some(v) => Version::try_from(v).ok()?,
+        None => Version::default(),
+    };
+    let params = Params::try_from(&parsed).ok()?;
+    let expected = parsed.hash?;
+    let mut salt = [0u8; 64];
+    let salt = parsed.salt?.decode_b64(&mut salt).ok()?;
+    let mut out = [0u8; argon2::password_hash::Output::MAX_LENGTH];
+    let out = out.get_mut(..expected.len())?;
+    hash_into(&Argon2::new(algorithm, version, params), password, salt, out)?;
+    Some(openssl::memcmp::eq(out, expected.as_bytes()))
+}
+
 /// Checks a password against a PHC string (argon2 verification is constant-time).
 pub fn verify_password(password: &str, phc: &Secret<String>) -> bool {
     let password = password.to_owned();
     let phc = phc.expose().clone();
-    with_hash_slot(move || {
-        let Ok(parsed) = PasswordHash::new(&phc) else {
-            return false;
-        };
-        argon2()
-            .map(|a| a.verify_password(password.as_bytes(), &parsed).is_ok())
-            .unwrap_or(false)
-    })
-    .unwrap_or(false)
+    with_hash_slot(move || verify_phc(password.as_bytes(), &phc).unwrap_or(false))
+        .unwrap_or(false)
 }
 
 /// Where users come from. The engine knows only this trait.
@@ -455,6 +502,31 @@ mod tests {
         assert!(h.expose().starts_with("$argon2id$"));
         assert!(verify_password("s3cret", &h));
         assert!(!verify_password("s3cret ", &h));
+    }
+
+    /// The pool's own hashing (kept buffers) and the argon2 crate's allocating one agree,
+    /// both ways, for other variants and parameters too, and a buffer kept from a larger hash
+    /// serves a smaller one.
+    #[test]
+    fn kept_buffers_agree_with_the_argon2_crate() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let ours = hash_password("pässword").unwrap();
+        let parsed = PasswordHash::new(ours.expose()).unwrap();
+        assert!(argon2().unwrap().verify_password("pässword".as_bytes(), &parsed).is_ok());
+        assert!(argon2().unwrap().verify_password(b"password", &parsed).is_err());
+        let salt = SaltString::encode_b64(b"sixteen byte slt").unwrap();
+        for (alg, m, t, p, len) in [
+            (Algorithm::Argon2i, 64, 3, 2, 16),
+            (Algorithm::Argon2d, 19 * 1024, 1, 1, 64),
+            (Algorithm::Argon2id, 8, 1, 1, 32),
+        ] {
+            let a = Argon2::new(alg, Version::V0x13, Params::new(m, t, p, Some(len)).unwrap());
+            let theirs = Secret::new(a.hash_password(b"pw", &salt).unwrap().to_string());
+            assert!(verify_password("pw", &theirs), "{}", theirs.expose());
+            assert!(!verify_password("pW", &theirs), "{}", theirs.expose());
+        }
+        assert!(!verify_password("pw", &Secret::new("$argon2id$v=19$m=8,t=1,p=1$bm9wZQ".into())));
+        assert!(!verify_password("pw", &Secret::new("not a hash".into())));
     }
 
     #[test]
