@@ -267,12 +267,14 @@ impl Publisher {
 
     /// The instance published at `subpath`, REST or SOAP.
     pub fn instance(&self, subpath: &str) -> Option<Arc<Instance>> {
-        let map = self
-            .live
+        // Looked up under the read lock, without taking a reference to the whole map: every
+        // request comes here, and the map's reference count is one more counter all request
+        // threads would write to.
+        self.live
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        map.get(subpath).cloned()
+            .get(subpath)
+            .cloned()
     }
 
     /// Every instance served by this node.
