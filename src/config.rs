@@ -70,6 +70,9 @@ pub struct Config {
     /// bounded by it (each argon2id verification holds 19 MiB); the blocking pool has four
     /// threads per CPU, so that threads waiting for durable commits do not idle the CPUs.
     pub cpu_threads: usize,
+    /// Request handlers running at once (0: `cpu_threads`); the rest wait their turn in
+    /// arrival order. Raise it when handlers mostly wait (LDAP, a remote store, plug-ins).
+    pub handler_threads: usize,
     /// Requests being read, processed or queued at once; beyond it, requests get HTTP 503
     /// at once. A body counts from its first byte, so bodies in memory are bounded by about
     /// `max_in_flight * max_body_bytes`.
@@ -182,6 +185,7 @@ impl Default for Config {
             audit_log: None,
             audit_required: false,
             cpu_threads: 0,
+            handler_threads: 0,
             max_in_flight: 512,
             max_connections: 1024,
             header_read_timeout_secs: 10,
@@ -275,6 +279,9 @@ impl Config {
         }
         if let Some(v) = env_parse("STS_CPU_THREADS", get)? {
             cfg.cpu_threads = v;
+        }
+        if let Some(v) = env_parse("STS_HANDLER_THREADS", get)? {
+            cfg.handler_threads = v;
         }
         if let Some(v) = env_parse("STS_MAX_IN_FLIGHT", get)? {
             cfg.max_in_flight = v;
@@ -485,6 +492,15 @@ impl Config {
             self.cpu_threads
         } else {
             std::thread::available_parallelism().map_or(2, |n| n.get())
+        }
+    }
+
+    /// Request handlers running at once.
+    pub fn handler_threads(&self) -> usize {
+        if self.handler_threads > 0 {
+            self.handler_threads
+        } else {
+            self.cpu_threads()
         }
     }
 

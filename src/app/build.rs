@@ -176,6 +176,7 @@ pub fn build_state_with(
             max_body_bytes: cfg.max_body_bytes,
             body_read_timeout: std::time::Duration::from_secs(cfg.body_read_timeout_secs),
             trusted_proxies: cfg.trusted_proxies.clone(),
+            cpu: Arc::new(tokio::sync::Semaphore::new(cfg.handler_threads())),
         },
         transport: Transport {
             max_connections: cfg.max_connections,
