@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load benchmark of SOAP Issue over HTTP keep-alive: starts a release server on a scratch data
-# directory, measures `openssl speed` RSA-2048 signing in the same run for reference, then wrk
-# with PasswordDigest (distinct nonces) and PasswordText (argon2id) UsernameTokens.
+# directory, measures `openssl speed` RSA-2048 and ECDSA P-256 signing in the same run for
+# reference, then wrk with PasswordDigest (distinct nonces) and PasswordText (argon2id)
+# UsernameTokens, and ends with every target row of issue 19 and its ratio.
 # Knobs: DURATION (20s), CONNECTIONS (64), THREADS (2), PORT (18080).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,12 +35,18 @@ pid=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 url="http://127.0.0.1:$PORT/sts/soap-username-transformer"
 
-echo "== openssl speed -multi $(nproc) rsa2048"
+echo "== openssl speed -multi $(nproc) rsa2048 ecdsap256"
 openssl speed -seconds 5 -multi "$(nproc)" rsa2048 2>/dev/null | tail -1 | tee "$out/openssl.txt"
+openssl speed -seconds 5 -multi "$(nproc)" ecdsap256 2>/dev/null | tail -1 | tee "$out/openssl-ec.txt"
 
 echo "== wrk Issue, PasswordDigest, $CONNECTIONS connections, $DURATION"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/issue_digest.lua "$url" | tee "$out/wrk-digest.txt"
 echo "peak RSS after digest run: $(grep VmHWM /proc/$pid/status)" | tee "$out/rss.txt"
+
+echo "== wrk Issue, PasswordDigest, 256 connections, $DURATION"
+wrk -t"$THREADS" -c256 -d"$DURATION" --latency -s bench/issue_digest.lua "$url" | tee "$out/wrk-digest-256.txt"
+echo "peak RSS after the 256-connection digest run: $(grep VmHWM /proc/$pid/status)" | tee -a "$out/rss.txt"
+rss_digest=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
 
 echo "== wrk Issue, PasswordDigest, persistence on (durable group commit), $CONNECTIONS connections, $DURATION"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/issue_digest.lua "http://127.0.0.1:$PORT/sts/soap-persist" | tee "$out/wrk-digest-persist.txt"
@@ -66,5 +73,31 @@ export STS_BENCH_ASSERTION
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/validate_session.lua "http://127.0.0.1:$PORT/sts/soap-session" | tee "$out/wrk-validate.txt"
 
 echo "== wrk Issue, PasswordText (argon2id), $CONNECTIONS connections, $DURATION"
-wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/issue_text.lua "$url" | tee "$out/wrk-text.txt"
-echo "peak RSS after text run: $(grep VmHWM /proc/$pid/status)" | tee -a "$out/rss.txt"
+# A fresh server, so that its peak RSS is that of the argon2id path alone.
+kill "$pid"; wait "$pid" 2>/dev/null || true
+STS_DEMO_PASSWORD=demo-password STS_LOG=warn ./target/release/sts serve \
+  --data-dir "$data" --listen "127.0.0.1:$PORT" >>"$out/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s bench/issue_text.lua "$url" | tee "$out/wrk-text.txt"
+echo "peak RSS after text run (fresh server): $(grep VmHWM /proc/$pid/status)" | tee -a "$out/rss.txt"
+rss_text=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
+
+# Issue 19's targets, each with the figure of this run and its ratio.
+rps() { awk '/Requests\/sec/ {print $2}' "$out/$1"; }
+pct() { awk -v p="$2" '$1 == p {v = $2; if (v ~ /us$/) {sub(/us/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms/, "", v)} else if (v ~ /s$/) {sub(/s/, "", v); v *= 1000}; print v}' "$out/$1"; }
+rsa_sign=$(awk '{print $(NF-1)}' "$out/openssl.txt")
+ec_sign=$(awk '{print $(NF-1)}' "$out/openssl-ec.txt")
+echo "== issue 19 targets (this run)"
+awk -v rsa="$(rps wrk-digest.txt)" -v sign="$rsa_sign" -v ec="$(rps wrk-digest-ecdsa.txt)" -v ecsign="$ec_sign" \
+  -v val="$(rps wrk-validate.txt)" -v p50="$(pct wrk-digest-16.txt 50%)" -v p99="$(pct wrk-digest-16.txt 99%)" \
+  -v rssd="$rss_digest" -v rsst="$rss_text" 'BEGIN {
+  printf "%-58s %12s %10s %s\n", "target", "figure", "ratio", "goal"
+  printf "%-58s %12.0f %10.2f %s\n", "SOAP Issue RSA-2048, 64 conn / openssl rsa2048 sign/s", rsa, rsa / sign, ">= 0.85"
+  printf "%-58s %12.0f %10.2f %s\n", "SOAP Issue ECDSA P-256, 64 conn (req/s; ratio to 15000)", ec, ec / 15000, ">= 1 (openssl ecdsap256: " ecsign " sign/s)"
+  printf "%-58s %12.0f %10.2f %s\n", "SOAP Validate RSA-signed, 64 conn (req/s; ratio to 10000)", val, val / 10000, ">= 1"
+  printf "%-58s %12.2f %10.2f %s\n", "RSA Issue 16 conn: p99 / p50 (p99 ms)", p99, p99 / p50, "< 2.5"
+  printf "%-58s %12.1f %10.2f %s\n", "peak RSS MB, digest path incl. 256 conn (ratio to 64 MB)", rssd / 1024, rssd / 1024 / 64, "< 1"
+  printf "%-58s %12.1f %10.2f %s\n", "peak RSS MB, PasswordText 64 conn (ratio to 96 MB)", rsst / 1024, rsst / 1024 / 96, "< 1"
+}' | tee "$out/targets.txt"
+echo "REST translate within 10% of SOAP with the same key: bench/rest.sh"
