@@ -148,6 +148,12 @@ pub struct Config {
     pub realms: std::collections::BTreeMap<String, RealmConfig>,
     /// `[adfs]`: the SOAP instance that answers AD FS's paths; absent, they are not served.
     pub adfs: Option<AdfsConfig>,
+    /// Whether Prometheus metrics are recorded and served at `GET /metrics` (`STS_METRICS`).
+    pub metrics: bool,
+    /// A separate plain-HTTP listener for `/metrics` and `/health/*` (`STS_METRICS_LISTEN`):
+    /// recommended, on an address only the monitoring network reaches. When set, the main
+    /// listener does not serve `/metrics`.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Who may call the REST STS.
@@ -214,6 +220,8 @@ impl Default for Config {
             http_providers: Default::default(),
             realms: Default::default(),
             adfs: None,
+            metrics: true,
+            metrics_listen: None,
         }
     }
 }
@@ -345,6 +353,12 @@ impl Config {
         }
         if let Some(v) = env_parse("STS_REST_STS_CALLER", get)? {
             cfg.rest_sts_caller = v;
+        }
+        if let Some(v) = env_parse("STS_METRICS", get)? {
+            cfg.metrics = v;
+        }
+        if let Some(v) = env_parse("STS_METRICS_LISTEN", get)? {
+            cfg.metrics_listen = Some(v);
         }
         if let Some(v) = get("STS_TLS_CERT_FILE") {
             cfg.tls_cert_file = Some(PathBuf::from(v));

@@ -6,7 +6,7 @@ use std::path::Path;
 
 /// Top-level modules by layer, lowest first. Same layer means "may not import each other".
 const LAYERS: &[&[&str]] = &[
-    &["secret", "clock", "fs", "xml", "logging"],
+    &["secret", "clock", "fs", "xml", "logging", "metrics"],
     &["crypto", "net", "audit"],
     &["plugin", "xmldsig", "soap", "wstrust"],
     &["config", "keyring", "tokens"],

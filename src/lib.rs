@@ -11,7 +11,7 @@
 //! A module names (`crate::x`) only modules of a lower layer; modules of one layer do not name
 //! each other; test code may compose anything. `layering.rs` checks it over the source.
 //!
-//! 0. `secret`, `clock`, `fs`, `xml`, `logging`: leaves.
+//! 0. `secret`, `clock`, `fs`, `xml`, `logging`, `metrics`: leaves.
 //! 1. `crypto`, `net`, `audit` (the audit trail: events and where they go).
 //! 2. `plugin`, `xmldsig`, `soap`, `wstrust`: codecs know no tokens, engine or HTTP.
 //! 3. `config`, `keyring`, `tokens`.
@@ -44,7 +44,7 @@ macro_rules! internal {
 
 internal!(
     app, audit, crypto, datadir, engine, frontends, fs, http, identity, instance, keyring, logging,
-    net, oauth, soap, store, tokens, wstrust, xml, xmldsig,
+    metrics, net, oauth, soap, store, tokens, wstrust, xml, xmldsig,
 );
 
 /// Entry points for the fuzz targets in `fuzz/`.

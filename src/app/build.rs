@@ -77,6 +77,7 @@ pub fn build_state_with(
     plugins: plugin::Plugins,
 ) -> Result<AppState, StartError> {
     let plugins = Arc::new(http_plugins(cfg, plugins)?);
+    crate::metrics::set_enabled(cfg.metrics);
     let freshness = engine::Freshness {
         max_skew: chrono::Duration::seconds(i64::try_from(cfg.clock_skew_secs).unwrap_or(300)),
         window: chrono::Duration::seconds(i64::try_from(cfg.nonce_window_secs).unwrap_or(300)),
@@ -184,6 +185,7 @@ pub fn build_state_with(
             body_read_timeout: std::time::Duration::from_secs(cfg.body_read_timeout_secs),
         },
         changes,
+        metrics_on_main: cfg.metrics && cfg.metrics_listen.is_none(),
     })
 }
 

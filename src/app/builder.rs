@@ -105,6 +105,10 @@ impl ServerBuilder {
         let reap = std::time::Duration::from_secs(self.config.reap_interval_secs);
         let poll = std::time::Duration::from_millis(self.config.instance_poll_millis);
         let addr = self.config.listen;
+        let metrics_listener = match self.config.metrics_listen.filter(|_| self.config.metrics) {
+            Some(at) => Some(crate::http::bind(at).await?),
+            None => None,
+        };
         // Off the async workers: a store's blocking client (PostgreSQL's) may not run there.
         let state = Arc::new(
             tokio::task::spawn_blocking(move || self.build_state())
@@ -118,6 +122,7 @@ impl ServerBuilder {
             listener,
             tls,
             addr,
+            metrics_listener,
         })
     }
 
@@ -145,6 +150,8 @@ pub struct Running {
     listener: tokio::net::TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     addr: SocketAddr,
+    /// `metrics_listen`: `/metrics` and `/health/*` in plain HTTP, apart from the clients.
+    metrics_listener: Option<tokio::net::TcpListener>,
 }
 
 impl Running {
@@ -164,6 +171,18 @@ impl Running {
 
     /// Answers requests until `shutdown` resolves, then finishes open requests.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        // The metrics listener stops when the main one has drained (its sender is dropped).
+        let (_stop_metrics, stopped) = tokio::sync::oneshot::channel::<()>();
+        if let Some(listener) = self.metrics_listener {
+            if let Ok(at) = listener.local_addr() {
+                tracing::info!("metrics and health on http://{at}");
+            }
+            let service = warp::service(super::observe::listener_routes(self.state.clone()));
+            let limits = self.state.transport.clone();
+            tokio::spawn(crate::http::serve(service, limits, listener, async move {
+                let _ = stopped.await;
+            }));
+        }
         match self.tls {
             Some(config) => super::serve_tls(self.state, self.listener, config, shutdown).await,
             None => super::serve(self.state, self.listener, shutdown).await,

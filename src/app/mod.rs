@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod builder;
+pub mod observe;
 pub mod routes;
 pub mod state;
 pub mod tasks;

@@ -8,6 +8,7 @@ use warp::Filter;
 
 use crate::frontends::{self, Context, adfs, am_json, crest, oauth2, rest_sts, soap_sts};
 use crate::http::{HttpReply, endpoint};
+use crate::metrics::Frontend;
 
 use super::AppState;
 
@@ -18,12 +19,15 @@ pub fn routes(
     state: Arc<AppState>,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
     let ctx = state.ctx.clone();
+    // /health/live, /health/ready, and /metrics unless it has a listener of its own.
+    let observe = super::observe::routes(state.clone(), state.metrics_on_main);
     let admission = state.admission.clone();
-    let json_like = |prefix: &'static str, handler| {
+    let json_like = |prefix: &'static str, frontend, handler| {
         endpoint(
             warp::path(prefix),
             ctx.clone(),
             admission.clone(),
+            frontend,
             crest::shed,
             handler,
         )
@@ -33,6 +37,7 @@ pub fn routes(
         warp::path("sts").and(warp::post()),
         ctx.clone(),
         admission.clone(),
+        Frontend::Soap,
         soap_sts::shed,
         soap_sts::handle,
     );
@@ -56,6 +61,7 @@ pub fn routes(
         warp::path("adfs"),
         ctx.clone(),
         admission.clone(),
+        Frontend::Soap,
         soap_sts::shed,
         adfs::handle,
     );
@@ -63,6 +69,7 @@ pub fn routes(
         warp::path("FederationMetadata"),
         ctx.clone(),
         admission.clone(),
+        Frontend::Metadata,
         crest::shed,
         adfs::metadata::handle,
     );
@@ -71,12 +78,12 @@ pub fn routes(
         .and(warp::path::param::<String>())
         .and(warp::path::end())
         .map(|name: String| soap_sts::wsdl::get_xsd(&name));
-    let json_route = json_like("json", am_json::handle);
-    let tokengen_route = json_like("sts-tokengen", frontends::admin::tokengen::handle);
-    let publish_route = json_like("sts-publish", frontends::admin::publish::handle);
-    let oauth2_route = json_like("oauth2", oauth2::handle);
-    let clients_route = json_like("sts-clients", frontends::admin::clients::handle);
-    let rest_route = json_like("rest-sts", rest_sts::handle);
+    let json_route = json_like("json", Frontend::JsonAdmin, am_json::handle);
+    let tokengen_route = json_like("sts-tokengen", Frontend::JsonAdmin, frontends::admin::tokengen::handle);
+    let publish_route = json_like("sts-publish", Frontend::JsonAdmin, frontends::admin::publish::handle);
+    let oauth2_route = json_like("oauth2", Frontend::OAuth2, oauth2::handle);
+    let clients_route = json_like("sts-clients", Frontend::JsonAdmin, frontends::admin::clients::handle);
+    let rest_route = json_like("rest-sts", Frontend::Rest, rest_sts::handle);
     let openapi = warp::path("openapi.json")
         .and(warp::get())
         .and(warp::path::end())
@@ -95,6 +102,8 @@ pub fn routes(
         .and(warp::path::end())
         .map(|| HttpReply::text(200, "application/json", "{\"status\":\"ok\"}".into()));
     soap_post
+        .or(observe)
+        .unify()
         .or(wsdl_get)
         .unify()
         .or(adfs_route)

@@ -15,6 +15,8 @@ pub struct AppState {
     pub transport: Transport,
     /// The store's change feed, which the watcher follows to reload what this node caches.
     pub changes: Arc<dyn crate::store::ChangeStore>,
+    /// Whether the main listener serves `/metrics` (metrics on, no `metrics_listen`).
+    pub metrics_on_main: bool,
 }
 
 /// The server state is the front ends' context plus HTTP bounds; callers that embed the

@@ -60,6 +60,19 @@ pub enum Credential {
     Saml2Assertion { xml: Vec<u8> },
 }
 
+impl Credential {
+    /// Its input token type, as the `token_in` label of the request metrics.
+    pub fn metric_name(&self) -> &'static str {
+        match self {
+            Credential::PasswordText { .. } | Credential::PasswordDigest { .. } => "USERNAME",
+            Credential::Session { .. } => "OPENAM",
+            Credential::OidcIdToken { .. } => "OPENIDCONNECT",
+            Credential::X509(_) => "X509",
+            Credential::Saml2Assertion { .. } => "SAML2",
+        }
+    }
+}
+
 /// What a Validate or Cancel names: the token itself, or its id.
 #[derive(Debug, Clone)]
 pub enum TokenTarget {
@@ -75,6 +88,19 @@ pub enum TokenTarget {
         id: String,
         token: String,
     },
+}
+
+impl TokenTarget {
+    /// Its token type, as the `token_in` label of the request metrics (a closed set: every
+    /// custom type is `CUSTOM`, a stored token's id is `REFERENCE`).
+    pub fn metric_name(&self) -> &'static str {
+        match self {
+            TokenTarget::Token(_) => "SAML2",
+            TokenTarget::Jwt(_) => "OPENIDCONNECT",
+            TokenTarget::Reference(_) => "REFERENCE",
+            TokenTarget::Custom { .. } => "CUSTOM",
+        }
+    }
 }
 
 /// The outcome of a validation.

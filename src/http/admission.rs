@@ -46,6 +46,17 @@ pub enum Refused {
 }
 
 impl Refused {
+    /// Its `reason` label in `sts_requests_shed_total`.
+    fn label(&self) -> &'static str {
+        match self {
+            Refused::Busy => "busy",
+            Refused::TooLarge(_) => "too_large",
+            Refused::TimedOut(_) => "timed_out",
+            Refused::Broken => "broken",
+            Refused::Failed(_) => "failed",
+        }
+    }
+
     /// Whether the connection closes after the reply: the body was not read to its end.
     fn closes(&self) -> bool {
         matches!(
@@ -65,6 +76,7 @@ pub fn endpoint<S, P>(
     path: P,
     state: Arc<S>,
     admission: Admission,
+    frontend: crate::metrics::Frontend,
     shed: Shed,
     handler: fn(&S, &Request) -> Outcome,
 ) -> impl Filter<Extract = (HttpReply,), Error = warp::Rejection> + Clone
@@ -100,6 +112,7 @@ where
                             if let Refused::Broken = refused {
                                 tracing::debug!(peer = ?peer.addr, "request body broken off");
                             }
+                            crate::metrics::shed(frontend, refused.label());
                             let reply = shed(&refused, &headers);
                             return if refused.closes() {
                                 reply.closing()
@@ -120,23 +133,31 @@ where
                     });
                     let r = req.clone();
                     let span = id.span().clone();
-                    let scope = crate::audit::RequestScope {
+                    let audit_scope = crate::audit::RequestScope {
                         request_id: req.request_id.clone(),
                         client: req.peer.client_ip(&proxies, &req.headers),
                     };
                     let Ok(slot) = cpu.clone().acquire_owned().await else {
                         return shed(&Refused::Failed("shutting down".into()), &req.headers);
                     };
+                    let metrics = crate::metrics::RequestScope::begin(frontend);
                     let outcome = tokio::task::spawn_blocking(move || {
-                        let outcome = span
-                            .in_scope(|| crate::audit::in_request(scope, || handler(&state, &r)));
+                        let (outcome, note) = metrics.capture(|| {
+                            span.in_scope(|| {
+                                crate::audit::in_request(audit_scope, || handler(&state, &r))
+                            })
+                        });
                         drop(slot);
-                        outcome
+                        (outcome, note, metrics)
                     })
                     .await;
                     // The CPU thread is free again; a durable write is awaited here, off it.
                     let reply = match outcome {
-                        Ok(outcome) => outcome.settle().await,
+                        Ok((outcome, note, scope)) => {
+                            let reply = outcome.settle().await;
+                            scope.finish(note, reply.status);
+                            reply
+                        }
                         Err(_) => shed(&Refused::Failed("task failed".into()), &req.headers),
                     };
                     drop(permit);

@@ -86,7 +86,10 @@ impl Outcome {
     pub async fn settle(self) -> HttpReply {
         match self.pending {
             None => self.reply,
-            Some((durable, if_lost)) => match durable.done().await {
+            Some((durable, if_lost)) => match {
+                let _timed = crate::metrics::time(crate::metrics::Stage::StoreCommit);
+                durable.done().await
+            } {
                 Ok(()) => self.reply,
                 Err(e) => {
                     tracing::error!(error = %e, "an issued token could not be stored; the token is withheld");

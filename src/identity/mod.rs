@@ -208,6 +208,7 @@ fn hash_into(a: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> Op
 
 /// Hashes a password into an argon2id PHC string.
 pub fn hash_password(password: &str) -> Result<Secret<String>, IdentityError> {
+    let _timed = crate::metrics::time(crate::metrics::Stage::PasswordHash);
     let mut salt = [0u8; 16];
     openssl::rand::rand_bytes(&mut salt).map_err(|_| IdentityError::Hash)?;
     let password = password.to_owned();
@@ -251,6 +252,7 @@ fn verify_phc(password: &[u8], phc: &str) -> Option<bool> {
 
 /// Checks a password against a PHC string (argon2 verification is constant-time).
 pub fn verify_password(password: &str, phc: &Secret<String>) -> bool {
+    let _timed = crate::metrics::time(crate::metrics::Stage::PasswordHash);
     let password = password.to_owned();
     let phc = phc.expose().clone();
     with_hash_slot(move || verify_phc(password.as_bytes(), &phc).unwrap_or(false))

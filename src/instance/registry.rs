@@ -188,7 +188,8 @@ impl Publisher {
         self.refresh_with(true)
     }
 
-    fn keys(&self) -> Arc<Keyring> {
+    /// The keys instances are resolved against now (readiness and key-expiry metrics).
+    pub fn keys(&self) -> Arc<Keyring> {
         self.keys
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -327,6 +328,8 @@ impl Publisher {
                 }
             }
         }
+        // The metrics' instance labels are the published set, never a name from a URL.
+        crate::metrics::set_instances(map.keys().map(String::as_str));
         *self
             .live
             .write()

@@ -355,6 +355,7 @@ impl<P: ?Sized + Send + Sync + 'static> Guarded<P> {
         &self,
         f: impl FnOnce(&P) -> Result<T, PluginError> + Send + 'static,
     ) -> Result<T, CallError> {
+        let _timed = crate::metrics::time(crate::metrics::Stage::Plugin);
         let max = self.limits.max_concurrent.max(1);
         let deadline = Instant::now() + self.limits.timeout;
         let slot = self

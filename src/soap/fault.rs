@@ -62,6 +62,24 @@ impl FaultCode {
         })
     }
 
+    /// Its local name, as the `outcome` label of the request metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "InvalidRequest",
+            Self::FailedAuthentication => "FailedAuthentication",
+            Self::BadRequest => "BadRequest",
+            Self::RequestFailed => "RequestFailed",
+            Self::ExpiredData => "ExpiredData",
+            Self::InvalidTimeRange => "InvalidTimeRange",
+            Self::InvalidScope => "InvalidScope",
+            Self::InvalidSecurityToken => "InvalidSecurityToken",
+            Self::UnableToRenew => "UnableToRenew",
+            Self::OnlyAnonymousAddressSupported => "OnlyAnonymousAddressSupported",
+            Self::VersionMismatch => "VersionMismatch",
+            Self::MustUnderstand => "MustUnderstand",
+        }
+    }
+
     /// Whether the fault is the server's (SOAP 1.2 `Receiver`) rather than the sender's.
     fn receiver(self) -> bool {
         matches!(self, Self::RequestFailed)

@@ -269,6 +269,7 @@ impl JwsSigner {
 
     /// Signs `claims` (a JSON object) into a compact JWS.
     pub fn sign(&self, claims: &Value) -> Result<String, JwtError> {
+        let _timed = crate::metrics::time(crate::metrics::Stage::Sign);
         let mut header = Map::new();
         header.insert("typ".into(), json!("JWT"));
         header.insert("alg".into(), json!(self.alg.name()));
@@ -324,6 +325,7 @@ impl JwsSigner {
 
     /// Verifies a compact JWS made with this signer's key and algorithm; returns its claims.
     pub fn verify(&self, token: &str) -> Result<VerifiedJwt, JwtError> {
+        let _timed = crate::metrics::time(crate::metrics::Stage::Verify);
         let c = Compact::split(token)?;
         if c.alg != self.alg.name() {
             return Err(JwtError::WrongAlgorithm {

@@ -17,6 +17,16 @@ pub enum Operation {
 impl Operation {
     const ALL: [Operation; 4] = [Self::Issue, Self::Validate, Self::Cancel, Self::Renew];
 
+    /// Its `operation` label in the request metrics.
+    pub fn metric_name(self) -> &'static str {
+        match self {
+            Self::Issue => "issue",
+            Self::Validate => "validate",
+            Self::Cancel => "cancel",
+            Self::Renew => "renew",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Self::Issue => "Issue",

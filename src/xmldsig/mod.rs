@@ -182,6 +182,7 @@ pub fn sign_enveloped(
     sig: SignatureAlgorithm,
     key: &SigningKey,
 ) -> Result<Vec<u8>, DsigError> {
+    let _timed = crate::metrics::time(crate::metrics::Stage::Sign);
     if sig.key_kind() != key.kind() {
         return Err(DsigError::KeyMismatch {
             sig,
@@ -270,6 +271,7 @@ pub fn verify_message(
     soap_ns: &str,
     cert_pem: &[u8],
 ) -> Result<Verified<Vec<String>>, DsigError> {
+    let _timed = crate::metrics::time(crate::metrics::Stage::Verify);
     let mut doc = ffi::Doc::parse(envelope)?;
     doc.register_ids(WSU, "Id")?;
     let key = ffi::Key::public_from_cert(cert_pem)?;
@@ -301,6 +303,7 @@ pub fn verify_enveloped(
     id_attr: &str,
     trusted_cert_pem: &[u8],
 ) -> Result<Verified<SignedElement>, DsigError> {
+    let _timed = crate::metrics::time(crate::metrics::Stage::Verify);
     check_shape(xml)?;
     let mut doc = ffi::Doc::parse(xml)?;
     let id = doc.register_root_id(id_attr)?;

@@ -62,6 +62,7 @@ impl Engine {
         target: &TokenTarget,
         by: Canceller<'_>,
     ) -> Result<String, EngineError> {
+        crate::metrics::note_tokens(Some(target.metric_name()), None);
         if !instance.config.persist_issued_tokens() {
             return Err(EngineError::NotPersisting(
                 "this instance does not persist issued tokens (persist-issued-tokens-in-cts), so none can be cancelled".into(),

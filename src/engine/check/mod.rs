@@ -64,6 +64,7 @@ impl Engine {
         instance: &ResolvedInstance,
         target: &TokenTarget,
     ) -> Result<Validation, EngineError> {
+        crate::metrics::note_tokens(Some(target.metric_name()), None);
         let event = crate::audit::Event::new("token.validated")
             .with("instance", instance.config.subpath())
             .with("realm", instance.config.realm());

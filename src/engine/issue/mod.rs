@@ -143,8 +143,10 @@ impl Engine {
         invalidate_interim: bool,
         request: impl FnOnce() -> Result<IssueRequest, EngineError>,
     ) -> Result<(Authenticated<Principal>, Issued), EngineError> {
+        crate::metrics::note_tokens(Some(cred.metric_name()), None);
         let principal = self.authenticate_for(instance, cred)?;
         let req = request()?;
+        crate::metrics::note_tokens(None, Some(req.token_type.name()));
         let session_input = matches!(cred, Credential::Session { .. });
         let issued =
             self.issue_for(instance, &principal, session_input, invalidate_interim, req)?;

@@ -96,6 +96,12 @@ fn route(
     let Value::Object(body) = body else {
         return Err(bad("the body must be a JSON object"));
     };
+    crate::metrics::note_instance(subpath);
+    crate::metrics::note_operation(match action.as_str() {
+        "translate" => "translate",
+        "validate" => "validate",
+        _ => "cancel",
+    });
     match action.as_str() {
         "translate" => translate(state, &instance, &body, req),
         "validate" => {

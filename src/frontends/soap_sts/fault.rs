@@ -105,6 +105,7 @@ pub(super) fn fault_reply(
     reply_addr: Option<&(&'static str, Option<String>)>,
 ) -> HttpReply {
     let (status, code, reason) = soap_fault(failure);
+    crate::metrics::note_outcome(code.name());
     if let SoapFailure::Engine(EngineError::Internal(detail)) | SoapFailure::Internal(detail) =
         failure
     {

@@ -187,6 +187,7 @@ fn answer(state: &Context, subpath: &str, http: &SoapHttp, body: &[u8]) -> Resul
     let instance = state
         .soap_instance(subpath)
         .ok_or_else(|| announced.fault(SoapFailure::UnknownInstance))?;
+    crate::metrics::note_instance(subpath);
     let read = envelope(state, &ct, body)?;
     operate(state, &instance, http, &read).map_err(|f| read.to.fault(f))
 }
@@ -259,6 +260,7 @@ fn operate(
     };
     let wsa_ns = headers.addressing.ns.unwrap_or(WSA_NSS[0]);
     if wstrust::batch::is_rstc(&env.body) {
+        crate::metrics::note_operation("batch");
         let done = batch::batch(state, instance, http, &headers, &env.body, xml, signer)?;
         return Ok(Ok200 {
             version: env.version,
@@ -275,6 +277,7 @@ fn operate(
         m.check_trust(rst.version)?;
     }
     let op = dispatch(&headers, http, &rst)?;
+    crate::metrics::note_operation(op.metric_name());
     let (body, durable) = match op {
         Operation::Issue => issue(state, instance, http, &headers, &rst, xml, signer)?,
         Operation::Validate => validate(state, instance, http, &headers, &rst)?,

@@ -172,6 +172,7 @@ impl Directory {
         username: &str,
         password: &Secret<String>,
     ) -> Result<DirectoryUser, DirectoryError> {
+        let _timed = crate::metrics::time(crate::metrics::Stage::Directory);
         if password.expose().is_empty() {
             return Err(DirectoryError::EmptyPassword);
         }
@@ -185,6 +186,7 @@ impl Directory {
     /// The user `username` (attributes, groups, state) without a bind, for principals other
     /// parties vouched for and for sessions.
     pub fn lookup(&self, username: &str) -> Result<Option<DirectoryUser>, DirectoryError> {
+        let _timed = crate::metrics::time(crate::metrics::Stage::Directory);
         if username.is_empty() || username.chars().count() > MAX_NAME_CHARS {
             return Ok(None);
         }
