@@ -84,18 +84,18 @@ impl From<HttpReply> for Outcome {
 impl Outcome {
     /// Awaits the pending write, off the CPU threads, and picks the reply.
     pub async fn settle(self) -> HttpReply {
-        match self.pending {
-            None => self.reply,
-            Some((durable, if_lost)) => match {
-                let _timed = crate::metrics::time(crate::metrics::Stage::StoreCommit);
-                durable.done().await
-            } {
-                Ok(()) => self.reply,
-                Err(e) => {
-                    tracing::error!(error = %e, "an issued token could not be stored; the token is withheld");
-                    if_lost(e)
-                }
-            },
+        let Some((durable, if_lost)) = self.pending else {
+            return self.reply;
+        };
+        let timed = crate::metrics::time(crate::metrics::Stage::StoreCommit);
+        let written = durable.done().await;
+        drop(timed);
+        match written {
+            Ok(()) => self.reply,
+            Err(e) => {
+                tracing::error!(error = %e, "an issued token could not be stored; the token is withheld");
+                if_lost(e)
+            }
         }
     }
 }
