@@ -45,6 +45,12 @@ if [ "$mode" = test ]; then
     python3 -m pip install --quiet zeep==4.3.* signxml "pyjwt[crypto]==2.*" 2>/dev/null \
       || python3 -m pip install --quiet --break-system-packages zeep==4.3.* signxml "pyjwt[crypto]==2.*"
   fi
+  # The metrics tests (tests/it/metrics.rs): /metrics read by the official client's parser.
+  if ! python3 -c "import prometheus_client.parser" 2>/dev/null; then
+    echo "deps: installing python prometheus_client"
+    python3 -m pip install --quiet "prometheus_client==0.*" 2>/dev/null \
+      || python3 -m pip install --quiet --break-system-packages "prometheus_client==0.*"
+  fi
   # The AD FS tests (tests/it/adfs.rs): the Microsoft client libraries, as applications use them.
   if ! python3 -c "import msal, adal" 2>/dev/null; then
     echo "deps: installing python msal and adal"

@@ -137,6 +137,10 @@ impl ServerBuilder {
         rt.block_on(async move {
             let running = self.start().await?;
             let shutdown = shutdown_signal();
+            // Before "listening on", which tools wait for: the metrics address is known then.
+            if let Some(at) = running.metrics_addr() {
+                tracing::info!("metrics and health on http://{at}");
+            }
             tracing::info!("listening on {}", running.base_url());
             running.serve(shutdown).await;
             Ok(())
@@ -165,6 +169,13 @@ impl Running {
         format!("{scheme}://{}", self.addr)
     }
 
+    /// The `metrics_listen` listener's address, if metrics have a listener of their own.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
     pub fn state(&self) -> &Arc<AppState> {
         &self.state
     }
@@ -174,9 +185,6 @@ impl Running {
         // The metrics listener stops when the main one has drained (its sender is dropped).
         let (_stop_metrics, stopped) = tokio::sync::oneshot::channel::<()>();
         if let Some(listener) = self.metrics_listener {
-            if let Ok(at) = listener.local_addr() {
-                tracing::info!("metrics and health on http://{at}");
-            }
             let service = warp::service(super::observe::listener_routes(self.state.clone()));
             let limits = self.state.transport.clone();
             tokio::spawn(crate::http::serve(service, limits, listener, async move {

@@ -29,6 +29,10 @@ pub(super) fn serve(cfg: Config, reload: Reload) -> Result<(), AnyError> {
         let state = running.state().clone();
         let shutdown = crate::app::builder::shutdown_signal();
         on_hangup(running_cfg, reload, state.engine.audit_trail().clone());
+        // Before "listening on", which scripts wait for.
+        if let Some(at) = running.metrics_addr() {
+            say!("metrics and health on http://{at}");
+        }
         say!(
             "sts {} listening on {}",
             env!("CARGO_PKG_VERSION"),

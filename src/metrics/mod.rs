@@ -25,7 +25,7 @@ use prometheus_client::registry::Registry;
 pub use request::{
     Frontend, RequestScope, note_instance, note_operation, note_outcome, note_tokens, shed,
 };
-pub use stage::{Stage, StageTimer, time};
+pub use stage::{Stage, time};
 
 /// The label value of an instance that is not (or no longer) published, or of none.
 pub const UNKNOWN: &str = "unknown";
@@ -217,6 +217,8 @@ pub fn render() -> String {
 }
 
 /// Request counts for the admin console: its status page derives rates from two snapshots.
+// Read by the console (issue 21) once it lands; until then only by tests.
+#[cfg_attr(not(any(test, feature = "test-util")), allow(dead_code))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct FrontendCount {
     /// `soap`, `rest`, `json_admin`, `oauth2`, `metadata`.
@@ -226,6 +228,7 @@ pub struct FrontendCount {
 }
 
 /// A cheap, lock-free read of the request totals (no exposition, no label lookups).
+#[cfg_attr(not(any(test, feature = "test-util")), allow(dead_code))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Snapshot {
     pub requests: Vec<FrontendCount>,
@@ -234,6 +237,7 @@ pub struct Snapshot {
 }
 
 /// The request totals so far, by front end.
+#[cfg_attr(not(any(test, feature = "test-util")), allow(dead_code))]
 pub fn snapshot() -> Snapshot {
     let m = &*METRICS;
     let requests = Frontend::ALL

@@ -61,3 +61,19 @@ fn notes_outside_a_scope_are_ignored_and_stages_are_timed() {
     assert!(count.is_some_and(|c| c >= 1.0), "{text}");
     assert!(text.contains("sts_build_info{version=\""), "{text}");
 }
+
+#[test]
+fn the_snapshot_counts_requests_by_front_end() {
+    let before = snapshot();
+    let scope = RequestScope::begin(Frontend::Rest);
+    let ((), note) = scope.capture(|| note_operation("unit_snapshot"));
+    scope.finish(note, 200);
+    let after = snapshot();
+    let rest = |s: &Snapshot| {
+        s.requests
+            .iter()
+            .find(|c| c.frontend == "rest")
+            .map(|c| c.success)
+    };
+    assert!(rest(&after) > rest(&before));
+}

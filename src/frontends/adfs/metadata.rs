@@ -25,6 +25,7 @@ const PROTOCOLS: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512 http:/
 
 /// Every request to `/FederationMetadata/...`.
 pub fn handle(state: &Context, req: &Request) -> Outcome {
+    crate::metrics::note_operation("federation_metadata");
     if req.tail.trim_matches('/') != "2007-06/FederationMetadata.xml" {
         return HttpReply::text(404, TEXT, "not found\n".into()).into();
     }

@@ -20,6 +20,7 @@ use crate::oauth::{AuthMethod, ClientError, ClientInfo};
 
 /// Handles one request under `/sts-clients/`.
 pub fn handle(state: &Context, req: &Request) -> Outcome {
+    crate::metrics::note_operation("clients");
     if let Some(refused) = refuse_content_encoding(&req.headers) {
         return refused.into();
     }

@@ -19,6 +19,7 @@ fn reply(status: u16, body: Value) -> HttpReply {
 
 /// Handles one request under `/sts-publish/`.
 pub fn handle(state: &Context, req: &Request) -> Outcome {
+    crate::metrics::note_operation("publish");
     if let Some(refused) = refuse_content_encoding(&req.headers) {
         return refused.into();
     }

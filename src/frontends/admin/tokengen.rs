@@ -31,6 +31,7 @@ fn item(t: &TokenInfo) -> Value {
 
 /// Handles one request under `/sts-tokengen/`.
 pub fn handle(state: &Context, req: &Request) -> Outcome {
+    crate::metrics::note_operation("tokengen");
     if let Some(refused) = refuse_content_encoding(&req.headers) {
         return refused.into();
     }

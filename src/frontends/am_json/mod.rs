@@ -58,6 +58,12 @@ fn route(state: &Context, req: &Request) -> Result<JsonReply, JsonFailure> {
     let (realm, rest) = realm_and_rest(&req.tail)?;
     let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
     let post = req.method == warp::http::Method::POST;
+    crate::metrics::note_operation(match rest.first().copied() {
+        Some("authenticate") => "authenticate",
+        Some("sessions") => "sessions",
+        Some("users") => "users",
+        _ => "other",
+    });
     match rest.as_slice() {
         ["authenticate"] if post => authenticate(state, &realm, req),
         ["sessions"] if post => sessions(state, req, None),

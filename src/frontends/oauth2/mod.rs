@@ -31,10 +31,12 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
         .as_slice()
     {
         ["connect", "jwk_uri"] if req.method == warp::http::Method::GET => {
+            crate::metrics::note_operation("jwks");
             Ok(HttpReply::json(200, &jwks::jwks(state, &realm)))
         }
         ["connect", "jwk_uri"] => Err(JsonFailure::MethodNotAllowed),
         ["introspect"] if req.method == warp::http::Method::POST => {
+            crate::metrics::note_operation("introspect");
             Ok(introspect::introspect(state, &realm, req).unwrap_or_else(|f| oauth_reply(&f)))
         }
         ["introspect"] => Err(JsonFailure::MethodNotAllowed),
