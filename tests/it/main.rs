@@ -32,6 +32,7 @@ mod limits;
 mod lockout;
 mod logs;
 mod matrix;
+mod metrics;
 mod openapi;
 mod packaging;
 mod peers;
