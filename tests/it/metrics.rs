@@ -280,11 +280,13 @@ fn metrics_on_the_main_listener_unless_turned_off() {
     let (_proc, s, _dir) = serve(&[("STS_LOG", "info")]);
     let r = s.get("/metrics");
     assert_eq!(r.status, 200);
+    // Families appear with their first series; these have one from the start.
     assert!(
-        r.body.contains("# TYPE sts_requests_total counter"),
+        r.body.contains("# TYPE sts_requests_in_flight gauge"),
         "{}",
         r.body
     );
+    assert!(r.body.contains("sts_build_info{version=\""), "{}", r.body);
     assert_eq!(s.get("/health").status, 200);
     let (_proc, off, _dir) = serve(&[("STS_METRICS", "false"), ("STS_LOG", "info")]);
     assert_eq!(off.get("/metrics").status, 404);
