@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Paired cost of observability on SOAP Issue throughput (issue 20, "Performance"): the same
+# release binary and data directory, restarted alternately with metrics on and off (and, once
+# the audit trail is on main, with AUDIT_ON/AUDIT_OFF set to the environment that turns it on
+# and off), ROUNDS times, wrk with PasswordDigest UsernameTokens each time. Prints each run
+# and the ratio of the medians (on/off). Knobs: ROUNDS (3), DURATION (10s), CONNECTIONS (32),
+# THREADS (2), PORT (18090), AUDIT_ON / AUDIT_OFF (extra `VAR=value` words, default none).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+PORT=${PORT:-18090}
+AUDIT_ON=${AUDIT_ON:-}
+AUDIT_OFF=${AUDIT_OFF:-}
+data=$(mktemp -d)
+pid=""
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$data"' EXIT
+
+cargo build --release --quiet
+export STS_BENCH_USER=bench STS_BENCH_PASSWORD=bench-password
+STS_DEMO_PASSWORD=demo-password ./target/release/sts --data-dir "$data" init >/dev/null
+STS_USER_PASSWORD=$STS_BENCH_PASSWORD ./target/release/sts --data-dir "$data" user add bench --digest >/dev/null
+url="http://127.0.0.1:$PORT/sts/soap-username-transformer"
+
+run() { # $1: on|off; prints requests/s
+  local extra=$AUDIT_OFF metrics=false
+  if [ "$1" = on ]; then extra=$AUDIT_ON; metrics=true; fi
+  # shellcheck disable=SC2086
+  env STS_METRICS=$metrics STS_LOG=warn $extra ./target/release/sts serve \
+    --data-dir "$data" --listen "127.0.0.1:$PORT" >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.1; done
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s bench/issue_digest.lua "$url" \
+    | awk '/Requests\/sec/ {print $2}'
+  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+}
+
+on=(); off=()
+for r in $(seq "$ROUNDS"); do
+  a=$(run on); b=$(run off)
+  echo "round $r: on $a req/s, off $b req/s"
+  on+=("$a"); off+=("$b")
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+mon=$(median "${on[@]}"); moff=$(median "${off[@]}")
+echo "median on $mon, off $moff, on/off $(awk -v a="$mon" -v b="$moff" 'BEGIN {printf "%.3f", a/b}')"
