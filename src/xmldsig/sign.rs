@@ -115,6 +115,7 @@ fn signature_value(e: &Enveloped<'_>, data: &[u8]) -> Result<Vec<u8>, DsigError>
 /// Signs `doc` (the whole document, signature not yet in it): the `ds:Signature` goes at
 /// byte `e.at`, references `#e.id`, and carries the signing certificate.
 pub fn sign_canonical(doc: Canonical, e: &Enveloped<'_>) -> Result<Signed, DsigError> {
+    let _timed = crate::metrics::time(crate::metrics::Stage::Sign);
     if e.signature.key_kind() != e.key.kind() {
         return Err(DsigError::KeyMismatch {
             sig: e.signature,
