@@ -277,7 +277,7 @@ fn federation_metadata_is_signed_and_names_the_public_addresses() {
     )));
     assert!(
         r.body
-            .contains(&format!("<fed:TokenType Uri=\"{SAML1}\"/>"))
+            .contains(&format!("<fed:TokenType Uri=\"{SAML1}\"></fed:TokenType>"))
     );
     assert!(r.body.contains(&format!(
         "<wsa:Address>{public}/adfs/services/trust/2005/usernamemixed</wsa:Address>"

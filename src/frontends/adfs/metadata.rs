@@ -62,19 +62,18 @@ fn document(state: &Context, instance: &ResolvedInstance) -> Result<String, Stri
         ));
     };
     let id = crate::tokens::saml2::new_assertion_id();
-    let mut w = Writer::with_capacity(8192);
+    // Canonical as written, so that it is signed over its bytes (`xmldsig::sign_canonical`).
+    let mut w = Writer::canonical(8192);
     w.start("md:EntityDescriptor")
         .ns("md", MD)
         .attr("ID", &id)
         .attr("entityID", &saml.issuer_name);
-    w.raw(&crate::xmldsig::signature_template(
-        &id,
-        signing.signature,
-        signing.digest,
-    ));
+    // The signature goes first, where the metadata schema puts it.
+    let signature_at = w.position();
+    // `fed` is named in `xsi:type`'s value: an inclusive prefix.
     w.start("md:RoleDescriptor")
         .ns("xsi", XSI)
-        .ns("fed", FED)
+        .ns_inclusive("fed", FED)
         .attr("xsi:type", "fed:SecurityTokenServiceType")
         .attr("protocolSupportEnumeration", PROTOCOLS);
     let mut certs = vec![pem_body(signing.key.cert_pem())];
@@ -113,18 +112,23 @@ fn document(state: &Context, instance: &ResolvedInstance) -> Result<String, Stri
         w.element("wsa:Address", &mex);
         w.end().end().end().end().end().end();
     }
-    let unsigned = w.finish();
-    let signed = crate::xmldsig::sign_enveloped(
-        unsigned.as_bytes(),
-        "ID",
-        signing.signature,
-        &signing.key,
+    let unsigned = w.finish_canonical();
+    let signed = crate::xmldsig::sign_canonical(
+        unsigned,
+        &crate::xmldsig::Enveloped {
+            id_attr: "ID",
+            id: &id,
+            at: signature_at,
+            signature: signing.signature,
+            digest: signing.digest,
+            key: &signing.key,
+        },
     )
     .map_err(|e| {
         tracing::error!(error = %e, "signing FederationMetadata.xml failed");
         "signing the metadata failed".to_owned()
     })?;
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
-    out.push_str(&String::from_utf8_lossy(&signed));
+    out.push_str(&signed.into_string());
     Ok(out)
 }
