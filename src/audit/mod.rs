@@ -114,6 +114,9 @@ impl Audit {
     }
 }
 
+/// The longest field value an event keeps, in characters.
+pub const MAX_FIELD_CHARS: usize = 256;
+
 /// One audit event: an action (`token.issued`, `login.failure`, ...) and its fields.
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -130,10 +133,16 @@ impl Event {
         }
     }
 
-    /// Adds the field `key`: never give it a secret.
+    /// Adds the field `key`: never give it a secret. A value longer than [`MAX_FIELD_CHARS`]
+    /// (a user name as an unauthenticated client sent it, say) is cut there and marked, so
+    /// that no client can make the trail's lines, its queue or its disk grow at will.
     pub fn with(mut self, key: &'static str, value: impl std::fmt::Display) -> Event {
-        self.fields
-            .insert(key.to_owned(), Value::String(value.to_string()));
+        let mut text = value.to_string();
+        if let Some((cut, _)) = text.char_indices().nth(MAX_FIELD_CHARS) {
+            text.truncate(cut);
+            text.push_str("...(truncated)");
+        }
+        self.fields.insert(key.to_owned(), Value::String(text));
         self
     }
 

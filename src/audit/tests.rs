@@ -135,3 +135,23 @@ fn file_sink_appends_and_reopens() {
     let mut bad = FileSink::new(path.join("not-a-dir"));
     assert!(bad.write_line("x").is_err());
 }
+
+#[test]
+fn a_long_field_is_cut_so_no_client_sets_the_size_of_a_line() {
+    let mem = Memory::default();
+    let audit = Audit::with_sink(Box::new(mem.clone()), false, 16, clock());
+    let name = "é".repeat(1 << 20);
+    audit
+        .record(Event::new("login.failure").with("principal", &name))
+        .unwrap();
+    assert!(audit.flush(LONG));
+    let lines = mem.lines.lock().unwrap().clone();
+    assert_eq!(lines.len(), 1);
+    let v: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    let kept = v["principal"].as_str().unwrap();
+    assert_eq!(
+        kept,
+        format!("{}...(truncated)", "é".repeat(MAX_FIELD_CHARS))
+    );
+    assert!(lines[0].len() < 2048, "{} bytes", lines[0].len());
+}

@@ -56,8 +56,17 @@ pub(super) fn serve(cfg: Config, reload: Reload) -> Result<(), AnyError> {
         }
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
+        let audit = state.engine.audit_trail().clone();
         drop(state);
         running.serve(shutdown).await;
+        // Events of the last requests may still be queued: written before the process exits.
+        let flushed =
+            tokio::task::spawn_blocking(move || audit.flush(std::time::Duration::from_secs(5)))
+                .await
+                .unwrap_or(false);
+        if !flushed {
+            tracing::error!("audit events still queued at exit were not all written");
+        }
         tracing::info!("stopped");
         Ok::<(), AnyError>(())
     })
