@@ -166,12 +166,19 @@ pub fn build_delegated(
 ) -> Result<Built, BuildError> {
     let encrypter = |part: bool| encryption.filter(|_| part).map(|e| &e.encrypter);
     let mut w = Writer::canonical(4096);
-    // `xs` and `xsi` are inclusive prefixes: attribute values name `xs:` types in content.
-    w.start("saml2:Assertion")
+    // `xs`, `xsi` (and `del` with delegates) are inclusive prefixes: attribute values name
+    // them in content. Declared on the apex: exclusive C14N renders an inclusive prefix on the
+    // apex whenever an ancestor of the assertion's eventual context declares it, so a
+    // declaration further down would digest differently once the assertion is embedded.
+    let mut apex = w
+        .start("saml2:Assertion")
         .ns("saml2", SAML2)
         .ns_inclusive("xs", XS)
-        .ns_inclusive("xsi", XSI)
-        .attr("ID", spec.id)
+        .ns_inclusive("xsi", XSI);
+    if !delegates.is_empty() {
+        apex = apex.ns_inclusive("del", SAML2_DELEGATION);
+    }
+    apex.attr("ID", spec.id)
         .attr("IssueInstant", &saml_datetime(spec.issue_instant))
         .attr("Version", "2.0");
     w.element("saml2:Issuer", spec.issuer);
@@ -226,9 +233,8 @@ pub fn build_delegated(
         w.end();
     }
     if !delegates.is_empty() {
-        // Inclusive: the prefix is used in `xsi:type`'s value only.
+        // `del` is declared on the apex (above).
         w.start("saml2:Condition")
-            .ns_inclusive("del", SAML2_DELEGATION)
             .attr("xsi:type", "del:DelegationRestrictionType");
         for d in delegates {
             w.start("del:Delegate")
@@ -392,8 +398,9 @@ mod tests {
         };
         let built = build_delegated(&s, &[d], None, None, None).unwrap();
         assert!(built.wire.contains(&format!(
-            "</saml2:AudienceRestriction><saml2:Condition xmlns:del=\"{SAML2_DELEGATION}\" xsi:type=\"del:DelegationRestrictionType\"><del:Delegate DelegationInstant=\"2026-01-02T03:04:05Z\"><saml2:NameID Format=\"{NAMEID_UNSPECIFIED}\">svc&lt;</saml2:NameID></del:Delegate></saml2:Condition></saml2:Conditions>"
+            "</saml2:AudienceRestriction><saml2:Condition xsi:type=\"del:DelegationRestrictionType\"><del:Delegate DelegationInstant=\"2026-01-02T03:04:05Z\"><saml2:NameID Format=\"{NAMEID_UNSPECIFIED}\">svc&lt;</saml2:NameID></del:Delegate></saml2:Condition></saml2:Conditions>"
         )), "{}", built.wire);
+        assert!(built.wire.starts_with(&format!("<saml2:Assertion xmlns:del=\"{SAML2_DELEGATION}\" xmlns:saml2=")), "{}", built.wire);
         assert_eq!(build(&s, None, None).unwrap().wire, build_delegated(&s, &[], None, None, None).unwrap().wire);
     }
 
