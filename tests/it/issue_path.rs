@@ -129,9 +129,10 @@ fn principals_with_control_characters_are_refused_and_nothing_is_issued() {
         ));
         expect_error(&r, 401, "control character");
     }
-    // A SAML NameID with a carriage return (written &#13;, signed by the trusted IdP).
+    // A SAML NameID with a carriage return (written &#xD;, its canonical form, signed by the
+    // trusted IdP).
     let assertion = idp_assertion(&idp, &format!("alice\r{FORGED}"), "urn:sts", (-60, 300));
-    assert!(assertion.contains("&#13;"), "{assertion}");
+    assert!(assertion.contains("&#xD;"), "{assertion}");
     let r = Reply::from(soap_issue(&s.base, "soap-fed", &assertion));
     assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
     assert!(r.body.contains("control character"), "{}", r.body);
