@@ -12,6 +12,8 @@ build_pkgs=(pkg-config libxml2-dev libxmlsec1-dev libxmlsec1-openssl libssl-dev 
 # (zsh -n, fish --no-execute), man pages (groff), the systemd unit (systemd-analyze) and the
 # libraries the binary links (objdump).
 test_pkgs=(xmlsec1 python3 python3-pip nodejs npm postgresql slapd ldap-utils zsh fish groff-base systemd binutils)
+# chromium, chromium-driver: the admin console's browser tests (tests/it/console.rs, selenium).
+test_pkgs+=(chromium chromium-driver)
 
 missing=()
 want=("${build_pkgs[@]}")
@@ -56,6 +58,12 @@ if [ "$mode" = test ]; then
     echo "deps: installing python msal and adal"
     python3 -m pip install --quiet "msal==1.*" "adal==1.2.*" 2>/dev/null \
       || python3 -m pip install --quiet --break-system-packages "msal==1.*" "adal==1.2.*"
+  fi
+  # The admin console's browser tests (tests/peers/console.py) drive Debian's chromium.
+  if ! python3 -c "import selenium" 2>/dev/null; then
+    echo "deps: installing python selenium"
+    python3 -m pip install --quiet "selenium==4.*" 2>/dev/null \
+      || python3 -m pip install --quiet --break-system-packages "selenium==4.*"
   fi
   # The fuzz smoke run of `make test` (scripts/fuzz.sh): nightly Rust and cargo-fuzz.
   if ! rustup run nightly rustc --version >/dev/null 2>&1; then

@@ -88,6 +88,7 @@ pub fn build_state_with(
     let shared = store::is_shared(&store_url);
     let store = store::open_config(cfg)?;
     let master_key = datadir::store_keys::load_master_key(cfg.master_key_file.as_deref())?;
+    let started = clock.now();
     // Read per sign-in from the store when shared: a user disabled on one node is disabled on
     // all at once.
     let users = Arc::new(identity::stored::open_users(
@@ -102,7 +103,7 @@ pub fn build_state_with(
         &cfg.data_dir,
         store.clone(),
         shared,
-        master_key,
+        master_key.clone(),
         clock.now(),
     )?;
     let publisher = publisher(cfg, &store, keys.keys, clock.clone(), plugins)?
@@ -132,6 +133,12 @@ pub fn build_state_with(
         identity::throttle::Throttle::new(lockout)
     };
     let replay: Arc<dyn store::replay::ReplayStore> = store.clone();
+    let console_keys = crate::frontends::console::KeyAdmin {
+        data_dir: cfg.data_dir.clone(),
+        store: store.clone(),
+        shared,
+        master: master_key,
+    };
     // Connects at first use: a directory down at start leaves its realm answering 503.
     let directories =
         identity::ldap::Directories::from_config(&cfg.realms).map_err(StartError::Directory)?;
@@ -170,8 +177,20 @@ pub fn build_state_with(
             Box::new(move || clock_ms.now().timestamp_millis()),
         ),
     };
+    let ctx = Arc::new(ctx);
+    let console = Arc::new(crate::frontends::console::Console {
+        ctx: ctx.clone(),
+        keys: console_keys,
+        started,
+        store_backend: if store_url.starts_with("postgres") {
+            "postgres"
+        } else {
+            "sqlite"
+        },
+    });
     Ok(AppState {
-        ctx: Arc::new(ctx),
+        ctx,
+        console,
         admission: Admission {
             in_flight: Arc::new(tokio::sync::Semaphore::new(cfg.max_in_flight)),
             max_body_bytes: cfg.max_body_bytes,

@@ -84,6 +84,15 @@ pub fn routes(
     let oauth2_route = json_like("oauth2", Frontend::OAuth2, oauth2::handle);
     let clients_route = json_like("sts-clients", Frontend::JsonAdmin, frontends::admin::clients::handle);
     let rest_route = json_like("rest-sts", Frontend::Rest, rest_sts::handle);
+    // The admin console (issue 21): its page, script and `/console/api/`.
+    let console_route = endpoint(
+        warp::path("console"),
+        state.console.clone(),
+        admission.clone(),
+        Frontend::JsonAdmin,
+        crest::shed,
+        frontends::console::handle,
+    );
     let openapi = warp::path("openapi.json")
         .and(warp::get())
         .and(warp::path::end())
@@ -123,6 +132,8 @@ pub fn routes(
         .or(clients_route)
         .unify()
         .or(rest_route)
+        .unify()
+        .or(console_route)
         .unify()
         .or(oauth_metadata)
         .unify()

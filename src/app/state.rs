@@ -17,6 +17,8 @@ pub struct AppState {
     pub changes: Arc<dyn crate::store::ChangeStore>,
     /// Whether the main listener serves `/metrics` (metrics on, no `metrics_listen`).
     pub metrics_on_main: bool,
+    /// The admin console at `/console/` (its key administration and status facts).
+    pub console: Arc<crate::frontends::console::Console>,
 }
 
 /// The server state is the front ends' context plus HTTP bounds; callers that embed the

@@ -8,6 +8,7 @@ pub mod adfs;
 pub mod admin;
 pub mod am_json;
 pub mod audited;
+pub mod console;
 pub mod context;
 pub mod crest;
 pub mod oauth2;

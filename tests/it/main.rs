@@ -17,6 +17,7 @@ mod claims;
 mod cli;
 mod cluster;
 mod common;
+mod console;
 mod custom;
 mod delegation;
 mod encoding;
