@@ -88,3 +88,167 @@ fn the_console_in_headless_chromium() {
         assert!(shot.is_file(), "no screenshot {}", shot.display());
     }
 }
+
+/// A console login: (the session cookie pair `sts-console=...`, its CSRF token).
+fn console_login(s: &TestServer, origin: &str) -> (String, String) {
+    let r = s.request(
+        "POST",
+        "/console/api/login",
+        &[("Origin", origin), ("Content-Type", "application/json")],
+        &json!({"username": "amadmin", "password": ADMIN_PASSWORD, "realm": "/"}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cookie = r.set_cookie.clone().unwrap();
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    (pair, r.json()["csrf"].as_str().unwrap().to_owned())
+}
+
+#[test]
+fn console_requests_need_the_session_its_csrf_token_and_this_origin() {
+    let s = start();
+    let page = s.request("GET", "/console/", &[], "");
+    assert_eq!(page.status, 200);
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert!(!page.body.contains("<script>"), "inline script in the page");
+    assert_eq!(s.request("GET", "/console/api/status", &[], "").status, 401);
+
+    // Signing in: only from this origin, only administrators.
+    let login = |origin: &str, user: &str, password: &str| {
+        s.request(
+            "POST",
+            "/console/api/login",
+            &[("Origin", origin), ("Content-Type", "application/json")],
+            &json!({"username": user, "password": password}).to_string(),
+        )
+    };
+    let r = login("https://evil.example", "amadmin", ADMIN_PASSWORD);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.set_cookie.is_none());
+    let r = login(&s.base, "demo", DEMO_PASSWORD);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.set_cookie.is_none(),
+        "a non-administrator got a console session"
+    );
+    assert!(
+        s.sessions_of("/", "demo").is_empty(),
+        "the refused session was left open"
+    );
+    let r = login(&s.base, "amadmin", "wrong");
+    assert_eq!(r.status, 401, "{}", r.body);
+
+    let (cookie, csrf) = console_login(&s, &s.base);
+    assert!(cookie.starts_with("sts-console="), "{cookie}");
+    let create = |headers: &[(&str, &str)], id: &str| {
+        let mut h = vec![
+            ("Cookie", cookie.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        h.extend_from_slice(headers);
+        s.request(
+            "POST",
+            "/console/api/sts-clients?_action=create",
+            &h,
+            &json!({"client_id": id}).to_string(),
+        )
+    };
+    let base = s.base.clone();
+    assert_eq!(create(&[("Origin", &base)], "no-csrf").status, 403);
+    assert_eq!(
+        create(&[("Origin", &base), ("X-CSRF-Token", "0")], "bad-csrf").status,
+        403
+    );
+    assert_eq!(create(&[("X-CSRF-Token", &csrf)], "no-origin").status, 403);
+    let evil = [
+        ("Origin", "https://evil.example"),
+        ("X-CSRF-Token", csrf.as_str()),
+    ];
+    assert_eq!(create(&evil, "evil-origin").status, 403);
+    let ok = create(&[("Origin", &base), ("X-CSRF-Token", &csrf)], "good");
+    assert_eq!(ok.status, 201, "{}", ok.body);
+    let listed = s.request(
+        "GET",
+        "/console/api/sts-clients",
+        &[("Cookie", &cookie)],
+        "",
+    );
+    let ids: Vec<String> = listed.json()["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["good"], "only the request with both checks passed");
+
+    // The console's cookie is not an SSO cookie of the APIs, and the console passes only user
+    // administration of `/json` through.
+    assert_eq!(
+        s.request("GET", "/sts-clients", &[("Cookie", &cookie)], "")
+            .status,
+        401
+    );
+    let r = s.request(
+        "POST",
+        "/console/api/json/sessions?_action=validate",
+        &[
+            ("Cookie", &cookie),
+            ("Origin", &base),
+            ("X-CSRF-Token", &csrf),
+        ],
+        "{}",
+    );
+    assert_eq!(r.status, 404, "{}", r.body);
+
+    // Signing out ends the session on the server.
+    let r = s.request(
+        "POST",
+        "/console/api/logout",
+        &[
+            ("Cookie", &cookie),
+            ("Origin", &base),
+            ("X-CSRF-Token", &csrf),
+        ],
+        "",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.set_cookie.unwrap().contains("Max-Age=0"));
+    assert_eq!(
+        s.request("GET", "/console/api/session", &[("Cookie", &cookie)], "")
+            .status,
+        401
+    );
+    let token = cookie.trim_start_matches("sts-console=");
+    let v = s.post(
+        "/json/sessions?_action=validate",
+        &[("Content-Type", "application/json")],
+        json!({"tokenId": token}).to_string(),
+    );
+    assert_eq!(v.json()["valid"], false, "the session outlived sign-out");
+}
+
+#[test]
+fn the_console_cookie_is_secure_behind_an_https_public_url() {
+    let s = start_with(Opts {
+        public_base_url: Some("https://sts.example.com".into()),
+        ..Default::default()
+    });
+    let r = s.request(
+        "POST",
+        "/console/api/login",
+        &[
+            ("Origin", "https://sts.example.com"),
+            ("Content-Type", "application/json"),
+        ],
+        &json!({"username": "amadmin", "password": ADMIN_PASSWORD}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cookie = r.set_cookie.unwrap();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/console/", "Secure"] {
+        assert!(cookie.contains(flag), "{flag} missing: {cookie}");
+    }
+}

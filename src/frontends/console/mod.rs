@@ -175,6 +175,7 @@ fn login(ctx: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
         headers.insert("x-forwarded-for", v.clone());
     }
     let inner = Request {
+        request_id: req.request_id.clone(),
         method: Method::POST,
         tail,
         query: String::new(),

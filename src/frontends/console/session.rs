@@ -165,6 +165,7 @@ impl<'a> Session<'a> {
             }
         }
         let inner = Request {
+            request_id: req.request_id.clone(),
             method: req.method.clone(),
             tail: tail.to_owned(),
             query: req.query.clone(),
