@@ -275,8 +275,11 @@ try:
     check(len(secret) >= 20, "no client secret shown")
     shot("clients")
     auth = base64.b64encode(f"console-client:{secret}".encode()).decode()
+    # A token issued after the cancel: the one cancelled above is whichever of the three the
+    # listing's order put on page two, possibly id_token.
+    live_token = translate()
     status, body, _ = http("POST", "/oauth2/introspect", headers={"Authorization": f"Basic {auth}"},
-                           form="token=" + urllib.parse.quote(id_token, safe=""))
+                           form="token=" + urllib.parse.quote(live_token, safe=""))
     check(status == 200 and body.get("active") is True, f"introspection with the shown secret: {status} {body}")
     go("/keys")
     on_page("keys")
