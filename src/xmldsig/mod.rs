@@ -17,7 +17,7 @@ pub use sign::{Enveloped, sign_canonical};
 
 use crate::crypto::{KeyKind, SigningKey};
 
-use crate::xml::ns::{ENVELOPED, EXC_C14N, WSSE, WSU};
+use crate::xml::ns::{EXC_C14N, WSSE, WSU};
 use crate::xml::write::Writer;
 
 use crate::xml::ns::DS;
@@ -146,24 +146,7 @@ pub fn signature_template_with(
     w.start("ds:SignatureMethod")
         .attr("Algorithm", sig.uri())
         .end();
-    w.start("ds:Reference")
-        .attr("URI", &format!("#{reference_id}"));
-    w.start("ds:Transforms");
-    w.start("ds:Transform").attr("Algorithm", ENVELOPED).end();
-    let t = w.start("ds:Transform").attr("Algorithm", EXC_C14N);
-    if prefixes.is_empty() {
-        t.end();
-    } else {
-        w.start("ec:InclusiveNamespaces")
-            .ns("ec", EXC_C14N)
-            .attr("PrefixList", prefixes)
-            .end();
-        w.end();
-    }
-    w.end();
-    w.start("ds:DigestMethod")
-        .attr("Algorithm", digest.uri())
-        .end();
+    sign::reference_head(&mut w, reference_id, prefixes, digest);
     // Empty elements that libxmlsec1 fills in, written open and closed as it expects.
     w.element("ds:DigestValue", "");
     w.end().end();
@@ -343,6 +326,7 @@ pub fn exclusive_c14n_enveloped(
 mod tests {
     use super::*;
     use crate::secret::Secret;
+    use crate::xml::ns::ENVELOPED;
 
     const ASSERTION: &str = r#"<saml2:Assertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion" ID="_abc" Version="2.0"><saml2:Issuer>me</saml2:Issuer>SIG<saml2:Subject><saml2:NameID>alice</saml2:NameID></saml2:Subject></saml2:Assertion>"#;
 

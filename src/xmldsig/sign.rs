@@ -59,19 +59,14 @@ fn digest_value(alg: DigestAlgorithm, bytes: &[u8]) -> String {
     }
 }
 
-/// The canonical `ds:SignedInfo` (its own apex, as a verifier canonicalises it).
-fn signed_info(e: &Enveloped<'_>, prefixes: &str, digest_b64: &str) -> Canonical {
-    let mut w = Writer::canonical(1024);
-    w.start("ds:SignedInfo").ns("ds", DS);
-    w.start("ds:CanonicalizationMethod")
-        .attr("Algorithm", EXC_C14N)
-        .end();
-    w.start("ds:SignatureMethod")
-        .attr("Algorithm", e.signature.uri())
-        .end();
-    let mut uri = String::with_capacity(e.id.len() + 1);
+/// The `ds:Reference` of an enveloped signature over the element whose ID is `id`, up to its
+/// `ds:DigestMethod`, left open for the `ds:DigestValue`: exclusive C14N with the given
+/// inclusive `prefixes` (none: no `ec:InclusiveNamespaces`). One writer for the libxmlsec1
+/// template and the canonical `SignedInfo`, so the two cannot drift apart.
+pub(super) fn reference_head(w: &mut Writer, id: &str, prefixes: &str, digest: DigestAlgorithm) {
+    let mut uri = String::with_capacity(id.len() + 1);
     uri.push('#');
-    uri.push_str(e.id);
+    uri.push_str(id);
     w.start("ds:Reference").attr("URI", &uri);
     w.start("ds:Transforms");
     w.start("ds:Transform").attr("Algorithm", ENVELOPED).end();
@@ -87,8 +82,21 @@ fn signed_info(e: &Enveloped<'_>, prefixes: &str, digest_b64: &str) -> Canonical
     }
     w.end();
     w.start("ds:DigestMethod")
-        .attr("Algorithm", e.digest.uri())
+        .attr("Algorithm", digest.uri())
         .end();
+}
+
+/// The canonical `ds:SignedInfo` (its own apex, as a verifier canonicalises it).
+fn signed_info(e: &Enveloped<'_>, prefixes: &str, digest_b64: &str) -> Canonical {
+    let mut w = Writer::canonical(1024);
+    w.start("ds:SignedInfo").ns("ds", DS);
+    w.start("ds:CanonicalizationMethod")
+        .attr("Algorithm", EXC_C14N)
+        .end();
+    w.start("ds:SignatureMethod")
+        .attr("Algorithm", e.signature.uri())
+        .end();
+    reference_head(&mut w, e.id, prefixes, e.digest);
     w.element("ds:DigestValue", digest_b64);
     w.finish_canonical()
 }
