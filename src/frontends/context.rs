@@ -80,6 +80,11 @@ fn session_token(headers: &HeaderMap, name: &str) -> Option<Secret<String>> {
             return Some(Secret::new(v.to_owned()));
         }
     }
+    cookie(headers, name)
+}
+
+/// The value of the cookie `name`, if the request carries it non-empty.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<Secret<String>> {
     headers
         .get_all(warp::http::header::COOKIE)
         .iter()

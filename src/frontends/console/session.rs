@@ -20,15 +20,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The session token of the console cookie, if any.
 pub fn token(headers: &HeaderMap) -> Option<Secret<String>> {
-    headers
-        .get_all(warp::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            let (k, v) = c.trim().split_once('=')?;
-            (k == COOKIE && !v.is_empty()).then(|| Secret::new(v.to_owned()))
-        })
+    crate::frontends::context::cookie(headers, COOKIE)
 }
 
 /// The `Set-Cookie` that starts a console session.
