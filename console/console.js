@@ -182,8 +182,14 @@ function transforms(c) {
   return (c['supported-token-transforms'] || []).map((t) => `${t.inputTokenType} → ${t.outputTokenType}`);
 }
 
+// An instance id in an API path: its realm and url element stay separate segments
+// (`myRealm/x` is /sts-publish/rest/myRealm/x), each encoded.
+function idPath(id) {
+  return id.split('/').map(encodeURIComponent).join('/');
+}
+
 async function readInstance(kind, id) {
-  return api('GET', `sts-publish/${kind}/${encodeURIComponent(id)}`);
+  return api('GET', `sts-publish/${kind}/${idPath(id)}`);
 }
 
 async function instancePage(kind, id) {
@@ -210,7 +216,7 @@ async function instancePage(kind, id) {
   const confirmBox = el('div', {id: 'confirm-box', hidden: true},
     el('p', {}, `Delete the ${kind} instance ${r.data._id}? Clients using it will fail.`),
     el('button', {id: 'confirm-delete', type: 'button', class: 'danger', onclick: async () => {
-      const d = await api('DELETE', `sts-publish/${kind}/${encodeURIComponent(id)}`, undefined, {'If-Match': `"${r.data._rev}"`});
+      const d = await api('DELETE', `sts-publish/${kind}/${idPath(id)}`, undefined, {'If-Match': `"${r.data._rev}"`});
       if (d.ok) {
         flash(`Instance ${id} deleted.`);
         location.hash = '#/instances';
@@ -308,7 +314,9 @@ async function instanceForm(kind, id) {
   const editing = id !== undefined;
   page('instance-form', el('h2', {}, editing ? `Edit ${kind} instance ${id}` : `New ${kind.toUpperCase()} instance`));
   const m = main();
-  let state = {'deployment-config': {'deployment-url-element': '', 'deployment-realm': '/'}, 'supported-token-transforms': []};
+  // A new instance goes into the administrator's own realm (the only one a realm admin may use).
+  const realm = (me && me.realm) || '/';
+  let state = {'deployment-config': {'deployment-url-element': '', 'deployment-realm': realm}, 'supported-token-transforms': []};
   let rev = null;
   if (editing) {
     const r = await readInstance(kind, id);
@@ -358,7 +366,7 @@ async function instanceForm(kind, id) {
     }
     const payload = {invocation_context: 'invocation_context_client_sdk', instance_state: body};
     const r = editing
-      ? await api('PUT', `sts-publish/${kind}/${encodeURIComponent(id)}`, payload, {'If-Match': `"${rev}"`})
+      ? await api('PUT', `sts-publish/${kind}/${idPath(id)}`, payload, {'If-Match': `"${rev}"`})
       : await api('POST', `sts-publish/${kind}?_action=create`, payload);
     if (r.ok) {
       flash(editing ? `Instance ${r.data._id} saved.` : `Instance ${r.data._id} created.`);
@@ -626,18 +634,36 @@ async function statusPage() {
   }
   status = r.data;
   const s = r.data;
-  const rates = s.rates && typeof s.rates === 'object'
-    ? el('ul', {}, Object.entries(s.rates).map(([k, v]) => el('li', {}, `${k}: ${v}`)))
-    : 'not available (this node exports no request metrics)';
   main().append(el('dl', {id: 'status'},
     el('dt', {}, 'Version'), el('dd', {id: 'status-version'}, s.version),
     el('dt', {}, 'Uptime'), el('dd', {id: 'status-uptime'}, duration(s.uptime_seconds)),
     el('dt', {}, 'Started'), el('dd', {}, s.started),
     el('dt', {}, 'Store'), el('dd', {id: 'status-store'}, s.store_backend),
     el('dt', {}, 'Instances loaded'), el('dd', {id: 'status-instances'}, `${s.instances.rest} REST, ${s.instances.soap} SOAP`),
-    el('dt', {}, 'Public URL'), el('dd', {}, s.base_url),
-    el('dt', {}, 'Request rates'), el('dd', {id: 'status-rates'}, rates)));
+    el('dt', {}, 'Public URL'), el('dd', {}, s.base_url)));
+  main().append(el('h3', {}, 'Requests'), rateTable(s.rates),
+    el('p', {}, el('button', {id: 'status-refresh', type: 'button', onclick: () => statusPage()}, 'Refresh')));
   ready();
+}
+
+// Requests per front end: totals since this node started (and their average rate), and the
+// requests of the last minute or so (measured between two samples of the totals).
+function rateTable(rates) {
+  if (!rates || !rates.enabled) {
+    return el('p', {id: 'status-rates', class: 'hint'}, 'Metrics disabled on this node (metrics = false): no request rates.');
+  }
+  const num = (v) => (v === null || v === undefined ? '–' : String(v));
+  const w = rates.recent_window_seconds;
+  return el('div', {id: 'status-rates'},
+    table('rates-table', ['Front end', 'Succeeded', 'Failed', 'Total since start', 'Per second since start',
+      `Last ${num(w)} s`, 'Per minute, recent'],
+    rates.frontends.map((f) => el('tr', {dataset: {frontend: f.frontend}},
+      el('td', {}, f.frontend), el('td', {}, num(f.success)), el('td', {}, num(f.failure)),
+      el('td', {class: 'rate-total'}, num(f.total)), el('td', {}, num(f.per_second_since_start)),
+      el('td', {class: 'rate-recent'}, num(f.recent)), el('td', {}, num(f.recent_per_minute))))),
+    el('p', {class: 'hint'}, `In flight: ${num(rates.in_flight)}; shed: ${num(rates.shed)}. `,
+      'Recent counts are measured between samples of the totals taken when this page is read ',
+      '(the window is the newest sample at least a minute old, or the start).'));
 }
 
 // ---- routing ---------------------------------------------------------------------------

@@ -182,6 +182,7 @@ pub fn build_state_with(
         ctx: ctx.clone(),
         keys: console_keys,
         started,
+        rates: crate::frontends::console::Rates::new(started),
         store_backend: if store_url.starts_with("postgres") {
             "postgres"
         } else {

@@ -11,7 +11,8 @@ use serde_json::json;
 use crate::common::*;
 
 /// A realm `other` with its own administrator, an OAuth client and a REST instance, and a
-/// client of the top-level realm: what a realm administrator must not see.
+/// client of the top-level realm (with the demo instances): what a realm administrator must
+/// not see.
 fn other_realm(s: &TestServer, admin: &str) {
     let users = sts::identity::FileUserStore::open(&s.dir.path().join("users.json")).unwrap();
     users.add_realm("other").unwrap();
@@ -44,11 +45,23 @@ fn other_realm(s: &TestServer, admin: &str) {
         );
         assert_eq!(r.status, 201, "{}", r.body);
     }
+    let mut st = rest_instance("other-rest", false);
+    st["deployment-config"]["deployment-realm"] = json!("other");
+    st["saml2-config"]["issuer-name"] = json!("other-idp");
+    st["oidc-id-token-config"]["oidc-issuer"] = json!("https://sts.example.com/other");
+    let r = publish(s, admin, "rest", &st);
+    assert_eq!(r.status, 201, "{}", r.body);
 }
 
 #[test]
 fn the_console_in_headless_chromium() {
-    let s = start();
+    let audit = tempfile::tempdir().unwrap();
+    let audit_log = audit.path().join("audit.jsonl");
+    let target = audit_log.display().to_string();
+    let s = start_with(Opts {
+        configure: Some(Box::new(move |c| c.audit_log = Some(target))),
+        ..Default::default()
+    });
     let admin = s.login("amadmin", ADMIN_PASSWORD);
     other_realm(&s, &admin);
     // Screenshots stay after the run, under target/ (printed for whoever reads the log).
@@ -83,9 +96,45 @@ fn the_console_in_headless_chromium() {
         "users",
         "status",
         "realm-admin",
+        "realm-admin-instances",
     ] {
         let shot = out.join(format!("{page}.png"));
         assert!(shot.is_file(), "no screenshot {}", shot.display());
+    }
+    // The console's key changes are on the audit trail with its administrator as the actor.
+    let events = |action: &str| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&audit_log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|e| e["action"] == action)
+            .collect()
+    };
+    wait_until("the console's key events on the audit trail", || {
+        !events("key.rotated").is_empty() && !events("key.imported").is_empty()
+    });
+    for (action, alias) in [
+        ("key.rotated", "sts-signing"),
+        ("key.imported", "console-rp"),
+    ] {
+        let e = events(action);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(
+            (
+                &e[0]["alias"],
+                &e[0]["actor"],
+                &e[0]["actor_realm"],
+                &e[0]["via"]
+            ),
+            (
+                &json!(alias),
+                &json!("amadmin"),
+                &json!("/"),
+                &json!("console")
+            ),
+            "{}",
+            e[0]
+        );
     }
 }
 
@@ -251,4 +300,67 @@ fn the_console_cookie_is_secure_behind_an_https_public_url() {
     for flag in ["HttpOnly", "SameSite=Strict", "Path=/console/", "Secure"] {
         assert!(cookie.contains(flag), "{flag} missing: {cookie}");
     }
+}
+
+/// `sts serve` with `env`, on a bootstrapped data directory; its console session and CSRF.
+fn serve_process(env: &[(&str, &str)]) -> (LoggedServer, TestServer, tempfile::TempDir) {
+    let dir = bootstrapped_dir();
+    let data = dir.path().to_str().unwrap().to_owned();
+    let proc = LoggedServer::start(dir.path(), &["--data-dir", &data], env);
+    let http = TestServer::remote(&proc.base);
+    (proc, http, dir)
+}
+
+#[test]
+fn the_status_page_counts_requests_by_front_end_unless_metrics_are_off() {
+    // Separate processes: the totals are per process, so these move by exactly what is sent.
+    let (_proc, s, _dir) = serve_process(&[("STS_LOG", "info")]);
+    let (cookie, _) = console_login(&s, &s.base);
+    let status = || {
+        let r = s.request("GET", "/console/api/status", &[("Cookie", &cookie)], "");
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()["rates"].clone()
+    };
+    let rest = |rates: &serde_json::Value| {
+        rates["frontends"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["frontend"] == "rest")
+            .cloned()
+            .unwrap()
+    };
+    let before = status();
+    assert_eq!(before["enabled"], true, "{before}");
+    let b = rest(&before);
+    for _ in 0..2 {
+        let r = s.request(
+            "POST",
+            "/rest-sts/no-such-instance?_action=translate",
+            &[("Content-Type", "application/json")],
+            "{}",
+        );
+        assert!(r.status >= 400, "{} {}", r.status, r.body);
+    }
+    // A request is counted once its reply is made, which may be just after the client has it.
+    let mut after = status();
+    wait_until("the two REST requests counted", || {
+        after = status();
+        rest(&after)["failure"].as_u64() >= b["failure"].as_u64().map(|n| n + 2)
+    });
+    let a = rest(&after);
+    assert_eq!(
+        a["failure"].as_u64().unwrap(),
+        b["failure"].as_u64().unwrap() + 2,
+        "{after}"
+    );
+    assert_eq!(a["success"], b["success"], "{after}");
+    assert!(a["recent"].as_u64().unwrap() >= 2, "{after}");
+    assert!(after["recent_window_seconds"].as_i64().is_some(), "{after}");
+
+    let (_proc, off, _dir) = serve_process(&[("STS_METRICS", "false"), ("STS_LOG", "info")]);
+    let (cookie, _) = console_login(&off, &off.base);
+    let r = off.request("GET", "/console/api/status", &[("Cookie", &cookie)], "");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["rates"], json!({"enabled": false}), "{}", r.body);
 }

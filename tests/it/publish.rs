@@ -330,3 +330,161 @@ fn concurrent_publishes_of_one_url_element_leave_exactly_one_winner() {
         "{statuses:?}"
     );
 }
+
+/// An instance of `realm` named `element`, with issuer names of its own.
+fn in_realm(element: &str, realm: &str) -> Value {
+    let mut st = rest_instance(element, false);
+    st["deployment-config"]["deployment-realm"] = json!(realm);
+    let tag = if realm == "/" { "root" } else { realm };
+    st["saml2-config"]["issuer-name"] = json!(format!("idp-{tag}-{element}"));
+    st["oidc-id-token-config"]["oidc-issuer"] =
+        json!(format!("https://{tag}.example.com/{element}"));
+    st
+}
+
+#[test]
+fn a_realm_administrator_administers_the_instances_of_their_realm_only() {
+    let s = start();
+    let admin = s.login("amadmin", ADMIN_PASSWORD);
+    let users = sts::identity::FileUserStore::open(&s.dir.path().join("users.json")).unwrap();
+    for realm in ["red", "blue"] {
+        users.add_realm(realm).unwrap();
+    }
+    users
+        .add(sts::identity::User {
+            username: "redadmin".into(),
+            realm: "red".into(),
+            password_hash: sts::identity::hash_password("red-pw-1").unwrap(),
+            digest_secret: None,
+            attributes: Default::default(),
+            disabled: false,
+            admin: true,
+        })
+        .unwrap();
+    for (element, realm) in [("r1", "red"), ("b1", "blue"), ("top", "/")] {
+        let r = publish(&s, &admin, "rest", &in_realm(element, realm));
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let red = s.login_in("red", "redadmin", "red-pw-1");
+    let call = |method: &str, path: &str, extra: &[(&str, &str)], body: Option<&Value>| {
+        let mut h = vec![
+            ("iPlanetDirectoryPro", red.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        h.extend_from_slice(extra);
+        let body = body.map(|st| {
+            json!({"invocation_context": "invocation_context_client_sdk", "instance_state": st})
+                .to_string()
+        });
+        s.request(method, path, &h, body.as_deref().unwrap_or(""))
+    };
+    let ids = |r: &Reply| -> Vec<String> {
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // Lists and reads: their realm's instances, and nothing of the others'.
+    assert_eq!(
+        ids(&call("GET", "/sts-publish/rest", &[], None)),
+        ["red/r1"]
+    );
+    let soap = ids(&call("GET", "/sts-publish/soap", &[], None));
+    assert!(
+        soap.is_empty(),
+        "the top-level realm's SOAP instances: {soap:?}"
+    );
+    let all = ids(&s.request(
+        "GET",
+        "/sts-publish/rest",
+        &[("iPlanetDirectoryPro", &admin)],
+        "",
+    ));
+    for id in ["red/r1", "blue/b1", "top"] {
+        assert!(
+            all.contains(&id.to_owned()),
+            "the top-level admin lists {id}: {all:?}"
+        );
+    }
+    let r = call("GET", "/sts-publish/rest/red/r1", &[], None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let rev = r.json()["_rev"].as_str().unwrap().to_owned();
+    for other in ["blue/b1", "top"] {
+        let r = call("GET", &format!("/sts-publish/rest/{other}"), &[], None);
+        expect_error(&r, 404, other);
+    }
+
+    // Edits, creates and deletes in their realm.
+    let mut st = in_realm("r1", "red");
+    st["oidc-id-token-config"]["oidc-audience"] = json!(["rp-red"]);
+    let r = call(
+        "PUT",
+        "/sts-publish/rest/red/r1",
+        &[("If-Match", &rev)],
+        Some(&st),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = call(
+        "POST",
+        "/sts-publish/rest?_action=create",
+        &[],
+        Some(&in_realm("r2", "red")),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = call("DELETE", "/sts-publish/rest/red/r2", &[], None);
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Nothing in another realm: updating or deleting one is "not found", creating one refused,
+    // and moving their own instance out of their realm too.
+    let r = call(
+        "PUT",
+        "/sts-publish/rest/blue/b1",
+        &[],
+        Some(&in_realm("b1", "blue")),
+    );
+    expect_error(&r, 404, "blue/b1");
+    expect_error(
+        &call("DELETE", "/sts-publish/rest/top", &[], None),
+        404,
+        "top",
+    );
+    let r = call(
+        "POST",
+        "/sts-publish/rest?_action=create",
+        &[],
+        Some(&in_realm("x", "blue")),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = call(
+        "PUT",
+        "/sts-publish/rest/red/r1",
+        &[],
+        Some(&in_realm("r1", "blue")),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    // Tokens of every realm are signed with this node's keys: a realm's instances may not take
+    // an issuer name another realm's instance uses.
+    let mut st = in_realm("spoof", "red");
+    st["saml2-config"]["issuer-name"] = json!("idp-root-top");
+    let r = call("POST", "/sts-publish/rest?_action=create", &[], Some(&st));
+    expect_error(
+        &r,
+        400,
+        "saml2-config.issuer-name: the issuer `idp-root-top` is used by an instance of another realm",
+    );
+    for id in ["blue/b1", "top"] {
+        let r = s.request(
+            "GET",
+            &format!("/sts-publish/rest/{id}"),
+            &[("iPlanetDirectoryPro", &admin)],
+            "",
+        );
+        assert_eq!(r.status, 200, "{id} survived: {}", r.body);
+    }
+    let listed = ids(&call("GET", "/sts-publish/rest", &[], None));
+    assert_eq!(listed, ["red/r1"]);
+}

@@ -340,6 +340,26 @@ try:
     check(q("#status-store").text == "sqlite", q("#status-store").text)
     check("REST" in q("#status-instances").text, q("#status-instances").text)
     check(q("#status-version").text, "no version")
+
+    # Request rates: known REST requests move the REST front end's total and its recent count
+    # (counts are process-wide: other tests' servers may add to them, never take away).
+    def rest_counts():
+        row = '#rates-table tr[data-frontend="rest"]'
+        return int(q(row + " .rate-total").text), int(q(row + " .rate-recent").text)
+
+    total_before, _ = rest_counts()
+    for _ in range(3):
+        translate()
+
+    def refreshed_counts(d):
+        q("#status-refresh").click()
+        on_page("status")
+        total, recent = rest_counts()
+        return (total, recent) if total >= total_before + 3 else False
+
+    total_after, recent_after = wait.until(refreshed_counts)
+    check(recent_after >= 3, f"recent REST requests {recent_after} after 3 translations")
+    print(f"status: REST total {total_before} -> {total_after}, recent {recent_after}")
     shot("status")
 
     # ---- a state-changing request without the CSRF token is refused ---------------------
@@ -362,8 +382,23 @@ try:
     # ---- a realm administrator sees only their realm ------------------------------------
     sign_in("realmadmin", "realm-pw-1", "other")
     on_page("instances")
-    check(qs("#instances-rest-error") and not qs("#instances-rest"), "a realm admin listed every instance")
+    check(not qs("#instances-rest-error") and not qs("#instances-soap-error"), q("#main").text)
+    rest_ids = [r.get_attribute("data-id") for r in qs("#instances-rest tbody tr")]
+    soap_ids = [r.get_attribute("data-id") for r in qs("#instances-soap tbody tr")]
+    check(rest_ids == ["other/other-rest"] and soap_ids == [], f"a realm admin's instances: {rest_ids} {soap_ids}")
     check("console-rest" not in q("#main").text, "a realm admin saw another realm's instance")
+    shot("realm-admin-instances")
+    # ... and edits one of them through the form.
+    go("/instance-edit/rest/other%2Fother-rest")
+    on_page("instance-form")
+    typed("#f-oidc-id-token-config-oidc-audience", "rp-other-2")
+    q("#save-instance").click()
+    on_page("instance")
+    check("rp-other-2" in q("#instance-json").get_attribute("textContent"), "the realm admin's edit")
+    # Another realm's instance is not found to them, even by its name.
+    go("/instance/rest/console-rest")
+    wait.until(lambda d: d.find_element(By.ID, "main").get_attribute("data-state") == "ready")
+    check("console-rest" in q("#main .error").text and "404" in q("#main .error").text, q("#main").text)
     go("/clients")
     on_page("clients")
     wait.until(lambda d: d.find_elements(By.ID, "clients-table"))

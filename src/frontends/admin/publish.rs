@@ -1,14 +1,20 @@
 //! `/sts-publish/{rest|soap}`: create, read, list, update and delete STS instances at run
-//! time, in the JSON of AM's publish service. Changes need an administrator of the top-level
-//! realm: an instance chooses signing keys and issuer names, which relying parties of every
-//! realm trust, so a realm administrator may only read the instances of their realm.
+//! time, in the JSON of AM's publish service. As in AM's console (Realms > realm > STS), an
+//! administrator of a realm administers the instances whose `deployment-realm` is that realm:
+//! a list shows them only, and another realm's instance is "not found" to them (its name is
+//! not disclosed) and cannot be created there. The administrator of the top-level realm
+//! administers every realm's instances.
+//!
+//! Instances of every realm sign with this node's keys, so a relying party tells them apart by
+//! issuer: a realm administrator may not give an instance an issuer name (SAML `issuer-name`,
+//! OIDC `oidc-issuer`) that an instance of another realm uses.
 
 use serde_json::{Value, json};
 
 use crate::instance::Kind;
-use crate::instance::registry::Published;
+use crate::instance::registry::{PublishError, Published};
 
-use super::guard::admin;
+use super::guard::{AdminOf, admin};
 use crate::frontends::Context;
 use crate::frontends::crest::{JsonFailure, action, is_json, json_reply, refuse_content_encoding};
 use crate::http::{HttpReply, Outcome, Request};
@@ -87,11 +93,75 @@ fn realm_of(state_json: &Value) -> String {
     crate::identity::normalize_realm(realm)
 }
 
+/// Instance `id` of `kind` if `admin` administers its realm; "not found" otherwise, as if it
+/// did not exist.
+fn visible(
+    state: &Context,
+    admin: &AdminOf,
+    kind: Kind,
+    id: &str,
+) -> Result<Published, JsonFailure> {
+    let p = state.publisher.read(kind, id)?;
+    if admin.administers(&realm_of(&p.config)) {
+        return Ok(p);
+    }
+    Err(JsonFailure::Publish(PublishError::NotFound {
+        kind: kind.as_str(),
+        id: id.to_owned(),
+    }))
+}
+
+/// The issuer names an instance's configuration declares (`issuer-name`, `oidc-issuer`, in
+/// any of its token configurations), each with its JSON path.
+fn issuers(config: &Value) -> Vec<(String, &str)> {
+    let Some(obj) = config.as_object() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (section, c) in obj {
+        for key in ["issuer-name", "oidc-issuer"] {
+            if let Some(v) = c.get(key).and_then(Value::as_str) {
+                out.push((format!("{section}.{key}"), v));
+            }
+        }
+    }
+    out
+}
+
+/// Refuses (400, naming the field) an issuer name of `st` that an instance of a realm other
+/// than `st`'s uses, when `admin` administers one realm only.
+fn own_issuers(state: &Context, admin: &AdminOf, st: &Value) -> Result<(), JsonFailure> {
+    if admin.administers("/") {
+        return Ok(());
+    }
+    let realm = realm_of(st);
+    let wanted = issuers(st);
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    for kind in [Kind::Rest, Kind::Soap] {
+        for p in state.publisher.list(kind)? {
+            if realm_of(&p.config) == realm {
+                continue;
+            }
+            let theirs = issuers(&p.config);
+            if let Some((path, taken)) = wanted
+                .iter()
+                .find(|(_, w)| theirs.iter().any(|(_, t)| t == w))
+            {
+                return Err(JsonFailure::Publish(PublishError::Invalid(vec![format!(
+                    "{path}: the issuer `{taken}` is used by an instance of another realm (a \
+                     realm administrator's instances need issuer names of their own)"
+                )])));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
     // Anonymous callers and non-administrators learn nothing, not even which paths exist.
     let admin = admin(state, &req.headers)?;
-    // Everything but reading one instance needs an administrator of the top-level realm.
-    let top_level = || admin.of("/");
     let tail = req.tail.trim_matches('/');
     let (kind, id) = match tail.split_once('/') {
         Some((k, id)) => (k, Some(id.trim_matches('/'))),
@@ -109,8 +179,11 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
                     action.unwrap_or_default()
                 )));
             }
-            top_level()?;
             let st = instance_state(req)?;
+            // Before the state is validated: an administrator of another realm learns nothing
+            // from its problems.
+            admin.of(&realm_of(&st))?;
+            own_issuers(state, &admin, &st)?;
             let p = publisher.create(kind, &st)?;
             tracing::info!(kind = kind.as_str(), id = %p.id, "instance published");
             crate::frontends::audited::admin(
@@ -126,8 +199,8 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
             ))
         }
         (m, None) if m == Method::GET => {
-            top_level()?;
-            let list = publisher.list(kind)?;
+            let mut list = publisher.list(kind)?;
+            list.retain(|p| admin.administers(&realm_of(&p.config)));
             Ok(reply(
                 200,
                 json!({
@@ -140,23 +213,14 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
                 }),
             ))
         }
-        (m, Some(id)) if m == Method::GET => {
-            // Any administrator may ask; a realm administrator sees the instances of their
-            // realm only (the others are "not found" to them).
-            let p = publisher.read(kind, id)?;
-            if !admin.administers(&realm_of(&p.config)) {
-                return Err(JsonFailure::Publish(
-                    crate::instance::registry::PublishError::NotFound {
-                        kind: kind.as_str(),
-                        id: id.to_owned(),
-                    },
-                ));
-            }
-            Ok(reply(200, read_body(&p)))
-        }
+        (m, Some(id)) if m == Method::GET => Ok(reply(200, read_body(&visible(state, &admin, kind, id)?))),
         (m, Some(id)) if m == Method::PUT => {
-            top_level()?;
+            visible(state, &admin, kind, id)?;
             let st = instance_state(req)?;
+            // An update cannot move an instance (the registry keeps its realm and url
+            // element); checked here too so that no other realm is ever written by this admin.
+            admin.of(&realm_of(&st))?;
+            own_issuers(state, &admin, &st)?;
             let p = publisher.update(kind, id, if_match(req)?.as_deref(), &st)?;
             tracing::info!(kind = kind.as_str(), id = %p.id, "instance updated");
             crate::frontends::audited::admin(
@@ -172,7 +236,7 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
             ))
         }
         (m, Some(id)) if m == Method::DELETE => {
-            top_level()?;
+            visible(state, &admin, kind, id)?;
             let p = publisher.delete(kind, id, if_match(req)?.as_deref())?;
             let realm = realm_of(&p.config);
             tracing::info!(kind = kind.as_str(), id = %p.id, "instance removed");

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::crypto::{Certificate, MasterKey, fingerprint};
 use crate::datadir::{DataDirError, store_keys};
 use crate::frontends::Context;
+use crate::frontends::admin::guard::AdminOf;
 use crate::frontends::crest::{JsonFailure, internal};
 use crate::keyring::KeyringError;
 use crate::store::Store;
@@ -21,6 +22,26 @@ pub struct KeyAdmin {
     pub store: Arc<dyn Store>,
     pub shared: bool,
     pub master: Option<Arc<MasterKey>>,
+}
+
+/// The audit event of a key change, with the fields the CLI's event has (`alias`, `where`)
+/// and `via`. With `audit_required`, a trail that cannot be written fails the request: the
+/// change is made, and the administrator is told it is not recorded.
+fn audited(
+    ctx: &Context,
+    by: &AdminOf,
+    action: &'static str,
+    alias: &str,
+    in_store: bool,
+) -> Result<(), JsonFailure> {
+    let place = if in_store { "store" } else { "keys/" };
+    crate::frontends::audited::admin(
+        ctx,
+        by,
+        action,
+        &[("alias", alias), ("where", place), ("via", "console")],
+    )
+    .map_err(JsonFailure::Engine)
 }
 
 /// One listed key or certificate.
@@ -120,26 +141,37 @@ impl KeyAdmin {
     }
 
     /// Replaces the key pair `alias` with a new one; its old certificate stays trusted.
-    pub fn rotate(&self, ctx: &Context, alias: &str) -> Result<Value, JsonFailure> {
+    /// Recorded on the audit trail as `key.rotated` by `by`, as `sts keys rotate` is.
+    pub fn rotate(&self, ctx: &Context, by: &AdminOf, alias: &str) -> Result<Value, JsonFailure> {
         crate::keyring::check_alias(alias).map_err(JsonFailure::BadRequest)?;
         let now = ctx.engine.now();
-        let kind = if self.in_store()? {
+        let in_store = self.in_store()?;
+        let kind = if in_store {
             store_keys::rotate(self.store.as_ref(), self.master()?, alias, now).map_err(failure)?
         } else {
             crate::keyring::rotate(&self.data_dir, alias, now).map_err(keyring_failure)?
         };
         self.reload(ctx);
         tracing::info!(%alias, "key rotated through the console");
+        audited(ctx, by, "key.rotated", alias, in_store)?;
         Ok(json!({"alias": alias, "kind": format!("{kind:?}"), "result": "rotated"}))
     }
 
     /// Adds a relying party's certificate (PEM) under `alias`.
-    pub fn import(&self, ctx: &Context, alias: &str, pem: &str) -> Result<Value, JsonFailure> {
+    /// Recorded on the audit trail as `key.imported` by `by`, as `sts keys import` is.
+    pub fn import(
+        &self,
+        ctx: &Context,
+        by: &AdminOf,
+        alias: &str,
+        pem: &str,
+    ) -> Result<Value, JsonFailure> {
         crate::keyring::check_alias(alias).map_err(JsonFailure::BadRequest)?;
         // Checked before anything is written: the error names what is wrong with it.
         Certificate::from_pem(alias, pem.as_bytes())
             .map_err(|e| JsonFailure::BadRequest(format!("not a PEM certificate: {e}")))?;
-        if self.in_store()? {
+        let in_store = self.in_store()?;
+        if in_store {
             store_keys::import_certificate(self.store.as_ref(), alias, pem.as_bytes(), ctx.engine.now())
                 .map_err(failure)?;
         } else {
@@ -148,6 +180,7 @@ impl KeyAdmin {
         }
         self.reload(ctx);
         tracing::info!(%alias, "certificate imported through the console");
+        audited(ctx, by, "key.imported", alias, in_store)?;
         Ok(json!({"alias": alias, "result": "imported"}))
     }
 

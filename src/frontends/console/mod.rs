@@ -10,6 +10,7 @@
 //! inline script, no eval), `X-Frame-Options: DENY` and `Cache-Control: no-store`.
 
 mod keys;
+mod rates;
 mod session;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::frontends::Context;
 use crate::frontends::crest::{JsonFailure, action, json_reply, realm_and_rest, refuse_content_encoding};
 use crate::http::{HttpReply, Outcome, Request};
 pub use keys::KeyAdmin;
+pub use rates::Rates;
 use session::Session;
 
 const INDEX: &str = include_str!("../../../console/index.html");
@@ -40,6 +42,8 @@ pub struct Console {
     pub started: DateTime<Utc>,
     /// `sqlite` or `postgres` (never the store's URL: it may hold a password).
     pub store_backend: &'static str,
+    /// Samples of the request totals, for the status page's recent rates.
+    pub rates: Rates,
 }
 
 /// Handles one request under `/console`.
@@ -219,7 +223,7 @@ fn keys_api(
     rest: &str,
     method: &Method,
 ) -> Result<Value, JsonFailure> {
-    sess.admin()?.of("/")?;
+    let by = sess.admin()?.of("/")?;
     let alias = rest.trim_matches('/');
     match (method, alias) {
         (&Method::GET, "") => console.keys.list(),
@@ -227,10 +231,10 @@ fn keys_api(
             let body: Value = serde_json::from_slice(&req.body)
                 .map_err(|e| JsonFailure::BadRequest(format!("invalid JSON: {e}")))?;
             let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default();
-            console.keys.import(&console.ctx, text("alias"), text("certificate"))
+            console.keys.import(&console.ctx, &by, text("alias"), text("certificate"))
         }
         (&Method::POST, alias) if !alias.is_empty() && action(&req.query).as_deref() == Some("rotate") => {
-            console.keys.rotate(&console.ctx, alias)
+            console.keys.rotate(&console.ctx, &by, alias)
         }
         (&Method::POST, _) => Err(JsonFailure::BadRequest(
             "use _action=rotate on a key, or _action=import".into(),
@@ -239,12 +243,14 @@ fn keys_api(
     }
 }
 
-/// The status page: version, uptime, store backend, instances loaded.
+/// The status page: version, uptime, store backend, instances loaded, request rates (or
+/// `{"enabled": false}` when the node records no metrics).
 fn status(console: &Console) -> Value {
     let ctx = &console.ctx;
     let instances = ctx.publisher.instances();
     let count = |k: crate::instance::Kind| instances.iter().filter(|i| i.config.kind() == k).count();
-    let uptime = (ctx.engine.now() - console.started).num_seconds().max(0);
+    let now = ctx.engine.now();
+    let uptime = (now - console.started).num_seconds().max(0);
     json!({
         "version": env!("CARGO_PKG_VERSION"),
         "started": console.started.to_rfc3339(),
@@ -255,7 +261,6 @@ fn status(console: &Console) -> Value {
             "soap": count(crate::instance::Kind::Soap),
         },
         "base_url": ctx.base_url,
-        // Request rates appear here once the node exports metrics.
-        "rates": Value::Null,
+        "rates": console.rates.report(now, console.started),
     })
 }
