@@ -125,7 +125,7 @@ const DELEGATION: &str = "urn:oasis:names:tc:SAML:2.0:conditions:delegation";
 
 /// An instance serving ActAs (and OnBehalfOf) for UsernameToken, OpenAM session and SAML 2.0
 /// tokens of one trusted identity provider; issuing SAML 2.0, SAML 1.1 and id_tokens.
-fn act_as_server() -> (TestServer, std::sync::Arc<sts::crypto::SigningKey>) {
+pub(crate) fn act_as_server() -> (TestServer, std::sync::Arc<sts::crypto::SigningKey>) {
     let (idp, idp_cert) = saml_idp();
     let mut instance = sts::datadir::demo_instance();
     instance["deployment-config"]["deployment-url-element"] = "soap-act".into();
@@ -153,11 +153,11 @@ fn act_as_server() -> (TestServer, std::sync::Arc<sts::crypto::SigningKey>) {
     (s, idp)
 }
 
-fn act_as(token: &str) -> String {
+pub(crate) fn act_as(token: &str) -> String {
     format!("<wst14:ActAs xmlns:wst14=\"{WST14}\">{token}</wst14:ActAs>")
 }
 
-fn post_issue(s: &TestServer, security: &str, rst: &str) -> Reply {
+pub(crate) fn post_issue(s: &TestServer, security: &str, rst: &str) -> Reply {
     s.post(
         "/sts/soap-act",
         &[
@@ -168,7 +168,7 @@ fn post_issue(s: &TestServer, security: &str, rst: &str) -> Reply {
     )
 }
 
-const BOB_UT: &str = "<wsse:UsernameToken xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\"><wsse:Username>bob</wsse:Username><wsse:Password>bob-pw</wsse:Password></wsse:UsernameToken>";
+pub(crate) const BOB_UT: &str = "<wsse:UsernameToken xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\"><wsse:Username>bob</wsse:Username><wsse:Password>bob-pw</wsse:Password></wsse:UsernameToken>";
 
 #[test]
 fn soap_act_as_names_the_subject_and_records_the_requester_as_delegate() {

@@ -41,6 +41,7 @@ mod proof_keys;
 mod publish;
 mod readme;
 mod renew;
+mod renew_subject;
 mod replay;
 mod rest_sts;
 mod rotation;

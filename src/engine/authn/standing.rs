@@ -10,9 +10,9 @@ use crate::identity::ldap::AccountState;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubjectOrigin {
     /// By this STS, with a password (directly or through a session): a user of the realm,
-    /// who must still exist and be enabled.
+    /// who must still exist and be enabled, whether the token names an actor (ActAs) or not.
     OwnUser,
-    /// Vouched for by another party (a federated token, a certificate, a delegation): the
+    /// Vouched for by another party (a federated token, a certificate): the
     /// rule of the issue path (`known_principal`) applies: a name the realm does not know
     /// passes, one it knows must be enabled (and not an administrator of this STS).
     Vouched,

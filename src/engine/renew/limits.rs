@@ -11,7 +11,7 @@ use super::rewrite::{Original, RenewSemantics};
 use crate::store::TokenRecord;
 use crate::xml::Element;
 use crate::xml::ns::{
-    AC_PASSWORD, AC_PASSWORD_PROTECTED_TRANSPORT, AM1_PASSWORD, SAML1, SAML2, SAML2_DELEGATION,
+    AC_PASSWORD, AC_PASSWORD_PROTECTED_TRANSPORT, AM1_PASSWORD, SAML1, SAML2,
 };
 
 impl Original {
@@ -56,15 +56,15 @@ impl Original {
         crate::xml::datetime::parse_datetime(self.authn_statement()?.attr(None, name)?)
     }
 
-    /// How the subject was authenticated: a password checked by this STS (its own user),
-    /// unless another party vouched for it or a delegate acts for it (ActAs).
+    /// How the subject was authenticated, read from the authentication method alone: a
+    /// password checked by this STS (directly or through a session) makes it this STS's own
+    /// user, whose account must still exist; anything else (a certificate, another party's
+    /// assertion) makes it vouched for. A delegation does not change who the subject is: with
+    /// ActAs the subject is the identity the ActAs token named and this STS authenticated (its
+    /// password, when the method says so), and the requester is only its actor, so a SAML 2.0
+    /// `del:Delegate` and SAML 1.1's `actor` attribute leave the origin as the method says,
+    /// and both versions agree.
     pub(super) fn origin(&self) -> SubjectOrigin {
-        let delegated = self.conditions().is_some_and(|c| {
-            c.elements().any(|cond| {
-                cond.elements()
-                    .any(|d| d.ns.as_deref() == Some(SAML2_DELEGATION))
-            })
-        });
         let method = if self.saml1 {
             self.authn_statement()
                 .and_then(|s| s.attr(None, "AuthenticationMethod"))
@@ -78,7 +78,7 @@ impl Original {
         let password = method.as_deref().is_some_and(|m| {
             [AC_PASSWORD, AC_PASSWORD_PROTECTED_TRANSPORT, AM1_PASSWORD].contains(&m.trim())
         });
-        if password && !delegated {
+        if password {
             SubjectOrigin::OwnUser
         } else {
             SubjectOrigin::Vouched
@@ -182,6 +182,7 @@ pub(super) fn renewed_semantics(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::xml::ns::SAML2_DELEGATION;
 
     fn sem(allow: bool, ok: bool) -> Option<RenewSemantics> {
         Some(RenewSemantics { allow, ok })
@@ -237,7 +238,16 @@ mod tests {
             "<a:Conditions/>",
             &format!("<a:Conditions><a:Condition><d:Delegate xmlns:d=\"{SAML2_DELEGATION}\"/></a:Condition></a:Conditions>"),
         );
-        assert_eq!(original(&acting).origin(), SubjectOrigin::Vouched);
+        // ActAs: the subject the delegate acts for is still this STS's password-checked user.
+        assert_eq!(original(&acting).origin(), SubjectOrigin::OwnUser);
+        let acting_for_a_federated_subject = acting.replace(
+            AC_PASSWORD_PROTECTED_TRANSPORT,
+            "urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified",
+        );
+        assert_eq!(
+            original(&acting_for_a_federated_subject).origin(),
+            SubjectOrigin::Vouched
+        );
         let encrypted = own.replace("<a:NameID>alice</a:NameID>", "<a:EncryptedID/>");
         assert_eq!(original(&encrypted).subject_name(), None);
         let saml1 = format!(

@@ -146,10 +146,13 @@ impl Engine {
                 "the token was issued by another issuer".into(),
             ));
         }
+        // The request's wst:Renewing first: asking to loosen the token's semantics is refused
+        // as such, also for a token that is not renewable at all (Allow="false"), whose
+        // refusal would otherwise hide it.
+        let renewing = limits::renewed_semantics(original.renewing(), req.renewing)?;
         self.renewable(instance, &original, cfg.renew_window_seconds)?;
         let deadline =
             limits::renewal_deadline(&original, cfg.renew_max_age_seconds, self.clock.now())?;
-        let renewing = limits::renewed_semantics(original.renewing(), req.renewing)?;
         let token_type = if original.saml1 {
             TokenType::Saml1
         } else {
