@@ -270,3 +270,50 @@ fn batches_are_bounded_and_batch_validate_is_refused() {
         r.body
     );
 }
+
+/// python zeep: the collection built from the instance WSDL's schema, sent by zeep's own
+/// transport on both ports (the WSDL has no batch operation, see `tests/peers/zeep_batch.py`):
+/// one RSTR per RST in order, the tokens verified by xmlsec1 (and signxml for SAML 1.1), and a
+/// batch with a failing RST answered by one fault, leaving nothing stored.
+#[test]
+fn python_zeep_sends_a_batch() {
+    let s = server();
+    let out = tempfile::tempdir().unwrap();
+    let (ok, log) = run(std::process::Command::new("python3")
+        .arg(peers_dir().join("zeep_batch.py"))
+        .arg(format!("{}?wsdl", s.url(PATH)))
+        .args(["demo", DEMO_PASSWORD])
+        .arg(out.path()));
+    assert!(ok, "zeep: {log}");
+    let cert = s.cert("sts-signing");
+    let mut names: Vec<String> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "STS_Port-0-saml2.xml",
+            "STS_Port-1-saml1.xml",
+            "STS_Port-2-saml2.xml",
+            "STS_Port_Soap12-0-saml2.xml",
+            "STS_Port_Soap12-1-saml1.xml",
+            "STS_Port_Soap12-2-saml2.xml"
+        ],
+        "{log}"
+    );
+    for name in &names {
+        let text = std::fs::read_to_string(out.path().join(name)).unwrap();
+        let (ok, out) = if name.ends_with("saml1.xml") {
+            let (ok, out) = signxml_verify_saml1(&text, &cert);
+            assert!(ok, "signxml {name}: {out}");
+            xmlsec1_verify_saml1(&text, &cert)
+        } else {
+            xmlsec1_verify(&text, &cert)
+        };
+        assert!(ok, "xmlsec1 {name}: {out}\n{text}");
+    }
+    // Six tokens from the two good batches; none from the failed ones.
+    assert_eq!(stored(&s), 6, "{log}");
+}
