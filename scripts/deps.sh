@@ -59,6 +59,13 @@ if [ "$mode" = test ]; then
     python3 -m pip install --quiet "msal==1.*" "adal==1.2.*" 2>/dev/null \
       || python3 -m pip install --quiet --break-system-packages "msal==1.*" "adal==1.2.*"
   fi
+  # SAML 1.1 signatures verified by pysaml2 too (tests/peers/pysaml2_verify_saml1.py): its
+  # XMLSecurity backend (pyXMLSecurity), whose ID attribute names can include AssertionID.
+  if ! python3 -c "import saml2.sigver, xmlsec, pyconfig" 2>/dev/null; then
+    echo "deps: installing python pysaml2 and pyXMLSecurity"
+    python3 -m pip install --quiet "pysaml2==7.5.*" "pyXMLSecurity==1.0.*" 2>/dev/null \
+      || python3 -m pip install --quiet --break-system-packages "pysaml2==7.5.*" "pyXMLSecurity==1.0.*"
+  fi
   # The admin console's browser tests (tests/peers/console.py) drive Debian's chromium.
   if ! python3 -c "import selenium" 2>/dev/null; then
     echo "deps: installing python selenium"

@@ -259,6 +259,8 @@ fn a_saml11_assertion_is_renewed_and_verified_by_peers() {
     assert!(ok, "xmlsec1: {out}\n{new}");
     let (ok, out) = signxml_verify_saml1(&new, &cert);
     assert!(ok, "signxml: {out}\n{new}");
+    let (ok, out) = pysaml2_verify_saml1(&new, &cert);
+    assert!(ok, "pysaml2: {out}\n{new}");
     for (open, close) in [
         ("<saml:AttributeStatement>", "</saml:AttributeStatement>"),
         (

@@ -72,6 +72,8 @@ fn verified_by_peers(a: &str, cert: &std::path::Path) {
     assert!(ok, "xmlsec1 rejected the SAML 1.1 assertion: {out}\n{a}");
     let (ok, out) = signxml_verify_saml1(a, cert);
     assert!(ok, "signxml rejected the SAML 1.1 assertion: {out}\n{a}");
+    let (ok, out) = pysaml2_verify_saml1(a, cert);
+    assert!(ok, "pysaml2 rejected the SAML 1.1 assertion: {out}\n{a}");
 }
 
 #[test]
@@ -177,6 +179,7 @@ fn soap_issues_signed_saml11_assertions_that_validate_and_cancel() {
     assert_ne!(tampered, a);
     assert!(!xmlsec1_verify_saml1(&tampered, &cert).0);
     assert!(!signxml_verify_saml1(&tampered, &cert).0);
+    assert!(!pysaml2_verify_saml1(&tampered, &cert).0);
 
     // Stored as SAML1; the token profile URI is accepted too, answered with the namespace.
     let rec = s.store().get_token(&id).unwrap().expect("stored");

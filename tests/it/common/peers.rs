@@ -46,6 +46,18 @@ pub fn signxml_verify_saml1(assertion: &str, cert: &Path) -> (bool, String) {
         .arg("AssertionID"))
 }
 
+/// Verifies a SAML 1.1 assertion with pysaml2's XMLSecurity backend, trusting only `cert`
+/// (see `tests/peers/pysaml2_verify_saml1.py` for why that backend); the script also checks
+/// that an altered copy fails.
+pub fn pysaml2_verify_saml1(assertion: &str, cert: &Path) -> (bool, String) {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), assertion).unwrap();
+    run(Command::new("python3")
+        .arg(peers_dir().join("pysaml2_verify_saml1.py"))
+        .arg(f.path())
+        .arg(cert))
+}
+
 /// Verifies an assertion with python `signxml`, trusting only `cert`.
 pub fn signxml_verify(assertion: &str, cert: &Path) -> (bool, String) {
     let f = tempfile::NamedTempFile::new().unwrap();
