@@ -5,7 +5,8 @@
 #  2. three nodes on the same database, loaded together (one wrk per node): the total, and the
 #     database work per request (transactions and rows, from pg_stat_database) from which the
 #     number of nodes one primary can serve is estimated.
-# Knobs: DURATION (15s), CONNECTIONS (64), PORT (18090, +1, +2 for the nodes), PG_PORT (15432).
+# Knobs: DURATION (15s), CONNECTIONS (64), PORT (18090, +1, +2 for the nodes), PG_PORT (15432),
+# STS_BIN (a release binary to use as it is; by default ./target/release/sts, built first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-15s}
@@ -25,8 +26,7 @@ cleanup() {
 trap cleanup EXIT
 trap "exit 130" INT TERM
 
-cargo build --release --quiet
-sts=./target/release/sts
+if [ -n "${STS_BIN:-}" ]; then sts=$STS_BIN; else cargo build --release --quiet; sts=./target/release/sts; fi
 pg_start
 export STS_MASTER_KEY_FILE="$data/master.key"
 $sts keys master-key generate "$STS_MASTER_KEY_FILE" >/dev/null
