@@ -649,6 +649,9 @@ async function statusPage() {
 // Requests per front end: totals since this node started (and their average rate), and the
 // requests of the last minute or so (measured between two samples of the totals).
 function rateTable(rates) {
+  if (rates && rates.restricted) {
+    return el('p', {id: 'status-rates', class: 'hint'}, 'Request rates count every realm: they are shown to administrators of the top-level realm.');
+  }
   if (!rates || !rates.enabled) {
     return el('p', {id: 'status-rates', class: 'hint'}, 'Metrics disabled on this node (metrics = false): no request rates.');
   }
@@ -668,16 +671,42 @@ function rateTable(rates) {
 
 // ---- routing ---------------------------------------------------------------------------
 
+// An instance named in the page's address: a known kind and an id of segments as the server
+// allows them (no `.` or `..`, which a browser would resolve into another API path), else null.
+function instanceRef(kind, segments) {
+  // Links encode the whole id (`myRealm%2Fx`), so a decoded part may hold several segments.
+  const id = segments.join('/');
+  const ok = KINDS.includes(kind) && id.split('/').every((p) => /^[A-Za-z0-9._~-]+$/.test(p) && p !== '.' && p !== '..');
+  return ok ? id : null;
+}
+
+function notFound() {
+  page('not-found', el('h2', {}, 'Not found'));
+  main().append(el('p', {class: 'error'}, 'No such page.'));
+  ready();
+}
+
 function route() {
   if (!me) return showLogin();
-  const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  let parts;
+  try {
+    parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  } catch (e) {
+    return notFound();
+  }
   document.querySelectorAll('#nav a').forEach((a) => {
     a.classList.toggle('current', a.dataset.page === parts[0]);
   });
   switch (parts[0]) {
-    case 'instance': return instancePage(parts[1], parts.slice(2).join('/'));
-    case 'instance-new': return instanceForm(parts[1]);
-    case 'instance-edit': return instanceForm(parts[1], parts.slice(2).join('/'));
+    case 'instance': {
+      const id = instanceRef(parts[1], parts.slice(2));
+      return id === null ? notFound() : instancePage(parts[1], id);
+    }
+    case 'instance-new': return KINDS.includes(parts[1]) ? instanceForm(parts[1]) : notFound();
+    case 'instance-edit': {
+      const id = instanceRef(parts[1], parts.slice(2));
+      return id === null ? notFound() : instanceForm(parts[1], id);
+    }
     case 'tokens': return tokensPage();
     case 'clients': return clientsPage();
     case 'keys': return keysPage();

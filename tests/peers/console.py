@@ -388,17 +388,25 @@ try:
     check(rest_ids == ["other/other-rest"] and soap_ids == [], f"a realm admin's instances: {rest_ids} {soap_ids}")
     check("console-rest" not in q("#main").text, "a realm admin saw another realm's instance")
     shot("realm-admin-instances")
-    # ... and edits one of them through the form.
+    # ... reads one of them, and cannot reconfigure it: instances sign with the node's keys,
+    # so editing is the top-level administrator's (the API's 403 shows under the form).
+    go("/instance/rest/other%2Fother-rest")
+    on_page("instance")
+    check("other-rest" in q("#instance-json").get_attribute("textContent"), "the realm admin's instance")
     go("/instance-edit/rest/other%2Fother-rest")
     on_page("instance-form")
     typed("#f-oidc-id-token-config-oidc-audience", "rp-other-2")
     q("#save-instance").click()
-    on_page("instance")
-    check("rp-other-2" in q("#instance-json").get_attribute("textContent"), "the realm admin's edit")
+    wait.until(lambda d: "(403)" in d.find_element(By.ID, "form-error").text)
+    shot("realm-admin-edit-refused")
     # Another realm's instance is not found to them, even by its name.
     go("/instance/rest/console-rest")
     wait.until(lambda d: d.find_element(By.ID, "main").get_attribute("data-state") == "ready")
     check("console-rest" in q("#main .error").text and "404" in q("#main .error").text, q("#main").text)
+    # The request rates count every realm's traffic: not shown to a realm's administrator.
+    go("/status")
+    on_page("status")
+    check("top-level realm" in q("#status-rates").text and not qs("#rates-table"), q("#status-rates").text)
     go("/clients")
     on_page("clients")
     wait.until(lambda d: d.find_elements(By.ID, "clients-table"))

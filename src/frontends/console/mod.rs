@@ -117,7 +117,7 @@ fn api(console: &Console, req: &Request, api: &str) -> Outcome {
     let result = match (first, &req.method) {
         ("session", &Method::GET) => sess.describe(),
         ("logout", &Method::POST) => return sess.logout().into(),
-        ("status", &Method::GET) => sess.admin().map(|_| status(console)),
+        ("status", &Method::GET) => sess.admin().map(|a| status(console, a.administers("/"))),
         ("keys", m) => keys_api(console, &sess, req, rest, m),
         ("json", _) => {
             // Only the user administration of `/json`: signing in and sessions are the
@@ -244,8 +244,9 @@ fn keys_api(
 }
 
 /// The status page: version, uptime, store backend, instances loaded, request rates (or
-/// `{"enabled": false}` when the node records no metrics).
-fn status(console: &Console) -> Value {
+/// `{"enabled": false}` when the node records no metrics). The rates count every realm's
+/// traffic, so only an administrator of the top-level realm (`all_realms`) gets them.
+fn status(console: &Console, all_realms: bool) -> Value {
     let ctx = &console.ctx;
     let instances = ctx.publisher.instances();
     let count = |k: crate::instance::Kind| instances.iter().filter(|i| i.config.kind() == k).count();
@@ -261,6 +262,10 @@ fn status(console: &Console) -> Value {
             "soap": count(crate::instance::Kind::Soap),
         },
         "base_url": ctx.base_url,
-        "rates": console.rates.report(now, console.started),
+        "rates": if all_realms {
+            console.rates.report(now, console.started)
+        } else {
+            json!({"enabled": false, "restricted": true})
+        },
     })
 }
