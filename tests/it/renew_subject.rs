@@ -380,3 +380,39 @@ fn saml11_renewals_end_at_the_maximum_age() {
     assert_eq!(r.fault_code(), "wst:UnableToRenew", "{}", r.body);
     assert!(r.body.contains("saml2-renew-max-age-seconds"), "{}", r.body);
 }
+
+/// Validate to a new token checks the subject as a renewal does, and a subject this STS
+/// authenticated with a password stays one in the new token (review: re-issued as another
+/// party's subject, a deleted user's token renewed through a transform).
+#[test]
+fn validate_to_a_new_token_checks_the_subject_and_keeps_it_this_sts_s_own() {
+    let mut j = instance("soap-tx", false, json!({}));
+    j["supported-token-transforms"] = json!([
+        {"inputTokenType": "SAML2", "outputTokenType": "SAML1", "invalidateInterimOpenAMSession": true}
+    ]);
+    let s = start_with(Opts {
+        instances: vec![("soap-tx.json".into(), j)],
+        ..Default::default()
+    });
+    let path = "/sts/soap-tx";
+    let validate_to_saml1 = |target: &str| {
+        let body = target_envelope("Validate", &username_text("demo", DEMO_PASSWORD), target)
+            .replace(
+                "</wst:RequestType>",
+                &format!("</wst:RequestType><wst:TokenType>{SAML1}</wst:TokenType>"),
+            );
+        s.post(path, &[("Content-Type", "text/xml")], body)
+    };
+    let alices = issue(&s, path, ("alice", "s3cret")).assertion_text();
+    let saml1 = saml1_of(&validate_to_saml1(&alices));
+    assert!(
+        saml1.contains("AuthenticationMethod=\"urn:oasis:names:tc:SAML:1.0:am:password\""),
+        "the new token says how this STS authenticated alice: {saml1}"
+    );
+    users(&s).delete("/", "alice").unwrap();
+    // Neither re-issued nor renewed: the new token is alice's, not another party's.
+    let r = validate_to_saml1(&alices);
+    assert!(!r.body.contains("<saml:Assertion"), "{}", r.body);
+    assert!(r.body.contains("no longer a user"), "{}", r.body);
+    assert_refused(&renew(&s, path, &saml1, ""), "no longer a user");
+}

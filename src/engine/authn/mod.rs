@@ -122,6 +122,26 @@ impl Engine {
         Ok(mint(principal))
     }
 
+    /// The subject of one of this STS's own tokens, issued anew (Validate to a new token): its
+    /// account is checked now as a renewal checks it (`subject_standing`), and a subject this
+    /// STS authenticated with a password stays one (`PrincipalSource::Password`), so that the
+    /// new token's renewals check the account too instead of taking the subject as another
+    /// party's (a deleted user's token would otherwise renew through a transform).
+    pub(crate) fn reissued_subject(
+        &self,
+        instance: &ResolvedInstance,
+        name: &str,
+        origin: SubjectOrigin,
+        fail: impl Fn(&str) -> EngineError,
+    ) -> Result<Authenticated<Principal>, EngineError> {
+        self.subject_standing(instance, instance.config.realm(), name, origin)?;
+        let source = match origin {
+            SubjectOrigin::OwnUser => PrincipalSource::Password,
+            SubjectOrigin::Vouched => PrincipalSource::FederatedToken,
+        };
+        self.known_principal(instance, name, source, fail).map(mint)
+    }
+
     /// Refuses a value (a message signature, say) seen before, remembering it until
     /// `until` (plus skew); `kind` keeps kinds of values apart.
     pub fn accept_once(

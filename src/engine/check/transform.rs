@@ -83,10 +83,16 @@ impl Engine {
         let subject = live.subject.ok_or_else(|| {
             EngineError::Invalid("the validated token names no subject to issue for".into())
         })?;
-        let principal =
-            self.vouched_by_plugin(instance, &subject, BTreeMap::new(), |m: &str| {
-                EngineError::refused(format!("the validated token's subject: {m}"))
-            })?;
+        let fail = |m: &str| EngineError::refused(format!("the validated token's subject: {m}"));
+        // One of this STS's SAML assertions: its subject's account now, as a renewal checks it.
+        let origin = match target {
+            TokenTarget::Token(xml) => super::super::renew::subject_origin(xml),
+            _ => None,
+        };
+        let principal = match origin {
+            Some(origin) => self.reissued_subject(instance, &subject, origin, fail)?,
+            None => self.vouched_by_plugin(instance, &subject, BTreeMap::new(), fail)?,
+        };
         let mut req = IssueRequest::new(output);
         req.applies_to = applies_to;
         // A re-issue is bounded as renewals are: by the first authentication's age.

@@ -160,6 +160,12 @@ pub(in crate::engine) fn first_authentication(
     Ok(original.authn_instant())
 }
 
+/// How the subject of `xml`, a SAML assertion this STS issued, was first authenticated (None:
+/// not one this module reads).
+pub(in crate::engine) fn subject_origin(xml: &[u8]) -> Option<SubjectOrigin> {
+    Original::parse(xml).map(|o| o.origin())
+}
+
 /// The renew semantics of the renewed token: the request's when it states some that are not
 /// looser than the token's, else the token's. A token without any follows the window alone,
 /// which is as loose as `Allow="true" OK="true"`.

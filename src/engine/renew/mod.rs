@@ -29,7 +29,7 @@
 //! of the instance's realm, as a cancel is.
 
 mod limits;
-pub(super) use limits::first_authentication;
+pub(super) use limits::{first_authentication, subject_origin};
 pub(crate) mod rewrite;
 
 use chrono::Duration;
