@@ -1,6 +1,7 @@
 //! The differential check of the canonical signer (issue 19): assertions with generated
 //! content (every character class that needs escaping, non-ASCII, long values, many
-//! attributes, encrypted parts, SAML 2.0 and 1.1, every signature and digest algorithm),
+//! attributes, encrypted parts, SAML 2.0 and 1.1, every signature and digest algorithm, RSA
+//! and ECDSA on P-256, P-384 and P-521),
 //! each checked against libxml2 and libxmlsec1. The integration test adds `xmlsec1` and
 //! python `signxml` over the same documents; the `sign` fuzz target runs [`check`] on
 //! fuzzer-chosen content. Test support only.
@@ -18,6 +19,7 @@ use crate::tokens::xmlenc::{BlockCipher, Encrypter};
 use crate::tokens::{saml1, saml2};
 
 use crate::xmldsig::{self, DigestAlgorithm, SignatureAlgorithm};
+use openssl::nid::Nid;
 
 /// Where the choices come from: the fuzzer's bytes (zeros once they run out), or a
 /// deterministic generator (splitmix64) seeded by the test.
@@ -57,12 +59,13 @@ impl Source<'_> {
         items.get(i)
     }
 
-    /// Text mixing every class of character C14N treats specially, non-ASCII, characters
-    /// XML does not allow (written as U+FFFD), and now and then a long run.
+    /// Text mixing every class of character C14N treats specially, non-ASCII, the
+    /// controls XML allows, and now and then a long run. (Characters XML does not allow are
+    /// refused, never signed: see [`refusals`].)
     fn text(&mut self) -> String {
         const PIECES: [&str; 24] = [
             "a", "Z", "0", " ", "&", "<", ">", "\"", "'", "\t", "\n", "\r", "\r\n", "]]>",
-            "\u{1}", "\u{1f}", "\u{7f}", "\u{85}", "é", "中", "😀", "\u{2028}", "\u{FFFE}",
+            "\u{7f}", "\u{85}", "\u{9f}", "é", "中", "😀", "\u{2028}", "\u{FFFD}", "\u{10FFFF}",
             "&amp;",
         ];
         let len = match self.below(16) {
@@ -78,14 +81,60 @@ impl Source<'_> {
     }
 }
 
-/// The keys of the corpus: one RSA and one EC signing key, and the relying party's RSA
-/// certificate that parts are encrypted to.
+/// The signing keys of the corpus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyName {
+    Rsa,
+    P256,
+    P384,
+    P521,
+}
+
+impl KeyName {
+    pub const ALL: [KeyName; 4] = [Self::Rsa, Self::P256, Self::P384, Self::P521];
+    const EC: [KeyName; 3] = [Self::P256, Self::P384, Self::P521];
+}
+
+/// The keys of the corpus: RSA-2048 and EC keys on the three NIST curves XML-DSig names
+/// (RFC 6931), and the relying party's RSA certificate that parts are encrypted to.
 pub struct Keys {
     pub rsa: Arc<SigningKey>,
     pub rsa_cert: Vec<u8>,
     pub ec: Arc<SigningKey>,
     pub ec_cert: Vec<u8>,
+    pub p384: Arc<SigningKey>,
+    pub p384_cert: Vec<u8>,
+    pub p521: Arc<SigningKey>,
+    pub p521_cert: Vec<u8>,
     pub rp: Arc<Certificate>,
+    /// The relying party's private key (PEM), which decrypts what is encrypted to it.
+    pub rp_key: Vec<u8>,
+}
+
+impl Keys {
+    /// The key and its PEM certificate.
+    pub fn get(&self, name: KeyName) -> (&Arc<SigningKey>, &[u8]) {
+        match name {
+            KeyName::Rsa => (&self.rsa, &self.rsa_cert),
+            KeyName::P256 => (&self.ec, &self.ec_cert),
+            KeyName::P384 => (&self.p384, &self.p384_cert),
+            KeyName::P521 => (&self.p521, &self.p521_cert),
+        }
+    }
+}
+
+/// An EC key on `curve` with a self-signed certificate (the STS generates P-256 keys only;
+/// operators bring others).
+fn ec_pair(alias: &str, curve: Nid, now: DateTime<Utc>) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let e = |e: openssl::error::ErrorStack| e.to_string();
+    let group = openssl::ec::EcGroup::from_curve_name(curve).map_err(e)?;
+    let key = openssl::pkey::PKey::from_ec_key(openssl::ec::EcKey::generate(&group).map_err(e)?)
+        .map_err(e)?;
+    let cert = crate::crypto::keygen::self_signed(&key, alias, now).map_err(e)?;
+    Ok((
+        key.private_key_to_pem_pkcs8().map_err(e)?,
+        cert.to_pem().map_err(e)?,
+    ))
 }
 
 /// The corpus keys, made once per process.
@@ -102,14 +151,28 @@ pub fn keys() -> Result<&'static Keys, String> {
         };
         let (rsa, rsa_cert) = pair("rsa", KeyKind::Rsa)?;
         let (ec, ec_cert) = pair("ec", KeyKind::Ec)?;
-        let (_, rp) = crate::crypto::new_key_pair("rp", KeyKind::Rsa, now).map_err(|x| e(&x))?;
+        let curve = |alias: &str, nid| -> Result<(Arc<SigningKey>, Vec<u8>), String> {
+            let (pem, cert) = ec_pair(alias, nid, now)?;
+            let key = SigningKey::new(alias, KeyKind::Ec, Secret::new(pem), cert.clone(), None)
+                .map_err(|x| e(&x))?;
+            Ok((key, cert))
+        };
+        let (p384, p384_cert) = curve("p384", Nid::SECP384R1)?;
+        let (p521, p521_cert) = curve("p521", Nid::SECP521R1)?;
+        let (rp_key, rp) =
+            crate::crypto::new_key_pair("rp", KeyKind::Rsa, now).map_err(|x| e(&x))?;
         let rp = Arc::new(Certificate::from_pem("rp", &rp).map_err(|x| e(&x))?);
         Ok(Keys {
             rsa,
             rsa_cert,
             ec,
             ec_cert,
+            p384,
+            p384_cert,
+            p521,
+            p521_cert,
             rp,
+            rp_key,
         })
     })
     .as_ref()
@@ -122,9 +185,12 @@ pub struct Case {
     pub saml1: bool,
     pub signature: SignatureAlgorithm,
     pub digest: DigestAlgorithm,
+    pub key: KeyName,
     pub encrypted: bool,
     /// The signed assertion.
     pub xml: String,
+    /// What goes on the wire: the signed assertion, or its `saml2:EncryptedAssertion`.
+    pub wire: String,
 }
 
 impl Case {
@@ -135,10 +201,7 @@ impl Case {
 
     /// The PEM certificate that verifies it.
     pub fn cert<'k>(&self, keys: &'k Keys) -> &'k [u8] {
-        match self.signature.key_kind() {
-            KeyKind::Rsa => &keys.rsa_cert,
-            KeyKind::Ec => &keys.ec_cert,
-        }
+        keys.get(self.key).1
     }
 }
 
@@ -148,10 +211,11 @@ pub fn generate(src: &mut Source<'_>) -> Result<Case, String> {
     let saml1 = src.below(3) == 0;
     let signature = *src.pick(&SignatureAlgorithm::ALL).ok_or("alg")?;
     let digest = *src.pick(&DigestAlgorithm::ALL).ok_or("digest")?;
-    let key = match signature.key_kind() {
-        KeyKind::Rsa => &keys.rsa,
-        KeyKind::Ec => &keys.ec,
+    let key_name = match signature.key_kind() {
+        KeyKind::Rsa => KeyName::Rsa,
+        KeyKind::Ec => *src.pick(&KeyName::EC).ok_or("curve")?,
     };
+    let key = keys.get(key_name).0;
     let at = |s: i64| DateTime::<Utc>::from_timestamp(1_767_323_045 + s, 0).unwrap_or_default();
     let texts: Vec<String> = (0..8).map(|_| src.text()).collect();
     let t = |i: usize| texts.get(i).map_or("", String::as_str);
@@ -197,7 +261,9 @@ pub fn generate(src: &mut Source<'_>) -> Result<Case, String> {
             saml1,
             signature,
             digest,
+            key: key_name,
             encrypted: false,
+            wire: xml.clone(),
             xml,
         });
     }
@@ -251,8 +317,10 @@ pub fn generate(src: &mut Source<'_>) -> Result<Case, String> {
         saml1,
         signature,
         digest,
+        key: key_name,
         encrypted: encryption.is_some(),
         xml: built.assertion,
+        wire: built.wire,
     })
 }
 
@@ -318,6 +386,93 @@ pub fn check(case: &Case, keys: &Keys) -> Result<(), String> {
     Ok(())
 }
 
+/// Characters XML 1.0 does not allow (Rust strings hold no lone surrogates).
+pub const NOT_XML: [char; 8] = [
+    '\u{0}', '\u{1}', '\u{8}', '\u{b}', '\u{c}', '\u{1f}', '\u{FFFE}', '\u{FFFF}',
+];
+
+/// Every value of an assertion that holds a character XML does not allow is refused with
+/// the typed error (`BuildError::Char`, naming the code point), signed or not, in SAML 2.0
+/// (also when encrypted: the NameID, an attribute, the whole assertion) and SAML 1.1: never
+/// written with the character replaced.
+pub fn refusals(keys: &Keys) -> Result<(), String> {
+    let at = |s: i64| DateTime::<Utc>::from_timestamp(1_767_323_045 + s, 0).unwrap_or_default();
+    let rp = Encrypter::new(BlockCipher::Aes128Cbc, keys.rp.clone())?;
+    let with = SignWith {
+        key: &keys.rsa,
+        signature: SignatureAlgorithm::RsaSha256,
+        digest: DigestAlgorithm::Sha256,
+    };
+    for (n, c) in NOT_XML.into_iter().enumerate() {
+        let bad = format!("a{c}b");
+        let sign = (n % 2 == 0).then_some(with);
+        let expect = |what: &str, r: Result<String, saml2::BuildError>| match r {
+            Err(saml2::BuildError::Char(e)) if e.code == u32::from(c) => Ok(()),
+            Err(e) => Err(format!("{what} U+{:04X}: wrong error {e}", u32::from(c))),
+            Ok(xml) => Err(format!("{what} U+{:04X}: written: {xml}", u32::from(c))),
+        };
+        for field in 0..11 {
+            let f = |i: usize| if field == i { bad.as_str() } else { "v" };
+            let attributes = vec![(f(7).to_owned(), vec![f(8).to_owned()])];
+            let delegate = Delegate {
+                name_id: f(9),
+                name_id_format: f(10),
+                instant: at(0),
+            };
+            let spec = AssertionSpec {
+                id: "_x",
+                issuer: f(0),
+                issue_instant: at(0),
+                name_id: f(1),
+                name_id_format: f(2),
+                not_before: at(0),
+                not_on_or_after: at(600),
+                recipient: Some(f(3)),
+                audience: Some(f(4)),
+                authn_instant: at(0),
+                session_index: Some(f(5)),
+                authn_context: f(6),
+                attributes: &attributes,
+                confirmation: Confirmation::Bearer,
+            };
+            let built = |enc: Option<&Encryption>| {
+                build_delegated(&spec, &[delegate], None, sign, enc).map(|b| b.wire)
+            };
+            expect(&format!("saml2 field {field}"), built(None))?;
+            let parts = [(true, false, false), (false, true, false), (false, false, true)];
+            for (assertion, attributes, name_id) in parts {
+                let enc = Encryption {
+                    encrypter: rp.clone(),
+                    assertion,
+                    attributes,
+                    name_id,
+                };
+                expect(&format!("saml2 encrypted field {field}"), built(Some(&enc)))?;
+            }
+            let spec1 = saml1::AssertionSpec {
+                id: "_x",
+                issuer: f(0),
+                issue_instant: at(0),
+                name_id: f(1),
+                name_id_format: f(2),
+                not_before: at(0),
+                not_on_or_after: at(600),
+                audience: Some(f(4)),
+                authn_instant: at(0),
+                authn_method: f(6),
+                attributes: &attributes,
+                confirmation: Confirmation::Bearer,
+            };
+            // SAML 1.1 has no recipient, session index or delegates, and writes a name
+            // format other than its own as `unspecified`.
+            if ![2, 3, 5, 9, 10].contains(&field) {
+                expect(&format!("saml1 field {field}"), saml1::build(&spec1, sign))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The fuzz target `sign`: one assertion with fuzzer-chosen content, checked.
 pub fn fuzz(data: &[u8]) -> Result<(), String> {
     let keys = keys()?;
@@ -341,5 +496,10 @@ mod tests {
         }
         // The fuzz entry point on no bytes at all: the smallest case.
         fuzz(&[]).unwrap();
+    }
+
+    #[test]
+    fn characters_xml_does_not_allow_are_refused_everywhere() {
+        refusals(keys().unwrap()).unwrap();
     }
 }

@@ -111,7 +111,7 @@ pub fn build_advised(
         .ns("saml", SAML1)
         .attr("MajorVersion", "1")
         .attr("MinorVersion", "1")
-        .attr(ID_ATTR, spec.id)
+        .id(ID_ATTR, spec.id)
         .attr("Issuer", spec.issuer)
         .attr("IssueInstant", &saml_datetime(spec.issue_instant));
     w.start("saml:Conditions")
@@ -151,14 +151,12 @@ pub fn build_advised(
     write_subject(&mut w, spec);
     w.end();
     let signature_at = w.position();
-    let out = w.finish_canonical();
+    let out = w.finish_canonical().checked()?;
     Ok(match sign {
         None => out.into_string(),
         Some(s) => xmldsig::sign_canonical(
             out,
             &xmldsig::Enveloped {
-                id_attr: ID_ATTR,
-                id: spec.id,
                 at: signature_at,
                 signature: s.signature,
                 digest: s.digest,

@@ -91,6 +91,9 @@ pub enum BuildError {
     Sign(#[from] xmldsig::DsigError),
     #[error("encrypting the assertion failed: {0}")]
     Encrypt(#[from] EncryptError),
+    /// A value held a character XML does not allow: refused, never written altered.
+    #[error(transparent)]
+    Char(#[from] crate::xml::write::InvalidChar),
 }
 
 /// A built assertion: what goes on the wire, and the signed assertion inside it (the same
@@ -136,11 +139,12 @@ fn write_attribute(w: &mut Writer, name: &str, values: &[String], declare: bool)
     w.end();
 }
 
-/// The part `write` produces, as its own text: what gets encrypted.
-fn fragment(write: impl FnOnce(&mut Writer)) -> String {
+/// The part `write` produces, as its own text: what gets encrypted (refused if a value held
+/// a character XML does not allow).
+fn fragment(write: impl FnOnce(&mut Writer)) -> Result<String, BuildError> {
     let mut w = Writer::with_capacity(512);
     write(&mut w);
-    w.finish()
+    Ok(w.finish_checked()?)
 }
 
 /// Builds the assertion; signs it when `sign` is given (the signature goes right after
@@ -178,7 +182,7 @@ pub fn build_delegated(
     if !delegates.is_empty() {
         apex = apex.ns_inclusive("del", SAML2_DELEGATION);
     }
-    apex.attr("ID", spec.id)
+    apex.id("ID", spec.id)
         .attr("IssueInstant", &saml_datetime(spec.issue_instant))
         .attr("Version", "2.0");
     w.element("saml2:Issuer", spec.issuer);
@@ -194,7 +198,7 @@ pub fn build_delegated(
     match encrypter(encryption.is_some_and(|e| e.name_id)) {
         None => write_name_id(&mut w, spec, false),
         Some(enc) => {
-            let name_id = fragment(|w| write_name_id(w, spec, true));
+            let name_id = fragment(|w| write_name_id(w, spec, true))?;
             w.start("saml2:EncryptedID")
                 .insert(&enc.encrypt_canonical(&name_id)?)
                 .end();
@@ -265,7 +269,7 @@ pub fn build_delegated(
             match enc {
                 None => write_attribute(&mut w, name, values, false),
                 Some(enc) => {
-                    let attr = fragment(|w| write_attribute(w, name, values, true));
+                    let attr = fragment(|w| write_attribute(w, name, values, true))?;
                     w.start("saml2:EncryptedAttribute")
                         .insert(&enc.encrypt_canonical(&attr)?)
                         .end();
@@ -274,14 +278,12 @@ pub fn build_delegated(
         }
         w.end();
     }
-    let out = w.finish_canonical();
+    let out = w.finish_canonical().checked()?;
     let assertion = match sign {
         None => out.into_string(),
         Some(s) => xmldsig::sign_canonical(
             out,
             &xmldsig::Enveloped {
-                id_attr: "ID",
-                id: spec.id,
                 at: signature_at,
                 signature: s.signature,
                 digest: s.digest,
@@ -298,7 +300,7 @@ pub fn build_delegated(
                 w.start("saml2:EncryptedAssertion")
                     .ns("saml2", SAML2)
                     .raw(&encrypted);
-            })
+            })?
         }
     };
     Ok(Built { wire, assertion })
@@ -409,19 +411,19 @@ mod tests {
     fn encrypted_parts_declare_their_namespaces() {
         let s = spec(&[], Confirmation::Bearer);
         assert_eq!(
-            fragment(|w| write_name_id(w, &s, true)),
+            fragment(|w| write_name_id(w, &s, true)).unwrap(),
             format!(
                 "<saml2:NameID xmlns:saml2=\"{SAML2}\" Format=\"{NAMEID_UNSPECIFIED}\">alice&amp;</saml2:NameID>"
             )
         );
         assert_eq!(
-            fragment(|w| write_attribute(w, "n\"", &["v".to_owned()], true)),
+            fragment(|w| write_attribute(w, "n\"", &["v".to_owned()], true)).unwrap(),
             format!(
                 "<saml2:Attribute xmlns:saml2=\"{SAML2}\" xmlns:xs=\"{XS}\" xmlns:xsi=\"{XSI}\" Name=\"n&quot;\" NameFormat=\"{ATTRNAME_UNSPECIFIED}\"><saml2:AttributeValue xsi:type=\"xs:string\">v</saml2:AttributeValue></saml2:Attribute>"
             )
         );
         assert_eq!(
-            fragment(|w| write_attribute(w, "n", &[], false)),
+            fragment(|w| write_attribute(w, "n", &[], false)).unwrap(),
             format!(
                 "<saml2:Attribute Name=\"n\" NameFormat=\"{ATTRNAME_UNSPECIFIED}\"></saml2:Attribute>"
             )

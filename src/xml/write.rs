@@ -14,6 +14,12 @@
 //!   not written the same binding; declarations first, sorted by prefix, then attributes
 //!   sorted by (namespace URI, local name); C14N escaping; no empty-element tags.
 //!
+//! Text, attribute values and namespace URIs holding a character XML 1.0 does not allow (C0
+//! controls other than tab, LF and CR; U+FFFE, U+FFFF) are written as U+FFFD so that the
+//! output stays well-formed, and the first one is recorded ([`Writer::invalid`],
+//! [`Canonical::invalid`]): what writes a token refuses it ([`Writer::finish_checked`],
+//! [`Canonical::checked`]) rather than sign an altered value.
+//!
 //! [`Writer::raw`] is the one way to add unescaped markup (already XML); in canonical mode it
 //! makes the output not [`Canonical::exact`], since nothing checks that markup. A fragment
 //! written by another canonical writer goes in with [`Writer::insert`], which keeps the
@@ -49,6 +55,19 @@ struct Pending {
     value: Range<usize>,
 }
 
+/// A character XML 1.0 does not allow, in a value given to the writer: the token that would
+/// hold it is refused (never written with the character replaced).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{place} contains U+{code:04X}, a character XML 1.0 does not allow: the token is refused rather than altered"
+)]
+pub struct InvalidChar {
+    /// The code point.
+    pub code: u32,
+    /// Where it was: element and attribute names, as written (never the value).
+    pub place: String,
+}
+
 /// Builds a document or fragment into a `String`.
 #[derive(Debug, Default)]
 pub struct Writer {
@@ -75,6 +94,12 @@ pub struct Writer {
     scratch: String,
     attrs: Vec<Pending>,
     chosen: Vec<Binding>,
+    /// The first character XML does not allow, with where it was.
+    invalid: Option<InvalidChar>,
+    /// The document element's ID attribute (name, value), see [`StartTag::id`].
+    id: Option<(String, String)>,
+    /// Offsets [`Writer::position`] gave between two children of the document element.
+    slots: Vec<usize>,
 }
 
 /// The start tag just opened: attributes and namespace declarations go here, and only here.
@@ -90,6 +115,9 @@ pub struct Canonical {
     exact: bool,
     inclusive: String,
     declared: String,
+    invalid: Option<InvalidChar>,
+    id: Option<(String, String)>,
+    slots: Vec<usize>,
 }
 
 impl Canonical {
@@ -112,6 +140,31 @@ impl Canonical {
     /// of a signature over this text.
     pub fn inclusive_prefixes(&self) -> &str {
         &self.inclusive
+    }
+
+    /// The first character XML does not allow that a value held (written as U+FFFD).
+    pub fn invalid(&self) -> Option<&InvalidChar> {
+        self.invalid.as_ref()
+    }
+
+    /// The text, unless a value held a character XML does not allow.
+    pub fn checked(self) -> Result<Canonical, InvalidChar> {
+        match self.invalid {
+            Some(e) => Err(e),
+            None => Ok(self),
+        }
+    }
+
+    /// The document element's ID attribute, name and value, when it was written with
+    /// [`StartTag::id`]: what an enveloped signature over the document references.
+    pub fn id(&self) -> Option<(&str, &str)> {
+        self.id.as_ref().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// Whether `at` is an offset [`Writer::position`] gave between two children of the
+    /// document element: where an enveloped signature may go.
+    pub fn is_slot(&self, at: usize) -> bool {
+        self.slots.contains(&at)
     }
 }
 
@@ -164,20 +217,20 @@ fn has_word(list: &str, word: &str) -> bool {
 }
 
 /// Appends `s` escaped as C14N escapes text: `&amp; &lt; &gt; &#xD;`. Characters XML does
-/// not allow become U+FFFD (they never reach a token).
-fn push_c14n_text(out: &mut String, s: &str) {
+/// not allow become U+FFFD; the first is returned (and the token refused, see the module).
+fn push_c14n_text(out: &mut String, s: &str) -> Option<char> {
     push_escaped(out, s, |c| match c {
         '&' => Some("&amp;"),
         '<' => Some("&lt;"),
         '>' => Some("&gt;"),
         '\r' => Some("&#xD;"),
         _ => None,
-    });
+    })
 }
 
 /// Appends `s` escaped as C14N escapes attribute values: `&amp; &lt; &quot; &#x9; &#xA;
 /// &#xD;` (`>` stays as it is).
-fn push_c14n_attr(out: &mut String, s: &str) {
+fn push_c14n_attr(out: &mut String, s: &str) -> Option<char> {
     push_escaped(out, s, |c| match c {
         '&' => Some("&amp;"),
         '<' => Some("&lt;"),
@@ -186,15 +239,23 @@ fn push_c14n_attr(out: &mut String, s: &str) {
         '\n' => Some("&#xA;"),
         '\r' => Some("&#xD;"),
         _ => None,
-    });
+    })
 }
 
-fn push_escaped(out: &mut String, s: &str, escape: impl Fn(char) -> Option<&'static str>) {
+fn push_escaped(
+    out: &mut String,
+    s: &str,
+    escape: impl Fn(char) -> Option<&'static str>,
+) -> Option<char> {
     let mut from = 0;
+    let mut invalid = None;
     for (i, c) in s.char_indices() {
         let replacement = match escape(c) {
             Some(r) => r,
-            None if !is_xml_char(c) => "\u{FFFD}",
+            None if !is_xml_char(c) => {
+                invalid = invalid.or(Some(c));
+                "\u{FFFD}"
+            }
             None => continue,
         };
         out.push_str(s.get(from..i).unwrap_or(""));
@@ -202,6 +263,12 @@ fn push_escaped(out: &mut String, s: &str, escape: impl Fn(char) -> Option<&'sta
         from = i + c.len_utf8();
     }
     out.push_str(s.get(from..).unwrap_or(""));
+    invalid
+}
+
+/// The first character of `s` XML does not allow.
+fn first_invalid(s: &str) -> Option<char> {
+    s.chars().find(|&c| !is_xml_char(c))
 }
 
 impl<'w> StartTag<'w> {
@@ -212,12 +279,14 @@ impl<'w> StartTag<'w> {
             let start = w.scratch.len();
             w.scratch.push_str(name);
             let mid = w.scratch.len();
-            push_c14n_attr(&mut w.scratch, value);
+            let bad = push_c14n_attr(&mut w.scratch, value);
             w.attrs.push(Pending {
                 name: start..mid,
                 value: mid..w.scratch.len(),
             });
+            w.note_attr(bad, name);
         } else {
+            w.note_attr(first_invalid(value), name);
             let out = &mut w.out;
             out.push(' ');
             out.push_str(name);
@@ -226,6 +295,16 @@ impl<'w> StartTag<'w> {
             out.push('"');
         }
         self
+    }
+
+    /// The document element's ID attribute (`ID`, `AssertionID`): written as
+    /// [`StartTag::attr`], and recorded as what an enveloped signature references
+    /// ([`Canonical::id`]) when this is the document element.
+    pub fn id(self, name: &str, value: &str) -> Self {
+        if self.w.open.len() == 1 && self.w.id.is_none() {
+            self.w.id = Some((name.to_owned(), value.to_owned()));
+        }
+        self.attr(name, value)
     }
 
     /// An attribute when there is a value.
@@ -260,6 +339,14 @@ impl<'w> StartTag<'w> {
     /// for this element and its descendants, and is written where C14N writes it.
     pub fn ns(self, prefix: &str, uri: &str) -> Self {
         let w = &mut *self.w;
+        if w.invalid.is_none()
+            && let Some(c) = first_invalid(uri)
+        {
+            w.invalid = Some(InvalidChar {
+                code: u32::from(c),
+                place: format!("the namespace URI of prefix `{prefix}`"),
+            });
+        }
         if w.canonical {
             let p = w.intern(prefix);
             let u = w.intern(uri);
@@ -315,6 +402,38 @@ impl Writer {
             pool: String::with_capacity(512),
             ..Writer::default()
         }
+    }
+
+    /// The element being written (innermost open).
+    fn current(&self) -> &str {
+        self.open
+            .last()
+            .and_then(|o| self.names.get(o.name..))
+            .unwrap_or("")
+    }
+
+    fn note_attr(&mut self, bad: Option<char>, name: &str) {
+        if let (Some(c), None) = (bad, &self.invalid) {
+            self.invalid = Some(InvalidChar {
+                code: u32::from(c),
+                place: format!("attribute `{name}` of `{}`", self.current()),
+            });
+        }
+    }
+
+    fn note_text(&mut self, bad: Option<char>) {
+        if let (Some(c), None) = (bad, &self.invalid) {
+            self.invalid = Some(InvalidChar {
+                code: u32::from(c),
+                place: format!("the text of `{}`", self.current()),
+            });
+        }
+    }
+
+    /// The first character XML does not allow that a value held (written as U+FFFD).
+    #[cfg(test)]
+    pub fn invalid(&self) -> Option<&InvalidChar> {
+        self.invalid.as_ref()
     }
 
     fn intern(&mut self, s: &str) -> Range<usize> {
@@ -421,11 +540,13 @@ impl Writer {
     /// is written `<a></a>` rather than `<a/>`.
     pub fn text(&mut self, s: &str) -> &mut Self {
         self.close_start_tag();
-        if self.canonical {
-            push_c14n_text(&mut self.out, s);
+        let bad = if self.canonical {
+            push_c14n_text(&mut self.out, s)
         } else {
             self.out.push_str(&escape_text(s));
-        }
+            first_invalid(s)
+        };
+        self.note_text(bad);
         self
     }
 
@@ -499,9 +620,13 @@ impl Writer {
     }
 
     /// Where the next markup goes: a byte offset of the output, for inserting a signature
-    /// after the fact (the start tag still open is completed first).
+    /// after the fact (the start tag still open is completed first). Recorded as a place
+    /// for a signature ([`Canonical::is_slot`]) when the document element is the one open.
     pub fn position(&mut self) -> usize {
         self.close_start_tag();
+        if self.open.len() == 1 {
+            self.slots.push(self.out.len());
+        }
         self.out.len()
     }
 
@@ -513,6 +638,15 @@ impl Writer {
         self.out
     }
 
+    /// [`Writer::finish`], refusing the text if a value held a character XML does not
+    /// allow (for tokens: never sign or send an altered value).
+    pub fn finish_checked(self) -> Result<String, InvalidChar> {
+        match self.invalid.clone() {
+            Some(e) => Err(e),
+            None => Ok(self.finish()),
+        }
+    }
+
     /// Closes whatever is still open and returns the text with what is known of its form.
     pub fn finish_canonical(mut self) -> Canonical {
         while !self.open.is_empty() {
@@ -522,6 +656,9 @@ impl Writer {
             exact: self.canonical && self.exact,
             inclusive: std::mem::take(&mut self.inclusive),
             declared: std::mem::take(&mut self.declared),
+            invalid: self.invalid.take(),
+            id: self.id.take(),
+            slots: std::mem::take(&mut self.slots),
             xml: self.out,
         }
     }
@@ -535,6 +672,16 @@ mod tests {
     #[test]
     fn escapes_text_and_attributes_by_construction() {
         let hostile = "a\"<b>&'\t\n\r\u{1}";
+        let mut w = Writer::default();
+        w.start("p:r")
+            .ns("p", "urn:p?a=1&b=\"2\"")
+            .attr("a", hostile);
+        assert_eq!(
+            w.invalid().map(|e| (e.code, e.place.as_str())),
+            Some((1, "attribute `a` of `p:r`"))
+        );
+        w.element("p:t", hostile);
+        assert_eq!(w.finish_checked().unwrap_err().code, 1);
         let mut w = Writer::default();
         w.start("p:r")
             .ns("p", "urn:p?a=1&b=\"2\"")
@@ -591,11 +738,46 @@ mod tests {
         w.end();
         let c = w.finish_canonical();
         assert!(c.exact());
+        assert_eq!(
+            c.invalid().map(|e| e.to_string()),
+            Some("attribute `a` of `p:r` contains U+0001, a character XML 1.0 does not allow: the token is refused rather than altered".to_owned())
+        );
         assert_eq!(c.inclusive_prefixes(), "xs");
         assert_eq!(
             c.as_str(),
             "<p:r xmlns:p=\"urn:p\" xmlns:q=\"urn:q\" xmlns:xs=\"urn:xs\" a=\"a&quot;&lt;b>&amp;'&#x9;&#xA;&#xD;\u{FFFD}\" z=\"1\" q:b=\"2\"><q:c xml:lang=\"en\"></q:c><unused:d xmlns:unused=\"urn:u\"></unused:d><e t=\"xs:string\">a\"&lt;b&gt;&amp;'\t\n&#xD;</e></p:r>"
         );
+    }
+
+    /// Text and namespace URIs are checked too; the first bad character is the one named;
+    /// the ID and the signature slots are those of the document element only.
+    #[test]
+    fn invalid_characters_ids_and_slots() {
+        let mut w = Writer::canonical(64);
+        w.start("r").id("ID", "_1").attr("ok", "\t\u{85}\u{FFFD}");
+        let first = w.position();
+        w.start("c").id("ID", "_2").text("x\u{FFFF}y\u{0}");
+        let inner = w.position();
+        w.end();
+        w.start("n").ns("p", "urn:\u{b}").end();
+        let c = w.finish_canonical();
+        assert_eq!(c.id(), Some(("ID", "_1")));
+        assert!(c.is_slot(first) && !c.is_slot(inner));
+        assert_eq!(
+            c.invalid().map(|e| (e.code, e.place.as_str())),
+            Some((0xFFFF, "the text of `c`"))
+        );
+        assert!(c.as_str().contains("x\u{FFFD}y\u{FFFD}"));
+        assert!(c.checked().is_err());
+        let mut w = Writer::canonical(64);
+        w.start("r").ns("p", "urn:\u{b}").end();
+        assert_eq!(
+            w.finish_canonical().checked().unwrap_err().place,
+            "the namespace URI of prefix `p`"
+        );
+        let mut w = Writer::canonical(64);
+        w.start("r").attr("a", "\t\n\r é").text("\t\n\r");
+        assert!(w.finish_canonical().checked().is_ok());
     }
 
     /// A fragment keeps the output exact only where C14N would write it as it is.

@@ -38,6 +38,8 @@ pub enum DsigError {
     WrongReference(Vec<String>),
     #[error("the signed document is not acceptable: {0}")]
     Shape(String),
+    #[error(transparent)]
+    Char(#[from] crate::xml::write::InvalidChar),
     #[error("OpenSSL failed to sign: {0}")]
     Crypto(#[from] openssl::error::ErrorStack),
 }

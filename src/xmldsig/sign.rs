@@ -31,12 +31,12 @@ impl Signed {
     }
 }
 
-/// Where and how to sign: the element's ID (attribute `id_attr` of the document element),
-/// the offset of `doc` where the `ds:Signature` goes, algorithms and key.
+/// Where and how to sign: the offset of `doc` where the `ds:Signature` goes (inside the
+/// document element, between two of its children), algorithms and key. What is referenced
+/// is the ID the writer wrote on the document element (`StartTag::id`), so the signature
+/// cannot name another element.
 #[derive(Debug, Clone, Copy)]
 pub struct Enveloped<'a> {
-    pub id_attr: &'a str,
-    pub id: &'a str,
     pub at: usize,
     pub signature: SignatureAlgorithm,
     pub digest: DigestAlgorithm,
@@ -87,7 +87,7 @@ pub(super) fn reference_head(w: &mut Writer, id: &str, prefixes: &str, digest: D
 }
 
 /// The canonical `ds:SignedInfo` (its own apex, as a verifier canonicalises it).
-fn signed_info(e: &Enveloped<'_>, prefixes: &str, digest_b64: &str) -> Canonical {
+fn signed_info(e: &Enveloped<'_>, id: &str, prefixes: &str, digest_b64: &str) -> Canonical {
     let mut w = Writer::canonical(1024);
     w.start("ds:SignedInfo").ns("ds", DS);
     w.start("ds:CanonicalizationMethod")
@@ -96,7 +96,7 @@ fn signed_info(e: &Enveloped<'_>, prefixes: &str, digest_b64: &str) -> Canonical
     w.start("ds:SignatureMethod")
         .attr("Algorithm", e.signature.uri())
         .end();
-    reference_head(&mut w, e.id, prefixes, e.digest);
+    reference_head(&mut w, id, prefixes, e.digest);
     w.element("ds:DigestValue", digest_b64);
     w.finish_canonical()
 }
@@ -121,7 +121,10 @@ fn signature_value(e: &Enveloped<'_>, data: &[u8]) -> Result<Vec<u8>, DsigError>
 }
 
 /// Signs `doc` (the whole document, signature not yet in it): the `ds:Signature` goes at
-/// byte `e.at`, references `#e.id`, and carries the signing certificate.
+/// byte `e.at`, references the ID written on the document element, and carries the signing
+/// certificate. A document that held a character XML does not allow is refused (it was
+/// written with U+FFFD in its place), as is one without an ID on its document element or a
+/// position that is not between two children of the document element.
 pub fn sign_canonical(doc: Canonical, e: &Enveloped<'_>) -> Result<Signed, DsigError> {
     let _timed = crate::metrics::time(crate::metrics::Stage::Sign);
     if e.signature.key_kind() != e.key.kind() {
@@ -132,28 +135,45 @@ pub fn sign_canonical(doc: Canonical, e: &Enveloped<'_>) -> Result<Signed, DsigE
             alias: e.key.alias().to_owned(),
         });
     }
+    if let Some(bad) = doc.invalid() {
+        return Err(DsigError::Char(bad.clone()));
+    }
+    let (id_attr, id) = doc
+        .id()
+        .map(|(a, v)| (a.to_owned(), v.to_owned()))
+        .ok_or_else(|| DsigError::Shape("the document element was written without an ID".into()))?;
     let prefixes = doc.inclusive_prefixes().to_owned();
     let exact = doc.exact();
+    let slot = doc.is_slot(e.at);
     let xml = doc.into_string();
-    let shape = || DsigError::Shape("the signature position is outside the document".into());
+    let shape = || {
+        DsigError::Shape(
+            "the signature position is not between two children of the document element".into(),
+        )
+    };
+    // Only where the writer said the document element's next child goes: never in a
+    // tag, in text or in a descendant.
+    if !slot {
+        return Err(shape());
+    }
     let (head, tail) = (xml.get(..e.at).ok_or_else(shape)?, xml.get(e.at..).ok_or_else(shape)?);
     if !exact {
         let mut text = String::with_capacity(xml.len() + 2048);
         text.push_str(head);
         text.push_str(&super::signature_template_with(
-            e.id,
+            &id,
             e.signature,
             e.digest,
             &prefixes,
         ));
         text.push_str(tail);
-        let signed = super::sign_enveloped(text.as_bytes(), e.id_attr, e.signature, e.key)?;
+        let signed = super::sign_enveloped(text.as_bytes(), &id_attr, e.signature, e.key)?;
         let xml = String::from_utf8(signed)
             .map_err(|_| DsigError::Native(super::FfiError::Serialize))?;
         return Ok(Signed { xml });
     }
     let digest = digest_value(e.digest, xml.as_bytes());
-    let info = signed_info(e, &prefixes, &digest);
+    let info = signed_info(e, &id, &prefixes, &digest);
     let value = base64_encode(&signature_value(e, info.as_str().as_bytes())?);
     let info_rest = info
         .as_str()

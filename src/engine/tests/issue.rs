@@ -261,3 +261,32 @@ fn a_use_key_is_accepted_only_when_this_request_proved_its_key() {
     ));
     assert!(require_possession(&cert, []).is_err());
 }
+
+/// A value XML cannot carry is refused with a typed error naming where it was, never issued
+/// with the character replaced (SAML 2.0 and 1.1).
+#[test]
+fn attribute_values_xml_cannot_carry_are_refused() {
+    let f = fixture();
+    let ctl = f
+        .engine
+        .authenticate("/", &password("ctl", PASSWORD))
+        .unwrap();
+    for token_type in [TokenType::Saml2, TokenType::Saml1] {
+        // The demo instance maps `email` to the user's `mail`.
+        let i = f.instance(|c| {
+            c["issued-token-types"] = serde_json::json!(["SAML2", "SAML1"]);
+        });
+        match f.engine.issue(&i, &ctl, &IssueRequest::new(token_type)) {
+            Err(EngineError::Internal(m)) => assert!(
+                m.contains("U+0001") && m.contains("saml") && !m.contains("ctl"),
+                "{m}"
+            ),
+            other => panic!("{token_type:?}: {other:?}"),
+        }
+        assert!(
+            f.engine
+                .issue(&i, &f.alice(), &IssueRequest::new(token_type))
+                .is_ok()
+        );
+    }
+}

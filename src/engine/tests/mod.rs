@@ -118,6 +118,11 @@ fn fixture_with(tls: bool) -> Fixture {
         user("bob", false, false),
         user("root", true, false),
         user("gone", false, true),
+        // An attribute value with a character XML does not allow (a directory can hold one).
+        User {
+            attributes: BTreeMap::from([("mail".to_owned(), vec!["ctl\u{1}@example.com".into()])]),
+            ..user("ctl", false, false)
+        },
     ]);
     let sessions = Sessions::new(
         store.clone(),

@@ -66,7 +66,7 @@ fn document(state: &Context, instance: &ResolvedInstance) -> Result<String, Stri
     let mut w = Writer::canonical(8192);
     w.start("md:EntityDescriptor")
         .ns("md", MD)
-        .attr("ID", &id)
+        .id("ID", &id)
         .attr("entityID", &saml.issuer_name);
     // The signature goes first, where the metadata schema puts it.
     let signature_at = w.position();
@@ -116,8 +116,6 @@ fn document(state: &Context, instance: &ResolvedInstance) -> Result<String, Stri
     let signed = crate::xmldsig::sign_canonical(
         unsigned,
         &crate::xmldsig::Enveloped {
-            id_attr: "ID",
-            id: &id,
             at: signature_at,
             signature: signing.signature,
             digest: signing.digest,
