@@ -173,6 +173,42 @@ fn main() {
             black_box(sts::tokens::saml2::build(&spec("_a"), Some(with), None).expect("sign"));
         });
     }
+    // Validate's signature check (the libxmlsec1 verifier with the instance's certificate),
+    // beside raw OpenSSL verification with the same key.
+    let rsa = keys.signing.get("sts-signing").expect("key").clone();
+    let with = sts::tokens::saml2::SignWith {
+        key: &rsa,
+        signature: sts::xmldsig::SignatureAlgorithm::RsaSha256,
+        digest: signing.digest,
+    };
+    let signed = sts::tokens::saml2::build(&spec("_a"), Some(with), None)
+        .expect("sign")
+        .assertion;
+    let public = openssl::x509::X509::from_pem(rsa.cert_pem())
+        .expect("cert")
+        .public_key()
+        .expect("public key");
+    let sig = {
+        let mut s =
+            openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), rsa.openssl_key())
+                .expect("signer");
+        s.update(b"<ds:SignedInfo>...</ds:SignedInfo>")
+            .expect("update");
+        s.sign_to_vec().expect("sign")
+    };
+    measure("openssl RSA-2048 SHA-256 verify (reference)", || {
+        let mut v = openssl::sign::Verifier::new(openssl::hash::MessageDigest::sha256(), &public)
+            .expect("verifier");
+        v.update(black_box(b"<ds:SignedInfo>...</ds:SignedInfo>"))
+            .expect("update");
+        assert!(v.verify(&sig).expect("verify"));
+    });
+    measure("verify assertion RSA-SHA256 (Validate)", || {
+        black_box(
+            sts::xmldsig::verify_enveloped(black_box(signed.as_bytes()), "ID", rsa.cert_pem())
+                .expect("verify"),
+        );
+    });
     // SAML 1.1 with the same content, next to SAML 2.0 (issue 18: no more than 10% dearer).
     let spec1 = |id: &'static str| sts::tokens::saml1::AssertionSpec {
         id,

@@ -117,6 +117,36 @@ thread_local! {
     /// Native keys per thread: OpenSSL 3 makes duplicating a key with its certificate cost
     /// ~135 us, far more than keeping one per worker thread.
     static NATIVE_KEYS: RefCell<HashMap<u64, ffi::Key>> = RefCell::new(HashMap::new());
+    /// Verification keys per thread, by the certificate PEM they were read from: a trusted
+    /// certificate is parsed once per thread and key generation, not per request. Keyed by
+    /// the bytes themselves (compared whole), so a rotated or different certificate is
+    /// never answered with another's key.
+    static VERIFY_KEYS: RefCell<Vec<(Vec<u8>, std::rc::Rc<ffi::Key>)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// Certificates whose keys a thread keeps (the instances' signing certificates, current and
+/// previous, and the message-signing certificates of recent clients); the oldest goes first.
+const VERIFY_KEYS_PER_THREAD: usize = 32;
+
+/// The public key of `cert_pem`, parsed once per thread (see `VERIFY_KEYS`).
+fn verify_key(cert_pem: &[u8]) -> Result<std::rc::Rc<ffi::Key>, DsigError> {
+    VERIFY_KEYS.with(|cell| {
+        let mut keys = cell.borrow_mut();
+        if let Some(pos) = keys.iter().position(|(pem, _)| pem.as_slice() == cert_pem) {
+            // Most recently used last, so that eviction takes the least recently used.
+            let entry = keys.remove(pos);
+            let key = entry.1.clone();
+            keys.push(entry);
+            return Ok(key);
+        }
+        let key = std::rc::Rc::new(ffi::Key::public_from_cert(cert_pem)?);
+        if keys.len() >= VERIFY_KEYS_PER_THREAD {
+            keys.remove(0);
+        }
+        keys.push((cert_pem.to_vec(), key.clone()));
+        Ok(key)
+    })
 }
 
 /// The `ds:Signature` template for an enveloped signature over the element whose ID is
@@ -259,7 +289,7 @@ pub fn verify_message(
     let _timed = crate::metrics::time(crate::metrics::Stage::Verify);
     let mut doc = ffi::Doc::parse(envelope)?;
     doc.register_ids(WSU, "Id")?;
-    let key = ffi::Key::public_from_cert(cert_pem)?;
+    let key = verify_key(cert_pem)?;
     let uris = ffi::verify_at(
         &doc,
         &[(soap_ns, "Header"), (WSSE, "Security"), (DS, "Signature")],
@@ -292,7 +322,7 @@ pub fn verify_enveloped(
     check_shape(xml)?;
     let mut doc = ffi::Doc::parse(xml)?;
     let id = doc.register_root_id(id_attr)?;
-    let key = ffi::Key::public_from_cert(trusted_cert_pem)?;
+    let key = verify_key(trusted_cert_pem)?;
     let uris = ffi::verify(&doc, &key)?;
     if uris.as_slice() != [format!("#{id}")] {
         return Err(DsigError::WrongReference(uris));
