@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::crypto::{Certificate, KeyKind, SigningKey};
 use crate::secret::Secret;
 use crate::tokens::saml2::{
-    AssertionSpec, Confirmation, Delegate, Encryption, SignWith, build_delegated,
+    AssertionSpec, Confirmation, Delegate, Encryption, Renewing, SignWith, build_delegated,
 };
 use crate::tokens::xmlenc::{BlockCipher, Encrypter};
 use crate::tokens::{saml1, saml2};
@@ -236,6 +236,11 @@ pub fn generate(src: &mut Source<'_>) -> Result<Case, String> {
         },
     };
     let id = saml2::new_assertion_id();
+    // The renew semantics of the request, recorded in an Advice.
+    let advice = (src.below(3) == 0).then(|| Renewing {
+        allow: src.below(2) == 0,
+        ok: src.below(2) == 0,
+    });
     let with = SignWith {
         key,
         signature,
@@ -256,7 +261,7 @@ pub fn generate(src: &mut Source<'_>) -> Result<Case, String> {
             attributes: &attributes,
             confirmation,
         };
-        let xml = saml1::build(&spec, Some(with)).map_err(|e| e.to_string())?;
+        let xml = saml1::build_advised(&spec, advice, Some(with)).map_err(|e| e.to_string())?;
         return Ok(Case {
             saml1,
             signature,
@@ -311,7 +316,7 @@ pub fn generate(src: &mut Source<'_>) -> Result<Case, String> {
         }
         _ => None,
     };
-    let built = build_delegated(&spec, &delegates, None, Some(with), encryption.as_ref())
+    let built = build_delegated(&spec, &delegates, advice, Some(with), encryption.as_ref())
         .map_err(|e| e.to_string())?;
     Ok(Case {
         saml1,

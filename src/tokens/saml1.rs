@@ -99,11 +99,10 @@ pub fn build(spec: &AssertionSpec<'_>, sign: Option<SignWith<'_>>) -> Result<Str
     build_advised(spec, None, sign)
 }
 
-/// [`build`], with an `Advice` holding `advice` (XML) when given (the renew semantics,
-/// `engine::renew`).
+/// [`build`], with an `Advice` recording the renew semantics when given (`engine::renew`).
 pub fn build_advised(
     spec: &AssertionSpec<'_>,
-    advice: Option<&str>,
+    advice: Option<crate::tokens::saml2::Renewing>,
     sign: Option<SignWith<'_>>,
 ) -> Result<String, BuildError> {
     let mut w = Writer::canonical(4096);
@@ -124,8 +123,8 @@ pub fn build_advised(
         w.end();
     }
     w.end();
-    if let Some(a) = advice {
-        w.start("saml:Advice").raw(a).end();
+    if let Some(r) = advice {
+        crate::tokens::saml2::write_advice(&mut w, "saml:Advice", r);
     }
     // The schema wants at least one attribute in an AttributeStatement.
     if !spec.attributes.is_empty() {

@@ -66,6 +66,27 @@ pub struct AssertionSpec<'a> {
     pub confirmation: Confirmation<'a>,
 }
 
+/// The renew semantics an assertion records in its `Advice` (`wst:Renewing` of the issue
+/// request, WS-Trust 1.3 section 7), so that a stateless instance enforces them at renewal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Renewing {
+    pub allow: bool,
+    pub ok: bool,
+}
+
+/// `<{advice}><wst:Renewing Allow OK/></{advice}>`, through the writer (canonical when it is),
+/// so an assertion with an `Advice` is signed as written too.
+pub(crate) fn write_advice(w: &mut Writer, advice: &str, r: Renewing) {
+    let bool_text = |b: bool| if b { "true" } else { "false" };
+    w.start(advice);
+    w.start("wst:Renewing")
+        .ns("wst", crate::xml::ns::WST)
+        .attr("Allow", bool_text(r.allow))
+        .attr("OK", bool_text(r.ok))
+        .end();
+    w.end();
+}
+
 /// How to sign: key and algorithms.
 #[derive(Debug, Clone, Copy)]
 pub struct SignWith<'a> {
@@ -160,11 +181,11 @@ pub fn build(
 }
 
 /// [`build`], with a delegation restriction naming `delegates` when there are any, and an
-/// `Advice` holding `advice` (XML) when given.
+/// `Advice` recording the renew semantics when given.
 pub fn build_delegated(
     spec: &AssertionSpec<'_>,
     delegates: &[Delegate<'_>],
-    advice: Option<&str>,
+    advice: Option<Renewing>,
     sign: Option<SignWith<'_>>,
     encryption: Option<&Encryption>,
 ) -> Result<Built, BuildError> {
@@ -253,8 +274,8 @@ pub fn build_delegated(
     }
     w.end();
     // Advice follows Conditions (the renew semantics, `engine::renew`).
-    if let Some(a) = advice {
-        w.start("saml2:Advice").raw(a).end();
+    if let Some(r) = advice {
+        write_advice(&mut w, "saml2:Advice", r);
     }
     w.start("saml2:AuthnStatement")
         .attr("AuthnInstant", &saml_datetime(spec.authn_instant))

@@ -54,6 +54,16 @@ fn signed_corpus_is_canonical_and_verifies_everywhere() {
         );
     }
     assert!(cases.iter().any(|c| c.encrypted));
+    assert!(
+        cases
+            .iter()
+            .any(|c| c.saml1 && c.xml.contains("<saml:Advice>"))
+    );
+    assert!(
+        cases
+            .iter()
+            .any(|c| !c.saml1 && c.xml.contains("<saml2:Advice>"))
+    );
     assert!(cases.iter().any(|c| c.xml.contains("&#xD;")));
     assert!(cases.iter().any(|c| c.xml.contains("😀")));
     assert!(cases.iter().any(|c| c.xml.len() > 20_000));

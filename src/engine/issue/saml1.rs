@@ -108,14 +108,14 @@ impl Engine {
         };
         let advice = req
             .renewing
-            .map(crate::engine::renew::rewrite::renewing_xml);
+            .map(|r| crate::tokens::saml2::Renewing { allow: r.allow, ok: r.ok });
         let sign = instance.saml_signing.as_ref().map(|s| SignWith {
             key: &s.key,
             signature: s.signature,
             digest: s.digest,
         });
         let assertion =
-            saml1::build_advised(&spec, advice.as_deref(), sign)
+            saml1::build_advised(&spec, advice, sign)
                 .map_err(|e| EngineError::Internal(e.to_string()))?;
         let durable = self.persist(
             instance,

@@ -106,11 +106,11 @@ impl Engine {
         });
         let advice = req
             .renewing
-            .map(crate::engine::renew::rewrite::renewing_xml);
+            .map(|r| crate::tokens::saml2::Renewing { allow: r.allow, ok: r.ok });
         let built = saml2::build_delegated(
             &spec,
             &delegates,
-            advice.as_deref(),
+            advice,
             sign,
             instance.saml_encryption.as_ref(),
         )
