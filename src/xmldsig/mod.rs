@@ -129,6 +129,13 @@ thread_local! {
 /// previous, and the message-signing certificates of recent clients); the oldest goes first.
 const VERIFY_KEYS_PER_THREAD: usize = 32;
 
+/// Empties this thread's verification keys, so that the next verification reads its
+/// certificate again (benchmarks compare that with the kept key).
+#[cfg(any(test, feature = "test-util"))]
+pub fn forget_verify_keys() {
+    VERIFY_KEYS.with(|cell| cell.borrow_mut().clear());
+}
+
 /// The public key of `cert_pem`, parsed once per thread (see `VERIFY_KEYS`).
 fn verify_key(cert_pem: &[u8]) -> Result<std::rc::Rc<ffi::Key>, DsigError> {
     VERIFY_KEYS.with(|cell| {
