@@ -110,6 +110,7 @@ pub fn build_state_with(
         .watch_keys(keys.source, keys.stamp);
     let clients_store: Arc<dyn store::ClientStore> = store.clone();
     let changes: Arc<dyn store::ChangeStore> = store.clone();
+    let counts: Arc<dyn store::CountStore> = store.clone();
     let clock_ms = clock.clone();
     let sessions = identity::sessions::Sessions::new(
         store.clone(),
@@ -205,6 +206,7 @@ pub fn build_state_with(
             body_read_timeout: std::time::Duration::from_secs(cfg.body_read_timeout_secs),
         },
         changes,
+        counts,
         metrics_on_main: cfg.metrics && cfg.metrics_listen.is_none(),
     })
 }

@@ -70,8 +70,21 @@ pub fn listener_routes(
         .unify()
 }
 
-/// The exposition, after refreshing what is read rather than counted (key expiry).
+/// The exposition, after refreshing what is read rather than counted (key expiry, and at
+/// most every few seconds the state gauges: tokens, sessions, replay cache).
 fn scrape(st: &AppState) -> HttpReply {
+    crate::metrics::sample_state(crate::metrics::STATE_SAMPLE_INTERVAL, || {
+        let counts = st
+            .counts
+            .counts()
+            .map_err(|e| tracing::debug!(error = %e, "metrics: the store's counts are unavailable"))
+            .ok()?;
+        Some(crate::metrics::StateCounts {
+            tokens: counts.tokens.rows,
+            sessions: counts.sessions.rows,
+            replay: st.engine.replay_entries().unwrap_or(counts.replay.rows),
+        })
+    });
     let now = st.engine.now().timestamp();
     let keys = st.publisher.keys();
     crate::metrics::clear_key_expiry();

@@ -15,6 +15,8 @@ pub struct AppState {
     pub transport: Transport,
     /// The store's change feed, which the watcher follows to reload what this node caches.
     pub changes: Arc<dyn crate::store::ChangeStore>,
+    /// Table sizes for the state gauges of `/metrics`.
+    pub counts: Arc<dyn crate::store::CountStore>,
     /// Whether the main listener serves `/metrics` (metrics on, no `metrics_listen`).
     pub metrics_on_main: bool,
     /// The admin console at `/console/` (its key administration and status facts).

@@ -103,6 +103,23 @@ impl Engine {
             .map_err(|e| EngineError::Unavailable(e.to_string()))
     }
 
+    /// Records `event`, then makes `change`: the trail hears of a change before it happens.
+    /// With `audit_required`, an event that cannot be written means the change is never made
+    /// (`Unavailable`: 503, `wst:RequestFailed`). A change that then fails is followed by the
+    /// same action with `outcome = failed` (best effort), so that the trail never claims it.
+    pub fn audited<T, E: From<EngineError>>(
+        &self,
+        event: crate::audit::Event,
+        change: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.audit(event.clone())?;
+        let done = change();
+        if done.is_err() {
+            let _ = self.audit.record(event.with("outcome", "failed"));
+        }
+        done
+    }
+
     /// The realms whose users come from a directory (their local administrators excepted).
     pub fn with_directories(mut self, directories: Directories) -> Engine {
         self.directories = directories;
@@ -114,6 +131,11 @@ impl Engine {
         self.directories
             .get(&crate::identity::normalize_realm(realm))
             .is_some()
+    }
+
+    /// The values in this node's memory replay cache; `None` when the store holds them.
+    pub fn replay_entries(&self) -> Option<u64> {
+        self.nonces.entries()
     }
 
     /// Replaces the per-node replay cache (with one a cluster shares, say).

@@ -50,6 +50,11 @@ pub trait ReplayCache: Send + Sync {
     fn reap(&self, _now: DateTime<Utc>) -> Result<usize, StoreError> {
         Ok(0)
     }
+
+    /// How many values this cache holds, if it holds them itself (the store counts its own).
+    fn entries(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Records removed per purge statement, so that the reaper never holds a long transaction.
@@ -128,6 +133,15 @@ impl ReplayCache for NonceCache {
         now: DateTime<Utc>,
     ) -> Result<Insert, StoreError> {
         Ok(self.insert_mem(nonce, until, now))
+    }
+
+    fn entries(&self) -> Option<u64> {
+        let lens = self.shards.iter().map(|s| {
+            s.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .len()
+        });
+        Some(lens.map(|n| u64::try_from(n).unwrap_or(u64::MAX)).sum())
     }
 }
 

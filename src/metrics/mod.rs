@@ -12,7 +12,8 @@ mod stage;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, RwLock};
+use std::sync::{Arc, LazyLock, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -97,6 +98,11 @@ struct Metrics {
     in_flight: Gauge,
     shed: Family<ShedLabels, Counter>,
     key_expiry: Family<KeyLabels, Gauge>,
+    tokens_stored: Gauge,
+    sessions_stored: Gauge,
+    replay_entries: Gauge,
+    /// When the three gauges above were last sampled (`None`: never); held while sampling.
+    state_sampled: Mutex<Option<Instant>>,
     /// The published instances: the only instance label values besides [`UNKNOWN`].
     instances: RwLock<HashSet<Arc<str>>>,
     /// Requests by front end, success and not, for [`snapshot`] (no label lookups).
@@ -150,6 +156,24 @@ impl Metrics {
             "Seconds until each signing certificate expires (negative: expired), by key alias",
             key_expiry.clone(),
         );
+        let tokens_stored = Gauge::default();
+        registry.register(
+            "sts_tokens_stored",
+            "Issued tokens in the store (expired ones not yet reaped included; an estimate above 100000)",
+            tokens_stored.clone(),
+        );
+        let sessions_stored = Gauge::default();
+        registry.register(
+            "sts_sessions_stored",
+            "Sessions in the store (expired ones not yet reaped included; an estimate above 100000)",
+            sessions_stored.clone(),
+        );
+        let replay_entries = Gauge::default();
+        registry.register(
+            "sts_replay_cache_entries",
+            "Values in the replay cache (this node's memory, or the cluster's store)",
+            replay_entries.clone(),
+        );
         registry.register(
             "sts_build",
             "The running build",
@@ -165,6 +189,10 @@ impl Metrics {
             in_flight,
             shed,
             key_expiry,
+            tokens_stored,
+            sessions_stored,
+            replay_entries,
+            state_sampled: Mutex::new(None),
             instances: RwLock::new(HashSet::new()),
             totals: Default::default(),
         }
@@ -205,6 +233,38 @@ pub fn set_key_expiry(alias: &str, seconds: i64) {
 /// Forgets every key-expiry series (before setting those of the current keys).
 pub fn clear_key_expiry() {
     METRICS.key_expiry.clear();
+}
+
+/// What the state gauges show: sizes read from the store and the replay cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateCounts {
+    pub tokens: u64,
+    pub sessions: u64,
+    pub replay: u64,
+}
+
+/// The shortest time between two samples of the state gauges: scrapes in between (several
+/// Prometheus servers, a tight interval) show the last sample and cost nothing.
+pub const STATE_SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Refreshes the state gauges with `sample` unless they were sampled less than `every` ago
+/// or another scrape is sampling now; a failed sample (`None`: the store is down) keeps the
+/// last values, and is not retried before `every` either.
+pub fn sample_state(every: Duration, sample: impl FnOnce() -> Option<StateCounts>) {
+    let m = &*METRICS;
+    let Ok(mut last) = m.state_sampled.try_lock() else {
+        return;
+    };
+    if last.is_some_and(|t| t.elapsed() < every) {
+        return;
+    }
+    if let Some(c) = sample() {
+        let set = |g: &Gauge, n: u64| g.set(i64::try_from(n).unwrap_or(i64::MAX));
+        set(&m.tokens_stored, c.tokens);
+        set(&m.sessions_stored, c.sessions);
+        set(&m.replay_entries, c.replay);
+    }
+    *last = Some(Instant::now());
 }
 
 /// The exposition of every metric, Prometheus text format.

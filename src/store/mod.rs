@@ -4,6 +4,7 @@
 //! backend must pass.
 
 pub mod changes;
+pub mod counts;
 pub mod filter;
 mod group;
 pub mod lockout;
@@ -19,6 +20,7 @@ pub mod testpg;
 use std::sync::Arc;
 
 pub use changes::{ChangeListener, ChangeStore};
+pub use counts::{Count, CountStore, Counts};
 pub use filter::Filter;
 pub use keys::{KeyRecord, KeyStore};
 
@@ -258,6 +260,7 @@ pub trait Store:
     + lockout::LockoutStore
     + KeyStore
     + ChangeStore
+    + CountStore
     + users::UserRecordStore
 {
 }
@@ -270,6 +273,7 @@ impl<T> Store for T where
         + lockout::LockoutStore
         + KeyStore
         + ChangeStore
+        + CountStore
         + users::UserRecordStore,
 {
 }
@@ -356,6 +360,19 @@ pub fn open_with(url: &str, opts: &StoreOptions) -> Result<Arc<dyn Store>, Store
     Err(StoreError::Url(redact_url(url)))
 }
 
+/// Whether the store `url` names can be used, changing nothing (`sts check-config`): an
+/// SQLite file opens read-only with a schema this build knows (or does not exist yet); a
+/// PostgreSQL server accepts a connection. Returns what was found, for the operator.
+pub fn check_reachable(url: &str, opts: &StoreOptions) -> Result<String, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        return sqlite::SqliteStore::check_reachable(path);
+    }
+    if is_postgres(url) {
+        return postgres::PgStore::check_reachable(url, opts);
+    }
+    Err(StoreError::Url(redact_url(url)))
+}
+
 /// Applies the migrations only (`sts store migrate`).
 pub fn migrate(url: &str, opts: &StoreOptions) -> Result<Migrated, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
@@ -385,6 +402,7 @@ pub fn conformance(store: &dyn Store) {
     instance_conformance(store);
     client_conformance(store);
     changes::conformance(store);
+    counts::conformance(store);
 }
 
 #[cfg(test)]

@@ -316,3 +316,62 @@ fn readiness_follows_the_store() {
         ready(&c).status == 200
     });
 }
+
+/// The value of the unlabelled gauge `name` in a fresh scrape.
+fn gauge(url: &str, name: &str) -> f64 {
+    let s = scrape(url);
+    *s.samples
+        .get(&(name.to_owned(), BTreeMap::new()))
+        .unwrap_or_else(|| panic!("no {name} in the scrape"))
+}
+
+#[test]
+fn state_gauges_follow_tokens_sessions_and_nonces() {
+    let (proc, s, _dir) = serve(&[("STS_LOG", "info")]);
+    let url = format!("{}/metrics", proc.base);
+    let admin = s.login("amadmin", ADMIN_PASSWORD);
+    let r = publish(&s, &admin, "rest", &rest_instance("kept", true));
+    assert_eq!(r.status, 201, "{}", r.body);
+    wait_until("the REST instance is served", || {
+        call(&s, &admin, "kept", "translate", &username_to(oidc_out("n"))).status == 200
+    });
+    // Sampled at most every few seconds: wait for a sample that has seen the setup settle
+    // (the interim sessions of the calls above invalidated), twice the same.
+    let read = || {
+        (
+            gauge(&url, "sts_tokens_stored"),
+            gauge(&url, "sts_sessions_stored"),
+            gauge(&url, "sts_replay_cache_entries"),
+        )
+    };
+    let before = read();
+    assert!(before.0 >= 1.0 && before.1 >= 1.0, "{before:?}");
+
+    // One token stored, one session more, one nonce remembered.
+    issued(&call(
+        &s,
+        &admin,
+        "kept",
+        "translate",
+        &username_to(oidc_out("n")),
+    ));
+    let _second_admin = s.login("amadmin", ADMIN_PASSWORD);
+    let created = wall_clock().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let token = format!(
+        "<wsse:UsernameToken><wsse:Username>alice</wsse:Username><wsse:Password Type=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText\">s3cret</wsse:Password><wsse:Nonce EncodingType=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary\">bm9uY2UtZ2F1Z2UtdGVzdA==</wsse:Nonce><wsu:Created>{created}</wsu:Created></wsse:UsernameToken>"
+    );
+    let r = s.request(
+        "POST",
+        &format!("/sts/{INSTANCE}"),
+        &[("Content-Type", "text/xml"), ("SOAPAction", ISSUE_ACTION)],
+        &envelope(SOAP11, &token, RST_ISSUE),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_until(
+        "the gauges show the token, the session and the nonce",
+        || {
+            let now = read();
+            now.0 == before.0 + 1.0 && now.1 == before.1 + 1.0 && now.2 == before.2 + 1.0
+        },
+    );
+}

@@ -5,6 +5,7 @@
 
 mod changes;
 mod connect;
+mod counts;
 mod keys;
 mod lockout;
 mod pool;
@@ -73,6 +74,17 @@ impl PgStore {
             connector: listen_connector,
             writer: Mutex::new(tx),
         })
+    }
+
+    /// Connects and asks the server for its version, changing nothing (`sts check-config`).
+    pub fn check_reachable(url: &str, opts: &StoreOptions) -> Result<String, StoreError> {
+        let connector = connect::Connector::new(url, opts)?;
+        let mut client = pool::off_runtime(|| connector.connect()).map_err(|e| pool::unavailable(&e))?;
+        let version: String = pool::off_runtime(|| client.query_one("SHOW server_version", &[]))
+            .map_err(db)?
+            .try_get(0)
+            .map_err(db)?;
+        Ok(format!("PostgreSQL {version} reachable"))
     }
 
     /// Applies the migrations only (`sts store migrate`).

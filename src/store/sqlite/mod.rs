@@ -5,6 +5,7 @@
 //! token would cap Issue below the signing rate; shared, it does not.
 
 mod changes;
+mod counts;
 mod lockout;
 mod replay;
 mod users;
@@ -153,6 +154,30 @@ fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
 }
 
 impl SqliteStore {
+    /// Opens an existing database read-only and reads its schema version, changing nothing
+    /// (`sts check-config`); a missing file is created at the first start.
+    pub fn check_reachable(path: &str) -> Result<String, StoreError> {
+        let p = std::path::Path::new(path);
+        if path == ":memory:" {
+            return Ok("SQLite in memory".into());
+        }
+        if !p.exists() {
+            return Ok(format!("SQLite {path}: created at the first start"));
+        }
+        let conn = Connection::open_with_flags(p, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(db)?;
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(db)?;
+        let known = u32::try_from(MIGRATIONS.len()).unwrap_or(u32::MAX);
+        if version > known {
+            return Err(StoreError::Db(format!(
+                "{path}: schema version {version} is newer than this sts knows ({known})"
+            )));
+        }
+        Ok(format!("SQLite {path}: schema version {version} of {known}"))
+    }
+
     pub fn open(path: &str) -> Result<Self, StoreError> {
         let conn = Connection::open(path).map_err(db)?;
         conn.execute_batch(
