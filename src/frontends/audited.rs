@@ -48,13 +48,15 @@ pub fn issued(
     )
 }
 
-/// `token.cancelled`: the stored token `token_id` cancelled, by `by` when known.
-pub fn cancelled(
+/// `token.cancelled`: the stored token `token_id` cancelled by `by` (when known), recorded
+/// before `change` cancels it.
+pub fn cancelled<T, E: From<EngineError>>(
     ctx: &Context,
     instance: Option<&ResolvedInstance>,
     token_id: &str,
     by: Option<(&str, &str)>,
-) -> Result<(), EngineError> {
+    change: impl FnOnce() -> Result<T, E>,
+) -> Result<T, E> {
     let mut event = Event::new("token.cancelled").with("token_id", token_id);
     if let Some(i) = instance {
         event = on(i, event);
@@ -62,21 +64,23 @@ pub fn cancelled(
     if let Some((realm, name)) = by {
         event = event.actor(realm, name);
     }
-    ctx.engine.audit(event)
+    ctx.engine.audited(event, change)
 }
 
 /// An administrator's action (`instance.published`, `oauth_client.created`,
-/// `user.deleted`, ...) with `fields`.
-pub fn admin(
+/// `user.deleted`, ...) with `fields`, recorded before `change` is made (see
+/// `Engine::audited`: with `audit_required`, no change without its event).
+pub fn admin<T, E: From<EngineError>>(
     ctx: &Context,
     of: &AdminOf,
     action: &'static str,
     fields: &[(&'static str, &str)],
-) -> Result<(), EngineError> {
+    change: impl FnOnce() -> Result<T, E>,
+) -> Result<T, E> {
     let (realm, name) = of.by();
     let mut event = Event::new(action).actor(realm, name);
     for (k, v) in fields {
         event = event.with(k, v);
     }
-    ctx.engine.audit(event)
+    ctx.engine.audited(event, change)
 }

@@ -20,8 +20,9 @@ use super::super::{
 #[derive(Debug, Clone, Copy)]
 pub enum Canceller<'a> {
     /// An administrator of the instance's realm, as the front end has established (the REST
-    /// STS with `rest_sts_caller = admin` requires one before anything else).
-    Administrator,
+    /// STS with `rest_sts_caller = admin` requires one before anything else): its realm and
+    /// name, for the audit trail.
+    Administrator { realm: &'a str, name: &'a str },
     /// An authenticated principal: the token's own, or an administrator of the realm.
     Principal(&'a Authenticated<Principal>),
 }
@@ -102,16 +103,22 @@ impl Engine {
                     .into(),
             ));
         }
-        self.tokens.delete_token(&id).map_err(EngineError::store)?;
         let event = crate::audit::Event::new("token.cancelled")
             .with("instance", instance.config.subpath())
             .with("realm", instance.config.realm())
             .with("token_id", &id)
             .with("token_type", &rec.token_type)
             .with("principal", &rec.principal);
-        self.audit(match by {
-            Canceller::Administrator => event.with("actor", "administrator"),
+        let event = match by {
+            Canceller::Administrator { realm, name } => event.actor(realm, name),
             Canceller::Principal(p) => event.actor(p.realm(), p.name()),
+        };
+        // Recorded before the token goes (with `audit_required`, it stays if that fails).
+        self.audited(event, || {
+            self.tokens
+                .delete_token(&id)
+                .map_err(EngineError::store)
+                .map(|_| ())
         })?;
         Ok(id)
     }
@@ -123,7 +130,7 @@ impl Engine {
         by: Canceller<'_>,
     ) -> Result<bool, EngineError> {
         let p = match by {
-            Canceller::Administrator => return Ok(true),
+            Canceller::Administrator { .. } => return Ok(true),
             Canceller::Principal(p) => p,
         };
         let realm = crate::identity::normalize_realm(p.realm());

@@ -242,8 +242,17 @@ impl Engine {
             }
             _ => assertion.clone(),
         };
-        let durable = match record {
-            None => None,
+        // Recorded before the old token is retired (ops, issue 20: with `audit_required`, a
+        // renewal whose event cannot be written changes nothing).
+        let event = crate::audit::Event::new("token.renewed")
+            .with("instance", instance.config.subpath())
+            .with("realm", instance.config.realm())
+            .with("token_type", token_type.name())
+            .with("token_id", &id)
+            .with("replaced_token_id", &old_id)
+            .actor(by.realm(), by.name());
+        let durable = self.audited(event, || match record {
+            None => Ok(None),
             Some(old) => {
                 // Retired first: of two concurrent renewals only one finds it.
                 if !self.tokens.delete_token(&old_id).map_err(EngineError::store)? {
@@ -261,13 +270,13 @@ impl Engine {
                     expires_ms: not_after.timestamp_millis(),
                     token: assertion,
                 };
-                Some(
+                Ok(Some(
                     self.tokens
                         .insert_tokens_deferred(&[rec])
                         .map_err(EngineError::store)?,
-                )
+                ))
             }
-        };
+        })?;
         let audience = original.conditions().and_then(|c| {
             c.elements()
                 .flat_map(|r| r.elements())
@@ -275,15 +284,6 @@ impl Engine {
                 .map(crate::xml::Element::text)
         });
         tracing::info!(instance = %instance.config.subpath(), by = %by.name(), old = %old_id, new = %id, "renewed token");
-        self.audit(
-            crate::audit::Event::new("token.renewed")
-                .with("instance", instance.config.subpath())
-                .with("realm", instance.config.realm())
-                .with("token_type", token_type.name())
-                .with("token_id", &id)
-                .with("replaced_token_id", &old_id)
-                .actor(by.realm(), by.name()),
-        )?;
         Ok(Renewed {
             token_type,
             issued: Issued {

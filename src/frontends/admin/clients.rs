@@ -109,18 +109,22 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
             if !state.realm_exists(&realm) {
                 return Err(JsonFailure::BadRequest(format!("no realm {realm}")));
             }
-            let (client, secret) = state
-                .clients
-                .register(&realm, client_id, method)
-                .map_err(failed)?;
-            tracing::info!(realm = %client.realm, client = %client.client_id, "OAuth client registered");
-            crate::frontends::audited::admin(
+            let (client, secret) = crate::frontends::audited::admin(
                 state,
                 &admin,
                 "oauth_client.created",
-                &[("realm", &client.realm), ("client_id", &client.client_id)],
-            )
-            .map_err(JsonFailure::Engine)?;
+                &[
+                    ("realm", &crate::identity::normalize_realm(&realm)),
+                    ("client_id", client_id),
+                ],
+                || {
+                    state
+                        .clients
+                        .register(&realm, client_id, method)
+                        .map_err(failed)
+                },
+            )?;
+            tracing::info!(realm = %client.realm, client = %client.client_id, "OAuth client registered");
             let mut body = shown(&client);
             if let (Some(s), Value::Object(m)) = (secret, &mut body) {
                 m.insert("client_secret".into(), json!(s.expose()));
@@ -135,15 +139,14 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
                 .map_err(failed)?
                 .ok_or(JsonFailure::NotFound)?;
             if method == Method::DELETE {
-                state.clients.delete(&realm, id).map_err(failed)?;
-                tracing::info!(realm = %c.realm, client = %c.client_id, "OAuth client deleted");
                 crate::frontends::audited::admin(
                     state,
                     &admin,
                     "oauth_client.deleted",
                     &[("realm", &c.realm), ("client_id", &c.client_id)],
-                )
-                .map_err(JsonFailure::Engine)?;
+                    || state.clients.delete(&realm, id).map_err(failed),
+                )?;
+                tracing::info!(realm = %c.realm, client = %c.client_id, "OAuth client deleted");
             }
             Ok(HttpReply::json(200, &shown(&c)))
         }

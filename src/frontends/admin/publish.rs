@@ -109,6 +109,17 @@ fn visible(
     }))
 }
 
+/// The id an instance state asks for (its realm-qualified url element), for the audit event
+/// written before the instance is published; empty when the state names none.
+fn requested_id(state_json: &Value) -> String {
+    state_json
+        .get("deployment-config")
+        .and_then(|d| d.get("deployment-url-element"))
+        .and_then(Value::as_str)
+        .map(|u| crate::instance::subpath(&realm_of(state_json), u))
+        .unwrap_or_default()
+}
+
 fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
     // Anonymous callers and non-administrators learn nothing, not even which paths exist.
     let admin = admin(state, &req.headers)?;
@@ -133,15 +144,14 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
             // its problems.
             let admin = admin.of("/")?;
             let st = instance_state(req)?;
-            let p = publisher.create(kind, &st)?;
-            tracing::info!(kind = kind.as_str(), id = %p.id, "instance published");
-            crate::frontends::audited::admin(
+            let p = crate::frontends::audited::admin(
                 state,
                 &admin,
                 "instance.published",
-                &[("kind", kind.as_str()), ("instance", &p.id)],
-            )
-            .map_err(JsonFailure::Engine)?;
+                &[("kind", kind.as_str()), ("instance", &requested_id(&st))],
+                || publisher.create(kind, &st).map_err(JsonFailure::from),
+            )?;
+            tracing::info!(kind = kind.as_str(), id = %p.id, "instance published");
             Ok(reply(
                 201,
                 json!({"_id": p.id, "_rev": p.rev, "result": "success", "url_element": p.id}),
@@ -169,15 +179,19 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
             visible(state, &admin, kind, id)?;
             let admin = admin.of("/")?;
             let st = instance_state(req)?;
-            let p = publisher.update(kind, id, if_match(req)?.as_deref(), &st)?;
-            tracing::info!(kind = kind.as_str(), id = %p.id, "instance updated");
-            crate::frontends::audited::admin(
+            let expected = if_match(req)?;
+            let p = crate::frontends::audited::admin(
                 state,
                 &admin,
                 "instance.updated",
-                &[("kind", kind.as_str()), ("instance", &p.id)],
-            )
-            .map_err(JsonFailure::Engine)?;
+                &[("kind", kind.as_str()), ("instance", id)],
+                || {
+                    publisher
+                        .update(kind, id, expected.as_deref(), &st)
+                        .map_err(JsonFailure::from)
+                },
+            )?;
+            tracing::info!(kind = kind.as_str(), id = %p.id, "instance updated");
             Ok(reply(
                 200,
                 json!({"_id": p.id, "_rev": p.rev, "result": "success", "url_element": p.id}),
@@ -185,16 +199,20 @@ fn route(state: &Context, req: &Request) -> Result<HttpReply, JsonFailure> {
         }
         (m, Some(id)) if m == Method::DELETE => {
             visible(state, &admin, kind, id)?;
-            let p = publisher.delete(kind, id, if_match(req)?.as_deref())?;
-            let realm = realm_of(&p.config);
-            tracing::info!(kind = kind.as_str(), id = %p.id, "instance removed");
-            crate::frontends::audited::admin(
+            let expected = if_match(req)?;
+            let p = crate::frontends::audited::admin(
                 state,
                 &admin,
                 "instance.deleted",
-                &[("kind", kind.as_str()), ("instance", &p.id)],
-            )
-            .map_err(JsonFailure::Engine)?;
+                &[("kind", kind.as_str()), ("instance", id)],
+                || {
+                    publisher
+                        .delete(kind, id, expected.as_deref())
+                        .map_err(JsonFailure::from)
+                },
+            )?;
+            let realm = realm_of(&p.config);
+            tracing::info!(kind = kind.as_str(), id = %p.id, "instance removed");
             Ok(reply(
                 200,
                 json!({

@@ -82,12 +82,17 @@ fn route(state: &Context, req: &Request) -> Result<Value, JsonFailure> {
             Ok(item(&t.info()))
         }
         (&Method::DELETE, id) if !id.is_empty() => {
-            if !store.delete_token(id).map_err(store_failure)? {
+            // Known before the event is written, so that a miss records nothing.
+            if store.get_token(id).map_err(store_failure)?.is_none() {
                 return Err(JsonFailure::NotFound);
             }
+            crate::frontends::audited::cancelled(state, None, id, Some(admin.by()), || {
+                match store.delete_token(id).map_err(store_failure)? {
+                    true => Ok(()),
+                    false => Err(JsonFailure::NotFound),
+                }
+            })?;
             tracing::info!(token = %id, "token cancelled through sts-tokengen");
-            crate::frontends::audited::cancelled(state, None, id, Some(admin.by()))
-                .map_err(JsonFailure::Engine)?;
             Ok(json!({
                 "_id": id,
                 "_rev": id,

@@ -50,23 +50,28 @@ pub(super) fn sessions(
                 .engine
                 .session_principal(token.expose(), None)
                 .map_err(JsonFailure::Engine)?;
-            if state
-                .engine
-                .sessions()
-                .logout(token.expose())
-                .map_err(store_failure)?
-            {
-                if let Some(s) = whose {
-                    state
-                        .engine
-                        .audit(
-                            crate::audit::Event::new("session.logout")
-                                .with("realm", s.principal().realm())
-                                .with("principal", s.principal().name())
-                                .with("session_uid", &s.info().uid),
-                        )
-                        .map_err(JsonFailure::Engine)?;
-                }
+            let logout = || {
+                state
+                    .engine
+                    .sessions()
+                    .logout(token.expose())
+                    .map_err(store_failure)
+            };
+            // A live session's logout is recorded before it is made.
+            let done = match whose {
+                Some(s) => state.engine.audited(
+                    crate::audit::Event::new("session.logout")
+                        .with("realm", s.principal().realm())
+                        .with("principal", s.principal().name())
+                        .with("session_uid", &s.info().uid),
+                    || match logout()? {
+                        true => Ok(true),
+                        false => Err(JsonFailure::Unauthorized("Access Denied")),
+                    },
+                )?,
+                None => logout()?,
+            };
+            if done {
                 Ok(JsonReply::ok(json!({"result": "Successfully logged out"})))
             } else {
                 Err(JsonFailure::Unauthorized("Access Denied"))

@@ -205,18 +205,14 @@ pub(super) fn users(
                 disabled: status_disabled(&body)?.unwrap_or(false),
                 admin: body.get("admin") == Some(&Value::Bool(true)),
             };
-            let user = store.add(&of, user).map_err(identity_failure)?;
-            crate::frontends::audited::admin(
+            let is_admin = if user.admin { "true" } else { "false" };
+            let user = crate::frontends::audited::admin(
                 state,
                 &of,
                 "user.created",
-                &[
-                    ("realm", realm),
-                    ("user", &user.username),
-                    ("admin", if user.admin { "true" } else { "false" }),
-                ],
-            )
-            .map_err(JsonFailure::Engine)?;
+                &[("realm", realm), ("user", username), ("admin", is_admin)],
+                || store.add(&of, user).map_err(identity_failure),
+            )?;
             Ok(JsonReply {
                 status: 201,
                 body: user_json(&user),
@@ -239,8 +235,24 @@ pub(super) fn users(
                 None => None,
             };
             let admin = body.get("admin").and_then(Value::as_bool);
-            let u = store
-                .update(
+            let changed: Vec<&str> = [
+                (attrs.is_some(), "attributes"),
+                (disabled.is_some(), "status"),
+                (admin.is_some(), "admin"),
+                (password.is_some(), "password"),
+            ]
+            .iter()
+            .filter_map(|(c, name)| c.then_some(*name))
+            .collect();
+            let action = if disabled == Some(true) {
+                "user.disabled"
+            } else {
+                "user.changed"
+            };
+            let fields = [("realm", realm), ("user", id), ("changed", &changed.join(","))];
+            let change = || {
+                store
+                    .update(
                     &of,
                     id,
                     Box::new(|u| {
@@ -261,43 +273,19 @@ pub(super) fn users(
                         }
                     }),
                 )
-                .map_err(identity_failure)?;
-            let changed: Vec<&str> = [
-                (attrs.is_some(), "attributes"),
-                (disabled.is_some(), "status"),
-                (admin.is_some(), "admin"),
-                (password.is_some(), "password"),
-            ]
-            .iter()
-            .filter_map(|(c, name)| c.then_some(*name))
-            .collect();
-            let action = if disabled == Some(true) {
-                "user.disabled"
-            } else {
-                "user.changed"
+                .map_err(identity_failure)
             };
-            crate::frontends::audited::admin(
-                state,
-                &of,
-                action,
-                &[
-                    ("realm", realm),
-                    ("user", &u.username),
-                    ("changed", &changed.join(",")),
-                ],
-            )
-            .map_err(JsonFailure::Engine)?;
+            let u = crate::frontends::audited::admin(state, &of, action, &fields, change)?;
             Ok(JsonReply::ok(user_json(&u)))
         }
         (&Method::DELETE, Some(id)) => {
-            store.delete(&of, id).map_err(identity_failure)?;
             crate::frontends::audited::admin(
                 state,
                 &of,
                 "user.deleted",
                 &[("realm", realm), ("user", id)],
-            )
-            .map_err(JsonFailure::Engine)?;
+                || store.delete(&of, id).map_err(identity_failure),
+            )?;
             Ok(JsonReply::ok(
                 json!({"_id": id, "result": format!("user {id} removed from realm {realm}")}),
             ))

@@ -101,6 +101,21 @@ pub(super) fn introspect(
         .collect();
     let found = state.engine.introspect(&instances, &token)?;
     tracing::info!(realm, client = %client.client_id, active = found.is_some(), "introspection");
+    // A validation like WS-Trust's, by an OAuth client: the trail says which token it asked
+    // about and what it learnt (never the token).
+    let mut event = crate::audit::Event::new("token.validated")
+        .with("realm", realm)
+        .with("via", "introspection")
+        .with("client_id", &client.client_id)
+        .with("valid", found.is_some());
+    if let Some((sts_id, f)) = &found {
+        event = event
+            .with("instance", sts_id)
+            .with("token_type", f.token_type.name())
+            .with("token_id", &f.id)
+            .with_opt("principal", f.subject.as_ref());
+    }
+    state.engine.audit(event)?;
     let body = match found {
         None => json!({"active": false}),
         Some((sts_id, f)) => {

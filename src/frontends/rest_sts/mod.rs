@@ -74,7 +74,7 @@ fn route(
         RestCaller::Anyone => None,
     };
     let instance = state.rest_instance(subpath);
-    let instance = match (admin, instance) {
+    let instance = match (&admin, instance) {
         (Some(a), Some(i)) if !a.administers(i.config.realm()) => {
             return Err(JsonFailure::Forbidden);
         }
@@ -116,9 +116,12 @@ fn route(
             let id = match caller {
                 // Checked above: an administrator of the instance's realm.
                 RestCaller::Admin => {
-                    state
-                        .engine
-                        .cancel(&instance, &target, Canceller::Administrator)?
+                    let (realm, name) = admin.as_ref().map(|a| a.by()).unwrap_or(("/", ""));
+                    state.engine.cancel(
+                        &instance,
+                        &target,
+                        Canceller::Administrator { realm, name },
+                    )?
                 }
                 RestCaller::Anyone => {
                     let caller = session_caller(state, req)?;
