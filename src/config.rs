@@ -23,11 +23,10 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: {source}")]
-    Toml {
-        path: PathBuf,
-        source: toml::de::Error,
-    },
+    /// Where the file is wrong (line, key) and why, never the text there: a configuration
+    /// holds secrets, and this message reaches the log (SIGHUP) and the journal.
+    #[error("{path}: {detail}")]
+    Toml { path: PathBuf, detail: String },
     #[error("environment variable {name}: {message}")]
     Env { name: &'static str, message: String },
     #[error("{0}")]
@@ -255,9 +254,20 @@ impl Config {
                     path: path.to_owned(),
                     source,
                 })?;
-                toml::from_str(&text).map_err(|source| ConfigError::Toml {
+                // The key path of a wrong value, for a message that need not quote it.
+                let parsed = match toml::Deserializer::parse(&text) {
+                    Err(e) => Err((None, e)),
+                    Ok(de) => serde_path_to_error::deserialize(de)
+                        .map_err(|e| (Some(e.path().to_string()), e.into_inner())),
+                };
+                parsed.map_err(|(key, e)| ConfigError::Toml {
                     path: path.to_owned(),
-                    source,
+                    detail: crate::logging::toml_error_without_values(
+                        &text,
+                        key.as_deref(),
+                        e.message(),
+                        e.span(),
+                    ),
                 })?
             }
         };

@@ -71,9 +71,27 @@ impl Visit for Visitor<'_> {
     }
 }
 
-/// `s` with every control character escaped; other text unchanged.
+/// Whether `c` is written escaped: a control character (C0, DEL, C1), a line or paragraph
+/// separator (U+2028, U+2029: line breaks to JavaScript and to some log viewers), or a
+/// bidirectional control (U+061C, U+200E/F, U+202A-E, U+2066-9), which can make a viewer
+/// show a line's text in another order than it has ("Trojan Source").
+pub fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// `s` with every character [`needs_escape`] names escaped; other text unchanged.
 pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(needs_escape) {
         return s.into();
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -82,7 +100,7 @@ pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
+            c if needs_escape(c) => {
                 let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
             }
             c => out.push(c),
@@ -91,17 +109,18 @@ pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
-/// `line` with every control character but the final newline escaped as JSON does
-/// (`\u0085`): serde_json escapes C0 but leaves DEL and C1 raw. In a JSON text they occur
-/// only inside strings, so the result is the same JSON.
+/// `line` with every character [`needs_escape`] names but the final newline escaped as JSON
+/// does (`\u0085`, `\u2028`): serde_json escapes C0 but leaves DEL, C1, the separators and
+/// the bidi controls raw. In a JSON text they occur only inside strings, so the result is
+/// the same JSON.
 pub fn json_controls_escaped(line: &str) -> std::borrow::Cow<'_, str> {
     let body = line.strip_suffix('\n').unwrap_or(line);
-    if !body.chars().any(char::is_control) {
+    if !body.chars().any(needs_escape) {
         return line.into();
     }
     let mut out = String::with_capacity(line.len() + 12);
     for c in body.chars() {
-        if c.is_control() {
+        if needs_escape(c) {
             let _ = write!(out, "\\u{:04x}", u32::from(c));
         } else {
             out.push(c);
@@ -129,6 +148,54 @@ impl std::io::Write for JsonStderr {
     fn flush(&mut self) -> std::io::Result<()> {
         std::io::stderr().flush()
     }
+}
+
+/// A TOML error as the log may show it: the line and key, and the parser's message with
+/// every quoted text (`"..."`, `` `...` ``) replaced by `…`: a value there may be a secret
+/// (`invalid type: string "hunter2"`), and so may the source line the error's own `Display`
+/// would quote. A message about keys (`unknown field `lisen`, expected one of ...`) names
+/// keys only, and is kept.
+pub fn toml_error_without_values(
+    text: &str,
+    key: Option<&str>,
+    message: &str,
+    span: Option<std::ops::Range<usize>>,
+) -> String {
+    let mut out = String::new();
+    if let Some(at) = span.and_then(|s| text.get(..s.start)) {
+        let _ = write!(out, "line {}: ", at.matches('\n').count() + 1);
+    }
+    if let Some(k) = key.filter(|k| !k.is_empty() && *k != "?" && *k != ".") {
+        let _ = write!(out, "`{}`: ", escape(k));
+    }
+    let about_keys = ["unknown field", "missing field", "duplicate field", "duplicate key"]
+        .iter()
+        .any(|p| message.starts_with(p));
+    if about_keys {
+        out.push_str(message);
+        return escape(out.trim_end()).into_owned();
+    }
+    let mut open: Option<char> = None;
+    for c in message.chars() {
+        match open {
+            Some(q) if c == q => {
+                out.push('…');
+                out.push(c);
+                open = None;
+            }
+            Some(_) => {}
+            None => {
+                out.push(c);
+                if c == '"' || c == '`' {
+                    open = Some(c);
+                }
+            }
+        }
+    }
+    if open.is_some() {
+        out.push('…');
+    }
+    escape(out.trim_end()).into_owned()
 }
 
 /// How log lines are written (`log_format`).
@@ -177,17 +244,54 @@ const CAPPED: &[&str] = &[
     "rusqlite",
 ];
 
+/// The verbosity of a level name (`off` 0 .. `trace` 5); `None` for anything else.
+fn level_rank(s: &str) -> Option<u8> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "off" => Some(0),
+        "error" => Some(1),
+        "warn" => Some(2),
+        "info" => Some(3),
+        "debug" => Some(4),
+        "trace" => Some(5),
+        _ => None,
+    }
+}
+
 /// `filter` with [`CAPPED`] libraries held at `info`, those it names aside: `trace` must not
-/// put a password that a library saw into the log.
+/// put a password that a library saw into the log. A library the filter would log at `info`
+/// or less (`warn`, a filter of `sts` only) is left alone: a cap must never raise a level.
 pub fn capped(filter: &str) -> String {
-    let named = |lib: &str| {
-        filter.split(',').any(|d| {
-            let target = d.trim().split(['=', '[']).next().unwrap_or("");
-            target == lib || target.starts_with(&format!("{lib}::"))
+    // (target, verbosity) of each directive: `warn` is every target's; `sts` alone is
+    // `sts=trace`; a span filter (`[request]=debug`) applies to every target inside it.
+    let directives: Vec<(&str, u8)> = filter
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| match d.rsplit_once('=') {
+            Some((lhs, level)) => (lhs, level_rank(level).unwrap_or(5)),
+            None => match level_rank(d) {
+                Some(rank) => ("", rank),
+                None => (d, 5),
+            },
         })
+        .map(|(lhs, rank)| (lhs.split('[').next().unwrap_or("").trim(), rank))
+        .collect();
+    let named = |lib: &str| {
+        directives
+            .iter()
+            .any(|(t, _)| *t == lib || t.starts_with(&format!("{lib}::")))
+    };
+    // EnvFilter matches a directive's target as a prefix of the event's.
+    let louder_than_info = |lib: &str| {
+        directives
+            .iter()
+            .any(|(t, rank)| lib.starts_with(t) && *rank > 3)
     };
     let mut out = filter.trim().to_owned();
-    for lib in CAPPED.iter().filter(|l| !named(l)) {
+    for lib in CAPPED
+        .iter()
+        .filter(|l| !named(l) && louder_than_info(l))
+    {
         if !out.is_empty() {
             out.push(',');
         }
@@ -332,8 +436,53 @@ mod tests {
         let f = capped("sts=debug,hyper=trace, rustls::conn=debug");
         let has = |d: &str| f.split(',').any(|x| x == d);
         assert!(!has("hyper=info") && !has("rustls=info"), "{f}");
-        assert!(has("hyper_util=info") && has("tokio_rustls=info"), "{f}");
+        // `hyper=trace` reaches hyper_util (a prefix); nothing reaches tokio_rustls, which
+        // therefore needs no cap (it used to get one: `tokio_rustls=info`, a level raised).
+        assert!(has("hyper_util=info") && !has("tokio_rustls=info"), "{f}");
         tracing_subscriber::EnvFilter::try_new(capped("")).unwrap();
+        // A cap never raises a level: at warn, or with only sts verbose, nothing is added.
+        assert_eq!(capped("warn"), "warn");
+        assert_eq!(capped("info"), "info");
+        assert_eq!(capped("sts=trace"), "sts=trace");
+        assert_eq!(capped("error,sts=debug"), "error,sts=debug");
+        assert!(capped("debug").contains("hyper=info"));
+        assert!(capped("warn,[request]=trace").contains("warn,[request]=trace,hyper=info"));
+    }
+
+    #[test]
+    fn toml_errors_name_line_and_key_but_quote_no_value() {
+        let text = "listen = \"127.0.0.1:1\"\nlog_format = \"hunter2\"\n";
+        let at = text.find("\"hunter2").unwrap();
+        let e = toml_error_without_values(
+            text,
+            Some("log_format"),
+            "unknown variant `hunter2`, expected `text` or `json`",
+            Some(at..at + 9),
+        );
+        assert_eq!(
+            e,
+            "line 2: `log_format`: unknown variant `…`, expected `…` or `…`"
+        );
+        let e = toml_error_without_values(text, None, "invalid type: string \"s3cr3t", None);
+        assert_eq!(e, "invalid type: string \"…");
+        let e = toml_error_without_values(text, Some("?"), "unknown field `lisen`, expected `listen`", None);
+        assert_eq!(e, "unknown field `lisen`, expected `listen`");
+    }
+
+    #[test]
+    fn separators_and_bidi_controls_are_escaped() {
+        let hostile = "a\u{2028}b\u{2029}c\u{202e}d\u{2066}e\u{200f}f";
+        assert_eq!(
+            escape(hostile),
+            "a\\u{2028}b\\u{2029}c\\u{202e}d\\u{2066}e\\u{200f}f"
+        );
+        let line = serde_json::json!({ "v": hostile }).to_string();
+        let escaped = json_controls_escaped(&line);
+        assert!(!escaped.chars().any(needs_escape), "{escaped}");
+        let back: serde_json::Value = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(back["v"], hostile);
+        // Other text outside ASCII is left alone.
+        assert_eq!(escape("Zoë → ✓"), "Zoë → ✓");
     }
 
     #[test]

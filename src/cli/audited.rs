@@ -1,14 +1,21 @@
-//! Audit events of the offline commands (`sts keys rotate`, `sts user add`, ...): written to
-//! the configured `audit_log` at once, before the command ends, with the operating-system
-//! user who ran it as the actor (realm `local`). The action is done when this runs: a trail
-//! that cannot be written is reported, and with `audit_required` the command fails.
+//! Audit events of the offline commands (`sts keys rotate`, `sts user add`, ...) and of the
+//! bootstrap (`sts init`, the first `sts serve`): written to the configured `audit_log` at
+//! once, before the command ends. The actor is `cli:<user>` in realm `local`, where `<user>`
+//! is `$SUDO_USER` or `$USER` (else the uid): an unauthenticated claim of the environment,
+//! not an identity the server checked; whoever can run `sts` on the data directory can set
+//! it. The action is done when this runs: a trail that cannot be written is reported, and
+//! with `audit_required` the command fails.
 
 use super::AnyError;
 use crate::audit::{Audit, Event};
 use crate::config::Config;
 
-/// Who runs this command: `$SUDO_USER` or `$USER`, else the numeric uid.
+/// Who runs this command, as `cli:<user>`: `$SUDO_USER` or `$USER`, else the numeric uid.
 fn operator() -> String {
+    format!("cli:{}", local_user())
+}
+
+fn local_user() -> String {
     use std::os::unix::fs::MetadataExt as _;
     std::env::var("SUDO_USER")
         .or_else(|_| std::env::var("USER"))

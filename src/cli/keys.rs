@@ -133,6 +133,7 @@ fn in_store(
             if !store_keys::create_pair(store, &*master(cfg)?, &alias, kind, now())? {
                 return Err(format!("the alias `{alias}` is taken").into());
             }
+            super::audited::record(cfg, "key.created", &[("alias", &alias), ("where", "store")])?;
             say!("created {alias} ({kind:?}) in the store");
         }
         KeysCommand::Rotate { alias } => {
@@ -193,6 +194,7 @@ fn in_files(cfg: &Config, command: KeysCommand) -> Result<(), AnyError> {
                 return Err(format!("the alias `{alias}` is taken").into());
             }
             crate::keyring::create_pair(&cfg.data_dir, &alias, kind, now())?;
+            super::audited::record(cfg, "key.created", &[("alias", &alias), ("where", "keys/")])?;
             say!("created {alias} ({kind:?}) as keys/{alias}.key.pem and keys/{alias}.crt.pem");
         }
         KeysCommand::Rotate { alias } => {

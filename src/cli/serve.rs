@@ -16,19 +16,34 @@ pub(super) fn serve(cfg: Config, reload: Reload) -> Result<(), AnyError> {
         .max_blocking_threads(cfg.cpu_threads() * 4)
         .enable_all()
         .build()?;
+    // SIGHUP's default action ends the process: the handler is installed before anything
+    // else, and a SIGHUP that comes while the server starts is acted on once it is up.
+    let hup = {
+        let _in = rt.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    };
     rt.block_on(async move {
         // Bind first: with the address taken, nothing is created and no password printed
         // (it would never be shown again).
         let listener = crate::http::bind(cfg.listen).await?;
         let boot = bootstrap(&cfg)?;
-        print_bootstrap(&boot);
+        print_bootstrap(&boot, secrets_channel(&cfg));
         let running_cfg = cfg.clone();
         let running = crate::app::builder::ServerBuilder::new(cfg)
             .start_on(listener)
             .await?;
         let state = running.state().clone();
         let shutdown = crate::app::builder::shutdown_signal();
-        on_hangup(running_cfg, reload, state.engine.audit_trail().clone());
+        let wildcard =
+            running_cfg.public_base_url.is_none() && running_cfg.listen.ip().is_unspecified();
+        on_hangup(running_cfg, reload, state.engine.audit_trail().clone(), hup);
+        if wildcard {
+            tracing::warn!(
+                base_url = %running.base_url(),
+                "public_base_url is not set and the listener is a wildcard address: WSDLs, \
+                 metadata and issuer URLs name it; set public_base_url (STS_PUBLIC_BASE_URL)"
+            );
+        }
         // Before "listening on", which scripts wait for.
         if let Some(at) = running.metrics_addr() {
             say!("metrics and health on http://{at}");
@@ -74,9 +89,13 @@ pub(super) fn serve(cfg: Config, reload: Reload) -> Result<(), AnyError> {
 
 /// On SIGHUP: the `log` filter is read again and applied, and the audit file reopened (after
 /// logrotate moved it). Every other setting needs a restart: a change to one is logged.
-fn on_hangup(running: Config, reload: Reload, audit: crate::audit::Audit) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut hup = match signal(SignalKind::hangup()) {
+fn on_hangup(
+    running: Config,
+    reload: Reload,
+    audit: crate::audit::Audit,
+    hup: std::io::Result<tokio::signal::unix::Signal>,
+) {
+    let mut hup = match hup {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(error = %e, "cannot handle SIGHUP; reloading needs a restart");
@@ -110,7 +129,36 @@ fn on_hangup(running: Config, reload: Reload, audit: crate::audit::Audit) {
     });
 }
 
+/// Creates what the data directory lacks, and records what was created on the audit trail
+/// (users and keys; the actor is the local operator, see `audited`).
 pub(super) fn bootstrap(cfg: &Config) -> Result<crate::datadir::Bootstrap, AnyError> {
+    let boot = bootstrap_only(cfg)?;
+    for user in &boot.created_users {
+        let admin = if *user == "amadmin" { "true" } else { "false" };
+        super::audited::record(
+            cfg,
+            "user.created",
+            &[
+                ("realm", "/"),
+                ("user", user),
+                ("admin", admin),
+                ("via", "bootstrap"),
+            ],
+        )?;
+    }
+    if boot.created_keys {
+        for alias in ["sts-signing", "sts-signing-ec"] {
+            super::audited::record(
+                cfg,
+                "key.created",
+                &[("alias", alias), ("where", "keys/"), ("via", "bootstrap")],
+            )?;
+        }
+    }
+    Ok(boot)
+}
+
+fn bootstrap_only(cfg: &Config) -> Result<crate::datadir::Bootstrap, AnyError> {
     Ok(crate::datadir::bootstrap_with(
         &cfg.data_dir,
         std::env::var("STS_DEMO_PASSWORD").ok(),
@@ -121,20 +169,41 @@ pub(super) fn bootstrap(cfg: &Config) -> Result<crate::datadir::Bootstrap, AnyEr
     )?)
 }
 
-pub(super) fn print_bootstrap(boot: &crate::datadir::Bootstrap) {
+/// Where generated passwords are printed: the operator's terminal. That is stdout, unless
+/// the audit trail is written there (`audit_log = "stdout"`): then stderr, so that no
+/// password ever enters the audit stream a collector keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SecretsTo {
+    Stdout,
+    Stderr,
+}
+
+pub(super) fn secrets_channel(cfg: &Config) -> SecretsTo {
+    if cfg.audit_log.as_deref() == Some("stdout") {
+        SecretsTo::Stderr
+    } else {
+        SecretsTo::Stdout
+    }
+}
+
+pub(super) fn print_bootstrap(boot: &crate::datadir::Bootstrap, secrets: SecretsTo) {
+    let secret_line = |line: String| match secrets {
+        SecretsTo::Stdout => say!("{line}"),
+        SecretsTo::Stderr => eprintln!("{line}"),
+    };
     if boot.created_keys {
         say!("created signing keys (RSA `sts-signing`, EC P-256 `sts-signing-ec`)");
     }
     if let Some(p) = &boot.admin_password {
         // Printed once, on purpose: the only way to learn a generated administrator password.
-        say!(
+        secret_line(format!(
             "created administrator `amadmin` with password: {}",
             p.expose()
-        );
+        ));
     }
     if let Some(p) = &boot.demo_password {
         // Printed once, on purpose: this is how the operator learns the generated password.
-        say!("created user `demo` with password: {}", p.expose());
+        secret_line(format!("created user `demo` with password: {}", p.expose()));
     }
     if boot.created_instance {
         say!("created SOAP STS instance `soap-username-transformer`");

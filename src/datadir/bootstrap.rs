@@ -19,6 +19,8 @@ pub struct Bootstrap {
     /// Set when `amadmin` was created with a generated password.
     pub admin_password: Option<Secret<String>>,
     pub created_instance: bool,
+    /// The users created (`demo`, `amadmin`), for the audit trail.
+    pub created_users: Vec<&'static str>,
 }
 
 fn random_password() -> Result<String, DataDirError> {
@@ -137,6 +139,7 @@ pub fn bootstrap_with(
             disabled: false,
             admin: false,
         })?;
+        out.created_users.push(DEMO_USER);
     }
     let store = FileUserStore::open(&users_path)?;
     if !store.list()?.iter().any(|u| u.admin && u.realm == "/") {
@@ -157,6 +160,7 @@ pub fn bootstrap_with(
             disabled: false,
             admin: true,
         })?;
+        out.created_users.push(ADMIN_USER);
     }
     let soap_dir = dir.join("instances").join("soap");
     if !soap_dir.exists() {

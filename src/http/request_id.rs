@@ -26,7 +26,9 @@ impl RequestId {
     /// The id of a request with `headers`: the header's when sane; left open for a POST
     /// (its body may name one); generated for the rest.
     pub(super) fn for_request(method: &warp::http::Method, headers: &HeaderMap) -> RequestId {
-        let span = tracing::info_span!("request", request_id = tracing::field::Empty);
+        // At ERROR so that the span is enabled whenever any line is: at `log = "warn"`, a
+        // warning of the request carries its id too (an INFO span would be filtered out).
+        let span = tracing::error_span!("request", request_id = tracing::field::Empty);
         let id = RequestId {
             slot: Arc::new(OnceLock::new()),
             span,

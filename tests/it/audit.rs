@@ -285,6 +285,11 @@ fn every_action_writes_its_event_once_without_secrets() {
         (&e[0]["token_id"], &e[0]["principal"]),
         (&json!(jti), &json!("carol"))
     );
+    // The administrator whose session asked, not a placeholder.
+    assert_eq!(
+        (&e[0]["actor"], &e[0]["actor_realm"]),
+        (&json!("amadmin"), &json!("/"))
+    );
     let r = admin_json(
         &s,
         &admin,
@@ -324,6 +329,32 @@ fn every_action_writes_its_event_once_without_secrets() {
         (&e[0]["client_id"], &e[0]["actor"]),
         (&json!("rs-audit"), &json!("amadmin"))
     );
+    // Introspection by that client is a validation: which token, what it learnt.
+    use base64::Engine as _;
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("rs-audit:{client_secret}"));
+    let r = s.request(
+        "POST",
+        "/oauth2/introspect",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Authorization", &format!("Basic {basic}")),
+        ],
+        &format!("token={jwt}"),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let active = r.json()["active"].as_bool().unwrap();
+    let e = trail.expect(&["token.validated"]);
+    assert_eq!(
+        (&e[0]["via"], &e[0]["client_id"], &e[0]["valid"]),
+        (
+            &json!("introspection"),
+            &json!("rs-audit"),
+            &json!(active.to_string())
+        ),
+        "{}",
+        e[0]
+    );
     let r = admin_json(&s, &admin, "DELETE", "/sts-clients/rs-audit", &json!({}));
     assert_eq!(r.status, 200, "{}", r.body);
     trail.expect(&["oauth_client.deleted"]);
@@ -351,10 +382,23 @@ fn every_action_writes_its_event_once_without_secrets() {
         (&e[0]["alias"], &e[0]["actor_realm"], &e[0]["via"]),
         (&json!("sts-signing"), &json!("local"), &json!("cli"))
     );
+    // The local operator, by the environment's word: `cli:<user>`.
     assert!(
-        e[0]["actor"].as_str().is_some_and(|a| !a.is_empty()),
+        e[0]["actor"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("cli:") && a.len() > 4),
         "{}",
         e[0]
+    );
+    let (ok, out) = run(sts_cli(data, &path)
+        .env("USER", "operator-7")
+        .env_remove("SUDO_USER")
+        .args(["keys", "create", "extra-key"]));
+    assert!(ok, "{out}");
+    let e = trail.expect(&["key.created"]);
+    assert_eq!(
+        (&e[0]["alias"], &e[0]["actor"]),
+        (&json!("extra-key"), &json!("cli:operator-7"))
     );
     let cert = data.join("keys/sts-signing.crt.pem");
     let (ok, out) = run(sts_cli(data, &path)
@@ -426,4 +470,125 @@ fn audit_required_refuses_what_cannot_be_audited() {
         envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), RST_ISSUE),
     );
     assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// `audit_required`: a change whose event cannot be written is not made (nor half made), and
+/// the client is told 503; once the trail is writable again, changes are made and recorded.
+#[test]
+fn audit_required_makes_no_change_it_cannot_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.log");
+    let server = LoggedServer::start(
+        dir.path(),
+        &["--data-dir", "data"],
+        &[
+            ("STS_DEMO_PASSWORD", DEMO_PASSWORD),
+            ("STS_ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ("STS_AUDIT_LOG", audit.to_str().unwrap()),
+            ("STS_AUDIT_REQUIRED", "true"),
+            ("STS_LOG", "info"),
+        ],
+    );
+    let s = TestServer::remote(&server.base);
+    let admin = s.login("amadmin", ADMIN_PASSWORD);
+    let r = admin_json(
+        &s,
+        &admin,
+        "POST",
+        "/sts-clients?_action=create",
+        &json!({"client_id": "rs-kept"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = admin_json(
+        &s,
+        &admin,
+        "POST",
+        "/json/users?_action=create",
+        &json!({"username": "erin", "userpassword": "Erin-pw-5kQ"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    // The trail breaks: its file becomes a directory, reopened on SIGHUP (logrotate's way).
+    std::fs::remove_file(&audit).unwrap();
+    std::fs::create_dir(&audit).unwrap();
+    let hup = |pid: u32| {
+        assert!(
+            std::process::Command::new("kill")
+                .args(["-HUP", &pid.to_string()])
+                .status()
+                .unwrap()
+                .success()
+        )
+    };
+    hup(server.pid());
+    wait_until("sign-ins are refused for want of an audit trail", || {
+        s.request(
+            "POST",
+            "/json/authenticate",
+            &[
+                ("X-OpenAM-Username", "amadmin"),
+                ("X-OpenAM-Password", ADMIN_PASSWORD),
+            ],
+            "{}",
+        )
+        .status
+            == 503
+    });
+    let get = |path: &str| admin_json(&s, &admin, "GET", path, &json!({})).status;
+    // Each change: refused with 503, and not made.
+    let r = admin_json(
+        &s,
+        &admin,
+        "POST",
+        "/sts-clients?_action=create",
+        &json!({"client_id": "rs-new"}),
+    );
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(!r.body.contains("client_secret"), "{}", r.body);
+    assert_eq!(get("/sts-clients/rs-new"), 404);
+    let r = admin_json(&s, &admin, "DELETE", "/sts-clients/rs-kept", &json!({}));
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(get("/sts-clients/rs-kept"), 200);
+    let r = admin_json(&s, &admin, "DELETE", "/json/users/erin", &json!({}));
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(get("/json/users/erin"), 200);
+    let r = admin_json(
+        &s,
+        &admin,
+        "PUT",
+        "/json/users/erin",
+        &json!({"inetUserStatus": "Inactive"}),
+    );
+    assert_eq!(r.status, 503, "{}", r.body);
+    let erin = admin_json(&s, &admin, "GET", "/json/users/erin", &json!({}));
+    assert!(!erin.body.contains("Inactive"), "{}", erin.body);
+    let r = publish(&s, &admin, "rest", &rest_instance("never-published", false));
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(get("/sts-publish/rest/never-published"), 404);
+    let r = s.request(
+        "POST",
+        "/json/sessions?_action=logout",
+        &[("iPlanetDirectoryPro", &admin)],
+        "{}",
+    );
+    assert_eq!(r.status, 503, "{}", r.body);
+    // Still signed in: the logout was not made either.
+    assert_eq!(get("/json/users/erin"), 200);
+
+    // Writable again: the change is made, and recorded.
+    std::fs::remove_dir(&audit).unwrap();
+    hup(server.pid());
+    wait_until("the trail is writable again", || {
+        admin_json(&s, &admin, "DELETE", "/sts-clients/rs-kept", &json!({})).status == 200
+    });
+    assert_eq!(get("/sts-clients/rs-kept"), 404);
+    let text = std::fs::read_to_string(&audit).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("oauth_client.deleted") && l.contains("rs-kept")),
+        "{text}"
+    );
+    for never in ["rs-new", "never-published", "session.logout", "erin"] {
+        assert!(!text.contains(never), "{never} in {text}");
+    }
 }
