@@ -10,6 +10,10 @@
 #
 # Configuration: /etc/sts/sts.toml (deploy/sts.toml, every key explained), overridden by STS_*
 # variables (`-e STS_STORE_URL=postgres://...`); mount your own file over it.
+#
+# The URL clients use: set it (`-e STS_PUBLIC_BASE_URL=https://sts.example.com`). Without it the
+# server names its listener, http://0.0.0.0:8080, in WSDLs, metadata and issuer URLs, which no
+# client can reach (it warns at start); the image cannot know the right value.
 
 ARG RUST_VERSION=1.95
 ARG DEBIAN_RELEASE=bookworm

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Paired cost of observability on SOAP Issue throughput (issue 20, "Performance"): the same
-# release binary and data directory, restarted alternately with metrics on and off (and, once
-# the audit trail is on main, with AUDIT_ON/AUDIT_OFF set to the environment that turns it on
-# and off), ROUNDS times, wrk with PasswordDigest UsernameTokens each time. Prints each run
-# and the ratio of the medians (on/off). Knobs: ROUNDS (3), DURATION (10s), CONNECTIONS (32),
-# THREADS (2), PORT (18090), AUDIT_ON / AUDIT_OFF (extra `VAR=value` words, default none).
+# release binary and data directory, restarted alternately with metrics on and off (and with
+# AUDIT_ON/AUDIT_OFF set to the environment that turns the audit trail on and off), ROUNDS
+# times, wrk with PasswordDigest UsernameTokens each time; which of the pair runs first
+# alternates by round, so that drift of a loaded machine falls on both. While "on" runs,
+# /metrics is scraped every SCRAPE_EVERY seconds (the state gauges' store counts included).
+# Prints each pair with its ratio, and the ratio of the medians (on/off). Knobs: ROUNDS (3),
+# DURATION (10s), CONNECTIONS (32), THREADS (2), PORT (18090), SCRAPE_EVERY (5),
+# AUDIT_ON / AUDIT_OFF (extra `VAR=value` words, default none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -12,11 +15,13 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 PORT=${PORT:-18090}
+SCRAPE_EVERY=${SCRAPE_EVERY:-5}
 AUDIT_ON=${AUDIT_ON:-}
 AUDIT_OFF=${AUDIT_OFF:-}
 data=$(mktemp -d)
 pid=""
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$data"' EXIT
+scraper=""
+trap '[ -n "$scraper" ] && kill "$scraper" 2>/dev/null; [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$data"' EXIT
 
 cargo build --release --quiet
 export STS_BENCH_USER=bench STS_BENCH_PASSWORD=bench-password
@@ -32,15 +37,20 @@ run() { # $1: on|off; prints requests/s
     --data-dir "$data" --listen "127.0.0.1:$PORT" >/dev/null 2>&1 &
   pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.1; done
+  if [ "$1" = on ]; then
+    (while sleep "$SCRAPE_EVERY"; do curl -sf "http://127.0.0.1:$PORT/metrics" >/dev/null || true; done) &
+    scraper=$!
+  fi
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s bench/issue_digest.lua "$url" \
     | awk '/Requests\/sec/ {print $2}'
+  if [ -n "$scraper" ]; then kill "$scraper" 2>/dev/null; wait "$scraper" 2>/dev/null || true; scraper=""; fi
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 }
 
 on=(); off=()
 for r in $(seq "$ROUNDS"); do
-  a=$(run on); b=$(run off)
-  echo "round $r: on $a req/s, off $b req/s"
+  if [ $((r % 2)) -eq 1 ]; then a=$(run on); b=$(run off); else b=$(run off); a=$(run on); fi
+  echo "round $r: on $a req/s, off $b req/s, on/off $(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", a/b}')"
   on+=("$a"); off+=("$b")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }

@@ -11,6 +11,7 @@ macro_rules! say {
 }
 
 mod audited;
+mod check;
 mod clients;
 mod docs;
 mod instance;
@@ -94,16 +95,22 @@ enum Command {
         #[command(subcommand)]
         command: clients::ClientCommand,
     },
-    /// Load and check the configuration (file, STS_* environment, flags), print the main
-    /// settings in effect, and exit: 0 when the server would accept it.
+    /// Load and check the configuration (file, STS_* environment, flags) and resolve what
+    /// `serve` resolves before it binds a port (data directory readable, master key, store
+    /// reachable, keys loadable, instance files valid), changing nothing; print the main
+    /// settings in effect, and exit: 0 when the server would start.
     CheckConfig,
-    /// Probe a running server's liveness (`GET /health/live`): exit 0 on HTTP 200, else 1.
-    /// For supervisors and container HEALTHCHECKs without curl.
+    /// Probe a running server's liveness (`GET /health/live`) or, with --ready, its
+    /// readiness (`GET /health/ready`): exit 0 on HTTP 200, else 1. For supervisors and
+    /// container HEALTHCHECKs without curl.
     Health {
-        /// URL to probe; default: /health/live on the loopback address of `listen` (https
-        /// when `tls_cert_file` is set: then name a host its certificate covers).
+        /// URL to probe; default: /health/live (or /health/ready) on the loopback address of
+        /// `listen` (https when `tls_cert_file` is set: then name a host its certificate covers).
         #[arg(long)]
         url: Option<String>,
+        /// Probe readiness (store reachable, keys and instances loaded) instead of liveness.
+        #[arg(long)]
+        ready: bool,
         /// Seconds to wait for the answer.
         #[arg(long, default_value_t = 5)]
         timeout_secs: u64,
@@ -174,7 +181,7 @@ fn run(cli: Cli) -> Result<(), AnyError> {
         }
         Command::Init => {
             let boot = serve::bootstrap(&cfg)?;
-            serve::print_bootstrap(&boot);
+            serve::print_bootstrap(&boot, serve::secrets_channel(&cfg));
             println!("data directory ready: {}", cfg.data_dir.display());
             Ok(())
         }
@@ -185,17 +192,18 @@ fn run(cli: Cli) -> Result<(), AnyError> {
         Command::Client { command } => clients::clients(&cfg, command),
         Command::Realm { command } => user::realm(&cfg, command),
         Command::Store { command } => store::store(&cfg, command),
-        Command::CheckConfig => {
-            // A summary, not the whole: a store URL may hold a password.
-            say!("listen: {}", cfg.listen);
-            say!("data_dir: {}", cfg.data_dir.display());
-            say!("public base URL: {}", cfg.base_url());
-            say!("store: {}", crate::store::redact_url(&cfg.store_url()));
-            say!("configuration ok");
-            Ok(())
-        }
-        Command::Health { url, timeout_secs } => {
-            let url = url.unwrap_or_else(|| probe::default_url(&cfg));
+        Command::CheckConfig => check::check(&cfg),
+        Command::Health {
+            url,
+            ready,
+            timeout_secs,
+        } => {
+            let path = if ready {
+                "/health/ready"
+            } else {
+                "/health/live"
+            };
+            let url = url.unwrap_or_else(|| probe::default_url(&cfg, path));
             probe::health(
                 &url,
                 std::time::Duration::from_secs(timeout_secs.clamp(1, 300)),

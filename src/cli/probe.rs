@@ -1,5 +1,5 @@
-//! `sts health`: a liveness probe for supervisors without curl (the container image's
-//! `HEALTHCHECK`): one GET, success only for HTTP 200, bounded in time.
+//! `sts health`: a liveness (or, `--ready`, readiness) probe for supervisors without curl
+//! (the container image's `HEALTHCHECK`): one GET, success only for HTTP 200, bounded in time.
 
 use std::time::Duration;
 
@@ -7,9 +7,9 @@ use crate::config::Config;
 
 use super::AnyError;
 
-/// The URL probed when none is given: `/health/live` on the loopback address of the configured
+/// The URL probed when none is given: `path` on the loopback address of the configured
 /// listener (its own address when it names one), over HTTPS when the server serves TLS.
-pub(super) fn default_url(cfg: &Config) -> String {
+pub(super) fn default_url(cfg: &Config, path: &str) -> String {
     let ip = match cfg.listen.ip() {
         std::net::IpAddr::V4(v4) if v4.is_unspecified() => {
             std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
@@ -25,7 +25,7 @@ pub(super) fn default_url(cfg: &Config) -> String {
         "http"
     };
     format!(
-        "{scheme}://{}/health/live",
+        "{scheme}://{}{path}",
         std::net::SocketAddr::new(ip, cfg.listen.port())
     )
 }

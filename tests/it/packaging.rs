@@ -514,3 +514,104 @@ fn sts_health_succeeds_only_on_a_live_server() {
     );
     drop(silent);
 }
+
+/// `sts check-config` resolves what start-up resolves: a store that cannot be reached, keys
+/// that do not load, an instance file that does not resolve each fail it, with the reason;
+/// nothing is created on the way.
+#[test]
+fn check_config_fails_on_what_would_stop_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let check = |env: &[(&str, &str)]| {
+        run(sts()
+            .env("STS_DATA_DIR", &data)
+            .envs(env.iter().copied())
+            .arg("check-config"))
+    };
+    // A fresh directory: fine, and still empty afterwards (nothing created, no port bound).
+    let (ok, out) = check(&[]);
+    assert!(ok && out.contains("created at the first start"), "{out}");
+    assert!(!data.exists(), "check-config created the data directory");
+    let (ok, out) = run(sts()
+        .env("STS_DATA_DIR", &data)
+        .env("STS_DEMO_PASSWORD", DEMO_PASSWORD)
+        .arg("init"));
+    assert!(ok, "{out}");
+    let (ok, out) = check(&[]);
+    assert!(
+        ok && out.contains("signing key(s) load") && out.contains("resolve"),
+        "{out}"
+    );
+    let db = data.join("sts.db");
+    assert!(!db.exists(), "check-config created the store");
+    // A PostgreSQL server that is not there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://sts:pw-not-shown@127.0.0.1:{port}/sts");
+    let (ok, out) = check(&[
+        ("STS_STORE_URL", url.as_str()),
+        ("STS_STORE_WAIT_MILLIS", "500"),
+    ]);
+    assert!(!ok && out.contains("unavailable"), "{out}");
+    assert!(!out.contains("pw-not-shown"), "{out}");
+    // A signing key that does not load.
+    let key = data.join("keys/sts-signing.key.pem");
+    let pem = std::fs::read(&key).unwrap();
+    std::fs::write(
+        &key,
+        b"-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let (ok, out) = check(&[]);
+    assert!(!ok && out.contains("sts-signing"), "{out}");
+    std::fs::write(&key, pem).unwrap();
+    // An instance file that names a key nobody has.
+    let inst = data.join("instances/soap/soap-username-transformer.json");
+    let text = std::fs::read_to_string(&inst).unwrap();
+    std::fs::write(&inst, text.replace("\"sts-signing\"", "\"no-such-key\"")).unwrap();
+    let (ok, out) = check(&[]);
+    assert!(!ok && out.contains("soap-username-transformer"), "{out}");
+    std::fs::write(&inst, text).unwrap();
+    let (ok, out) = check(&[]);
+    assert!(ok, "{out}");
+}
+
+/// `sts health` agrees with the endpoints it probes: live and ready while the store answers;
+/// live but not ready once it is gone; neither once the server is.
+#[test]
+fn sts_health_agrees_with_live_and_ready() {
+    let mut c = Cluster::start(1, std::time::Duration::from_millis(200));
+    let base = c.node(0).base.clone();
+    let probe = |path: &str| {
+        let (ok, out) = run(sts()
+            .args(["health", "--timeout-secs", "5", "--url"])
+            .arg(format!("{base}{path}")));
+        (ok, out)
+    };
+    let agree = |c: &Cluster, path: &str| {
+        let http = c.node(0).get(path).status == 200;
+        let (cli, out) = probe(path);
+        assert_eq!(
+            cli, http,
+            "{path}: sts health says {cli}, HTTP says {http}: {out}"
+        );
+        http
+    };
+    assert!(agree(&c, "/health/live") && agree(&c, "/health/ready"));
+    c.pg.stop();
+    wait_until("readiness reports the store down", || {
+        c.node(0).get("/health/ready").status == 503
+    });
+    assert!(agree(&c, "/health/live"));
+    assert!(!agree(&c, "/health/ready"));
+    let (ok, out) = probe("/health/ready");
+    assert!(!ok && out.contains("HTTP 503"), "{out}");
+    c.pg.restart();
+    wait_until("readiness recovers", || {
+        c.node(0).get("/health/ready").status == 200
+    });
+    assert!(agree(&c, "/health/ready"));
+}
