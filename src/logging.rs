@@ -154,7 +154,8 @@ impl std::io::Write for JsonStderr {
 /// every quoted text (`"..."`, `` `...` ``) replaced by `…`: a value there may be a secret
 /// (`invalid type: string "hunter2"`), and so may the source line the error's own `Display`
 /// would quote. A message about keys (`unknown field `lisen`, expected one of ...`) names
-/// keys only, and is kept.
+/// keys only, and is kept; so is what follows `expected` (what the code accepts: `expected
+/// `text` or `json``).
 pub fn toml_error_without_values(
     text: &str,
     key: Option<&str>,
@@ -175,8 +176,12 @@ pub fn toml_error_without_values(
         out.push_str(message);
         return escape(out.trim_end()).into_owned();
     }
+    let (told, accepted) = match message.find("expected") {
+        Some(at) => message.split_at(at),
+        None => (message, ""),
+    };
     let mut open: Option<char> = None;
-    for c in message.chars() {
+    for c in told.chars() {
         match open {
             Some(q) if c == q => {
                 out.push('…');
@@ -195,6 +200,7 @@ pub fn toml_error_without_values(
     if open.is_some() {
         out.push('…');
     }
+    out.push_str(accepted);
     escape(out.trim_end()).into_owned()
 }
 
@@ -461,7 +467,7 @@ mod tests {
         );
         assert_eq!(
             e,
-            "line 2: `log_format`: unknown variant `…`, expected `…` or `…`"
+            "line 2: `log_format`: unknown variant `…`, expected `text` or `json`"
         );
         let e = toml_error_without_values(text, None, "invalid type: string \"s3cr3t", None);
         assert_eq!(e, "invalid type: string \"…");

@@ -130,8 +130,14 @@ fn operator_errors_name_the_realm_and_the_key() {
             "group_filter = \"(member=x)\"\ngroup_name",
             "{dn}",
         ),
-        ("group_name = \"cn\"", "group_name = \"rdn\"", "rdn"),
-        ("\"sid\"", "\"hex\"", "hex"),
+        // A wrong value is not quoted back (it could be a secret put in the wrong key): the
+        // key, line and what is accepted are.
+        (
+            "group_name = \"cn\"",
+            "group_name = \"rdn\"",
+            "group_name`: unknown variant `…`, expected",
+        ),
+        ("\"sid\"", "\"hex\"", "unknown variant `…`, expected"),
         ("group_name", "pool_size = 0\ngroup_name", "pool_size"),
         (
             "group_name",
