@@ -20,7 +20,7 @@ pub mod testpg;
 use std::sync::Arc;
 
 pub use changes::{ChangeListener, ChangeStore};
-pub use counts::{Count, CountStore, Counts};
+pub use counts::CountStore;
 pub use filter::Filter;
 pub use keys::{KeyRecord, KeyStore};
 
