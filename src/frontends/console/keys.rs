@@ -25,23 +25,24 @@ pub struct KeyAdmin {
 }
 
 /// The audit event of a key change, with the fields the CLI's event has (`alias`, `where`)
-/// and `via`. With `audit_required`, a trail that cannot be written fails the request: the
-/// change is made, and the administrator is told it is not recorded.
-fn audited(
+/// and `via`, written before `change` is made: with `audit_required`, a trail that cannot be
+/// written refuses the request (503) and the keys stay as they were.
+fn audited<T>(
     ctx: &Context,
     by: &AdminOf,
     action: &'static str,
     alias: &str,
     in_store: bool,
-) -> Result<(), JsonFailure> {
+    change: impl FnOnce() -> Result<T, JsonFailure>,
+) -> Result<T, JsonFailure> {
     let place = if in_store { "store" } else { "keys/" };
     crate::frontends::audited::admin(
         ctx,
         by,
         action,
         &[("alias", alias), ("where", place), ("via", "console")],
+        change,
     )
-    .map_err(JsonFailure::Engine)
 }
 
 /// One listed key or certificate.
@@ -146,14 +147,15 @@ impl KeyAdmin {
         crate::keyring::check_alias(alias).map_err(JsonFailure::BadRequest)?;
         let now = ctx.engine.now();
         let in_store = self.in_store()?;
-        let kind = if in_store {
-            store_keys::rotate(self.store.as_ref(), self.master()?, alias, now).map_err(failure)?
-        } else {
-            crate::keyring::rotate(&self.data_dir, alias, now).map_err(keyring_failure)?
-        };
+        let kind = audited(ctx, by, "key.rotated", alias, in_store, || {
+            if in_store {
+                store_keys::rotate(self.store.as_ref(), self.master()?, alias, now).map_err(failure)
+            } else {
+                crate::keyring::rotate(&self.data_dir, alias, now).map_err(keyring_failure)
+            }
+        })?;
         self.reload(ctx);
         tracing::info!(%alias, "key rotated through the console");
-        audited(ctx, by, "key.rotated", alias, in_store)?;
         Ok(json!({"alias": alias, "kind": format!("{kind:?}"), "result": "rotated"}))
     }
 
@@ -171,16 +173,17 @@ impl KeyAdmin {
         Certificate::from_pem(alias, pem.as_bytes())
             .map_err(|e| JsonFailure::BadRequest(format!("not a PEM certificate: {e}")))?;
         let in_store = self.in_store()?;
-        if in_store {
-            store_keys::import_certificate(self.store.as_ref(), alias, pem.as_bytes(), ctx.engine.now())
-                .map_err(failure)?;
-        } else {
-            crate::keyring::import_certificate(&self.data_dir, alias, pem.as_bytes())
-                .map_err(keyring_failure)?;
-        }
+        audited(ctx, by, "key.imported", alias, in_store, || {
+            if in_store {
+                store_keys::import_certificate(self.store.as_ref(), alias, pem.as_bytes(), ctx.engine.now())
+                    .map_err(failure)
+            } else {
+                crate::keyring::import_certificate(&self.data_dir, alias, pem.as_bytes())
+                    .map_err(keyring_failure)
+            }
+        })?;
         self.reload(ctx);
         tracing::info!(%alias, "certificate imported through the console");
-        audited(ctx, by, "key.imported", alias, in_store)?;
         Ok(json!({"alias": alias, "result": "imported"}))
     }
 
