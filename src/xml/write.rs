@@ -586,6 +586,10 @@ impl Writer {
         if !fits {
             self.exact = false;
         }
+        // A refusal the fragment's writer recorded stays one in the document it joins.
+        if self.invalid.is_none() {
+            self.invalid = fragment.invalid.clone();
+        }
         self.out.push_str(&fragment.xml);
         self
     }
@@ -806,5 +810,12 @@ mod tests {
         raw.start("r").raw("<x/>");
         assert!(!raw.finish_canonical().exact());
         assert!(!Writer::with_capacity(8).finish_canonical().exact());
+        // A fragment's refused character stays refused in the document it joins.
+        let mut bad = Writer::canonical(64);
+        bad.start("f").text("x\u{FFFF}");
+        let bad = bad.finish_canonical();
+        let mut w = Writer::canonical(64);
+        w.start("r").insert(&bad);
+        assert_eq!(w.finish_canonical().checked().unwrap_err().code, 0xFFFF);
     }
 }

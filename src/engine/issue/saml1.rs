@@ -14,8 +14,10 @@ use crate::xml::ns::{CLAIM_ACTOR, CLAIM_NAME, SAML1};
 use crate::xml::write::Writer;
 
 /// The value of the `actor` attribute: `<Actor>` with a `saml:Attribute` of the actor's name,
-/// as WIF's SAML 1.1 handler writes and reads it (it becomes `ClaimsIdentity.Actor`).
-fn actor_value(name: &str) -> String {
+/// as WIF's SAML 1.1 handler writes and reads it (it becomes `ClaimsIdentity.Actor`). A name
+/// with a character XML does not allow is refused here: written into this text it would
+/// reach the signed token as U+FFFD, past the assertion writer's own check.
+fn actor_value(name: &str) -> Result<String, EngineError> {
     let (namespace, local) = saml1::split_claim(CLAIM_NAME);
     let mut w = Writer::with_capacity(256);
     w.start("Actor");
@@ -25,7 +27,8 @@ fn actor_value(name: &str) -> String {
         .attr("AttributeNamespace", namespace);
     w.element("saml:AttributeValue", name);
     w.end().end();
-    w.finish()
+    w.finish_checked()
+        .map_err(|e| EngineError::Internal(format!("the actor: {e}")))
 }
 
 impl Engine {
@@ -85,7 +88,7 @@ impl Engine {
         // `actor` claim, whose value is an `<Actor>` holding the actor's claims as SAML
         // attributes (here its name).
         if let Some(actor) = &req.actor {
-            attributes.push((CLAIM_ACTOR.to_owned(), vec![actor_value(actor.name())]));
+            attributes.push((CLAIM_ACTOR.to_owned(), vec![actor_value(actor.name())?]));
         }
         let id = saml2::new_assertion_id();
         let spec = AssertionSpec {
@@ -135,5 +138,20 @@ impl Engine {
             durable,
             proof: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::actor_value;
+
+    #[test]
+    fn an_actor_name_xml_does_not_allow_is_refused_not_altered() {
+        let ok = actor_value("bob").unwrap();
+        assert!(ok.contains(">bob</saml:AttributeValue>"), "{ok}");
+        for bad in ["bob\u{FFFF}", "bob\u{FFFE}", "bob\u{1}"] {
+            let e = actor_value(bad).unwrap_err().to_string();
+            assert!(e.contains("XML 1.0 does not allow"), "{bad:?}: {e}");
+        }
     }
 }
