@@ -154,8 +154,8 @@ impl std::io::Write for JsonStderr {
 /// every quoted text (`"..."`, `` `...` ``) replaced by `…`: a value there may be a secret
 /// (`invalid type: string "hunter2"`), and so may the source line the error's own `Display`
 /// would quote. A message about keys (`unknown field `lisen`, expected one of ...`) names
-/// keys only, and is kept; so is what follows `expected` (what the code accepts: `expected
-/// `text` or `json``).
+/// keys only, and is kept; so is what follows the last `, expected ` (what the code
+/// accepts: `expected `text` or `json``).
 pub fn toml_error_without_values(
     text: &str,
     key: Option<&str>,
@@ -176,13 +176,20 @@ pub fn toml_error_without_values(
         out.push_str(message);
         return escape(out.trim_end()).into_owned();
     }
-    let (told, accepted) = match message.find("expected") {
+    // serde writes `{what was found}, expected {what the code accepts}`: only the last
+    // `, expected ` is the code's (a value before it may hold those words itself).
+    let (told, accepted) = match message.rfind(", expected ") {
         Some(at) => message.split_at(at),
         None => (message, ""),
     };
     let mut open: Option<char> = None;
+    // serde quotes a string value with Rust's escapes (`"a\"b"`): an escaped quote is
+    // part of the value.
+    let mut escaped = false;
     for c in told.chars() {
         match open {
+            Some('"') if escaped => escaped = false,
+            Some('"') if c == '\\' => escaped = true,
             Some(q) if c == q => {
                 out.push('…');
                 out.push(c);
@@ -473,6 +480,13 @@ mod tests {
         assert_eq!(e, "invalid type: string \"…");
         let e = toml_error_without_values(text, Some("?"), "unknown field `lisen`, expected `listen`", None);
         assert_eq!(e, "unknown field `lisen`, expected `listen`");
+        // A value that holds the words itself (review): nothing of it is kept.
+        for secret in ["unexpected-S3cret", "expected-S3cret", "x, expected S3cret", "a\"expected S3cret"] {
+            let message = format!("invalid type: string {secret:?}, expected u32");
+            let e = toml_error_without_values(text, None, &message, None);
+            assert!(!e.contains("S3cret"), "{secret}: {e}");
+            assert!(e.ends_with(", expected u32"), "{e}");
+        }
     }
 
     #[test]

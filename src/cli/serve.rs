@@ -133,6 +133,16 @@ fn on_hangup(
 /// (users and keys; the actor is the local operator, see `audited`).
 pub(super) fn bootstrap(cfg: &Config) -> Result<crate::datadir::Bootstrap, AnyError> {
     let boot = bootstrap_only(cfg)?;
+    if let Err(e) = record_bootstrap(cfg, &boot) {
+        // The users exist now: a failed trail (audit_required) must not lose the only copy
+        // of their generated passwords, so they are printed before the error ends the start.
+        print_bootstrap(&boot, secrets_channel(cfg));
+        return Err(e);
+    }
+    Ok(boot)
+}
+
+fn record_bootstrap(cfg: &Config, boot: &crate::datadir::Bootstrap) -> Result<(), AnyError> {
     for user in &boot.created_users {
         let admin = if *user == "amadmin" { "true" } else { "false" };
         super::audited::record(
@@ -155,7 +165,7 @@ pub(super) fn bootstrap(cfg: &Config) -> Result<crate::datadir::Bootstrap, AnyEr
             )?;
         }
     }
-    Ok(boot)
+    Ok(())
 }
 
 fn bootstrap_only(cfg: &Config) -> Result<crate::datadir::Bootstrap, AnyError> {

@@ -335,8 +335,9 @@ fn state_gauges_follow_tokens_sessions_and_nonces() {
     wait_until("the REST instance is served", || {
         call(&s, &admin, "kept", "translate", &username_to(oidc_out("n"))).status == 200
     });
-    // Sampled at most every few seconds: wait for a sample that has seen the setup settle
-    // (the interim sessions of the calls above invalidated), twice the same.
+    // The gauges are sampled at most every few seconds, on a scrape: this is the first
+    // scrape, so its sample is taken now, after the setup settled (the interim sessions of
+    // the calls above were invalidated within them).
     let read = || {
         (
             gauge(&url, "sts_tokens_stored"),
