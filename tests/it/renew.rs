@@ -493,31 +493,47 @@ fn renew_speaks_ws_trust_2005() {
     );
 }
 
-/// A token renewed again and again lives at most `saml2-renew-max-age-seconds` from its first
-/// authentication (`AuthnInstant`, kept by every renewal): renewals are cut short at that
-/// instant, and refused from it on.
-#[test]
-fn renewals_end_at_the_maximum_age() {
+/// A server whose instance `name` (persisting or not) renews for at most 1000 s from the first
+/// authentication (window 60 s), on a fixed clock at `t0`, and `at(n)`: `t0 + n` seconds as
+/// an `xs:dateTime`.
+pub(crate) fn max_age_server(
+    name: &str,
+    persist: bool,
+) -> (
+    TestServer,
+    std::sync::Arc<sts::clock::FixedClock>,
+    chrono::DateTime<chrono::Utc>,
+    impl Fn(i64) -> String,
+) {
     let t0 = chrono::DateTime::from_timestamp(wall_clock().timestamp(), 0).unwrap();
     let clock = sts::clock::FixedClock::new(t0);
     let s = start_with(Opts {
         clock: Some(clock.clone()),
         instances: vec![(
-            "soap-age.json".into(),
+            format!("{name}.json"),
             instance(
-                "soap-age",
-                true,
+                name,
+                persist,
                 json!({"saml2-renew-max-age-seconds": "1000", "saml2-renew-window-seconds": "60"}),
             ),
         )],
         ..Default::default()
     });
-    let path = "/sts/soap-age";
-    let at = |n: i64| {
+    let at = move |n: i64| {
         (t0 + chrono::Duration::seconds(n))
             .format("%Y-%m-%dT%H:%M:%SZ")
             .to_string()
     };
+    (s, clock, t0, at)
+}
+
+/// A token renewed again and again lives at most `saml2-renew-max-age-seconds` from its first
+/// authentication (`AuthnInstant`, kept by every renewal): renewals are cut short at that
+/// instant, and refused from it on.
+#[test]
+fn renewals_end_at_the_maximum_age() {
+    let (s, clock, t0, at) = max_age_server("soap-age", true);
+    let path = "/sts/soap-age";
     let first = issue(&s, path, ("demo", DEMO_PASSWORD)).assertion_text();
     let authn = part(&first, "<saml2:AuthnStatement", "</saml2:AuthnStatement>").to_owned();
     assert!(

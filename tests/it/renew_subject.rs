@@ -10,7 +10,7 @@ use sts::identity::testldap::{self, TestLdap};
 
 use crate::common::*;
 use crate::delegation::{BOB_UT, act_as, act_as_server, post_issue};
-use crate::renew::{SAML1, instance, issue_as, part, renew, renew_by, validate};
+use crate::renew::{SAML1, instance, issue_as, max_age_server, part, renew, renew_by, validate};
 
 const SAML2_TYPE: &str = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0";
 
@@ -333,26 +333,8 @@ fn an_encrypted_name_id_is_renewed_by_its_record_only() {
 /// `AuthenticationInstant`, as SAML 2.0's do: cut short before it, refused from it on.
 #[test]
 fn saml11_renewals_end_at_the_maximum_age() {
-    let t0 = chrono::DateTime::from_timestamp(wall_clock().timestamp(), 0).unwrap();
-    let clock = sts::clock::FixedClock::new(t0);
-    let s = start_with(Opts {
-        clock: Some(clock.clone()),
-        instances: vec![(
-            "soap-age1.json".into(),
-            instance(
-                "soap-age1",
-                false,
-                json!({"saml2-renew-max-age-seconds": "1000", "saml2-renew-window-seconds": "60"}),
-            ),
-        )],
-        ..Default::default()
-    });
+    let (s, clock, t0, at) = max_age_server("soap-age1", false);
     let path = "/sts/soap-age1";
-    let at = |n: i64| {
-        (t0 + chrono::Duration::seconds(n))
-            .format("%Y-%m-%dT%H:%M:%SZ")
-            .to_string()
-    };
     let first = saml1_of(&issue_as(&s, path, ("demo", DEMO_PASSWORD), SAML1));
     let instant = format!("AuthenticationInstant=\"{}\"", at(0));
     assert!(first.contains(&instant), "{first}");
