@@ -3,7 +3,8 @@
 # directory, measures `openssl speed` RSA-2048 and ECDSA P-256 signing in the same run for
 # reference, then wrk with PasswordDigest (distinct nonces) and PasswordText (argon2id)
 # UsernameTokens, and ends with every target row of issue 19 and its ratio.
-# Knobs: DURATION (20s), CONNECTIONS (64), THREADS (2), PORT (18080).
+# Knobs: DURATION (20s), CONNECTIONS (64), THREADS (2), PORT (18080), NO_BUILD (set: use the
+# release binary as it is, for a measurement of a build made earlier).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-20s}
@@ -15,7 +16,7 @@ mkdir -p "$out"
 data=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
 
-cargo build --release --quiet
+[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet
 export STS_BENCH_USER=bench STS_BENCH_PASSWORD=bench-password
 STS_DEMO_PASSWORD=demo-password ./target/release/sts --data-dir "$data" init >/dev/null
 # A second instance that signs with ECDSA P-256, to show the cost of RSA-2048 itself.
