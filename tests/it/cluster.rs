@@ -197,7 +197,6 @@ fn replays_and_password_guesses_are_counted_across_nodes() {
 
 #[test]
 fn foreign_assertion_ids_and_id_token_jtis_are_accepted_once_across_nodes() {
-    use base64::Engine as _;
     let c = Cluster::start(2, NO_POLL);
     let (a, b) = (c.node(0), c.node(1));
     let work = tempfile::tempdir().unwrap();
@@ -247,15 +246,34 @@ fn foreign_assertion_ids_and_id_token_jtis_are_accepted_once_across_nodes() {
                 "exp": now + 300, "jti": "cluster-jti-1"}),
         "op-1",
     );
-    let bst = format!(
-        "<wsse:BinarySecurityToken xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\" ValueType=\"urn:ietf:params:oauth:token-type:jwt\" EncodingType=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary\">{}</wsse:BinarySecurityToken>",
-        base64::engine::general_purpose::STANDARD.encode(&id_token)
-    );
+    let bst = bst_of(&id_token);
     let r = soap(b, &bst);
     assert_eq!(r.status, 200, "{}", r.body);
     let r = soap(a, &bst);
     assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
     assert!(r.body.contains("already used"), "{}", r.body);
+    // One without jti, by its signed content: accepted on A, a replay on B.
+    let bst = bst_of(&pyjwt_sign(
+        "RS256",
+        &op_pem,
+        &json!({"iss": "https://op.example.com", "aud": "sts", "sub": "alice", "iat": now,
+                "exp": now + 300}),
+        "op-1",
+    ));
+    let r = soap(a, &bst);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = soap(b, &bst);
+    assert_eq!(r.fault_code(), "wst:FailedAuthentication", "{}", r.body);
+    assert!(r.body.contains("already used"), "{}", r.body);
+}
+
+/// An id_token as a SOAP BinarySecurityToken.
+fn bst_of(id_token: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "<wsse:BinarySecurityToken xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\" ValueType=\"urn:ietf:params:oauth:token-type:jwt\" EncodingType=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary\">{}</wsse:BinarySecurityToken>",
+        base64::engine::general_purpose::STANDARD.encode(id_token)
+    )
 }
 
 /// Issues on every node from a thread per node until `stop`; returns, per node, the ids of

@@ -327,7 +327,16 @@ fn oidc_id_tokens_of_trusted_issuers_are_accepted_as_input() {
     let (ok, out) = xmlsec1_verify(&saml, &s.cert("sts-signing"));
     assert!(ok, "xmlsec1: {out}");
     // OIDC -> OIDC: the local user alice lends her attributes to the claim map.
-    let jwt = issued(&translate(&good, oidc_out("n-1")));
+    // `good` has no jti: it is accepted once, by its signed content; the same claims signed
+    // at another instant are another token.
+    expect_error(&translate(&good, oidc_out("n-1")), 401, "already used");
+    let again = pyjwt_sign(
+        "RS256",
+        &idp_pem,
+        &claims(&|c| c["iat"] = json!(now - 1)),
+        "idp-1",
+    );
+    let jwt = issued(&translate(&again, oidc_out("n-1")));
     let (ok, out) = pyjwt_verify(&s, &jwt, "RS256", &s.cert("sts-signing"));
     assert!(ok, "{out}");
     assert!(out.contains("\"email\": \"alice@example.com\""), "{out}");

@@ -75,12 +75,16 @@ fn every_cell_of_the_token_matrix() {
     });
     let admin = s.login("amadmin", ADMIN_PASSWORD);
     let now = wall_clock().timestamp();
-    let id_token = pyjwt_sign(
-        "RS256",
-        &op_pem,
-        &json!({"iss": "https://op.example.com", "aud": "sts", "sub": "alice", "iat": now, "exp": now + 600}),
-        "op-1",
-    );
+    // One id_token per cell: an id_token is accepted once (without jti, by its signed claims).
+    let id_token = |cell: &str| {
+        pyjwt_sign(
+            "RS256",
+            &op_pem,
+            &json!({"iss": "https://op.example.com", "aud": "sts", "sub": "alice", "iat": now,
+                    "exp": now + 600, "nonce": cell}),
+            "op-1",
+        )
+    };
     let sts_cert = s.cert("sts-signing");
     let check_saml = |cell: &str, a: &str, method: &str| {
         assert!(a.contains(">alice</saml2:NameID>"), "{cell}: {a}");
@@ -112,7 +116,7 @@ fn every_cell_of_the_token_matrix() {
                     json!({"token_type": "OPENAM", "session_id": s.login("alice", "s3cret")})
                 }
                 "X509" => json!({"token_type": "X509"}),
-                _ => json!({"token_type": "OPENIDCONNECT", "oidc_id_token": id_token}),
+                _ => json!({"token_type": "OPENIDCONNECT", "oidc_id_token": id_token(&cell)}),
             };
             let output_state = match output {
                 "OPENIDCONNECT" => oidc_out("n"),
@@ -191,7 +195,8 @@ fn every_cell_of_the_token_matrix() {
                             s.login("alice", "s3cret")
                         ),
                         "OPENIDCONNECT" => format!(
-                            "<wsse:BinarySecurityToken ValueType=\"urn:ietf:params:oauth:token-type:jwt\">{id_token}</wsse:BinarySecurityToken>"
+                            "<wsse:BinarySecurityToken ValueType=\"urn:ietf:params:oauth:token-type:jwt\">{}</wsse:BinarySecurityToken>",
+                            id_token(&cell)
                         ),
                         "SAML2" => idp_assertion(&idp, "alice", "urn:sts", (-60, 300)),
                         _ => {

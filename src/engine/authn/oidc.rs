@@ -1,7 +1,11 @@
 //! Another issuer's id_token (`OPENIDCONNECT` input): one of the instance's trusted issuers,
 //! its algorithms and keys only, `aud`, `exp`, `nbf` and `iat` with the configured skew, and
-//! a `jti` once (per issuer, until `exp`). A token without `jti` cannot be told apart from
-//! its legitimate re-presentation, so it is accepted until it expires, as OpenAM does.
+//! each token accepted once (per issuer, until `exp`), as every other input credential: by its
+//! `jti`, or, without one, by its signed content (header and claims as signed). The signed
+//! content rather than the signature value, because an ECDSA signature (r, s) also verifies as
+//! (r, n - s): a re-signed copy of the same claims would pass a key made of the signature.
+//! OpenAM accepts a token without `jti` until it expires; an issuer entry opts into that with
+//! `insecure-accept-replays-without-jti`.
 
 use super::super::check::rules::{Outside, TimeWindow, audience_matches, jwt_audiences};
 use super::super::{AuthFailure, Engine, EngineError, ResolvedInstance};
@@ -82,14 +86,31 @@ impl Engine {
         };
         let principal =
             self.known_principal(instance, name, PrincipalSource::FederatedToken, fail)?;
+        let until = chrono::DateTime::from_timestamp(exp, 0).unwrap_or(now) + self.freshness.max_skew;
+        let full = "too many recent id_tokens; retry later";
         if let Some(jti) = jti {
             let key = format!("jwt\u{0}{}\u{0}{jti}", trust.issuer);
-            let until = chrono::DateTime::from_timestamp(exp, 0).unwrap_or(now);
             self.remember(
                 key.as_bytes(),
-                until + self.freshness.max_skew,
+                until,
                 "id_token: this token (jti) was already used",
-                "too many recent id_tokens; retry later",
+                full,
+            )?;
+        } else if !trust.replays_without_jti {
+            // The signing input verified above: the token's first two parts as sent (the
+            // verifier trims the token the same way and refused anything but three parts).
+            let signed = token
+                .trim()
+                .rsplit_once('.')
+                .map_or(token.as_bytes(), |(input, _)| input.as_bytes());
+            let digest = openssl::sha::sha256(signed);
+            let parts: [&[u8]; 4] = [b"jwt-signed\0", trust.issuer.as_bytes(), b"\0", &digest];
+            let key = parts.concat();
+            self.remember(
+                &key,
+                until,
+                "id_token: this token was already used (it has no jti: the same signed claims)",
+                full,
             )?;
         }
         Ok(principal)

@@ -43,6 +43,15 @@ pub struct TrustedIssuerConfig {
     /// The claim that names the principal (default `sub`).
     #[serde(rename = "principal-claim", default = "sub_claim")]
     pub principal_claim: String,
+    /// OpenAM's behaviour, off by default: an id_token of this issuer without a `jti` may be
+    /// presented again and again until it expires. Otherwise such a token is accepted once
+    /// (keyed on its signed content), like every other input credential.
+    #[serde(
+        rename = "insecure-accept-replays-without-jti",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub insecure_accept_replays_without_jti: bool,
 }
 
 fn default_trusted_algorithms() -> Vec<String> {

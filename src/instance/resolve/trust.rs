@@ -23,6 +23,8 @@ pub struct TrustedIssuer {
     pub algorithms: Vec<TrustedAlgorithm>,
     pub keys: Vec<TrustedKey>,
     pub principal_claim: String,
+    /// `insecure-accept-replays-without-jti`: tokens without `jti` are not accepted once.
+    pub replays_without_jti: bool,
 }
 
 /// An issuer whose assertions an instance accepts, resolved.
@@ -75,6 +77,7 @@ pub(super) fn oidc(
                 algorithms,
                 keys,
                 principal_claim: t.principal_claim.clone(),
+                replays_without_jti: t.insecure_accept_replays_without_jti,
             });
         }
     }

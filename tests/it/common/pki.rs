@@ -11,14 +11,17 @@ use super::wall_clock;
 pub const OP: &str = "https://op.example.com";
 pub const OP_SECRET: &str = "an-op-shared-secret-of-32-bytes-or-more";
 
-/// An id_token of the test OpenID provider (HS256 with its shared secret).
+/// An id_token of the test OpenID provider (HS256 with its shared secret); each call makes
+/// another token (a `nonce` of its own), as an OP does: an id_token is accepted once.
 pub fn op_id_token(sub: &str) -> String {
     use base64::Engine as _;
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
     let now = wall_clock().timestamp();
+    let nonce = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let h = b64(br#"{"alg":"HS256","typ":"JWT"}"#);
     let p = b64(
-        json!({"iss": OP, "aud": "sts", "sub": sub, "iat": now, "exp": now + 300})
+        json!({"iss": OP, "aud": "sts", "sub": sub, "iat": now, "exp": now + 300, "nonce": format!("n{nonce}")})
             .to_string()
             .as_bytes(),
     );
