@@ -3,6 +3,11 @@
 //! and by STS id (p50/p99), durable inserts alone and shared by concurrent writers (group
 //! commit), and the replay cache's one insert per accepted value (p50/p99).
 //! `STS_BENCH_TOKENS` overrides the count.
+//!
+//! On PostgreSQL each measured call also reads how long the bench's thread and the database
+//! process serving it waited for a CPU (runnable, not running: `/proc/PID/schedstat`), so that
+//! the slowest 1% can be split into database work and waiting for a core on a shared machine;
+//! and the plans of the statements measured are printed (`EXPLAIN (ANALYZE, BUFFERS)`).
 #![allow(clippy::expect_used)]
 
 use std::hint::black_box;
@@ -18,6 +23,146 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
+}
+
+/// Nanoseconds `schedstat` (a `/proc/.../schedstat` file) spent runnable but waiting for a CPU.
+fn run_queue_ns(schedstat: &str) -> u64 {
+    std::fs::read_to_string(schedstat)
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// One measured call: how long it took, and how long the bench's thread and the database
+/// process serving it waited for a CPU meanwhile.
+#[derive(Clone, Copy)]
+struct Sample {
+    took: Duration,
+    client_wait: Duration,
+    server_wait: Duration,
+}
+
+/// Times calls, with the run-queue waits of this thread and of `server` (a schedstat path).
+#[derive(Default)]
+struct Watch {
+    server: Option<String>,
+}
+
+impl Watch {
+    /// The PostgreSQL process serving the store's pooled connection, found by the last
+    /// statement it ran (`like`), after a warm-up call made it run one.
+    fn postgres(url: &str, like: &str) -> Watch {
+        let pid: Option<i32> = postgres::Client::connect(url, postgres::NoTls)
+            .and_then(|mut c| {
+                c.query_opt(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = 'sts' \
+                     AND query LIKE $1 ORDER BY state_change DESC LIMIT 1",
+                    &[&like],
+                )
+            })
+            .expect("pg_stat_activity")
+            .map(|r| r.get(0));
+        Watch {
+            server: pid.map(|p| format!("/proc/{p}/schedstat")),
+        }
+    }
+
+    fn time<T>(&self, f: impl FnOnce() -> T) -> (T, Sample) {
+        let me = "/proc/thread-self/schedstat";
+        let server = || self.server.as_deref().map_or(0, run_queue_ns);
+        let (c0, s0) = (run_queue_ns(me), server());
+        let t = Instant::now();
+        let v = f();
+        let took = t.elapsed();
+        let (c1, s1) = (run_queue_ns(me), server());
+        let sample = Sample {
+            took,
+            client_wait: Duration::from_nanos(c1.saturating_sub(c0)),
+            server_wait: Duration::from_nanos(s1.saturating_sub(s0)),
+        };
+        (v, sample)
+    }
+}
+
+/// p50 and p99, and what the slowest 1% spent waiting for a CPU.
+fn report(name: &str, mut samples: Vec<Sample>) {
+    samples.sort_by_key(|s| s.took);
+    let took: Vec<Duration> = samples.iter().map(|s| s.took).collect();
+    let tail: Vec<Sample> = samples
+        .iter()
+        .skip(samples.len() * 99 / 100)
+        .copied()
+        .collect();
+    let n = tail.len().max(1) as f64;
+    let mean = |f: fn(&Sample) -> Duration| tail.iter().map(|s| ms(f(s))).sum::<f64>() / n;
+    println!(
+        "{name:<38} p50 {:>7.3} ms  p99 {:>7.3} ms | slowest 1%: {:.3} ms, waiting for a CPU: \
+         bench {:.3} ms, database {:.3} ms",
+        ms(percentile(&took, 0.5)),
+        ms(percentile(&took, 0.99)),
+        mean(|s| s.took),
+        mean(|s| s.client_wait),
+        mean(|s| s.server_wait),
+    );
+}
+
+/// The page query by sts_id and by principal on one connection, statement by statement
+/// alternating between the text sent each time (a parse-and-describe round trip, then the
+/// execution: what the store did before it kept generated statements prepared) and a prepared
+/// statement (one round trip; PostgreSQL may reuse the plan): the same run, the same rows.
+fn prepared_or_not(url: &str, queries: usize, principals: usize) {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+    let pid: i32 = c
+        .query_one("SELECT pg_backend_pid()", &[])
+        .expect("pid")
+        .get(0);
+    let watch = Watch {
+        server: Some(format!("/proc/{pid}/schedstat")),
+    };
+    let limit = 1001_i64;
+    for (name, cond) in [("by sts_id", "sts_id"), ("by principal", "principal")] {
+        let sql = format!(
+            "SELECT token_id, sts_id, realm, principal, token_type, issued_ms, expires_ms \
+             FROM tokens WHERE ({cond} = $1) ORDER BY token_id LIMIT $2"
+        );
+        let st = c.prepare(&sql).expect("prepare");
+        let value = |i: usize| match cond {
+            "sts_id" => format!("sts-{}", i % 10),
+            _ => format!("user{}", (i * 7919) % principals),
+        };
+        let read = |rows: Vec<postgres::Row>| {
+            for r in &rows {
+                let text: [String; 5] = [0, 1, 2, 3, 4].map(|i| r.get(i));
+                black_box((text, r.get::<_, i64>(5), r.get::<_, i64>(6)));
+            }
+        };
+        let (mut sent, mut prepared) = (Vec::new(), Vec::new());
+        for i in 0..queries * 2 {
+            let v = value(i / 2);
+            if i % 2 == 0 {
+                let (rows, t) = watch.time(|| c.query(sql.as_str(), &[&v, &limit]).expect("query"));
+                read(rows);
+                sent.push(t);
+            } else {
+                let (rows, t) = watch.time(|| c.query(&st, &[&v, &limit]).expect("query"));
+                read(rows);
+                prepared.push(t);
+            }
+        }
+        report(&format!("raw {name}, text each time"), sent);
+        report(&format!("raw {name}, prepared"), prepared);
+    }
+}
+
+/// `EXPLAIN (ANALYZE, BUFFERS, WAL)` of `sql` with `params`, indented.
+fn explain(url: &str, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) {
+    let plan: Vec<String> = postgres::Client::connect(url, postgres::NoTls)
+        .and_then(|mut c| c.query(&format!("EXPLAIN (ANALYZE, BUFFERS, WAL) {sql}"), params))
+        .expect("explain")
+        .iter()
+        .map(|r| format!("    {}", r.get::<_, String>(0)))
+        .collect();
+    println!("  {sql}\n{}", plan.join("\n"));
 }
 
 fn main() {
@@ -102,20 +247,29 @@ fn run(bench: bool, backend: &str, url: &str) {
             Box::new(|i: usize| format!("/sts_id eq 'sts-{}'", i % 10)),
         ),
     ] {
-        let mut times = Vec::with_capacity(queries);
-        for i in 0..queries {
+        let query = |i: usize| {
             let f = filter::parse(&make(i)).expect("filter");
-            let t = Instant::now();
-            let page = store.query_tokens(&f, 1000, None).expect("query");
-            times.push(t.elapsed());
-            black_box(page);
+            black_box(store.query_tokens(&f, 1000, None).expect("query"));
+        };
+        query(0);
+        let watch = if backend == "postgres" {
+            Watch::postgres(url, "SELECT token_id%")
+        } else {
+            Watch::default()
+        };
+        let samples = (0..queries).map(|i| watch.time(|| query(i)).1).collect();
+        report(&format!("query {name}"), samples);
+    }
+    if backend == "postgres" {
+        prepared_or_not(url, queries, principals);
+        println!("plans (the statements the store runs):");
+        let sel = "SELECT token_id, sts_id, realm, principal, token_type, issued_ms, \
+                   expires_ms FROM tokens WHERE ";
+        let limit = 1001_i64;
+        for (cond, value) in [("(sts_id = $1)", "sts-3"), ("(principal = $1)", "user77")] {
+            let sql = format!("{sel}{cond} ORDER BY token_id LIMIT $2");
+            explain(url, &sql, &[&value, &limit]);
         }
-        times.sort();
-        println!(
-            "query {name:<32} p50 {:>7.2} ms  p99 {:>7.2} ms",
-            ms(percentile(&times, 0.5)),
-            ms(percentile(&times, 0.99))
-        );
     }
 
     // Durable inserts: one writer alone, then 64 concurrent writers sharing commits.
@@ -166,14 +320,23 @@ fn run(bench: bool, backend: &str, url: &str) {
     let n = if bench { 5000 } else { 20 };
     let mut fresh = Vec::with_capacity(n);
     let mut replay = Vec::with_capacity(n);
+    let warm = openssl::sha::sha256(b"warm-up");
+    store
+        .insert_once(&warm, i64::MAX, 0)
+        .expect("replay insert");
+    let watch = if backend == "postgres" {
+        Watch::postgres(url, "INSERT INTO replay%")
+    } else {
+        Watch::default()
+    };
     for i in 0..n {
         let key = openssl::sha::sha256(format!("nonce-{i}").as_bytes());
-        let t = Instant::now();
-        let first = store.insert_once(&key, i64::MAX, 0).expect("replay insert");
-        fresh.push(t.elapsed());
-        let t = Instant::now();
-        let second = store.insert_once(&key, i64::MAX, 0).expect("replay insert");
-        replay.push(t.elapsed());
+        let (first, t) =
+            watch.time(|| store.insert_once(&key, i64::MAX, 0).expect("replay insert"));
+        fresh.push(t);
+        let (second, t) =
+            watch.time(|| store.insert_once(&key, i64::MAX, 0).expect("replay insert"));
+        replay.push(t);
         assert_eq!(
             (first, second),
             (
@@ -182,16 +345,17 @@ fn run(bench: bool, backend: &str, url: &str) {
             )
         );
     }
-    fresh.sort();
-    replay.sort();
-    println!(
-        "replay insert (fresh)       p50 {:>7.3} ms  p99 {:>7.3} ms",
-        ms(percentile(&fresh, 0.5)),
-        ms(percentile(&fresh, 0.99))
-    );
-    println!(
-        "replay insert (refused)     p50 {:>7.3} ms  p99 {:>7.3} ms",
-        ms(percentile(&replay, 0.5)),
-        ms(percentile(&replay, 0.99))
-    );
+    report("replay insert (fresh)", fresh);
+    report("replay insert (refused)", replay);
+    if backend == "postgres" {
+        // The statement of src/store/postgres/replay.rs, fresh then refused.
+        let sql = "INSERT INTO replay (key, until_ms) SELECT $1::bytea, $2::bigint \
+                   FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit \
+                   ON CONFLICT (key) DO UPDATE SET until_ms = excluded.until_ms \
+                   WHERE replay.until_ms < $3::bigint";
+        let key = openssl::sha::sha256(b"explained").to_vec();
+        for _ in 0..2 {
+            explain(url, sql, &[&key, &i64::MAX, &0_i64]);
+        }
+    }
 }

@@ -13,10 +13,16 @@ use postgres::{Client, Statement};
 use super::connect::Connector;
 use crate::store::StoreError;
 
+/// Generated statements (token queries: one text per filter shape) kept prepared per
+/// connection; past this many, the cache starts over (a filter's shape is the client's choice,
+/// so the number of texts is not bounded by the code).
+const GENERATED_STATEMENTS: usize = 64;
+
 /// One connection and the statements prepared on it.
 pub(super) struct PgConn {
     pub(super) client: Client,
     stmts: HashMap<&'static str, Statement>,
+    generated: HashMap<String, Statement>,
 }
 
 impl PgConn {
@@ -24,7 +30,24 @@ impl PgConn {
         PgConn {
             client,
             stmts: HashMap::new(),
+            generated: HashMap::new(),
         }
+    }
+
+    /// The statement for a generated `sql` (values bound, never in the text), prepared once
+    /// per connection like [`PgConn::stmt`]: a query then costs one round trip instead of two
+    /// (parse and describe, then execute), and PostgreSQL may reuse its plan.
+    pub(super) fn generated_stmt(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.generated.get(sql) {
+            return Ok(s.clone());
+        }
+        if self.generated.len() >= GENERATED_STATEMENTS {
+            // Dropping the last clone closes the statement on the server.
+            self.generated.clear();
+        }
+        let s = self.client.prepare(sql)?;
+        self.generated.insert(sql.to_owned(), s.clone());
+        Ok(s)
     }
 
     /// The statement for `sql`, prepared once per connection (saves a round trip per query).

@@ -248,8 +248,9 @@ impl TokenStore for PgStore {
             })
             .collect();
         let mut items = self.pool.run(|c| {
+            let st = c.generated_stmt(&sql)?;
             c.client
-                .query(sql.as_str(), &params)?
+                .query(&st, &params)?
                 .iter()
                 .map(info_row)
                 .collect::<Result<Vec<_>, _>>()
