@@ -8,11 +8,14 @@
 //! queue, so that a slow disk never holds a request without bound. When the queue is full,
 //! or the sink fails, the event is dropped and counted ([`AuditStats`]), and the failure
 //! logged; with `audit_required` the request is refused instead ([`Unaudited`]), and it waits
-//! until its event is written (at most [`trail::REQUIRED_WAIT`]).
+//! until its event is written (at most [`trail::REQUIRED_WAIT`]; an event not written by then
+//! is withdrawn, or retracted if the sink has it already, so the trail never claims it).
 //!
 //! An event never carries a token, a password, a session handle or a secret: only ids,
 //! names and types. Its values are JSON strings with every control character escaped.
 
+#[cfg(test)]
+pub(crate) mod memory;
 mod scope;
 mod sink;
 mod trail;
@@ -24,7 +27,7 @@ use serde_json::{Map, Value};
 use crate::clock::Clock;
 
 pub use scope::{RequestScope, current, in_request};
-pub use sink::{AuditSink, FileSink, StdoutSink, SyslogSink};
+pub use sink::{AuditSink, FileSink, StdoutSink, SyslogSink, check_target};
 pub use trail::REQUIRED_WAIT;
 
 /// The audit trail of this server (cheap to clone); [`Audit::off`] records nothing.
@@ -87,12 +90,29 @@ impl Audit {
     }
 
     /// Records `event` with the time, and the request id and client address of the request
-    /// being handled on this thread ([`in_request`]). Fails only with `audit_required`.
+    /// being handled on this thread ([`in_request`]). Fails only with `audit_required`; a
+    /// line that failed so is never written later without its retraction (see `trail.rs`).
     pub fn record(&self, event: Event) -> Result<(), Unaudited> {
         let (Some(trail), Some(clock)) = (&self.trail, &self.clock) else {
             return Ok(());
         };
-        trail.push(event.line(clock.now(), current().as_ref()))
+        let scope = current();
+        let line = event.line(clock.now(), scope.as_ref());
+        trail.push(line, || {
+            event
+                .with("outcome", "failed")
+                .with("reason", "audit_timeout")
+                .line(clock.now(), scope.as_ref())
+        })
+    }
+
+    /// Records a follow-up of an event recorded already (its retraction: `outcome` failed),
+    /// best effort: queued without waiting, also with `audit_required`, so that a request
+    /// (or the task awaiting a commit) is never held by it.
+    pub fn note(&self, event: Event) {
+        if let (Some(trail), Some(clock)) = (&self.trail, &self.clock) {
+            trail.push_nowait(event.line(clock.now(), current().as_ref()));
+        }
     }
 
     /// Reopens the sink (a file moved by logrotate: SIGHUP).

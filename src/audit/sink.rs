@@ -121,3 +121,60 @@ impl AuditSink for SyslogSink {
         Ok(())
     }
 }
+
+/// Whether `audit_log` (`stdout`, `syslog` or a file path) can be written, changing nothing
+/// (`sts check-config`): the syslog socket accepts a connection; an existing file opens for
+/// appending (nothing written); a file not there yet has a directory this process may
+/// create it in. Returns what was found; the error names the file.
+pub fn check_target(target: &str) -> Result<String, String> {
+    match target {
+        "stdout" => Ok("standard output".into()),
+        "syslog" => {
+            let mut sink = SyslogSink::new("/dev/log");
+            sink.reopen()
+                .map(|()| "syslog (/dev/log) accepts a connection".into())
+                .map_err(|e| format!("audit_log = \"syslog\": {e}"))
+        }
+        path => check_file(std::path::Path::new(path))
+            .map_err(|e| format!("audit_log {path}: {e}")),
+    }
+}
+
+fn check_file(path: &std::path::Path) -> Result<String, String> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err("is a directory".into()),
+        Ok(_) => std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(|_| "the file can be appended to".into())
+            .map_err(|e| format!("cannot be opened for appending: {e}")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => std::path::Path::new("."),
+            };
+            match std::fs::metadata(dir) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Err(format!("{} is not a directory", dir.display())),
+                Err(e) => return Err(format!("its directory {}: {e}", dir.display())),
+            }
+            // Write and search permission on the directory, for this process's effective
+            // user: what creating the file at the first event needs.
+            rustix::fs::accessat(
+                rustix::fs::CWD,
+                dir,
+                rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK,
+                rustix::fs::AtFlags::EACCESS,
+            )
+            .map(|()| "created at the first event".into())
+            .map_err(|e| {
+                format!(
+                    "its directory {} does not let this user create it: {}",
+                    dir.display(),
+                    std::io::Error::from(e)
+                )
+            })
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}

@@ -1,32 +1,9 @@
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
 
-/// Lines in memory; fails while `broken` holds; blocks while `stuck` holds.
-#[derive(Clone, Default)]
-struct Memory {
-    lines: Arc<Mutex<Vec<String>>>,
-    broken: Arc<Mutex<bool>>,
-    stuck: Arc<Mutex<()>>,
-}
-
-impl AuditSink for Memory {
-    fn write_line(&mut self, line: &str) -> std::io::Result<()> {
-        let _wait = self.stuck.lock().unwrap();
-        if *self.broken.lock().unwrap() {
-            return Err(std::io::Error::other("disk full"));
-        }
-        self.lines.lock().unwrap().push(line.to_owned());
-        Ok(())
-    }
-    fn reopen(&mut self) -> std::io::Result<()> {
-        if *self.broken.lock().unwrap() {
-            return Err(std::io::Error::other("cannot open"));
-        }
-        Ok(())
-    }
-}
+use super::memory::MemorySink as Memory;
 
 fn clock() -> Arc<dyn Clock> {
     crate::clock::FixedClock::new(
@@ -154,4 +131,57 @@ fn a_long_field_is_cut_so_no_client_sets_the_size_of_a_line() {
         format!("{}...(truncated)", "é".repeat(MAX_FIELD_CHARS))
     );
     assert!(lines[0].len() < 2048, "{} bytes", lines[0].len());
+}
+
+/// `audit_required`: a line not written by its deadline refuses its request, and the trail
+/// does not claim it later: a line still queued is withdrawn, one the writer holds already
+/// is followed by its retraction. Driven by hand (no writer thread): no timing involved.
+#[test]
+fn a_line_given_up_on_is_withdrawn_or_retracted() {
+    let mem = Memory::default();
+    let mut sink = mem.clone();
+    let trail = trail::Trail::new(true, 16);
+    // Still queued at the deadline: withdrawn, never written.
+    let a = trail.queue("{\"a\":1}");
+    assert!(trail.give_up(a, "{\"a\":\"retracted\"}").is_err());
+    // Taken by the writer (being written) at the deadline: written, then retracted.
+    let b = trail.queue("{\"b\":1}");
+    let batch = trail.take();
+    assert!(trail.give_up(b, "{\"b\":\"retracted\"}").is_err());
+    trail.write(&mut sink, batch);
+    let batch = trail.take();
+    trail.write(&mut sink, batch);
+    // Written in time: accepted.
+    let c = trail.queue("{\"c\":1}");
+    let batch = trail.take();
+    trail.write(&mut sink, batch);
+    assert!(trail.give_up(c, "{\"c\":\"retracted\"}").is_ok());
+    assert!(trail.flush(LONG), "a withdrawn line holds up the flush");
+    assert_eq!(
+        *mem.lines.lock().unwrap(),
+        ["{\"b\":1}", "{\"b\":\"retracted\"}", "{\"c\":1}"]
+    );
+    let s = trail.stats();
+    assert_eq!((s.written, s.dropped), (3, 1), "{s:?}");
+}
+
+/// A follow-up ([`Audit::note`]: a retraction) is written like any event, with its request.
+#[test]
+fn a_follow_up_is_written_with_its_request() {
+    let mem = Memory::default();
+    let audit = Audit::with_sink(Box::new(mem.clone()), false, 16, clock());
+    let scope = RequestScope {
+        request_id: "req-9".into(),
+        client: None,
+    };
+    in_request(scope, || {
+        audit.note(Event::new("token.renewed").with("outcome", "failed"));
+    });
+    assert!(audit.flush(LONG));
+    let lines = mem.lines.lock().unwrap().clone();
+    let v: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(
+        (&v["action"], &v["outcome"], &v["request_id"]),
+        (&serde_json::json!("token.renewed"), &serde_json::json!("failed"), &serde_json::json!("req-9"))
+    );
 }

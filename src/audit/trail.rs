@@ -5,6 +5,11 @@
 //! must, and then for at most [`REQUIRED_WAIT`]. A failed write is logged (the first of a run
 //! of failures, then one a minute) and counted; the sink is reopened before the next write,
 //! and at least every second while it keeps failing.
+//!
+//! A required line that is not written within the wait refuses its request, so the trail
+//! must not claim it later: a line still queued then is withdrawn (never written); one the
+//! writer already holds (a sink stuck in a write) cannot be, and is followed by its
+//! retraction, the same event with `outcome` failed and `reason` `audit_timeout`.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -41,7 +46,8 @@ pub(super) struct Trail {
 
 #[derive(Default)]
 struct State {
-    queue: VecDeque<(u64, String)>,
+    /// Lines by sequence number; `None`: withdrawn (its request timed out), not written.
+    queue: VecDeque<(u64, Option<String>)>,
     /// The sequence number of the next line pushed.
     next: u64,
     /// Every line numbered below is written or lost.
@@ -60,9 +66,17 @@ struct State {
     last_said: Option<Instant>,
 }
 
+/// A batch the writer took from the queue: the lines, and whether to reopen the sink first.
+pub(super) struct Batch {
+    lines: Vec<(u64, Option<String>)>,
+    reopen: bool,
+}
+
 impl Trail {
-    pub(super) fn start(sink: Box<dyn AuditSink>, required: bool, capacity: usize) -> Arc<Trail> {
-        let trail = Arc::new(Trail {
+    /// A trail without its writer (see [`Trail::start`]; tests drive [`Trail::take`] and
+    /// [`Trail::write`] themselves).
+    pub(super) fn new(required: bool, capacity: usize) -> Arc<Trail> {
+        Arc::new(Trail {
             state: Mutex::new(State {
                 reopen: true,
                 ..State::default()
@@ -71,7 +85,11 @@ impl Trail {
             settled: Condvar::new(),
             required,
             capacity: capacity.max(1),
-        });
+        })
+    }
+
+    pub(super) fn start(sink: Box<dyn AuditSink>, required: bool, capacity: usize) -> Arc<Trail> {
+        let trail = Trail::new(required, capacity);
         // The writer ends within RETRY once the last handle is gone.
         let weak = Arc::downgrade(&trail);
         let spawned = std::thread::Builder::new()
@@ -79,7 +97,8 @@ impl Trail {
             .spawn(move || {
                 let mut sink = sink;
                 while let Some(t) = weak.upgrade() {
-                    t.write_some(&mut *sink);
+                    let batch = t.take();
+                    t.write(&mut *sink, batch);
                 }
             });
         if let Err(e) = spawned {
@@ -93,8 +112,13 @@ impl Trail {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues `line`; with `required`, waits until it is written.
-    pub(super) fn push(&self, line: String) -> Result<(), Unaudited> {
+    /// Queues `line`; with `required`, waits until it is written (see the module
+    /// documentation for a line not written in time: `retraction` builds its retraction).
+    pub(super) fn push(
+        &self,
+        line: String,
+        retraction: impl FnOnce() -> String,
+    ) -> Result<(), Unaudited> {
         let deadline = Instant::now() + REQUIRED_WAIT;
         let mut st = self.lock();
         if self.required && st.failing {
@@ -106,34 +130,88 @@ impl Trail {
                 say_lost(&mut st, "the audit queue is full (the sink is slow); event dropped");
                 return Ok(());
             }
-            st = self.wait(st, deadline).ok_or(Unaudited)?;
+            st = self.wait(st, deadline).map_err(|_| Unaudited)?;
         }
+        let seq = self.enqueue(&mut st, line);
+        if !self.required {
+            return Ok(());
+        }
+        self.settle(st, seq, deadline, retraction)
+    }
+
+    /// Queues `line` without waiting, even with `required`, past the capacity if need be: a
+    /// follow-up (a retraction) of an event already queued or written.
+    pub(super) fn push_nowait(&self, line: String) {
+        let mut st = self.lock();
+        self.enqueue(&mut st, line);
+    }
+
+    /// Appends `line`; returns its sequence number.
+    fn enqueue(&self, st: &mut State, line: String) -> u64 {
         let seq = st.next;
         st.next += 1;
-        st.queue.push_back((seq, line));
+        st.queue.push_back((seq, Some(line)));
         if st.writer_idle {
             st.writer_idle = false;
             self.queued.notify_one();
         }
-        if !self.required {
-            return Ok(());
-        }
-        while st.done <= seq {
-            st = self.wait(st, deadline).ok_or(Unaudited)?;
-        }
-        if st.lost.contains(&seq) {
-            return Err(Unaudited);
-        }
-        Ok(())
+        seq
     }
 
-    /// Waits for progress until `deadline`; `None` once it has passed.
+    /// Waits until line `seq` is written (`Ok`) or lost; at `deadline`, withdraws it, or
+    /// queues its retraction if the writer holds it already.
+    fn settle(
+        &self,
+        mut st: MutexGuard<'_, State>,
+        seq: u64,
+        deadline: Instant,
+        retraction: impl FnOnce() -> String,
+    ) -> Result<(), Unaudited> {
+        let written = |st: &State| {
+            if st.lost.contains(&seq) {
+                Err(Unaudited)
+            } else {
+                Ok(())
+            }
+        };
+        loop {
+            if st.done > seq {
+                return written(&st);
+            }
+            st = match self.wait(st, deadline) {
+                Ok(st) => st,
+                Err(mut st) => {
+                    if st.done > seq {
+                        return written(&st);
+                    }
+                    match st.queue.iter_mut().find(|(s, _)| *s == seq) {
+                        Some((_, line)) => {
+                            *line = None;
+                            st.stats.dropped += 1;
+                        }
+                        None => {
+                            self.enqueue(&mut st, retraction());
+                        }
+                    }
+                    say_lost(
+                        &mut st,
+                        "an audit event was not written in time (audit_required); request refused",
+                    );
+                    return Err(Unaudited);
+                }
+            };
+        }
+    }
+
+    /// Waits for progress until `deadline`; `Err` (with the lock) once it has passed.
     fn wait<'a>(
         &self,
         st: MutexGuard<'a, State>,
         deadline: Instant,
-    ) -> Option<MutexGuard<'a, State>> {
-        let left = deadline.checked_duration_since(Instant::now())?;
+    ) -> Result<MutexGuard<'a, State>, MutexGuard<'a, State>> {
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            return Err(st);
+        };
         let mut st = st;
         st.settle_waiters += 1;
         let (mut st, _) = self
@@ -141,7 +219,7 @@ impl Trail {
             .wait_timeout(st, left)
             .unwrap_or_else(|p| p.into_inner());
         st.settle_waiters = st.settle_waiters.saturating_sub(1);
-        Some(st)
+        Ok(st)
     }
 
     pub(super) fn reopen(&self) {
@@ -161,79 +239,84 @@ impl Trail {
         let target = st.next;
         while st.done < target {
             match self.wait(st, deadline) {
-                Some(s) => st = s,
-                None => return false,
+                Ok(s) => st = s,
+                Err(_) => return false,
             }
         }
         true
     }
 
-    /// Writes what is queued, after waiting for it up to [`RETRY`].
-    fn write_some(&self, sink: &mut dyn AuditSink) {
-        {
-            let (batch, reopen) = {
-                let mut st = self.lock();
-                if st.queue.is_empty() && !st.reopen {
-                    st.writer_idle = true;
-                    let (s, timeout) = self
-                        .queued
-                        .wait_timeout(st, RETRY)
-                        .unwrap_or_else(|p| p.into_inner());
-                    st = s;
-                    st.writer_idle = false;
-                    if timeout.timed_out() && st.failing {
-                        st.reopen = true;
-                    }
-                    if !self.required && !st.queue.is_empty() {
-                        drop(st);
-                        std::thread::sleep(GATHER);
-                        st = self.lock();
-                    }
-                }
-                let reopen = std::mem::take(&mut st.reopen);
-                (st.queue.drain(..).collect::<Vec<_>>(), reopen)
-            };
-            let mut results = Vec::with_capacity(batch.len() + 1);
-            if reopen {
-                results.push((None, sink.reopen()));
+    /// Takes what is queued, after waiting for it up to [`RETRY`].
+    pub(super) fn take(&self) -> Batch {
+        let mut st = self.lock();
+        if st.queue.is_empty() && !st.reopen {
+            st.writer_idle = true;
+            let (s, timeout) = self
+                .queued
+                .wait_timeout(st, RETRY)
+                .unwrap_or_else(|p| p.into_inner());
+            st = s;
+            st.writer_idle = false;
+            if timeout.timed_out() && st.failing {
+                st.reopen = true;
             }
-            for (seq, line) in &batch {
+            if !self.required && !st.queue.is_empty() {
+                drop(st);
+                std::thread::sleep(GATHER);
+                st = self.lock();
+            }
+        }
+        let reopen = std::mem::take(&mut st.reopen);
+        Batch {
+            lines: st.queue.drain(..).collect(),
+            reopen,
+        }
+    }
+
+    /// Writes a batch [`Trail::take`] took (its withdrawn lines skipped), and settles it.
+    pub(super) fn write(&self, sink: &mut dyn AuditSink, batch: Batch) {
+        let mut results = Vec::with_capacity(batch.lines.len() + 1);
+        if batch.reopen {
+            results.push((None, sink.reopen()));
+        }
+        for (seq, line) in &batch.lines {
+            if let Some(line) = line {
                 results.push((Some(*seq), sink.write_line(line)));
             }
-            let mut st = self.lock();
-            for (seq, result) in results {
-                match result {
-                    Ok(()) => {
-                        st.failing = false;
-                        if seq.is_some() {
-                            st.stats.written += 1;
-                        }
+        }
+        let mut st = self.lock();
+        for (seq, result) in results {
+            match result {
+                Ok(()) => {
+                    st.failing = false;
+                    if seq.is_some() {
+                        st.stats.written += 1;
                     }
-                    Err(e) => {
-                        st.stats.write_failures += 1;
-                        if !st.failing {
-                            tracing::error!(error = %e, "the audit trail cannot be written");
+                }
+                Err(e) => {
+                    st.stats.write_failures += 1;
+                    if !st.failing {
+                        tracing::error!(error = %e, "the audit trail cannot be written");
+                    }
+                    st.failing = true;
+                    if let Some(seq) = seq {
+                        st.stats.dropped += 1;
+                        if st.lost.len() >= LOST_MEMORY {
+                            st.lost.pop_front();
                         }
-                        st.failing = true;
-                        if let Some(seq) = seq {
-                            st.stats.dropped += 1;
-                            if st.lost.len() >= LOST_MEMORY {
-                                st.lost.pop_front();
-                            }
-                            st.lost.push_back(seq);
-                            say_lost(&mut st, "an audit event could not be written; dropped");
-                        }
+                        st.lost.push_back(seq);
+                        say_lost(&mut st, "an audit event could not be written; dropped");
                     }
                 }
             }
-            if let Some((last, _)) = batch.last() {
-                st.done = last + 1;
-            }
-            let waiters = st.settle_waiters > 0;
-            drop(st);
-            if waiters {
-                self.settled.notify_all();
-            }
+        }
+        if let Some((last, _)) = batch.lines.last() {
+            st.done = last + 1;
+        }
+        let waiters = st.settle_waiters > 0;
+        drop(st);
+        if waiters {
+            self.settled.notify_all();
         }
     }
 }
@@ -250,5 +333,20 @@ fn say_lost(st: &mut State, what: &str) {
             write_failures = st.stats.write_failures,
             "{what}"
         );
+    }
+}
+
+#[cfg(test)]
+impl Trail {
+    /// Queues `line` as [`Trail::push`] does; returns its sequence number.
+    pub(super) fn queue(&self, line: &str) -> u64 {
+        let mut st = self.lock();
+        self.enqueue(&mut st, line.to_owned())
+    }
+
+    /// What [`Trail::push`] does for line `seq` once its deadline has passed.
+    pub(super) fn give_up(&self, seq: u64, retraction: &str) -> Result<(), Unaudited> {
+        let st = self.lock();
+        self.settle(st, seq, Instant::now(), || retraction.to_owned())
     }
 }

@@ -115,9 +115,25 @@ impl Engine {
         self.audit(event.clone())?;
         let done = change();
         if done.is_err() {
-            let _ = self.audit.record(event.with("outcome", "failed"));
+            self.audit.note(event.with("outcome", "failed"));
         }
         done
+    }
+
+    /// [`Engine::audited`] for a change whose durable write is still pending when `change`
+    /// returns (a persisting Renew): a commit that then fails retracts the event too, when it
+    /// settles (the reply waits for it, so the retraction is queued before the fault leaves).
+    pub fn audited_durable<E: From<EngineError>>(
+        &self,
+        event: crate::audit::Event,
+        change: impl FnOnce() -> Result<Option<crate::store::Durable>, E>,
+    ) -> Result<Option<crate::store::Durable>, E> {
+        let retraction = event.clone();
+        let durable = self.audited(event, change)?;
+        let audit = self.audit.clone();
+        Ok(durable.map(|d| {
+            d.on_failure(move |_| audit.note(retraction.with("outcome", "failed")))
+        }))
     }
 
     /// The realms whose users come from a directory (their local administrators excepted).

@@ -118,7 +118,14 @@ pub struct Page {
 
 /// A pending durable write: resolves once the data is committed and synced. Callers on a
 /// CPU thread hand it to an async task instead of waiting, so no CPU idles on the disk.
-pub struct Durable(tokio::sync::oneshot::Receiver<Result<(), StoreError>>);
+pub struct Durable {
+    rx: tokio::sync::oneshot::Receiver<Result<(), StoreError>>,
+    /// Told of a failed write when it settles (the audit trail retracts its event).
+    on_failure: Option<OnFailure>,
+}
+
+/// What [`Durable::on_failure`] registers.
+type OnFailure = Box<dyn FnOnce(&StoreError) + Send>;
 
 impl std::fmt::Debug for Durable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -127,25 +134,56 @@ impl std::fmt::Debug for Durable {
 }
 
 impl Durable {
+    fn new(rx: tokio::sync::oneshot::Receiver<Result<(), StoreError>>) -> Durable {
+        Durable {
+            rx,
+            on_failure: None,
+        }
+    }
+
     /// A write that is already settled.
     pub fn settled(r: Result<(), StoreError>) -> Durable {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let _ = tx.send(r);
-        Durable(rx)
+        Durable::new(rx)
+    }
+
+    /// Calls `f` if the write fails, when it settles ([`Durable::wait`], [`Durable::done`]),
+    /// after any hook set before.
+    pub fn on_failure(mut self, f: impl FnOnce(&StoreError) + Send + 'static) -> Durable {
+        let before = self.on_failure.take();
+        self.on_failure = Some(Box::new(move |e: &StoreError| {
+            if let Some(b) = before {
+                b(e);
+            }
+            f(e);
+        }));
+        self
+    }
+
+    fn settle(
+        on_failure: Option<OnFailure>,
+        r: Result<Result<(), StoreError>, tokio::sync::oneshot::error::RecvError>,
+    ) -> Result<(), StoreError> {
+        let r = r.unwrap_or_else(|_| {
+            Err(StoreError::Db(
+                "the writer stopped before the commit".into(),
+            ))
+        });
+        if let (Err(e), Some(f)) = (&r, on_failure) {
+            f(e);
+        }
+        r
     }
 
     /// Waits on this thread (not from async code).
     pub fn wait(self) -> Result<(), StoreError> {
-        self.0
-            .blocking_recv()
-            .map_err(|_| StoreError::Db("the writer stopped before the commit".into()))?
+        Durable::settle(self.on_failure, self.rx.blocking_recv())
     }
 
     /// Waits asynchronously.
     pub async fn done(self) -> Result<(), StoreError> {
-        self.0
-            .await
-            .map_err(|_| StoreError::Db("the writer stopped before the commit".into()))?
+        Durable::settle(self.on_failure, self.rx.await)
     }
 
     pub(crate) fn channel() -> (
@@ -153,7 +191,7 @@ impl Durable {
         Durable,
     ) {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        (tx, Durable(rx))
+        (tx, Durable::new(rx))
     }
 }
 
@@ -371,6 +409,16 @@ pub fn check_reachable(url: &str, opts: &StoreOptions) -> Result<String, StoreEr
         return postgres::PgStore::check_reachable(url, opts);
     }
     Err(StoreError::Url(redact_url(url)))
+}
+
+/// A shared store whose schema is this build's, opened without migrating it or starting
+/// its writer, for reading (`sts check-config` loads the keys from it); `None` for a store
+/// that is not shared or that the first start would still migrate.
+pub fn open_current(url: &str, opts: &StoreOptions) -> Result<Option<Arc<dyn Store>>, StoreError> {
+    if !is_postgres(url) {
+        return Ok(None);
+    }
+    Ok(postgres::PgStore::open_current(url, opts)?.map(|s| Arc::new(s) as Arc<dyn Store>))
 }
 
 /// Applies the migrations only (`sts store migrate`).

@@ -592,3 +592,126 @@ fn audit_required_makes_no_change_it_cannot_record() {
         assert!(!text.contains(never), "{never} in {text}");
     }
 }
+
+/// What the trail says when the state moved under a request: a second cancel of one token
+/// (over SOAP and REST) is refused as for an unknown token and recorded nowhere; a session
+/// whose user was deleted meanwhile is still logged out, and that logout recorded, with an
+/// unknown actor and never the session's token.
+#[test]
+fn a_second_cancel_and_an_orphaned_logout_are_audited_truthfully() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let s = start_with(with_audit(&path, false));
+    let mut trail = Trail {
+        path: path.clone(),
+        seen: 0,
+    };
+    let admin = s.login("amadmin", ADMIN_PASSWORD);
+    trail.expect(&["login.success"]);
+    let unknown = "no token with this id is stored for this instance";
+
+    // SOAP: the second cancel of an id gets the fault an unknown id gets.
+    let soap_cancel = |target: &str| {
+        s.post(
+            "/sts/soap-persist",
+            &[("Content-Type", "text/xml")],
+            target_envelope(
+                "Cancel",
+                &username_text("demo", DEMO_PASSWORD),
+                &saml_str(target),
+            ),
+        )
+    };
+    let issue = s.post(
+        "/sts/soap-persist",
+        &[("Content-Type", "text/xml")],
+        envelope(SOAP11, &username_text("demo", DEMO_PASSWORD), RST_ISSUE),
+    );
+    assert_eq!(issue.status, 200, "{}", issue.body);
+    let id = assertion_id(&issue.assertion_text());
+    trail.expect(&["login.success", "token.issued"]);
+    assert_eq!(soap_cancel(&id).status, 200);
+    let e = trail.expect(&["login.success", "token.cancelled"]);
+    assert!(e[1].get("outcome").is_none(), "{}", e[1]);
+    let again = soap_cancel(&id);
+    let never = soap_cancel("_never-issued");
+    assert_eq!(again.fault_code(), never.fault_code(), "{}", again.body);
+    assert!(again.body.contains(unknown), "{}", again.body);
+    trail.expect(&["login.success", "login.success"]);
+
+    // REST: the same for an id_token of a persisting REST instance.
+    assert_eq!(
+        publish(&s, &admin, "rest", &rest_instance("rest-twice", true)).status,
+        201
+    );
+    trail.expect(&["instance.published"]);
+    let jwt = issued(&call(
+        &s,
+        &admin,
+        "rest-twice",
+        "translate",
+        &json!({
+            "input_token_state": {"token_type": "USERNAME", "username": "demo", "password": DEMO_PASSWORD},
+            "output_token_state": oidc_out("n-2"),
+        }),
+    ));
+    trail.expect(&["login.success", "token.issued"]);
+    let rest_cancel = || {
+        call(
+            &s,
+            &admin,
+            "rest-twice",
+            "cancel",
+            &json!({"cancelled_token_state": {"token_type": "OPENIDCONNECT", "oidc_id_token": jwt}}),
+        )
+    };
+    assert_eq!(rest_cancel().status, 200);
+    trail.expect(&["token.cancelled"]);
+    expect_error(&rest_cancel(), 400, unknown);
+
+    // A session outliving its user: logged out, and recorded.
+    let frank_pw = "Frank-pw-9Tz4rW";
+    let r = admin_json(
+        &s,
+        &admin,
+        "POST",
+        "/json/users?_action=create",
+        &json!({"username": "frank", "userpassword": frank_pw}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    trail.expect(&["user.created"]);
+    let session = s.login("frank", frank_pw);
+    trail.expect(&["login.success"]);
+    let r = admin_json(&s, &admin, "DELETE", "/json/users/frank", &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    trail.expect(&["user.deleted"]);
+    let logout = || {
+        s.request(
+            "POST",
+            "/json/sessions?_action=logout",
+            &[("iPlanetDirectoryPro", &session)],
+            "{}",
+        )
+    };
+    let r = logout();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let e = trail.expect(&["session.logout"]);
+    assert_eq!(
+        (&e[0]["principal"], &e[0]["realm"], &e[0]["actor"]),
+        (&json!("frank"), &json!("/"), &json!("unknown")),
+        "{}",
+        e[0]
+    );
+    assert!(e[0]["session_uid"].is_string(), "{}", e[0]);
+    // Gone now: a second logout changes nothing and records nothing.
+    assert_eq!(logout().status, 401);
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(trail.lines().len(), trail.seen, "{text}");
+    for secret in [session.as_str(), jwt.as_str(), frank_pw, admin.as_str()] {
+        assert!(
+            !text.contains(secret),
+            "a secret in the trail: {secret}\n{text}"
+        );
+    }
+}

@@ -49,6 +49,12 @@ pub(crate) fn verify_signed(
     })
 }
 
+/// A cancel of a token that is not (or no longer) stored for the instance: unknown, expired,
+/// cancelled or renewed, also by a concurrent request. One answer for all of them.
+fn not_active() -> EngineError {
+    EngineError::Invalid("no token with this id is stored for this instance".into())
+}
+
 /// Whether an administrator of `admin_realm` administers `realm`.
 fn administers(admin_realm: &str, realm: &str) -> bool {
     admin_realm == "/" || admin_realm == realm
@@ -91,11 +97,7 @@ impl Engine {
         };
         let rec = match self.tokens.get_token(&id).map_err(EngineError::store)? {
             Some(rec) if rec.sts_id == instance.config.subpath() => rec,
-            _ => {
-                return Err(EngineError::Invalid(
-                    "no token with this id is stored for this instance".into(),
-                ));
-            }
+            _ => return Err(not_active()),
         };
         if !self.may_cancel(instance, &rec, by)? {
             return Err(EngineError::Forbidden(
@@ -113,12 +115,15 @@ impl Engine {
             Canceller::Administrator { realm, name } => event.actor(realm, name),
             Canceller::Principal(p) => event.actor(p.realm(), p.name()),
         };
-        // Recorded before the token goes (with `audit_required`, it stays if that fails).
+        // Recorded before the token goes (with `audit_required`, it stays if that fails). A
+        // delete that finds nothing lost a race with another cancel (or a renewal, or the
+        // reaper) since the read above: that cancel is the one that happened, so this one
+        // fails as for an unknown token, and its event is retracted (`outcome` failed).
         self.audited(event, || {
-            self.tokens
-                .delete_token(&id)
-                .map_err(EngineError::store)
-                .map(|_| ())
+            match self.tokens.delete_token(&id).map_err(EngineError::store)? {
+                true => Ok(()),
+                false => Err(not_active()),
+            }
         })?;
         Ok(id)
     }

@@ -243,7 +243,8 @@ impl Engine {
             _ => assertion.clone(),
         };
         // Recorded before the old token is retired (ops, issue 20: with `audit_required`, a
-        // renewal whose event cannot be written changes nothing).
+        // renewal whose event cannot be written changes nothing; a new token whose commit
+        // fails later retracts the event).
         let event = crate::audit::Event::new("token.renewed")
             .with("instance", instance.config.subpath())
             .with("realm", instance.config.realm())
@@ -251,7 +252,7 @@ impl Engine {
             .with("token_id", &id)
             .with("replaced_token_id", &old_id)
             .actor(by.realm(), by.name());
-        let durable = self.audited(event, || match record {
+        let durable = self.audited_durable(event, || match record {
             None => Ok(None),
             Some(old) => {
                 // Retired first: of two concurrent renewals only one finds it.

@@ -2,6 +2,7 @@
 //! the store-backed ones, once more: `store_backed_rules_hold_on_postgres`), users in
 //! memory, and the demo instance (edited per test).
 
+mod audited;
 mod authn;
 mod check;
 mod directory;

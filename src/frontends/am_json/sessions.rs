@@ -45,11 +45,33 @@ pub(super) fn sessions(
         }
         Some("logout") => {
             let token = token.ok_or(JsonFailure::Unauthorized("Access Denied"))?;
-            // Whose session, for the audit trail (its uid and user, never its handle).
+            // Whose session, for the audit trail (its uid and user, never its handle). A
+            // session whose user is gone (deleted, disabled, no longer in the directory) is
+            // still a live session: its logout is recorded too, under the name it was opened
+            // for, and with `actor` unknown (no account stands behind its token any more).
             let whose = state
                 .engine
                 .session_principal(token.expose(), None)
                 .map_err(JsonFailure::Engine)?;
+            let event = |realm: &str, name: &str, uid: &str| {
+                crate::audit::Event::new("session.logout")
+                    .with("realm", realm)
+                    .with("principal", name)
+                    .with("session_uid", uid)
+            };
+            let event = match whose {
+                Some(s) => Some(event(
+                    s.principal().realm(),
+                    s.principal().name(),
+                    &s.info().uid,
+                )),
+                None => state
+                    .engine
+                    .sessions()
+                    .validate(token.expose())
+                    .map_err(store_failure)?
+                    .map(|i| event(&i.realm, &i.username, &i.uid).with("actor", "unknown")),
+            };
             let logout = || {
                 state
                     .engine
@@ -58,17 +80,11 @@ pub(super) fn sessions(
                     .map_err(store_failure)
             };
             // A live session's logout is recorded before it is made.
-            let done = match whose {
-                Some(s) => state.engine.audited(
-                    crate::audit::Event::new("session.logout")
-                        .with("realm", s.principal().realm())
-                        .with("principal", s.principal().name())
-                        .with("session_uid", &s.info().uid),
-                    || match logout()? {
-                        true => Ok(true),
-                        false => Err(JsonFailure::Unauthorized("Access Denied")),
-                    },
-                )?,
+            let done = match event {
+                Some(e) => state.engine.audited(e, || match logout()? {
+                    true => Ok(true),
+                    false => Err(JsonFailure::Unauthorized("Access Denied")),
+                })?,
                 None => logout()?,
             };
             if done {
