@@ -53,6 +53,9 @@ pub struct SqliteStore {
     /// Reads and small writes (submodules, one per kind of record, use it too).
     conn: Mutex<Connection>,
     writer: Mutex<mpsc::Sender<(Vec<TokenRecord>, Ack)>>,
+    /// A read-only connection of the metrics gauges' counts (`counts.rs`), so that counting
+    /// never holds `conn`; `None` in memory (a second connection would see another database).
+    counter: Option<Mutex<Connection>>,
 }
 
 fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<(Vec<TokenRecord>, Ack)>) {
@@ -205,6 +208,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             writer: Mutex::new(tx),
+            counter: counts::counter(path)?.map(Mutex::new),
         })
     }
 
