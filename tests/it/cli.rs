@@ -693,3 +693,113 @@ fn store_migrate_runs_alone_on_postgres_and_a_newer_schema_is_refused() {
         );
     }
 }
+
+/// `sts check-config` opens what start-up would write to or parse later: the audit trail
+/// (a file or its directory, changing nothing) and the TLS certificate and key; each
+/// failure names its setting and file.
+#[test]
+fn check_config_checks_the_audit_trail_and_the_tls_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, out) = run(sts()
+        .env("STS_DATA_DIR", &data)
+        .env("STS_DEMO_PASSWORD", DEMO_PASSWORD)
+        .arg("init"));
+    assert!(ok, "{out}");
+    let check = |env: &[(&str, &std::path::Path)]| {
+        run(sts()
+            .env("STS_DATA_DIR", &data)
+            .envs(env.iter().copied())
+            .arg("check-config"))
+    };
+    // The audit trail: a file to be created in a writable directory, then an existing one.
+    let audit = dir.path().join("audit.log");
+    let (ok, out) = check(&[("STS_AUDIT_LOG", &audit)]);
+    assert!(ok && out.contains("created at the first event"), "{out}");
+    assert!(!audit.exists(), "check-config created the audit file");
+    std::fs::write(&audit, "{\"kept\":1}\n").unwrap();
+    let (ok, out) = check(&[("STS_AUDIT_LOG", &audit)]);
+    assert!(ok && out.contains("can be appended to"), "{out}");
+    assert_eq!(std::fs::read_to_string(&audit).unwrap(), "{\"kept\":1}\n");
+    // ... and what cannot be written (for root too): no directory, a directory, a file's child.
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, "").unwrap();
+    for bad in [
+        dir.path().join("no-such-dir/audit.log"),
+        dir.path().to_owned(),
+        blocker.join("audit.log"),
+    ] {
+        let (ok, out) = check(&[("STS_AUDIT_LOG", &bad)]);
+        assert!(!ok, "{}: {out}", bad.display());
+        assert!(
+            out.contains(&format!("audit_log {}", bad.display())),
+            "{}: {out}",
+            bad.display()
+        );
+    }
+    // TLS: the files parse as start-up parses them, each named when it does not.
+    let cert = data.join("keys/sts-signing.crt.pem");
+    let key = data.join("keys/sts-signing.key.pem");
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "not PEM\n").unwrap();
+    let missing = dir.path().join("missing.pem");
+    let tls = |c: &std::path::Path, k: &std::path::Path| {
+        check(&[("STS_TLS_CERT_FILE", c), ("STS_TLS_KEY_FILE", k)])
+    };
+    let (ok, out) = tls(&cert, &key);
+    assert!(
+        ok && out.contains("TLS: the certificate and its key load"),
+        "{out}"
+    );
+    for (c, k, named) in [
+        (&garbage, &key, "tls_cert_file"),
+        (&missing, &key, "tls_cert_file"),
+        (&cert, &garbage, "tls_key_file"),
+        (&cert, &missing, "tls_key_file"),
+    ] {
+        let (ok, out) = tls(c, k);
+        assert!(!ok, "{} {}: {out}", c.display(), k.display());
+        let bad = if named == "tls_cert_file" { c } else { k };
+        assert!(
+            out.contains(named) && out.contains(&bad.display().to_string()),
+            "{named}: {out}"
+        );
+    }
+}
+
+/// With a shared store, `sts check-config` loads the keys from it with the master key, as a
+/// node does at start: a wrong master key fails it, naming the key it cannot unwrap. A store
+/// not migrated yet, or without keys, is reported; none of it is changed.
+#[test]
+fn check_config_loads_the_keys_of_a_shared_store() {
+    let url = sts::store::testpg::TestPostgres::shared().fresh_schema();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (right, wrong) = (dir.path().join("master-a"), dir.path().join("master-b"));
+    for file in [&right, &wrong] {
+        let (ok, out) = run(sts().args(["keys", "master-key", "generate"]).arg(file));
+        assert!(ok, "{out}");
+    }
+    let with = |master: &std::path::Path| {
+        let mut c = sts();
+        c.env("STS_DATA_DIR", &data)
+            .env("STS_STORE_URL", &url)
+            .env("STS_MASTER_KEY_FILE", master);
+        c
+    };
+    let (ok, out) = run(with(&right).arg("check-config"));
+    assert!(ok && out.contains("migrated at the first start"), "{out}");
+    let (ok, out) = run(with(&right).args(["store", "migrate"]));
+    assert!(ok, "{out}");
+    let (ok, out) = run(with(&right).arg("check-config"));
+    assert!(ok && out.contains("the store holds no keys yet"), "{out}");
+    let (ok, out) = run(with(&right).args(["keys", "create", "sts-signing"]));
+    assert!(ok, "{out}");
+    let (ok, out) = run(with(&right).arg("check-config"));
+    assert!(
+        ok && out.contains("1 signing key(s) in the shared store load"),
+        "{out}"
+    );
+    let (ok, out) = run(with(&wrong).arg("check-config"));
+    assert!(!ok && out.contains("sts-signing"), "{out}");
+}

@@ -87,6 +87,37 @@ impl PgStore {
         Ok(format!("PostgreSQL {version} reachable"))
     }
 
+    /// The store, if its schema is this build's, with nothing applied and no token writer
+    /// (`sts check-config` reads the keys through it; ops, issue 20); `None` while the first
+    /// start would still migrate it; an error for a newer schema.
+    pub fn open_current(url: &str, opts: &StoreOptions) -> Result<Option<PgStore>, StoreError> {
+        let connector = connect::Connector::new(url, opts)?;
+        let mut c = pool::off_runtime(|| connector.connect()).map_err(|e| pool::unavailable(&e))?;
+        let mut ask = |sql: &str| -> Result<i32, StoreError> {
+            pool::off_runtime(|| c.query_one(sql, &[]))
+                .and_then(|r| r.try_get(0))
+                .map_err(db)
+        };
+        let current = match ask("SELECT (to_regclass('schema_migrations') IS NOT NULL)::int")? {
+            0 => 0,
+            _ => ask("SELECT coalesce(max(version), 0) FROM schema_migrations")?,
+        };
+        let known = MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0);
+        if current > known {
+            return Err(StoreError::Db(format!(
+                "the database schema is at version {current}, newer than this sts knows ({known})"
+            )));
+        }
+        if current < known {
+            return Ok(None);
+        }
+        Ok(Some(PgStore {
+            pool: Pool::new(connector.clone(), 1, opts.wait),
+            connector,
+            writer: Mutex::new(mpsc::channel().0),
+        }))
+    }
+
     /// Applies the migrations only (`sts store migrate`).
     pub fn migrate_only(url: &str, opts: &StoreOptions) -> Result<Migrated, StoreError> {
         let connector = connect::Connector::new(url, opts)?;
