@@ -6,7 +6,11 @@
 #
 #   docker build -t sts .
 #   docker run -d --name sts -p 8080:8080 -v sts-data:/var/lib/sts sts
-#   docker logs sts        # first start: the generated password of the user `demo`, printed once
+#   docker logs sts        # first start: the generated passwords of `amadmin` and `demo`, printed once
+#
+# A bind-mounted data directory must be writable by uid 10001. Never built by this project: its
+# machines have no Docker engine and no registry for the base images (see README.md); the file is
+# checked by reading it (tests/it/packaging.rs).
 #
 # Configuration: /etc/sts/sts.toml (deploy/sts.toml, every key explained), overridden by STS_*
 # variables (`-e STS_STORE_URL=postgres://...`); mount your own file over it.

@@ -277,8 +277,6 @@ pub fn render() -> String {
 }
 
 /// Request counts for the admin console: its status page derives rates from two snapshots.
-// Read by the console (issue 21) once it lands; until then only by tests.
-#[cfg_attr(not(any(test, feature = "test-util")), allow(dead_code))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct FrontendCount {
     /// `soap`, `rest`, `json_admin`, `oauth2`, `metadata`.
@@ -288,7 +286,6 @@ pub struct FrontendCount {
 }
 
 /// A cheap, lock-free read of the request totals (no exposition, no label lookups).
-#[cfg_attr(not(any(test, feature = "test-util")), allow(dead_code))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Snapshot {
     pub requests: Vec<FrontendCount>,
@@ -297,7 +294,6 @@ pub struct Snapshot {
 }
 
 /// The request totals so far, by front end.
-#[cfg_attr(not(any(test, feature = "test-util")), allow(dead_code))]
 pub fn snapshot() -> Snapshot {
     let m = &*METRICS;
     let requests = Frontend::ALL

@@ -231,7 +231,6 @@ pub fn shed(frontend: Frontend, reason: &'static str) {
     }
 }
 
-#[cfg_attr(not(any(test, feature = "test-util")), allow(dead_code))]
 pub(super) fn shed_total() -> u64 {
     SHED_TOTAL.load(Ordering::Relaxed)
 }
