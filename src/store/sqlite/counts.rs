@@ -4,7 +4,7 @@
 //!
 //! The counts run on a read-only connection of their own: in WAL mode a reader neither
 //! waits for the writers nor holds them up, so a sample (up to 3 x 100 001 index entries,
-//! some tens of milliseconds of one CPU at the bound) never holds the connection that
+//! 16-23 ms of one CPU at the bound, measured) never holds the connection that
 //! requests use. The cost is that connection's page cache (SQLite's default, about 2 MiB,
 //! filled only as far as the counts read) and, while a count runs, a WAL checkpoint cannot
 //! move past its snapshot.
