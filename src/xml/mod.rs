@@ -22,7 +22,7 @@ use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 
 /// Why a document was refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum XmlError {
     #[error(
         "the body is neither UTF-8 nor UTF-16 (with a byte order mark or a charset) encoded XML"

@@ -237,6 +237,64 @@ impl Doc {
         Ok(count)
     }
 
+    /// The namespace URI and local name of the document element.
+    pub fn root_name(&self) -> Result<(Option<String>, String), FfiError> {
+        let root = self.root()?;
+        let (ns, name) = {
+            // SAFETY: `root` is the document element, valid while `self` lives; its fields
+            // are copied out here.
+            let r = unsafe { &*root };
+            (r.ns, r.name)
+        };
+        let href = if ns.is_null() {
+            None
+        } else {
+            // SAFETY: `ns` is a namespace owned by the document; its href is null or a
+            // NUL-terminated string it owns, copied here.
+            unsafe { xml_str((*ns).href) }.map(|h| h.to_string_lossy().into_owned())
+        };
+        // SAFETY: the element's name is null or a NUL-terminated string the document owns,
+        // copied here.
+        let local = unsafe { xml_str(name) }
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok((href, local))
+    }
+
+    /// The enveloped-signature shape of the document, counted on this tree (the one that is
+    /// verified): the `{ns}Signature` elements anywhere, and in the first one that is a child
+    /// of the document element, its `{ns}Reference` and `{ns}Object` elements.
+    pub fn enveloped_shape(&self, ns: &str) -> Result<Shape, FfiError> {
+        let root = self.root()?;
+        // SAFETY: `root` is an element of this document, which `self` keeps alive.
+        let signatures = unsafe { count_elements(root, ns, "Signature") };
+        let mut shape = Shape {
+            signatures,
+            ..Shape::default()
+        };
+        // SAFETY: as above; the children list of the root is valid.
+        let mut child = unsafe { (*root).children };
+        while !child.is_null() {
+            let (ty, c_ns, name, next) = {
+                // SAFETY: `child` is a node of this document; its fields are copied out.
+                let c = unsafe { &*child };
+                (c.type_, c.ns, c.name, c.next)
+            };
+            // SAFETY: `c_ns` is null or a namespace owned by the document; its href and
+            // `name` are null or NUL-terminated strings it owns.
+            if ty == b::xmlElementType_XML_ELEMENT_NODE && unsafe { qname_is(c_ns, name, ns, "Signature") } {
+                shape.child_of_root = true;
+                // SAFETY: `child` is an element of this document.
+                shape.references = unsafe { count_elements(child, ns, "Reference") };
+                // SAFETY: as above.
+                shape.objects = unsafe { count_elements(child, ns, "Object") };
+                break;
+            }
+            child = next;
+        }
+        Ok(shape)
+    }
+
     /// The element reached from the root through child elements named `path` (namespace,
     /// local name); each step must match exactly one child, so a second element of the same
     /// name cannot be slipped in front.
@@ -377,6 +435,66 @@ impl Drop for Doc {
         // SAFETY: we own the document and nothing borrowed from it outlives `self`.
         unsafe { b::xmlFreeDoc(self.ptr.as_ptr()) }
     }
+}
+
+/// What [`Doc::enveloped_shape`] counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// Signature elements anywhere in the document.
+    pub signatures: usize,
+    /// Whether one of them is a child of the document element.
+    pub child_of_root: bool,
+    /// Reference elements at any depth of that one.
+    pub references: usize,
+    /// Object elements at any depth of that one.
+    pub objects: usize,
+}
+
+/// The elements `{ns}local` in the subtree of `top` (itself included), walked through the
+/// tree's own links: no allocation.
+///
+/// # Safety
+/// `top` must be an element of a document that stays alive and unchanged during the call.
+unsafe fn count_elements(top: *mut b::xmlNode, ns: &str, local: &str) -> usize {
+    let mut n = 0;
+    let mut node = top;
+    'walk: loop {
+        let (ty, n_ns, name, children) = {
+            // SAFETY: `node` is `top` or a node reached from it through `children`, `next`
+            // and `parent` links inside its subtree, all valid while the document lives.
+            let r = unsafe { &*node };
+            (r.type_, r.ns, r.name, r.children)
+        };
+        let element = ty == b::xmlElementType_XML_ELEMENT_NODE;
+        // SAFETY: `n_ns` is null or a namespace owned by the document; its href and `name`
+        // are null or NUL-terminated strings it owns.
+        if element && unsafe { qname_is(n_ns, name, ns, local) } {
+            n += 1;
+        }
+        if element && !children.is_null() {
+            node = children;
+            continue;
+        }
+        loop {
+            if node == top {
+                break 'walk;
+            }
+            let (next, parent) = {
+                // SAFETY: as above.
+                let r = unsafe { &*node };
+                (r.next, r.parent)
+            };
+            if !next.is_null() {
+                node = next;
+                continue 'walk;
+            }
+            if parent.is_null() {
+                break 'walk;
+            }
+            node = parent;
+        }
+    }
+    n
 }
 
 /// The NUL-terminated libxml2 string `raw`; None for null.

@@ -1,7 +1,8 @@
 //! XML-DSig enveloped signatures over documents this STS builds (the `sign` module: over the
 //! canonical bytes as written, no tree), and verification of signed documents it receives,
 //! done by libxmlsec1 (see the `ffi` module), which also signs what is not canonical as
-//! written (markup added unchecked, such as a renewed assertion).
+//! written (markup added unchecked; a renewed assertion is written again in canonical form
+//! by `tokens::canonical` and signed as written instead).
 //!
 //! A [`Verified`] value can only be built by [`verify_enveloped`]: code that needs a verified
 //! document takes a `Verified<_>`, so skipping verification does not compile.
@@ -255,26 +256,28 @@ impl<T> Verified<T> {
 pub struct SignedElement {
     pub id: String,
     pub xml: Vec<u8>,
+    /// `xml` parsed (once, here, with the default limits), so that callers read the verified
+    /// content without parsing it again; the parse error if it could not be read.
+    pub root: Result<crate::xml::Element, crate::xml::XmlError>,
 }
 
-/// Structural rules checked before libxmlsec1 sees the document: one `ds:Signature` in the
-/// whole tree, a direct child of the document element, with one `ds:Reference` and no
-/// `ds:Object` (whose content an enveloped signature would not cover).
-fn check_shape(xml: &[u8]) -> Result<(), DsigError> {
-    let root = crate::xml::parse(xml, crate::xml::Limits::default())
-        .map_err(|e| DsigError::Shape(e.to_string()))?;
-    fn count(e: &crate::xml::Element, ns: &str, local: &str) -> usize {
-        usize::from(e.is(ns, local)) + e.elements().map(|c| count(c, ns, local)).sum::<usize>()
-    }
-    if count(&root, DS, "Signature") != 1 {
+/// Structural rules, checked on libxml2's tree of the document before libxmlsec1 verifies
+/// it: one `ds:Signature` in the whole tree, a direct child of the document element, with
+/// one `ds:Reference` and no `ds:Object` (whose content an enveloped signature would not
+/// cover).
+fn check_shape(doc: &ffi::Doc) -> Result<(), DsigError> {
+    let shape = doc.enveloped_shape(DS)?;
+    if shape.signatures != 1 {
         return Err(DsigError::Shape(
             "exactly one ds:Signature is required".into(),
         ));
     }
-    let sig = root.child(&[DS], "Signature").ok_or_else(|| {
-        DsigError::Shape("ds:Signature must be a child of the document element".into())
-    })?;
-    if count(sig, DS, "Object") != 0 || count(sig, DS, "Reference") != 1 {
+    if !shape.child_of_root {
+        return Err(DsigError::Shape(
+            "ds:Signature must be a child of the document element".into(),
+        ));
+    }
+    if shape.objects != 0 || shape.references != 1 {
         return Err(DsigError::Shape(
             "ds:Signature must hold one ds:Reference and no ds:Object".into(),
         ));
@@ -325,23 +328,50 @@ pub fn verify_enveloped(
     id_attr: &str,
     trusted_cert_pem: &[u8],
 ) -> Result<Verified<SignedElement>, DsigError> {
+    verify_enveloped_with(xml, |_, _| id_attr, &[trusted_cert_pem])
+}
+
+/// [`verify_enveloped`] with the ID attribute chosen by the document element's namespace
+/// URI and local name (`id_attr`), and the certificates tried in order until one verifies
+/// (a rotated key's previous certificate after the current one). The document is parsed
+/// and its shape checked once, whatever the number of certificates; the error is the last
+/// certificate's.
+pub fn verify_enveloped_with<'a>(
+    xml: &[u8],
+    id_attr: impl Fn(Option<&str>, &str) -> &'a str,
+    trusted_certs: &[&[u8]],
+) -> Result<Verified<SignedElement>, DsigError> {
     let _timed = crate::metrics::time(crate::metrics::Stage::Verify);
-    check_shape(xml)?;
     let mut doc = ffi::Doc::parse(xml)?;
-    let id = doc.register_root_id(id_attr)?;
-    let key = verify_key(trusted_cert_pem)?;
-    let uris = ffi::verify(&doc, &key)?;
-    if uris.as_slice() != [format!("#{id}")] {
-        return Err(DsigError::WrongReference(uris));
+    check_shape(&doc)?;
+    let (ns, local) = doc.root_name()?;
+    let id = doc.register_root_id(id_attr(ns.as_deref(), &local))?;
+    let mut outcome = Err(DsigError::Native(FfiError::KeyLoad));
+    for cert in trusted_certs {
+        outcome = verify_root_with(&doc, &id, cert);
+        if outcome.is_ok() {
+            break;
+        }
     }
+    outcome?;
     doc.remove_signature()?;
+    let xml = doc.root_to_bytes()?;
+    let root = crate::xml::parse(&xml, crate::xml::Limits::default());
     Ok(Verified {
-        value: SignedElement {
-            id,
-            xml: doc.root_to_bytes()?,
-        },
+        value: SignedElement { id, xml, root },
         _proof: Proof(()),
     })
+}
+
+/// One certificate's verdict on `doc`, whose document element has the ID `id`: the
+/// signature verifies with its key and has one reference, to `#id`.
+fn verify_root_with(doc: &ffi::Doc, id: &str, cert_pem: &[u8]) -> Result<(), DsigError> {
+    let key = verify_key(cert_pem)?;
+    let uris = ffi::verify(doc, &key)?;
+    match uris.as_slice() {
+        [uri] if uri.strip_prefix('#') == Some(id) => Ok(()),
+        _ => Err(DsigError::WrongReference(uris)),
+    }
 }
 
 /// libxml2's exclusive C14N of `xml`, without its `ds:Signature` when `enveloped` (the

@@ -119,7 +119,10 @@ pub(super) fn verify(
         crate::xmldsig::verify_enveloped(xml, "ID", trust.certificate.pem()).map_err(|e| {
             Refusal::BadSignature(format!("the assertion's signature is not acceptable: {e}"))
         })?;
-    let el = crate::xml::parse(&verified.get().xml, crate::xml::Limits::default())
+    let el = verified
+        .get()
+        .root
+        .as_ref()
         .map_err(|e| format!("the signed assertion cannot be read: {e}"))?;
     if el.child(&[SAML2], "Issuer").map(Element::text).as_deref() != Some(&trust.issuer) {
         return Err(untrusted());

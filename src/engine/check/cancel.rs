@@ -34,19 +34,20 @@ pub(crate) fn verify_signed(
     signing: &SamlSigning,
     xml: &[u8],
 ) -> Result<Verified<SignedElement>, DsigError> {
-    let id_attr = if crate::xml::parse(xml, crate::xml::Limits::default())
-        .is_ok_and(|el| el.is(crate::xml::ns::SAML1, "Assertion"))
-    {
-        crate::tokens::saml1::ID_ATTR
-    } else {
-        "ID"
-    };
-    crate::xmldsig::verify_enveloped(xml, id_attr, signing.key.cert_pem()).or_else(|e| {
-        match signing.key.previous() {
-            Some(previous) => crate::xmldsig::verify_enveloped(xml, id_attr, previous.pem()),
-            None => Err(e),
-        }
-    })
+    let mut certs = vec![signing.key.cert_pem()];
+    certs.extend(signing.key.previous().map(|p| p.pem()));
+    // One parse of the document for every certificate tried.
+    crate::xmldsig::verify_enveloped_with(
+        xml,
+        |ns, local| {
+            if ns == Some(crate::xml::ns::SAML1) && local == "Assertion" {
+                crate::tokens::saml1::ID_ATTR
+            } else {
+                "ID"
+            }
+        },
+        &certs,
+    )
 }
 
 /// A cancel of a token that is not (or no longer) stored for the instance: unknown, expired,

@@ -211,10 +211,11 @@ impl Engine {
             }
         };
         // Only the verified, signature-stripped bytes are read from here on.
-        let el = match crate::xml::parse(&verified.get().xml, crate::xml::Limits::default()) {
+        // Parsed once, by the verifier.
+        let el = match &verified.get().root {
             Ok(el) if el.is(ns::SAML2, "Assertion") => el,
             Ok(el) if el.is(ns::SAML1, "Assertion") => {
-                return self.saml1_facts(instance, &el, verified.get().id.clone(), now);
+                return self.saml1_facts(instance, el, verified.get().id.clone(), now);
             }
             _ => return Err(NotLive::NotAssertion),
         };
