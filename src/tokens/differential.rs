@@ -187,6 +187,12 @@ pub struct Case {
     pub digest: DigestAlgorithm,
     pub key: KeyName,
     pub encrypted: bool,
+    /// Holder-of-key with a symmetric proof key (an `xenc:EncryptedKey` in its confirmation).
+    pub symmetric: bool,
+    /// Renewed: the verified assertion (as libxml2 serialises it, without its signature),
+    /// given a new ID and a signature template as the renewal edits it, and signed again by
+    /// `tokens::canonical::sign_rewritten`.
+    pub renewed: bool,
     /// The signed assertion.
     pub xml: String,
     /// What goes on the wire: the signed assertion, or its `saml2:EncryptedAssertion`.
@@ -228,13 +234,22 @@ pub fn generate(src: &mut Source<'_>) -> Result<Case, String> {
         })
         .collect();
     let cert_der: Vec<u8> = (0..src.below(64)).map(|_| src.byte()).collect();
-    let confirmation = match src.below(3) {
+    let proof_key: Vec<u8> = (0..16 + src.below(17)).map(|_| src.byte()).collect();
+    let encrypted_key = Encrypter::new(BlockCipher::Aes256Gcm, keys.rp.clone())?
+        .encrypted_key(&proof_key)
+        .map_err(|e| e.to_string())?;
+    let confirmation = match src.below(4) {
         0 => Confirmation::Bearer,
         1 => Confirmation::SenderVouches,
-        _ => Confirmation::HolderOfKey {
+        2 => Confirmation::HolderOfKey {
             cert_der: &cert_der,
         },
+        _ => Confirmation::HolderOfSymmetricKey {
+            encrypted_key: &encrypted_key,
+        },
     };
+    let symmetric = matches!(confirmation, Confirmation::HolderOfSymmetricKey { .. });
+    let renew = src.below(3) == 0;
     let id = saml2::new_assertion_id();
     // The renew semantics of the request, recorded in an Advice.
     let advice = (src.below(3) == 0).then(|| Renewing {
@@ -262,15 +277,18 @@ pub fn generate(src: &mut Source<'_>) -> Result<Case, String> {
             confirmation,
         };
         let xml = saml1::build_advised(&spec, advice, Some(with)).map_err(|e| e.to_string())?;
-        return Ok(Case {
+        let case = Case {
             saml1,
             signature,
             digest,
             key: key_name,
             encrypted: false,
+            symmetric,
+            renewed: false,
             wire: xml.clone(),
             xml,
-        });
+        };
+        return if renew { renewed(case, keys) } else { Ok(case) };
     }
     let delegates: Vec<(String, String)> = (0..src.below(3))
         .map(|_| (src.text(), src.text()))
@@ -318,14 +336,66 @@ pub fn generate(src: &mut Source<'_>) -> Result<Case, String> {
     };
     let built = build_delegated(&spec, &delegates, advice, Some(with), encryption.as_ref())
         .map_err(|e| e.to_string())?;
-    Ok(Case {
+    let case = Case {
         saml1,
         signature,
         digest,
         key: key_name,
         encrypted: encryption.is_some(),
+        symmetric,
+        renewed: false,
         xml: built.assertion,
         wire: built.wire,
+    };
+    // A renewal is of the assertion itself (what goes on the wire encrypted as a whole is
+    // checked as issued).
+    if renew && case.wire == case.xml {
+        renewed(case, keys)
+    } else {
+        Ok(case)
+    }
+}
+
+/// `case` renewed as `engine::renew` does it: verified (libxmlsec1; what remains is libxml2's
+/// serialisation of the assertion without its signature), given a new ID and a signature
+/// template where the schema puts the signature, and signed by the canonical signer.
+fn renewed(case: Case, keys: &Keys) -> Result<Case, String> {
+    let (key, cert) = keys.get(case.key);
+    let verified = xmldsig::verify_enveloped(case.xml.as_bytes(), case.id_attr(), cert)
+        .map_err(|e| format!("verifying before the renewal: {e}"))?;
+    let old_id = verified.get().id.clone();
+    let text = String::from_utf8(verified.get().xml.clone()).map_err(|e| e.to_string())?;
+    let new_id = saml2::new_assertion_id();
+    let text = text.replacen(
+        &format!(" {}=\"{old_id}\"", case.id_attr()),
+        &format!(" {}=\"{new_id}\"", case.id_attr()),
+        1,
+    );
+    let template = xmldsig::signature_template(&new_id, case.signature, case.digest);
+    // After the Issuer (SAML 2.0; libxml2 writes an empty one as `<saml2:Issuer/>`), last
+    // (SAML 1.1).
+    let root = verified.get().root.as_ref().map_err(|e| e.to_string())?;
+    let at = if case.saml1 {
+        text.rfind("</saml:Assertion>")
+    } else {
+        root.elements().next().map(|issuer| issuer.span.end)
+    }
+    .ok_or("no place for the signature")?;
+    let mut edited = text;
+    edited.insert_str(at, &template);
+    let xml = crate::tokens::canonical::sign_rewritten(
+        &edited,
+        case.id_attr(),
+        case.signature,
+        case.digest,
+        key,
+    )
+    .map_err(|e| format!("re-signing: {e}: {edited}"))?;
+    Ok(Case {
+        renewed: true,
+        wire: xml.clone(),
+        xml,
+        ..case
     })
 }
 

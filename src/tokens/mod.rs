@@ -1,5 +1,6 @@
 //! Token formats the engine issues.
 
+pub mod canonical;
 #[cfg(any(test, feature = "test-util"))]
 pub mod differential;
 pub mod oidc;

@@ -86,7 +86,9 @@ fn write_subject(w: &mut Writer, spec: &AssertionSpec<'_>) {
             w.end().end();
         }
         Confirmation::HolderOfSymmetricKey { encrypted_key } => {
-            w.start("ds:KeyInfo").ns("ds", DS).raw(encrypted_key).end();
+            w.start("ds:KeyInfo").ns("ds", DS);
+            encrypted_key.write(w, true);
+            w.end();
         }
         _ => {}
     }
@@ -230,19 +232,21 @@ mod tests {
         assert!(bearer.contains("<saml:Conditions NotBefore=\"2026-01-02T03:04:05Z\" NotOnOrAfter=\"2026-01-02T03:14:05Z\"></saml:Conditions><saml:AuthenticationStatement "), "{bearer}");
         assert!(bearer.contains(&format!("<saml:NameIdentifier Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\">alice&amp;</saml:NameIdentifier><saml:SubjectConfirmation><saml:ConfirmationMethod>{CM1_BEARER}</saml:ConfirmationMethod></saml:SubjectConfirmation>")), "{bearer}");
         assert!(!bearer.contains("AttributeStatement"));
+        let key = crate::tokens::saml2::tests::test_encrypted_key();
         let sym = build(
             &spec(
                 &[],
                 Confirmation::HolderOfSymmetricKey {
-                    encrypted_key: "<k/>",
+                    encrypted_key: &key,
                 },
             ),
             None,
         )
         .unwrap();
         assert!(sym.contains(&format!(
-            "<saml:ConfirmationMethod>{CM1_HOLDER_OF_KEY}</saml:ConfirmationMethod><ds:KeyInfo xmlns:ds=\"{DS}\"><k/></ds:KeyInfo>"
-        )));
+            "<saml:ConfirmationMethod>{CM1_HOLDER_OF_KEY}</saml:ConfirmationMethod><ds:KeyInfo xmlns:ds=\"{DS}\"><xenc:EncryptedKey xmlns:xenc=\"{}\">",
+            crate::xml::ns::XENC
+        )), "{sym}");
     }
 
     #[test]

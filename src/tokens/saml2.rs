@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::crypto::SigningKey;
 use crate::crypto::encoding::base64_encode;
-use crate::tokens::xmlenc::{EncryptError, Encrypter};
+use crate::tokens::xmlenc::{EncryptError, EncryptedKey, Encrypter};
 use crate::xml::write::Writer;
 use crate::xmldsig::{self, DigestAlgorithm, SignatureAlgorithm};
 
@@ -39,10 +39,10 @@ pub enum Confirmation<'a> {
     HolderOfKey {
         cert_der: &'a [u8],
     },
-    /// Whoever proves possession of a symmetric key, given here as an `xenc:EncryptedKey`
-    /// that only the relying party can open.
+    /// Whoever proves possession of a symmetric key, given here wrapped for the relying
+    /// party (an `xenc:EncryptedKey` that only it can open).
     HolderOfSymmetricKey {
-        encrypted_key: &'a str,
+        encrypted_key: &'a EncryptedKey,
     },
 }
 
@@ -243,7 +243,11 @@ pub fn build_delegated(
             w.end().end();
         }
         Confirmation::HolderOfSymmetricKey { encrypted_key } => {
-            w.start("ds:KeyInfo").ns("ds", DS).raw(encrypted_key).end();
+            // Written by this writer, so the assertion stays canonical and is signed as
+            // written.
+            w.start("ds:KeyInfo").ns("ds", DS);
+            encrypted_key.write(&mut w, true);
+            w.end();
         }
         _ => {}
     }
@@ -328,12 +332,23 @@ pub fn build_delegated(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::xml::ns::{AC_PASSWORD, NAMEID_UNSPECIFIED, SAML2};
+    use crate::xml::ns::{AC_PASSWORD, DS_SHA1, NAMEID_UNSPECIFIED, SAML2, XENC, XENC_RSA_OAEP_MGF1P};
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_767_323_045 + secs, 0).unwrap()
+    }
+
+    /// A proof key wrapped for a fresh relying party certificate.
+    pub(crate) fn test_encrypted_key() -> EncryptedKey {
+        let (_, pem) =
+            crate::crypto::new_key_pair("rp", crate::crypto::KeyKind::Rsa, at(0)).unwrap();
+        let cert = std::sync::Arc::new(crate::crypto::Certificate::from_pem("rp", &pem).unwrap());
+        Encrypter::new(crate::tokens::xmlenc::BlockCipher::Aes256Gcm, cert)
+            .unwrap()
+            .encrypted_key(&[7; 32])
+            .unwrap()
     }
 
     fn spec<'a>(
@@ -389,20 +404,24 @@ mod tests {
                 .wire
                 .ends_with("</saml2:AuthnStatement></saml2:Assertion>")
         );
+        let key = test_encrypted_key();
         let symmetric = build(
             &spec(
                 &[],
                 Confirmation::HolderOfSymmetricKey {
-                    encrypted_key: "<k/>",
+                    encrypted_key: &key,
                 },
             ),
             None,
             None,
         )
         .unwrap();
+        // The EncryptedKey is written by the assertion's writer: `ds` is bound by the
+        // KeyInfo, `xenc` declared where it is used, no empty-element tags.
         assert!(symmetric.wire.contains(&format!(
-            "<saml2:SubjectConfirmationData NotOnOrAfter=\"2026-01-02T03:14:05Z\" xsi:type=\"saml2:KeyInfoConfirmationDataType\"><ds:KeyInfo xmlns:ds=\"{DS}\"><k/></ds:KeyInfo></saml2:SubjectConfirmationData>"
-        )));
+            "<saml2:SubjectConfirmationData NotOnOrAfter=\"2026-01-02T03:14:05Z\" xsi:type=\"saml2:KeyInfoConfirmationDataType\"><ds:KeyInfo xmlns:ds=\"{DS}\"><xenc:EncryptedKey xmlns:xenc=\"{XENC}\"><xenc:EncryptionMethod Algorithm=\"{XENC_RSA_OAEP_MGF1P}\"><ds:DigestMethod Algorithm=\"{DS_SHA1}\"></ds:DigestMethod></xenc:EncryptionMethod><ds:KeyInfo><ds:X509Data><ds:X509Certificate>"
+        )), "{}", symmetric.wire);
+        assert!(symmetric.wire.contains("</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo></saml2:SubjectConfirmationData>"), "{}", symmetric.wire);
         let vouches = build(&spec(&[], Confirmation::SenderVouches), None, None).unwrap();
         assert!(vouches.wire.contains(&format!(
             "Method=\"{CM_SENDER_VOUCHES}\"><saml2:SubjectConfirmationData NotOnOrAfter"

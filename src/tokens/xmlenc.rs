@@ -182,35 +182,57 @@ impl Encrypter {
             .attr("Algorithm", &self.cipher.uri())
             .end();
         w.start("ds:KeyInfo").ns("ds", DS);
-        self.write_encrypted_key(&mut w, &key, false)?;
+        self.encrypted_key(&key)?.write(&mut w, false);
         w.end();
         w.start("xenc:CipherData");
         w.element("xenc:CipherValue", &base64_encode(&value));
         Ok(w.finish_canonical())
     }
 
-    /// `xenc:EncryptedKey` carrying `key` to the relying party (RSA-OAEP). With `declare`,
-    /// it declares the namespaces it uses, to stand on its own.
-    pub fn encrypted_key(&self, key: &[u8], declare: bool) -> Result<String, EncryptError> {
-        let mut w = Writer::with_capacity(2048);
-        self.write_encrypted_key(&mut w, key, declare)?;
-        Ok(w.finish())
-    }
-
-    fn write_encrypted_key(
-        &self,
-        w: &mut Writer,
-        key: &[u8],
-        declare: bool,
-    ) -> Result<(), EncryptError> {
+    /// `key` wrapped (RSA-OAEP) for the relying party, as an `xenc:EncryptedKey` to write.
+    pub fn encrypted_key(&self, key: &[u8]) -> Result<EncryptedKey, EncryptError> {
         let mut rsa = RsaEncrypter::new(self.cert.public_key())?;
         rsa.set_rsa_padding(Padding::PKCS1_OAEP)?;
         let mut wrapped = vec![0u8; rsa.encrypt_len(key)?];
         let n = rsa.encrypt(key, &mut wrapped)?;
         wrapped.truncate(n);
-        let tag = w.start("xenc:EncryptedKey");
-        if declare {
-            tag.ns("xenc", XENC).ns("ds", DS);
+        Ok(EncryptedKey {
+            wrapped,
+            cert: self.cert.clone(),
+        })
+    }
+}
+
+/// A key wrapped for the relying party (a holder-of-key assertion's symmetric proof key,
+/// an encrypted element's content key): written as an `xenc:EncryptedKey` by the writer of
+/// the document that carries it, so that a canonical writer keeps the document canonical.
+#[derive(Debug, Clone)]
+pub struct EncryptedKey {
+    wrapped: Vec<u8>,
+    cert: Arc<Certificate>,
+}
+
+impl EncryptedKey {
+    /// Writes the `xenc:EncryptedKey` into `w` inside a `ds:KeyInfo` (which binds `ds`),
+    /// declaring `xenc` when `declare_xenc` (no ancestor binds it).
+    pub fn write(&self, w: &mut Writer, declare_xenc: bool) {
+        self.write_with(w, declare_xenc, false);
+    }
+
+    /// The `xenc:EncryptedKey` on its own, declaring every namespace it uses.
+    pub fn to_xml(&self) -> String {
+        let mut w = Writer::with_capacity(2048);
+        self.write_with(&mut w, true, true);
+        w.finish()
+    }
+
+    fn write_with(&self, w: &mut Writer, declare_xenc: bool, declare_ds: bool) {
+        let mut tag = w.start("xenc:EncryptedKey");
+        if declare_xenc {
+            tag = tag.ns("xenc", XENC);
+        }
+        if declare_ds {
+            tag.ns("ds", DS);
         }
         w.start("xenc:EncryptionMethod")
             .attr("Algorithm", XENC_RSA_OAEP_MGF1P);
@@ -221,9 +243,8 @@ impl Encrypter {
         w.element("ds:X509Certificate", &base64_encode(self.cert.der()));
         w.end().end();
         w.start("xenc:CipherData");
-        w.element("xenc:CipherValue", &base64_encode(&wrapped));
+        w.element("xenc:CipherValue", &base64_encode(&self.wrapped));
         w.end().end();
-        Ok(())
     }
 }
 
@@ -315,7 +336,7 @@ mod tests {
             "<xenc:EncryptionMethod Algorithm=\"{XENC_RSA_OAEP_MGF1P}\"><ds:DigestMethod Algorithm=\"{DS_SHA1}\"/></xenc:EncryptionMethod><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{der}</ds:X509Certificate></ds:X509Data></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>V</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>"
         );
         assert_eq!(
-            masked(enc.encrypted_key(&[1; 16], true).unwrap()),
+            masked(enc.encrypted_key(&[1; 16]).unwrap().to_xml()),
             format!("<xenc:EncryptedKey xmlns:xenc=\"{XENC}\" xmlns:ds=\"{DS}\">{key}")
         );
         assert_eq!(

@@ -7,7 +7,9 @@
 //! verified by the `xmlsec1` CLI and python `signxml`, one process per group of files. RSA
 //! and ECDSA on P-256, P-384 and P-521. Assertions encrypted as a whole are decrypted as
 //! they go on the wire by `xmlsec1 --decrypt` with the relying party's key, and the
-//! assertion inside verified by `xmlsec1`.
+//! assertion inside verified by `xmlsec1`. Holder-of-key assertions with a symmetric key
+//! and renewed assertions (re-signed by `tokens::canonical::sign_rewritten` from the
+//! verified bytes, as a renewal edits them) are in the corpus and checked the same way.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -54,6 +56,14 @@ fn signed_corpus_is_canonical_and_verifies_everywhere() {
         );
     }
     assert!(cases.iter().any(|c| c.encrypted));
+    // Renewed assertions (re-signed from libxml2's serialisation by the canonical signer)
+    // of both versions, and holder-of-key assertions with a symmetric key, renewed and not.
+    for saml1 in [false, true] {
+        assert!(cases.iter().any(|c| c.renewed && c.saml1 == saml1));
+        assert!(cases.iter().any(|c| c.symmetric && c.saml1 == saml1));
+    }
+    assert!(cases.iter().any(|c| c.symmetric && c.renewed));
+    assert!(cases.iter().any(|c| c.renewed && c.encrypted));
     assert!(
         cases
             .iter()

@@ -64,7 +64,7 @@ impl Engine {
                     EngineError::Internal(format!("making the proof key failed: {e}"))
                 })?;
                 let encrypted_key = encrypter
-                    .encrypted_key(made.key.expose(), true)
+                    .encrypted_key(made.key.expose())
                     .map_err(|e| EngineError::Internal(e.to_string()))?;
                 Some((made, encrypted_key))
             }
@@ -94,8 +94,9 @@ impl Engine {
                 KeyType::Bearer => saml2::Confirmation::Bearer,
                 KeyType::SenderVouches => saml2::Confirmation::SenderVouches,
                 KeyType::PublicKey(c) => saml2::Confirmation::HolderOfKey { cert_der: c.der() },
-                KeyType::Symmetric(_) => saml2::Confirmation::HolderOfSymmetricKey {
-                    encrypted_key: symmetric.as_ref().map_or("", |(_, k)| k.as_str()),
+                KeyType::Symmetric(_) => match &symmetric {
+                    Some((_, k)) => saml2::Confirmation::HolderOfSymmetricKey { encrypted_key: k },
+                    None => return Err(EngineError::Internal("no proof key was made".into())),
                 },
             },
         };

@@ -219,14 +219,15 @@ impl Engine {
         } else {
             "ID"
         };
-        let assertion = crate::xmldsig::sign_enveloped(
-            text.as_bytes(),
+        // Signed as written, by the canonical signer (perf, issue 19).
+        let assertion = crate::tokens::canonical::sign_rewritten(
+            &text,
             id_attr,
             signing.signature,
+            signing.digest,
             &signing.key,
         )
         .ok()
-        .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(|| EngineError::Internal(format!("signing the renewal of {old_id} failed")))?;
         let wire = match instance.saml_encryption.as_ref().filter(|e| e.assertion) {
             Some(enc) if !original.saml1 => {
