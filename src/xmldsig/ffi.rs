@@ -249,9 +249,10 @@ impl Doc {
         let href = if ns.is_null() {
             None
         } else {
-            // SAFETY: `ns` is a namespace owned by the document; its href is null or a
-            // NUL-terminated string it owns, copied here.
-            unsafe { xml_str((*ns).href) }.map(|h| h.to_string_lossy().into_owned())
+            // SAFETY: `ns` is a non-null namespace owned by the document.
+            let href = unsafe { (*ns).href };
+            // SAFETY: `href` is null or a NUL-terminated string the document owns, copied here.
+            unsafe { xml_str(href) }.map(|h| h.to_string_lossy().into_owned())
         };
         // SAFETY: the element's name is null or a NUL-terminated string the document owns,
         // copied here.
