@@ -66,6 +66,15 @@ fn an_input_id_token_with_a_jti_is_accepted_once() {
     expect_error(&translate(&plain), 401, "already used");
     // Other claims are another token.
     issued(&translate(&token(json!({"iat": now - 2}))));
+    // An exp a date cannot hold, or one that overflows once the skew is added, is refused
+    // (it used to be remembered for the skew only, or to panic the request).
+    for exp in [9_000_000_000_000_i64, 8_210_266_876_700] {
+        expect_error(
+            &translate(&token(json!({"jti": format!("far-{exp}"), "exp": exp}))),
+            401,
+            "exp claim is out of range",
+        );
+    }
 }
 
 /// P-256's group order, as the bytes of a big-endian number.

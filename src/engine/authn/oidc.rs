@@ -86,7 +86,11 @@ impl Engine {
         };
         let principal =
             self.known_principal(instance, name, PrincipalSource::FederatedToken, fail)?;
-        let until = chrono::DateTime::from_timestamp(exp, 0).unwrap_or(now) + self.freshness.max_skew;
+        // Remembered until it expires: an `exp` past what a date can hold is refused, neither
+        // kept for a moment only (it would be accepted again) nor added to (which overflows).
+        let until = chrono::DateTime::from_timestamp(exp, 0)
+            .and_then(|t| t.checked_add_signed(self.freshness.max_skew))
+            .ok_or_else(|| fail("the exp claim is out of range"))?;
         let full = "too many recent id_tokens; retry later";
         if let Some(jti) = jti {
             let key = format!("jwt\u{0}{}\u{0}{jti}", trust.issuer);
