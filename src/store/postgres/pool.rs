@@ -96,6 +96,17 @@ pub(super) fn is_connection_error(e: &postgres::Error) -> bool {
         .any(|p| m.starts_with(p))
 }
 
+/// Whether the error says a statement prepared on this connection no longer holds: 26000
+/// (it was deallocated: `DISCARD ALL`, a transaction-mode pooler in between) or 0A000 "cached
+/// plan must not change result type" (a migration changed a table under it). The connection's
+/// cache would keep failing the same query, so the connection is not used again.
+fn is_stale_statement(e: &postgres::Error) -> bool {
+    e.as_db_error().is_some_and(|d| {
+        let c = d.code().code();
+        c == "26000" || (c == "0A000" && d.message().contains("cached plan"))
+    })
+}
+
 /// The error with the server's message or the underlying cause (the crate's own text is
 /// only "db error" or "error connecting to server").
 pub(super) fn describe(e: &postgres::Error) -> String {
@@ -242,8 +253,15 @@ impl Pool {
                 }
                 Err(e) => {
                     // A failed statement inside a transaction was rolled back by its
-                    // Transaction's drop; the connection is clean.
-                    self.release(Some(c));
+                    // Transaction's drop; the connection is clean, unless its prepared
+                    // statements went stale (then it is closed: the next call opens another).
+                    if is_stale_statement(&e) {
+                        tracing::warn!(error = %describe(&e), "a prepared statement went stale; the connection is closed");
+                        off_runtime(move || drop(c));
+                        self.release(None);
+                    } else {
+                        self.release(Some(c));
+                    }
                     return Err(StoreError::Db(describe(&e)));
                 }
             }

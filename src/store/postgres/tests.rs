@@ -218,6 +218,32 @@ fn an_exhausted_pool_fails_within_the_wait() {
     assert_eq!(store.get_session(&[1; 32]).unwrap(), None);
 }
 
+/// Statements deallocated under the pool (`DISCARD ALL`, a transaction-mode pooler) fail the
+/// call that finds them gone, and only that one: the connection is not used again.
+#[test]
+fn a_connection_whose_prepared_statements_went_stale_is_not_used_again() {
+    let pg = TestPostgres::start();
+    let store = PgStore::open(
+        &pg.url(),
+        &StoreOptions {
+            pool_size: 1,
+            ..opts()
+        },
+    )
+    .unwrap();
+    assert_eq!(store.get_session(&[1; 32]).unwrap(), None);
+    store
+        .pool
+        .run(|c| c.client.batch_execute("DEALLOCATE ALL"))
+        .unwrap();
+    assert!(matches!(
+        store.get_session(&[1; 32]),
+        Err(StoreError::Db(m)) if m.contains("26000")
+    ));
+    assert_eq!(store.get_session(&[1; 32]).unwrap(), None);
+    assert_eq!(store.get_session(&[1; 32]).unwrap(), None);
+}
+
 /// The sync client runs a runtime of its own: opening, using and dropping the store from
 /// async code (either runtime flavour) must not panic with "runtime within a runtime".
 #[test]
