@@ -5,6 +5,7 @@
 //! its [`Clock`].
 
 mod authn;
+mod batch;
 mod check;
 pub mod custom;
 mod error;
@@ -18,6 +19,7 @@ mod request;
 use crate::instance::ResolvedInstance;
 use crate::instance::resolve::SamlSigning;
 pub use authn::Role;
+pub use batch::BatchFailure;
 #[cfg(any(test, feature = "test-util"))]
 pub use authn::SessionPrincipal;
 pub use authn::x509::MAX_CERT_BYTES;
@@ -30,7 +32,7 @@ pub use possession::PossessionProof;
 pub use possession::{ProvenChain, require_possession};
 pub use principal::{Authenticated, Principal, PrincipalSource};
 pub use replay::{NonceCache, ReplayCache, StoreReplayCache};
-pub use renew::{RenewRequest, RenewSemantics};
+pub use renew::{RenewRequest, RenewSemantics, Renewed};
 pub use request::*;
 
 use std::sync::Arc;

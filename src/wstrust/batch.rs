@@ -1,6 +1,6 @@
-//! `wst:RequestSecurityTokenCollection` (WS-Trust 1.3 4.3): several RSTs in one message,
-//! answered by one RSTRC. The codec half: reading the collection, bounded, and writing the
-//! RSTRC of the answers.
+//! `wst:RequestSecurityTokenCollection` (WS-Trust 1.3 4.2; the RSTRC, 4.3): several RSTs in
+//! one message, answered by one RSTRC. The codec half: reading the collection, bounded, and
+//! writing the RSTRC of the answers.
 
 use crate::xml::Element;
 
@@ -36,7 +36,8 @@ pub fn parse_rstc(el: &Element, input: &[u8], max: usize) -> Result<Rstc, RstErr
     let n = el.elements().count();
     if n < 2 {
         return Err(RstError(
-            "a wst:RequestSecurityTokenCollection holds at least two wst:RequestSecurityToken".into(),
+            "a wst:RequestSecurityTokenCollection holds at least two wst:RequestSecurityToken"
+                .into(),
         ));
     }
     if n > max {
@@ -62,8 +63,10 @@ pub fn parse_rstc(el: &Element, input: &[u8], max: usize) -> Result<Rstc, RstErr
     Ok(Rstc { version, requests })
 }
 
-/// The RSTRC of a batch: the RSTRs of `bodies`, each the RSTRC [`super::write_issue_response`]
-/// wrote for one request, in order. `None` if a body is not such an RSTRC.
+/// The RSTRC of a batch: the RSTRs of `bodies`, in order. Each body is either the RSTRC
+/// [`super::write_issue_response`] wrote for one Issue (its RSTR is taken out of it) or a
+/// bare RSTR (a Validate's, Cancel's or Renew's, which keeps its own namespace declaration).
+/// `None` if a body is neither.
 pub fn write_batch_response(v: TrustVersion, bodies: &[String]) -> Option<String> {
     let open = format!(
         "<{}:RequestSecurityTokenResponseCollection xmlns:{}=\"{}\">",
@@ -72,10 +75,15 @@ pub fn write_batch_response(v: TrustVersion, bodies: &[String]) -> Option<String
         v.ns()
     );
     let close = format!("</{}:RequestSecurityTokenResponseCollection>", v.prefix());
+    let rstr = format!("<{}:RequestSecurityTokenResponse ", v.prefix());
     let mut out = String::with_capacity(bodies.iter().map(String::len).sum::<usize>() + 256);
     out.push_str(&open);
     for b in bodies {
-        out.push_str(b.strip_prefix(open.as_str())?.strip_suffix(close.as_str())?);
+        match b.strip_prefix(open.as_str()) {
+            Some(inner) => out.push_str(inner.strip_suffix(close.as_str())?),
+            None if b.starts_with(&rstr) => out.push_str(b),
+            None => return None,
+        }
     }
     out.push_str(&close);
     Some(out)
@@ -109,7 +117,11 @@ mod tests {
         };
         let c = rstc(&of(3), 3).unwrap();
         assert_eq!(c.requests.len(), 3);
-        assert!(c.requests.iter().all(|r| r.batch && r.request_type == Some(Operation::Issue)));
+        assert!(
+            c.requests
+                .iter()
+                .all(|r| r.batch && r.request_type == Some(Operation::Issue))
+        );
         assert!(rstc(&of(4), 3).unwrap_err().0.contains("at most 3"));
         assert!(rstc(&of(1), 3).is_err());
         let mixed = of(2).replace(
@@ -139,11 +151,30 @@ mod tests {
             })
         };
         let out = write_batch_response(TrustVersion::V13, &[body("one"), body("two")]).unwrap();
-        assert_eq!(out.matches("<wst:RequestSecurityTokenResponseCollection").count(), 1);
+        assert_eq!(
+            out.matches("<wst:RequestSecurityTokenResponseCollection")
+                .count(),
+            1
+        );
         let one = out.find("Context=\"one\"").unwrap();
         let two = out.find("Context=\"two\"").unwrap();
         assert!(one < two, "{out}");
         assert!(parse(out.as_bytes(), Limits::default()).is_ok());
-        assert_eq!(write_batch_response(TrustVersion::V13, &["<x/>".into()]), None);
+        assert_eq!(
+            write_batch_response(TrustVersion::V13, &["<x/>".into()]),
+            None
+        );
+        // Bare RSTRs (Validate, Cancel, Renew) are taken as they are, in order.
+        let status =
+            crate::wstrust::write_validate_response(TrustVersion::V13, Some("v"), false, "no");
+        let cancel = crate::wstrust::write_cancel_response(TrustVersion::V13, Some("c"));
+        let out = write_batch_response(TrustVersion::V13, &[status, cancel]).unwrap();
+        let el = parse(out.as_bytes(), Limits::default()).unwrap();
+        assert!(el.is(WST, "RequestSecurityTokenResponseCollection"));
+        let contexts: Vec<_> = el
+            .elements()
+            .map(|r| r.attr(None, "Context").unwrap())
+            .collect();
+        assert_eq!(contexts, ["v", "c"], "{out}");
     }
 }

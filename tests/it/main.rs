@@ -12,6 +12,7 @@
 mod adfs;
 mod audit;
 mod batch;
+mod batch_tokens;
 mod canonical_sign;
 mod claims;
 mod cli;

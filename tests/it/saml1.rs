@@ -180,6 +180,16 @@ fn soap_issues_signed_saml11_assertions_that_validate_and_cancel() {
     assert!(!xmlsec1_verify_saml1(&tampered, &cert).0);
     assert!(!signxml_verify_saml1(&tampered, &cert).0);
     assert!(!pysaml2_verify_saml1(&tampered, &cert).0);
+    // The pysaml2 check also requires the signature to reference this assertion, by its
+    // AssertionID: a signature over another element proves nothing about it.
+    let elsewhere = a.replacen(
+        &format!("<ds:Reference URI=\"#{id}\">"),
+        "<ds:Reference URI=\"#_elsewhere\">",
+        1,
+    );
+    assert_ne!(elsewhere, a);
+    let (ok, out) = pysaml2_verify_saml1(&elsewhere, &cert);
+    assert!(!ok && out.contains("the signature references"), "{out}");
 
     // Stored as SAML1; the token profile URI is accepted too, answered with the namespace.
     let rec = s.store().get_token(&id).unwrap().expect("stored");

@@ -224,7 +224,9 @@ fn served_schemas_share_no_type_names() {
 }
 
 /// Only the operations the STS serves are advertised: Renew for an instance that issues
-/// signed assertions (the demo's), none for one that cannot renew, whose Renew faults.
+/// signed assertions (the demo's), none for one that cannot renew, whose Renew faults; the
+/// batch operation `RequestCollection` (OASIS ws-trust-1.4.wsdl's) for every instance, since
+/// every one serves BatchIssue, BatchValidate and BatchCancel.
 #[test]
 fn wsdl_advertises_only_served_operations() {
     let mut unsigned = persisting_instance("soap-unsigned", false);
@@ -254,9 +256,19 @@ fn wsdl_advertises_only_served_operations() {
     for (section, names) in &ops {
         assert_eq!(
             names,
-            &["Issue", "Validate", "Cancel", "Renew"],
+            &["Issue", "Validate", "Cancel", "RequestCollection", "Renew"],
             "{section}"
         );
+    }
+    // As OASIS declares it: the collection messages, no action of its own (one operation for
+    // the four batch RequestTypes), an empty soapAction in both bindings.
+    for part in [
+        "<wsdl:message name=\"RequestSecurityTokenCollectionMsg\">\n    <wsdl:part name=\"requestCollection\" element=\"wst:RequestSecurityTokenCollection\"/>",
+        "<wsdl:operation name=\"RequestCollection\">\n      <wsdl:input message=\"tns:RequestSecurityTokenCollectionMsg\"/>\n      <wsdl:output message=\"tns:RequestSecurityTokenResponseCollectionMsg\"/>",
+        "<wsdl:operation name=\"RequestCollection\">\n      <soap:operation soapAction=\"\" style=\"document\"/>",
+        "<wsdl:operation name=\"RequestCollection\">\n      <soap12:operation soapAction=\"\" soapActionRequired=\"false\" style=\"document\"/>",
+    ] {
+        assert!(body.contains(part), "{part}: {body}");
     }
     for action in [
         "wsam:Action=\"http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Renew\"",
@@ -268,7 +280,11 @@ fn wsdl_advertises_only_served_operations() {
     }
     let (ops, body) = ops_of("/sts/soap-unsigned");
     for (section, names) in &ops {
-        assert_eq!(names, &["Issue", "Validate", "Cancel"], "{section}");
+        assert_eq!(
+            names,
+            &["Issue", "Validate", "Cancel", "RequestCollection"],
+            "{section}"
+        );
     }
     assert!(!body.contains("Renew"), "{body}");
     let issued = issue(&s, "/sts/soap-unsigned", ("demo", DEMO_PASSWORD)).assertion_text();

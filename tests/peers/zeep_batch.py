@@ -1,46 +1,58 @@
-"""Batch Issue (wst:RequestSecurityTokenCollection) from python zeep.
+"""Batches (wst:RequestSecurityTokenCollection) from python zeep, through the WSDL.
 
 usage: zeep_batch.py WSDL_URL USER PASSWORD OUT_DIR
 
-The instance WSDL has no operation whose input is a collection (WS-Trust's WSDL gives batch
-requests no operation of their own), so zeep cannot call one through `client.service`. What
-zeep does here: it reads the WSDL and the WS-Trust schema it imports, builds the
-RequestSecurityTokenCollection element from that schema, puts it in the SOAP envelope of
-each port's binding, adds its own wsse UsernameToken, sends it with its own transport to the
-port's address (SOAPAction / action `.../BatchIssue`), and parses the answer's
-RequestSecurityTokenResponseCollection with the same schema.
+The instance WSDL declares OASIS's `RequestCollection` operation (input
+RequestSecurityTokenCollection, output RequestSecurityTokenResponseCollection, an empty
+soapAction: the collection's batch RequestType says what it is). zeep calls it by name
+(`service.RequestCollection(...)`) on each port, with its own wsse UsernameToken, and parses
+the reply with the WSDL's schema; zeep's HistoryPlugin hands over the raw reply, from which
+the tokens are taken as they were sent.
 
 For each port (SOAP 1.1 and 1.2):
-- three RSTs (SAML 2.0, SAML 1.1, SAML 2.0; Contexts first, second, third; one relying party
-  each) must come back as three RSTRs in that order, each with its Context, TokenType and a
-  token; the tokens are written to OUT_DIR/<port>-<n>.xml for the caller to verify;
-- a batch whose second RST asks for a token type the instance does not issue must come back
-  as one SOAP fault (wst:BadRequest) and no RSTR: WS-Trust's batch semantics, where a failing
-  request fails the batch (the caller checks that nothing stayed stored).
-Exits non-zero on the first mismatch.
+- BatchIssue of three RSTs (SAML 2.0, SAML 1.1, SAML 2.0; Contexts first, second, third)
+  must come back as three RSTRs in that order, each with its Context, TokenType and a token,
+  written to OUT_DIR/<port>-<n>-<saml1|saml2>.xml for the caller to verify;
+- BatchValidate of the first two tokens and an altered third: statuses valid, valid, invalid;
+- BatchRenew of the first two: two new assertions with new IDs, written to
+  OUT_DIR/<port>-renewed-<n>-<saml1|saml2>.xml;
+- BatchCancel of the first renewal and the third token: RequestedTokenCancelled for each
+  (the caller checks that only the second renewal of each port stays stored);
+- a BatchIssue whose second RST asks for a token type the instance does not issue: one SOAP
+  fault (wst:BadRequest), no RSTR;
+- a collection mixing BatchValidate and BatchCancel: one fault (wst:InvalidRequest).
+Checks are explicit (`fail`), not `assert`, which python -O drops. Exits non-zero on the
+first mismatch.
 """
+import copy
 import os
 import sys
 
 from lxml import etree
 from zeep import Client
+from zeep.exceptions import Fault
+from zeep.plugins import HistoryPlugin
 from zeep.wsse.username import UsernameToken
 
 url, user, password, out_dir = sys.argv[1:5]
 WST = "http://docs.oasis-open.org/ws-sx/ws-trust/200512"
-BATCH_ISSUE = WST + "/BatchIssue"
 WSP = "http://schemas.xmlsoap.org/ws/2004/09/policy"
 WSA = "http://www.w3.org/2005/08/addressing"
 SAMLV2 = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0"
 SAMLV1 = "urn:oasis:names:tc:SAML:1.0:assertion"
-ASSERTION = {SAMLV2: "{urn:oasis:names:tc:SAML:2.0:assertion}Assertion", SAMLV1: "{%s}Assertion" % SAMLV1}
-SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
-SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+SAML2 = "urn:oasis:names:tc:SAML:2.0:assertion"
+ASSERTIONS = ("{%s}Assertion" % SAML2, "{%s}Assertion" % SAMLV1)
+VALID = WST + "/status/valid"
+INVALID = WST + "/status/invalid"
 
-client = Client(url, wsse=UsernameToken(user, password))
-RST = client.get_element("{%s}RequestSecurityToken" % WST)
-RSTC = client.get_element("{%s}RequestSecurityTokenCollection" % WST)
-RSTRC = client.get_element("{%s}RequestSecurityTokenResponseCollection" % WST)
+
+def fail(*what):
+    print("zeep batch FAILED:", *what, file=sys.stderr)
+    sys.exit(1)
+
+
+def batch(op):
+    return "%s/Batch%s" % (WST, op)
 
 
 def applies_to(address):
@@ -50,59 +62,127 @@ def applies_to(address):
     return at
 
 
-def rst(context, token_type):
+def issue_rst(context, token_type):
     return RST(
-        _value_1=[{"RequestType": BATCH_ISSUE}, {"TokenType": token_type}, applies_to("urn:zeep:" + context)],
+        _value_1=[{"RequestType": batch("Issue")}, {"TokenType": token_type}, applies_to("urn:zeep:" + context)],
         Context=context,
     )
 
 
-def post(port, requests):
-    """The collection in `port`'s envelope, sent by zeep; (HTTP status, reply envelope)."""
-    service = client.bind("SecurityTokenService", port)
-    soap_ns = service._binding.nsmap["soap-env"]
-    envelope = etree.Element("{%s}Envelope" % soap_ns, nsmap={"soap-env": soap_ns})
-    etree.SubElement(envelope, "{%s}Header" % soap_ns)
-    body = etree.SubElement(envelope, "{%s}Body" % soap_ns)
-    RSTC.render(body, RSTC(RequestSecurityToken=requests))
-    if soap_ns == SOAP11:
-        headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"%s"' % BATCH_ISSUE}
-    else:
-        assert soap_ns == SOAP12, soap_ns
-        headers = {"Content-Type": 'application/soap+xml; charset=utf-8; action="%s"' % BATCH_ISSUE}
-    envelope, headers = client.wsse.apply(envelope, headers)
-    sent = etree.tostring(envelope)
-    assert b"UsernameToken" in sent and b"RequestSecurityTokenCollection" in sent, sent
-    reply = client.transport.post_xml(service._binding_options["address"], envelope, headers)
-    return reply.status_code, etree.fromstring(reply.content), soap_ns
+def target_rst(op, context, token):
+    """A BatchValidate/Cancel/Renew RST naming `token` (an assertion, sent as it came)."""
+    return RST(
+        _value_1=[{"RequestType": batch(op)}, {op + "Target": {"_value_1": copy.deepcopy(token)}}],
+        Context=context,
+    )
 
+
+def fields(rstr):
+    out = {}
+    for v in rstr._value_1 or []:
+        if isinstance(v, dict):
+            out.update(v)
+    return out
+
+
+def tokens(raw):
+    """The assertions of each RSTR of the raw reply, in order (None where an RSTR has none)."""
+    node = raw.find(".//{%s}RequestSecurityTokenResponseCollection" % WST)
+    if node is None:
+        fail("no RSTRC in", etree.tostring(raw))
+    out = []
+    for rstr in node.findall("{%s}RequestSecurityTokenResponse" % WST):
+        found = [a for name in ASSERTIONS for a in rstr.iter(name)]
+        out.append(found[0] if found else None)
+    return out
+
+
+def call(service, rsts):
+    """The RequestCollection operation: the parsed RSTRs and the raw reply."""
+    result = service.RequestCollection(RequestSecurityToken=rsts)
+    sent = history.last_sent["envelope"]
+    if sent.find(".//{%s}RequestSecurityTokenCollection" % WST) is None:
+        fail("zeep sent no collection:", etree.tostring(sent))
+    rstrs = getattr(result, "RequestSecurityTokenResponse", result)
+    return list(rstrs), history.last_received["envelope"]
+
+
+def refused(service, rsts, code):
+    """The call must fail with one SOAP fault whose wst: code is `code`, and no RSTR."""
+    try:
+        service.RequestCollection(RequestSecurityToken=rsts)
+    except Fault as f:
+        # SOAP 1.1: the faultcode ("wst:BadRequest"); SOAP 1.2: the Subcode values.
+        codes = [str(f.code)] + [str(s) for s in (f.subcodes or [])]
+        if not any(c.endswith(code) for c in codes):
+            fail("fault", codes, f.message, "is not", code)
+        reply = history.last_received["envelope"]
+        if reply.find(".//{%s}RequestSecurityTokenResponse" % WST) is not None:
+            fail("a fault with an RSTR:", etree.tostring(reply))
+        return f.message
+    fail("no fault for", code)
+
+
+def token_id(a):
+    return a.get("ID") or a.get("AssertionID")
+
+
+def save(name, a):
+    with open(os.path.join(out_dir, name), "wb") as f:
+        f.write(etree.tostring(a))
+
+
+history = HistoryPlugin()
+client = Client(url, wsse=UsernameToken(user, password), plugins=[history])
+RST = client.get_element("{%s}RequestSecurityToken" % WST)
 
 for port in ("STS_Port", "STS_Port_Soap12"):
-    asked = [("first", SAMLV2), ("second", SAMLV1), ("third", SAMLV2)]
-    status, reply, soap_ns = post(port, [rst(c, t) for c, t in asked])
-    assert status == 200, (status, etree.tostring(reply))
-    node = reply.find("{%s}Body/{%s}RequestSecurityTokenResponseCollection" % (soap_ns, WST))
-    assert node is not None, etree.tostring(reply)
-    parsed = RSTRC.parse(node, client.wsdl.types)
-    rstrs = parsed.RequestSecurityTokenResponse
-    assert len(rstrs) == len(asked), (len(rstrs), etree.tostring(node))
-    for n, ((context, token_type), rstr, raw) in enumerate(zip(asked, rstrs, node)):
-        assert rstr.Context == context, (n, rstr.Context, context)
-        fields = {}
-        for v in rstr._value_1:
-            fields.update(v if isinstance(v, dict) else {})
-        assert fields.get("TokenType") == token_type, (n, fields.get("TokenType"), token_type)
-        assertion = raw.find(".//" + ASSERTION[token_type])
-        assert assertion is not None, etree.tostring(raw)
-        with open(os.path.join(out_dir, "%s-%d-%s.xml" % (port, n, "saml1" if token_type == SAMLV1 else "saml2")), "wb") as f:
-            f.write(etree.tostring(assertion))
-    print("zeep batch", port, "got", [r.Context for r in rstrs])
+    service = client.bind("SecurityTokenService", port)
+    if "RequestCollection" not in service._binding._operations:
+        fail(port, "the WSDL binding has no RequestCollection operation")
 
-    status, reply, soap_ns = post(port, [rst("ok", SAMLV2), rst("bad", "urn:example:no-such-token-type"), rst("after", SAMLV1)])
-    assert status == 500, (status, etree.tostring(reply))
-    fault = reply.find("{%s}Body/{%s}Fault" % (soap_ns, soap_ns))
-    assert fault is not None, etree.tostring(reply)
-    assert b"wst:BadRequest" in etree.tostring(fault), etree.tostring(fault)
-    assert reply.find(".//{%s}RequestSecurityTokenResponse" % WST) is None, etree.tostring(reply)
-    print("zeep batch", port, "a failing request faults the batch")
+    asked = [("first", SAMLV2), ("second", SAMLV1), ("third", SAMLV2)]
+    rstrs, raw = call(service, [issue_rst(c, t) for c, t in asked])
+    if len(rstrs) != len(asked):
+        fail(port, "issue: %d RSTRs for %d RSTs" % (len(rstrs), len(asked)))
+    issued = tokens(raw)
+    for n, ((context, token_type), rstr, a) in enumerate(zip(asked, rstrs, issued)):
+        if rstr.Context != context:
+            fail(port, "issue RSTR", n, "Context", rstr.Context, "!=", context)
+        if fields(rstr).get("TokenType") != token_type:
+            fail(port, "issue RSTR", n, "TokenType", fields(rstr).get("TokenType"))
+        if a is None:
+            fail(port, "issue RSTR", n, "holds no assertion")
+        save("%s-%d-%s.xml" % (port, n, "saml1" if token_type == SAMLV1 else "saml2"), a)
+    print("zeep batch", port, "issued", [r.Context for r in rstrs])
+
+    altered = copy.deepcopy(issued[2])
+    audience = next(altered.iter("{%s}Audience" % SAML2))
+    audience.text = "urn:zeep:altered"
+    rstrs, _ = call(service, [target_rst("Validate", "v%d" % n, a) for n, a in enumerate(issued[:2] + [altered])])
+    got = [(r.Context, fields(r)["Status"].Code) for r in rstrs]
+    if got != [("v0", VALID), ("v1", VALID), ("v2", INVALID)]:
+        fail(port, "validate:", got)
+    print("zeep batch", port, "validated", got)
+
+    rstrs, raw = call(service, [target_rst("Renew", "r%d" % n, a) for n, a in enumerate(issued[:2])])
+    renewed = tokens(raw)
+    if [r.Context for r in rstrs] != ["r0", "r1"] or None in renewed:
+        fail(port, "renew:", [r.Context for r in rstrs], etree.tostring(raw))
+    for n, (old, new) in enumerate(zip(issued, renewed)):
+        if token_id(new) == token_id(old) or new.tag != old.tag:
+            fail(port, "renewal", n, "is", new.tag, token_id(new), "for", old.tag, token_id(old))
+        save("%s-renewed-%d-%s.xml" % (port, n, "saml1" if new.tag.startswith("{%s}" % SAMLV1) else "saml2"), new)
+    print("zeep batch", port, "renewed", [token_id(a) for a in renewed])
+
+    rstrs, _ = call(service, [target_rst("Cancel", "c0", renewed[0]), target_rst("Cancel", "c1", issued[2])])
+    got = [(r.Context, "RequestedTokenCancelled" in fields(r)) for r in rstrs]
+    if got != [("c0", True), ("c1", True)]:
+        fail(port, "cancel:", got)
+    print("zeep batch", port, "cancelled", [r.Context for r in rstrs])
+
+    why = refused(service, [issue_rst("ok", SAMLV2), issue_rst("bad", "urn:example:no-such-token-type"), issue_rst("after", SAMLV1)], "BadRequest")
+    print("zeep batch", port, "a failing request faults the batch:", why)
+    why = refused(service, [target_rst("Validate", "m0", renewed[1]), target_rst("Cancel", "m1", renewed[1])], "InvalidRequest")
+    print("zeep batch", port, "mixed RequestTypes are refused:", why)
 print("zeep batch OK")

@@ -62,14 +62,14 @@ fn administers(admin_realm: &str, realm: &str) -> bool {
 }
 
 impl Engine {
-    /// Cancels a stored token on behalf of `by` (see the module documentation for who may);
-    /// returns its id.
-    pub fn cancel(
+    /// The checks of [`Engine::cancel`] without the change: the token's id and stored
+    /// record, if `by` may cancel it (a batch checks every token before it cancels any).
+    pub(in crate::engine) fn cancellable(
         &self,
         instance: &ResolvedInstance,
         target: &TokenTarget,
         by: Canceller<'_>,
-    ) -> Result<String, EngineError> {
+    ) -> Result<(String, crate::store::TokenRecord), EngineError> {
         crate::metrics::note_tokens(Some(target.metric_name()), None);
         if !instance.config.persist_issued_tokens() {
             return Err(EngineError::NotPersisting(
@@ -106,6 +106,18 @@ impl Engine {
                     .into(),
             ));
         }
+        Ok((id, rec))
+    }
+
+    /// Cancels a stored token on behalf of `by` (see the module documentation for who may);
+    /// returns its id.
+    pub fn cancel(
+        &self,
+        instance: &ResolvedInstance,
+        target: &TokenTarget,
+        by: Canceller<'_>,
+    ) -> Result<String, EngineError> {
+        let (id, rec) = self.cancellable(instance, target, by)?;
         let event = crate::audit::Event::new("token.cancelled")
             .with("instance", instance.config.subpath())
             .with("realm", instance.config.realm())

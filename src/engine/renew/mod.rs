@@ -37,8 +37,7 @@ use chrono::Duration;
 use super::check::cancel::verify_signed;
 use super::check::rules::TimeWindow;
 use super::{
-    Authenticated, Canceller, Engine, EngineError, Issued, Principal, ResolvedInstance,
-    TokenTarget,
+    Authenticated, Canceller, Engine, EngineError, Issued, Principal, ResolvedInstance, TokenTarget,
 };
 use crate::instance::TokenType;
 use crate::store::TokenRecord;
@@ -66,6 +65,41 @@ pub struct Renewed {
     pub replaced: String,
 }
 
+/// A renewal checked and signed, not yet made: [`Engine::commit_renewal`] retires the old
+/// token and stores the new one. A batch prepares every renewal before it makes any.
+#[derive(Debug)]
+pub(in crate::engine) struct PreparedRenewal {
+    pub(in crate::engine) token_type: TokenType,
+    pub(in crate::engine) id: String,
+    pub(in crate::engine) old_id: String,
+    /// The old token's record (a persisting instance), retired on commit.
+    pub(in crate::engine) record: Option<TokenRecord>,
+    /// The signed assertion, as stored.
+    pub(in crate::engine) assertion: String,
+    /// The assertion as sent (encrypted for its relying party when the instance encrypts).
+    pub(in crate::engine) wire: String,
+    pub(in crate::engine) now: chrono::DateTime<chrono::Utc>,
+    pub(in crate::engine) not_after: chrono::DateTime<chrono::Utc>,
+    pub(in crate::engine) audience: Option<String>,
+}
+
+/// The `token.renewed` event of the renewal of `old_id` into `id`.
+pub(in crate::engine) fn renewed_event(
+    instance: &ResolvedInstance,
+    by: &Authenticated<Principal>,
+    token_type: TokenType,
+    id: &str,
+    old_id: &str,
+) -> crate::audit::Event {
+    crate::audit::Event::new("token.renewed")
+        .with("instance", instance.config.subpath())
+        .with("realm", instance.config.realm())
+        .with("token_type", token_type.name())
+        .with("token_id", id)
+        .with("replaced_token_id", old_id)
+        .actor(by.realm(), by.name())
+}
+
 impl Engine {
     /// Renews an assertion of `instance` for `by` (see the module documentation).
     pub fn renew(
@@ -74,6 +108,17 @@ impl Engine {
         by: &Authenticated<Principal>,
         req: &RenewRequest<'_>,
     ) -> Result<Renewed, EngineError> {
+        let prepared = self.prepare_renewal(instance, by, req)?;
+        self.commit_renewal(instance, by, prepared)
+    }
+
+    /// Every check of a renewal, and the new assertion signed; nothing changed yet.
+    pub(in crate::engine) fn prepare_renewal(
+        &self,
+        instance: &ResolvedInstance,
+        by: &Authenticated<Principal>,
+        req: &RenewRequest<'_>,
+    ) -> Result<PreparedRenewal, EngineError> {
         let cfg = instance.config.saml2().ok_or_else(|| {
             EngineError::Unsupported(
                 "this instance issues no assertions, so it renews none (Renew applies to SAML 2.0 and SAML 1.1)".into(),
@@ -243,21 +288,57 @@ impl Engine {
             }
             _ => assertion.clone(),
         };
+        let audience = original.conditions().and_then(|c| {
+            c.elements()
+                .flat_map(|r| r.elements())
+                .find(|a| a.local == "Audience")
+                .map(crate::xml::Element::text)
+        });
+        Ok(PreparedRenewal {
+            token_type,
+            id,
+            old_id,
+            record,
+            assertion,
+            wire,
+            now,
+            not_after,
+            audience,
+        })
+    }
+
+    /// Makes a prepared renewal: the old token retired and the new one stored (a persisting
+    /// instance), its `token.renewed` event recorded first.
+    pub(in crate::engine) fn commit_renewal(
+        &self,
+        instance: &ResolvedInstance,
+        by: &Authenticated<Principal>,
+        p: PreparedRenewal,
+    ) -> Result<Renewed, EngineError> {
+        let PreparedRenewal {
+            token_type,
+            id,
+            old_id,
+            record,
+            assertion,
+            wire,
+            now,
+            not_after,
+            audience,
+        } = p;
         // Recorded before the old token is retired (ops, issue 20: with `audit_required`, a
         // renewal whose event cannot be written changes nothing; a new token whose commit
         // fails later retracts the event).
-        let event = crate::audit::Event::new("token.renewed")
-            .with("instance", instance.config.subpath())
-            .with("realm", instance.config.realm())
-            .with("token_type", token_type.name())
-            .with("token_id", &id)
-            .with("replaced_token_id", &old_id)
-            .actor(by.realm(), by.name());
+        let event = renewed_event(instance, by, token_type, &id, &old_id);
         let durable = self.audited_durable(event, || match record {
             None => Ok(None),
             Some(old) => {
                 // Retired first: of two concurrent renewals only one finds it.
-                if !self.tokens.delete_token(&old_id).map_err(EngineError::store)? {
+                if !self
+                    .tokens
+                    .delete_token(&old_id)
+                    .map_err(EngineError::store)?
+                {
                     return Err(EngineError::InvalidToken(
                         "the token has been cancelled or already renewed".into(),
                     ));
@@ -279,12 +360,6 @@ impl Engine {
                 ))
             }
         })?;
-        let audience = original.conditions().and_then(|c| {
-            c.elements()
-                .flat_map(|r| r.elements())
-                .find(|a| a.local == "Audience")
-                .map(crate::xml::Element::text)
-        });
         tracing::info!(instance = %instance.config.subpath(), by = %by.name(), old = %old_id, new = %id, "renewed token");
         Ok(Renewed {
             token_type,
@@ -312,7 +387,8 @@ impl Engine {
         let semantics = original.renewing();
         if semantics.is_some_and(|s| !s.allow) {
             return Err(EngineError::CannotRenew(
-                "the token was issued with wst:Renewing Allow=\"false\": it is not renewable".into(),
+                "the token was issued with wst:Renewing Allow=\"false\": it is not renewable"
+                    .into(),
             ));
         }
         let time = |name: &str| {
@@ -326,7 +402,9 @@ impl Engine {
         if let Some(nb) = time("NotBefore") {
             let nb = nb.map_err(|()| EngineError::InvalidToken("unreadable NotBefore".into()))?;
             if own.check(Some(nb), None, now).is_err() {
-                return Err(EngineError::NotYetValid("the token is not valid yet".into()));
+                return Err(EngineError::NotYetValid(
+                    "the token is not valid yet".into(),
+                ));
             }
         }
         let end = match time("NotOnOrAfter") {

@@ -4,6 +4,7 @@
 
 mod audited;
 mod authn;
+mod batch;
 mod check;
 mod directory;
 mod issue;

@@ -19,7 +19,9 @@ pub(super) fn dispatch(
         http.soap_action
             .map(|a| a.trim().trim_matches('"').to_owned())
             .filter(|a| !a.is_empty()),
-        http.content_type.and_then(soap::content_type_action),
+        http.content_type
+            .and_then(soap::content_type_action)
+            .filter(|a| !a.is_empty()),
     ];
     if rst.batch {
         return Err(SoapFailure::Dispatch(

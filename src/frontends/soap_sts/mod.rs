@@ -3,6 +3,7 @@
 //! signing are CPU-bound. Every failure becomes a SOAP fault in `fault`, the only SOAP map.
 
 mod batch;
+mod batch_tokens;
 mod cancel;
 mod credential;
 mod dispatch;

@@ -1,7 +1,7 @@
 //! WS-Trust Renew (1.3 section 7; 2005 alike): the `wst:RenewTarget` assertion re-issued by
 //! the engine (`engine::renew`, where the rules are), answered with one RSTR.
 
-use crate::engine::{EngineError, Issued, RenewRequest, RenewSemantics};
+use crate::engine::{EngineError, Issued, RenewRequest, RenewSemantics, Renewed, TokenTarget};
 use crate::instance::{ResolvedInstance, TokenType};
 use crate::soap::RequestHeaders;
 use crate::store::Durable;
@@ -24,39 +24,54 @@ pub(super) fn renew(
 ) -> Result<(String, Option<Durable>), SoapFailure> {
     let principal = authenticated(state, instance, http, headers)?;
     let target = required_target(instance, rst.renew_target.as_ref(), "Renew")?;
-    let asked = match rst.token_type.as_deref() {
-        None => None,
-        Some(uri) => Some(match TokenTypeUri::from_uri(uri) {
-            Some(TokenTypeUri::Saml20) => TokenType::Saml2,
-            Some(TokenTypeUri::Saml11) => TokenType::Saml1,
-            _ => {
-                return Err(EngineError::Unsupported(format!(
-                    "Renew re-issues SAML 2.0 and SAML 1.1 assertions, not `{uri}`"
-                ))
-                .into());
-            }
-        }),
+    let asked = asked_type(rst)?;
+    let mut renewed =
+        state
+            .engine
+            .renew(instance, &principal, &renew_request(rst, &target, asked))?;
+    let durable = renewed.issued.durable.take();
+    Ok((renew_response(rst, &renewed), durable))
+}
+
+/// The token type a Renew names, if any: SAML 2.0 or SAML 1.1.
+pub(super) fn asked_type(rst: &wstrust::Rst) -> Result<Option<TokenType>, EngineError> {
+    let Some(uri) = rst.token_type.as_deref() else {
+        return Ok(None);
     };
-    let renewed = state.engine.renew(
-        instance,
-        &principal,
-        &RenewRequest {
-            target: &target,
-            token_type: asked,
-            renewing: rst.renewing.map(|r| RenewSemantics {
-                allow: r.allow,
-                ok: r.ok,
-            }),
-        },
-    )?;
+    match TokenTypeUri::from_uri(uri) {
+        Some(TokenTypeUri::Saml20) => Ok(Some(TokenType::Saml2)),
+        Some(TokenTypeUri::Saml11) => Ok(Some(TokenType::Saml1)),
+        _ => Err(EngineError::Unsupported(format!(
+            "Renew re-issues SAML 2.0 and SAML 1.1 assertions, not `{uri}`"
+        ))),
+    }
+}
+
+/// The engine's request for the Renew `rst` of `target`.
+pub(super) fn renew_request<'a>(
+    rst: &wstrust::Rst,
+    target: &'a TokenTarget,
+    asked: Option<TokenType>,
+) -> RenewRequest<'a> {
+    RenewRequest {
+        target,
+        token_type: asked,
+        renewing: rst.renewing.map(|r| RenewSemantics {
+            allow: r.allow,
+            ok: r.ok,
+        }),
+    }
+}
+
+/// The RSTR of a renewal.
+pub(super) fn renew_response(rst: &wstrust::Rst, renewed: &Renewed) -> String {
     // SAML 1.1 is answered with the assertion namespace, as Issue answers it.
     let token_type_uri = match renewed.token_type {
         TokenType::Saml1 => SAML1,
         _ => rst.token_type.as_deref().unwrap_or(TOKEN_TYPE_SAML20),
     };
-    let issued = renewed.issued;
-    let body = wstrust::write_renew_response(&reissued(rst, token_type_uri, &issued.token, &issued));
-    Ok((body, issued.durable))
+    let issued = &renewed.issued;
+    wstrust::write_renew_response(&reissued(rst, token_type_uri, &issued.token, issued))
 }
 
 /// The response fields of a token re-issued as a bearer token (by Renew, or by a Validate

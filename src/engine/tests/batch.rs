@@ -1,0 +1,175 @@
+//! Batches of Cancel and Renew: all or nothing, also when a change fails after every check
+//! passed (here: the store refuses to delete one token), and no token named twice.
+
+use super::*;
+use crate::store::{Durable, Filter, Page, StoreError, TokenRecord, TokenStore};
+
+/// The store, except that deleting `fail` fails as an unreachable database does.
+struct FailDelete {
+    inner: Arc<dyn TokenStore>,
+    fail: String,
+}
+
+impl TokenStore for FailDelete {
+    fn insert_tokens_deferred(&self, tokens: &[TokenRecord]) -> Result<Durable, StoreError> {
+        self.inner.insert_tokens_deferred(tokens)
+    }
+    fn get_token(&self, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.inner.get_token(token_id)
+    }
+    fn delete_token(&self, token_id: &str) -> Result<bool, StoreError> {
+        if token_id == self.fail {
+            return Err(StoreError::Unavailable("refused by the test".into()));
+        }
+        self.inner.delete_token(token_id)
+    }
+    fn query_tokens(
+        &self,
+        filter: &Filter,
+        page_size: usize,
+        after: Option<&str>,
+    ) -> Result<Page, StoreError> {
+        self.inner.query_tokens(filter, page_size, after)
+    }
+    fn delete_expired_tokens(&self, now_ms: i64, batch: usize) -> Result<usize, StoreError> {
+        self.inner.delete_expired_tokens(now_ms, batch)
+    }
+}
+
+/// A persisting SAML 2.0 instance and three of alice's assertions, stored.
+fn three_tokens(f: &Fixture) -> (ResolvedInstance, Vec<Issued>) {
+    let i = f.instance(|j| j["persist-issued-tokens-in-cts"] = "true".into());
+    let alice = f.alice();
+    let tokens = (0..3)
+        .map(|_| {
+            let mut t = f
+                .engine
+                .issue(&i, &alice, &IssueRequest::new(TokenType::Saml2))
+                .unwrap();
+            t.durable.take().unwrap().wait().unwrap();
+            t
+        })
+        .collect();
+    (i, tokens)
+}
+
+fn stored(f: &Fixture) -> Vec<String> {
+    let mut ids: Vec<String> = f
+        .engine
+        .tokens
+        .query_tokens(&Filter::True, 100, None)
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|r| r.token_id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn sorted<S: AsRef<str>>(ids: &[S]) -> Vec<String> {
+    let mut v: Vec<String> = ids.iter().map(|s| s.as_ref().to_owned()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_cancel_that_fails_after_the_checks_undoes_the_earlier_ones() {
+    let mut f = fixture();
+    let (i, t) = three_tokens(&f);
+    let (a, b, c) = (&t[0].id, &t[1].id, &t[2].id);
+    f.engine.tokens = Arc::new(FailDelete {
+        inner: f.engine.tokens.clone(),
+        fail: b.clone(),
+    });
+    let alice = f.alice();
+    let refs = |ids: &[&String]| -> Vec<TokenTarget> {
+        ids.iter()
+            .map(|id| TokenTarget::Reference((*id).clone()))
+            .collect()
+    };
+    // a is cancelled, then b's delete fails: a is stored again, and nothing is cancelled.
+    let (at, e) = f
+        .engine
+        .cancel_all(&i, &refs(&[a, b, c]), &alice)
+        .unwrap_err();
+    assert_eq!(at, 1);
+    assert!(matches!(e, EngineError::Unavailable(_)), "{e:?}");
+    assert_eq!(stored(&f), sorted(&[a, b, c]));
+    assert!(f.engine.check(&i, &refs(&[a])[0]).unwrap().is_ok());
+    // A token named twice is refused before anything changes.
+    let (at, e) = f
+        .engine
+        .cancel_all(&i, &refs(&[a, c, a]), &alice)
+        .unwrap_err();
+    assert_eq!(at, 2);
+    assert!(matches!(e, EngineError::Invalid(_)), "{e:?}");
+    assert_eq!(stored(&f), sorted(&[a, b, c]));
+    // Without the failing one, all go.
+    assert_eq!(
+        f.engine.cancel_all(&i, &refs(&[c, a]), &alice).unwrap(),
+        [c.clone(), a.clone()]
+    );
+    assert_eq!(stored(&f), sorted(&[b]));
+}
+
+#[test]
+fn a_renewal_that_fails_after_the_checks_undoes_the_earlier_ones() {
+    let mut f = fixture();
+    let (i, t) = three_tokens(&f);
+    let (a, b, c) = (&t[0], &t[1], &t[2]);
+    f.engine.tokens = Arc::new(FailDelete {
+        inner: f.engine.tokens.clone(),
+        fail: b.id.clone(),
+    });
+    let alice = f.alice();
+    let targets: Vec<TokenTarget> = [a, b, c]
+        .iter()
+        .map(|t| TokenTarget::Token(t.token.clone().into_bytes()))
+        .collect();
+    let requests: Vec<RenewRequest> = targets
+        .iter()
+        .map(|target| RenewRequest {
+            target,
+            token_type: None,
+            renewing: None,
+        })
+        .collect();
+    // a is renewed (a retired, its renewal stored), then b's retirement fails: a is back,
+    // its renewal gone.
+    let (at, e) = f.engine.renew_all(&i, &alice, &requests).unwrap_err();
+    assert_eq!(at, 1);
+    assert!(matches!(e, EngineError::Unavailable(_)), "{e:?}");
+    assert_eq!(stored(&f), sorted(&[&a.id, &b.id, &c.id]));
+    assert!(f.engine.check(&i, &targets[0]).unwrap().is_ok());
+    // A token named twice (once by value, once by reference) is refused up front.
+    let by_ref = TokenTarget::Reference(c.id.clone());
+    let twice = [
+        RenewRequest {
+            target: &targets[2],
+            token_type: None,
+            renewing: None,
+        },
+        RenewRequest {
+            target: &by_ref,
+            token_type: None,
+            renewing: None,
+        },
+    ];
+    let (at, e) = f.engine.renew_all(&i, &alice, &twice).unwrap_err();
+    assert_eq!(at, 1);
+    assert!(matches!(e, EngineError::Invalid(_)), "{e:?}");
+    assert_eq!(stored(&f), sorted(&[&a.id, &b.id, &c.id]));
+    // Without the failing one, both are renewed, in order, and only the renewals stay.
+    let done = f
+        .engine
+        .renew_all(&i, &alice, &[requests[2].clone(), requests[0].clone()])
+        .unwrap();
+    assert_eq!(
+        done.iter().map(|r| r.replaced.as_str()).collect::<Vec<_>>(),
+        [c.id.as_str(), a.id.as_str()]
+    );
+    assert!(done.iter().all(|r| r.issued.durable.is_none()));
+    let new: Vec<&str> = done.iter().map(|r| r.issued.id.as_str()).collect();
+    assert_eq!(stored(&f), sorted(&[&b.id, new[0], new[1]]));
+}
