@@ -19,7 +19,6 @@ mod request;
 use crate::instance::ResolvedInstance;
 use crate::instance::resolve::SamlSigning;
 pub use authn::Role;
-pub use batch::BatchFailure;
 #[cfg(any(test, feature = "test-util"))]
 pub use authn::SessionPrincipal;
 pub use authn::x509::MAX_CERT_BYTES;
