@@ -19,7 +19,7 @@ function fail(msg) { console.error('node-soap FAIL:', msg); process.exit(1); }
     const client = await soap.createClientAsync(url, opts);
     const ops = Object.keys(client.describe().SecurityTokenService.STS_Port);
     // Exactly the operations the STS serves (the demo instance signs, so it renews).
-    if (ops.join() !== 'Issue,Validate,Cancel,Renew') fail(`operations are not Issue,Validate,Cancel,Renew: ${ops}`);
+    if (ops.join() !== 'Issue,Validate,Cancel,RequestCollection,Renew') fail(`operations are not Issue,Validate,Cancel,RequestCollection,Renew: ${ops}`);
     client.setSecurity(new soap.WSSecurity(user, password, { passwordType: 'PasswordText' }));
     const [result, rawResponse] = await client.IssueAsync({
       attributes: { Context: 'urn:uuid:ctx-node' },
