@@ -89,7 +89,14 @@ fn commit_group(
     })();
     let results = match together {
         Ok(()) => group.iter().map(|_| Ok(())).collect(),
-        Err(_) => job_by_job(&mut tx, group),
+        // SQLite may have rolled the whole transaction back by itself (SQLITE_FULL, IOERR,
+        // NOMEM, BUSY): then the jobs would each be committed on their own while the final
+        // commit fails and reports them lost. Job by job only inside the open transaction.
+        Err(e) if tx.is_autocommit() => return fail_all(e),
+        Err(e) => {
+            tracing::debug!(error = %e, "a group of tokens failed together; storing job by job");
+            job_by_job(&mut tx, group)
+        }
     };
     match tx.commit() {
         Ok(()) => results,
@@ -115,6 +122,12 @@ fn job_by_job(
                 sp.commit()
             })()
         };
+        if let Err(e) = &r
+            && tx.is_autocommit()
+        {
+            // The transaction is gone, and with it every job before this one.
+            return group.iter().map(|_| Err(db_ref(e))).collect();
+        }
         results.push(r.map_err(db));
     }
     results
