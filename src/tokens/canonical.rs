@@ -4,9 +4,10 @@
 //! `Writer::canonical`, which puts it in exclusive canonical form, and signed over those
 //! bytes as written (`xmldsig::sign_canonical`). No libxml2 tree, no libxmlsec1 signing.
 //!
-//! Every namespace declared on the document element (other than its own prefix and the
-//! default namespace) is an inclusive prefix, as the issuer declares `xs` and `xsi`: a prefix
-//! that attribute values name in content (`xsi:type="xs:string"`) keeps its declaration.
+//! The prefixes the issuer declares inclusive on the document element (`xs`, `xsi`, `del`,
+//! with their own URIs) stay inclusive: attribute values name them in content
+//! (`xsi:type="xs:string"`). Any other declaration there is written the exclusive way (kept
+//! only where used), so a declaration a presenter added is never signed.
 
 use std::borrow::Cow;
 
@@ -180,7 +181,9 @@ fn start(w: &mut Writer, e: &BytesStart<'_>, apex: bool, id_attr: &str) -> Resul
     for (prefix, uri) in &decls {
         tag = match *prefix {
             None => tag.ns("", uri),
-            Some(p) if apex && own_prefix != Some(p) => tag.ns_inclusive(p, uri),
+            Some(p) if apex && own_prefix != Some(p) && ours_inclusive(p, uri) => {
+                tag.ns_inclusive(p, uri)
+            }
             Some(p) => tag.ns(p, uri),
         };
     }
@@ -194,6 +197,15 @@ fn start(w: &mut Writer, e: &BytesStart<'_>, apex: bool, id_attr: &str) -> Resul
     Ok(())
 }
 
+/// The prefixes the issuer declares inclusive (they name types in `xsi:type` values), with
+/// their own URIs: only these stay inclusive in a rewrite. Any other declaration on the
+/// document element (one a presenter added, say) is written the exclusive way, so it is
+/// dropped where unused and never signed by us.
+fn ours_inclusive(prefix: &str, uri: &str) -> bool {
+    use crate::xml::ns::{SAML2_DELEGATION, XS, XSI};
+    matches!((prefix, uri), ("xs", XS) | ("xsi", XSI) | ("del", SAML2_DELEGATION))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,7 +216,7 @@ mod tests {
     fn rewrites_in_canonical_form_and_keeps_the_signature_slot() {
         let text = concat!(
             "<?xml version=\"1.0\"?>\n<!-- c -->",
-            "<s:A xmlns:xsi=\"urn:xsi\" xmlns:s=\"urn:s\" xmlns:xs=\"urn:xs\" Z=\"1\" ID=\"_i\" a=\"x&#10;&#9;&gt;&quot;\">",
+            "<s:A xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:s=\"urn:s\" xmlns:zz=\"urn:added\" xmlns:del=\"urn:evil\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" Z=\"1\" ID=\"_i\" a=\"x&#10;&#9;&gt;&quot;\">",
             "<s:I>iss</s:I><ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo/></ds:Signature>",
             "<s:B xsi:type=\"xs:string\"/><s:C>a&amp;b&#13;&gt;<![CDATA[<x>]]></s:C><!-- d --></s:A>"
         );
@@ -213,7 +225,7 @@ mod tests {
         assert_eq!(doc.inclusive_prefixes(), "xsi xs");
         assert_eq!(
             doc.as_str(),
-            "<s:A xmlns:s=\"urn:s\" xmlns:xs=\"urn:xs\" xmlns:xsi=\"urn:xsi\" ID=\"_i\" Z=\"1\" a=\"x&#xA;&#x9;>&quot;\"><s:I>iss</s:I><s:B xsi:type=\"xs:string\"></s:B><s:C>a&amp;b&#xD;&gt;&lt;x&gt;</s:C></s:A>"
+            "<s:A xmlns:s=\"urn:s\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" ID=\"_i\" Z=\"1\" a=\"x&#xA;&#x9;>&quot;\"><s:I>iss</s:I><s:B xsi:type=\"xs:string\"></s:B><s:C>a&amp;b&#xD;&gt;&lt;x&gt;</s:C></s:A>"
         );
         assert_eq!(&doc.as_str()[at - "</s:I>".len()..at], "</s:I>");
         assert!(doc.is_slot(at));
