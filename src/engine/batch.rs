@@ -146,13 +146,22 @@ impl Engine {
         done: &[(Renewed, Option<TokenRecord>)],
     ) {
         for (r, old) in done {
+            // The old token comes back only if its replacement was still there to remove:
+            // one cancelled meanwhile by someone else (who was told so) stays cancelled.
             let undone = match old {
-                None => Ok(()),
-                Some(rec) => self
-                    .tokens
-                    .delete_token(&r.issued.id)
-                    .and_then(|_| self.tokens.insert_tokens(std::slice::from_ref(rec))),
+                None => Ok(true),
+                Some(rec) => match self.tokens.delete_token(&r.issued.id) {
+                    Ok(true) => self
+                        .tokens
+                        .insert_tokens(std::slice::from_ref(rec))
+                        .map(|()| true),
+                    other => other,
+                },
             };
+            if let Ok(false) = undone {
+                tracing::warn!(instance = %instance.config.subpath(), old = %r.replaced, new = %r.issued.id, "a renewal of a failed batch was cancelled meanwhile: the old token stays retired");
+                continue;
+            }
             if let Err(e) = undone {
                 tracing::error!(instance = %instance.config.subpath(), error = %e, old = %r.replaced, new = %r.issued.id, "a renewal of a failed batch could not be undone: the old token stays retired");
                 continue;

@@ -345,19 +345,25 @@ impl Engine {
                 }
                 let rec = TokenRecord {
                     token_id: id.clone(),
-                    sts_id: old.sts_id,
-                    realm: old.realm,
-                    principal: old.principal,
-                    token_type: old.token_type,
+                    sts_id: old.sts_id.clone(),
+                    realm: old.realm.clone(),
+                    principal: old.principal.clone(),
+                    token_type: old.token_type.clone(),
                     issued_ms: now.timestamp_millis(),
                     expires_ms: not_after.timestamp_millis(),
                     token: assertion,
                 };
-                Ok(Some(
-                    self.tokens
-                        .insert_tokens_deferred(&[rec])
-                        .map_err(EngineError::store)?,
-                ))
+                match self.tokens.insert_tokens_deferred(&[rec]) {
+                    Ok(durable) => Ok(Some(durable)),
+                    Err(e) => {
+                        // The renewal did not happen: the old token is put back, not left
+                        // retired behind a fault.
+                        if let Err(back) = self.tokens.insert_tokens(std::slice::from_ref(&old)) {
+                            tracing::error!(instance = %instance.config.subpath(), old = %old_id, error = %back, "a renewal that failed could not restore the token it retired");
+                        }
+                        Err(EngineError::store(e))
+                    }
+                }
             }
         })?;
         tracing::info!(instance = %instance.config.subpath(), by = %by.name(), old = %old_id, new = %id, "renewed token");

@@ -4,14 +4,21 @@
 use super::*;
 use crate::store::{Durable, Filter, Page, StoreError, TokenRecord, TokenStore};
 
-/// The store, except that deleting `fail` fails as an unreachable database does.
+/// The store, except that deleting `fail` fails as an unreachable database does, and so does
+/// storing a token not in `insertable` (when it is set).
 struct FailDelete {
     inner: Arc<dyn TokenStore>,
     fail: String,
+    insertable: Option<Vec<String>>,
 }
 
 impl TokenStore for FailDelete {
     fn insert_tokens_deferred(&self, tokens: &[TokenRecord]) -> Result<Durable, StoreError> {
+        if let Some(ok) = &self.insertable
+            && tokens.iter().any(|t| !ok.contains(&t.token_id))
+        {
+            return Err(StoreError::Unavailable("refused by the test".into()));
+        }
         self.inner.insert_tokens_deferred(tokens)
     }
     fn get_token(&self, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
@@ -81,6 +88,7 @@ fn a_cancel_that_fails_after_the_checks_undoes_the_earlier_ones() {
     f.engine.tokens = Arc::new(FailDelete {
         inner: f.engine.tokens.clone(),
         fail: b.clone(),
+        insertable: None,
     });
     let alice = f.alice();
     let refs = |ids: &[&String]| -> Vec<TokenTarget> {
@@ -121,6 +129,7 @@ fn a_renewal_that_fails_after_the_checks_undoes_the_earlier_ones() {
     f.engine.tokens = Arc::new(FailDelete {
         inner: f.engine.tokens.clone(),
         fail: b.id.clone(),
+        insertable: None,
     });
     let alice = f.alice();
     let targets: Vec<TokenTarget> = [a, b, c]
@@ -172,4 +181,28 @@ fn a_renewal_that_fails_after_the_checks_undoes_the_earlier_ones() {
     assert!(done.iter().all(|r| r.issued.durable.is_none()));
     let new: Vec<&str> = done.iter().map(|r| r.issued.id.as_str()).collect();
     assert_eq!(stored(&f), sorted(&[&b.id, new[0], new[1]]));
+}
+
+#[test]
+fn a_renewal_whose_new_token_cannot_be_stored_puts_the_old_one_back() {
+    let mut f = fixture();
+    let (i, t) = three_tokens(&f);
+    let ids: Vec<String> = t.iter().map(|t| t.id.clone()).collect();
+    f.engine.tokens = Arc::new(FailDelete {
+        inner: f.engine.tokens.clone(),
+        fail: String::new(),
+        insertable: Some(ids.clone()),
+    });
+    let alice = f.alice();
+    let target = TokenTarget::Token(t[0].token.clone().into_bytes());
+    let request = RenewRequest {
+        target: &target,
+        token_type: None,
+        renewing: None,
+    };
+    let (at, e) = f.engine.renew_all(&i, &alice, &[request]).unwrap_err();
+    assert_eq!(at, 0);
+    assert!(matches!(e, EngineError::Unavailable(_)), "{e:?}");
+    assert_eq!(stored(&f), sorted(&ids));
+    assert!(f.engine.check(&i, &target).unwrap().is_ok());
 }
