@@ -153,6 +153,33 @@ fn two_and_three_requests_get_one_rstr_each_in_order_all_stored() {
         again.body
     );
     assert_eq!(stored(&s), 5);
+
+    // A client of the WSDL's `RequestCollection` operation sends that operation's default
+    // action (WS-Addressing Metadata 4.4.4) and checks the reply against its default output
+    // action: it gets that one, not WS-Trust's RSTRC/BatchIssueFinal.
+    let by_wsdl = collection(
+        SOAP12,
+        &pw,
+        &[rst("p", SAML2, "urn:rp:p"), rst("q", SAML1, "urn:rp:q")],
+    )
+    .replace(
+        &format!("<wsa:Action xmlns:wsa=\"http://www.w3.org/2005/08/addressing\">{BATCH_ISSUE}</wsa:Action>"),
+        "<wsa:Action xmlns:wsa=\"http://www.w3.org/2005/08/addressing\">http://docs.oasis-open.org/ws-sx/ws-trust/200512/STS/RequestCollectionRequest</wsa:Action>",
+    );
+    assert!(
+        by_wsdl.contains("STS/RequestCollectionRequest"),
+        "{by_wsdl}"
+    );
+    let r = post(&s, SOAP12, &by_wsdl);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("<wsa:Action xmlns:wsa=\"http://www.w3.org/2005/08/addressing\">http://docs.oasis-open.org/ws-sx/ws-trust/200512/STS/RequestCollectionResponse</wsa:Action>"),
+        "{}",
+        r.body
+    );
+    let got: Vec<String> = rstrs(&r.body).into_iter().map(|(c, _, _)| c).collect();
+    assert_eq!(got, ["p", "q"]);
+    assert_eq!(stored(&s), 7);
 }
 
 #[test]

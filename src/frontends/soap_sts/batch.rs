@@ -54,7 +54,7 @@ pub(super) fn batch(
         m.check_trust(v)?;
     }
     let rsts = &rstc.requests;
-    let op = batch_operation(headers, http, rsts)?;
+    let (op, by_wsdl) = batch_operation(headers, http, rsts)?;
     let bodies = match op {
         Operation::Issue => issue_all(state, instance, http, headers, rsts, xml, signer)?,
         Operation::Validate => validate_all(state, instance, http, headers, rsts)?,
@@ -63,9 +63,16 @@ pub(super) fn batch(
     };
     let body = write_batch_response(v, &bodies)
         .ok_or_else(|| SoapFailure::Internal("a response was not an RSTR or an RSTRC".into()))?;
+    // A client of the WSDL's operation checks the reply against that operation's default
+    // output action; one that named the batch RequestType gets WS-Trust's.
+    let action = if by_wsdl {
+        REQUEST_COLLECTION_DEFAULT_REPLY.to_owned()
+    } else {
+        op.batch_response_action(v)
+    };
     Ok(BatchDone {
         version: v,
-        action: op.batch_response_action(v),
+        action,
         body,
     })
 }
@@ -166,14 +173,19 @@ pub(super) fn at(i: usize, e: EngineError) -> EngineError {
 const REQUEST_COLLECTION_DEFAULT_ACTION: &str =
     "http://docs.oasis-open.org/ws-sx/ws-trust/200512/STS/RequestCollectionRequest";
 
+/// That operation's default output action: the reply's action when the request came with
+/// the default input action (WCF compares a reply's action with the operation's).
+const REQUEST_COLLECTION_DEFAULT_REPLY: &str =
+    "http://docs.oasis-open.org/ws-sx/ws-trust/200512/STS/RequestCollectionResponse";
+
 /// The batch operation: every RST's RequestType is the same batch URI, and each action the
 /// message declares (wsa:Action, SOAPAction, Content-Type `action`) is that URI too, unless
-/// it is empty or the WSDL operation's default action.
+/// it is empty or the WSDL operation's default action; and whether one was that default.
 fn batch_operation(
     headers: &RequestHeaders,
     http: &SoapHttp,
     rsts: &[Rst],
-) -> Result<Operation, SoapFailure> {
+) -> Result<(Operation, bool), SoapFailure> {
     let mut op = None;
     for (i, rst) in rsts.iter().enumerate() {
         let this = match (rst.batch, rst.request_type) {
@@ -199,9 +211,14 @@ fn batch_operation(
         http.soap_action.map(str::to_owned),
         http.content_type.and_then(soap::content_type_action),
     ];
+    let mut by_wsdl = false;
     for a in declared.into_iter().flatten() {
         let a = a.trim().trim_matches('"');
-        if a.is_empty() || a == REQUEST_COLLECTION_DEFAULT_ACTION {
+        if a == REQUEST_COLLECTION_DEFAULT_ACTION {
+            by_wsdl = true;
+            continue;
+        }
+        if a.is_empty() {
             continue;
         }
         if Operation::versioned_batch(a).map(|(o, _)| o) != Some(op) {
@@ -210,7 +227,7 @@ fn batch_operation(
             )));
         }
     }
-    Ok(op)
+    Ok((op, by_wsdl))
 }
 
 /// Undoes the issues of a failed batch: each stored token is cancelled. A token that cannot
