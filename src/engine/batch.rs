@@ -8,8 +8,8 @@
 //! store goes away, a concurrent request or the reaper took a token first, an audit event
 //! cannot be written with `audit_required`): the changes already made are then undone
 //! (cancelled records stored again; renewed ones restored and their replacements removed),
-//! and each undone change's audit event is recorded again with `outcome = failed`, so the
-//! trail never claims it. Nothing a failed batch made was sent to anyone. An undo that fails
+//! and each undone change's audit event is recorded again with `outcome = failed` (queued
+//! without waiting, as every retraction is: `Audit::note`), so the trail never claims it. Nothing a failed batch made was sent to anyone. An undo that fails
 //! too (the store is down) is logged as an error and leaves the token cancelled or retired:
 //! the client was answered with a fault, and may issue anew.
 
@@ -90,7 +90,7 @@ impl Engine {
                 .with("principal", &rec.principal)
                 .actor(by.realm(), by.name())
                 .with("outcome", "failed");
-            let _ = self.audit.record(event);
+            self.audit.note(event);
         }
     }
 
@@ -122,14 +122,24 @@ impl Engine {
                 }
             }
         }
-        // Every write settles before the reply, so that a failed one fails the batch.
+        // Every write settles before the reply, so that a failed one fails the batch. A
+        // renewal whose commit failed has undone itself as it settled (its old token stored
+        // again, its event retracted): the undo below leaves it alone.
+        let mut undone_already = Vec::new();
         for (i, (r, _)) in done.iter_mut().enumerate() {
             if let Some(w) = r.issued.durable.take()
                 && let Err(e) = w.wait()
             {
                 failed.get_or_insert((i, EngineError::store(e)));
+                undone_already.push(i);
             }
         }
+        let done: Vec<_> = done
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !undone_already.contains(i))
+            .map(|(_, d)| d)
+            .collect();
         if let Some(f) = failed {
             self.undo_renewals(instance, by, &done);
             return Err(f);
@@ -167,7 +177,7 @@ impl Engine {
                 continue;
             }
             let event = renewed_event(instance, by, r.token_type, &r.issued.id, &r.replaced);
-            let _ = self.audit.record(event.with("outcome", "failed"));
+            self.audit.note(event.with("outcome", "failed"));
         }
     }
 }

@@ -131,10 +131,30 @@ impl Engine {
     ) -> Result<Option<crate::store::Durable>, E> {
         let retraction = event.clone();
         let durable = self.audited(event, change)?;
+        Ok(durable.map(|d| self.retracted_on_failure(retraction, d)))
+    }
+
+    /// Records `event` about a change already made whose durable write may still be pending
+    /// in `durable` (an issued token of a persisting instance): a commit that then fails
+    /// retracts it, as [`Engine::audited_durable`] does.
+    pub fn audit_pending(
+        &self,
+        event: crate::audit::Event,
+        durable: &mut Option<crate::store::Durable>,
+    ) -> Result<(), EngineError> {
+        self.audit(event.clone())?;
+        *durable = durable.take().map(|d| self.retracted_on_failure(event, d));
+        Ok(())
+    }
+
+    /// `d`, followed by `event` with `outcome = failed` if the write fails when it settles.
+    fn retracted_on_failure(
+        &self,
+        event: crate::audit::Event,
+        d: crate::store::Durable,
+    ) -> crate::store::Durable {
         let audit = self.audit.clone();
-        Ok(durable.map(|d| {
-            d.on_failure(move |_| audit.note(retraction.with("outcome", "failed")))
-        }))
+        d.on_failure(move |_| audit.note(event.with("outcome", "failed")))
     }
 
     /// The realms whose users come from a directory (their local administrators excepted).

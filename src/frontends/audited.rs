@@ -29,7 +29,8 @@ fn on(instance: &ResolvedInstance, event: Event) -> Event {
         .with("realm", instance.config.realm())
 }
 
-/// `token.issued`: a token of `token_type` with id `token_id` for `principal`.
+/// `token.issued`: a token of `token_type` with id `token_id` for `principal`; retracted
+/// (`outcome = failed`) if the token's pending write in `durable` fails when it settles.
 pub fn issued(
     ctx: &Context,
     instance: &ResolvedInstance,
@@ -37,14 +38,16 @@ pub fn issued(
     token_type: &str,
     input: &str,
     token_id: &str,
+    durable: &mut Option<crate::store::Durable>,
 ) -> Result<(), EngineError> {
-    ctx.engine.audit(
+    ctx.engine.audit_pending(
         on(instance, Event::new("token.issued"))
             .with("principal", principal.name())
             .with("principal_realm", principal.realm())
             .with("token_type", token_type)
             .with("input_token_type", input)
             .with("token_id", token_id),
+        durable,
     )
 }
 

@@ -9,7 +9,8 @@ Its other backend, `CryptoBackendXMLSecurity` (pyXMLSecurity), takes the ID attr
 from pyXMLSecurity's configuration (`xmlsec.id_attributes`, pyconfig): set to AssertionID, the
 signature is verified through pysaml2's own `SecurityContext.verify_signature`, no patching.
 A signature that verifies is a proof only if it covers the assertion itself: the file's root
-must be the SAML 1.1 Assertion, its enveloped ds:Signature a child of it, with exactly one
+must be the SAML 1.1 Assertion (the only element with its AssertionID), its enveloped
+ds:Signature a child of it, with exactly one
 Reference whose URI is `#` + the root's AssertionID (a verifier that accepts a signature over
 another element, a wrapped copy say, proves nothing about this one).
 As a self-check, the same assertion with its NameIdentifier changed must then fail.
@@ -40,6 +41,11 @@ if root.tag != "{%s}Assertion" % SAML1:
 assertion_id = root.get("AssertionID")
 if not assertion_id:
     fail("the assertion has no AssertionID")
+# The reference must resolve to the root and nothing else: a second element with the same
+# AssertionID (a wrapped copy) would leave open which one the verifier checked.
+same_id = [e for e in root.iter() if isinstance(e.tag, str) and e.get("AssertionID") == assertion_id]
+if len(same_id) != 1:
+    fail("AssertionID", assertion_id, "is carried by", len(same_id), "elements, not one")
 signatures = root.findall("{%s}Signature" % DS)
 if len(signatures) != 1:
     fail("the assertion has", len(signatures), "enveloped signatures, not one")

@@ -100,7 +100,7 @@ impl Engine {
             req.authn_instant =
                 super::super::renew::first_authentication(instance, xml, self.clock.now())?;
         }
-        let issued = self.issue(instance, &principal, &req)?;
+        let mut issued = self.issue(instance, &principal, &req)?;
         self.audit(
             crate::audit::Event::new("token.validated")
                 .with("instance", instance.config.subpath())
@@ -111,7 +111,7 @@ impl Engine {
                 .with("valid", true)
                 .with("reason", "the token is valid"),
         )?;
-        self.audit(
+        self.audit_pending(
             crate::audit::Event::new("token.issued")
                 .with("instance", instance.config.subpath())
                 .with("realm", instance.config.realm())
@@ -121,6 +121,7 @@ impl Engine {
                 .with("input_token_type", live.token_type.name())
                 .with("token_id", &issued.id)
                 .with("via", "validate"),
+            &mut issued.durable,
         )?;
         Ok((
             Validation {

@@ -4,54 +4,11 @@
 
 use super::*;
 use crate::audit::memory::MemorySink;
-use crate::store::{Durable, Filter, Page, StoreError, TokenRecord, TokenStore};
+use super::faulty::Faulty;
 
-/// The fixture's token store, with a concurrent request simulated.
-struct Racing {
-    inner: Arc<dyn TokenStore>,
-    /// A read is followed at once by another request's delete of the same token.
-    vanish_after_read: bool,
-    /// Every deferred insert fails at its commit.
-    fail_commits: bool,
-}
-
-impl TokenStore for Racing {
-    fn insert_tokens_deferred(&self, tokens: &[TokenRecord]) -> Result<Durable, StoreError> {
-        if self.fail_commits {
-            return Ok(Durable::settled(Err(StoreError::Db("disk full".into()))));
-        }
-        self.inner.insert_tokens_deferred(tokens)
-    }
-    fn get_token(&self, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let rec = self.inner.get_token(token_id)?;
-        if self.vanish_after_read {
-            self.inner.delete_token(token_id)?;
-        }
-        Ok(rec)
-    }
-    fn delete_token(&self, token_id: &str) -> Result<bool, StoreError> {
-        self.inner.delete_token(token_id)
-    }
-    fn query_tokens(
-        &self,
-        filter: &Filter,
-        page_size: usize,
-        after: Option<&str>,
-    ) -> Result<Page, StoreError> {
-        self.inner.query_tokens(filter, page_size, after)
-    }
-    fn delete_expired_tokens(&self, now_ms: i64, batch: usize) -> Result<usize, StoreError> {
-        self.inner.delete_expired_tokens(now_ms, batch)
-    }
-}
-
-/// The fixture's engine with its tokens behind `Racing` and its audit trail in memory.
-fn racing(f: &mut Fixture, vanish_after_read: bool, fail_commits: bool) -> MemorySink {
-    f.engine.tokens = Arc::new(Racing {
-        inner: f.engine.tokens.clone(),
-        vanish_after_read,
-        fail_commits,
-    });
+/// The fixture's engine with its tokens behind `store` and its audit trail in memory.
+fn racing(f: &mut Fixture, store: impl FnOnce(Faulty) -> Faulty) -> MemorySink {
+    f.engine.tokens = Arc::new(store(Faulty::over(f.engine.tokens.clone())));
     let mem = MemorySink::default();
     f.engine.audit =
         crate::audit::Audit::with_sink(Box::new(mem.clone()), false, 64, f.clock.clone());
@@ -83,7 +40,10 @@ fn a_cancel_that_loses_the_race_fails_and_says_so() {
         .issue(&i, &alice, &IssueRequest::new(TokenType::OpenIdConnect))
         .unwrap();
     issued.durable.take().unwrap().wait().unwrap();
-    let mem = racing(&mut f, true, false);
+    let mem = racing(&mut f, |s| Faulty {
+        vanish_after_read: true,
+        ..s
+    });
     let lost = f
         .engine
         .cancel(
@@ -111,8 +71,8 @@ fn a_cancel_that_loses_the_race_fails_and_says_so() {
     );
 }
 
-/// A persisting Renew whose new token is never committed: the old one is gone, the client
-/// gets a fault, and the trail does not claim the renewal.
+/// A persisting Renew whose new token is never committed: the client gets a fault, the old
+/// token is stored again and still validates, and the trail does not claim the renewal.
 #[test]
 fn a_renewal_whose_commit_fails_is_retracted() {
     let mut f = fixture();
@@ -123,7 +83,12 @@ fn a_renewal_whose_commit_fails_is_retracted() {
         .issue(&i, &alice, &IssueRequest::new(TokenType::Saml2))
         .unwrap();
     issued.durable.take().unwrap().wait().unwrap();
-    let mem = racing(&mut f, false, true);
+    // Nothing but the old token can be stored, and a new one fails at its commit.
+    let mem = racing(&mut f, |s| Faulty {
+        storable: Some(vec![issued.id.clone()]),
+        fail_at_commit: true,
+        ..s
+    });
     let target = TokenTarget::Token(issued.token.clone().into_bytes());
     let mut renewed = f
         .engine
@@ -151,4 +116,93 @@ fn a_renewal_whose_commit_fails_is_retracted() {
     let last = mem.events().pop().unwrap();
     assert_eq!(last["token_id"], renewed.issued.id.as_str());
     assert_eq!(last["replaced_token_id"], issued.id.as_str());
+    assert!(f.engine.tokens.get_token(&issued.id).unwrap().is_some());
+    assert!(f.engine.check(&i, &target).unwrap().is_ok());
+}
+
+/// A batch Renew whose second renewal fails at its commit: both old tokens are back, neither
+/// renewal is stored, and each renewal's event is retracted exactly once.
+#[test]
+fn a_batch_renewal_whose_commit_fails_is_undone_and_retracted_once() {
+    let mut f = fixture();
+    let i = f.instance(|j| j["persist-issued-tokens-in-cts"] = "true".into());
+    let alice = f.alice();
+    let old: Vec<Issued> = (0..2)
+        .map(|_| {
+            let mut t = f
+                .engine
+                .issue(&i, &alice, &IssueRequest::new(TokenType::Saml2))
+                .unwrap();
+            t.durable.take().unwrap().wait().unwrap();
+            t
+        })
+        .collect();
+    let old_ids: Vec<String> = old.iter().map(|t| t.id.clone()).collect();
+    // The old tokens can be stored again; new ones are accepted and fail at their commit.
+    let mem = racing(&mut f, |s| Faulty {
+        storable: Some(old_ids.clone()),
+        fail_at_commit: true,
+        ..s
+    });
+    let targets: Vec<TokenTarget> = old
+        .iter()
+        .map(|t| TokenTarget::Token(t.token.clone().into_bytes()))
+        .collect();
+    let requests: Vec<RenewRequest> = targets
+        .iter()
+        .map(|target| RenewRequest {
+            target,
+            token_type: None,
+            renewing: None,
+        })
+        .collect();
+    let (at, e) = f.engine.renew_all(&i, &alice, &requests).unwrap_err();
+    assert_eq!(at, 0);
+    assert!(matches!(e, EngineError::Internal(_)), "{e:?}");
+    for (id, target) in old_ids.iter().zip(&targets) {
+        assert!(f.engine.tokens.get_token(id).unwrap().is_some(), "{id}");
+        assert!(f.engine.check(&i, target).unwrap().is_ok());
+    }
+    assert!(f.engine.audit.flush(std::time::Duration::from_secs(60)));
+    let events = mem.events();
+    for id in &old_ids {
+        let about: Vec<Option<&str>> = events
+            .iter()
+            .filter(|v| v["replaced_token_id"] == id.as_str())
+            .map(|v| v["outcome"].as_str())
+            .collect();
+        assert_eq!(about, [None, Some("failed")], "{events:?}");
+    }
+}
+
+/// A persisting Issue whose token is never committed: the client gets a fault, and the
+/// trail's `token.issued` (recorded as the token was made, before its write settled) is
+/// followed by its retraction.
+#[test]
+fn an_issued_token_whose_commit_fails_is_retracted() {
+    let mut f = fixture();
+    let i = f.instance(|j| j["persist-issued-tokens-in-cts"] = "true".into());
+    let alice = f.alice();
+    let mem = racing(&mut f, |s| Faulty {
+        storable: Some(Vec::new()),
+        fail_at_commit: true,
+        ..s
+    });
+    let mut issued = f
+        .engine
+        .issue(&i, &alice, &IssueRequest::new(TokenType::Saml2))
+        .unwrap();
+    let event = crate::audit::Event::new("token.issued").with("token_id", &issued.id);
+    f.engine
+        .audit_pending(event, &mut issued.durable)
+        .unwrap();
+    assert!(issued.durable.take().unwrap().wait().is_err());
+    assert_eq!(
+        actions(&f, &mem),
+        [
+            ("token.issued".to_owned(), None),
+            ("token.issued".to_owned(), Some("failed".to_owned()))
+        ]
+    );
+    assert!(f.engine.tokens.get_token(&issued.id).unwrap().is_none());
 }

@@ -2,46 +2,8 @@
 //! passed (here: the store refuses to delete one token), and no token named twice.
 
 use super::*;
-use crate::store::{Durable, Filter, Page, StoreError, TokenRecord, TokenStore};
-
-/// The store, except that deleting `fail` fails as an unreachable database does, and so does
-/// storing a token not in `insertable` (when it is set).
-struct FailDelete {
-    inner: Arc<dyn TokenStore>,
-    fail: String,
-    insertable: Option<Vec<String>>,
-}
-
-impl TokenStore for FailDelete {
-    fn insert_tokens_deferred(&self, tokens: &[TokenRecord]) -> Result<Durable, StoreError> {
-        if let Some(ok) = &self.insertable
-            && tokens.iter().any(|t| !ok.contains(&t.token_id))
-        {
-            return Err(StoreError::Unavailable("refused by the test".into()));
-        }
-        self.inner.insert_tokens_deferred(tokens)
-    }
-    fn get_token(&self, token_id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        self.inner.get_token(token_id)
-    }
-    fn delete_token(&self, token_id: &str) -> Result<bool, StoreError> {
-        if token_id == self.fail {
-            return Err(StoreError::Unavailable("refused by the test".into()));
-        }
-        self.inner.delete_token(token_id)
-    }
-    fn query_tokens(
-        &self,
-        filter: &Filter,
-        page_size: usize,
-        after: Option<&str>,
-    ) -> Result<Page, StoreError> {
-        self.inner.query_tokens(filter, page_size, after)
-    }
-    fn delete_expired_tokens(&self, now_ms: i64, batch: usize) -> Result<usize, StoreError> {
-        self.inner.delete_expired_tokens(now_ms, batch)
-    }
-}
+use super::faulty::Faulty;
+use crate::store::Filter;
 
 /// A persisting SAML 2.0 instance and three of alice's assertions, stored.
 fn three_tokens(f: &Fixture) -> (ResolvedInstance, Vec<Issued>) {
@@ -85,10 +47,9 @@ fn a_cancel_that_fails_after_the_checks_undoes_the_earlier_ones() {
     let mut f = fixture();
     let (i, t) = three_tokens(&f);
     let (a, b, c) = (&t[0].id, &t[1].id, &t[2].id);
-    f.engine.tokens = Arc::new(FailDelete {
-        inner: f.engine.tokens.clone(),
-        fail: b.clone(),
-        insertable: None,
+    f.engine.tokens = Arc::new(Faulty {
+        fail_delete: Some(b.clone()),
+        ..Faulty::over(f.engine.tokens.clone())
     });
     let alice = f.alice();
     let refs = |ids: &[&String]| -> Vec<TokenTarget> {
@@ -126,10 +87,9 @@ fn a_renewal_that_fails_after_the_checks_undoes_the_earlier_ones() {
     let mut f = fixture();
     let (i, t) = three_tokens(&f);
     let (a, b, c) = (&t[0], &t[1], &t[2]);
-    f.engine.tokens = Arc::new(FailDelete {
-        inner: f.engine.tokens.clone(),
-        fail: b.id.clone(),
-        insertable: None,
+    f.engine.tokens = Arc::new(Faulty {
+        fail_delete: Some(b.id.clone()),
+        ..Faulty::over(f.engine.tokens.clone())
     });
     let alice = f.alice();
     let targets: Vec<TokenTarget> = [a, b, c]
@@ -188,10 +148,9 @@ fn a_renewal_whose_new_token_cannot_be_stored_puts_the_old_one_back() {
     let mut f = fixture();
     let (i, t) = three_tokens(&f);
     let ids: Vec<String> = t.iter().map(|t| t.id.clone()).collect();
-    f.engine.tokens = Arc::new(FailDelete {
-        inner: f.engine.tokens.clone(),
-        fail: String::new(),
-        insertable: Some(ids.clone()),
+    f.engine.tokens = Arc::new(Faulty {
+        storable: Some(ids.clone()),
+        ..Faulty::over(f.engine.tokens.clone())
     });
     let alice = f.alice();
     let target = TokenTarget::Token(t[0].token.clone().into_bytes());

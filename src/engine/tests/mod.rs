@@ -7,6 +7,7 @@ mod authn;
 mod batch;
 mod check;
 mod directory;
+mod faulty;
 mod issue;
 mod shared_store;
 

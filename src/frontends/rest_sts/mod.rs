@@ -219,7 +219,7 @@ fn translate(
     let builtin = in_type
         .zip(out_type)
         .and_then(|(i, o)| Some((i, o, instance.transform(i, o)?)));
-    let (principal, issued) = if let Some((in_type, out_type, transform)) = builtin {
+    let (principal, mut issued) = if let Some((in_type, out_type, transform)) = builtin {
         let cred = credential(state, instance, in_type, input, req)?;
         let issue = issue_request(state, out_type, output)?;
         state.engine.authenticate_and_issue(
@@ -263,7 +263,15 @@ fn translate(
         token = %issued.id,
         "translated {in_name} to {out_name}"
     );
-    crate::frontends::audited::issued(state, instance, &principal, out_name, in_name, &issued.id)?;
+    crate::frontends::audited::issued(
+        state,
+        instance,
+        &principal,
+        out_name,
+        in_name,
+        &issued.id,
+        &mut issued.durable,
+    )?;
     Ok((ok(json!({"issued_token": issued.token})), issued.durable))
 }
 

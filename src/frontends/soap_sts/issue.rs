@@ -110,7 +110,7 @@ pub(super) fn issue_as(
         );
     }
     let mut key_type_uri = KEY_TYPE_BEARER;
-    let (principal, issued) = authenticate_once(
+    let (principal, mut issued) = authenticate_once(
         state,
         batch,
         instance,
@@ -192,6 +192,7 @@ pub(super) fn issue_as(
         token_type_uri,
         crate::frontends::audited::input_of(&cred),
         &issued.id,
+        &mut issued.durable,
     )?;
     // An id_token travels as a BinarySecurityToken (base64 of its compact form).
     let token_xml = if matches!(token_type_uri, TOKEN_TYPE_JWT | TOKEN_TYPE_ID_TOKEN) {
@@ -296,7 +297,7 @@ fn issue_custom(
         output_state.insert("applies_to".into(), Value::String(a.clone()));
     }
     let output_state = Value::Object(output_state);
-    let (principal, issued) = state.engine.translate_custom(
+    let (principal, mut issued) = state.engine.translate_custom(
         instance,
         CustomInput::Builtin {
             token_type: input,
@@ -322,6 +323,7 @@ fn issue_custom(
         token_type_uri,
         input.name(),
         &issued.id,
+        &mut issued.durable,
     )?;
     let token_xml = wstrust::binary_token_xml(token_type_uri, Some(&issued.id), &issued.token);
     let body = wstrust::write_issue_response(&wstrust::IssuedTokenResponse {
