@@ -120,23 +120,14 @@ fn a_renewal_whose_commit_fails_is_retracted() {
     assert!(f.engine.check(&i, &target).unwrap().is_ok());
 }
 
-/// A batch Renew whose second renewal fails at its commit: both old tokens are back, neither
+/// A batch Renew whose renewals fail at their commits: both old tokens are back, neither
 /// renewal is stored, and each renewal's event is retracted exactly once.
 #[test]
 fn a_batch_renewal_whose_commit_fails_is_undone_and_retracted_once() {
     let mut f = fixture();
     let i = f.instance(|j| j["persist-issued-tokens-in-cts"] = "true".into());
     let alice = f.alice();
-    let old: Vec<Issued> = (0..2)
-        .map(|_| {
-            let mut t = f
-                .engine
-                .issue(&i, &alice, &IssueRequest::new(TokenType::Saml2))
-                .unwrap();
-            t.durable.take().unwrap().wait().unwrap();
-            t
-        })
-        .collect();
+    let old = super::batch::stored_tokens(&f, &i, 2);
     let old_ids: Vec<String> = old.iter().map(|t| t.id.clone()).collect();
     // The old tokens can be stored again; new ones are accepted and fail at their commit.
     let mem = racing(&mut f, |s| Faulty {
@@ -144,18 +135,8 @@ fn a_batch_renewal_whose_commit_fails_is_undone_and_retracted_once() {
         fail_at_commit: true,
         ..s
     });
-    let targets: Vec<TokenTarget> = old
-        .iter()
-        .map(|t| TokenTarget::Token(t.token.clone().into_bytes()))
-        .collect();
-    let requests: Vec<RenewRequest> = targets
-        .iter()
-        .map(|target| RenewRequest {
-            target,
-            token_type: None,
-            renewing: None,
-        })
-        .collect();
+    let targets = super::batch::by_value(&old);
+    let requests = super::batch::renewals(&targets);
     let (at, e) = f.engine.renew_all(&i, &alice, &requests).unwrap_err();
     assert_eq!(at, 0);
     assert!(matches!(e, EngineError::Internal(_)), "{e:?}");

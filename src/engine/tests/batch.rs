@@ -5,21 +5,46 @@ use super::*;
 use super::faulty::Faulty;
 use crate::store::Filter;
 
-/// A persisting SAML 2.0 instance and three of alice's assertions, stored.
-fn three_tokens(f: &Fixture) -> (ResolvedInstance, Vec<Issued>) {
-    let i = f.instance(|j| j["persist-issued-tokens-in-cts"] = "true".into());
+/// `n` of alice's SAML 2.0 assertions from `i`, stored.
+pub(super) fn stored_tokens(f: &Fixture, i: &ResolvedInstance, n: usize) -> Vec<Issued> {
     let alice = f.alice();
-    let tokens = (0..3)
+    (0..n)
         .map(|_| {
             let mut t = f
                 .engine
-                .issue(&i, &alice, &IssueRequest::new(TokenType::Saml2))
+                .issue(i, &alice, &IssueRequest::new(TokenType::Saml2))
                 .unwrap();
             t.durable.take().unwrap().wait().unwrap();
             t
         })
-        .collect();
+        .collect()
+}
+
+/// A persisting SAML 2.0 instance and three of alice's assertions, stored.
+fn three_tokens(f: &Fixture) -> (ResolvedInstance, Vec<Issued>) {
+    let i = f.instance(|j| j["persist-issued-tokens-in-cts"] = "true".into());
+    let tokens = stored_tokens(f, &i, 3);
     (i, tokens)
+}
+
+/// The tokens, each named by its value.
+pub(super) fn by_value<'a>(tokens: impl IntoIterator<Item = &'a Issued>) -> Vec<TokenTarget> {
+    tokens
+        .into_iter()
+        .map(|t| TokenTarget::Token(t.token.clone().into_bytes()))
+        .collect()
+}
+
+/// A plain renewal of each target.
+pub(super) fn renewals(targets: &[TokenTarget]) -> Vec<RenewRequest<'_>> {
+    targets
+        .iter()
+        .map(|target| RenewRequest {
+            target,
+            token_type: None,
+            renewing: None,
+        })
+        .collect()
 }
 
 fn stored(f: &Fixture) -> Vec<String> {
@@ -92,18 +117,8 @@ fn a_renewal_that_fails_after_the_checks_undoes_the_earlier_ones() {
         ..Faulty::over(f.engine.tokens.clone())
     });
     let alice = f.alice();
-    let targets: Vec<TokenTarget> = [a, b, c]
-        .iter()
-        .map(|t| TokenTarget::Token(t.token.clone().into_bytes()))
-        .collect();
-    let requests: Vec<RenewRequest> = targets
-        .iter()
-        .map(|target| RenewRequest {
-            target,
-            token_type: None,
-            renewing: None,
-        })
-        .collect();
+    let targets = by_value([a, b, c]);
+    let requests = renewals(&targets);
     // a is renewed (a retired, its renewal stored), then b's retirement fails: a is back,
     // its renewal gone.
     let (at, e) = f.engine.renew_all(&i, &alice, &requests).unwrap_err();
