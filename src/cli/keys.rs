@@ -29,8 +29,8 @@ pub(super) enum KeysCommand {
     /// Add a relying party's certificate (PEM) under ALIAS, to encrypt assertions to it
     /// (`saml2-encryption-key-alias`).
     Import { alias: String, certificate: PathBuf },
-    /// Create or inspect the master key that wraps private keys in a shared (PostgreSQL)
-    /// store; every node reads it from STS_MASTER_KEY_FILE.
+    /// Create, inspect or rotate the master key that wraps private keys and digest secrets in
+    /// a shared (PostgreSQL) store; every node reads it from STS_MASTER_KEY_FILE.
     MasterKey {
         #[command(subcommand)]
         command: MasterKeyCommand,
@@ -49,11 +49,16 @@ fn parse_kind(s: &str) -> Result<KeyKind, String> {
 pub(super) enum MasterKeyCommand {
     /// Write a new random master key to FILE (mode 0600; an existing file is never replaced).
     Generate { file: PathBuf },
-    /// Print the key id of the master key in FILE (the id wrapped blobs name; not secret).
+    /// Print the key id of each master key in FILE (the ids wrapped blobs name; not secret):
+    /// the current key (first line) first, then previous keys.
     Id { file: PathBuf },
+    /// Wrap every private key and user digest secret of the store that is not wrapped with
+    /// the current master key (the first line of STS_MASTER_KEY_FILE) again under it. Rows
+    /// already current are left alone: a second run rewraps nothing.
+    Rewrap,
 }
 
-fn master_key(command: MasterKeyCommand) -> Result<(), AnyError> {
+fn master_key(cfg: &Config, command: MasterKeyCommand) -> Result<(), AnyError> {
     use crate::crypto::MasterKey;
     match command {
         MasterKeyCommand::Generate { file } => {
@@ -77,15 +82,75 @@ fn master_key(command: MasterKeyCommand) -> Result<(), AnyError> {
             );
         }
         MasterKeyCommand::Id { file } => {
-            say!("{}", MasterKey::load(&file)?.id_hex());
+            for (i, id) in MasterKey::load(&file)?.ids_hex().iter().enumerate() {
+                say!("{id}\t{}", if i == 0 { "current" } else { "previous" });
+            }
         }
+        MasterKeyCommand::Rewrap => rewrap(cfg)?,
     }
     Ok(())
 }
 
+/// `sts keys master-key rewrap`: see [`MasterKeyCommand::Rewrap`].
+fn rewrap(cfg: &Config) -> Result<(), AnyError> {
+    let master = master(cfg)?;
+    let store = crate::store::open_config(cfg)?;
+    let keys = store_keys::rewrap_keys(store.as_ref(), &master, now())?;
+    let users = crate::identity::stored::rewrap_digest_secrets(store.as_ref(), &master)?;
+    let count = |n: usize| n.to_string();
+    super::audited::record(
+        cfg,
+        "master_key.rewrapped",
+        &[
+            ("master_key_id", &master.id_hex()),
+            ("keys_rewrapped", &count(keys.rewrapped)),
+            ("keys_current", &count(keys.current)),
+            ("users_rewrapped", &count(users.rewrapped)),
+            ("users_current", &count(users.current)),
+            (
+                "failed",
+                &count(keys.failed.len().saturating_add(users.failed.len())),
+            ),
+        ],
+    )?;
+    say!(
+        "private keys: {} rewrapped, {} already current",
+        keys.rewrapped,
+        keys.current
+    );
+    say!(
+        "user digest secrets: {} rewrapped, {} already current",
+        users.rewrapped,
+        users.current
+    );
+    let failed: Vec<&String> = keys.failed.iter().chain(users.failed.iter()).collect();
+    if failed.is_empty() {
+        say!(
+            "everything is wrapped with master key {}; previous keys can leave every node's \
+             master key file",
+            master.id_hex()
+        );
+        return Ok(());
+    }
+    for f in &failed {
+        eprintln!("sts: not rewrapped (left as it was): {f}");
+    }
+    Err(format!(
+        "{} row(s) could not be rewrapped (listed above, each left as it was); the master key \
+         file ({}) holds {}: add the key a row names to it (after the first line), then run \
+         this again (a row that kept changing needs only the second run)",
+        failed.len(),
+        cfg.master_key_file
+            .as_deref()
+            .map_or_else(String::new, |p| p.display().to_string()),
+        master.ids_hex().join(", ")
+    )
+    .into())
+}
+
 pub(super) fn keys(cfg: &Config, command: KeysCommand) -> Result<(), AnyError> {
     if let KeysCommand::MasterKey { command } = command {
-        return master_key(command);
+        return master_key(cfg, command);
     }
     let url = cfg.store_url();
     let store = crate::store::open_config(cfg)?;
@@ -155,7 +220,7 @@ fn in_store(
             )?;
             say!("imported {alias} into the store");
         }
-        KeysCommand::MasterKey { command } => return master_key(command),
+        KeysCommand::MasterKey { command } => return master_key(cfg, command),
     }
     Ok(())
 }
@@ -215,7 +280,7 @@ fn in_files(cfg: &Config, command: KeysCommand) -> Result<(), AnyError> {
             )?;
             say!("imported {alias} as keys/{alias}.crt.pem");
         }
-        KeysCommand::MasterKey { command } => return master_key(command),
+        KeysCommand::MasterKey { command } => return master_key(cfg, command),
     }
     Ok(())
 }

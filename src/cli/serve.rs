@@ -36,7 +36,7 @@ pub(super) fn serve(cfg: Config, reload: Reload) -> Result<(), AnyError> {
         let shutdown = crate::app::builder::shutdown_signal();
         let wildcard =
             running_cfg.public_base_url.is_none() && running_cfg.listen.ip().is_unspecified();
-        on_hangup(running_cfg, reload, state.engine.audit_trail().clone(), hup);
+        on_hangup(running_cfg, reload, state.clone(), hup);
         if wildcard {
             tracing::warn!(
                 base_url = %running.base_url(),
@@ -87,14 +87,16 @@ pub(super) fn serve(cfg: Config, reload: Reload) -> Result<(), AnyError> {
     })
 }
 
-/// On SIGHUP: the `log` filter is read again and applied, and the audit file reopened (after
-/// logrotate moved it). Every other setting needs a restart: a change to one is logged.
+/// On SIGHUP: the `log` filter is read again and applied, the audit file reopened (after
+/// logrotate moved it), and the master key file read again ([`reload_master_key`]). Every
+/// other setting needs a restart: a change to one is logged.
 fn on_hangup(
     running: Config,
     reload: Reload,
-    audit: crate::audit::Audit,
+    state: std::sync::Arc<crate::app::AppState>,
     hup: std::io::Result<tokio::signal::unix::Signal>,
 ) {
+    let audit = state.engine.audit_trail().clone();
     let mut hup = match hup {
         Ok(s) => s,
         Err(e) => {
@@ -125,8 +127,46 @@ fn on_hangup(
                 }
             }
             audit.reopen();
+            if let Some(path) = running.master_key_file.clone() {
+                let st = state.clone();
+                if let Err(e) =
+                    tokio::task::spawn_blocking(move || reload_master_key(&st, &path)).await
+                {
+                    tracing::error!(error = %e, "SIGHUP: reading the master key file failed");
+                }
+            }
         }
     });
+}
+
+/// Reads the master key file (the path the node started with) again and puts its keys in
+/// place of the ones in use, if they differ: the new current key wraps what this node writes
+/// from then on, and previous keys still unwrap. A file that does not load, or whose keys do
+/// not open every private key in the store (as a start requires), changes nothing and is
+/// logged. A node started without a master key needs a restart to get one.
+fn reload_master_key(state: &crate::app::AppState, path: &std::path::Path) {
+    let admin = &state.console.keys;
+    let Some(master) = &admin.master else {
+        return;
+    };
+    match crate::datadir::store_keys::reload_master_key(master, path, admin.store.as_ref()) {
+        Ok(false) => {}
+        Ok(true) => {
+            let ids = master.ids_hex();
+            tracing::info!(
+                current = ids.first().map_or("", String::as_str),
+                previous = %ids.get(1..).unwrap_or_default().join(","),
+                "SIGHUP: master key file read again"
+            );
+            // Keys a rotation wrapped with a key this node lacked until now load at once.
+            if let Err(e) = state.publisher.reload_keys() {
+                tracing::warn!(error = %e, "reloading keys after the master key change failed");
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "SIGHUP: the master key file was not taken; the master keys in use stay");
+        }
+    }
 }
 
 /// Creates what the data directory lacks, and records what was created on the audit trail

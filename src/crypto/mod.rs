@@ -10,4 +10,4 @@ pub mod wrap;
 
 pub use keygen::new_key_pair;
 pub use keys::{Certificate, KeyKind, SigningKey, fingerprint};
-pub use wrap::{MasterKey, WrapError};
+pub use wrap::{MasterKey, REWRAP_ATTEMPTS, RowRewrap, Rewrapped, WrapError};

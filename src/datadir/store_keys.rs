@@ -13,7 +13,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::{DEFAULT_EC_KEY, DEFAULT_KEY, DataDirError};
-use crate::crypto::{Certificate, KeyKind, MasterKey, new_key_pair};
+use crate::crypto::{
+    Certificate, KeyKind, MasterKey, REWRAP_ATTEMPTS, RowRewrap, Rewrapped, new_key_pair,
+};
 use crate::keyring::{DirSource, Entry, KeySource, KeyStamp, Keyring, KeyringError};
 use crate::secret::Secret;
 use crate::store::{KeyRecord, KeyStore};
@@ -192,6 +194,90 @@ pub fn rotate(
         )));
     }
     Ok(kind)
+}
+
+/// Wraps every private key of the store that is not wrapped with `master`'s current key again
+/// under it (`sts keys master-key rewrap`). Each row is replaced only if nobody changed it
+/// meanwhile (a rotation on another node): then it is read again, up to
+/// [`REWRAP_ATTEMPTS`] times. A key no key of `master` opens is left as it is and reported.
+pub fn rewrap_keys(
+    store: &dyn KeyStore,
+    master: &MasterKey,
+    now: DateTime<Utc>,
+) -> Result<Rewrapped, DataDirError> {
+    let mut out = Rewrapped::default();
+    for r in store.list_keys()? {
+        if r.wrapped_key.is_some() {
+            out.count(rewrap_key(store, master, &r.alias, now)?);
+        }
+    }
+    Ok(out)
+}
+
+fn rewrap_key(
+    store: &dyn KeyStore,
+    master: &MasterKey,
+    alias: &str,
+    now: DateTime<Utc>,
+) -> Result<RowRewrap, DataDirError> {
+    for _ in 0..REWRAP_ATTEMPTS {
+        let Some(old) = store.get_key(alias)? else {
+            return Ok(RowRewrap::Gone);
+        };
+        let Some(blob) = &old.wrapped_key else {
+            return Ok(RowRewrap::Gone);
+        };
+        let plain = match master.unwrap(blob, &aad(alias)) {
+            Ok(p) => p,
+            Err(e) => return Ok(RowRewrap::Failed(format!("key `{alias}`: {e}"))),
+        };
+        if master.is_current(blob) {
+            return Ok(RowRewrap::Current);
+        }
+        let rec = KeyRecord {
+            wrapped_key: Some(master.wrap(plain.expose(), &aad(alias))?),
+            rev: new_rev(),
+            updated_ms: now.timestamp_millis(),
+            ..old.clone()
+        };
+        if store.replace_key(&old.rev, &rec)? {
+            return Ok(RowRewrap::Rewrapped);
+        }
+    }
+    Ok(RowRewrap::Failed(format!(
+        "key `{alias}` kept changing while it was being rewrapped ({REWRAP_ATTEMPTS} tries); \
+         run it again"
+    )))
+}
+
+/// Reads the master key file at `path` again (SIGHUP) and puts its keys in place of
+/// `master`'s, for every holder of `master`, if they differ and open every private key in
+/// `store` (as a start requires). Ok(true) if the keys changed; on an error `master` is as it
+/// was.
+pub fn reload_master_key(
+    master: &MasterKey,
+    path: &Path,
+    store: &dyn KeyStore,
+) -> Result<bool, DataDirError> {
+    let new = MasterKey::load(path)?;
+    if new.ids_hex() == master.ids_hex() {
+        return Ok(false);
+    }
+    check_opens(store, &new)?;
+    master.replace(new);
+    Ok(true)
+}
+
+/// Checks that `master` opens every private key the store holds, as a start needs.
+pub fn check_opens(store: &dyn KeyStore, master: &MasterKey) -> Result<(), DataDirError> {
+    for r in store.list_keys()? {
+        if let Some(blob) = &r.wrapped_key {
+            master
+                .unwrap(blob, &aad(&r.alias))
+                .map_err(|e| DataDirError::Keys(format!("store key `{}`: {e}", r.alias)))?;
+        }
+    }
+    Ok(())
 }
 
 /// Adds a relying party's certificate to the store under `alias`.

@@ -186,3 +186,134 @@ fn nodes_starting_together_on_an_empty_postgres_store_agree_on_one_key_per_alias
         rings[0].signing[DEFAULT_EC_KEY].cert_pem()
     );
 }
+
+/// A store whose first `replace_key` loses to a rotation made by a node that still has only
+/// the old master key (`rotate_with`).
+struct RotatedMeanwhile {
+    inner: Arc<dyn Store>,
+    rotate_with: std::sync::Mutex<Option<Arc<MasterKey>>>,
+}
+
+impl KeyStore for RotatedMeanwhile {
+    fn insert_key(&self, r: &KeyRecord) -> Result<bool, crate::store::StoreError> {
+        self.inner.insert_key(r)
+    }
+    fn get_key(&self, alias: &str) -> Result<Option<KeyRecord>, crate::store::StoreError> {
+        self.inner.get_key(alias)
+    }
+    fn list_keys(&self) -> Result<Vec<KeyRecord>, crate::store::StoreError> {
+        self.inner.list_keys()
+    }
+    fn replace_key(&self, expected_rev: &str, r: &KeyRecord) -> Result<bool, crate::store::StoreError> {
+        let other_node = self.rotate_with.lock().unwrap().take();
+        if let Some(m) = other_node {
+            rotate(self.inner.as_ref(), &m, &r.alias, now()).unwrap();
+        }
+        self.inner.replace_key(expected_rev, r)
+    }
+    fn delete_key(&self, alias: &str) -> Result<bool, crate::store::StoreError> {
+        self.inner.delete_key(alias)
+    }
+    fn key_revisions(&self) -> Result<Vec<(String, String)>, crate::store::StoreError> {
+        self.inner.key_revisions()
+    }
+}
+
+#[test]
+fn rewrap_moves_every_private_key_to_the_current_master_key_and_retries_a_lost_race() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(dir.path());
+    let old = Arc::new(MasterKey::generate().unwrap());
+    open_key_source(dir.path(), store.clone(), true, Some(old.clone()), now()).unwrap();
+    let first_rsa = store.get_key(DEFAULT_KEY).unwrap().unwrap();
+    import_certificate(store.as_ref(), "rp", &first_rsa.cert_pem, now()).unwrap();
+    let new_bytes = [0x5b; 32];
+    let new = Arc::new(MasterKey::from_bytes(new_bytes).with_previous(&old));
+
+    // The first write loses to a rotation on a node that still has only the old key: the
+    // rotated row (wrapped with the old key) is read again and rewrapped.
+    let racing = RotatedMeanwhile {
+        inner: store.clone(),
+        rotate_with: std::sync::Mutex::new(Some(old.clone())),
+    };
+    let done = rewrap_keys(&racing, &new, now()).unwrap();
+    assert_eq!(done, Rewrapped { rewrapped: 2, current: 0, failed: vec![] });
+    assert!(racing.rotate_with.lock().unwrap().is_none(), "the race happened");
+    for r in store.list_keys().unwrap() {
+        match &r.wrapped_key {
+            Some(blob) => assert_eq!(
+                crate::crypto::wrap::blob_key_id(blob),
+                Some(new.id_hex()),
+                "{}",
+                r.alias
+            ),
+            None => assert_eq!(r.alias, "rp"),
+        }
+    }
+    // The rotation made meanwhile is kept (its previous certificate too), and the new key
+    // alone opens everything; the old one alone no longer does, and says which key it lacks.
+    let rotated = store.get_key(first_rsa.alias.as_str()).unwrap().unwrap();
+    assert_ne!(rotated.cert_pem, first_rsa.cert_pem);
+    assert_eq!(rotated.previous_cert_pem.as_ref(), Some(&first_rsa.cert_pem));
+    let new_only = Arc::new(MasterKey::from_bytes(new_bytes));
+    let ring = StoreKeys::new(store.clone(), Some(new_only.clone())).load().unwrap();
+    assert_eq!(ring.signing[DEFAULT_KEY].cert_pem(), rotated.cert_pem.as_slice());
+    check_opens(store.as_ref(), &new_only).unwrap();
+    let err = check_opens(store.as_ref(), &old).unwrap_err().to_string();
+    assert!(err.contains(&new.id_hex()) && err.contains(&old.id_hex()), "{err}");
+
+    // Idempotent.
+    let again = rewrap_keys(store.as_ref(), &new, now()).unwrap();
+    assert_eq!(again, Rewrapped { rewrapped: 0, current: 2, failed: vec![] });
+
+    // A key no key of the file opens is reported by alias and left as it was.
+    let stranger = MasterKey::generate().unwrap();
+    assert!(create_pair(store.as_ref(), &stranger, "lost", KeyKind::Ec, now()).unwrap());
+    let lost = store.get_key("lost").unwrap().unwrap();
+    let done = rewrap_keys(store.as_ref(), &new, now()).unwrap();
+    assert_eq!((done.rewrapped, done.current), (0, 2));
+    let [why] = done.failed.as_slice() else {
+        panic!("{:?}", done.failed)
+    };
+    assert!(why.contains("`lost`") && why.contains(&stranger.id_hex()), "{why}");
+    assert_eq!(store.get_key("lost").unwrap().unwrap(), lost);
+}
+
+#[test]
+fn a_master_key_file_read_again_is_taken_only_if_it_opens_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(dir.path());
+    let old = Arc::new(MasterKey::from_bytes([0xa0; 32]));
+    open_key_source(dir.path(), store.clone(), true, Some(old.clone()), now()).unwrap();
+    let holder = StoreKeys::new(store.clone(), Some(old.clone()));
+    let file = dir.path().join("master.key");
+    let write = |m: &MasterKey| {
+        crate::fs::write_private(&file, m.to_file_content().expose().as_bytes()).unwrap()
+    };
+    let old_ids = old.ids_hex();
+
+    // Only the new key: it does not open the stored keys; nothing changes.
+    write(&MasterKey::from_bytes([0xb0; 32]));
+    let err = reload_master_key(&old, &file, store.as_ref())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&old_ids[0]), "{err}");
+    assert_eq!(old.ids_hex(), old_ids);
+    // A file that does not load: nothing changes.
+    std::fs::write(&file, "not a key\n").unwrap();
+    assert!(reload_master_key(&old, &file, store.as_ref()).is_err());
+    assert!(reload_master_key(&old, &dir.path().join("gone"), store.as_ref()).is_err());
+    assert_eq!(old.ids_hex(), old_ids);
+
+    // New first, old second: taken, by every holder; a second read changes nothing.
+    write(&MasterKey::from_bytes([0xb0; 32]).with_previous(&MasterKey::from_bytes([0xa0; 32])));
+    assert!(reload_master_key(&old, &file, store.as_ref()).unwrap());
+    let new_id = MasterKey::from_bytes([0xb0; 32]).id_hex();
+    assert_eq!(old.ids_hex(), [new_id.clone(), old_ids[0].clone()]);
+    assert!(!reload_master_key(&old, &file, store.as_ref()).unwrap());
+    // What this node writes now is wrapped with the new key, and its source still loads.
+    assert!(create_pair(store.as_ref(), &old, "after", KeyKind::Ec, now()).unwrap());
+    let blob = store.get_key("after").unwrap().unwrap().wrapped_key.unwrap();
+    assert_eq!(crate::crypto::wrap::blob_key_id(&blob), Some(new_id));
+    assert!(holder.load().unwrap().signing.contains_key("after"));
+}

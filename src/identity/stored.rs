@@ -14,7 +14,7 @@ use std::sync::Arc;
 use super::{
     FileUserStore, IdentityError, User, UserStore, checked_realm, normalize_realm, valid_name,
 };
-use crate::crypto::MasterKey;
+use crate::crypto::{MasterKey, REWRAP_ATTEMPTS, RowRewrap, Rewrapped};
 use crate::secret::Secret;
 use crate::store::users::{UserRecord, UserRecordStore};
 
@@ -204,6 +204,67 @@ impl UserStore for StoredUsers {
             .map(|r| self.user(r))
             .transpose()
     }
+}
+
+/// Wraps every user's digest secret that is not wrapped with `master`'s current key again
+/// under it (`sts keys master-key rewrap`). Each row is written only if nobody changed it
+/// meanwhile (else read again, up to [`REWRAP_ATTEMPTS`] times); a secret no key of `master`
+/// opens is left as it is and reported.
+pub fn rewrap_digest_secrets(
+    store: &dyn UserRecordStore,
+    master: &MasterKey,
+) -> Result<Rewrapped, IdentityError> {
+    let mut out = Rewrapped::default();
+    for r in store.list_users()? {
+        if r.digest_secret.is_some() {
+            out.count(rewrap_user(store, master, &r.realm, &r.username)?);
+        }
+    }
+    Ok(out)
+}
+
+fn rewrap_user(
+    store: &dyn UserRecordStore,
+    master: &MasterKey,
+    realm: &str,
+    username: &str,
+) -> Result<RowRewrap, IdentityError> {
+    let wrap_error = |e: crate::crypto::WrapError| IdentityError::MasterKey(e.to_string());
+    for _ in 0..REWRAP_ATTEMPTS {
+        let Some(old) = store.get_user(realm, username)? else {
+            return Ok(RowRewrap::Gone);
+        };
+        let Some(blob) = &old.digest_secret else {
+            return Ok(RowRewrap::Gone);
+        };
+        let plain = match master.unwrap(blob, &aad(realm, username)) {
+            Ok(p) => p,
+            Err(e) => {
+                return Ok(RowRewrap::Failed(format!(
+                    "user `{username}` in realm `{realm}`: {e}"
+                )));
+            }
+        };
+        if master.is_current(blob) {
+            return Ok(RowRewrap::Current);
+        }
+        let rec = UserRecord {
+            digest_secret: Some(
+                master
+                    .wrap(plain.expose(), &aad(realm, username))
+                    .map_err(wrap_error)?,
+            ),
+            rev: old.rev.saturating_add(1),
+            ..old.clone()
+        };
+        if store.update_user(old.rev, &rec)? {
+            return Ok(RowRewrap::Rewrapped);
+        }
+    }
+    Ok(RowRewrap::Failed(format!(
+        "user `{username}` in realm `{realm}` kept changing while it was being rewrapped \
+         ({REWRAP_ATTEMPTS} tries); run it again"
+    )))
 }
 
 /// The users of a node: with a shared store, the store's (seeded from `users_json` if it
@@ -423,5 +484,107 @@ pub(crate) mod tests {
             open_users(&json, store, false, master).unwrap(),
             Users::File(_)
         ));
+    }
+
+    /// A store whose first `update_user` loses to a change made meanwhile on another node
+    /// (the user disabled, by a node with the old master key).
+    struct ChangedMeanwhile {
+        inner: Arc<dyn crate::store::Store>,
+        other_node: std::sync::Mutex<Option<StoredUsers>>,
+    }
+
+    impl UserRecordStore for ChangedMeanwhile {
+        fn insert_realm(&self, realm: &str) -> Result<bool, crate::store::StoreError> {
+            self.inner.insert_realm(realm)
+        }
+        fn list_realms(&self) -> Result<Vec<String>, crate::store::StoreError> {
+            self.inner.list_realms()
+        }
+        fn insert_user(&self, u: &UserRecord) -> Result<bool, crate::store::StoreError> {
+            self.inner.insert_user(u)
+        }
+        fn get_user(
+            &self,
+            realm: &str,
+            username: &str,
+        ) -> Result<Option<UserRecord>, crate::store::StoreError> {
+            self.inner.get_user(realm, username)
+        }
+        fn list_users(&self) -> Result<Vec<UserRecord>, crate::store::StoreError> {
+            self.inner.list_users()
+        }
+        fn update_user(
+            &self,
+            expected_rev: i64,
+            u: &UserRecord,
+        ) -> Result<bool, crate::store::StoreError> {
+            let other = self.other_node.lock().unwrap().take();
+            if let Some(other) = other {
+                other
+                    .update(&u.realm, &u.username, |u| u.disabled = true)
+                    .unwrap();
+            }
+            self.inner.update_user(expected_rev, u)
+        }
+        fn delete_user(&self, realm: &str, username: &str) -> Result<bool, crate::store::StoreError> {
+            self.inner.delete_user(realm, username)
+        }
+    }
+
+    #[test]
+    fn rewrap_moves_digest_secrets_to_the_current_master_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite(&dir);
+        let old = Arc::new(MasterKey::from_bytes([1; 32]));
+        let on_old = StoredUsers::new(store.clone(), Some(old.clone()));
+        on_old.add(user("alice", Some("alice-pw"))).unwrap();
+        on_old.add(user("bob", None)).unwrap();
+        on_old.add(user("carol", Some("carol-pw"))).unwrap();
+        let both = MasterKey::from_bytes([2; 32]).with_previous(&old);
+        let new_id = both.id_hex();
+
+        let racing = ChangedMeanwhile {
+            inner: store.clone(),
+            other_node: std::sync::Mutex::new(Some(StoredUsers::new(
+                store.clone(),
+                Some(old.clone()),
+            ))),
+        };
+        let done = rewrap_digest_secrets(&racing, &both).unwrap();
+        assert_eq!(done, Rewrapped { rewrapped: 2, current: 0, failed: vec![] });
+        assert!(racing.other_node.lock().unwrap().is_none(), "the race happened");
+        for r in store.list_users().unwrap() {
+            match (r.username.as_str(), &r.digest_secret) {
+                ("bob", None) => {}
+                (_, Some(blob)) => {
+                    assert_eq!(crate::crypto::wrap::blob_key_id(blob), Some(new_id.clone()))
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // The change made meanwhile is kept; the new key alone opens the secrets.
+        let on_new = StoredUsers::new(store.clone(), Some(Arc::new(MasterKey::from_bytes([2; 32]))));
+        let alice = on_new.find("/", "alice").unwrap().unwrap();
+        assert!(alice.disabled);
+        assert_eq!(alice.digest_secret.unwrap().expose(), "alice-pw");
+        let carol = on_new.find("/", "carol").unwrap().unwrap();
+        assert_eq!(carol.digest_secret.unwrap().expose(), "carol-pw");
+        assert!(on_old.find("/", "carol").unwrap().unwrap().digest_secret.is_none());
+
+        let again = rewrap_digest_secrets(store.as_ref(), &both).unwrap();
+        assert_eq!(again, Rewrapped { rewrapped: 0, current: 2, failed: vec![] });
+
+        // A secret no key of the file opens is reported by name and left as it was.
+        let stranger = StoredUsers::new(store.clone(), Some(Arc::new(MasterKey::from_bytes([3; 32]))));
+        stranger.add(user("dave", Some("dave-pw"))).unwrap();
+        let dave = store.get_user("/", "dave").unwrap().unwrap();
+        let done = rewrap_digest_secrets(store.as_ref(), &both).unwrap();
+        assert_eq!((done.rewrapped, done.current), (0, 2));
+        let [why] = done.failed.as_slice() else {
+            panic!("{:?}", done.failed)
+        };
+        assert!(why.contains("`dave`") && why.contains("realm `/`"), "{why}");
+        assert!(why.contains(&MasterKey::from_bytes([3; 32]).id_hex()), "{why}");
+        assert_eq!(store.get_user("/", "dave").unwrap().unwrap(), dave);
     }
 }

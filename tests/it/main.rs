@@ -33,6 +33,7 @@ mod ldap;
 mod limits;
 mod lockout;
 mod logs;
+mod master_key;
 mod matrix;
 mod metrics;
 mod openapi;

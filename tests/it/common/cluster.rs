@@ -49,42 +49,60 @@ impl Cluster {
             master_key,
         };
         for _ in 0..n {
-            let dir = bootstrapped_dir();
-            let users = FileUserStore::open(&dir.path().join("users.json")).unwrap();
-            users
-                .add(User {
-                    username: "alice".into(),
-                    realm: "/".into(),
-                    password_hash: hash_password("s3cret").unwrap(),
-                    digest_secret: Some(Secret::new("s3cret".into())),
-                    attributes: Default::default(),
-                    disabled: false,
-                    admin: false,
-                })
-                .unwrap();
-            std::fs::write(
-                dir.path().join(format!("instances/soap/{PERSIST}.json")),
-                serde_json::to_vec(&persisting_instance(PERSIST, true)).unwrap(),
-            )
-            .unwrap();
-            let mut proc = c.serve(&dir, poll);
-            wait_until("the node answers", || {
-                if let Some(log) = proc.exited() {
-                    panic!("a node stopped at start: {log}");
-                }
-                reqwest::blocking::get(format!("{}/", proc.base)).is_ok()
-            });
-            let http = TestServer::remote(&proc.base);
-            c.nodes.push(Node {
-                proc: Some(proc),
-                http,
-                _dir: dir,
-            });
+            let master_key = c.master_key.clone();
+            c.add_node(poll, &master_key);
         }
         c
     }
 
-    fn serve(&self, dir: &tempfile::TempDir, poll: Duration) -> LoggedServer {
+    /// Starts one more node, reading its master key from `master_key` (the other nodes' file,
+    /// or another during a master-key rotation); returns its index.
+    pub fn add_node(&mut self, poll: Duration, master_key: &std::path::Path) -> usize {
+        let dir = bootstrapped_dir();
+        let users = FileUserStore::open(&dir.path().join("users.json")).unwrap();
+        users
+            .add(User {
+                username: "alice".into(),
+                realm: "/".into(),
+                password_hash: hash_password("s3cret").unwrap(),
+                digest_secret: Some(Secret::new("s3cret".into())),
+                attributes: Default::default(),
+                disabled: false,
+                admin: false,
+            })
+            .unwrap();
+        std::fs::write(
+            dir.path().join(format!("instances/soap/{PERSIST}.json")),
+            serde_json::to_vec(&persisting_instance(PERSIST, true)).unwrap(),
+        )
+        .unwrap();
+        let mut proc = self.serve(&dir, poll, master_key);
+        wait_until("the node answers", || {
+            if let Some(log) = proc.exited() {
+                panic!("a node stopped at start: {log}");
+            }
+            reqwest::blocking::get(format!("{}/", proc.base)).is_ok()
+        });
+        let http = TestServer::remote(&proc.base);
+        self.nodes.push(Node {
+            proc: Some(proc),
+            http,
+            _dir: dir,
+        });
+        self.nodes.len() - 1
+    }
+
+    /// The master key file the nodes started by [`Cluster::start`] and [`Cluster::sts`] read.
+    pub fn master_key_file(&self) -> &std::path::Path {
+        &self.master_key
+    }
+
+    fn serve(
+        &self,
+        dir: &tempfile::TempDir,
+        poll: Duration,
+        master_key: &std::path::Path,
+    ) -> LoggedServer {
         let data = dir.path().to_str().unwrap().to_owned();
         let poll = poll.as_millis().to_string();
         LoggedServer::start(
@@ -92,7 +110,7 @@ impl Cluster {
             &["--data-dir", &data],
             &[
                 ("STS_STORE_URL", &self.url),
-                ("STS_MASTER_KEY_FILE", self.master_key.to_str().unwrap()),
+                ("STS_MASTER_KEY_FILE", master_key.to_str().unwrap()),
                 ("STS_INSTANCE_POLL_MILLIS", &poll),
                 ("STS_LOG", "info"),
             ],
