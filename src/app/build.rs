@@ -106,6 +106,11 @@ pub fn build_state_with(
         master_key.clone(),
         clock.now(),
     )?;
+    // A node without the key a user's digest secret names would serve that user without
+    // PasswordDigest: refused, as a node that cannot open the signing keys is.
+    if let (true, Some(m)) = (shared, master_key.as_deref()) {
+        datadir::store_keys::check_digest_secrets(store.as_ref(), m)?;
+    }
     let publisher = publisher(cfg, &store, keys.keys, clock.clone(), plugins)?
         .watch_keys(keys.source, keys.stamp);
     let clients_store: Arc<dyn store::ClientStore> = store.clone();

@@ -50,7 +50,8 @@ pub(super) enum MasterKeyCommand {
     /// Write a new random master key to FILE (mode 0600; an existing file is never replaced).
     Generate { file: PathBuf },
     /// Print the key id of each master key in FILE (the ids wrapped blobs name; not secret):
-    /// the current key (first line) first, then previous keys.
+    /// the current key's (first line) alone on the first line, then each previous key's as
+    /// `<id> (previous)`.
     Id { file: PathBuf },
     /// Wrap every private key and user digest secret of the store that is not wrapped with
     /// the current master key (the first line of STS_MASTER_KEY_FILE) again under it. Rows
@@ -82,8 +83,14 @@ fn master_key(cfg: &Config, command: MasterKeyCommand) -> Result<(), AnyError> {
             );
         }
         MasterKeyCommand::Id { file } => {
-            for (i, id) in MasterKey::load(&file)?.ids_hex().iter().enumerate() {
-                say!("{id}\t{}", if i == 0 { "current" } else { "previous" });
+            let ids = MasterKey::load(&file)?.ids_hex();
+            let (current, previous) = ids
+                .split_first()
+                .ok_or("the master key file holds no key")?;
+            // The first line stays a bare id, as scripts read it.
+            say!("{current}");
+            for id in previous {
+                say!("{id} (previous)");
             }
         }
         MasterKeyCommand::Rewrap => rewrap(cfg)?,
@@ -91,28 +98,36 @@ fn master_key(cfg: &Config, command: MasterKeyCommand) -> Result<(), AnyError> {
     Ok(())
 }
 
-/// `sts keys master-key rewrap`: see [`MasterKeyCommand::Rewrap`].
+/// `sts keys master-key rewrap`: see [`MasterKeyCommand::Rewrap`]. Says first which key it
+/// wraps with (a wrong file shows at once), then what it did; the audit event comes last,
+/// with the counts of what was done, also when a store error stopped it halfway.
 fn rewrap(cfg: &Config) -> Result<(), AnyError> {
+    use crate::crypto::Rewrapped;
     let master = master(cfg)?;
+    let ids = master.ids_hex();
+    let previous = ids.get(1..).unwrap_or_default();
+    say!(
+        "wrapping with master key {} (the current key: the first line of {}); previous keys: {}",
+        master.id_hex(),
+        cfg.master_key_file
+            .as_deref()
+            .map_or_else(String::new, |p| p.display().to_string()),
+        if previous.is_empty() {
+            "none".to_owned()
+        } else {
+            previous.join(", ")
+        }
+    );
     let store = crate::store::open_config(cfg)?;
-    let keys = store_keys::rewrap_keys(store.as_ref(), &master, now())?;
-    let users = crate::identity::stored::rewrap_digest_secrets(store.as_ref(), &master)?;
-    let count = |n: usize| n.to_string();
-    super::audited::record(
-        cfg,
-        "master_key.rewrapped",
-        &[
-            ("master_key_id", &master.id_hex()),
-            ("keys_rewrapped", &count(keys.rewrapped)),
-            ("keys_current", &count(keys.current)),
-            ("users_rewrapped", &count(users.rewrapped)),
-            ("users_current", &count(users.current)),
-            (
-                "failed",
-                &count(keys.failed.len().saturating_add(users.failed.len())),
-            ),
-        ],
-    )?;
+    let mut keys = Rewrapped::default();
+    let mut users = Rewrapped::default();
+    let done: Result<(), AnyError> =
+        store_keys::rewrap_keys(store.as_ref(), &master, now(), &mut keys)
+            .map_err(AnyError::from)
+            .and_then(|()| {
+                crate::identity::stored::rewrap_digest_secrets(store.as_ref(), &master, &mut users)
+                    .map_err(AnyError::from)
+            });
     say!(
         "private keys: {} rewrapped, {} already current",
         keys.rewrapped,
@@ -124,6 +139,30 @@ fn rewrap(cfg: &Config) -> Result<(), AnyError> {
         users.current
     );
     let failed: Vec<&String> = keys.failed.iter().chain(users.failed.iter()).collect();
+    for f in &failed {
+        eprintln!("sts: not rewrapped (left as it was): {f}");
+    }
+    let count = |n: usize| n.to_string();
+    super::audited::record(
+        cfg,
+        "master_key.rewrapped",
+        &[
+            ("master_key_id", &master.id_hex()),
+            ("keys_rewrapped", &count(keys.rewrapped)),
+            ("keys_current", &count(keys.current)),
+            ("users_rewrapped", &count(users.rewrapped)),
+            ("users_current", &count(users.current)),
+            ("failed", &count(failed.len())),
+            ("completed", if done.is_ok() { "true" } else { "false" }),
+        ],
+    )?;
+    if let Err(e) = done {
+        return Err(format!(
+            "the store failed during the rewrap (the counts above are what was done; rows \
+             not reached are as they were): {e}; run it again"
+        )
+        .into());
+    }
     if failed.is_empty() {
         say!(
             "everything is wrapped with master key {}; previous keys can leave every node's \
@@ -131,9 +170,6 @@ fn rewrap(cfg: &Config) -> Result<(), AnyError> {
             master.id_hex()
         );
         return Ok(());
-    }
-    for f in &failed {
-        eprintln!("sts: not rewrapped (left as it was): {f}");
     }
     Err(format!(
         "{} row(s) could not be rewrapped (listed above, each left as it was); the master key \
@@ -143,7 +179,7 @@ fn rewrap(cfg: &Config) -> Result<(), AnyError> {
         cfg.master_key_file
             .as_deref()
             .map_or_else(String::new, |p| p.display().to_string()),
-        master.ids_hex().join(", ")
+        ids.join(", ")
     )
     .into())
 }

@@ -36,6 +36,9 @@ pub(super) fn serve(cfg: Config, reload: Reload) -> Result<(), AnyError> {
         let shutdown = crate::app::builder::shutdown_signal();
         let wildcard =
             running_cfg.public_base_url.is_none() && running_cfg.listen.ip().is_unspecified();
+        if let Some(master) = &state.console.keys.master {
+            note_master_key_ids(master, "master key ids at start");
+        }
         on_hangup(running_cfg, reload, state.clone(), hup);
         if wildcard {
             tracing::warn!(
@@ -150,23 +153,38 @@ fn reload_master_key(state: &crate::app::AppState, path: &std::path::Path) {
         return;
     };
     match crate::datadir::store_keys::reload_master_key(master, path, admin.store.as_ref()) {
-        Ok(false) => {}
+        Ok(false) => note_master_key_ids(master, "SIGHUP: master key file read again, unchanged"),
         Ok(true) => {
-            let ids = master.ids_hex();
-            tracing::info!(
-                current = ids.first().map_or("", String::as_str),
-                previous = %ids.get(1..).unwrap_or_default().join(","),
-                "SIGHUP: master key file read again"
-            );
+            note_master_key_ids(master, "SIGHUP: master key file read again, new keys taken");
             // Keys a rotation wrapped with a key this node lacked until now load at once.
             if let Err(e) = state.publisher.reload_keys() {
                 tracing::warn!(error = %e, "reloading keys after the master key change failed");
             }
         }
         Err(e) => {
-            tracing::error!(error = %e, "SIGHUP: the master key file was not taken; the master keys in use stay");
+            let (current, previous) = split_ids(master);
+            tracing::error!(
+                error = %e,
+                current = %current,
+                previous = %previous.join(","),
+                "SIGHUP: the master key file was not taken; the master keys in use stay"
+            );
         }
     }
+}
+
+fn split_ids(master: &crate::crypto::MasterKey) -> (String, Vec<String>) {
+    let mut ids = master.ids_hex().into_iter();
+    (ids.next().unwrap_or_default(), ids.collect())
+}
+
+/// Logs the master key ids this node wraps (current) and unwraps (previous) with, and shows
+/// them as `sts_master_key_info`: an operator checks every node holds a new key before
+/// `sts keys master-key rewrap`. Ids only, never key material.
+fn note_master_key_ids(master: &crate::crypto::MasterKey, message: &'static str) {
+    let (current, previous) = split_ids(master);
+    crate::metrics::set_master_key_ids(&current, &previous);
+    tracing::info!(current = %current, previous = %previous.join(","), "{message}");
 }
 
 /// Creates what the data directory lacks, and records what was created on the audit trail

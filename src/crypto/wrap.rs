@@ -66,11 +66,13 @@ struct Kek {
 }
 
 impl Kek {
-    fn new(bytes: [u8; KEY_LEN]) -> Kek {
-        let id = key_id(&bytes);
+    /// Copies the key from `bytes` (borrowed: no copy of it is left unzeroed here).
+    fn new(bytes: &[u8; KEY_LEN]) -> Kek {
+        let mut key = zeroize::Zeroizing::new([0u8; KEY_LEN]);
+        key.copy_from_slice(bytes);
         Kek {
-            key: Secret::new(zeroize::Zeroizing::new(bytes)),
-            id,
+            key: Secret::new(key),
+            id: key_id(bytes),
         }
     }
 }
@@ -135,15 +137,17 @@ impl MasterKey {
         }
     }
 
-    fn set(&self) -> Arc<KeySet> {
+    /// The key set in use, read-locked for as long as the guard lives (no `Arc` clone; a
+    /// `replace` waits for it).
+    fn set(&self) -> std::sync::RwLockReadGuard<'_, Arc<KeySet>> {
         self.keys
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
     }
 
-    /// A master key (one key, no previous ones) from its 32 bytes.
-    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> MasterKey {
+    /// A master key (one key, no previous ones) from its 32 bytes (borrowed: the caller
+    /// zeroes its copy).
+    pub fn from_bytes(bytes: &[u8; KEY_LEN]) -> MasterKey {
         MasterKey::from_set(KeySet {
             current: Kek::new(bytes),
             previous: Vec::new(),
@@ -155,7 +159,7 @@ impl MasterKey {
     pub fn with_previous(self, older: &MasterKey) -> MasterKey {
         let ours = self.set();
         let theirs = older.set();
-        let copy = |k: &Kek| Kek::new(**k.key.expose());
+        let copy = |k: &Kek| Kek::new(k.key.expose());
         MasterKey::from_set(KeySet {
             current: copy(&ours.current),
             previous: ours
@@ -171,7 +175,7 @@ impl MasterKey {
     pub fn generate() -> Result<MasterKey, WrapError> {
         let mut bytes = zeroize::Zeroizing::new([0u8; KEY_LEN]);
         openssl::rand::rand_bytes(&mut *bytes)?;
-        Ok(MasterKey::from_bytes(*bytes))
+        Ok(MasterKey::from_bytes(&bytes))
     }
 
     /// The file content for these keys (base64, one a line, the current one first). Secret:
@@ -224,7 +228,7 @@ impl MasterKey {
                     ))
                 })?,
             );
-            let kek = Kek::new(*key);
+            let kek = Kek::new(&key);
             if keys.iter().any(|k| k.id == kek.id) {
                 return Err(fail(format!(
                     "line {n}: master key {} is there twice",
@@ -246,7 +250,10 @@ impl MasterKey {
     /// Puts the keys of `new` in place of these, for every holder of this `MasterKey`
     /// (a master key file read again on SIGHUP).
     pub fn replace(&self, new: MasterKey) {
-        let set = new.set();
+        let set = new
+            .keys
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *self
             .keys
             .write()
@@ -414,10 +421,18 @@ mod tests {
 
     #[test]
     fn debug_shows_only_the_id() {
-        let k = MasterKey::from_bytes([7u8; 32]);
+        let k = MasterKey::from_bytes(&[7u8; 32]);
         let d = format!("{k:?}");
         assert!(d.contains(&k.id_hex()), "{d}");
         assert!(!d.contains("7, 7") && !d.contains("BwcH"), "{d}");
+        // No byte array at all: the ids, as hex strings, and nothing else.
+        assert_eq!(d, format!("MasterKey {{ ids: [{:?}] }}", k.id_hex()));
+        let several = MasterKey::from_bytes(&[8u8; 32]).with_previous(&k);
+        let [current, previous] = several.ids_hex().try_into().unwrap();
+        assert_eq!(
+            format!("{several:?}"),
+            format!("MasterKey {{ ids: [{current:?}, {previous:?}] }}")
+        );
     }
 
     #[test]
@@ -499,7 +514,7 @@ mod tests {
         let old = MasterKey::generate().unwrap();
         let stranger = MasterKey::generate().unwrap();
         let older = MasterKey::generate().unwrap().with_previous(&old);
-        let both = MasterKey::from_bytes([9u8; 32]).with_previous(&older);
+        let both = MasterKey::from_bytes(&[9u8; 32]).with_previous(&older);
         assert_eq!(both.ids_hex().len(), 3);
         let blob = stranger.wrap(b"secret", b"a").unwrap();
         let err = both.unwrap(&blob, b"a").unwrap_err();
@@ -538,7 +553,7 @@ mod tests {
     fn replace_swaps_the_keys_of_every_holder() {
         let old = MasterKey::generate().unwrap();
         let new = MasterKey::generate().unwrap();
-        let shared = Arc::new(MasterKey::from_bytes([3u8; 32]).with_previous(&old));
+        let shared = Arc::new(MasterKey::from_bytes(&[3u8; 32]).with_previous(&old));
         let holder = shared.clone();
         let by_old = old.wrap(b"s", b"").unwrap();
         assert!(holder.unwrap(&by_old, b"").is_ok());
@@ -564,10 +579,12 @@ mod tests {
         crate::fs::write_private(&path, format!("{good}\nnot base64!\n").as_bytes()).unwrap();
         let err = MasterKey::load(&path).unwrap_err().to_string();
         assert!(err.contains("line 3") && err.contains("not base64"), "{err}");
+        assert!(!err.contains("not base64!") && !err.contains("base64!"), "the bad line is never quoted: {err}");
         crate::fs::write_private(&path, format!("{good}c2hvcnQ=\n").as_bytes()).unwrap();
         let err = MasterKey::load(&path).unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("expected 32"), "{err}");
-        assert!(!err.contains(good.trim()), "the key is never quoted: {err}");
+        assert!(!err.contains("c2hvcnQ"), "the bad line is never quoted: {err}");
+        assert!(!err.contains(good.trim()), "nor the good one: {err}");
 
         write_keys(&path, &[&a, &b, &a], "");
         let err = MasterKey::load(&path).unwrap_err().to_string();
@@ -580,5 +597,30 @@ mod tests {
             let err = MasterKey::load(&path).unwrap_err().to_string();
             assert!(err.contains("chmod 600"), "{mode:o}: {err}");
         }
+    }
+
+    /// A file written on Windows (CRLF line ends, a final CRLF, blank CRLF lines) reads as
+    /// the same keys.
+    #[test]
+    fn crlf_line_ends_are_read_as_line_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        let a = MasterKey::generate().unwrap();
+        let b = MasterKey::generate().unwrap();
+        let lines: Vec<String> = [&a, &b]
+            .iter()
+            .map(|k| k.to_file_content().expose().trim().to_owned())
+            .collect();
+        let text = format!("\r\n{}\r\n\r\n{}\r\n", lines[0], lines[1]);
+        crate::fs::write_private(&path, text.as_bytes()).unwrap();
+        let both = MasterKey::load(&path).unwrap();
+        assert_eq!(both.ids_hex(), [a.id_hex(), b.id_hex()]);
+        let blob = b.wrap(b"x", b"").unwrap();
+        assert_eq!(both.unwrap(&blob, b"").unwrap().expose(), b"x");
+        // A lone CR inside a key is no line end: the line is refused, by number.
+        let text = format!("{}\r{}\r\n", lines[0], lines[1]);
+        crate::fs::write_private(&path, text.as_bytes()).unwrap();
+        let err = MasterKey::load(&path).unwrap_err().to_string();
+        assert!(err.contains("line 1"), "{err}");
     }
 }

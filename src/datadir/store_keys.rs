@@ -18,7 +18,8 @@ use crate::crypto::{
 };
 use crate::keyring::{DirSource, Entry, KeySource, KeyStamp, Keyring, KeyringError};
 use crate::secret::Secret;
-use crate::store::{KeyRecord, KeyStore};
+use crate::store::users::UserRecordStore;
+use crate::store::{KeyRecord, KeyStore, Store};
 
 /// What binds a wrapped private key to its alias: a blob copied to another alias does not
 /// unwrap.
@@ -200,18 +201,19 @@ pub fn rotate(
 /// under it (`sts keys master-key rewrap`). Each row is replaced only if nobody changed it
 /// meanwhile (a rotation on another node): then it is read again, up to
 /// [`REWRAP_ATTEMPTS`] times. A key no key of `master` opens is left as it is and reported.
+/// Counts into `out` as it goes: on an error, `out` holds what was done.
 pub fn rewrap_keys(
     store: &dyn KeyStore,
     master: &MasterKey,
     now: DateTime<Utc>,
-) -> Result<Rewrapped, DataDirError> {
-    let mut out = Rewrapped::default();
+    out: &mut Rewrapped,
+) -> Result<(), DataDirError> {
     for r in store.list_keys()? {
         if r.wrapped_key.is_some() {
             out.count(rewrap_key(store, master, &r.alias, now)?);
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 fn rewrap_key(
@@ -251,13 +253,13 @@ fn rewrap_key(
 }
 
 /// Reads the master key file at `path` again (SIGHUP) and puts its keys in place of
-/// `master`'s, for every holder of `master`, if they differ and open every private key in
-/// `store` (as a start requires). Ok(true) if the keys changed; on an error `master` is as it
-/// was.
+/// `master`'s, for every holder of `master`, if they differ and open what the store holds
+/// ([`check_opens`], as a start requires). Ok(true) if the keys changed; on an error `master`
+/// is as it was.
 pub fn reload_master_key(
     master: &MasterKey,
     path: &Path,
-    store: &dyn KeyStore,
+    store: &dyn Store,
 ) -> Result<bool, DataDirError> {
     let new = MasterKey::load(path)?;
     if new.ids_hex() == master.ids_hex() {
@@ -268,8 +270,9 @@ pub fn reload_master_key(
     Ok(true)
 }
 
-/// Checks that `master` opens every private key the store holds, as a start needs.
-pub fn check_opens(store: &dyn KeyStore, master: &MasterKey) -> Result<(), DataDirError> {
+/// Checks that `master` opens every private key the store holds, and holds the key every
+/// user's digest secret names ([`check_digest_secrets`]), as a start needs.
+pub fn check_opens(store: &dyn Store, master: &MasterKey) -> Result<(), DataDirError> {
     for r in store.list_keys()? {
         if let Some(blob) = &r.wrapped_key {
             master
@@ -277,7 +280,56 @@ pub fn check_opens(store: &dyn KeyStore, master: &MasterKey) -> Result<(), DataD
                 .map_err(|e| DataDirError::Keys(format!("store key `{}`: {e}", r.alias)))?;
         }
     }
-    Ok(())
+    check_digest_secrets(store, master)
+}
+
+/// How many users [`check_digest_secrets`] names.
+const USERS_NAMED: usize = 5;
+
+/// Checks that `master` holds the key each user's digest secret names (the blob's key id;
+/// nothing is decrypted): a node without it would serve those users without PasswordDigest.
+/// The error counts them and names the first few (user, realm, key id).
+pub fn check_digest_secrets(
+    users: &dyn UserRecordStore,
+    master: &MasterKey,
+) -> Result<(), DataDirError> {
+    let ours = master.ids_hex();
+    let mut missing: Vec<String> = Vec::new();
+    let mut count = 0usize;
+    for u in users.list_users()? {
+        let Some(blob) = &u.digest_secret else {
+            continue;
+        };
+        let id = crate::crypto::wrap::blob_key_id(blob);
+        if id.as_ref().is_some_and(|id| ours.contains(id)) {
+            continue;
+        }
+        count = count.saturating_add(1);
+        if missing.len() < USERS_NAMED {
+            missing.push(format!(
+                "`{}` in realm `{}` (master key {})",
+                u.username,
+                u.realm,
+                id.as_deref().unwrap_or("unknown: not a wrapped secret")
+            ));
+        }
+    }
+    if count == 0 {
+        return Ok(());
+    }
+    let more = count.saturating_sub(missing.len());
+    Err(DataDirError::Keys(format!(
+        "{count} user digest secret(s) are wrapped with a master key the master key file \
+         (STS_MASTER_KEY_FILE) does not hold (it holds {}): {}{}; every node needs a master key \
+         file with the keys the store's blobs name",
+        ours.join(", "),
+        missing.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    )))
 }
 
 /// Adds a relying party's certificate to the store under `alias`.

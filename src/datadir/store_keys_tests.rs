@@ -219,6 +219,12 @@ impl KeyStore for RotatedMeanwhile {
     }
 }
 
+fn rewrapped(store: &dyn KeyStore, master: &MasterKey) -> Rewrapped {
+    let mut out = Rewrapped::default();
+    rewrap_keys(store, master, now(), &mut out).unwrap();
+    out
+}
+
 #[test]
 fn rewrap_moves_every_private_key_to_the_current_master_key_and_retries_a_lost_race() {
     let dir = tempfile::tempdir().unwrap();
@@ -228,7 +234,7 @@ fn rewrap_moves_every_private_key_to_the_current_master_key_and_retries_a_lost_r
     let first_rsa = store.get_key(DEFAULT_KEY).unwrap().unwrap();
     import_certificate(store.as_ref(), "rp", &first_rsa.cert_pem, now()).unwrap();
     let new_bytes = [0x5b; 32];
-    let new = Arc::new(MasterKey::from_bytes(new_bytes).with_previous(&old));
+    let new = Arc::new(MasterKey::from_bytes(&new_bytes).with_previous(&old));
 
     // The first write loses to a rotation on a node that still has only the old key: the
     // rotated row (wrapped with the old key) is read again and rewrapped.
@@ -236,7 +242,7 @@ fn rewrap_moves_every_private_key_to_the_current_master_key_and_retries_a_lost_r
         inner: store.clone(),
         rotate_with: std::sync::Mutex::new(Some(old.clone())),
     };
-    let done = rewrap_keys(&racing, &new, now()).unwrap();
+    let done = rewrapped(&racing, &new);
     assert_eq!(done, Rewrapped { rewrapped: 2, current: 0, failed: vec![] });
     assert!(racing.rotate_with.lock().unwrap().is_none(), "the race happened");
     for r in store.list_keys().unwrap() {
@@ -255,7 +261,7 @@ fn rewrap_moves_every_private_key_to_the_current_master_key_and_retries_a_lost_r
     let rotated = store.get_key(first_rsa.alias.as_str()).unwrap().unwrap();
     assert_ne!(rotated.cert_pem, first_rsa.cert_pem);
     assert_eq!(rotated.previous_cert_pem.as_ref(), Some(&first_rsa.cert_pem));
-    let new_only = Arc::new(MasterKey::from_bytes(new_bytes));
+    let new_only = Arc::new(MasterKey::from_bytes(&new_bytes));
     let ring = StoreKeys::new(store.clone(), Some(new_only.clone())).load().unwrap();
     assert_eq!(ring.signing[DEFAULT_KEY].cert_pem(), rotated.cert_pem.as_slice());
     check_opens(store.as_ref(), &new_only).unwrap();
@@ -263,14 +269,14 @@ fn rewrap_moves_every_private_key_to_the_current_master_key_and_retries_a_lost_r
     assert!(err.contains(&new.id_hex()) && err.contains(&old.id_hex()), "{err}");
 
     // Idempotent.
-    let again = rewrap_keys(store.as_ref(), &new, now()).unwrap();
+    let again = rewrapped(store.as_ref(), &new);
     assert_eq!(again, Rewrapped { rewrapped: 0, current: 2, failed: vec![] });
 
     // A key no key of the file opens is reported by alias and left as it was.
     let stranger = MasterKey::generate().unwrap();
     assert!(create_pair(store.as_ref(), &stranger, "lost", KeyKind::Ec, now()).unwrap());
     let lost = store.get_key("lost").unwrap().unwrap();
-    let done = rewrap_keys(store.as_ref(), &new, now()).unwrap();
+    let done = rewrapped(store.as_ref(), &new);
     assert_eq!((done.rewrapped, done.current), (0, 2));
     let [why] = done.failed.as_slice() else {
         panic!("{:?}", done.failed)
@@ -283,7 +289,7 @@ fn rewrap_moves_every_private_key_to_the_current_master_key_and_retries_a_lost_r
 fn a_master_key_file_read_again_is_taken_only_if_it_opens_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite(dir.path());
-    let old = Arc::new(MasterKey::from_bytes([0xa0; 32]));
+    let old = Arc::new(MasterKey::from_bytes(&[0xa0; 32]));
     open_key_source(dir.path(), store.clone(), true, Some(old.clone()), now()).unwrap();
     let holder = StoreKeys::new(store.clone(), Some(old.clone()));
     let file = dir.path().join("master.key");
@@ -293,7 +299,7 @@ fn a_master_key_file_read_again_is_taken_only_if_it_opens_the_store() {
     let old_ids = old.ids_hex();
 
     // Only the new key: it does not open the stored keys; nothing changes.
-    write(&MasterKey::from_bytes([0xb0; 32]));
+    write(&MasterKey::from_bytes(&[0xb0; 32]));
     let err = reload_master_key(&old, &file, store.as_ref())
         .unwrap_err()
         .to_string();
@@ -306,9 +312,9 @@ fn a_master_key_file_read_again_is_taken_only_if_it_opens_the_store() {
     assert_eq!(old.ids_hex(), old_ids);
 
     // New first, old second: taken, by every holder; a second read changes nothing.
-    write(&MasterKey::from_bytes([0xb0; 32]).with_previous(&MasterKey::from_bytes([0xa0; 32])));
+    write(&MasterKey::from_bytes(&[0xb0; 32]).with_previous(&MasterKey::from_bytes(&[0xa0; 32])));
     assert!(reload_master_key(&old, &file, store.as_ref()).unwrap());
-    let new_id = MasterKey::from_bytes([0xb0; 32]).id_hex();
+    let new_id = MasterKey::from_bytes(&[0xb0; 32]).id_hex();
     assert_eq!(old.ids_hex(), [new_id.clone(), old_ids[0].clone()]);
     assert!(!reload_master_key(&old, &file, store.as_ref()).unwrap());
     // What this node writes now is wrapped with the new key, and its source still loads.
@@ -316,4 +322,61 @@ fn a_master_key_file_read_again_is_taken_only_if_it_opens_the_store() {
     let blob = store.get_key("after").unwrap().unwrap().wrapped_key.unwrap();
     assert_eq!(crate::crypto::wrap::blob_key_id(&blob), Some(new_id));
     assert!(holder.load().unwrap().signing.contains_key("after"));
+}
+
+/// A master key file that opens every private key but lacks the key users' digest secrets
+/// name is refused, on SIGHUP (the keys in use stay) as at a start, naming those users.
+#[test]
+fn a_master_key_file_that_cannot_open_digest_secrets_is_refused() {
+    use crate::identity::stored::StoredUsers;
+    use crate::identity::{User, UserStore};
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(dir.path());
+    let old = Arc::new(MasterKey::from_bytes(&[0xa1; 32]));
+    open_key_source(dir.path(), store.clone(), true, Some(old.clone()), now()).unwrap();
+    let users = StoredUsers::new(store.clone(), Some(old.clone()));
+    for n in 0..7 {
+        users
+            .add(User {
+                username: format!("user{n}"),
+                realm: "/".into(),
+                password_hash: Secret::new("$argon2id$v=19$stub".into()),
+                digest_secret: (n != 3).then(|| Secret::new(format!("pw{n}"))),
+                attributes: Default::default(),
+                disabled: false,
+                admin: false,
+            })
+            .unwrap();
+    }
+    check_opens(store.as_ref(), &old).unwrap();
+    // The private keys move to the new key; the users' secrets stay wrapped with the old.
+    let new = MasterKey::from_bytes(&[0xb1; 32]);
+    let new_id = new.id_hex();
+    let both = MasterKey::from_bytes(&[0xb1; 32]).with_previous(&old);
+    rewrapped(store.as_ref(), &both);
+    let only_new = MasterKey::from_bytes(&[0xb1; 32]);
+    assert!(StoreKeys::new(store.clone(), Some(Arc::new(only_new))).load().is_ok());
+
+    let err = check_opens(store.as_ref(), &new).unwrap_err().to_string();
+    assert!(err.contains("6 user digest secret(s) are wrapped"), "{err}");
+    assert!(err.contains("`user0` in realm `/`") && err.contains(&old.id_hex()), "{err}");
+    assert!(!err.contains("`user3`") && err.contains("and 1 more"), "{err}");
+    assert!(err.contains(&new_id), "names the ids the file holds: {err}");
+
+    let file = dir.path().join("master.key");
+    crate::fs::write_private(&file, new.to_file_content().expose().as_bytes()).unwrap();
+    let old_ids = old.ids_hex();
+    let err = reload_master_key(&old, &file, store.as_ref())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`user0`"), "{err}");
+    assert_eq!(old.ids_hex(), old_ids, "the keys in use stay");
+    assert_eq!(
+        users.find("/", "user0").unwrap().unwrap().digest_secret.unwrap().expose(),
+        "pw0"
+    );
+    // With the old key second, it is taken.
+    crate::fs::write_private(&file, both.to_file_content().expose().as_bytes()).unwrap();
+    assert!(reload_master_key(&old, &file, store.as_ref()).unwrap());
+    assert_eq!(old.ids_hex(), [new_id, old_ids[0].clone()]);
 }

@@ -60,6 +60,10 @@ pub enum IdentityError {
     NoMasterKey,
     #[error("master key: {0}")]
     MasterKey(String),
+    /// A change that needs the user's digest secret, which does not open on this node (its
+    /// master key file lacks the key the secret names): refused, nothing written.
+    #[error("{0}")]
+    DigestSecretLocked(String),
 }
 
 /// `name` (or `/name`, `/a/b`) as a normalised realm, if every segment is a valid name.

@@ -41,17 +41,28 @@ impl StoredUsers {
 
     fn record(&self, u: &User, rev: i64) -> Result<UserRecord, IdentityError> {
         let realm = normalize_realm(&u.realm);
-        let digest_secret = match &u.digest_secret {
-            None => None,
-            Some(secret) => {
-                let master = self.master.as_ref().ok_or(IdentityError::NoMasterKey)?;
-                Some(
-                    master
-                        .wrap(secret.expose().as_bytes(), &aad(&realm, &u.username))
-                        .map_err(|e| IdentityError::MasterKey(e.to_string()))?,
-                )
-            }
+        let digest_secret = self.wrap_secret(&realm, u)?;
+        Self::row(u, realm, digest_secret, rev)
+    }
+
+    /// `u`'s digest secret wrapped with the current master key (bound to `realm` and name).
+    fn wrap_secret(&self, realm: &str, u: &User) -> Result<Option<Vec<u8>>, IdentityError> {
+        let Some(secret) = &u.digest_secret else {
+            return Ok(None);
         };
+        let master = self.master.as_ref().ok_or(IdentityError::NoMasterKey)?;
+        master
+            .wrap(secret.expose().as_bytes(), &aad(realm, &u.username))
+            .map(Some)
+            .map_err(|e| IdentityError::MasterKey(e.to_string()))
+    }
+
+    fn row(
+        u: &User,
+        realm: String,
+        digest_secret: Option<Vec<u8>>,
+        rev: i64,
+    ) -> Result<UserRecord, IdentityError> {
         Ok(UserRecord {
             attributes: serde_json::to_string(&u.attributes)
                 .map_err(|e| IdentityError::Stored(e.to_string()))?,
@@ -65,25 +76,34 @@ impl StoredUsers {
         })
     }
 
+    /// Opens a stored digest secret: Err says why it cannot be (no master key, a key the
+    /// master key file lacks, a damaged blob), naming the blob's key id, never its content.
+    fn open_secret(&self, r: &UserRecord, blob: &[u8]) -> Result<Option<Secret<String>>, String> {
+        let Some(master) = &self.master else {
+            return Err(format!(
+                "the user's digest secret is wrapped with master key {}, and this node has no \
+                 master key (STS_MASTER_KEY_FILE)",
+                crate::crypto::wrap::blob_key_id(blob).unwrap_or_else(|| "?".into())
+            ));
+        };
+        match master.unwrap(blob, &aad(&r.realm, &r.username)) {
+            Ok(plain) => Ok(String::from_utf8(plain.expose().clone())
+                .ok()
+                .map(Secret::new)),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     fn user(&self, r: UserRecord) -> Result<User, IdentityError> {
         let attributes: BTreeMap<String, Vec<String>> = serde_json::from_str(&r.attributes)
             .map_err(|e| IdentityError::Stored(format!("user `{}`: {e}", r.username)))?;
         // A secret this node cannot open leaves the user without PasswordDigest (fails
-        // closed), and says why.
+        // closed), and says why. `update` keeps the stored blob as it is.
         let digest_secret = r.digest_secret.as_ref().and_then(|blob| {
-            let Some(master) = &self.master else {
-                tracing::warn!(realm = %r.realm, user = ?r.username, "the user's digest secret is wrapped, and this node has no master key (STS_MASTER_KEY_FILE)");
-                return None;
-            };
-            match master.unwrap(blob, &aad(&r.realm, &r.username)) {
-                Ok(plain) => String::from_utf8(plain.expose().clone())
-                    .ok()
-                    .map(Secret::new),
-                Err(e) => {
-                    tracing::warn!(realm = %r.realm, user = ?r.username, error = %e, "the user's digest secret cannot be unwrapped");
-                    None
-                }
-            }
+            self.open_secret(&r, blob).unwrap_or_else(|why| {
+                tracing::warn!(realm = %r.realm, user = ?r.username, error = %why, "the user's digest secret cannot be unwrapped");
+                None
+            })
         });
         Ok(User {
             username: r.username,
@@ -153,12 +173,42 @@ impl StoredUsers {
                 return Err(IdentityError::NoSuchUser(username.to_owned(), realm));
             };
             let rev = current.rev;
+            let old_blob = current.digest_secret.clone();
+            // The secret as this node reads it: Err when the stored blob does not open here.
+            let opened = match &old_blob {
+                None => Ok(None),
+                Some(blob) => self.open_secret(&current, blob),
+            };
             let mut user = self.user(current)?;
+            let old_hash = user.password_hash.expose().clone();
             f(&mut user);
             // The key of the row cannot change.
             user.realm.clone_from(&realm);
             user.username = username.to_owned();
-            let rec = self.record(&user, rev.saturating_add(1))?;
+            let unchanged = match (&opened, &user.digest_secret) {
+                (Ok(Some(before)), Some(after)) => before.expose() == after.expose(),
+                (Ok(None), None) => true,
+                // Not opened here: left alone unless `f` set a new one.
+                (Err(_), None) => true,
+                _ => false,
+            };
+            let digest_secret = if unchanged {
+                if let (Err(why), true) = (&opened, *user.password_hash.expose() != old_hash) {
+                    // The new password would have to become the digest secret too: refused
+                    // rather than leaving the user without PasswordDigest on every node.
+                    return Err(IdentityError::DigestSecretLocked(format!(
+                        "user `{username}` in realm `{realm}` uses PasswordDigest, and its \
+                         digest secret does not open on this node, so its password cannot \
+                         change here (nothing changed): {why}"
+                    )));
+                }
+                // The stored bytes, as they are: a node lacking the key a blob names must
+                // not drop or alter it.
+                old_blob
+            } else {
+                self.wrap_secret(&realm, &user)?
+            };
+            let rec = Self::row(&user, realm.clone(), digest_secret, rev.saturating_add(1))?;
             if self.store.update_user(rev, &rec)? {
                 return Ok(user);
             }
@@ -207,20 +257,21 @@ impl UserStore for StoredUsers {
 }
 
 /// Wraps every user's digest secret that is not wrapped with `master`'s current key again
-/// under it (`sts keys master-key rewrap`). Each row is written only if nobody changed it
-/// meanwhile (else read again, up to [`REWRAP_ATTEMPTS`] times); a secret no key of `master`
-/// opens is left as it is and reported.
+/// under it (`sts keys master-key rewrap`). Only the secret column is written, and only if it
+/// still holds the blob read (else read again, up to [`REWRAP_ATTEMPTS`] times); a secret no
+/// key of `master` opens is left as it is and reported. Counts into `out` as it goes: on an
+/// error, `out` holds what was done.
 pub fn rewrap_digest_secrets(
     store: &dyn UserRecordStore,
     master: &MasterKey,
-) -> Result<Rewrapped, IdentityError> {
-    let mut out = Rewrapped::default();
+    out: &mut Rewrapped,
+) -> Result<(), IdentityError> {
     for r in store.list_users()? {
         if r.digest_secret.is_some() {
             out.count(rewrap_user(store, master, &r.realm, &r.username)?);
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 fn rewrap_user(
@@ -248,16 +299,12 @@ fn rewrap_user(
         if master.is_current(blob) {
             return Ok(RowRewrap::Current);
         }
-        let rec = UserRecord {
-            digest_secret: Some(
-                master
-                    .wrap(plain.expose(), &aad(realm, username))
-                    .map_err(wrap_error)?,
-            ),
-            rev: old.rev.saturating_add(1),
-            ..old.clone()
-        };
-        if store.update_user(old.rev, &rec)? {
+        let new = master
+            .wrap(plain.expose(), &aad(realm, username))
+            .map_err(wrap_error)?;
+        // Only the secret changes, and only if it is still the blob read: a user changed,
+        // or deleted and added again, meanwhile keeps what it has now.
+        if store.set_digest_secret(realm, username, blob, &new)? {
             return Ok(RowRewrap::Rewrapped);
         }
     }
@@ -373,7 +420,7 @@ pub(crate) mod tests {
     /// Two nodes on one store: what one adds, changes or disables, the other reads at once;
     /// digest secrets are stored wrapped and bound to their user.
     pub(crate) fn shared_by_nodes(store: Arc<dyn UserRecordStore>) {
-        let master = Arc::new(MasterKey::from_bytes([7; 32]));
+        let master = Arc::new(MasterKey::from_bytes(&[7; 32]));
         let a = StoredUsers::new(store.clone(), Some(master.clone()));
         let b = StoredUsers::new(store.clone(), Some(master));
         a.add(user("alice", Some("digest-pw"))).unwrap();
@@ -466,7 +513,7 @@ pub(crate) mod tests {
         })
         .unwrap();
         let store = sqlite(&dir);
-        let master = Some(Arc::new(MasterKey::from_bytes([1; 32])));
+        let master = Some(Arc::new(MasterKey::from_bytes(&[1; 32])));
         let Users::Stored(users) = open_users(&json, store.clone(), true, master.clone()).unwrap()
         else {
             panic!("not the store")
@@ -486,11 +533,35 @@ pub(crate) mod tests {
         ));
     }
 
-    /// A store whose first `update_user` loses to a change made meanwhile on another node
-    /// (the user disabled, by a node with the old master key).
+    fn rewrapped(store: &dyn UserRecordStore, master: &MasterKey) -> Rewrapped {
+        let mut out = Rewrapped::default();
+        rewrap_digest_secrets(store, master, &mut out).unwrap();
+        out
+    }
+
+    /// A store on which `meanwhile` runs before the first write of a user row (`update_user`
+    /// or `set_digest_secret`): another node's change made between a read and its write.
     struct ChangedMeanwhile {
         inner: Arc<dyn crate::store::Store>,
-        other_node: std::sync::Mutex<Option<StoredUsers>>,
+        meanwhile: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    }
+
+    impl ChangedMeanwhile {
+        fn new(inner: Arc<dyn crate::store::Store>, f: impl FnOnce() + Send + 'static) -> Self {
+            ChangedMeanwhile {
+                inner,
+                meanwhile: std::sync::Mutex::new(Some(Box::new(f))),
+            }
+        }
+        fn before_write(&self) {
+            let f = self.meanwhile.lock().unwrap().take();
+            if let Some(f) = f {
+                f();
+            }
+        }
+        fn happened(&self) -> bool {
+            self.meanwhile.lock().unwrap().is_none()
+        }
     }
 
     impl UserRecordStore for ChangedMeanwhile {
@@ -518,41 +589,144 @@ pub(crate) mod tests {
             expected_rev: i64,
             u: &UserRecord,
         ) -> Result<bool, crate::store::StoreError> {
-            let other = self.other_node.lock().unwrap().take();
-            if let Some(other) = other {
-                other
-                    .update(&u.realm, &u.username, |u| u.disabled = true)
-                    .unwrap();
-            }
+            self.before_write();
             self.inner.update_user(expected_rev, u)
         }
-        fn delete_user(&self, realm: &str, username: &str) -> Result<bool, crate::store::StoreError> {
+        fn set_digest_secret(
+            &self,
+            realm: &str,
+            username: &str,
+            old: &[u8],
+            new: &[u8],
+        ) -> Result<bool, crate::store::StoreError> {
+            self.before_write();
+            self.inner.set_digest_secret(realm, username, old, new)
+        }
+        fn delete_user(
+            &self,
+            realm: &str,
+            username: &str,
+        ) -> Result<bool, crate::store::StoreError> {
             self.inner.delete_user(realm, username)
         }
+    }
+
+    /// A node whose master key file lacks the key a user's digest secret names (mid-rotation,
+    /// or a refused SIGHUP) changes that user without touching the secret, and refuses to
+    /// change its password rather than drop PasswordDigest for every node.
+    #[test]
+    fn a_node_lacking_the_key_keeps_the_secret_and_refuses_a_password_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite(&dir);
+        let new = Arc::new(MasterKey::from_bytes(&[2; 32]));
+        let on_new = StoredUsers::new(store.clone(), Some(new.clone()));
+        on_new.add(user("alice", Some("alice-pw"))).unwrap();
+        let blob = |s: &Arc<dyn crate::store::Store>| {
+            s.get_user("/", "alice").unwrap().unwrap().digest_secret.unwrap()
+        };
+        let before = blob(&store);
+        let on_old = StoredUsers::new(store.clone(), Some(Arc::new(MasterKey::from_bytes(&[1; 32]))));
+        let keyless = StoredUsers::new(store.clone(), None);
+        for node in [&on_old, &keyless] {
+            node.update("/", "alice", |u| u.disabled = !u.disabled).unwrap();
+            node.update("/", "alice", |u| {
+                u.attributes.insert("cn".into(), vec!["Alice".into()]);
+            })
+            .unwrap();
+            assert_eq!(blob(&store), before, "the stored secret is kept byte for byte");
+        }
+        // A password change (as `sts user passwd` and the admin API make it) is refused.
+        let passwd = |u: &mut User| {
+            u.password_hash = Secret::new("$argon2id$v=19$new".into());
+            if u.digest_secret.is_some() {
+                u.digest_secret = Some(Secret::new("new-pw".into()));
+            }
+        };
+        let err = on_old.update("/", "alice", passwd).unwrap_err();
+        assert!(matches!(err, IdentityError::DigestSecretLocked(_)), "{err}");
+        let err = err.to_string();
+        assert!(err.contains(&new.id_hex()) && err.contains("`alice`"), "{err}");
+        assert!(keyless.update("/", "alice", passwd).is_err());
+        let alice = on_new.find("/", "alice").unwrap().unwrap();
+        assert_eq!(alice.digest_secret.unwrap().expose(), "alice-pw");
+        assert_eq!(alice.password_hash.expose(), "$argon2id$v=19$stub");
+        assert!(!alice.disabled && alice.attributes.contains_key("cn"));
+        assert_eq!(blob(&store), before);
+        // A node that opens it changes it; one that opens it and changes nothing else of it
+        // keeps the bytes too.
+        on_new.update("/", "alice", |u| u.admin = true).unwrap();
+        assert_eq!(blob(&store), before);
+        on_new.update("/", "alice", passwd).unwrap();
+        let alice = on_old.find("/", "alice").unwrap().unwrap();
+        assert!(alice.admin && alice.digest_secret.is_none());
+        let alice = on_new.find("/", "alice").unwrap().unwrap();
+        assert_eq!(alice.digest_secret.unwrap().expose(), "new-pw");
+        // Taking PasswordDigest away, or giving a new secret, needs no old key either.
+        on_old
+            .update("/", "alice", |u| u.digest_secret = Some(Secret::new("set".into())))
+            .unwrap();
+        let alice = on_old.find("/", "alice").unwrap().unwrap();
+        assert_eq!(alice.digest_secret.unwrap().expose(), "set");
+    }
+
+    /// A user deleted and added again between rewrap's read and its write keeps the new row:
+    /// the old one (its password hash, its flags) is never written back.
+    #[test]
+    fn rewrap_never_writes_back_a_user_deleted_and_added_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sqlite(&dir);
+        let old = Arc::new(MasterKey::from_bytes(&[1; 32]));
+        let on_old = StoredUsers::new(store.clone(), Some(old.clone()));
+        on_old.add(user("alice", Some("alice-pw"))).unwrap();
+        let both = MasterKey::from_bytes(&[2; 32]).with_previous(&old);
+        let other = StoredUsers::new(store.clone(), Some(old.clone()));
+        let racing = ChangedMeanwhile::new(store.clone(), move || {
+            other.delete("/", "alice").unwrap();
+            other
+                .add(User {
+                    password_hash: Secret::new("$argon2id$v=19$again".into()),
+                    admin: true,
+                    ..user("alice", Some("again-pw"))
+                })
+                .unwrap();
+        });
+        let done = rewrapped(&racing, &both);
+        assert!(racing.happened());
+        assert_eq!(done.rewrapped, 1, "{done:?}");
+        let row = store.get_user("/", "alice").unwrap().unwrap();
+        assert_eq!(row.password_hash, "$argon2id$v=19$again");
+        assert!(row.admin);
+        assert_eq!(
+            crate::crypto::wrap::blob_key_id(row.digest_secret.as_ref().unwrap()),
+            Some(both.id_hex())
+        );
+        let alice = StoredUsers::new(store.clone(), Some(Arc::new(both)))
+            .find("/", "alice")
+            .unwrap()
+            .unwrap();
+        assert_eq!(alice.digest_secret.unwrap().expose(), "again-pw");
     }
 
     #[test]
     fn rewrap_moves_digest_secrets_to_the_current_master_key() {
         let dir = tempfile::tempdir().unwrap();
         let store = sqlite(&dir);
-        let old = Arc::new(MasterKey::from_bytes([1; 32]));
+        let old = Arc::new(MasterKey::from_bytes(&[1; 32]));
         let on_old = StoredUsers::new(store.clone(), Some(old.clone()));
         on_old.add(user("alice", Some("alice-pw"))).unwrap();
         on_old.add(user("bob", None)).unwrap();
         on_old.add(user("carol", Some("carol-pw"))).unwrap();
-        let both = MasterKey::from_bytes([2; 32]).with_previous(&old);
+        let both = MasterKey::from_bytes(&[2; 32]).with_previous(&old);
         let new_id = both.id_hex();
 
-        let racing = ChangedMeanwhile {
-            inner: store.clone(),
-            other_node: std::sync::Mutex::new(Some(StoredUsers::new(
-                store.clone(),
-                Some(old.clone()),
-            ))),
-        };
-        let done = rewrap_digest_secrets(&racing, &both).unwrap();
+        // Another node, on the old key alone, disables alice meanwhile.
+        let other = StoredUsers::new(store.clone(), Some(old.clone()));
+        let racing = ChangedMeanwhile::new(store.clone(), move || {
+            other.update("/", "alice", |u| u.disabled = true).unwrap();
+        });
+        let done = rewrapped(&racing, &both);
         assert_eq!(done, Rewrapped { rewrapped: 2, current: 0, failed: vec![] });
-        assert!(racing.other_node.lock().unwrap().is_none(), "the race happened");
+        assert!(racing.happened(), "the race happened");
         for r in store.list_users().unwrap() {
             match (r.username.as_str(), &r.digest_secret) {
                 ("bob", None) => {}
@@ -563,7 +737,7 @@ pub(crate) mod tests {
             }
         }
         // The change made meanwhile is kept; the new key alone opens the secrets.
-        let on_new = StoredUsers::new(store.clone(), Some(Arc::new(MasterKey::from_bytes([2; 32]))));
+        let on_new = StoredUsers::new(store.clone(), Some(Arc::new(MasterKey::from_bytes(&[2; 32]))));
         let alice = on_new.find("/", "alice").unwrap().unwrap();
         assert!(alice.disabled);
         assert_eq!(alice.digest_secret.unwrap().expose(), "alice-pw");
@@ -571,20 +745,20 @@ pub(crate) mod tests {
         assert_eq!(carol.digest_secret.unwrap().expose(), "carol-pw");
         assert!(on_old.find("/", "carol").unwrap().unwrap().digest_secret.is_none());
 
-        let again = rewrap_digest_secrets(store.as_ref(), &both).unwrap();
+        let again = rewrapped(store.as_ref(), &both);
         assert_eq!(again, Rewrapped { rewrapped: 0, current: 2, failed: vec![] });
 
         // A secret no key of the file opens is reported by name and left as it was.
-        let stranger = StoredUsers::new(store.clone(), Some(Arc::new(MasterKey::from_bytes([3; 32]))));
+        let stranger = StoredUsers::new(store.clone(), Some(Arc::new(MasterKey::from_bytes(&[3; 32]))));
         stranger.add(user("dave", Some("dave-pw"))).unwrap();
         let dave = store.get_user("/", "dave").unwrap().unwrap();
-        let done = rewrap_digest_secrets(store.as_ref(), &both).unwrap();
+        let done = rewrapped(store.as_ref(), &both);
         assert_eq!((done.rewrapped, done.current), (0, 2));
         let [why] = done.failed.as_slice() else {
             panic!("{:?}", done.failed)
         };
         assert!(why.contains("`dave`") && why.contains("realm `/`"), "{why}");
-        assert!(why.contains(&MasterKey::from_bytes([3; 32]).id_hex()), "{why}");
+        assert!(why.contains(&MasterKey::from_bytes(&[3; 32]).id_hex()), "{why}");
         assert_eq!(store.get_user("/", "dave").unwrap().unwrap(), dave);
     }
 }

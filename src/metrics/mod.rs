@@ -80,6 +80,13 @@ struct KeyLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MasterKeyLabels {
+    /// A master key id: 16 hex characters, not secret.
+    id: String,
+    role: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
 }
@@ -98,6 +105,7 @@ struct Metrics {
     in_flight: Gauge,
     shed: Family<ShedLabels, Counter>,
     key_expiry: Family<KeyLabels, Gauge>,
+    master_key: Family<MasterKeyLabels, Gauge>,
     tokens_stored: Gauge,
     sessions_stored: Gauge,
     replay_entries: Gauge,
@@ -156,6 +164,12 @@ impl Metrics {
             "Seconds until each signing certificate expires (negative: expired), by key alias",
             key_expiry.clone(),
         );
+        let master_key = Family::<MasterKeyLabels, Gauge>::default();
+        registry.register(
+            "sts_master_key_info",
+            "The master keys this node holds (1 each), by key id and role (current: wraps what the node writes; previous: only unwraps)",
+            master_key.clone(),
+        );
         let tokens_stored = Gauge::default();
         registry.register(
             "sts_tokens_stored",
@@ -189,6 +203,7 @@ impl Metrics {
             in_flight,
             shed,
             key_expiry,
+            master_key,
             tokens_stored,
             sessions_stored,
             replay_entries,
@@ -233,6 +248,25 @@ pub fn set_key_expiry(alias: &str, seconds: i64) {
 /// Forgets every key-expiry series (before setting those of the current keys).
 pub fn clear_key_expiry() {
     METRICS.key_expiry.clear();
+}
+
+/// Shows the master key ids this node holds (`current`, then `previous`) in place of those
+/// shown before. Ids only: they are not secret, and a node holds a few.
+pub fn set_master_key_ids(current: &str, previous: &[String]) {
+    let family = &METRICS.master_key;
+    family.clear();
+    let set = |id: &str, role: &'static str| {
+        family
+            .get_or_create(&MasterKeyLabels {
+                id: id.to_owned(),
+                role,
+            })
+            .set(1);
+    };
+    set(current, "current");
+    for id in previous {
+        set(id, "previous");
+    }
 }
 
 /// What the state gauges show: sizes read from the store and the replay cache.

@@ -77,3 +77,18 @@ fn the_snapshot_counts_requests_by_front_end() {
     };
     assert!(rest(&after) > rest(&before));
 }
+
+/// The only test that sets the master key series (they are process-wide).
+#[test]
+fn master_key_ids_are_shown_by_role_and_replaced_on_change() {
+    let line = |id: &str, role: &str| format!("sts_master_key_info{{id=\"{id}\",role=\"{role}\"}}");
+    set_master_key_ids("00000000000000aa", &[]);
+    let text = render();
+    assert_eq!(sample(&text, &line("00000000000000aa", "current")), Some(1.0), "{text}");
+    set_master_key_ids("00000000000000aa", &["00000000000000bb".into()]);
+    set_master_key_ids("00000000000000bb", &["00000000000000aa".into()]);
+    let text = render();
+    assert_eq!(sample(&text, &line("00000000000000bb", "current")), Some(1.0), "{text}");
+    assert_eq!(sample(&text, &line("00000000000000aa", "previous")), Some(1.0), "{text}");
+    assert_eq!(text.matches("sts_master_key_info{").count(), 2, "{text}");
+}

@@ -55,6 +55,15 @@ pub trait UserRecordStore: Send + Sync {
     /// Replaces the user if its stored `rev` is `expected_rev` (`u.rev` is the new one);
     /// false otherwise (changed meanwhile, or gone).
     fn update_user(&self, expected_rev: i64, u: &UserRecord) -> Result<bool, StoreError>;
+    /// Sets the user's digest secret to `new` (and bumps `rev`) if it is `old` byte for byte;
+    /// false otherwise (changed meanwhile, or gone). Nothing else of the row changes.
+    fn set_digest_secret(
+        &self,
+        realm: &str,
+        username: &str,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<bool, StoreError>;
     fn delete_user(&self, realm: &str, username: &str) -> Result<bool, StoreError>;
 }
 
@@ -111,6 +120,23 @@ pub fn conformance(store: &dyn UserRecordStore) {
         store.get_user("/sub", "alice").unwrap(),
         Some(rec("/sub", "alice"))
     );
+    // The secret alone, guarded by the blob it replaces.
+    let bob = rec("/", "bob");
+    assert!(!store.set_digest_secret("/", "bob", &[9, 9], &[4, 5]).unwrap(), "other blob");
+    assert!(!store.set_digest_secret("/", "nobody", &[1, 2, 3], &[4, 5]).unwrap());
+    assert!(!store.set_digest_secret("/a", "bob", &[1, 2, 3], &[4, 5]).unwrap());
+    assert!(store.set_digest_secret("/", "bob", &[1, 2, 3], &[4, 5]).unwrap());
+    assert!(!store.set_digest_secret("/", "bob", &[1, 2, 3], &[6]).unwrap(), "applied once");
+    assert_eq!(
+        store.get_user("/", "bob").unwrap(),
+        Some(UserRecord {
+            digest_secret: Some(vec![4, 5]),
+            rev: 2,
+            ..bob
+        })
+    );
+    // A user without a secret has none to replace.
+    assert!(!store.set_digest_secret("/", "alice", &[1, 2, 3], &[4]).unwrap());
     assert!(store.delete_user("/", "alice").unwrap());
     assert!(!store.delete_user("/", "alice").unwrap());
     assert_eq!(store.get_user("/", "alice").unwrap(), None);

@@ -1,6 +1,7 @@
 //! Master-key rotation in a cluster, as README "Keys in a cluster" tells an operator to do it:
-//! a new key first in every node's file (the old one second; a running node takes it on
-//! SIGHUP), `sts keys master-key rewrap`, then the old key dropped from the files.
+//! the new key second in every node's file, then first (a running node takes each on SIGHUP,
+//! and shows the ids it holds as `sts_master_key_info`), `sts keys master-key rewrap`, then
+//! the old key dropped from the files.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,19 +11,53 @@ use crate::common::*;
 
 const NO_POLL: Duration = Duration::from_secs(600);
 
-/// The key ids `sts keys master-key id FILE` prints, current first (checking the marks).
+/// The key ids `sts keys master-key id FILE` prints: the current one alone on the first
+/// line, then `<id> (previous)` lines.
 fn ids(c: &Cluster, file: &Path) -> Vec<String> {
     let (ok, out) = run(c.sts().args(["keys", "master-key", "id"]).arg(file));
     assert!(ok, "{out}");
     out.lines()
         .enumerate()
         .map(|(i, line)| {
-            let (id, mark) = line.split_once('\t').unwrap();
-            assert_eq!(mark, if i == 0 { "current" } else { "previous" }, "{out}");
-            assert_eq!(id.len(), 16, "{out}");
+            let id = if i == 0 {
+                line
+            } else {
+                line.strip_suffix(" (previous)")
+                    .unwrap_or_else(|| panic!("{out}"))
+            };
+            assert!(
+                id.len() == 16 && id.chars().all(|c| c.is_ascii_hexdigit()),
+                "{out}"
+            );
             id.to_owned()
         })
         .collect()
+}
+
+/// The master key ids a node shows on `/metrics` (`sts_master_key_info`): (id, role).
+fn shown_ids(s: &TestServer) -> Vec<(String, String)> {
+    let r = s.get("/metrics");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut out: Vec<(String, String)> = r
+        .body
+        .lines()
+        .filter_map(|l| l.strip_prefix("sts_master_key_info{id=\""))
+        .map(|l| {
+            let (id, rest) = l.split_once('"').unwrap();
+            let role = rest.split('"').nth(1).unwrap();
+            assert!(rest.ends_with("} 1"), "{l}");
+            (id.to_owned(), role.to_owned())
+        })
+        .collect();
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    out
+}
+
+/// Sends SIGHUP to node `i`.
+fn hangup(c: &Cluster, i: usize) {
+    let pid = c.nodes[i].proc.as_ref().unwrap().pid().to_string();
+    let (ok, out) = run(Command::new("kill").args(["-HUP", &pid]));
+    assert!(ok, "{out}");
 }
 
 /// A master key file holding `keys` (the files `generate` wrote), in that order, mode 0600.
@@ -152,17 +187,27 @@ fn master_key_rotation_rewraps_the_store_and_nodes_with_only_the_new_key_serve()
     };
     let first_signer = signer(c.node(0));
 
-    // (b) B first, A second, in every file (here: the one file node 0 and the CLI read);
-    // the running node takes it on SIGHUP, no restart.
+    let current = |id: &str| (id.to_owned(), "current".to_owned());
+    let previous = |id: &str| (id.to_owned(), "previous".to_owned());
+    assert_eq!(shown_ids(c.node(0)), [current(&a_id)]);
+
+    // (a) A first, B second, in every file (here: the one file node 0 reads); the running
+    // node takes it on SIGHUP, no restart, and shows both ids. It still wraps with A.
+    let a_then_b = key_file(dir, "a-then-b.key", &[&key_a, &key_b]);
+    std::fs::copy(&a_then_b, c.master_key_file()).unwrap();
+    hangup(&c, 0);
+    wait_until("node 0 shows B as a previous key", || {
+        shown_ids(c.node(0)) == [current(&a_id), previous(&b_id)]
+    });
+    // (b) B first on a node that got there before node 0 (here: the CLI): what it wraps,
+    // node 0 opens, since B is in its file already.
     let both = key_file(dir, "both.key", &[&key_b, &key_a]);
     assert_eq!(ids(&c, &both), [b_id.clone(), a_id.clone()]);
-    std::fs::copy(&both, c.master_key_file()).unwrap();
-    let pid = c.nodes[0].proc.as_ref().unwrap().pid().to_string();
-    let (ok, out) = run(Command::new("kill").args(["-HUP", &pid]));
-    assert!(ok, "{out}");
-    // A rotation between the steps: the new key is wrapped with B, which node 0 opens only
-    // once it has read the file again.
-    let (ok, out) = run(c.sts().args(["keys", "rotate", "sts-signing"]));
+    let (ok, out) =
+        run(c
+            .sts()
+            .env("STS_MASTER_KEY_FILE", &both)
+            .args(["keys", "rotate", "sts-signing"]));
     assert!(ok, "{out}");
     let rotated: Vec<(String, String)> = wrapped_ids();
     assert!(
@@ -177,6 +222,12 @@ fn master_key_rotation_rewraps_the_store_and_nodes_with_only_the_new_key_serve()
         200,
         "alice's A-wrapped digest secret"
     );
+    // (b) then B first everywhere: node 0 takes it on SIGHUP, and shows it.
+    std::fs::copy(&both, c.master_key_file()).unwrap();
+    hangup(&c, 0);
+    wait_until("node 0 shows B as its current key", || {
+        shown_ids(c.node(0)) == [current(&b_id), previous(&a_id)]
+    });
 
     // (c) rewrap, audited with counts only.
     let audit = dir.join("audit.log");
@@ -186,6 +237,12 @@ fn master_key_rotation_rewraps_the_store_and_nodes_with_only_the_new_key_serve()
             .env("STS_AUDIT_LOG", &audit)
             .args(["keys", "master-key", "rewrap"]));
     assert!(ok, "{out}");
+    assert!(
+        out.lines().next().is_some_and(|l| l
+            .starts_with(&format!("wrapping with master key {b_id} "))
+            && l.ends_with(&format!("previous keys: {a_id}"))),
+        "says first which key it wraps with: {out}"
+    );
     let wrapped = wrapped_ids().len();
     let (keys_done, keys_current) = counts(&out, "private keys");
     assert_eq!(
@@ -260,10 +317,35 @@ fn master_key_rotation_rewraps_the_store_and_nodes_with_only_the_new_key_serve()
     ));
     assert!(validate.0, "{}", validate.1);
 
+    assert_eq!(shown_ids(c.node(n)), [current(&b_id)]);
+
     // A node with only A refuses to start, and names both keys.
     let err = refused_start(&c, &key_a);
     assert!(err.contains(&b_id) && err.contains(&a_id), "{err}");
     assert!(err.contains("STS_MASTER_KEY_FILE"), "{err}");
+
+    // Node 0 logged its ids at start and on each SIGHUP, and never a key.
+    let log = c.nodes[0].proc.take().unwrap().stop();
+    let line = |what: &str| {
+        log.lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no `{what}` line: {log}"))
+            .to_owned()
+    };
+    assert!(line("master key ids at start").contains(&a_id), "{log}");
+    let taken: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("SIGHUP: master key file read again, new keys taken"))
+        .collect();
+    assert_eq!(taken.len(), 2, "{log}");
+    assert!(
+        taken.iter().all(|l| l.contains(&a_id) && l.contains(&b_id)),
+        "{log}"
+    );
+    for key in [&key_a, &key_b] {
+        let secret = std::fs::read_to_string(key).unwrap();
+        assert!(!log.contains(secret.trim()), "{log}");
+    }
 }
 
 #[test]

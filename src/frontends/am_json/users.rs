@@ -89,7 +89,9 @@ fn identity_failure(e: crate::identity::IdentityError) -> JsonFailure {
     use crate::identity::IdentityError as E;
     match e {
         E::NoSuchUser(..) | E::NoSuchRealm(_) => JsonFailure::NotFound,
-        E::Exists(..) | E::RealmExists(_) => JsonFailure::Conflict(e.to_string()),
+        E::Exists(..) | E::RealmExists(_) | E::DigestSecretLocked(_) => {
+            JsonFailure::Conflict(e.to_string())
+        }
         E::InvalidName(_) => JsonFailure::BadRequest(e.to_string()),
         E::Store(s) => JsonFailure::Engine(crate::engine::EngineError::store(s)),
         other => internal(other),

@@ -108,6 +108,22 @@ impl UserRecordStore for PgStore {
         Ok(n == 1)
     }
 
+    fn set_digest_secret(
+        &self,
+        realm: &str,
+        username: &str,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE users SET digest_secret = $3, rev = rev + 1 \
+             WHERE realm = $1 AND username = $2 AND digest_secret = $4";
+        let n = self.pool.run(|c| {
+            let st = c.stmt(SQL)?;
+            c.client.execute(&st, &[&realm, &username, &new, &old])
+        })?;
+        Ok(n == 1)
+    }
+
     fn delete_user(&self, realm: &str, username: &str) -> Result<bool, StoreError> {
         const SQL: &str = "DELETE FROM users WHERE realm = $1 AND username = $2";
         let n = self.pool.run(|c| {

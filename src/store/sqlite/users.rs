@@ -113,6 +113,24 @@ impl UserRecordStore for SqliteStore {
         Ok(n == 1)
     }
 
+    fn set_digest_secret(
+        &self,
+        realm: &str,
+        username: &str,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE users SET digest_secret = ?3, rev = rev + 1 \
+                 WHERE realm = ?1 AND username = ?2 AND digest_secret = ?4",
+                params![realm, username, new, old],
+            )
+            .map_err(db)?;
+        Ok(n == 1)
+    }
+
     fn delete_user(&self, realm: &str, username: &str) -> Result<bool, StoreError> {
         let n = self
             .conn()
