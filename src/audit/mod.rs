@@ -110,8 +110,14 @@ impl Audit {
     /// best effort: queued without waiting, also with `audit_required`, so that a request
     /// (or the task awaiting a commit) is never held by it.
     pub fn note(&self, event: Event) {
+        self.note_in(current().as_ref(), event);
+    }
+
+    /// [`Audit::note`] for the request `scope` (captured when the follow-up was arranged):
+    /// a commit settles on another thread than the request's, after its scope has ended.
+    pub fn note_in(&self, scope: Option<&RequestScope>, event: Event) {
         if let (Some(trail), Some(clock)) = (&self.trail, &self.clock) {
-            trail.push_nowait(event.line(clock.now(), current().as_ref()));
+            trail.push_nowait(event.line(clock.now(), scope));
         }
     }
 

@@ -123,14 +123,18 @@ impl Engine {
             }
         }
         // Every write settles before the reply, so that a failed one fails the batch. A
-        // renewal whose commit failed has undone itself as it settled (its old token stored
-        // again, its event retracted): the undo below leaves it alone.
+        // renewal whose commit failed retracted its event as it settled, and its old token
+        // stays retired (see `renew`): the undo below only removes its new record, in case
+        // the commit happened after all (a connection lost before the acknowledgement).
         let mut undone_already = Vec::new();
         for (i, (r, _)) in done.iter_mut().enumerate() {
             if let Some(w) = r.issued.durable.take()
                 && let Err(e) = w.wait()
             {
                 failed.get_or_insert((i, EngineError::store(e)));
+                if let Err(e) = self.tokens.delete_token(&r.issued.id) {
+                    tracing::warn!(instance = %instance.config.subpath(), new = %r.issued.id, error = %e, "a renewal whose commit failed could not be checked for a late commit");
+                }
                 undone_already.push(i);
             }
         }

@@ -154,7 +154,9 @@ impl Engine {
         d: crate::store::Durable,
     ) -> crate::store::Durable {
         let audit = self.audit.clone();
-        d.on_failure(move |_| audit.note(event.with("outcome", "failed")))
+        // The commit settles on the task that awaits it, outside the request's scope.
+        let scope = crate::audit::current();
+        d.on_failure(move |_| audit.note_in(scope.as_ref(), event.with("outcome", "failed")))
     }
 
     /// The realms whose users come from a directory (their local administrators excepted).

@@ -119,7 +119,8 @@ pub struct Page {
 /// A pending durable write: resolves once the data is committed and synced. Callers on a
 /// CPU thread hand it to an async task instead of waiting, so no CPU idles on the disk.
 pub struct Durable {
-    rx: tokio::sync::oneshot::Receiver<Result<(), StoreError>>,
+    /// Taken when the write is awaited (or handed on at drop).
+    rx: Option<tokio::sync::oneshot::Receiver<Result<(), StoreError>>>,
     /// Told of a failed write when it settles (the audit trail retracts its event).
     on_failure: Option<OnFailure>,
 }
@@ -136,7 +137,7 @@ impl std::fmt::Debug for Durable {
 impl Durable {
     fn new(rx: tokio::sync::oneshot::Receiver<Result<(), StoreError>>) -> Durable {
         Durable {
-            rx,
+            rx: Some(rx),
             on_failure: None,
         }
     }
@@ -177,13 +178,21 @@ impl Durable {
     }
 
     /// Waits on this thread (not from async code).
-    pub fn wait(self) -> Result<(), StoreError> {
-        Durable::settle(self.on_failure, self.rx.blocking_recv())
+    pub fn wait(mut self) -> Result<(), StoreError> {
+        let on_failure = self.on_failure.take();
+        match self.rx.take() {
+            Some(rx) => Durable::settle(on_failure, rx.blocking_recv()),
+            None => Durable::settle(on_failure, Ok(Err(StoreError::Db("no write".into())))),
+        }
     }
 
     /// Waits asynchronously.
-    pub async fn done(self) -> Result<(), StoreError> {
-        Durable::settle(self.on_failure, self.rx.await)
+    pub async fn done(mut self) -> Result<(), StoreError> {
+        let on_failure = self.on_failure.take();
+        match self.rx.take() {
+            Some(rx) => Durable::settle(on_failure, rx.await),
+            None => Durable::settle(on_failure, Ok(Err(StoreError::Db("no write".into())))),
+        }
     }
 
     pub(crate) fn channel() -> (
@@ -192,6 +201,32 @@ impl Durable {
     ) {
         let (tx, rx) = tokio::sync::oneshot::channel();
         (tx, Durable::new(rx))
+    }
+}
+
+/// A write dropped before it settled (its request's future dropped: the client went away, or
+/// a drain ended) still tells its failure hook, when it settles: the audit trail's
+/// retraction must not depend on someone waiting for the reply.
+impl Drop for Durable {
+    fn drop(&mut self) {
+        let (Some(hook), Some(rx)) = (self.on_failure.take(), self.rx.take()) else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    let _ = Durable::settle(Some(hook), rx.await);
+                });
+            }
+            Err(_) => {
+                let waiter = std::thread::Builder::new()
+                    .name("sts-durable".into())
+                    .spawn(move || Durable::settle(Some(hook), rx.blocking_recv()));
+                if let Err(e) = waiter {
+                    tracing::error!(error = %e, "a dropped write's failure hook cannot be run");
+                }
+            }
+        }
     }
 }
 

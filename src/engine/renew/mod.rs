@@ -13,9 +13,11 @@
 //! default is false); a token without them follows the window alone. A persisting instance
 //! also requires the token to be the one it stored (not cancelled, not another instance's),
 //! and retires it: the old record is deleted before the new one is written, so that two
-//! renewals of one token cannot both succeed. A renewal whose new record cannot be stored,
-//! at once or when its commit settles, stores the old record again: the client was
-//! answered with a fault, and its token stays as it was (see [`restore_retired`]).
+//! renewals of one token cannot both succeed. A renewal whose new record the store refuses
+//! at once stores the old record again (the client's token stays as it was). One whose
+//! commit fails later, when it settles, leaves neither: the old token is not brought back
+//! then, because a cancel of it may have been answered meanwhile ("no such token"), and a
+//! revocation must never be undone; the client gets a fault and issues anew.
 //!
 //! What is checked anew (`limits`): the subject's account now (a disabled, locked or deleted
 //! user's tokens are not renewed, see `authn::standing` for subjects other parties vouched
@@ -99,35 +101,6 @@ pub(in crate::engine) fn renewed_event(
         .with("token_id", id)
         .with("replaced_token_id", old_id)
         .actor(by.realm(), by.name())
-}
-
-/// Stores `old` again: the token a renewal retired, whose replacement's commit failed when
-/// it settled. Never blocks an async task: there it is queued and awaited by a task of its
-/// own; on a plain thread (a batch waiting for its writes) it is stored before this returns,
-/// so that the batch's undo sees it. A failure is logged: the token stays retired.
-fn restore_retired(tokens: std::sync::Arc<dyn crate::store::TokenStore>, old: TokenRecord, instance: String) {
-    let failed = move |e: &crate::store::StoreError, old: &str, instance: &str| {
-        tracing::error!(instance = %instance, old = %old, error = %e, "a renewal whose commit failed could not restore the token it retired");
-    };
-    let id = old.token_id.clone();
-    let queued = match tokens.insert_tokens_deferred(std::slice::from_ref(&old)) {
-        Ok(d) => d,
-        Err(e) => return failed(&e, &id, &instance),
-    };
-    match tokio::runtime::Handle::try_current() {
-        Ok(rt) => {
-            rt.spawn(async move {
-                if let Err(e) = queued.done().await {
-                    failed(&e, &id, &instance);
-                }
-            });
-        }
-        Err(_) => {
-            if let Err(e) = queued.wait() {
-                failed(&e, &id, &instance);
-            }
-        }
-    }
 }
 
 impl Engine {
@@ -360,7 +333,6 @@ impl Engine {
         // renewal whose event cannot be written changes nothing; a new token whose commit
         // fails later retracts the event).
         let event = renewed_event(instance, by, token_type, &id, &old_id);
-        let retired = record.clone();
         let durable = self.audited_durable(event, || match record {
             None => Ok(None),
             Some(old) => {
@@ -397,15 +369,6 @@ impl Engine {
                 }
             }
         })?;
-        // A commit that fails when it settles puts the old token back too.
-        let durable = match (durable, retired) {
-            (Some(d), Some(old)) => {
-                let tokens = self.tokens.clone();
-                let subpath = instance.config.subpath();
-                Some(d.on_failure(move |_| restore_retired(tokens, old, subpath)))
-            }
-            (d, _) => d,
-        };
         tracing::info!(instance = %instance.config.subpath(), by = %by.name(), old = %old_id, new = %id, "renewed token");
         Ok(Renewed {
             token_type,

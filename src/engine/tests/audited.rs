@@ -72,7 +72,8 @@ fn a_cancel_that_loses_the_race_fails_and_says_so() {
 }
 
 /// A persisting Renew whose new token is never committed: the client gets a fault, the old
-/// token is stored again and still validates, and the trail does not claim the renewal.
+/// token stays retired (a cancel may have been answered meanwhile), and the trail does not
+/// claim the renewal.
 #[test]
 fn a_renewal_whose_commit_fails_is_retracted() {
     let mut f = fixture();
@@ -116,12 +117,13 @@ fn a_renewal_whose_commit_fails_is_retracted() {
     let last = mem.events().pop().unwrap();
     assert_eq!(last["token_id"], renewed.issued.id.as_str());
     assert_eq!(last["replaced_token_id"], issued.id.as_str());
-    assert!(f.engine.tokens.get_token(&issued.id).unwrap().is_some());
-    assert!(f.engine.check(&i, &target).unwrap().is_ok());
+    assert!(f.engine.tokens.get_token(&issued.id).unwrap().is_none());
+    assert!(f.engine.tokens.get_token(&renewed.issued.id).unwrap().is_none());
 }
 
-/// A batch Renew whose renewals fail at their commits: both old tokens are back, neither
-/// renewal is stored, and each renewal's event is retracted exactly once.
+/// A batch Renew whose second renewal fails at its commit: the first is undone (its old token
+/// back, its renewal removed), the second's old token stays retired, nothing new is stored,
+/// and each renewal's event is retracted exactly once.
 #[test]
 fn a_batch_renewal_whose_commit_fails_is_undone_and_retracted_once() {
     let mut f = fixture();
@@ -129,21 +131,30 @@ fn a_batch_renewal_whose_commit_fails_is_undone_and_retracted_once() {
     let alice = f.alice();
     let old = super::batch::stored_tokens(&f, &i, 2);
     let old_ids: Vec<String> = old.iter().map(|t| t.id.clone()).collect();
-    // The old tokens can be stored again; new ones are accepted and fail at their commit.
+    // The old tokens can be stored again; of the new ones the first is stored, the second
+    // fails at its commit.
     let mem = racing(&mut f, |s| Faulty {
         storable: Some(old_ids.clone()),
         fail_at_commit: true,
+        grace: 1.into(),
         ..s
     });
     let targets = super::batch::by_value(&old);
     let requests = super::batch::renewals(&targets);
     let (at, e) = f.engine.renew_all(&i, &alice, &requests).unwrap_err();
-    assert_eq!(at, 0);
+    assert_eq!(at, 1);
     assert!(matches!(e, EngineError::Internal(_)), "{e:?}");
-    for (id, target) in old_ids.iter().zip(&targets) {
-        assert!(f.engine.tokens.get_token(id).unwrap().is_some(), "{id}");
-        assert!(f.engine.check(&i, target).unwrap().is_ok());
-    }
+    let ids: Vec<String> = f
+        .engine
+        .tokens
+        .query_tokens(&crate::store::Filter::True, 100, None)
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|r| r.token_id)
+        .collect();
+    assert_eq!(ids, [old_ids[0].clone()]);
+    assert!(f.engine.check(&i, &targets[0]).unwrap().is_ok());
     assert!(f.engine.audit.flush(std::time::Duration::from_secs(60)));
     let events = mem.events();
     for id in &old_ids {
@@ -173,10 +184,15 @@ fn an_issued_token_whose_commit_fails_is_retracted() {
         .engine
         .issue(&i, &alice, &IssueRequest::new(TokenType::Saml2))
         .unwrap();
+    // Recorded while the request is handled; the commit settles after its scope ended.
+    let scope = crate::audit::RequestScope {
+        request_id: "req-1".into(),
+        client: None,
+    };
     let event = crate::audit::Event::new("token.issued").with("token_id", &issued.id);
-    f.engine
-        .audit_pending(event, &mut issued.durable)
-        .unwrap();
+    crate::audit::in_request(scope, || {
+        f.engine.audit_pending(event, &mut issued.durable).unwrap();
+    });
     assert!(issued.durable.take().unwrap().wait().is_err());
     assert_eq!(
         actions(&f, &mem),
@@ -185,5 +201,22 @@ fn an_issued_token_whose_commit_fails_is_retracted() {
             ("token.issued".to_owned(), Some("failed".to_owned()))
         ]
     );
+    assert!(mem.events().iter().all(|v| v["request_id"] == "req-1"));
     assert!(f.engine.tokens.get_token(&issued.id).unwrap().is_none());
+
+    // A write nobody waits for (the client went away) is retracted all the same.
+    let mut dropped = f
+        .engine
+        .issue(&i, &alice, &IssueRequest::new(TokenType::Saml2))
+        .unwrap();
+    let event = crate::audit::Event::new("token.issued").with("token_id", &dropped.id);
+    f.engine.audit_pending(event, &mut dropped.durable).unwrap();
+    drop(dropped.durable.take());
+    let retracted = |v: &serde_json::Value| v["token_id"] == dropped.id.as_str() && v["outcome"] == "failed";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !mem.events().iter().any(retracted) {
+        assert!(std::time::Instant::now() < deadline, "{:?}", mem.events());
+        assert!(f.engine.audit.flush(std::time::Duration::from_secs(60)));
+        std::thread::yield_now();
+    }
 }

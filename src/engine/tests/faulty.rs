@@ -14,6 +14,8 @@ pub(super) struct Faulty {
     /// database does, or, with `fail_at_commit`, is accepted and then fails at its commit.
     pub storable: Option<Vec<String>>,
     pub fail_at_commit: bool,
+    /// How many inserts of tokens outside `storable` still succeed before the rule applies.
+    pub grace: std::sync::atomic::AtomicUsize,
     /// A read is followed at once by another request's delete of the same token.
     pub vanish_after_read: bool,
 }
@@ -25,6 +27,7 @@ impl Faulty {
             fail_delete: None,
             storable: None,
             fail_at_commit: false,
+            grace: std::sync::atomic::AtomicUsize::new(0),
             vanish_after_read: false,
         }
     }
@@ -32,8 +35,13 @@ impl Faulty {
 
 impl TokenStore for Faulty {
     fn insert_tokens_deferred(&self, tokens: &[TokenRecord]) -> Result<Durable, StoreError> {
+        use std::sync::atomic::Ordering::SeqCst;
         if let Some(ok) = &self.storable
             && tokens.iter().any(|t| !ok.contains(&t.token_id))
+            && self
+                .grace
+                .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+                .is_err()
         {
             if self.fail_at_commit {
                 return Ok(Durable::settled(Err(StoreError::Db("disk full".into()))));

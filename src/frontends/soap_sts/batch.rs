@@ -130,7 +130,10 @@ fn issue_all(
         if let Some(w) = d.durable
             && let Err(e) = w.wait()
         {
+            // Never stored (its token.issued retracted as the write failed): nothing to
+            // withdraw.
             failure.get_or_insert(EngineError::store(e).into());
+            continue;
         }
         bodies.push(d.body);
         ids.push(d.token_id);
@@ -211,14 +214,16 @@ fn batch_operation(
         http.soap_action.map(str::to_owned),
         http.content_type.and_then(soap::content_type_action),
     ];
-    let mut by_wsdl = false;
+    // The reply's action answers the message's addressing action when it has one (WS-Addressing
+    // gives wsa:Action precedence), else its SOAPAction or Content-Type action.
+    let is_default = |a: &str| a.trim().trim_matches('"') == REQUEST_COLLECTION_DEFAULT_ACTION;
+    let by_wsdl = match &declared {
+        [Some(wsa), ..] => is_default(wsa),
+        _ => declared.iter().flatten().any(|a| is_default(a)),
+    };
     for a in declared.into_iter().flatten() {
         let a = a.trim().trim_matches('"');
-        if a == REQUEST_COLLECTION_DEFAULT_ACTION {
-            by_wsdl = true;
-            continue;
-        }
-        if a.is_empty() {
+        if a.is_empty() || a == REQUEST_COLLECTION_DEFAULT_ACTION {
             continue;
         }
         if Operation::versioned_batch(a).map(|(o, _)| o) != Some(op) {
