@@ -1,6 +1,6 @@
-//! Where audit lines go. Each sink writes one line per call, whole: a file opened for
-//! appending (one `write` per line, so lines of several processes never interleave), stdout,
-//! or the local syslog socket.
+//! Where audit lines go. Each sink writes whole lines: a file opened for appending (one
+//! `write` per batch of whole lines, so lines of several processes never interleave), stdout,
+//! or the local syslog socket (one datagram per line).
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -9,6 +9,12 @@ use std::path::PathBuf;
 pub trait AuditSink: Send + 'static {
     /// Writes one event's line (`line` has no newline).
     fn write_line(&mut self, line: &str) -> std::io::Result<()>;
+    /// Writes several events' lines, whole and in order, with each one's result: one
+    /// `write_line` each, or (a file, stdout) one write for all, so that a busy trail costs
+    /// one system call per batch (a failed write then fails every line of it).
+    fn write_lines(&mut self, lines: &[&str]) -> Vec<std::io::Result<()>> {
+        lines.iter().map(|l| self.write_line(l)).collect()
+    }
     /// Opens the destination again (after logrotate moved a file, or an error).
     fn reopen(&mut self) -> std::io::Result<()>;
 }
@@ -28,22 +34,11 @@ impl FileSink {
 
 impl AuditSink for FileSink {
     fn write_line(&mut self, line: &str) -> std::io::Result<()> {
-        if self.file.is_none() {
-            self.reopen()?;
-        }
-        let Some(file) = self.file.as_mut() else {
-            return Err(std::io::Error::other("not open"));
-        };
-        let mut buf = Vec::with_capacity(line.len() + 1);
-        buf.extend_from_slice(line.as_bytes());
-        buf.push(b'\n');
-        let written = file.write_all(&buf);
-        if written.is_err() {
-            // Opened again before the next line: the file may have gone (a full disk, a
-            // removed directory).
-            self.file = None;
-        }
-        written
+        self.write_all_lines(&[line])
+    }
+
+    fn write_lines(&mut self, lines: &[&str]) -> Vec<std::io::Result<()>> {
+        each(lines, self.write_all_lines(lines))
     }
 
     fn reopen(&mut self) -> std::io::Result<()> {
@@ -60,20 +55,65 @@ impl AuditSink for FileSink {
     }
 }
 
+/// `written` as the result of each of `lines`.
+fn each(lines: &[&str], written: std::io::Result<()>) -> Vec<std::io::Result<()>> {
+    lines
+        .iter()
+        .map(|_| match &written {
+            Ok(()) => Ok(()),
+            Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+        })
+        .collect()
+}
+
+impl FileSink {
+    /// `lines` in one `write` (lines of other processes appending never land inside it).
+    fn write_all_lines(&mut self, lines: &[&str]) -> std::io::Result<()> {
+        if self.file.is_none() {
+            self.reopen()?;
+        }
+        let Some(file) = self.file.as_mut() else {
+            return Err(std::io::Error::other("not open"));
+        };
+        let mut buf = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+        for line in lines {
+            buf.extend_from_slice(line.as_bytes());
+            buf.push(b'\n');
+        }
+        let written = file.write_all(&buf);
+        if written.is_err() {
+            // Opened again before the next line: the file may have gone (a full disk, a
+            // removed directory).
+            self.file = None;
+        }
+        written
+    }
+}
+
 /// JSON lines on standard output (a container's log collector reads them).
 pub struct StdoutSink;
 
 impl AuditSink for StdoutSink {
     fn write_line(&mut self, line: &str) -> std::io::Result<()> {
-        let mut out = std::io::stdout().lock();
-        out.write_all(line.as_bytes())?;
-        out.write_all(b"\n")?;
-        out.flush()
+        stdout_lines(&[line])
+    }
+
+    fn write_lines(&mut self, lines: &[&str]) -> Vec<std::io::Result<()>> {
+        each(lines, stdout_lines(lines))
     }
 
     fn reopen(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+fn stdout_lines(lines: &[&str]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        out.write_all(line.as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
 }
 
 /// Datagrams to the local syslog daemon (`/dev/log`), facility authpriv, severity notice,

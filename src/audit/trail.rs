@@ -279,10 +279,15 @@ impl Trail {
         if batch.reopen {
             results.push((None, sink.reopen()));
         }
-        for (seq, line) in &batch.lines {
-            if let Some(line) = line {
-                results.push((Some(*seq), sink.write_line(line)));
-            }
+        let live: Vec<(u64, &str)> = batch
+            .lines
+            .iter()
+            .filter_map(|(seq, line)| line.as_deref().map(|l| (*seq, l)))
+            .collect();
+        let texts: Vec<&str> = live.iter().map(|(_, l)| *l).collect();
+        if !texts.is_empty() {
+            let written = sink.write_lines(&texts);
+            results.extend(live.iter().map(|(seq, _)| Some(*seq)).zip(written));
         }
         let mut st = self.lock();
         for (seq, result) in results {
