@@ -514,7 +514,33 @@ pub fn xmldsig(data: &[u8]) -> Result<(), String> {
         b"<?pi x?>",
     ];
     let changed = mutate(doc, ops, &dict);
-    if let Ok(v) = crate::xmldsig::verify_enveloped(&changed, "ID", cert) {
+    let bytes = crate::xmldsig::verify_enveloped(&changed, "ID", cert);
+    // The same verification read from libxmlsec1's tree (what Validate reads) agrees with
+    // the serialised reading: same verdict, same ID, signature value and content.
+    let read = crate::xmldsig::verify_enveloped_tree(&changed, "ID", cert);
+    match (&bytes, &read) {
+        (Ok(b), Ok(r)) => {
+            let b = b.get();
+            let r = r.get();
+            if b.id != r.id
+                || b.signature_value != r.signature_value
+                || b.root.clone().map(without_spans).ok() != r.root.clone().ok()
+            {
+                return Err(format!(
+                    "the tree and the bytes of a verified assertion differ: {}",
+                    String::from_utf8_lossy(&changed)
+                ));
+            }
+        }
+        (Err(_), Err(_)) => {}
+        _ => {
+            return Err(format!(
+                "verification differs between the tree and the bytes reading: {}",
+                String::from_utf8_lossy(&changed)
+            ));
+        }
+    }
+    if let Ok(v) = bytes {
         let got = content(&v.get().xml)?;
         if got != *tree || v.get().id != *id {
             return Err(format!(

@@ -4,8 +4,9 @@
 //! written (markup added unchecked; a renewed assertion is written again in canonical form
 //! by `tokens::canonical` and signed as written instead).
 //!
-//! A [`Verified`] value can only be built by [`verify_enveloped`]: code that needs a verified
-//! document takes a `Verified<_>`, so skipping verification does not compile.
+//! A [`Verified`] value can only be built by the verifiers ([`verify_enveloped_with`],
+//! [`verify_enveloped_tree_with`], [`verify_message`]): code that needs a verified document
+//! takes a `Verified<_>`, so skipping verification does not compile.
 
 mod ffi;
 mod sign;
@@ -46,7 +47,7 @@ pub enum DsigError {
 }
 
 /// Signature methods offered per instance (`saml2-signature-algorithm`). SHA-1 is not one:
-/// nothing here can sign with it (and [`verify_enveloped`] refuses it).
+/// nothing here can sign with it (and [`verify_enveloped_with`] refuses it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureAlgorithm {
     RsaSha256,
@@ -247,6 +248,12 @@ impl<T> Verified<T> {
     pub fn get(&self) -> &T {
         &self.value
     }
+
+    /// The verified value itself (the proof stays behind: what is taken out is no longer
+    /// marked as verified).
+    pub fn into_inner(self) -> T {
+        self.value
+    }
 }
 
 /// The signed element without its signature, re-serialised from the verified tree: exactly
@@ -259,6 +266,20 @@ pub struct SignedElement {
     /// `xml` parsed (once, here, with the default limits), so that callers read the verified
     /// content without parsing it again; the parse error if it could not be read.
     pub root: Result<crate::xml::Element, crate::xml::XmlError>,
+    /// The text of the verified `ds:SignatureValue`, without whitespace.
+    pub signature_value: String,
+}
+
+/// [`SignedElement`] for callers that read the content only: the element is read from the
+/// very tree libxmlsec1 verified, after the signature was removed from it (what the enveloped
+/// signature covers), without serialising and parsing it again. Its spans are empty.
+#[derive(Debug, Clone)]
+pub struct SignedTree {
+    pub id: String,
+    /// The verified element, read within the default limits; the error if it could not be.
+    pub root: Result<crate::xml::Element, crate::xml::XmlError>,
+    /// The text of the verified `ds:SignatureValue`, without whitespace.
+    pub signature_value: String,
 }
 
 /// Structural rules, checked on libxml2's tree of the document before libxmlsec1 verifies
@@ -322,7 +343,10 @@ pub fn verify_message(
 
 /// Verifies an enveloped signature over the document element with the key of `trusted_cert_pem`
 /// (never with a key named in the document). The signature must have exactly one reference,
-/// and it must point at the document element's `id_attr` value.
+/// and it must point at the document element's `id_attr` value. (The engine uses
+/// [`verify_enveloped_tree`] or [`verify_enveloped_with`]; this one is for tests and
+/// benchmarks.)
+#[cfg(any(test, feature = "test-util"))]
 pub fn verify_enveloped(
     xml: &[u8],
     id_attr: &str,
@@ -342,6 +366,58 @@ pub fn verify_enveloped_with<'a>(
     trusted_certs: &[&[u8]],
 ) -> Result<Verified<SignedElement>, DsigError> {
     let _timed = crate::metrics::time(crate::metrics::Stage::Verify);
+    let (doc, id, signature_value) = verified_doc(xml, id_attr, trusted_certs)?;
+    let xml = doc.root_to_bytes()?;
+    let root = crate::xml::parse(&xml, crate::xml::Limits::default());
+    Ok(Verified {
+        value: SignedElement {
+            id,
+            xml,
+            root,
+            signature_value,
+        },
+        _proof: Proof(()),
+    })
+}
+
+/// [`verify_enveloped`] returning the verified element as read from libxmlsec1's tree
+/// ([`SignedTree`]): no serialisation and second parse.
+pub fn verify_enveloped_tree(
+    xml: &[u8],
+    id_attr: &str,
+    trusted_cert_pem: &[u8],
+) -> Result<Verified<SignedTree>, DsigError> {
+    verify_enveloped_tree_with(xml, |_, _| id_attr, &[trusted_cert_pem])
+}
+
+/// [`verify_enveloped_with`] returning a [`SignedTree`].
+pub fn verify_enveloped_tree_with<'a>(
+    xml: &[u8],
+    id_attr: impl Fn(Option<&str>, &str) -> &'a str,
+    trusted_certs: &[&[u8]],
+) -> Result<Verified<SignedTree>, DsigError> {
+    let _timed = crate::metrics::time(crate::metrics::Stage::Verify);
+    let (doc, id, signature_value) = verified_doc(xml, id_attr, trusted_certs)?;
+    let root = doc.root_element(crate::xml::Limits::default());
+    Ok(Verified {
+        value: SignedTree {
+            id,
+            root,
+            signature_value,
+        },
+        _proof: Proof(()),
+    })
+}
+
+/// The document `xml`, parsed once, its shape checked and its signature verified with one
+/// of `trusted_certs`, then removed; with the ID the signature covers and its value. Each
+/// call has its own document and signature context: nothing is shared between calls but
+/// the per-thread public keys (keyed by the certificate bytes, see `VERIFY_KEYS`).
+fn verified_doc<'a>(
+    xml: &[u8],
+    id_attr: impl Fn(Option<&str>, &str) -> &'a str,
+    trusted_certs: &[&[u8]],
+) -> Result<(ffi::Doc, String, String), DsigError> {
     let mut doc = ffi::Doc::parse(xml)?;
     check_shape(&doc)?;
     let (ns, local) = doc.root_name()?;
@@ -354,13 +430,9 @@ pub fn verify_enveloped_with<'a>(
         }
     }
     outcome?;
+    let signature_value = doc.signature_value(DS)?;
     doc.remove_signature()?;
-    let xml = doc.root_to_bytes()?;
-    let root = crate::xml::parse(&xml, crate::xml::Limits::default());
-    Ok(Verified {
-        value: SignedElement { id, xml, root },
-        _proof: Proof(()),
-    })
+    Ok((doc, id, signature_value))
 }
 
 /// One certificate's verdict on `doc`, whose document element has the ID `id`: the
@@ -444,6 +516,122 @@ mod tests {
             "wrong key accepted"
         );
         assert!(verify_enveloped(s.replace(">alice<", ">admin<").as_bytes(), "ID", &cert).is_err());
+    }
+
+    fn without_spans(mut e: crate::xml::Element) -> crate::xml::Element {
+        e.span = 0..0;
+        for n in &mut e.children {
+            if let crate::xml::Node::Element(c) = n {
+                *c = without_spans(std::mem::replace(c, crate::xml::Element {
+                    ns: None,
+                    local: String::new(),
+                    attrs: Vec::new(),
+                    children: Vec::new(),
+                    span: 0..0,
+                }));
+            }
+        }
+        e
+    }
+
+    /// `doc` (with `SIG` where the signature goes, over `ID="_abc"`) signed with `k`.
+    fn sign_doc(doc: &str, k: &SigningKey) -> String {
+        let alg = SignatureAlgorithm::RsaSha256;
+        let xml = doc.replace("SIG", &signature_template("_abc", alg, DigestAlgorithm::Sha256));
+        String::from_utf8(sign_enveloped(xml.as_bytes(), "ID", alg, k).unwrap()).unwrap()
+    }
+
+    /// What Validate reads from libxmlsec1's tree is what the serialised verified bytes
+    /// parse to (spans aside), for markup that serialising changes: comments, CDATA,
+    /// character and entity references, namespaced and normalised attributes, a default
+    /// namespace, processing instructions and whitespace.
+    #[test]
+    fn tree_reading_matches_the_verified_bytes() {
+        let (k, cert) = key(KeyKind::Rsa);
+        let doc = "<saml2:Assertion xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\" xmlns:x=\"urn:x\" ID=\"_abc\" Version=\"2.0\"><saml2:Issuer>me</saml2:Issuer>SIG<!-- c -->\n <saml2:Subject a=\"1&#10;2\" b=\"t\tu\nv\" x:c=\"&lt;&amp;&quot;\"><saml2:NameID>al<!--x-->ice &#x41;<![CDATA[<z>&]]>&amp;&gt;</saml2:NameID><?pi x?>\n  text  </saml2:Subject><x:Ext xmlns=\"urn:default\"><inner x:k=\"v\"/>tail&#xE9;\u{e9}</x:Ext></saml2:Assertion>";
+        let s = sign_doc(doc, &k);
+        let bytes = verify_enveloped(s.as_bytes(), "ID", &cert).unwrap();
+        let tree = verify_enveloped_tree(s.as_bytes(), "ID", &cert).unwrap();
+        let (b, t) = (bytes.get(), tree.get());
+        assert_eq!(t.id, "_abc");
+        assert_eq!(b.id, t.id);
+        assert_eq!(b.signature_value, t.signature_value);
+        assert_eq!(
+            without_spans(b.root.clone().unwrap()),
+            t.root.clone().unwrap()
+        );
+        // And the signature value is the one the engine compares with a stored token's.
+        let parsed = crate::xml::parse(s.as_bytes(), crate::xml::Limits::default()).unwrap();
+        let value: String = parsed
+            .child(&[DS], "Signature")
+            .and_then(|sig| sig.child(&[DS], "SignatureValue"))
+            .map(crate::xml::Element::text)
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        assert_eq!(t.signature_value, value);
+        assert!(!value.is_empty());
+        let root = t.root.as_ref().unwrap();
+        assert!(root.child(&[DS], "Signature").is_none());
+        let name_id = root
+            .child(&[crate::xml::ns::SAML2], "Subject")
+            .and_then(|s| s.child(&[crate::xml::ns::SAML2], "NameID"))
+            .unwrap();
+        assert_eq!(name_id.text(), "alice A<z>&&>");
+    }
+
+    /// The tree is read within the same limits as `crate::xml::parse`, with the same errors.
+    #[test]
+    fn tree_reading_keeps_the_limits() {
+        let deep = format!("<a{}>{}</a>", " x=\"1\"", "<b>".repeat(5) + &"</b>".repeat(5));
+        let doc = ffi::Doc::parse(deep.as_bytes()).unwrap();
+        for limits in [
+            crate::xml::Limits { max_depth: 5, max_elements: 100, max_attributes: 8 },
+            crate::xml::Limits { max_depth: 48, max_elements: 5, max_attributes: 8 },
+            crate::xml::Limits { max_depth: 48, max_elements: 100, max_attributes: 0 },
+            crate::xml::Limits { max_depth: 6, max_elements: 6, max_attributes: 1 },
+        ] {
+            let parsed = crate::xml::parse(deep.as_bytes(), limits).map(without_spans);
+            assert_eq!(doc.root_element(limits), parsed, "{limits:?}");
+        }
+        assert!(doc.root_element(crate::xml::Limits { max_depth: 5, max_elements: 100, max_attributes: 8 }).is_err());
+    }
+
+    /// Verifications on one thread do not share anything but the trusted key: after a good
+    /// assertion, one signed by another key fails, an altered copy of the good one fails,
+    /// and another good assertion yields its own content and signature value.
+    #[test]
+    fn verifications_on_one_thread_stay_apart() {
+        let (k1, cert1) = key(KeyKind::Rsa);
+        let (k2, _) = key(KeyKind::Rsa);
+        let a = sign_doc(ASSERTION, &k1);
+        let b = sign_doc(&ASSERTION.replace("alice", "bob"), &k1);
+        let other = sign_doc(&ASSERTION.replace("alice", "mallory"), &k2);
+        let name = |v: &Verified<SignedTree>| {
+            v.get()
+                .root
+                .as_ref()
+                .unwrap()
+                .child(&[crate::xml::ns::SAML2], "Subject")
+                .and_then(|s| s.child(&[crate::xml::ns::SAML2], "NameID"))
+                .map(crate::xml::Element::text)
+                .unwrap()
+        };
+        for _ in 0..2 {
+            let va = verify_enveloped_tree(a.as_bytes(), "ID", &cert1).unwrap();
+            assert_eq!(name(&va), "alice");
+            assert!(verify_enveloped_tree(other.as_bytes(), "ID", &cert1).is_err());
+            assert!(verify_enveloped(other.as_bytes(), "ID", &cert1).is_err());
+            let altered = a.replace(">alice<", ">admin<");
+            assert!(verify_enveloped_tree(altered.as_bytes(), "ID", &cert1).is_err());
+            assert!(verify_enveloped(altered.as_bytes(), "ID", &cert1).is_err());
+            let vb = verify_enveloped_tree(b.as_bytes(), "ID", &cert1).unwrap();
+            assert_eq!(name(&vb), "bob");
+            assert_ne!(va.get().signature_value, vb.get().signature_value);
+            // The signature value of an altered (unverifiable) copy is never reported.
+            let resigned = a.replace(&va.get().signature_value[..20], &vb.get().signature_value[..20]);
+            assert!(verify_enveloped_tree(resigned.as_bytes(), "ID", &cert1).is_err());
+        }
     }
 
     #[test]

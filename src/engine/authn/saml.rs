@@ -116,7 +116,7 @@ pub(super) fn verify(
         .find(|t| t.issuer == claimed)
         .ok_or_else(untrusted)?;
     let verified =
-        crate::xmldsig::verify_enveloped(xml, "ID", trust.certificate.pem()).map_err(|e| {
+        crate::xmldsig::verify_enveloped_tree(xml, "ID", trust.certificate.pem()).map_err(|e| {
             Refusal::BadSignature(format!("the assertion's signature is not acceptable: {e}"))
         })?;
     let el = verified

@@ -9,7 +9,7 @@
 //! certificate) never stands for one. `/sts-tokengen` is for administrators only, as AM
 //! documents; it checks that itself.
 
-use crate::xmldsig::{DsigError, SignedElement, Verified};
+use crate::xmldsig::{DsigError, SignedElement, SignedTree, Verified};
 
 use super::super::{
     Authenticated, Engine, EngineError, Principal, PrincipalSource, ResolvedInstance, SamlSigning,
@@ -30,24 +30,38 @@ pub enum Canceller<'a> {
 /// Verifies an enveloped signature with the instance's certificate, or the previous one of
 /// a rotated key pair (which still vouches for what it signed until the next rotation).
 /// A SAML 1.1 assertion is signed over its `AssertionID`, anything else over its `ID`.
+/// Returns the verified bytes (renewals edit them).
 pub(crate) fn verify_signed(
     signing: &SamlSigning,
     xml: &[u8],
 ) -> Result<Verified<SignedElement>, DsigError> {
+    // One parse of the document for every certificate tried.
+    crate::xmldsig::verify_enveloped_with(xml, id_attr, &certificates(signing))
+}
+
+/// [`verify_signed`] for readers of the content only: the verified element as libxmlsec1's
+/// tree holds it, not serialised and parsed again.
+pub(crate) fn verify_signed_tree(
+    signing: &SamlSigning,
+    xml: &[u8],
+) -> Result<Verified<SignedTree>, DsigError> {
+    crate::xmldsig::verify_enveloped_tree_with(xml, id_attr, &certificates(signing))
+}
+
+/// The instance's certificate, then the previous one of a rotated key pair.
+fn certificates(signing: &SamlSigning) -> Vec<&[u8]> {
     let mut certs = vec![signing.key.cert_pem()];
     certs.extend(signing.key.previous().map(|p| p.pem()));
-    // One parse of the document for every certificate tried.
-    crate::xmldsig::verify_enveloped_with(
-        xml,
-        |ns, local| {
-            if ns == Some(crate::xml::ns::SAML1) && local == "Assertion" {
-                crate::tokens::saml1::ID_ATTR
-            } else {
-                "ID"
-            }
-        },
-        &certs,
-    )
+    certs
+}
+
+/// The ID attribute of a signed document element: `AssertionID` for SAML 1.1, else `ID`.
+fn id_attr(ns: Option<&str>, local: &str) -> &'static str {
+    if ns == Some(crate::xml::ns::SAML1) && local == "Assertion" {
+        crate::tokens::saml1::ID_ATTR
+    } else {
+        "ID"
+    }
 }
 
 /// A cancel of a token that is not (or no longer) stored for the instance: unknown, expired,
@@ -83,7 +97,7 @@ impl Engine {
                 let signing = instance.saml_signing.as_ref().ok_or_else(|| {
                     EngineError::Unsupported("this instance issues unsigned assertions".into())
                 })?;
-                verify_signed(signing, xml)
+                verify_signed_tree(signing, xml)
                     .map_err(|_| not_ours())?
                     .get()
                     .id

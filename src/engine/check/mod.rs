@@ -146,11 +146,14 @@ impl Engine {
             TokenTarget::Custom { .. } => return Ok(Err(NotLive::Custom)),
         };
         let now = self.clock.now();
+        // With an assertion, the signature value libxmlsec1 verified.
         let verified = match &presented {
-            Presented::Jwt(jwt) => self.verify_jwt(instance, jwt, now),
-            Presented::Xml(xml) => self.verify_assertion(instance, xml, now),
+            Presented::Jwt(jwt) => self.verify_jwt(instance, jwt, now).map(|f| (f, None)),
+            Presented::Xml(xml) => self
+                .verify_assertion(instance, xml, now)
+                .map(|(f, sig)| (f, Some(sig))),
         };
-        let facts = match verified {
+        let (facts, signature) = match verified {
             Ok(f) => f,
             Err(reason) => return Ok(Err(reason)),
         };
@@ -158,8 +161,9 @@ impl Engine {
             // The token stored for this instance: another instance's token, or a re-signed or
             // altered copy that reuses a real id, is not the token issued here. JWTs compare
             // byte for byte; assertions by signature value, because a client may re-serialise
-            // XML (the signature, over canonical XML, still verified above). A token read by
-            // reference is the stored one.
+            // XML (the signature, over canonical XML, still verified above); the bytes stored
+            // are the same token without reading them. A token read by reference is the
+            // stored one.
             let (rec, same) = match fetched {
                 Some(rec) => (rec, true),
                 None => {
@@ -173,10 +177,11 @@ impl Engine {
                     let same = match &presented {
                         Presented::Jwt(t) => ct_eq(rec.token.as_bytes(), t.as_bytes()),
                         Presented::Xml(x) => {
-                            match (signature_value(x), signature_value(rec.token.as_bytes())) {
-                                (Some(a), Some(b)) => ct_eq(a.as_bytes(), b.as_bytes()),
-                                _ => false,
-                            }
+                            ct_eq(rec.token.as_bytes(), x)
+                                || match (signature, signature_value(rec.token.as_bytes())) {
+                                    (Some(a), Some(b)) => ct_eq(a.as_bytes(), b.as_bytes()),
+                                    _ => false,
+                                }
                         }
                     };
                     (rec, same)
@@ -189,16 +194,17 @@ impl Engine {
         Ok(Ok(facts))
     }
 
-    /// Checks signature, issuer and time of an assertion of this STS; returns what it says.
+    /// Checks signature, issuer and time of an assertion of this STS; returns what it says,
+    /// and the verified signature value (without whitespace).
     fn verify_assertion(
         &self,
         instance: &ResolvedInstance,
         xml: &[u8],
         now: DateTime<Utc>,
-    ) -> Result<LiveToken, NotLive> {
+    ) -> Result<(LiveToken, String), NotLive> {
         let signing = instance.saml_signing.as_ref().ok_or(NotLive::Unsigned)?;
         // The previous certificate of a rotated key still vouches for what it signed.
-        let verified = match cancel::verify_signed(signing, xml) {
+        let verified = match cancel::verify_signed_tree(signing, xml) {
             Ok(v) => v,
             Err(e) => {
                 if crate::xml::parse(xml, crate::xml::Limits::default())
@@ -210,12 +216,15 @@ impl Engine {
                 return Err(NotLive::NotSignedHere);
             }
         };
-        // Only the verified, signature-stripped bytes are read from here on.
-        // Parsed once, by the verifier.
+        // Only the verified, signature-stripped content is read from here on: the tree
+        // libxmlsec1 verified, read once.
+        let signature = verified.get().signature_value.clone();
         let el = match &verified.get().root {
             Ok(el) if el.is(ns::SAML2, "Assertion") => el,
             Ok(el) if el.is(ns::SAML1, "Assertion") => {
-                return self.saml1_facts(instance, el, verified.get().id.clone(), now);
+                return self
+                    .saml1_facts(instance, el, verified.get().id.clone(), now)
+                    .map(|f| (f, signature));
             }
             _ => return Err(NotLive::NotAssertion),
         };
@@ -229,7 +238,7 @@ impl Engine {
         let conditions = el.child(&[ns::SAML2], "Conditions");
         let expires = self.conditions_window(conditions, now)?;
         let audience = audiences(conditions, ns::SAML2, "AudienceRestriction");
-        Ok(LiveToken {
+        let facts = LiveToken {
             token_type: TokenType::Saml2,
             id: verified.get().id.clone(),
             subject: el
@@ -244,7 +253,8 @@ impl Engine {
             expires: expires.timestamp(),
             audience,
             authorized_party: None,
-        })
+        };
+        Ok((facts, signature))
     }
 
     /// The verified SAML 1.1 assertion `el`: issuer and time, and what it says.

@@ -176,9 +176,16 @@ impl Engine {
             tracing::info!(instance = %instance.config.subpath(), error = %e, "renew: signature refused");
             EngineError::InvalidToken("the token is not signed by this STS, or was altered".into())
         })?;
-        let old_id = verified.get().id.clone();
-        let signed = &verified.get().xml;
-        let original = Original::parse(signed).ok_or_else(|| {
+        // The verified bytes, and the element the verifier parsed from them (not parsed
+        // again here).
+        let crate::xmldsig::SignedElement {
+            id: old_id,
+            xml: signed,
+            root,
+            signature_value,
+        } = verified.into_inner();
+        let signed = &signed;
+        let original = root.ok().and_then(Original::new).ok_or_else(|| {
             EngineError::InvalidToken("the token is not a SAML 2.0 or SAML 1.1 assertion".into())
         })?;
         let issuer = if original.saml1 {
@@ -226,13 +233,11 @@ impl Engine {
                             "the token has been cancelled or already renewed".into(),
                         )
                     })?;
-                let same = match (
-                    super::check::signature_value(&xml),
-                    super::check::signature_value(rec.token.as_bytes()),
-                ) {
-                    (Some(a), Some(b)) => crate::secret::ct_eq(a.as_bytes(), b.as_bytes()),
-                    _ => false,
-                };
+                // The stored bytes are the same token; else the same signature value.
+                let same = crate::secret::ct_eq(rec.token.as_bytes(), &xml)
+                    || super::check::signature_value(rec.token.as_bytes()).is_some_and(|b| {
+                        crate::secret::ct_eq(signature_value.as_bytes(), b.as_bytes())
+                    });
                 if rec.sts_id != instance.config.subpath() || !same {
                     return Err(EngineError::InvalidToken(
                         "the token was not issued by this instance".into(),

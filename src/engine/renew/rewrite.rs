@@ -39,7 +39,11 @@ pub(super) struct Original {
 
 impl Original {
     pub fn parse(xml: &[u8]) -> Option<Original> {
-        let root = crate::xml::parse(xml, Limits::default()).ok()?;
+        Self::new(crate::xml::parse(xml, Limits::default()).ok()?)
+    }
+
+    /// The assertion `root`, parsed from its verified bytes (spans into them).
+    pub fn new(root: Element) -> Option<Original> {
         let saml1 = if root.is(SAML2, "Assertion") {
             false
         } else if root.is(SAML1, "Assertion") {

@@ -109,6 +109,43 @@ pub(super) fn persisting_instances_check_the_store() {
     );
 }
 
+/// A persisting instance's assertion is the stored one when presented as stored (the bytes
+/// compared), or re-serialised in a way the signature does not see (the verified signature
+/// value compared); an instance that stored nothing under its ID, or another instance, does
+/// not take it.
+#[test]
+fn persisting_instances_compare_assertions_with_the_stored_one() {
+    let f = fixture();
+    let i = f.instance(|j| j["persist-issued-tokens-in-cts"] = "true".into());
+    let mut issued = saml(&f, &i);
+    issued.durable.take().unwrap().wait().unwrap();
+    let as_stored = TokenTarget::Token(issued.token.clone().into_bytes());
+    assert_eq!(f.engine.check(&i, &as_stored).unwrap().unwrap().id, issued.id);
+    // Whitespace in the start tag and the base64 of the signature value: the same token to
+    // the signature (and to the stored record), other bytes.
+    let respaced = issued
+        .token
+        .replacen("<saml2:Issuer", "<saml2:Issuer ", 1)
+        .replacen("<ds:SignatureValue>", "<ds:SignatureValue>\n", 1);
+    assert_ne!(respaced, issued.token);
+    let respaced = TokenTarget::Token(respaced.into_bytes());
+    assert_eq!(f.engine.check(&i, &respaced).unwrap().unwrap().id, issued.id);
+    // Another persisting instance with the same key stored nothing for it.
+    let other = f.instance(|j| {
+        j["persist-issued-tokens-in-cts"] = "true".into();
+        j["deployment-config"]["deployment-url-element"] = "other".into();
+    });
+    assert_ne!(other.config.subpath(), i.config.subpath());
+    assert_eq!(
+        f.engine.check(&other, &as_stored).unwrap(),
+        Err(NotLive::OtherInstance)
+    );
+    assert_eq!(
+        f.engine.check(&other, &respaced).unwrap(),
+        Err(NotLive::OtherInstance)
+    );
+}
+
 #[test]
 pub(super) fn only_the_principal_or_an_administrator_cancels() {
     let f = fixture();

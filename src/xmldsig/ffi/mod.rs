@@ -12,6 +12,8 @@ use std::sync::OnceLock;
 
 use xmlsec::bindings as b;
 
+mod tree;
+
 /// Errors from the native libraries, without any secret material in them.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum FfiError {
@@ -344,6 +346,30 @@ impl Doc {
         } else {
             Ok(node)
         }
+    }
+
+    /// The direct text of the first `{ns}SignatureValue` child of the document's signature
+    /// (the one [`verify`] checks), without whitespace.
+    pub fn signature_value(&self, ns: &str) -> Result<String, FfiError> {
+        let sig = self.signature_node()?;
+        // SAFETY: `sig` is an element of this document; its children list is valid.
+        let mut child = unsafe { (*sig).children };
+        while !child.is_null() {
+            let (ty, c_ns, name, next) = {
+                // SAFETY: `child` is a node of this document; its fields are copied out.
+                let c = unsafe { &*child };
+                (c.type_, c.ns, c.name, c.next)
+            };
+            // SAFETY: `c_ns` is null or a namespace owned by the document; its href and
+            // `name` are null or NUL-terminated strings it owns.
+            if ty == b::xmlElementType_XML_ELEMENT_NODE && unsafe { qname_is(c_ns, name, ns, "SignatureValue") } {
+                // SAFETY: `child` is an element of this document, which `self` keeps alive.
+                let text = unsafe { tree::direct_text(child) }.map_err(|_| FfiError::Serialize)?;
+                return Ok(text.split_whitespace().collect());
+            }
+            child = next;
+        }
+        Err(FfiError::NoSignature)
     }
 
     /// Removes the `ds:Signature` element (after verification: what remains is exactly what
