@@ -595,6 +595,22 @@ mod tests {
             assert_eq!(doc.root_element(limits), parsed, "{limits:?}");
         }
         assert!(doc.root_element(crate::xml::Limits { max_depth: 5, max_elements: 100, max_attributes: 8 }).is_err());
+        // A prefix without a declaration: libxml2 keeps the name as written (a namespace
+        // error, not a fatal one); both readings refuse it alike.
+        for text in ["<a><p:b/></a>", "<a p:x=\"1\"/>", "<p:a/>"] {
+            let limits = crate::xml::Limits::default();
+            let doc = ffi::Doc::parse(text.as_bytes()).unwrap();
+            assert_eq!(
+                doc.root_element(limits),
+                Err(crate::xml::XmlError::UnknownPrefix("p".into())),
+                "{text}"
+            );
+            assert_eq!(
+                crate::xml::parse(text.as_bytes(), limits).map(without_spans),
+                Err(crate::xml::XmlError::UnknownPrefix("p".into())),
+                "{text}"
+            );
+        }
     }
 
     /// Verifications on one thread do not share anything but the trusted key: after a good

@@ -64,6 +64,15 @@ fn push_text(el: &mut Element, s: &str) {
     }
 }
 
+/// libxml2 keeps a name whose prefix is not declared (a namespace error, not a fatal one) as
+/// it was written, without a namespace: refused, as `xml::parse` refuses it.
+fn undeclared_prefix(no_namespace: bool, name: &str) -> Result<(), XmlError> {
+    match name.split_once(':') {
+        Some((prefix, _)) if no_namespace => Err(XmlError::UnknownPrefix(prefix.to_owned())),
+        _ => Ok(()),
+    }
+}
+
 /// The element `node` without its children, and its first child.
 ///
 /// # Safety
@@ -82,6 +91,7 @@ unsafe fn open(
     let ns = unsafe { names.of(ns) }?;
     // SAFETY: the element's name is null or NUL-terminated, owned by the document.
     let local = unsafe { text(name) }?.to_owned();
+    undeclared_prefix(ns.is_none(), &local)?;
     let mut el = Element {
         ns,
         local,
@@ -118,6 +128,7 @@ unsafe fn open(
         let ns = unsafe { names.of(a_ns) }?;
         // SAFETY: the attribute's name is null or NUL-terminated, owned by the document.
         let local = unsafe { text(a_name) }?.to_owned();
+        undeclared_prefix(ns.is_none(), &local)?;
         el.attrs.push(Attr { ns, local, value });
         prop = next.cast();
     }
