@@ -142,17 +142,24 @@ fn refused_start(c: &Cluster, master_key: &Path) -> String {
     )
 }
 
+/// In a new folder: `a.key`, a copy of the cluster's master key file (A), and `b.key`, a new
+/// master key (B) made by `sts keys master-key generate`.
+fn old_and_new_keys(c: &Cluster) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let secrets = tempfile::tempdir().unwrap();
+    let key_a = secrets.path().join("a.key");
+    std::fs::copy(c.master_key_file(), &key_a).unwrap();
+    let key_b = secrets.path().join("b.key");
+    let (ok, out) = run(c.sts().args(["keys", "master-key", "generate"]).arg(&key_b));
+    assert!(ok, "{out}");
+    (secrets, key_a, key_b)
+}
+
 #[test]
 fn master_key_rotation_rewraps_the_store_and_nodes_with_only_the_new_key_serve() {
     let mut c = Cluster::start(1, NO_POLL);
-    let secrets = tempfile::tempdir().unwrap();
-    let dir = secrets.path();
     // The store holds the keys and alice's digest secret, wrapped with A.
-    let key_a = dir.join("a.key");
-    std::fs::copy(c.master_key_file(), &key_a).unwrap();
-    let key_b = dir.join("b.key");
-    let (ok, out) = run(c.sts().args(["keys", "master-key", "generate"]).arg(&key_b));
-    assert!(ok, "{out}");
+    let (secrets, key_a, key_b) = old_and_new_keys(&c);
+    let dir = secrets.path();
     let [a_id]: [String; 1] = ids(&c, &key_a).try_into().unwrap();
     let [b_id]: [String; 1] = ids(&c, &key_b).try_into().unwrap();
     assert_ne!(a_id, b_id);
@@ -351,13 +358,8 @@ fn master_key_rotation_rewraps_the_store_and_nodes_with_only_the_new_key_serve()
 #[test]
 fn master_key_rewrap_reports_every_row_it_cannot_open_and_leaves_them() {
     let c = Cluster::start(1, NO_POLL);
-    let secrets = tempfile::tempdir().unwrap();
+    let (secrets, key_a, key_b) = old_and_new_keys(&c);
     let dir = secrets.path();
-    let key_a = dir.join("a.key");
-    std::fs::copy(c.master_key_file(), &key_a).unwrap();
-    let key_b = dir.join("b.key");
-    let (ok, out) = run(c.sts().args(["keys", "master-key", "generate"]).arg(&key_b));
-    assert!(ok, "{out}");
     let store = c.store();
     let before = store.list_keys().unwrap();
     let alice = store.get_user("/", "alice").unwrap().unwrap();

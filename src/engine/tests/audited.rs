@@ -144,16 +144,7 @@ fn a_batch_renewal_whose_commit_fails_is_undone_and_retracted_once() {
     let (at, e) = f.engine.renew_all(&i, &alice, &requests).unwrap_err();
     assert_eq!(at, 1);
     assert!(matches!(e, EngineError::Internal(_)), "{e:?}");
-    let ids: Vec<String> = f
-        .engine
-        .tokens
-        .query_tokens(&crate::store::Filter::True, 100, None)
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|r| r.token_id)
-        .collect();
-    assert_eq!(ids, [old_ids[0].clone()]);
+    assert_eq!(super::batch::stored(&f), [old_ids[0].clone()]);
     assert!(f.engine.check(&i, &targets[0]).unwrap().is_ok());
     assert!(f.engine.audit.flush(std::time::Duration::from_secs(60)));
     let events = mem.events();

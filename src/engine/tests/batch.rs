@@ -47,7 +47,8 @@ pub(super) fn renewals(targets: &[TokenTarget]) -> Vec<RenewRequest<'_>> {
         .collect()
 }
 
-fn stored(f: &Fixture) -> Vec<String> {
+/// The ids of the stored tokens, sorted.
+pub(super) fn stored(f: &Fixture) -> Vec<String> {
     let mut ids: Vec<String> = f
         .engine
         .tokens
